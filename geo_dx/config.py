@@ -1,0 +1,319 @@
+"""Run configuration: frozen dataclasses with documented defaults, read from TOML.
+
+Every option has a default, so ``Config()`` is a complete configuration. A TOML file
+only needs the values it changes::
+
+    crs = "EPSG:32648"
+
+    [columns.communes]          # your column = geo_dx column
+    GID_3 = "commune_id"
+    NAME_3 = "commune_name"
+
+    [coverage.default_range_m]
+    "4g" = 3000
+
+    [scoring.weights]
+    ethnic = 0.4
+
+Unknown tables or keys are errors that list what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from geo_dx.errors import ConfigError
+
+#: Technologies geo_dx knows, best first within each class.
+TECHNOLOGIES: tuple[str, ...] = ("fibre", "5g", "4g", "3g", "2g")
+#: Technologies that count as mobile broadband (2g does not).
+MOBILE_BROADBAND: tuple[str, ...] = ("5g", "4g", "3g")
+#: Scoring components, in the order they appear in outputs.
+COMPONENTS: tuple[str, ...] = ("severity", "remoteness", "ethnic", "people", "poverty")
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class ColumnsConfig:
+    """Column renames applied when reading each layer: ``{your_column: geo_dx_column}``."""
+
+    communes: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    villages: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    coverage: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+
+
+@dataclass(frozen=True)
+class CoverageConfig:
+    """How far a coverage point reaches.
+
+    A point reaches ``range_m`` when it has one, else ``default_range_m`` of its
+    technology (``measurement_range_m`` for rows of kind ``measurement``); either way
+    capped at ``max_range_m`` of its technology.
+    """
+
+    default_range_m: Mapping[str, float] = field(
+        default_factory=lambda: _frozen(
+            {"fibre": 1500.0, "5g": 1000.0, "4g": 4000.0, "3g": 5000.0, "2g": 8000.0}
+        )
+    )
+    max_range_m: Mapping[str, float] = field(
+        default_factory=lambda: _frozen(
+            {"fibre": 3000.0, "5g": 5000.0, "4g": 15000.0, "3g": 20000.0, "2g": 35000.0}
+        )
+    )
+    measurement_range_m: float = 300.0
+
+
+@dataclass(frozen=True)
+class TerrainConfig:
+    """Line-of-sight model for mobile sites over a DEM.
+
+    ``model`` is ``"auto"`` (terrain when a DEM is given, else radius), ``"radius"``
+    or ``"terrain"``.
+    """
+
+    model: str = "auto"
+    antenna_height_m: float = 30.0
+    receiver_height_m: float = 1.5
+    clearance_m: float = 0.0
+    k_factor: float = 4.0 / 3.0
+    sample_step_m: float | None = None
+
+
+@dataclass(frozen=True)
+class MeasuredConfig:
+    """Thresholds for measured speed tiles (Ookla open-data layout)."""
+
+    mobile_min_down_kbps: float = 5000.0
+    mobile_min_up_kbps: float = 1000.0
+    fixed_min_down_kbps: float = 25000.0
+    fixed_min_up_kbps: float = 3000.0
+    min_tests: int = 3
+    fixed_counts_as_fibre: bool = True
+
+
+@dataclass(frozen=True)
+class RemotenessConfig:
+    """Travel-time model to the nearest service centre."""
+
+    walking_speed_kmh: float = 4.0
+    road_speed_kmh: float = 30.0
+    #: Tobler's hiking function is applied to walking speed by slope.
+    use_slope: bool = True
+    #: Straight-line fallback speed when there is no DEM.
+    straight_line_speed_kmh: float = 4.0
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Priority score: weights, gap severity and robustness checks."""
+
+    weights: Mapping[str, float] = field(
+        default_factory=lambda: _frozen(
+            {"ethnic": 0.30, "remoteness": 0.30, "severity": 0.20, "people": 0.15, "poverty": 0.05}
+        )
+    )
+    severity: Mapping[str, float] = field(
+        default_factory=lambda: _frozen(
+            {"no_fibre_no_mobile": 1.0, "no_mobile": 0.7, "no_fibre": 0.5, "none": 0.0}
+        )
+    )
+    normalisation: str = "percentile"
+    especially_difficult_bonus: float = 0.2
+    household_size: float = 4.5
+    sensitivity_draws: int = 300
+    sensitivity_concentration: float = 50.0
+    seed: int = 20250701
+    top_n: int = 20
+    cluster_radius_m: float = 3000.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run can be told; ``Config()`` is the documented default."""
+
+    #: Projected CRS for distances; ``None`` estimates the UTM zone from the data.
+    crs: str | None = None
+    #: A village outside every commune joins the nearest one within this distance.
+    assign_max_distance_m: float = 1000.0
+    columns: ColumnsConfig = field(default_factory=ColumnsConfig)
+    coverage: CoverageConfig = field(default_factory=CoverageConfig)
+    terrain: TerrainConfig = field(default_factory=TerrainConfig)
+    measured: MeasuredConfig = field(default_factory=MeasuredConfig)
+    remoteness: RemotenessConfig = field(default_factory=RemotenessConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+
+    def replace(self, **changes: Any) -> Config:
+        """Return a copy with top-level fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+
+def load_config(path: str | Path | None) -> Config:
+    """
+    Read a TOML configuration file.
+
+    Parameters
+    ----------
+    path
+        A ``.toml`` file, or ``None`` for the defaults.
+
+    Returns
+    -------
+    Config
+
+    Examples
+    --------
+    >>> load_config(None).coverage.max_range_m["4g"]
+    15000.0
+    """
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: config file not found; check the --config path") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err}); fix the syntax at that line") from err
+    return config_from_dict(data, source=str(path))
+
+
+def config_from_dict(data: Mapping[str, Any], *, source: str = "config") -> Config:
+    """Build a :class:`Config` from nested dicts (as read from TOML), validating keys."""
+    config = _build(Config, data, source, "")
+    _check(config, source)
+    return config
+
+
+def with_weights(config: Config, spec: str) -> Config:
+    """
+    Override scoring weights from a ``name=value,name=value`` string (the CLI's ``--weights``).
+
+    Names not given keep their configured weight. Unknown names and negative or
+    non-numeric values raise :class:`ConfigError`.
+
+    Examples
+    --------
+    >>> with_weights(Config(), "ethnic=0.5").scoring.weights["ethnic"]
+    0.5
+    """
+    weights = dict(config.scoring.weights)
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep:
+            raise ConfigError(f"--weights: {part!r} is not name=value; e.g. ethnic=0.5")
+        if name not in COMPONENTS:
+            raise ConfigError(
+                f"--weights: unknown component {name!r}; allowed: {', '.join(COMPONENTS)}"
+            )
+        try:
+            weights[name] = float(value)
+        except ValueError as err:
+            raise ConfigError(f"--weights: {name}={value!r} is not a number") from err
+    scoring = dataclasses.replace(config.scoring, weights=_frozen(weights))
+    new = dataclasses.replace(config, scoring=scoring)
+    _check(new, "--weights")
+    return new
+
+
+_MAPPING_KEYS = {
+    "columns": None,
+    "default_range_m": TECHNOLOGIES,
+    "max_range_m": TECHNOLOGIES,
+    "weights": COMPONENTS,
+    "severity": ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none"),
+}
+
+
+def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: [{prefix.rstrip('.')}] must be a table, got {data!r}")
+    allowed = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {prefix}{unknown[0]!r}; allowed: {', '.join(allowed)}"
+        )
+    defaults = cls()
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        current = getattr(defaults, name)
+        where = f"{prefix}{name}"
+        if dataclasses.is_dataclass(current):
+            kwargs[name] = _build(type(current), value, source, where + ".")
+        elif isinstance(current, Mapping):
+            kwargs[name] = _merge_mapping(current, value, source, where)
+        else:
+            kwargs[name] = _coerce(current, value, source, where)
+    return cls(**kwargs)
+
+
+def _merge_mapping(current: Mapping[str, Any], value: Any, source: str, where: str) -> Any:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{source}: {where} must be a table, got {value!r}")
+    key = where.rsplit(".", 1)[-1]
+    allowed = _MAPPING_KEYS.get(key, _MAPPING_KEYS["columns"] if "columns" in where else None)
+    merged = dict(current)
+    for k, v in value.items():
+        if allowed is not None and k not in allowed:
+            raise ConfigError(
+                f"{source}: unknown key {where}.{k!r}; allowed: {', '.join(allowed)}"
+            )
+        if "columns" in where:
+            if not isinstance(v, str):
+                raise ConfigError(f"{source}: {where}.{k} must be a column name, got {v!r}")
+            merged[k] = v
+        else:
+            merged[k] = _coerce(0.0, v, source, f"{where}.{k}")
+    return _frozen(merged)
+
+
+def _coerce(current: Any, value: Any, source: str, where: str) -> Any:
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: {where} must be true or false, got {value!r}")
+        return value
+    if isinstance(current, int | float) or current is None and where.endswith("_m"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{source}: {where} must be a number, got {value!r}")
+        return type(current)(value) if current is not None else float(value)
+    if isinstance(current, str) or current is None:
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: {where} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def _check(config: Config, source: str) -> None:
+    """Cross-field checks: values in range, known model names."""
+    for name, value in config.scoring.weights.items():
+        if value < 0:
+            raise ConfigError(f"{source}: weight {name}={value} is negative; weights must be >= 0")
+    if sum(config.scoring.weights.values()) <= 0:
+        raise ConfigError(f"{source}: the scoring weights sum to 0; give at least one weight > 0")
+    for section in ("default_range_m", "max_range_m"):
+        for tech, value in getattr(config.coverage, section).items():
+            if value < 0:
+                raise ConfigError(f"{source}: coverage.{section}.{tech}={value} must be >= 0")
+    if config.terrain.model not in ("auto", "radius", "terrain"):
+        raise ConfigError(
+            f"{source}: terrain.model was {config.terrain.model!r}; "
+            "allowed: 'auto', 'radius', 'terrain'"
+        )
+    if config.scoring.normalisation not in ("percentile", "minmax"):
+        raise ConfigError(
+            f"{source}: scoring.normalisation was {config.scoring.normalisation!r}; "
+            "allowed: 'percentile', 'minmax'"
+        )
+    if config.assign_max_distance_m < 0:
+        raise ConfigError(f"{source}: assign_max_distance_m must be >= 0")
