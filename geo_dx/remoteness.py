@@ -1,0 +1,329 @@
+"""Remoteness: travel time from each village to the nearest service centre.
+
+Over a DEM the travel time is a least-cost path (scikit-image ``MCP_Geometric``) across a
+friction surface: walking speed slowed by slope (Tobler's hiking function, isotropic form,
+scaled so flat ground walks at ``walking_speed_kmh``), and ``road_speed_kmh`` on cells a
+road crosses. Without a DEM it falls back to the straight-line distance walked at
+``straight_line_speed_kmh``, and says so in the ``remoteness_method`` column.
+
+Service centres are, first found: a towns layer; the communes' seats (``seat_lon`` /
+``seat_lat`` columns in WGS 84 on the communes layer); the communes' representative points.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from affine import Affine
+from pyproj import CRS
+from scipy.spatial import cKDTree
+
+from geo_dx.config import RemotenessConfig
+from geo_dx.dem import DemGrid, read_dem
+from geo_dx.errors import ConfigError, GeoDxWarning, InputError
+
+logger = logging.getLogger(__name__)
+
+#: Tobler's exponent: speed falls by ``exp(-3.5 * |slope|)``.
+TOBLER_EXPONENT = 3.5
+#: Slopes are capped here (45 degrees): steeper ground is climbed by switchbacks, not
+#: straight up, so Tobler's speed never falls below ``exp(-3.5) ~ 3 %`` of the flat speed.
+MAX_SLOPE = 1.0
+#: Margin kept around villages and centres when cropping the DEM for the path search.
+CROP_MARGIN_M = 10_000.0
+
+
+def service_centres(
+    *, towns: gpd.GeoDataFrame | None = None, communes: gpd.GeoDataFrame | None = None
+) -> tuple[gpd.GeoSeries, str]:
+    """
+    Points people travel to for services, and what kind they are.
+
+    Parameters
+    ----------
+    towns
+        Any layer of towns (points or polygons); used when given and not empty.
+    communes
+        Communes layer: its ``seat_lon`` / ``seat_lat`` (WGS 84) where present, else each
+        commune's representative point.
+
+    Returns
+    -------
+    (points, kind)
+        Centre points in the input CRS, and ``"town"``, ``"commune seat"`` or
+        ``"commune centre"`` for sentences; ``(empty, "none")`` when nothing was given.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> towns = gpd.GeoDataFrame(geometry=[Point(103.0, 21.4)], crs=4326)
+    >>> service_centres(towns=towns)[1]
+    'town'
+    """
+    if towns is not None and len(towns) and towns.geometry.notna().any():
+        geom = towns.geometry[towns.geometry.notna() & ~towns.geometry.is_empty]
+        return _points(geom), "town"
+    if communes is not None and len(communes):
+        points = _points(communes.geometry)
+        if {"seat_lon", "seat_lat"} <= set(communes.columns):
+            seat = communes[["seat_lon", "seat_lat"]].apply(pd.to_numeric, errors="coerce")
+            has = seat.notna().all(axis=1)
+            if has.any():
+                seats = gpd.GeoSeries(
+                    gpd.points_from_xy(seat.loc[has, "seat_lon"], seat.loc[has, "seat_lat"]),
+                    index=seat.index[has],
+                    crs="EPSG:4326",
+                ).to_crs(points.crs)
+                points = points.copy()
+                points.loc[has] = seats
+                return points, "commune seat"
+        return points, "commune centre"
+    return gpd.GeoSeries([], crs="EPSG:4326"), "none"
+
+
+def tobler_speed_kmh(slope: np.ndarray, *, flat_speed_kmh: float) -> np.ndarray:
+    """
+    Walking speed on a slope (rise over run), isotropic Tobler: ``flat * exp(-3.5 |slope|)``.
+
+    ``|slope|`` is capped at :data:`MAX_SLOPE`.
+
+    Examples
+    --------
+    >>> float(tobler_speed_kmh(np.array(0.0), flat_speed_kmh=4.0))
+    4.0
+    >>> round(float(tobler_speed_kmh(np.array(0.2), flat_speed_kmh=4.0)), 2)
+    1.99
+    """
+    return flat_speed_kmh * np.exp(-TOBLER_EXPONENT * np.minimum(np.abs(slope), MAX_SLOPE))
+
+
+def friction_h_per_m(
+    dem: DemGrid,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    config: RemotenessConfig | None = None,
+) -> np.ndarray:
+    """
+    Hours needed to cross one metre of each DEM cell.
+
+    Walking speed is slowed by the cell's slope (when ``config.use_slope``); cells with no
+    elevation are walked as flat; cells a road touches are crossed at ``road_speed_kmh``.
+
+    Examples
+    --------
+    >>> dem = DemGrid(np.zeros((2, 2)), Affine(100, 0, 0, 0, -100, 200), CRS.from_epsg(32648))
+    >>> float(friction_h_per_m(dem)[0, 0])  # 4 km/h on the flat
+    0.00025
+    """
+    config = config or RemotenessConfig()
+    _check_speeds(config)
+    elevation = dem.elevation_m
+    if config.use_slope and min(elevation.shape) >= 2:
+        dz_dy, dz_dx = np.gradient(elevation, abs(dem.transform.e), abs(dem.transform.a))
+        slope = np.nan_to_num(np.hypot(dz_dx, dz_dy), nan=0.0)
+    else:
+        slope = np.zeros(elevation.shape)
+    speed_kmh = tobler_speed_kmh(slope, flat_speed_kmh=config.walking_speed_kmh)
+    if roads is not None and len(roads):
+        on_road = _rasterise_roads(roads, dem)
+        speed_kmh = np.where(on_road, np.maximum(speed_kmh, config.road_speed_kmh), speed_kmh)
+        logger.info("roads cover %d of %d DEM cells", int(on_road.sum()), on_road.size)
+    return 1.0 / (speed_kmh * 1000.0)
+
+
+def travel_time_h(
+    villages: gpd.GeoDataFrame,
+    *,
+    dem: DemGrid | str | Path | None = None,
+    towns: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+    config: RemotenessConfig | None = None,
+) -> pd.DataFrame:
+    """
+    Travel time in hours from each village to its nearest service centre.
+
+    Parameters
+    ----------
+    villages
+        Villages (points or polygons; polygons use their representative point).
+    dem
+        Elevation grid (or a GeoTIFF path). ``None`` falls back to straight-line distance.
+    towns, communes
+        Where the service centres come from; see :func:`service_centres`.
+    roads
+        Road lines; their cells are crossed at ``config.road_speed_kmh``.
+    config
+        Speeds; ``RemotenessConfig()`` by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``villages`` with ``travel_time_h`` (NaN when there is no centre),
+        ``elevation_m`` (NaN without a DEM), ``distance_m`` (straight line to the nearest
+        centre) and ``remoteness_method`` (``"terrain"``, ``"straight_line"`` or ``"none"``).
+        ``attrs["centre_kind"]`` says what the centres were (``"town"``, ...).
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> v = gpd.GeoDataFrame({"village_id": ["a"]}, geometry=[Point(500_000, 2_400_000)],
+    ...                      crs=32648)
+    >>> t = gpd.GeoDataFrame(geometry=[Point(504_000, 2_400_000)], crs=32648)
+    >>> float(travel_time_h(v, towns=t)["travel_time_h"].iloc[0])  # 4 km at 4 km/h
+    1.0
+    """
+    config = config or RemotenessConfig()
+    _check_speeds(config)
+    if villages.crs is None:
+        raise InputError("villages: the layer has no CRS; set one (e.g. EPSG:4326) before scoring")
+    centres, kind = service_centres(towns=towns, communes=communes)
+    if isinstance(dem, str | Path):
+        dem = read_dem(dem, crs=_metric_crs(villages))
+    metric = dem.crs if dem is not None else _metric_crs(villages)
+    out = pd.DataFrame(
+        {
+            "travel_time_h": np.nan,
+            "elevation_m": np.nan,
+            "distance_m": np.nan,
+            "remoteness_method": "none",
+        },
+        index=villages.index,
+    )
+    out.attrs["centre_kind"] = kind
+    if len(villages) == 0:
+        return out
+    xy = _xy(_points(villages.geometry).to_crs(metric))
+    if dem is not None:
+        out["elevation_m"] = dem.sample(xy)
+    if len(centres) == 0:
+        warnings.warn(
+            "remoteness: no service centres (no towns layer, no communes); the remoteness "
+            "component is missing for every village. Give --towns or a communes layer.",
+            GeoDxWarning,
+            stacklevel=2,
+        )
+        return out
+    cxy = _xy(centres.to_crs(metric))
+    distance_m, _ = cKDTree(cxy).query(xy)
+    out["distance_m"] = distance_m
+    straight_h = distance_m / (config.straight_line_speed_kmh * 1000.0)
+    if dem is None:
+        logger.info("no DEM: remoteness is straight-line distance at %s km/h",
+                    config.straight_line_speed_kmh)
+        out["travel_time_h"] = straight_h
+        out["remoteness_method"] = "straight_line"
+        return out
+    hours = _terrain_hours(dem, xy, cxy, roads=roads, config=config)
+    terrain = np.isfinite(hours)
+    out["travel_time_h"] = np.where(terrain, hours, straight_h)
+    out["remoteness_method"] = np.where(terrain, "terrain", "straight_line")
+    if not terrain.all():
+        warnings.warn(
+            f"remoteness: {int((~terrain).sum())} of {len(terrain)} villages lie outside the "
+            f"DEM {dem.path} (or cannot reach a centre on it); their travel time is the "
+            "straight-line estimate. Use a DEM that covers every village.",
+            GeoDxWarning,
+            stacklevel=2,
+        )
+    return out
+
+
+def _terrain_hours(
+    dem: DemGrid,
+    xy: np.ndarray,
+    cxy: np.ndarray,
+    *,
+    roads: gpd.GeoDataFrame | None,
+    config: RemotenessConfig,
+) -> np.ndarray:
+    """Least-cost hours from the nearest centre cell to each point; inf/NaN when unreachable."""
+    from skimage.graph import MCP_Geometric
+
+    grid = _crop(dem, np.vstack([xy, cxy]))
+    cost = friction_h_per_m(grid, roads=roads, config=config)
+    rows, cols = _cells(grid, cxy)
+    inside = _inside(grid, rows, cols)
+    if not inside.any():
+        return np.full(len(xy), np.nan)
+    starts = sorted(set(zip(rows[inside].tolist(), cols[inside].tolist(), strict=True)))
+    mcp = MCP_Geometric(cost, fully_connected=True,
+                        sampling=(abs(grid.transform.e), abs(grid.transform.a)))
+    cumulative, _ = mcp.find_costs(starts)
+    logger.info("travel-time search over %d x %d cells from %d centre cells",
+                *grid.shape, len(starts))
+    vrows, vcols = _cells(grid, xy)
+    vin = _inside(grid, vrows, vcols)
+    hours = np.full(len(xy), np.nan)
+    hours[vin] = cumulative[vrows[vin], vcols[vin]]
+    return hours
+
+
+def _crop(dem: DemGrid, xy: np.ndarray) -> DemGrid:
+    """The part of ``dem`` around the points, with a margin, so the search stays small."""
+    margin = max(CROP_MARGIN_M, 10 * dem.cell_size_m)
+    rows, cols = dem.rowcol(
+        np.array([[xy[:, 0].min() - margin, xy[:, 1].max() + margin],
+                  [xy[:, 0].max() + margin, xy[:, 1].min() - margin]])
+    )
+    nrows, ncols = dem.shape
+    r0, r1 = int(np.clip(np.floor(rows.min()), 0, nrows)), int(np.clip(np.ceil(rows.max()) + 1, 0, nrows))
+    c0, c1 = int(np.clip(np.floor(cols.min()), 0, ncols)), int(np.clip(np.ceil(cols.max()) + 1, 0, ncols))
+    if (r0, r1, c0, c1) == (0, nrows, 0, ncols) or r1 <= r0 or c1 <= c0:
+        return dem
+    transform = dem.transform @ Affine.translation(c0, r0)
+    return DemGrid(dem.elevation_m[r0:r1, c0:c1], transform, dem.crs, dem.path)
+
+
+def _rasterise_roads(roads: gpd.GeoDataFrame, dem: DemGrid) -> np.ndarray:
+    from rasterio.features import rasterize
+
+    if roads.crs is None:
+        raise InputError("roads: the layer has no CRS; set one (e.g. EPSG:4326)")
+    geoms = roads.geometry.to_crs(dem.crs)
+    shapes = [(g, 1) for g in geoms if g is not None and not g.is_empty]
+    if not shapes:
+        return np.zeros(dem.shape, dtype=bool)
+    burned = rasterize(shapes, out_shape=dem.shape, transform=dem.transform, fill=0,
+                       all_touched=True, dtype="uint8")
+    return burned.astype(bool)
+
+
+def _cells(dem: DemGrid, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = dem.rowcol(xy)
+    return np.rint(rows).astype(np.int64), np.rint(cols).astype(np.int64)
+
+
+def _inside(dem: DemGrid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    return (rows >= 0) & (rows < dem.shape[0]) & (cols >= 0) & (cols < dem.shape[1])
+
+
+def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Points as they are; other geometries by their representative point."""
+    is_point = geometry.geom_type == "Point"
+    if is_point.all():
+        return geometry
+    return geometry.where(is_point, geometry.representative_point())
+
+
+def _xy(points: gpd.GeoSeries) -> np.ndarray:
+    return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+
+
+def _metric_crs(frame: gpd.GeoDataFrame) -> CRS:
+    crs = CRS.from_user_input(frame.crs)
+    if crs.is_projected:
+        return crs
+    return CRS.from_user_input(frame.estimate_utm_crs())
+
+
+def _check_speeds(config: RemotenessConfig) -> None:
+    for name in ("walking_speed_kmh", "road_speed_kmh", "straight_line_speed_kmh"):
+        value = getattr(config, name)
+        if not value > 0:
+            raise ConfigError(f"remoteness.{name} was {value!r}; it must be a speed > 0 km/h")
