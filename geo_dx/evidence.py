@@ -1,0 +1,346 @@
+"""Coverage evidence that is not a list of sites: coverage rasters and measured speed tiles.
+
+Each function returns an :class:`~geo_dx.coverage.Evidence` aligned to the villages'
+index, which :func:`geo_dx.find_gaps` combines with the coverage points. A village's
+location is its point, or its polygon's ``representative_point()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+from pyproj import CRS, Transformer
+from rasterio import features
+from rasterio.errors import RasterioError
+from rasterio.windows import Window, from_bounds
+
+from geo_dx.config import MeasuredConfig
+from geo_dx.coverage import Evidence
+from geo_dx.errors import GeoDxWarning, InputError
+
+logger = logging.getLogger(__name__)
+
+#: Raster technologies and the evidence class they give.
+RASTER_TECHNOLOGIES: dict[str, str] = {"fibre": "fibre", "5g": "mobile", "4g": "mobile", "3g": "mobile"}
+_ALIASES: dict[str, str] = {"fiber": "fibre", "ftth": "fibre", "lte": "4g", "nr": "5g", "umts": "3g"}
+#: Columns a speed-tile layer must have (Ookla open-data names).
+TILE_COLUMNS: tuple[str, ...] = ("avg_d_kbps", "avg_u_kbps", "tests")
+#: Kinds of speed tiles.
+TILE_KINDS: tuple[str, ...] = ("mobile", "fixed")
+
+
+def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Each village's location: its point, or its polygon's representative point."""
+    geom = villages.geometry
+    located = geom.copy()
+    not_point = (geom.geom_type != "Point").to_numpy()
+    if not_point.any():
+        located[not_point] = geom[not_point].representative_point()
+    return gpd.GeoSeries(located, index=villages.index, crs=villages.crs)
+
+
+def raster_evidence(
+    villages: gpd.GeoDataFrame,
+    path: str | Path,
+    *,
+    technology: str,
+    threshold: float | None = None,
+    source: str = "modelled",
+    band: int = 1,
+) -> Evidence:
+    """
+    Villages covered according to a coverage raster from an operator or planning tool.
+
+    A cell passes when its value is ``>= threshold`` (a signal raster in dBm, e.g.
+    ``threshold=-105``), or, with ``threshold=None``, when it is nonzero (a 0/1 mask).
+    Nodata cells never pass. Village coordinates are reprojected to the raster's CRS.
+    A point village is covered when its cell passes. A polygon village is covered when
+    the cell under its representative point passes or any cell whose centre is inside
+    it passes; ``covered_share`` gives the passing fraction of those cells.
+
+    Parameters
+    ----------
+    villages
+        Villages with a CRS (points or polygons).
+    path
+        Any single-band raster GDAL reads, with a CRS.
+    technology
+        ``"fibre"``, ``"5g"``, ``"4g"`` or ``"3g"`` (aliases ``fiber``, ``ftth``, ``lte``,
+        ``nr``, ``umts``).
+    threshold
+        Lowest covered value; ``None`` for a 0/1 mask.
+    source
+        ``"modelled"`` (default, a planning-tool prediction), ``"measured"`` or ``"declared"``.
+    band
+        Raster band to read.
+
+    Returns
+    -------
+    Evidence
+
+    Examples
+    --------
+    >>> ev = raster_evidence(villages, "viettel_4g_rsrp.tif", technology="4g",
+    ...                      threshold=-105)  # doctest: +SKIP
+    >>> ev.covered.sum()  # doctest: +SKIP
+    412
+    """
+    path = Path(path)
+    tech_class = _technology_class(technology, path)
+    if source not in ("measured", "modelled", "declared"):
+        raise InputError(
+            f"{path}: source was {source!r}; allowed: 'measured', 'modelled', 'declared'"
+        )
+    if villages.crs is None:
+        raise InputError("villages have no CRS; set one before sampling a coverage raster")
+    try:
+        src = rasterio.open(path)
+    except RasterioError as err:
+        raise InputError(f"{path}: cannot read the coverage raster ({err}); give a GeoTIFF") from err
+    with src:
+        if src.crs is None:
+            raise InputError(
+                f"{path}: the coverage raster has no CRS; set one "
+                f"(e.g. gdal_edit.py -a_srs EPSG:4326 {path})"
+            )
+        if not 1 <= band <= src.count:
+            raise InputError(f"{path}: band was {band}; the raster has bands 1..{src.count}")
+        local = villages.to_crs(src.crs)
+        _check_overlap(path, src, villages, local)
+        points = village_locations(local)
+        values = _sample_points(src, band, points)
+        if threshold is None and np.nanmin(values, initial=0.0) < 0:
+            raise InputError(
+                f"{path}: values below 0 (min {np.nanmin(values):g}) look like signal strength, "
+                "not a 0/1 mask; give threshold (e.g. threshold=-105 for dBm)"
+            )
+        covered = pd.Series(_passes(values, threshold), index=villages.index, dtype=bool)
+        share = None
+        is_polygon = local.geom_type.isin(["Polygon", "MultiPolygon"])
+        if is_polygon.any():
+            share = pd.Series(np.nan, index=villages.index, name="covered_share")
+            values_share = share.to_numpy().copy()
+            for i in np.flatnonzero(is_polygon.to_numpy()):
+                values_share[i] = _polygon_share(src, band, local.geometry.iloc[i], threshold)
+            polygon = is_polygon.to_numpy()
+            # a polygon smaller than a cell: the cell under its representative point
+            small = polygon & np.isnan(values_share)
+            values_share[small] = covered.to_numpy()[small].astype(float)
+            share[:] = values_share
+            covered = covered | (polygon & (values_share > 0))
+    label = f"{technology} raster {path.name}"
+    logger.info("%s: %d of %d villages covered", label, int(covered.sum()), len(covered))
+    return Evidence(tech_class, covered, source, label, share)
+
+
+def _technology_class(technology: str, path: Path) -> str:
+    tech = str(technology).strip().lower()
+    tech = _ALIASES.get(tech, tech)
+    if tech not in RASTER_TECHNOLOGIES:
+        raise InputError(
+            f"{path}: technology was {technology!r}; allowed: "
+            f"{', '.join(RASTER_TECHNOLOGIES)} (2g is not broadband)"
+        )
+    return RASTER_TECHNOLOGIES[tech]
+
+
+def _check_overlap(
+    path: Path, src: rasterio.io.DatasetReader, villages: gpd.GeoDataFrame, local: gpd.GeoDataFrame
+) -> None:
+    left, bottom, right, top = src.bounds
+    minx, miny, maxx, maxy = local.total_bounds
+    if np.all(np.isfinite([minx, miny, maxx, maxy])) and (
+        minx <= right and maxx >= left and miny <= top and maxy >= bottom
+    ):
+        return
+    vb = villages.total_bounds
+    raise InputError(
+        f"{path}: the coverage raster does not overlap the villages. Raster extent "
+        f"({left:.6g}, {bottom:.6g}, {right:.6g}, {top:.6g}) in {CRS(src.crs).to_string()}; "
+        f"villages extent ({vb[0]:.6g}, {vb[1]:.6g}, {vb[2]:.6g}, {vb[3]:.6g}) in "
+        f"{CRS(villages.crs).to_string()}, i.e. ({minx:.6g}, {miny:.6g}, {maxx:.6g}, {maxy:.6g}) "
+        "in the raster's CRS. Check that the raster's CRS is set correctly "
+        "(gdalinfo; fix with gdal_edit.py -a_srs) and that it covers this province."
+    )
+
+
+def _sample_points(src: rasterio.io.DatasetReader, band: int, points: gpd.GeoSeries) -> np.ndarray:
+    """Raster value at each point; NaN for nodata and for points off the raster."""
+    xs = points.x.to_numpy()
+    ys = points.y.to_numpy()
+    values = np.full(len(points), np.nan)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    if not ok.any():
+        return values
+    rows, cols = rasterio.transform.rowcol(src.transform, xs[ok], ys[ok])
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+    out = np.full(int(ok.sum()), np.nan)
+    pairs = zip(xs[ok][inside], ys[ok][inside], strict=True)
+    sampled = [v[0] for v in src.sample(pairs, indexes=[band], masked=True)]
+    out[inside] = [np.nan if np.ma.is_masked(v) else float(v) for v in sampled]
+    values[ok] = out
+    return values
+
+
+def _passes(values: np.ndarray, threshold: float | None) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        if threshold is None:
+            return np.isfinite(values) & (values != 0)
+        return np.isfinite(values) & (values >= threshold)
+
+
+def _polygon_share(
+    src: rasterio.io.DatasetReader, band: int, geom: object, threshold: float | None
+) -> float:
+    """Passing share of the raster cells whose centres are inside ``geom``; NaN if none."""
+    left, bottom, right, top = src.bounds
+    minx, miny, maxx, maxy = geom.bounds  # type: ignore[attr-defined]
+    if minx > right or maxx < left or miny > top or maxy < bottom:
+        return float("nan")
+    window = from_bounds(
+        max(minx, left), max(miny, bottom), min(maxx, right), min(maxy, top), src.transform
+    ).round_offsets("floor").round_lengths("ceil")
+    window = window.intersection(Window(0, 0, src.width, src.height))
+    if window.width <= 0 or window.height <= 0:
+        return float("nan")
+    data = src.read(band, window=window, masked=True)
+    values = data.astype("float64").filled(np.nan)
+    inside = features.geometry_mask(
+        [geom], out_shape=values.shape, transform=src.window_transform(window), invert=True
+    )
+    cells = int(inside.sum())
+    if cells == 0:
+        return float("nan")
+    return float(_passes(values[inside], threshold).sum()) / cells
+
+
+def read_speed_tiles(path: str | Path) -> gpd.GeoDataFrame:
+    """
+    Read measured speed tiles in the Ookla open-data layout.
+
+    Tiles are polygons with ``avg_d_kbps``, ``avg_u_kbps`` and ``tests`` (``avg_lat_ms``,
+    ``devices`` and ``quadkey`` are kept when present). Reads GeoParquet, Ookla's own
+    Parquet files (tile polygons as WKT in a ``tile`` column, EPSG:4326 by Ookla's
+    specification) and any vector format pyogrio reads (GeoPackage, GeoJSON, shapefile).
+
+    Examples
+    --------
+    >>> tiles = read_speed_tiles("2024-q4-mobile-tiles.parquet")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: speed tile file not found; check the path")
+    try:
+        if path.suffix.lower() in (".parquet", ".geoparquet"):
+            tiles = _read_parquet_tiles(path)
+        else:
+            tiles = gpd.read_file(path, engine="pyogrio")
+    except (OSError, ValueError, RuntimeError) as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(f"{path}: cannot read speed tiles ({err}); give GeoParquet or GeoPackage") from err
+    missing = [c for c in TILE_COLUMNS if c not in tiles.columns]
+    if missing:
+        raise InputError(
+            f"{path}: speed tiles lack column {missing[0]!r} (have {', '.join(map(str, tiles.columns))}); "
+            f"tiles need {', '.join(TILE_COLUMNS)} as in Ookla open data, rename yours with "
+            "[columns] or export them with these names"
+        )
+    if tiles.crs is None:
+        raise InputError(
+            f"{path}: speed tiles have no CRS; set one (ogr2ogr -a_srs EPSG:4326 out.gpkg {path})"
+        )
+    for column in TILE_COLUMNS:
+        try:
+            tiles[column] = pd.to_numeric(tiles[column])
+        except (TypeError, ValueError) as err:
+            raise InputError(
+                f"{path}: column {column!r} has non-numeric values ({err}); give numbers"
+            ) from err
+    logger.info("read %d speed tiles from %s", len(tiles), path)
+    return tiles
+
+
+def _read_parquet_tiles(path: Path) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_parquet(path)
+    except ValueError:
+        frame = pd.read_parquet(path)  # Ookla's files: plain Parquet, WKT in `tile`
+    if "tile" not in frame.columns:
+        raise InputError(
+            f"{path}: Parquet without geometry metadata and no WKT 'tile' column; "
+            "give GeoParquet or Ookla's tile file"
+        )
+    geometry = gpd.GeoSeries.from_wkt(frame["tile"], crs="EPSG:4326")
+    return gpd.GeoDataFrame(frame.drop(columns="tile"), geometry=geometry)
+
+
+def tile_evidence(
+    villages: gpd.GeoDataFrame,
+    tiles: gpd.GeoDataFrame,
+    *,
+    kind: str,
+    config: MeasuredConfig | None = None,
+) -> Evidence:
+    """
+    Villages whose location lies in a measured speed tile fast enough to count.
+
+    ``kind="mobile"``: tiles with ``avg_d_kbps >= mobile_min_down_kbps`` and
+    ``avg_u_kbps >= mobile_min_up_kbps`` give mobile broadband. ``kind="fixed"``: the
+    fixed thresholds; the evidence class is ``"fibre"`` when
+    ``config.fixed_counts_as_fibre`` else ``"fixed"`` (which find_gaps does not count as
+    fibre). Tiles with fewer than ``min_tests`` tests are ignored; their count is
+    logged, warned (:class:`GeoDxWarning`) and given in the evidence label.
+
+    Examples
+    --------
+    >>> ev = tile_evidence(villages, read_speed_tiles("mobile.parquet"),
+    ...                    kind="mobile")  # doctest: +SKIP
+    """
+    config = config or MeasuredConfig()
+    if kind not in TILE_KINDS:
+        raise InputError(f"tile_evidence: kind was {kind!r}; allowed: {', '.join(TILE_KINDS)}")
+    missing = [c for c in TILE_COLUMNS if c not in tiles.columns]
+    if missing:
+        raise InputError(
+            f"speed tiles lack column {missing[0]!r}; read them with read_speed_tiles"
+        )
+    if villages.crs is None or tiles.crs is None:
+        raise InputError("villages and speed tiles both need a CRS; set them before joining")
+    if kind == "mobile":
+        down, up = config.mobile_min_down_kbps, config.mobile_min_up_kbps
+        tech_class = "mobile"
+    else:
+        down, up = config.fixed_min_down_kbps, config.fixed_min_up_kbps
+        tech_class = "fibre" if config.fixed_counts_as_fibre else "fixed"
+    tests = pd.to_numeric(tiles["tests"], errors="coerce").fillna(0)
+    trusted = tests >= config.min_tests
+    ignored = int((~trusted).sum())
+    fast = (
+        trusted
+        & (pd.to_numeric(tiles["avg_d_kbps"], errors="coerce") >= down)
+        & (pd.to_numeric(tiles["avg_u_kbps"], errors="coerce") >= up)
+    )
+    label = f"measured {kind} tiles"
+    if ignored:
+        label += f" ({ignored} tiles with < {config.min_tests} tests ignored)"
+        logger.info("%s: %d tiles with fewer than %d tests ignored", kind, ignored, config.min_tests)
+        warnings.warn(
+            f"{ignored} {kind} speed tiles have fewer than {config.min_tests} tests and were "
+            "ignored (measured.min_tests)",
+            GeoDxWarning,
+            stacklevel=2,
+        )
+    good = tiles.loc[fast, [tiles.geometry.name]].to_crs(villages.crs)
+    locations = gpd.GeoDataFrame(geometry=village_locations(villages))
+    joined = gpd.sjoin(locations, good, how="inner", predicate="intersects")
+    covered = pd.Series(villages.index.isin(joined.index.unique()), index=villages.index)
+    logger.info("%s: %d of %d villages covered", label, int(covered.sum()), len(covered))
+    return Evidence(tech_class, covered, "measured", label)
