@@ -1,0 +1,144 @@
+"""The ``geo-dx`` command line: ``run``, ``map`` and ``demo``.
+
+Input mistakes print one line (``geo-dx: error: ...``) and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from geo_dx.config import load_config, with_weights
+from geo_dx.errors import GeoDxError, InputError
+
+logger = logging.getLogger("geo_dx")
+
+EXIT_INPUT = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``geo-dx`` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO if args.verbose is None else
+        logging.WARNING,
+        format="%(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.captureWarnings(True)
+    try:
+        return int(args.func(args) or 0)
+    except GeoDxError as err:
+        print(f"geo-dx: error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("geo-dx: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from geo_dx.pipeline import RunInputs, analyse, demo_inputs, write
+    from geo_dx.report import format_summary
+
+    config = load_config(args.config)
+    if args.weights:
+        config = with_weights(config, args.weights)
+    given = [args.communes, args.villages, args.coverage]
+    if not any(given):
+        inputs = demo_inputs()
+        out = Path(args.out or "maps/demo")
+    elif not all(given):
+        raise InputError(
+            "give --communes, --villages and --coverage together (or none of them to run the "
+            "synthetic demo province)"
+        )
+    else:
+        inputs = RunInputs(
+            communes=Path(args.communes),
+            villages=Path(args.villages),
+            coverage=tuple(Path(p) for p in args.coverage),
+            dem=Path(args.dem) if args.dem else None,
+            towns=Path(args.towns) if args.towns else None,
+            roads=Path(args.roads) if args.roads else None,
+            title=args.title or f"Connectivity gaps: {Path(args.villages).stem}",
+        )
+        out = Path(args.out or "maps/run")
+    result = analyse(inputs, config=config)
+    write(result, out)
+    print(format_summary(result.summary))
+    print(f"\nwrote {out}/ (map.html, priority.csv, villages.gpkg, summary.json)")
+    return 0
+
+
+def _map(args: argparse.Namespace) -> int:
+    from geo_dx.maps import rebuild_maps
+
+    paths = rebuild_maps(Path(args.run_dir), commune_id=args.commune)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from geo_dx.demo import generate_demo
+
+    if not args.regenerate:
+        raise InputError("geo-dx demo: nothing to do; use --regenerate to rebuild the demo data")
+    paths = generate_demo(Path(args.out) if args.out else None)
+    print(f"regenerated the synthetic demo province in {Path(paths.communes).parents[1]}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="geo-dx",
+        description="Find villages without fibre or mobile broadband, rank them, map them.",
+    )
+    parser.set_defaults(verbose=False)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the gap analysis (no inputs: the synthetic demo)")
+    run.add_argument("--communes", metavar="P", help="commune boundaries (any vector format)")
+    run.add_argument("--villages", metavar="P", help="village points or polygons, or CSV lon/lat")
+    run.add_argument("--coverage", metavar="P", nargs="+", action="extend",
+                     help="coverage points: sites, fibre nodes, measurements, OpenCellID CSV")
+    run.add_argument("--dem", metavar="FILE.tif", help="elevation model (terrain line of sight)")
+    run.add_argument("--towns", metavar="P", help="service centres for travel time")
+    run.add_argument("--roads", metavar="P", help="road lines for travel time")
+    run.add_argument("--config", metavar="FILE.toml", help="configuration (see README)")
+    run.add_argument("--weights", metavar="NAME=W,...",
+                     help="override scoring weights, e.g. ethnic=0.5,remoteness=0.3")
+    run.add_argument("--title", help="dataset title shown on the map and summary")
+    run.add_argument("--out", metavar="DIR", help="output folder (default maps/demo or maps/run)")
+    _verbosity(run)
+    run.set_defaults(func=_run)
+
+    rebuild = sub.add_parser("map", help="rebuild maps from a finished run's outputs")
+    rebuild.add_argument("run_dir", nargs="?", default="maps/demo", help="a run's output folder")
+    rebuild.add_argument("--commune", metavar="ID", help="only this commune's map")
+    _verbosity(rebuild)
+    rebuild.set_defaults(func=_map)
+
+    demo = sub.add_parser("demo", help="the synthetic demo province's data")
+    demo.add_argument("--regenerate", action="store_true",
+                      help="rebuild the demo data deterministically from its seed")
+    demo.add_argument("--out", metavar="DIR", help="where to write (default: the repo's data/)")
+    _verbosity(demo)
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def _verbosity(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="store_true", default=None,
+                       help="show debug messages")
+    group.add_argument("-q", "--quiet", dest="verbose", action="store_false",
+                       help="only warnings and errors")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

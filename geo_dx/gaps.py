@@ -1,0 +1,263 @@
+"""Gaps: which villages have fibre and mobile broadband, and which have neither.
+
+The gap rule (the contract, also in the README): a village's location is its point,
+or for a polygon its ``representative_point()``. Mobile broadband is 3g, 4g or 5g
+(2g is not broadband); fibre is fibre. A village has a technology class when some
+coverage point of that class lies within its reach of the village location, or
+inside the village polygon. Reach is the point's ``range_m``, else the configured
+default for its technology, capped by the configured maximum. With a DEM and the
+terrain model, a mobile *site* must also be in line of sight of the village.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from geo_dx.communes import assign_communes, village_locations
+from geo_dx.config import MOBILE_BROADBAND, Config
+from geo_dx.coverage import (
+    SOURCES,
+    Evidence,
+    covered_within_reach,
+    nearest_distance_m,
+    with_reach,
+)
+from geo_dx.dem import DemGrid, read_dem
+from geo_dx.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+#: Mobile technologies, best first (2g counts for ``mobile_technology`` only).
+MOBILE_ORDER: tuple[str, ...] = ("5g", "4g", "3g", "2g")
+
+
+def find_gaps(
+    villages: gpd.GeoDataFrame,
+    coverage: gpd.GeoDataFrame,
+    *,
+    communes: gpd.GeoDataFrame | None = None,
+    config: Config | None = None,
+    dem: DemGrid | str | Path | None = None,
+    evidence: Sequence[Evidence] = (),
+) -> gpd.GeoDataFrame:
+    """
+    Decide, for every village, whether it has fibre and mobile broadband.
+
+    Parameters
+    ----------
+    villages
+        Validated villages (points or polygons).
+    coverage
+        Validated coverage points; ``reach_m`` is computed when absent.
+    communes
+        When given, villages are assigned to communes first (see
+        :func:`geo_dx.communes.assign_communes`).
+    config
+        Ranges, CRS and terrain options; defaults to ``Config()``.
+    dem
+        Elevation model; with it the default mobile model is line of sight.
+    evidence
+        Extra per-village evidence (coverage rasters, speed tiles).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``villages`` (same index and CRS) with ``has_fibre``,
+        ``has_mobile_broadband``, ``nearest_fibre_m``, ``nearest_mobile_m``,
+        ``mobile_technology``, ``fibre_source``, ``mobile_source`` and ``gap_class``;
+        with the terrain model also ``has_mobile_broadband_radius``.
+
+    Examples
+    --------
+    >>> demo = geo_dx.load_demo()  # doctest: +SKIP
+    >>> gaps = find_gaps(demo.villages, demo.coverage, communes=demo.communes)  # doctest: +SKIP
+    >>> gaps.gap_class.value_counts()  # doctest: +SKIP
+    """
+    config = config or Config()
+    out = villages.copy()
+    if communes is not None:
+        out = assign_communes(out, communes, max_distance_m=config.assign_max_distance_m,
+                              crs=config.crs)
+    grid = _dem_grid(dem, out, config)
+    work_crs = grid.crs if grid is not None else (config.crs or out.estimate_utm_crs())
+    model = _mobile_model(config, grid)
+    cov = coverage if "reach_m" in coverage else with_reach(coverage, config=config)
+    cov = cov.to_crs(work_crs)
+    vxy = shapely.get_coordinates(village_locations(out).to_crs(work_crs).to_numpy())
+    pxy = shapely.get_coordinates(cov.geometry.to_numpy())
+    polygons = out.geometry.to_crs(work_crs)
+    polygons = polygons[polygons.geom_type != "Point"]
+    tech = cov["technology"].to_numpy()
+    source = cov["source"].to_numpy()
+    reach = cov["reach_m"].to_numpy(dtype=float)
+    is_site = (cov["kind"] == "site").to_numpy()
+    antenna = _antenna_height(cov, config)
+
+    def covered(mask: np.ndarray, *, terrain: bool) -> np.ndarray:
+        if not mask.any():
+            return np.zeros(len(out), dtype=bool)
+        los = mask & is_site if terrain else np.zeros_like(mask)
+        plain = mask & ~los
+        hit = covered_within_reach(vxy, pxy[plain], reach[plain])
+        if los.any():
+            hit |= _covered_in_sight(vxy, pxy[los], reach[los], antenna[los], grid, config)
+        if len(polygons):
+            hit |= _points_in_polygons(out.index, polygons, pxy[mask])
+        return hit
+
+    by_group = {
+        (t, s): covered((tech == t) & (source == s), terrain=model == "terrain" and t != "fibre")
+        for t in ("fibre", *MOBILE_ORDER)
+        for s in SOURCES
+    }
+    fibre = _best_source(by_group, ("fibre",), evidence, "fibre", out.index)
+    mobile = _best_source(by_group, MOBILE_BROADBAND, evidence, "mobile", out.index)
+    out["has_fibre"] = fibre.notna().to_numpy()
+    out["has_mobile_broadband"] = mobile.notna().to_numpy()
+    out["fibre_source"] = fibre.to_numpy()
+    out["mobile_source"] = mobile.to_numpy()
+    out["mobile_technology"] = _best_technology(by_group, out["has_mobile_broadband"])
+    out["nearest_fibre_m"] = nearest_distance_m(vxy, pxy[tech == "fibre"])
+    out["nearest_mobile_m"] = nearest_distance_m(vxy, pxy[np.isin(tech, MOBILE_BROADBAND)])
+    if model == "terrain":
+        mb = np.isin(tech, MOBILE_BROADBAND)
+        radius = covered_within_reach(vxy, pxy[mb], reach[mb])
+        if len(polygons):
+            radius |= _points_in_polygons(out.index, polygons, pxy[mb])
+        out["has_mobile_broadband_radius"] = radius | out["has_mobile_broadband"].to_numpy()
+    out["gap_class"] = gap_class(out["has_fibre"], out["has_mobile_broadband"])
+    out.attrs["mobile_model"] = model
+    logger.info(
+        "gaps (%s model): %d villages, %d without fibre, %d without mobile broadband",
+        model, len(out), (~out["has_fibre"]).sum(), (~out["has_mobile_broadband"]).sum(),
+    )
+    return out
+
+
+def gap_class(has_fibre: pd.Series, has_mobile: pd.Series) -> pd.Series:
+    """
+    Combine the two flags into ``none``, ``no_fibre``, ``no_mobile`` or ``no_fibre_no_mobile``.
+
+    Examples
+    --------
+    >>> gap_class(pd.Series([True, False]), pd.Series([False, False])).tolist()
+    ['no_mobile', 'no_fibre_no_mobile']
+    """
+    fibre = has_fibre.astype(bool).to_numpy()
+    mobile = has_mobile.astype(bool).to_numpy()
+    labels = np.select(
+        [fibre & mobile, ~fibre & mobile, fibre & ~mobile],
+        ["none", "no_fibre", "no_mobile"],
+        default="no_fibre_no_mobile",
+    )
+    return pd.Series(labels, index=has_fibre.index, dtype=object)
+
+
+def _dem_grid(
+    dem: DemGrid | str | Path | None, villages: gpd.GeoDataFrame, config: Config
+) -> DemGrid | None:
+    if dem is None or isinstance(dem, DemGrid):
+        return dem
+    return read_dem(dem, crs=config.crs or villages.estimate_utm_crs())
+
+
+def _mobile_model(config: Config, grid: DemGrid | None) -> str:
+    model = config.terrain.model
+    if model == "terrain" and grid is None:
+        raise InputError(
+            "terrain.model is 'terrain' but no DEM was given; pass --dem FILE.tif "
+            "or set terrain.model = 'radius'"
+        )
+    if model == "auto":
+        return "terrain" if grid is not None else "radius"
+    return model
+
+
+def _antenna_height(cov: gpd.GeoDataFrame, config: Config) -> np.ndarray:
+    default = config.terrain.antenna_height_m
+    if "antenna_height_m" not in cov:
+        return np.full(len(cov), default)
+    return cov["antenna_height_m"].astype(float).fillna(default).to_numpy()
+
+
+def _covered_in_sight(
+    vxy: np.ndarray,
+    sxy: np.ndarray,
+    reach: np.ndarray,
+    antenna_m: np.ndarray,
+    grid: DemGrid,
+    config: Config,
+) -> np.ndarray:
+    """Villages within reach of a site AND in its line of sight over the DEM."""
+    from geo_dx.terrain import line_of_sight
+
+    lists = cKDTree(vxy).query_ball_point(sxy, r=reach)
+    lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    village = np.fromiter((j for x in lists for j in x), dtype=np.int64, count=int(lengths.sum()))
+    site = np.repeat(np.arange(len(sxy)), lengths)
+    hit = np.zeros(len(vxy), dtype=bool)
+    if len(site) == 0:
+        return hit
+    visible = line_of_sight(
+        grid, sxy[site], antenna_m[site], vxy[village], config.terrain.receiver_height_m,
+        config=config.terrain,
+    )
+    hit[village[visible]] = True
+    logger.debug("line of sight: %d of %d site-village pairs visible", visible.sum(), len(site))
+    return hit
+
+
+def _points_in_polygons(
+    index: pd.Index, polygons: gpd.GeoSeries, pxy: np.ndarray
+) -> np.ndarray:
+    """Which villages (by position in ``index``) have a point inside their polygon."""
+    hit = np.zeros(len(index), dtype=bool)
+    if len(pxy) == 0:
+        return hit
+    tree = shapely.STRtree(polygons.to_numpy())
+    pairs = tree.query(shapely.points(pxy), predicate="intersects")
+    hit[index.get_indexer(polygons.index[np.unique(pairs[1])])] = True
+    return hit
+
+
+def _best_source(
+    by_group: dict[tuple[str, str], np.ndarray],
+    technologies: Sequence[str],
+    evidence: Sequence[Evidence],
+    technology_class: str,
+    index: pd.Index,
+) -> pd.Series:
+    """The strongest evidence source covering each village, or None."""
+    best = pd.Series(None, index=index, dtype=object)
+    for source in SOURCES:
+        hit = np.zeros(len(index), dtype=bool)
+        for t in technologies:
+            hit |= by_group[(t, source)]
+        for ev in evidence:
+            if ev.technology_class == technology_class and ev.source == source:
+                hit |= ev.covered.reindex(index, fill_value=False).to_numpy(dtype=bool)
+        best = best.where(best.notna() | ~hit, source)
+    return best
+
+
+def _best_technology(
+    by_group: dict[tuple[str, str], np.ndarray], has_mobile: pd.Series
+) -> np.ndarray:
+    """Best covering mobile technology; 'unknown' when only non-point evidence covers."""
+    result = np.full(len(has_mobile), "none", dtype=object)
+    for t in MOBILE_ORDER[::-1]:
+        hit = np.zeros(len(has_mobile), dtype=bool)
+        for s in SOURCES:
+            hit |= by_group[(t, s)]
+        result[hit] = t
+    broadband = has_mobile.to_numpy(dtype=bool)
+    result[broadband & ~np.isin(result, MOBILE_BROADBAND)] = "unknown"
+    return result

@@ -1,0 +1,166 @@
+"""The whole run: read inputs, find gaps, score, and write every output.
+
+This is what ``geo-dx run`` does; notebooks can call :func:`analyse` and
+:func:`write` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_dx import __version__
+from geo_dx.communes import summarise_communes
+from geo_dx.config import Config
+from geo_dx.coverage import with_reach
+from geo_dx.dem import DemGrid, read_dem
+from geo_dx.errors import GeoDxWarning
+from geo_dx.gaps import find_gaps
+from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
+from geo_dx.report import build_summary, write_run
+from geo_dx.schema import check_extent
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """Paths of one run's input files."""
+
+    communes: Path
+    villages: Path
+    coverage: tuple[Path, ...]
+    dem: Path | None = None
+    towns: Path | None = None
+    roads: Path | None = None
+    title: str = "geo_dx connectivity gaps"
+
+
+@dataclass
+class RunResult:
+    """Everything a run computed, ready to write."""
+
+    villages: gpd.GeoDataFrame
+    communes: gpd.GeoDataFrame
+    coverage: gpd.GeoDataFrame
+    summary: dict[str, Any]
+    dem: DemGrid | None = None
+    extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+
+
+def demo_inputs() -> RunInputs:
+    """The embedded synthetic demo province as run inputs."""
+    from geo_dx.demo import DEMO_TITLE, demo_paths
+
+    paths = demo_paths()
+    return RunInputs(
+        communes=paths.communes,
+        villages=paths.villages,
+        coverage=tuple(paths.coverage),
+        dem=paths.dem,
+        towns=paths.towns,
+        roads=paths.roads,
+        title=DEMO_TITLE,
+    )
+
+
+def analyse(inputs: RunInputs, *, config: Config | None = None) -> RunResult:
+    """
+    Read and validate the inputs, find gaps, score gap villages, summarise.
+
+    Warnings raised on the way (repaired geometries, capped ranges, unassigned
+    villages) are logged and counted in the summary.
+    """
+    config = config or Config()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GeoDxWarning)
+        result = _analyse(inputs, config)
+    messages = [str(w.message) for w in caught if issubclass(w.category, GeoDxWarning)]
+    for message in messages:
+        logger.warning("%s", message)
+    result.summary["warnings"] = messages
+    result.summary["totals"]["warnings"] = len(messages)
+    return result
+
+
+def _analyse(inputs: RunInputs, config: Config) -> RunResult:
+    communes = read_communes(inputs.communes, config=config)
+    villages = read_villages(inputs.villages, config=config)
+    coverage = read_coverage(inputs.coverage, config=config)
+    check_extent(villages, communes, source=str(inputs.villages),
+                 reference_source=f"the communes in {inputs.communes}")
+    for path in inputs.coverage:
+        part = coverage[coverage["file"] == Path(path).name]
+        check_extent(part, communes, source=str(path),
+                     reference_source=f"the communes in {inputs.communes}")
+    work_crs = config.crs or villages.estimate_utm_crs()
+    dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
+    coverage = with_reach(coverage, config=config)
+    gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem)
+    scored = _placeholder_score(gaps, config)
+    per_commune = summarise_communes(scored, communes)
+    extra: dict[str, Any] = {
+        "synthetic": "synthetic" in inputs.title.lower(),
+        "generator": f"geo_dx {__version__}",
+        "crs": str(work_crs),
+        "inputs": {
+            "communes": str(inputs.communes),
+            "villages": str(inputs.villages),
+            "coverage": [str(p) for p in inputs.coverage],
+            "dem": str(inputs.dem) if inputs.dem else None,
+        },
+        "score": "placeholder: gap severity only (no_fibre_no_mobile 100, no_mobile 70, "
+        "no_fibre 50) until the scoring model lands",
+    }
+    if "has_mobile_broadband_radius" in scored:
+        radius = scored["has_mobile_broadband_radius"]
+        extra["terrain"] = {
+            "terrain_without_mobile_broadband": int((~scored["has_mobile_broadband"]).sum()),
+            "radius_without_mobile_broadband": int((~radius).sum()),
+            "changed_class": int((radius != scored["has_mobile_broadband"]).sum()),
+        }
+    summary = build_summary(scored, per_commune, title=inputs.title, warnings=[], extra=extra)
+    return RunResult(scored, per_commune, coverage, summary, dem=dem)
+
+
+def _placeholder_score(gaps: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
+    out = gaps.copy()
+    severity = out["gap_class"].map(config.scoring.severity).astype(float)
+    out["score"] = (100 * severity).where(out["gap_class"] != "none")
+    people = out["population"] if "population" in out else pd.Series(0.0, index=out.index)
+    order = out.assign(_p=people.fillna(0)).sort_values(
+        ["score", "_p", "village_id"], ascending=[False, False, True]
+    )
+    ranked = order[order["score"].notna()]
+    out["rank"] = pd.Series(range(1, len(ranked) + 1), index=ranked.index).reindex(out.index)
+    return out
+
+
+def write(result: RunResult, out_dir: str | Path) -> Path:
+    """Write every output of a run into ``out_dir`` atomically (see :func:`geo_dx.report.write_run`)."""
+    from geo_dx.maps import write_maps
+
+    def maps(staging: Path) -> None:
+        write_maps(staging, result.villages, result.communes, result.coverage,
+                   title=result.summary["title"])
+
+    return write_run(
+        out_dir,
+        villages=result.villages,
+        communes=result.communes,
+        coverage=result.coverage,
+        summary=result.summary,
+        extra_layers=result.extra_layers,
+        extra_writers=(maps,),
+    )
+
+
+def read_optional_layer(path: Path | None) -> gpd.GeoDataFrame | None:
+    """Read an optional helper layer (towns, roads) as is, or None."""
+    return read_layer(path) if path else None

@@ -1,0 +1,255 @@
+"""Run outputs: the priority list (CSV), the GeoPackage, summary.json and the console table.
+
+Everything a run writes goes into a staging folder first and is moved into place
+only when every file is complete, so a failed run leaves the output folder as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo_dx.communes import COUNT_COLUMNS
+from geo_dx.config import COMPONENTS
+
+logger = logging.getLogger(__name__)
+
+#: priority.csv columns, in order (those a run does not produce are left out).
+PRIORITY_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "village_id",
+    "village_name",
+    "commune_id",
+    "commune_name",
+    "lon",
+    "lat",
+    "gap_class",
+    "has_fibre",
+    "has_mobile_broadband",
+    "mobile_technology",
+    "score",
+    "reason",
+    *(f"contrib_{c}" for c in COMPONENTS),
+    "missing_components",
+    "rank_p05",
+    "rank_p95",
+    "cluster_id",
+    "travel_time_h",
+    "elevation_m",
+    "nearest_fibre_m",
+    "nearest_mobile_m",
+    "population",
+    "households",
+    "ethnic_minority_share",
+    "poverty_rate",
+    "especially_difficult",
+    "fibre_source",
+    "mobile_source",
+)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """
+    Prefix text cells that a spreadsheet would run as a formula with a single quote.
+
+    Any text cell starting with ``= + - @``, tab or carriage return is neutralised
+    (OWASP CSV injection advice). Numbers are left alone.
+
+    Examples
+    --------
+    >>> neutralise_formulas(pd.DataFrame({"name": ["=HYPERLINK(1)", "Bản Mường"]})).name.tolist()
+    ["'=HYPERLINK(1)", 'Bản Mường']
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+            )
+    return out
+
+
+def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
+    """
+    One row per village with a gap, in priority order, with the documented columns.
+
+    Villages are ordered by ``rank`` when present, else by ``score`` descending.
+    ``lon``/``lat`` are the village location in WGS84, rounded to 6 decimals.
+    """
+    from geo_dx.communes import village_locations
+
+    gaps = villages[villages["gap_class"] != "none"]
+    loc = village_locations(gaps).to_crs(4326)
+    table = pd.DataFrame(gaps.drop(columns=gaps.geometry.name))
+    table["lon"] = loc.x.round(6).to_numpy()
+    table["lat"] = loc.y.round(6).to_numpy()
+    if "rank" not in table:
+        table["rank"] = table["score"].rank(ascending=False, method="first")
+    table = table.sort_values(["rank", "village_id"])
+    for col in ("rank", "rank_p05", "rank_p95", "cluster_id"):
+        if col in table:
+            table[col] = table[col].astype("Int64")
+    for col in table.columns:
+        if col.endswith("_m"):
+            table[col] = table[col].round(0)
+        elif col.startswith("contrib_") or col in ("score", "travel_time_h"):
+            table[col] = table[col].round(2)
+    return table[[c for c in PRIORITY_COLUMNS if c in table]].reset_index(drop=True)
+
+
+def write_priority_csv(path: Path, villages: gpd.GeoDataFrame) -> Path:
+    """Write ``priority.csv``: UTF-8 with BOM (Excel shows Vietnamese), formulas neutralised."""
+    neutralise_formulas(priority_table(villages)).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def build_summary(
+    villages: gpd.GeoDataFrame,
+    communes: gpd.GeoDataFrame,
+    *,
+    title: str,
+    warnings: list[str],
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """
+    The ``summary.json`` document: totals, per-commune counts (worst first), warnings.
+
+    ``communes`` is the per-commune table from :func:`geo_dx.communes.summarise_communes`.
+    """
+    totals = {
+        "villages": len(villages),
+        "without_fibre": int((~villages["has_fibre"]).sum()),
+        "without_mobile_broadband": int((~villages["has_mobile_broadband"]).sum()),
+        "without_both": int((villages["gap_class"] == "no_fibre_no_mobile").sum()),
+        "unassigned": int(villages["commune_id"].isna().sum()),
+        "warnings": len(warnings),
+    }
+    rows = pd.DataFrame(communes.drop(columns="geometry"))
+    summary: dict[str, Any] = {
+        "title": title,
+        "mobile_model": villages.attrs.get("mobile_model", "radius"),
+        "totals": totals,
+        "communes": [
+            {k: _plain(v) for k, v in row.items()}
+            for row in rows[["commune_id", "commune_name", *COUNT_COLUMNS]].to_dict("records")
+        ],
+        "warnings": warnings,
+    }
+    summary.update(extra or {})
+    return summary
+
+
+def format_summary(summary: Mapping[str, Any], *, max_communes: int = 15) -> str:
+    """The console table ``geo-dx run`` prints: totals, then communes worst first."""
+    t = summary["totals"]
+    lines = [
+        summary["title"],
+        "",
+        f"{'villages':<28}{t['villages']:>7}",
+        f"{'without mobile broadband':<28}{t['without_mobile_broadband']:>7}",
+        f"{'without fibre':<28}{t['without_fibre']:>7}",
+        f"{'without both':<28}{t['without_both']:>7}",
+    ]
+    if t["unassigned"]:
+        lines.append(f"{'unassigned to a commune':<28}{t['unassigned']:>7}")
+    if "terrain" in summary:
+        tr = summary["terrain"]
+        lines.append(
+            f"{'  (radius model would say':<28}{tr['radius_without_mobile_broadband']:>7} "
+            f"without mobile; {tr['changed_class']} villages change class)"
+        )
+    lines += ["", f"{'commune':<30}{'villages':>9}{'no mobile':>11}{'no fibre':>10}{'neither':>9}"]
+    for row in summary["communes"][:max_communes]:
+        name = str(row["commune_name"])[:28]
+        lines.append(
+            f"{name:<30}{row['villages']:>9}{row['without_mobile_broadband']:>11}"
+            f"{row['without_fibre']:>10}{row['without_both']:>9}"
+        )
+    hidden = len(summary["communes"]) - max_communes
+    if hidden > 0:
+        lines.append(f"… and {hidden} more communes (see summary.json)")
+    if t["warnings"]:
+        lines.append(f"\n{t['warnings']} warning(s); see summary.json")
+    return "\n".join(lines)
+
+
+def write_run(
+    out_dir: str | Path,
+    *,
+    villages: gpd.GeoDataFrame,
+    communes: gpd.GeoDataFrame,
+    coverage: gpd.GeoDataFrame,
+    summary: Mapping[str, Any],
+    extra_layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    extra_writers: tuple[Callable[[Path], Any], ...] = (),
+) -> Path:
+    """
+    Write a run's outputs into ``out_dir`` atomically.
+
+    Files are written into a staging folder beside ``out_dir``, then moved in one by
+    one with ``os.replace``; if anything fails before the move, ``out_dir`` is untouched.
+    ``extra_writers`` are called with the staging folder (maps, rasters).
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        gpkg = staging / "villages.gpkg"
+        _gpkg_layer(villages, gpkg, "villages")
+        _gpkg_layer(communes, gpkg, "communes")
+        _gpkg_layer(coverage, gpkg, "coverage")
+        for name, layer in (extra_layers or {}).items():
+            _gpkg_layer(layer, gpkg, name)
+        write_priority_csv(staging / "priority.csv", villages)
+        (staging / "summary.json").write_text(
+            json.dumps(summary, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8"
+        )
+        for writer in extra_writers:
+            writer(staging)
+        _move_into(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    logger.info("wrote %s", out)
+    return out
+
+
+def _gpkg_layer(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+    clean = frame.copy()
+    for col in clean.columns:
+        if col != clean.geometry.name and clean[col].dtype == object:
+            clean[col] = clean[col].map(lambda v: v if v is None or isinstance(v, str | bool)
+                                        else (None if pd.isna(v) else v))
+    clean.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+
+
+def _move_into(staging: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for item in sorted(staging.iterdir()):
+        target = out / item.name
+        if item.is_dir():
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(item, target)
+        else:
+            os.replace(item, target)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly scalars (numpy numbers, NaN as null)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value

@@ -1,0 +1,425 @@
+"""Layer contracts and their validation, in one place.
+
+Every input layer passes through :func:`validate_communes`, :func:`validate_villages`
+or :func:`validate_coverage` before any analysis. They return a clean copy with
+canonical column names and dtypes, or raise :class:`~geo_dx.errors.InputError` with a
+message that names the file, the column, the value received and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_dx.config import TECHNOLOGIES
+from geo_dx.coverage import SOURCES
+from geo_dx.errors import GeoDxWarning, InputError
+
+#: Lower-case spellings accepted for each technology.
+TECHNOLOGY_ALIASES: Mapping[str, str] = {
+    **{t: t for t in TECHNOLOGIES},
+    "fiber": "fibre",
+    "ftth": "fibre",
+    "gpon": "fibre",
+    "nr": "5g",
+    "lte": "4g",
+    "umts": "3g",
+    "hspa": "3g",
+    "wcdma": "3g",
+    "cdma": "3g",
+    "gsm": "2g",
+}
+KINDS: tuple[str, ...] = ("site", "node", "measurement")
+GAP_CLASSES: tuple[str, ...] = ("none", "no_fibre", "no_mobile", "no_fibre_no_mobile")
+
+_TRUE = {"true", "t", "yes", "y", "1", "có", "co", "x"}
+_FALSE = {"false", "f", "no", "n", "0", "không", "khong", ""}
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    """What one layer must and may hold."""
+
+    name: str
+    required: tuple[str, ...]
+    geometry_types: tuple[str, ...]
+    id_column: str | None = None
+    fractions: tuple[str, ...] = ()
+    counts: tuple[str, ...] = ()
+    booleans: tuple[str, ...] = ()
+    strings: tuple[str, ...] = ()
+    #: Other spellings recognised when the canonical column is absent.
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+
+COMMUNES = LayerSchema(
+    name="communes",
+    required=("commune_id", "commune_name"),
+    geometry_types=("Polygon", "MultiPolygon"),
+    id_column="commune_id",
+    fractions=("ethnic_minority_share", "poverty_rate"),
+    counts=("population",),
+    strings=("commune_id", "commune_name", "province"),
+)
+VILLAGES = LayerSchema(
+    name="villages",
+    required=("village_id", "village_name"),
+    geometry_types=("Point", "Polygon", "MultiPolygon"),
+    id_column="village_id",
+    fractions=("ethnic_minority_share", "poverty_rate"),
+    counts=("population", "households"),
+    booleans=("especially_difficult",),
+    strings=("village_id", "village_name", "commune_id"),
+)
+COVERAGE = LayerSchema(
+    name="coverage",
+    required=("technology",),
+    geometry_types=("Point",),
+    counts=("range_m", "antenna_height_m"),
+    strings=("technology", "operator", "kind", "source"),
+    # An OpenCellID export loads as is.
+    aliases={"radio": "technology", "range": "range_m"},
+)
+
+
+def validate_communes(
+    gdf: gpd.GeoDataFrame, *, source: str = "communes", columns: Mapping[str, str] | None = None
+) -> gpd.GeoDataFrame:
+    """
+    Check and clean a communes layer.
+
+    Parameters
+    ----------
+    gdf
+        Communes as read from a file.
+    source
+        File name (or label) used in messages.
+    columns
+        Renames ``{your_column: geo_dx_column}`` applied first.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with canonical columns, string ids and valid polygons.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> gdf = gpd.GeoDataFrame({"GID_3": [1], "NAME_3": ["Mường Phăng"]},
+    ...                        geometry=[box(103, 21, 103.1, 21.1)], crs="EPSG:4326")
+    >>> validate_communes(gdf, columns={"GID_3": "commune_id", "NAME_3": "commune_name"}).commune_id.tolist()
+    ['1']
+    """
+    return _validate(gdf, COMMUNES, source, columns)
+
+
+def validate_villages(
+    gdf: gpd.GeoDataFrame, *, source: str = "villages", columns: Mapping[str, str] | None = None
+) -> gpd.GeoDataFrame:
+    """Check and clean a villages layer (points or polygons); see :func:`validate_communes`."""
+    return _validate(gdf, VILLAGES, source, columns)
+
+
+def validate_coverage(
+    gdf: gpd.GeoDataFrame, *, source: str = "coverage", columns: Mapping[str, str] | None = None
+) -> gpd.GeoDataFrame:
+    """
+    Check and clean coverage points; normalise technology aliases, fill kind and source.
+
+    ``kind`` defaults to ``node`` for fibre and ``site`` otherwise; ``source`` defaults
+    to ``measured`` for measurements and ``declared`` otherwise.
+    """
+    out = _validate(gdf, COVERAGE, source, columns)
+    out["technology"] = normalise_technology(out["technology"], source=source)
+    kind = out["kind"] if "kind" in out else pd.Series(np.nan, index=out.index, dtype=object)
+    default_kind = np.where(out["technology"] == "fibre", "node", "site")
+    out["kind"] = _choice(kind.fillna(pd.Series(default_kind, index=out.index)), KINDS,
+                          source, "kind")
+    src = out["source"] if "source" in out else pd.Series(np.nan, index=out.index, dtype=object)
+    default_src = np.where(out["kind"] == "measurement", "measured", "declared")
+    out["source"] = _choice(src.fillna(pd.Series(default_src, index=out.index)), SOURCES,
+                            source, "source")
+    if "range_m" not in out:
+        out["range_m"] = np.nan
+    return out
+
+
+def normalise_technology(values: pd.Series, *, source: str = "coverage") -> pd.Series:
+    """
+    Map technology spellings (case-insensitive, with aliases) to fibre/5g/4g/3g/2g.
+
+    Examples
+    --------
+    >>> normalise_technology(pd.Series(["LTE", "GSM", "ftth"])).tolist()
+    ['4g', '2g', 'fibre']
+    """
+    lowered = values.astype("string").str.strip().str.lower()
+    mapped = lowered.map(TECHNOLOGY_ALIASES)
+    bad = mapped.isna()
+    if bad.any():
+        rows = _rows(bad)
+        received = sorted(set(values[bad].astype(str)))[:5]
+        raise InputError(
+            f"{source}: column 'technology' has unknown value(s) {received} at {rows}; "
+            f"allowed (any case): {', '.join(sorted(TECHNOLOGY_ALIASES))}"
+        )
+    return mapped.astype(object)
+
+
+def check_extent(
+    layer: gpd.GeoDataFrame,
+    reference: gpd.GeoDataFrame,
+    *,
+    source: str,
+    reference_source: str,
+    tolerance_m: float = 50_000.0,
+) -> None:
+    """
+    Raise if most of ``layer`` lies far outside the extent of ``reference``.
+
+    That is almost always swapped lon/lat columns or the wrong CRS, so the message
+    says which when swapping the coordinates would bring the layer inside.
+    """
+    if layer.empty or reference.empty:
+        return
+    ref = reference.to_crs(4326)
+    pts = layer.geometry.to_crs(4326).representative_point()
+    minx, miny, maxx, maxy = ref.total_bounds
+    pad = tolerance_m / 111_000.0
+    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+
+    def inside(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        return (xs >= minx - pad) & (xs <= maxx + pad) & (ys >= miny - pad) & (ys <= maxy + pad)
+
+    outside = ~inside(x, y)
+    if outside.mean() <= 0.5:
+        return
+    hint = (
+        "the lon and lat columns look swapped; swap them"
+        if inside(y, x).mean() > 0.5
+        else "check the coordinates and the layer's CRS"
+    )
+    raise InputError(
+        f"{source}: {outside.sum()} of {len(pts)} features lie more than "
+        f"{tolerance_m / 1000:.0f} km outside {reference_source} "
+        f"(lon {minx:.2f}..{maxx:.2f}, lat {miny:.2f}..{maxy:.2f}); "
+        f"e.g. lon={x[outside][0]:.4f}, lat={y[outside][0]:.4f}: {hint}"
+    )
+
+
+def _validate(
+    gdf: gpd.GeoDataFrame, schema: LayerSchema, source: str, columns: Mapping[str, str] | None
+) -> gpd.GeoDataFrame:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(f"{source}: expected a GeoDataFrame, got {type(gdf).__name__}")
+    if len(gdf) == 0:
+        raise InputError(
+            f"{source}: the {schema.name} layer is empty; give a file with at least one feature"
+        )
+    out = gdf.rename(columns=dict(columns or {}))
+    for alias, canonical in schema.aliases.items():
+        if canonical not in out and alias in out:
+            out = out.rename(columns={alias: canonical})
+    _require_columns(out, schema, source, columns)
+    if out.crs is None:
+        raise InputError(
+            f"{source}: the {schema.name} layer has no CRS; set one in the file "
+            "(e.g. `ogr2ogr -a_srs EPSG:4326 fixed.gpkg input.gpkg`) or use a CSV with lon/lat "
+            "columns in EPSG:4326"
+        )
+    out = out.copy()
+    out = _blank_to_missing(out)
+    out = _check_geometry(out, schema, source)
+    for col in schema.strings:
+        if col in out:
+            out[col] = _as_string(out[col])
+    if schema.id_column:
+        _check_ids(out, schema.id_column, source)
+    for col in schema.counts:
+        if col in out:
+            out[col] = _as_number(out[col], source, col, minimum=0.0)
+    for col in schema.fractions:
+        if col in out:
+            out[col] = _as_number(out[col], source, col, minimum=0.0, maximum=1.0)
+    for col in schema.booleans:
+        if col in out:
+            out[col] = _as_bool(out[col], source, col)
+    return out
+
+
+def _require_columns(
+    gdf: gpd.GeoDataFrame, schema: LayerSchema, source: str, columns: Mapping[str, str] | None
+) -> None:
+    present = [c for c in gdf.columns if c != gdf.geometry.name]
+    for col in schema.required:
+        if col in gdf:
+            continue
+        close = difflib.get_close_matches(col, [str(c) for c in present], n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise InputError(
+            f"{source}: required column {col!r} is missing (columns found: "
+            f"{', '.join(map(str, present[:15]))}); {hint}rename it in the file or map it in "
+            f"the config: [columns.{schema.name}] \"<your column>\" = \"{col}\""
+        )
+
+
+def _blank_to_missing(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        series = gdf[col]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            stripped = series.where(~series.map(lambda v: isinstance(v, str)), series.str.strip())
+            gdf[col] = stripped.replace("", np.nan)
+    return gdf
+
+
+def _check_geometry(gdf: gpd.GeoDataFrame, schema: LayerSchema, source: str) -> gpd.GeoDataFrame:
+    geom = gdf.geometry
+    missing = geom.isna() | geom.is_empty
+    if missing.any():
+        raise InputError(
+            f"{source}: {missing.sum()} {schema.name} feature(s) have no geometry ({_rows(missing)}); "
+            "give every feature a geometry or remove those rows"
+        )
+    types = geom.geom_type
+    wrong = ~types.isin(schema.geometry_types)
+    if wrong.any():
+        raise InputError(
+            f"{source}: {schema.name} geometry must be {'/'.join(schema.geometry_types)}, got "
+            f"{sorted(set(types[wrong]))} ({_rows(wrong)}); convert or remove those features"
+        )
+    if gdf.crs.is_geographic:
+        b = geom.bounds
+        bad = (b.minx < -180) | (b.maxx > 180) | (b.miny < -90) | (b.maxy > 90)
+        if bad.any():
+            swapped = ((b.miny >= -180) & (b.maxy <= 180) & (b.minx >= -90) & (b.maxx <= 90))[bad]
+            fix = "lon and lat look swapped; swap them" if swapped.all() else "fix the coordinates"
+            raise InputError(
+                f"{source}: {bad.sum()} feature(s) have coordinates outside lon -180..180 / "
+                f"lat -90..90 ({_rows(bad)}), e.g. {geom[bad].iloc[0].wkt[:60]}; {fix}"
+            )
+    invalid = ~geom.is_valid
+    if invalid.any():
+        repaired = shapely.make_valid(geom[invalid].to_numpy())
+        if "Polygon" in schema.geometry_types:
+            repaired = np.array([_polygonal(g) for g in repaired], dtype=object)
+        gdf.loc[invalid, gdf.geometry.name] = repaired
+        warnings.warn(
+            f"{source}: repaired {invalid.sum()} invalid {schema.name} geometr"
+            f"{'y' if invalid.sum() == 1 else 'ies'} with make_valid ({_rows(invalid)})",
+            GeoDxWarning,
+            stacklevel=4,
+        )
+    return gdf
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep the polygonal part of a repaired geometry (make_valid can add lines)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else geom
+
+
+def _check_ids(gdf: gpd.GeoDataFrame, column: str, source: str) -> None:
+    ids = gdf[column]
+    blank = ids.isna()
+    if blank.any():
+        raise InputError(
+            f"{source}: column {column!r} is blank at {_rows(blank)}; every feature needs an id"
+        )
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        values = sorted(ids[dup].unique())
+        shown = ", ".join(repr(v) for v in values[:5]) + (" …" if len(values) > 5 else "")
+        raise InputError(
+            f"{source}: column {column!r} has duplicate ids {shown} ({dup.sum()} rows); "
+            "ids must be unique: fix or remove the duplicates"
+        )
+
+
+def _as_string(series: pd.Series) -> pd.Series:
+    def one(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return np.nan
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    return series.map(one).astype(object)
+
+
+def _as_number(
+    series: pd.Series, source: str, column: str, *, minimum: float | None = None,
+    maximum: float | None = None,
+) -> pd.Series:
+    numbers = pd.to_numeric(series, errors="coerce").astype(float)
+    bad = numbers.isna() & series.notna()
+    if bad.any():
+        raise InputError(
+            f"{source}: column {column!r} must be numeric, got {series[bad].iloc[0]!r} at "
+            f"{_rows(bad)}; fix those cells or leave them blank"
+        )
+    low = (numbers < minimum) if minimum is not None else pd.Series(False, index=numbers.index)
+    high = (numbers > maximum) if maximum is not None else pd.Series(False, index=numbers.index)
+    if (low | high).any():
+        allowed = f"{minimum:g}..{maximum:g}" if maximum is not None else f">= {minimum:g}"
+        value = numbers[low | high].iloc[0]
+        hint = "; it looks like a percentage: divide by 100" if maximum == 1.0 and value <= 100 else ""
+        raise InputError(
+            f"{source}: column {column!r} has value {value:g} at {_rows(low | high)}; "
+            f"allowed {allowed}{hint}"
+        )
+    return numbers
+
+
+def _as_bool(series: pd.Series, source: str, column: str) -> pd.Series:
+    def one(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return False
+        if isinstance(v, bool | np.bool_):
+            return bool(v)
+        text = str(v).strip().lower()
+        if text.endswith(".0"):
+            text = text[:-2]
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        return None
+
+    parsed = series.map(one)
+    bad = parsed.isna()
+    if bad.any():
+        raise InputError(
+            f"{source}: column {column!r} must be true/false, got {series[bad].iloc[0]!r} at "
+            f"{_rows(bad)}; use true/false, yes/no or 1/0"
+        )
+    return parsed.astype(bool)
+
+
+def _choice(series: pd.Series, allowed: tuple[str, ...], source: str, column: str) -> pd.Series:
+    lowered = series.astype(str).str.strip().str.lower()
+    bad = ~lowered.isin(allowed)
+    if bad.any():
+        raise InputError(
+            f"{source}: column {column!r} has value {series[bad].iloc[0]!r} at {_rows(bad)}; "
+            f"allowed: {', '.join(allowed)}"
+        )
+    return lowered.astype(object)
+
+
+def _rows(mask: pd.Series | np.ndarray) -> str:
+    """Describe the rows where ``mask`` is True as 1-based data rows, e.g. 'rows 3, 7'."""
+    positions = np.flatnonzero(np.asarray(mask)) + 1
+    shown = ", ".join(str(p) for p in positions[:5])
+    more = f" and {len(positions) - 5} more" if len(positions) > 5 else ""
+    return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"
