@@ -206,10 +206,15 @@ def _polygon_share(
         return float("nan")
     window = from_bounds(
         max(minx, left), max(miny, bottom), min(maxx, right), min(maxy, top), src.transform
-    ).round_offsets("floor").round_lengths("ceil")
-    window = window.intersection(Window(0, 0, src.width, src.height))
-    if window.width <= 0 or window.height <= 0:
+    )
+    col0, row0 = int(np.floor(window.col_off)), int(np.floor(window.row_off))
+    col1 = int(np.ceil(window.col_off + window.width))
+    row1 = int(np.ceil(window.row_off + window.height))
+    col0, row0 = max(col0, 0), max(row0, 0)
+    col1, row1 = min(col1, src.width), min(row1, src.height)
+    if col1 <= col0 or row1 <= row0:
         return float("nan")
+    window = Window(col0, row0, col1 - col0, row1 - row0)
     data = src.read(band, window=window, masked=True)
     values = data.astype("float64").filled(np.nan)
     inside = features.geometry_mask(
