@@ -1,0 +1,381 @@
+"""Tests for geo_dx.maps: offline HTML maps, per-commune maps, the index and rebuilding.
+
+The layers are hand-made: three 10 km square communes side by side in UTM 48N, twelve
+villages (one named like an XSS payload), three mobile sites and one fibre node.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo_dx.errors import InputError
+from geo_dx.maps import (
+    GAP_CLASSES,
+    build_map,
+    commune_file_name,
+    commune_gap_table,
+    rebuild_maps,
+    write_maps,
+)
+
+UTM = "EPSG:32648"
+X0, Y0 = 500_000.0, 2_360_000.0
+XSS = "<img src=x onerror=alert(1)>"
+TITLE = "Test province (synthetic demo)"
+COMPONENTS = ("severity", "remoteness", "ethnic", "people", "poverty")
+
+
+def make_communes() -> gpd.GeoDataFrame:
+    """Communes A, B, C: 10 km squares west to east; C's id needs a safe file name."""
+    ids = ["A", "B", "C/../1"]
+    names = ["Xã Mường Phăng", "Xã Nà Tấu", "Xã <b>Cê</b>"]
+    geoms = [shapely.box(X0 + i * 10_000, Y0, X0 + (i + 1) * 10_000, Y0 + 10_000) for i in range(3)]
+    return gpd.GeoDataFrame({"commune_id": ids, "commune_name": names}, geometry=geoms, crs=UTM)
+
+
+# (id, name, commune index, gap_class, x offset km, y offset km)
+_VILLAGES = [
+    ("v01", XSS, 0, "no_fibre_no_mobile", 2, 2),
+    ("v02", "Bản Co Mận", 0, "no_fibre_no_mobile", 4, 7),
+    ("v03", "Bản Phiêng", 0, "no_mobile", 7, 3),
+    ("v04", "Bản Huổi Lếch", 0, "none", 8, 8),
+    ("v05", "Bản Nà Nhạn", 1, "no_fibre", 12, 2),
+    ("v06", "Bản Pá Khoang", 1, "none", 14, 5),
+    ("v07", "Bản Tà Lèng", 1, "none", 16, 8),
+    ("v08", "Bản Hua Pe", 1, "no_fibre", 18, 3),
+    ("v09", "Bản Xá Nhè", 2, "none", 22, 2),
+    ("v10", "Bản Tủa Chùa", 2, "none", 24, 6),
+    ("v11", "Bản Sín Chải", 2, "no_mobile", 27, 4),
+    ("v12", "Bản Lả", 2, "none", 29, 9),
+]
+N_VILLAGES = len(_VILLAGES)
+
+
+def make_villages(*, scored: bool = True) -> gpd.GeoDataFrame:
+    """Twelve villages; gap villages get scores whose contributions sum to the score."""
+    communes = make_communes()
+    rows = []
+    for vid, name, ci, gap, xk, yk in _VILLAGES:
+        rows.append({
+            "village_id": vid, "village_name": name,
+            "commune_id": communes["commune_id"][ci], "commune_name": communes["commune_name"][ci],
+            "gap_class": gap, "has_fibre": gap in ("none", "no_mobile"),
+            "has_mobile_broadband": gap in ("none", "no_fibre"),
+            "nearest_fibre_m": 1000.0 * (xk + 1), "nearest_mobile_m": 750.0 * yk,
+            "mobile_technology": "none" if "mobile" in gap else "4g",
+            "population": 100.0 * (yk + 1), "ethnic_minority_share": 0.9,
+            "geometry": shapely.Point(X0 + xk * 1000, Y0 + yk * 1000),
+        })
+    frame = gpd.GeoDataFrame(rows, crs=UTM)
+    if scored:
+        gap = frame["gap_class"] != "none"
+        base = pd.Series(np.where(gap, np.arange(len(frame)) * 7.0 + 10.0, np.nan), frame.index)
+        for j, comp in enumerate(COMPONENTS):
+            frame[f"contrib_{comp}"] = base * (0.3 - 0.05 * j) / 1.0
+        frame["score"] = frame[[f"contrib_{c}" for c in COMPONENTS]].sum(axis=1, min_count=1)
+        frame["rank"] = frame["score"].rank(ascending=False)
+        frame["reason"] = np.where(gap, "Remote <b>and</b> ethnic-minority & no signal", None)
+        frame["missing_components"] = np.where(gap, "poverty", "")
+    return frame
+
+
+def make_coverage() -> gpd.GeoDataFrame:
+    pts = [("4g", 13_000, 5_000, 4000.0, "site"), ("3g", 25_000, 8_000, 5000.0, "site"),
+           ("2g", 5_000, 9_000, 8000.0, "site"), ("fibre", 16_000, 8_000, 1500.0, "node")]
+    return gpd.GeoDataFrame(
+        {"technology": [p[0] for p in pts], "reach_m": [p[3] for p in pts],
+         "range_m": np.nan, "kind": [p[4] for p in pts], "operator": "Viettel <script>",
+         "source": "declared"},
+        geometry=[shapely.Point(X0 + p[1], Y0 + p[2]) for p in pts], crs=UTM,
+    )
+
+
+def render(m) -> str:
+    return m.get_root().render()
+
+
+def payload(page: str) -> dict:
+    """The JSON object handed to geoDxMap.build in a rendered page."""
+    start = page.index("geoDxMap.build(")
+    start = page.index("{", page.index(",", start))
+    obj, _ = json.JSONDecoder().raw_decode(page[start:])
+    return obj
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return render(build_map(make_villages(), make_communes(), make_coverage(), title=TITLE))
+
+
+def test_no_remote_scripts_or_stylesheets(page):
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I)
+    assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']?(https?:)?//", page, re.I)
+    assert not re.search(r"url\(\s*[\"']?(https?:)?//", page, re.I)  # CSS images are data URIs
+    # The only remote URL the map code uses is the optional OSM tile template.
+    assert page.count("tile.openstreetmap.org") == 1
+    assert "cdn.jsdelivr" not in page and "code.jquery" not in page
+
+
+def test_leaflet_and_plugin_are_inlined(page):
+    assert "Leaflet 1.9.4" in page  # banner of the vendored leaflet.js
+    assert "leaflet.fullscreen" in page and "geoDxMap" in page
+    assert "data:image/png;base64," in page and "data:image/svg+xml;base64," in page
+
+
+def test_input_strings_never_appear_raw(page):
+    # The XSS name is embedded only as a JSON string with < and > escaped.
+    assert XSS not in page
+    assert "<b>Cê</b>" not in page and "Viettel <script>" not in page
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in page
+
+
+def test_title_escaped_in_page_title():
+    m = build_map(make_villages(), make_communes(), make_coverage(), title="</title><script>x")
+    text = render(m)
+    assert "<title>&lt;/title&gt;&lt;script&gt;x</title>" in text
+    assert payload(text)["title"] == "</title><script>x"
+
+
+def test_payload_villages_and_classes(page):
+    data = payload(page)
+    rows = data["villages"]
+    assert len(rows) == N_VILLAGES
+    keys = [c["key"] for c in data["gapClasses"]]
+    assert keys == [k for k, _, _ in GAP_CLASSES]
+    by_id = {r[2]: r for r in rows}
+    assert by_id["v01"][3] == XSS
+    assert keys[by_id["v01"][5]] == "no_fibre_no_mobile"
+    assert keys[by_id["v04"][5]] == "none"
+    # v01 at (2 km, 2 km) from the origin: about 21.34 N, 105.02 E; rounded to 5 decimals.
+    lat, lon = by_id["v01"][0], by_id["v01"][1]
+    assert 21.3 < lat < 21.4 and 105.0 < lon < 105.05
+    assert round(lat, 5) == lat and round(lon, 5) == lon
+    assert data["hasScore"] is True
+
+
+def test_contributions_sum_to_score(page):
+    for row in payload(page)["villages"]:
+        score, contrib = row[6], row[17]
+        if score is None:
+            assert contrib is None and row[7] is None
+        else:
+            assert sum(contrib) == pytest.approx(score, abs=0.3)
+
+
+def test_layer_control_names_and_counts(page):
+    for label, count in (("No fibre, no mobile broadband", 2), ("No mobile broadband", 2),
+                         ("No fibre", 2), ("Fibre and mobile broadband", 6)):
+        assert f'"{label} ({count})"' in page
+    assert '"Mobile sites and reach (3)"' in page and '"Fibre nodes (1)"' in page
+    assert '"No basemap (offline)"' in page and '"OpenStreetMap (needs internet)"' in page
+    assert '"Top 20 priority labels"' in page
+
+
+def test_osm_is_not_the_default_basemap(page):
+    # The tile layer is defined but not added to the map at load: offline there is no request.
+    tile_var = re.search(r"var (tile_layer_\w+) = L\.tileLayer\(", page).group(1)
+    assert f"{tile_var}.addTo(" not in page
+
+
+def test_commune_choropleth_shares(page):
+    feats = {f["properties"]["id"]: f["properties"] for f in payload(page)["communes"]["features"]}
+    assert feats["A"]["share"] == 0.75 and feats["A"]["gap"] == 3 and feats["A"]["noBoth"] == 2
+    assert feats["B"]["share"] == 0.5 and feats["B"]["noFibre"] == 2
+    assert feats["C/../1"]["share"] == 0.25 and feats["C/../1"]["noMobile"] == 1
+
+
+def test_degrades_without_scoring_columns():
+    text = render(build_map(make_villages(scored=False), make_communes(), make_coverage(),
+                            title=TITLE))
+    data = payload(text)
+    assert data["hasScore"] is False
+    assert all(r[6] is None and r[17] is None for r in data["villages"])
+    assert "Top 20 priority labels" not in text
+
+
+def test_empty_coverage_and_communes():
+    villages = make_villages()
+    empty = gpd.GeoDataFrame({"commune_id": [], "geometry": []}, crs=UTM)
+    text = render(build_map(villages, empty, make_coverage().iloc[:0], title=TITLE))
+    data = payload(text)
+    assert len(data["villages"]) == N_VILLAGES and data["sites"] == []
+    assert "Mobile sites" not in text and data["communes"]["features"] == []
+
+
+def test_polygon_villages_use_a_point_inside():
+    villages = make_villages()
+    villages["geometry"] = villages.buffer(300)
+    rows = payload(render(build_map(villages, make_communes(), make_coverage(), title=TITLE)))
+    assert len(rows["villages"]) == N_VILLAGES
+
+
+def test_unknown_gap_class_is_an_input_error():
+    villages = make_villages()
+    villages.loc[0, "gap_class"] = "nope"
+    with pytest.raises(InputError, match="gap_class has 'nope'; allowed"):
+        build_map(villages, make_communes(), make_coverage(), title=TITLE)
+
+
+def test_missing_gap_class_is_an_input_error():
+    with pytest.raises(InputError, match="column 'gap_class' is missing"):
+        build_map(make_villages().drop(columns="gap_class"), make_communes(), make_coverage(),
+                  title=TITLE)
+
+
+def test_commune_gap_table_worst_first():
+    table = commune_gap_table(make_villages(), make_communes())
+    assert table["commune_id"].tolist() == ["A", "B", "C/../1"]
+    assert table["villages"].tolist() == [4, 4, 4]
+    assert table["with_gap"].tolist() == [3, 2, 1]
+    assert table["gap_share"].tolist() == [0.75, 0.5, 0.25]
+
+
+def test_commune_without_villages_goes_last():
+    communes = pd.concat([make_communes(), gpd.GeoDataFrame(
+        {"commune_id": ["Z"], "commune_name": ["Empty"]},
+        geometry=[shapely.box(X0, Y0 - 10_000, X0 + 10_000, Y0)], crs=UTM)], ignore_index=True)
+    table = commune_gap_table(make_villages(), communes)
+    assert table["commune_id"].iloc[-1] == "Z" and np.isnan(table["gap_share"].iloc[-1])
+
+
+def test_commune_file_names_are_safe_and_distinct():
+    assert commune_file_name("A") == "A.html"
+    for bad in ("C/../1", "..", "", "con", "a b", "Xã"):
+        name = commune_file_name(bad)
+        assert re.fullmatch(r"[A-Za-z0-9_-]+\.html", name), name
+    assert commune_file_name("a/b") != commune_file_name("a_b")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=30), min_size=2, max_size=6, unique=True))
+def test_commune_file_names_property(ids):
+    names = [commune_file_name(i) for i in ids]
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,89}\.html", name)
+
+
+def test_write_maps(tmp_path):
+    out = tmp_path / "run"
+    paths = write_maps(out, make_villages(), make_communes(), make_coverage(), title=TITLE)
+    names = [p.relative_to(out).as_posix() for p in paths]
+    assert names[0] == "map.html" and names[-1] == "index.html"
+    assert sorted(names[1:-1]) == sorted(
+        f"communes/{commune_file_name(c)}" for c in ("A", "B", "C/../1"))
+    for p in paths:
+        assert p.exists()
+    # One commune's map holds only its villages and coverage that reaches it.
+    a = payload((out / "communes" / "A.html").read_text(encoding="utf-8"))
+    assert sorted(r[2] for r in a["villages"]) == ["v01", "v02", "v03", "v04"]
+    assert [f["properties"]["id"] for f in a["communes"]["features"]] == ["A"]
+    # 2g at x=5 km (in A), 4g at 13 km reaching 4 km (A ends at 10 km); 3g at 25 km does not.
+    assert sorted(s[2] for s in a["sites"]) == ["2g", "4g"]
+    assert "Xã Mường Phăng" in a["title"]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.index('href="communes/A.html"') < index.index('href="communes/B.html"')
+    assert "Xã &lt;b&gt;Cê&lt;/b&gt;" in index and "<b>Cê</b>" not in index
+    assert f'href="communes/{commune_file_name("C/../1")}"' in index
+    assert "<script" not in index
+
+
+def test_write_maps_removes_stale_commune_maps(tmp_path):
+    (tmp_path / "communes").mkdir()
+    (tmp_path / "communes" / "OLD.html").write_text("stale")
+    write_maps(tmp_path, make_villages(), make_communes(), make_coverage(), title=TITLE)
+    assert not (tmp_path / "communes" / "OLD.html").exists()
+
+
+@pytest.fixture
+def run_dir(tmp_path) -> Path:
+    gpkg = tmp_path / "villages.gpkg"
+    make_villages().to_file(gpkg, layer="villages")
+    make_communes().to_file(gpkg, layer="communes")
+    make_coverage().to_file(gpkg, layer="coverage")
+    (tmp_path / "summary.json").write_text(json.dumps({"title": "From the run"}))
+    return tmp_path
+
+
+def test_rebuild_maps_all(run_dir):
+    paths = rebuild_maps(run_dir)
+    assert len(paths) == 5 and (run_dir / "index.html").exists()
+    assert payload((run_dir / "map.html").read_text(encoding="utf-8"))["title"] == "From the run"
+
+
+def test_rebuild_maps_one_commune(run_dir):
+    paths = rebuild_maps(run_dir, commune_id="B")
+    assert paths == [run_dir / "communes" / "B.html"]
+    assert not (run_dir / "map.html").exists()
+    rows = payload(paths[0].read_text(encoding="utf-8"))["villages"]
+    assert sorted(r[2] for r in rows) == ["v05", "v06", "v07", "v08"]
+
+
+def test_rebuild_maps_unknown_commune_lists_valid_ids(run_dir):
+    with pytest.raises(InputError, match=r"'nope' not found.*valid ids include: A, B, C/\.\./1"):
+        rebuild_maps(run_dir, commune_id="nope")
+
+
+def test_rebuild_maps_without_run_outputs(tmp_path):
+    with pytest.raises(InputError, match="villages.gpkg: not found"):
+        rebuild_maps(tmp_path)
+
+
+def make_raster(path: Path, *, covered_west: bool = True) -> Path:
+    """A 0/1 GeoTIFF over communes A-C at 100 m: the western half covered."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    data = np.zeros((100, 300), dtype=np.uint8)
+    if covered_west:
+        data[:, :150] = 1
+    with rasterio.open(path, "w", driver="GTiff", width=300, height=100, count=1, dtype="uint8",
+                       crs=UTM, transform=from_origin(X0, Y0 + 10_000, 100, 100)) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def test_coverage_raster_overlay(tmp_path):
+    tif = make_raster(tmp_path / "coverage_mobile.tif")
+    text = render(build_map(make_villages(), make_communes(), make_coverage(), title=TITLE,
+                            coverage_raster=tif))
+    assert '"Terrain mobile coverage"' in text
+    uri = re.search(r"L\.imageOverlay\(\s*\"(data:image/png;base64,[A-Za-z0-9+/=]+)\"", text)
+    assert uri is not None
+    bounds = re.search(r'L\.imageOverlay\(\s*"[^"]*",\s*(\[\[[^\]]+\],\s*\[[^\]]+\]\])', text)
+    (s, w), (n, e) = json.loads(bounds.group(1))
+    assert 21.3 < s < n < 21.5 and 105.0 <= w < e < 105.35
+
+
+def test_coverage_raster_clipped_per_commune(tmp_path):
+    tif = make_raster(tmp_path / "coverage_mobile.tif")
+    write_maps(tmp_path / "out", make_villages(), make_communes(), make_coverage(),
+               title=TITLE, coverage_raster=tif)
+    full = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
+    one = (tmp_path / "out" / "communes" / "A.html").read_text(encoding="utf-8")
+    east = lambda text: json.loads(  # noqa: E731
+        re.search(r'L\.imageOverlay\(\s*"[^"]*",\s*(\[\[[^\]]+\],\s*\[[^\]]+\]\])', text).group(1)
+    )[1][1]
+    assert east(one) < east(full)
+
+
+def test_missing_raster_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="coverage raster not found"):
+        build_map(make_villages(), make_communes(), make_coverage(), title=TITLE,
+                  coverage_raster=tmp_path / "nope.tif")
+
+
+def test_inputs_not_mutated():
+    villages, communes, coverage = make_villages(), make_communes(), make_coverage()
+    before = [f.copy() for f in (villages, communes, coverage)]
+    build_map(villages, communes, coverage, title=TITLE)
+    for a, b in zip(before, (villages, communes, coverage), strict=True):
+        pd.testing.assert_frame_equal(a, b)
