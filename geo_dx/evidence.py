@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from rasterio import features
 from rasterio.errors import RasterioError
 from rasterio.windows import Window, from_bounds
@@ -27,8 +27,19 @@ from geo_dx.errors import GeoDxWarning, InputError
 logger = logging.getLogger(__name__)
 
 #: Raster technologies and the evidence class they give.
-RASTER_TECHNOLOGIES: dict[str, str] = {"fibre": "fibre", "5g": "mobile", "4g": "mobile", "3g": "mobile"}
-_ALIASES: dict[str, str] = {"fiber": "fibre", "ftth": "fibre", "lte": "4g", "nr": "5g", "umts": "3g"}
+RASTER_TECHNOLOGIES: dict[str, str] = {
+    "fibre": "fibre",
+    "5g": "mobile",
+    "4g": "mobile",
+    "3g": "mobile",
+}
+_ALIASES: dict[str, str] = {
+    "fiber": "fibre",
+    "ftth": "fibre",
+    "lte": "4g",
+    "nr": "5g",
+    "umts": "3g",
+}
 #: Columns a speed-tile layer must have (Ookla open-data names).
 TILE_COLUMNS: tuple[str, ...] = ("avg_d_kbps", "avg_u_kbps", "tests")
 #: Kinds of speed tiles.
@@ -102,7 +113,9 @@ def raster_evidence(
     try:
         src = rasterio.open(path)
     except RasterioError as err:
-        raise InputError(f"{path}: cannot read the coverage raster ({err}); give a GeoTIFF") from err
+        raise InputError(
+            f"{path}: cannot read the coverage raster ({err}); give a GeoTIFF"
+        ) from err
     with src:
         if src.crs is None:
             raise InputError(
@@ -250,11 +263,14 @@ def read_speed_tiles(path: str | Path) -> gpd.GeoDataFrame:
     except (OSError, ValueError, RuntimeError) as err:
         if isinstance(err, InputError):
             raise
-        raise InputError(f"{path}: cannot read speed tiles ({err}); give GeoParquet or GeoPackage") from err
+        raise InputError(
+            f"{path}: cannot read speed tiles ({err}); give GeoParquet or GeoPackage"
+        ) from err
     missing = [c for c in TILE_COLUMNS if c not in tiles.columns]
     if missing:
         raise InputError(
-            f"{path}: speed tiles lack column {missing[0]!r} (have {', '.join(map(str, tiles.columns))}); "
+            f"{path}: speed tiles lack column {missing[0]!r} "
+            f"(have {', '.join(map(str, tiles.columns))}); "
             f"tiles need {', '.join(TILE_COLUMNS)} as in Ookla open data, rename yours with "
             "[columns] or export them with these names"
         )
@@ -314,9 +330,7 @@ def tile_evidence(
         raise InputError(f"tile_evidence: kind was {kind!r}; allowed: {', '.join(TILE_KINDS)}")
     missing = [c for c in TILE_COLUMNS if c not in tiles.columns]
     if missing:
-        raise InputError(
-            f"speed tiles lack column {missing[0]!r}; read them with read_speed_tiles"
-        )
+        raise InputError(f"speed tiles lack column {missing[0]!r}; read them with read_speed_tiles")
     if villages.crs is None or tiles.crs is None:
         raise InputError("villages and speed tiles both need a CRS; set them before joining")
     if kind == "mobile":
@@ -336,7 +350,9 @@ def tile_evidence(
     label = f"measured {kind} tiles"
     if ignored:
         label += f" ({ignored} tiles with < {config.min_tests} tests ignored)"
-        logger.info("%s: %d tiles with fewer than %d tests ignored", kind, ignored, config.min_tests)
+        logger.info(
+            "%s: %d tiles with fewer than %d tests ignored", kind, ignored, config.min_tests
+        )
         warnings.warn(
             f"{ignored} {kind} speed tiles have fewer than {config.min_tests} tests and were "
             "ignored (measured.min_tests)",

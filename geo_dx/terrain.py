@@ -110,15 +110,24 @@ def line_of_sight(
     if len(todo) < n:
         unknown = int(np.count_nonzero(~(np.isfinite(za) & np.isfinite(zb))))
         if unknown:
-            logger.info("line_of_sight: %d pairs with unknown endpoint elevation kept clear", unknown)
+            logger.info(
+                "line_of_sight: %d pairs with unknown endpoint elevation kept clear", unknown
+            )
     order = todo[np.argsort(interior[todo], kind="stable")]
     start = 0
     while start < len(order):
         end = _chunk_end(interior[order], start)
         idx = order[start:end]
         clear[idx] = _clear_chunk(
-            dem, a[idx], b[idx], za[idx], zb[idx], dist_m[idx], interior[idx],
-            two_kr=two_kr, clearance_m=config.clearance_m,
+            dem,
+            a[idx],
+            b[idx],
+            za[idx],
+            zb[idx],
+            dist_m[idx],
+            interior[idx],
+            two_kr=two_kr,
+            clearance_m=config.clearance_m,
         )
         start = end
     return clear
@@ -178,8 +187,8 @@ def viewshed_union(
     rays either side of it. This is the same criterion as
     :func:`line_of_sight`, evaluated on ray samples rather than on the exact path, so
     the two can differ on cells right at a visibility edge (about 0.2 % of cells on
-    smooth terrain, a few per cent on DEMs that are noise at the cell scale). Cells with no elevation
-    within reach count as covered (unknown terrain never blocks).
+    smooth terrain, a few per cent on DEMs that are noise at the cell scale). Cells with
+    no elevation within reach count as covered (unknown terrain never blocks).
 
     Parameters
     ----------
@@ -223,8 +232,13 @@ def viewshed_union(
     out = np.zeros(dem.shape, dtype=bool)
     for i in range(n):
         _sweep_site(
-            dem, out, sites[i], ground[i] + heights[i], reaches[i],
-            step_m=step_m, config=config,
+            dem,
+            out,
+            sites[i],
+            ground[i] + heights[i],
+            reaches[i],
+            step_m=step_m,
+            config=config,
         )
     logger.info("viewshed_union: %d sites cover %d of %d cells", n, int(out.sum()), out.size)
     return out
@@ -388,8 +402,10 @@ def area_share(polygons: gpd.GeoSeries, dem: DemGrid, mask: np.ndarray) -> pd.Se
             continue
         window = Window(c0, r0, c1 - c0, r1 - r0)
         inside = features.geometry_mask(
-            [geom], out_shape=(r1 - r0, c1 - c0),
-            transform=rasterio.windows.transform(window, tf), invert=True,
+            [geom],
+            out_shape=(r1 - r0, c1 - c0),
+            transform=rasterio.windows.transform(window, tf),
+            invert=True,
         )
         cells = int(inside.sum())
         if cells:
@@ -449,7 +465,9 @@ def _per_pair(value: np.ndarray | float, n: int, name: str) -> np.ndarray:
         return np.full(n, float(arr))
     arr = arr.reshape(-1)
     if len(arr) != n:
-        raise InputError(f"{name} has {len(arr)} values for {n} points; give one per point or a scalar")
+        raise InputError(
+            f"{name} has {len(arr)} values for {n} points; give one per point or a scalar"
+        )
     return arr
 
 

@@ -24,8 +24,16 @@ LON0, LAT0, CELL = 103.0, 21.4, 0.01
 
 def write_raster(path, data, *, crs=WGS84, transform=None, nodata=None):
     transform = transform or Affine(CELL, 0, LON0, 0, -CELL, LAT0)
-    profile = {"driver": "GTiff", "height": data.shape[0], "width": data.shape[1], "count": 1,
-               "dtype": data.dtype, "crs": crs, "transform": transform, "nodata": nodata}
+    profile = {
+        "driver": "GTiff",
+        "height": data.shape[0],
+        "width": data.shape[1],
+        "count": 1,
+        "dtype": data.dtype,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+    }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data, 1)
     return path
@@ -92,10 +100,13 @@ def test_polygon_villages_report_covered_share(tmp_path):
     polygons = [
         box(lon, lat - 2 * CELL, lon + 2 * CELL, lat),  # exactly the 2×2 block
         box(lon + 5 * CELL, lat - 2 * CELL, lon + 7 * CELL, lat),  # no covered cell
-        box(lon + 0.2 * CELL, lat - 0.6 * CELL, lon + 0.6 * CELL, lat - 0.2 * CELL),  # inside (2, 2)
+        box(
+            lon + 0.2 * CELL, lat - 0.6 * CELL, lon + 0.6 * CELL, lat - 0.2 * CELL
+        ),  # inside (2, 2)
     ]
-    villages = gpd.GeoDataFrame({"village_id": ["block", "dark", "tiny"]}, geometry=polygons,
-                                crs=WGS84).to_crs(UTM48)
+    villages = gpd.GeoDataFrame(
+        {"village_id": ["block", "dark", "tiny"]}, geometry=polygons, crs=WGS84
+    ).to_crs(UTM48)
     ev = raster_evidence(villages, path, technology="5g")
     assert ev.covered.tolist() == [True, False, True]
     # the polygons are reprojected, so cell centres near the edges decide membership;
@@ -104,8 +115,11 @@ def test_polygon_villages_report_covered_share(tmp_path):
 
 
 def test_raster_not_overlapping_names_file_and_extents(tmp_path):
-    path = write_raster(tmp_path / "far.tif", np.ones((10, 10), dtype="uint8"),
-                        transform=Affine(CELL, 0, 10.0, 0, -CELL, 50.0))
+    path = write_raster(
+        tmp_path / "far.tif",
+        np.ones((10, 10), dtype="uint8"),
+        transform=Affine(CELL, 0, 10.0, 0, -CELL, 50.0),
+    )
     villages = villages_at({"a": (3, 2)})
     with pytest.raises(InputError, match=r"far\.tif: the coverage raster does not overlap") as info:
         raster_evidence(villages, path, technology="4g")
@@ -118,7 +132,10 @@ def test_raster_technology_and_threshold_checks(signal_tif):
     villages = villages_at({"a": (3, 2)})
     with pytest.raises(InputError, match=r"technology was '2g'; allowed: fibre, 5g, 4g, 3g"):
         raster_evidence(villages, signal_tif, technology="2g", threshold=-105)
-    assert raster_evidence(villages, signal_tif, technology="LTE", threshold=-105).technology_class == "mobile"
+    assert (
+        raster_evidence(villages, signal_tif, technology="LTE", threshold=-105).technology_class
+        == "mobile"
+    )
     with pytest.raises(InputError, match="look like signal strength"):
         raster_evidence(villages, signal_tif, technology="4g")
     with pytest.raises(InputError, match="source was 'guess'"):
@@ -148,17 +165,27 @@ def tiles_frame() -> gpd.GeoDataFrame:
 
 def tile_villages() -> gpd.GeoDataFrame:
     lons = [103.005, 103.015, 103.025, 103.035, 103.2]
-    return gpd.GeoDataFrame(
-        {"village_id": ["fast", "few", "slow", "up", "none"]},
-        geometry=[Point(x, 21.305) for x in lons], crs=WGS84,
-    ).set_index("village_id").to_crs(UTM48)
+    return (
+        gpd.GeoDataFrame(
+            {"village_id": ["fast", "few", "slow", "up", "none"]},
+            geometry=[Point(x, 21.305) for x in lons],
+            crs=WGS84,
+        )
+        .set_index("village_id")
+        .to_crs(UTM48)
+    )
 
 
 def test_mobile_tiles_need_speed_and_tests():
     with pytest.warns(GeoDxWarning, match="1 mobile speed tiles have fewer than 3 tests"):
         ev = tile_evidence(tile_villages(), tiles_frame(), kind="mobile")
-    assert ev.covered.to_dict() == {"fast": True, "few": False, "slow": False, "up": False,
-                                    "none": False}
+    assert ev.covered.to_dict() == {
+        "fast": True,
+        "few": False,
+        "slow": False,
+        "up": False,
+        "none": False,
+    }
     assert ev.technology_class == "mobile" and ev.source == "measured"
     assert "1 tiles with < 3 tests ignored" in ev.label
 
@@ -172,8 +199,9 @@ def test_fixed_tiles_count_as_fibre_only_when_configured():
         ev = tile_evidence(tile_villages(), tiles, kind="fixed")
     assert ev.covered[ev.covered].index.tolist() == ["few"]
     assert ev.technology_class == "fibre"
-    other = tile_evidence(tile_villages(), tiles, kind="fixed",
-                          config=MeasuredConfig(fixed_counts_as_fibre=False))
+    other = tile_evidence(
+        tile_villages(), tiles, kind="fixed", config=MeasuredConfig(fixed_counts_as_fibre=False)
+    )
     assert other.technology_class == "fixed"
     with pytest.raises(InputError, match="kind was 'wifi'; allowed: mobile, fixed"):
         tile_evidence(tile_villages(), tiles, kind="wifi")

@@ -86,7 +86,9 @@ def test_flat_earth_horizon_matches_the_radio_horizon_formula():
     h1, h2 = 30.0, 1.5
     horizon_m = 4.12e3 * (math.sqrt(h1) + math.sqrt(h2))  # ≈ 27.6 km
     site = (5500.0, 40500.0)
-    a, b = pairs(site, [(site[0] + horizon_m - 1500, site[1]), (site[0] + horizon_m + 1500, site[1])])
+    a, b = pairs(
+        site, [(site[0] + horizon_m - 1500, site[1]), (site[0] + horizon_m + 1500, site[1])]
+    )
     assert line_of_sight(dem, a, h1, b, h2).tolist() == [True, False]
     # a taller antenna sees further: the formula for 60 m gives ≈ 36.97 km
     assert line_of_sight(dem, a[1:], 60.0, b[1:], h2).tolist() == [True]
@@ -97,7 +99,9 @@ def test_k_factor_changes_the_horizon():
     a, b = pairs((5500.0, 40500.0), [(5500.0 + 25000, 40500.0)])
     # with k = 1 (no refraction) the horizon shrinks to 3.57 (√30 + √1.5) ≈ 23.9 km
     assert line_of_sight(dem, a, 30.0, b, 1.5).tolist() == [True]
-    assert line_of_sight(dem, a, 30.0, b, 1.5, config=TerrainConfig(k_factor=1.0)).tolist() == [False]
+    assert line_of_sight(dem, a, 30.0, b, 1.5, config=TerrainConfig(k_factor=1.0)).tolist() == [
+        False
+    ]
 
 
 def test_clearance_margin_blocks_a_grazing_path():
@@ -134,8 +138,14 @@ def test_bad_inputs_raise():
     with pytest.raises(InputError, match="from_height_m has 3 values for 2 points"):
         line_of_sight(dem, np.zeros((2, 2)), np.ones(3), np.zeros((2, 2)), 1.5)
     with pytest.raises(InputError, match="sample_step_m was 0"):
-        line_of_sight(dem, np.zeros((1, 2)), 1.0, np.ones((1, 2)), 1.0,
-                      config=TerrainConfig(sample_step_m=0.0))
+        line_of_sight(
+            dem,
+            np.zeros((1, 2)),
+            1.0,
+            np.ones((1, 2)),
+            1.0,
+            config=TerrainConfig(sample_step_m=0.0),
+        )
 
 
 def random_dem(seed: int, size: int = 40, cell_m: float = 100.0) -> DemGrid:
@@ -167,7 +177,10 @@ def test_batched_pairs_equal_one_pair_at_a_time(seed, chunk):
     single = [line_of_sight(dem, a[i : i + 1], heights[i], b[i : i + 1], 1.5)[0] for i in range(30)]
     assert batch.tolist() == single
     # symmetric heights make the path symmetric
-    assert line_of_sight(dem, a, 10.0, b, 10.0).tolist() == line_of_sight(dem, b, 10.0, a, 10.0).tolist()
+    assert (
+        line_of_sight(dem, a, 10.0, b, 10.0).tolist()
+        == line_of_sight(dem, b, 10.0, a, 10.0).tolist()
+    )
 
 
 # --- viewshed_union -------------------------------------------------------------------
@@ -272,8 +285,13 @@ def test_area_share_counts_cell_centres():
     mask = np.zeros((4, 4), dtype=bool)
     mask[0, 0] = True
     polygons = gpd.GeoSeries(
-        [box(0, 200, 200, 400), box(200, 0, 400, 200), box(10, 310, 20, 320), Point(50, 350),
-         box(5000, 5000, 5100, 5100)],
+        [
+            box(0, 200, 200, 400),
+            box(200, 0, 400, 200),
+            box(10, 310, 20, 320),
+            Point(50, 350),
+            box(5000, 5000, 5100, 5100),
+        ],
         index=["a", "b", "tiny", "point", "off"],
         crs=UTM48,
     )
