@@ -93,10 +93,10 @@ def find_gaps(
     cov = cov.to_crs(work_crs)
     vxy = shapely.get_coordinates(village_locations(out).to_crs(work_crs).to_numpy())
     pxy = shapely.get_coordinates(cov.geometry.to_numpy())
-    polygons = out.geometry.to_crs(work_crs)
-    polygons = polygons[polygons.geom_type != "Point"]
-    tech = cov["technology"].to_numpy()
-    source = cov["source"].to_numpy()
+    inside_point, inside_village = _points_in_polygons(out.geometry.to_crs(work_crs),
+                                                       cov.geometry.to_numpy())
+    tech = cov["technology"].to_numpy().astype(str)
+    source = cov["source"].to_numpy().astype(str)
     reach = cov["reach_m"].to_numpy(dtype=float)
     is_site = (cov["kind"] == "site").to_numpy()
     antenna = _antenna_height(cov, config)
@@ -109,8 +109,7 @@ def find_gaps(
         hit = covered_within_reach(vxy, pxy[plain], reach[plain])
         if los.any():
             hit |= _covered_in_sight(vxy, pxy[los], reach[los], antenna[los], grid, config)
-        if len(polygons):
-            hit |= _points_in_polygons(out.index, polygons, pxy[mask])
+        hit[inside_village[mask[inside_point]]] = True
         return hit
 
     by_group = {
@@ -130,8 +129,7 @@ def find_gaps(
     if model == "terrain":
         mb = np.isin(tech, MOBILE_BROADBAND)
         radius = covered_within_reach(vxy, pxy[mb], reach[mb])
-        if len(polygons):
-            radius |= _points_in_polygons(out.index, polygons, pxy[mb])
+        radius[inside_village[mb[inside_point]]] = True
         out["has_mobile_broadband_radius"] = radius | out["has_mobile_broadband"].to_numpy()
     out["gap_class"] = gap_class(out["has_fibre"], out["has_mobile_broadband"])
     out.attrs["mobile_model"] = model
@@ -216,16 +214,16 @@ def _covered_in_sight(
 
 
 def _points_in_polygons(
-    index: pd.Index, polygons: gpd.GeoSeries, pxy: np.ndarray
-) -> np.ndarray:
-    """Which villages (by position in ``index``) have a point inside their polygon."""
-    hit = np.zeros(len(index), dtype=bool)
-    if len(pxy) == 0:
-        return hit
-    tree = shapely.STRtree(polygons.to_numpy())
-    pairs = tree.query(shapely.points(pxy), predicate="intersects")
-    hit[index.get_indexer(polygons.index[np.unique(pairs[1])])] = True
-    return hit
+    villages: gpd.GeoSeries, points: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (point position, village position) where a point lies in a village polygon."""
+    is_polygon = (villages.geom_type != "Point").to_numpy()
+    if not is_polygon.any() or len(points) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    positions = np.flatnonzero(is_polygon)
+    tree = shapely.STRtree(villages.to_numpy()[positions])
+    point_pos, poly_pos = tree.query(points, predicate="intersects")
+    return point_pos, positions[poly_pos]
 
 
 def _best_source(
