@@ -67,7 +67,8 @@ def line_of_sight(
     from_xy, to_xy
         Arrays (n, 2) of x, y in ``dem.crs``.
     from_height_m, to_height_m
-        Heights above ground, scalars or arrays (n,).
+        Heights above ground, scalars or arrays (n,); NaN means
+        ``config.antenna_height_m`` / ``config.receiver_height_m``.
     config
         ``k_factor``, ``clearance_m`` and ``sample_step_m`` are used.
 
@@ -96,8 +97,8 @@ def line_of_sight(
             "give one antenna and one receiver per pair"
         )
     n = len(a)
-    ha = _per_pair(from_height_m, n, "from_height_m")
-    hb = _per_pair(to_height_m, n, "to_height_m")
+    ha = _per_pair(from_height_m, n, "from_height_m", fill=config.antenna_height_m)
+    hb = _per_pair(to_height_m, n, "to_height_m", fill=config.receiver_height_m)
     step_m = _step_m(dem, config)
     two_kr = 2.0 * config.k_factor * EARTH_RADIUS_M
     za = ground_elevation(dem, a) + ha
@@ -167,6 +168,86 @@ def _chunk_end(sorted_counts: np.ndarray, start: int) -> int:
     return end
 
 
+def visible_pairs(
+    dem: DemGrid,
+    sites_xy: np.ndarray,
+    antenna_height_m: np.ndarray | float,
+    reach_m: np.ndarray | float,
+    targets_xy: np.ndarray,
+    *,
+    config: TerrainConfig | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Site-target pairs within the site's reach and in line of sight.
+
+    Candidate pairs come from a KD-tree query (each site with its own reach); the
+    candidates are then checked with :func:`line_of_sight` for a receiver
+    ``config.receiver_height_m`` above each target.
+
+    Parameters
+    ----------
+    dem
+        Elevation grid; coordinates are in its CRS.
+    sites_xy
+        Array (n, 2) of site coordinates.
+    antenna_height_m, reach_m
+        Per-site antenna height (NaN: ``config.antenna_height_m``) and reach in metres.
+    targets_xy
+        Array (m, 2) of receiver locations (village points).
+    config
+        Terrain options.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(site_index, target_index)``: positional indices of the covering pairs.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from pyproj import CRS
+    >>> flat = DemGrid(np.zeros((10, 10)), Affine(100, 0, 0, 0, -100, 1000),
+    ...                CRS.from_epsg(32648))
+    >>> sites, targets = visible_pairs(flat, np.array([[50.0, 50.0]]), 30.0, 300.0,
+    ...                                np.array([[250.0, 50.0], [950.0, 950.0]]))
+    >>> sites.tolist(), targets.tolist()
+    ([0], [0])
+    """
+    from scipy.spatial import cKDTree
+
+    config = config or TerrainConfig()
+    sites = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
+    targets = np.asarray(targets_xy, dtype=float).reshape(-1, 2)
+    n = len(sites)
+    heights = _per_pair(antenna_height_m, n, "antenna_height_m", fill=config.antenna_height_m)
+    reaches = _per_pair(reach_m, n, "reach_m")
+    empty = np.zeros(0, dtype=np.int64)
+    usable = np.isfinite(reaches) & np.all(np.isfinite(sites), axis=1)
+    finite_targets = np.flatnonzero(np.all(np.isfinite(targets), axis=1))
+    if not usable.any() or len(finite_targets) == 0:
+        return empty, empty
+    tree = cKDTree(targets[finite_targets])
+    site_ids = np.flatnonzero(usable)
+    hits = tree.query_ball_point(sites[site_ids], r=reaches[site_ids])
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    if counts.sum() == 0:
+        return empty, empty
+    site_idx = np.repeat(site_ids, counts)
+    target_idx = finite_targets[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])]
+    clear = line_of_sight(
+        dem,
+        sites[site_idx],
+        heights[site_idx],
+        targets[target_idx],
+        config.receiver_height_m,
+        config=config,
+    )
+    logger.info(
+        "visible_pairs: %d of %d pairs in reach are in line of sight", int(clear.sum()), len(clear)
+    )
+    return site_idx[clear], target_idx[clear]
+
+
 def viewshed_union(
     dem: DemGrid,
     sites_xy: np.ndarray,
@@ -197,7 +278,8 @@ def viewshed_union(
     sites_xy
         Array (n, 2) of site coordinates.
     antenna_height_m, reach_m
-        Per-site antenna height above ground and reach (arrays (n,) or scalars).
+        Per-site antenna height above ground (NaN: ``config.antenna_height_m``) and
+        reach, arrays (n,) or scalars.
     config
         ``receiver_height_m``, ``k_factor``, ``clearance_m``, ``sample_step_m``.
 
@@ -219,7 +301,7 @@ def viewshed_union(
     config = config or TerrainConfig()
     sites = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
     n = len(sites)
-    heights = _per_pair(antenna_height_m, n, "antenna_height_m")
+    heights = _per_pair(antenna_height_m, n, "antenna_height_m", fill=config.antenna_height_m)
     reaches = _per_pair(reach_m, n, "reach_m")
     if np.any(reaches < 0) or np.any(~np.isfinite(reaches)):
         raise InputError(
@@ -459,11 +541,16 @@ def _step_m(dem: DemGrid, config: TerrainConfig) -> float:
     return float(step)
 
 
-def _per_pair(value: np.ndarray | float, n: int, name: str) -> np.ndarray:
+def _per_pair(
+    value: np.ndarray | float, n: int, name: str, *, fill: float | None = None
+) -> np.ndarray:
+    """One float per point from a scalar or an array; NaN replaced by ``fill`` if given."""
     arr = np.asarray(value, dtype=float)
     if arr.ndim == 0:
-        return np.full(n, float(arr))
+        arr = np.full(n, float(arr))
     arr = arr.reshape(-1)
+    if fill is not None:
+        arr = np.where(np.isnan(arr), fill, arr)
     if len(arr) != n:
         raise InputError(
             f"{name} has {len(arr)} values for {n} points; give one per point or a scalar"

@@ -23,6 +23,7 @@ from geo_dx.terrain import (
     ground_elevation,
     line_of_sight,
     viewshed_union,
+    visible_pairs,
     write_coverage_raster,
 )
 
@@ -307,3 +308,22 @@ def test_ground_elevation_clamps_to_the_edge():
     dem = DemGrid(np.array([[1.0, 2.0], [3.0, 4.0]]), Affine(100, 0, 0, 0, -100, 200), UTM48)
     z = ground_elevation(dem, np.array([[-500.0, 150.0], [50.0, 150.0], [900.0, -900.0]]))
     assert z.tolist() == [1.0, 1.0, 4.0]
+
+
+def test_visible_pairs_combines_reach_and_line_of_sight():
+    dem = profile_dem(ridge, cols=60)
+    y = centre_y(dem)
+    sites = np.array([[1050.0, y], [5050.0, y]])
+    targets = np.array([[4050.0, y], [2050.0, y], [5550.0, y], [800.0, y]])
+    # site 0 (reach 3.5 km): target 0 behind the ridge, 1 and 3 in view, 2 out of reach
+    # site 1 (reach 900 m, NaN height = the 30 m default): only target 2 is within reach
+    site_idx, target_idx = visible_pairs(
+        dem, sites, np.array([30.0, np.nan]), np.array([3500.0, 900.0]), targets
+    )
+    assert sorted(zip(site_idx.tolist(), target_idx.tolist(), strict=True)) == [
+        (0, 1),
+        (0, 3),
+        (1, 2),
+    ]
+    # the same pairs line_of_sight finds one by one
+    assert not line_of_sight(dem, sites[:1], 30.0, targets[:1], 1.5)[0]
