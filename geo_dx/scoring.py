@@ -499,7 +499,7 @@ def _facts(
             "households": _own(out, "households").where(_own(out, "population").isna()),
             "poverty": raw["poverty"],
             "poverty_from_commune": from_commune["poverty"],
-            **{c: out[f"contrib_{c}"] for c in COMPONENTS},
+            **{f"contrib_{c}": out[f"contrib_{c}"] for c in COMPONENTS},
         },
         index=out.index,
     )
@@ -507,7 +507,8 @@ def _facts(
 
 def _reason(facts: pd.Series, centre_kind: str) -> str | None:
     """A short sentence from the top contributions, largest first."""
-    present = [(float(facts[c]), c) for c in COMPONENTS if pd.notna(facts[c]) and facts[c] > 0]
+    contrib = {c: facts[f"contrib_{c}"] for c in COMPONENTS}
+    present = [(float(v), c) for c, v in contrib.items() if pd.notna(v) and v > 0]
     parts = [c for _, c in sorted(present, key=lambda t: -t[0])][:REASON_PARTS]
     words = [_phrase(c, facts, centre_kind) for c in parts]
     return "; ".join(w for w in words if w) or None
