@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.captureWarnings(True)
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except GeoDxError as err:

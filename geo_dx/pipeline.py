@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
 
 from geo_dx import __version__
 from geo_dx.communes import summarise_communes
@@ -24,6 +23,8 @@ from geo_dx.errors import GeoDxWarning
 from geo_dx.gaps import find_gaps
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.report import build_summary, write_run
+from geo_dx.rollout import rollout_clusters
+from geo_dx.scoring import score, score_summary
 from geo_dx.schema import check_extent
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,10 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
     dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
     coverage = with_reach(coverage, config=config)
     gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem)
-    scored = _placeholder_score(gaps, config)
+    towns = read_layer(inputs.towns) if inputs.towns else None
+    roads = read_layer(inputs.roads) if inputs.roads else None
+    scored = score(gaps, config=config, dem=dem, towns=towns, roads=roads, communes=communes)
+    _, clusters = rollout_clusters(scored, radius_m=config.scoring.cluster_radius_m)
     per_commune = summarise_communes(scored, communes)
     extra: dict[str, Any] = {
         "synthetic": "synthetic" in inputs.title.lower(),
@@ -115,8 +119,7 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
             "coverage": [str(p) for p in inputs.coverage],
             "dem": str(inputs.dem) if inputs.dem else None,
         },
-        "score": "placeholder: gap severity only (no_fibre_no_mobile 100, no_mobile 70, "
-        "no_fibre 50) until the scoring model lands",
+        "scoring": score_summary(scored, config=config),
     }
     if "has_mobile_broadband_radius" in scored:
         radius = scored["has_mobile_broadband_radius"]
@@ -126,20 +129,8 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
             "changed_class": int((radius != scored["has_mobile_broadband"]).sum()),
         }
     summary = build_summary(scored, per_commune, title=inputs.title, warnings=[], extra=extra)
-    return RunResult(scored, per_commune, coverage, summary, dem=dem)
-
-
-def _placeholder_score(gaps: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
-    out = gaps.copy()
-    severity = out["gap_class"].map(config.scoring.severity).astype(float)
-    out["score"] = (100 * severity).where(out["gap_class"] != "none")
-    people = out["population"] if "population" in out else pd.Series(0.0, index=out.index)
-    order = out.assign(_p=people.fillna(0)).sort_values(
-        ["score", "_p", "village_id"], ascending=[False, False, True]
-    )
-    ranked = order[order["score"].notna()]
-    out["rank"] = pd.Series(range(1, len(ranked) + 1), index=ranked.index).reindex(out.index)
-    return out
+    return RunResult(scored, per_commune, coverage, summary, dem=dem,
+                     extra_layers={"clusters": clusters})
 
 
 def write(result: RunResult, out_dir: str | Path) -> Path:
@@ -159,8 +150,3 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         extra_layers=result.extra_layers,
         extra_writers=(maps,),
     )
-
-
-def read_optional_layer(path: Path | None) -> gpd.GeoDataFrame | None:
-    """Read an optional helper layer (towns, roads) as is, or None."""
-    return read_layer(path) if path else None
