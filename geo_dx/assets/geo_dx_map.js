@@ -216,7 +216,13 @@
           var row = state.rows[i];
           var label = row[V.name] + (row[V.commune] === null ? '' : ' \u2014 ' + row[V.commune]);
           var li = el('li', 'geodx-search-hit', label);
-          li.addEventListener('click', function () { state.show(i); list.textContent = ''; });
+          li.addEventListener('click', function (e) {
+            // Stop here: once the list is emptied the map could not tell the click was ours
+            // and would close the popup that show() opens.
+            L.DomEvent.stop(e);
+            state.show(i);
+            list.textContent = '';
+          });
           list.appendChild(li);
         });
       }
@@ -288,7 +294,8 @@
       var row = state.rows[i];
       var group = groups[data.gapClasses[row[V.gap]].key];
       if (group && !map.hasLayer(group)) { map.addLayer(group); }
-      map.setView([row[V.lat], row[V.lon]], Math.max(map.getZoom(), 14));
+      // No animation: the popup's auto-pan must start from the final view.
+      map.setView([row[V.lat], row[V.lon]], Math.max(map.getZoom(), 14), {animate: false});
       state.open(i);
     };
     var order = state.rows.map(function (r, i) { return i; });
