@@ -58,7 +58,7 @@ class World:
 
     def sample(self, xy: np.ndarray, grid: np.ndarray | None = None) -> np.ndarray:
         grid = self.elevation_m if grid is None else grid
-        cols, rows = ~self.transform * (xy[:, 0], xy[:, 1])
+        cols, rows = ~self.transform @ (xy[:, 0], xy[:, 1])
         r = np.clip(np.asarray(rows).astype(int), 0, grid.shape[0] - 1)
         c = np.clip(np.asarray(cols).astype(int), 0, grid.shape[1] - 1)
         return grid[r, c]
@@ -182,7 +182,7 @@ def _elevation(rng: np.random.Generator, transform: Affine, valley: np.ndarray,
     """Valley floors of 300-800 m rising to ridges of 1,200-2,500 m."""
     shape = valley.shape
     rows, cols = np.mgrid[0: shape[0], 0: shape[1]]
-    xs, ys = transform * (cols + 0.5, rows + 0.5)
+    xs, ys = transform @ (cols + 0.5, rows + 0.5)
     floor = 330 + 80 * _noise(rng, shape, 20_000) + 12 * np.minimum(valley, 25)
     relief = np.clip(1050 + 330 * _noise(rng, shape, 14_000), 400, 1900)
     ridged = 1 - np.abs(_noise(rng, shape, 2500))
@@ -204,7 +204,7 @@ def place_seats(world: World) -> gpd.GeoDataFrame:
     rng, n = world.rng, max(4, round(_COMMUNES * world.size))
     rows, cols = np.nonzero((world.valley < 0.35) & (world.elevation_m < 1300))
     pick = rng.choice(len(rows), size=min(len(rows), 30_000), replace=False)
-    xs, ys = world.transform * (cols[pick] + 0.5, rows[pick] + 0.5)
+    xs, ys = world.transform @ (cols[pick] + 0.5, rows[pick] + 0.5)
     cand = np.c_[xs, ys]
     inner = world.outline.buffer(-2500)
     cand = cand[shapely.contains_xy(inner, cand[:, 0], cand[:, 1])]
@@ -275,7 +275,7 @@ def place_villages(world: World, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame
     idx = rng.choice(weight.size, size=6 * n, p=weight / weight.sum())
     rows, cols = np.divmod(idx, elev.shape[1])
     jitter = rng.uniform(0, 1, size=(2, idx.size))
-    xs, ys = world.transform * (cols + jitter[0], rows + jitter[1])
+    xs, ys = world.transform @ (cols + jitter[0], rows + jitter[1])
     accepted: list[tuple[float, float]] = []
     grid: dict[tuple[int, int], list[tuple[float, float]]] = {}
     for x, y in zip(xs, ys, strict=True):
@@ -315,13 +315,13 @@ def make_roads(world: World, seats: gpd.GeoDataFrame, villages: gpd.GeoDataFrame
     h, w = (s // f for s in world.elevation_m.shape)
     elev = world.elevation_m[: h * f, : w * f].reshape(h, f, w, f).mean(axis=(1, 3))
     gy, gx = np.gradient(elev, _ROAD_CELL_M)
-    coarse = world.transform * Affine.scale(f)
+    coarse = world.transform @ Affine.scale(f)
     inside = rasterize([world.outline], out_shape=(h, w), transform=coarse)
     cost = (1 + (np.hypot(gx, gy) / 0.07) ** 2 + (elev / 900) ** 2) * np.where(inside, 1, 4)
     to_cell = ~coarse
 
     def cell(p: Point) -> tuple[int, int]:
-        c, r = to_cell * (p.x, p.y)
+        c, r = to_cell @ (p.x, p.y)
         return min(max(int(r), 0), h - 1), min(max(int(c), 0), w - 1)
 
     on_road = np.zeros((h, w), dtype=bool)
@@ -353,7 +353,7 @@ def make_roads(world: World, seats: gpd.GeoDataFrame, villages: gpd.GeoDataFrame
     geoms = []
     for _, path in lines:
         rc = np.array(path, dtype=float) + 0.5
-        xs, ys = coarse * (rc[:, 1], rc[:, 0])
+        xs, ys = coarse @ (rc[:, 1], rc[:, 0])
         geoms.append(_chaikin(np.c_[xs, ys]))
     kinds = [k for k, _ in lines]
     return gpd.GeoDataFrame(
@@ -458,9 +458,9 @@ def blank_some_communes(world: World, villages: gpd.GeoDataFrame) -> gpd.GeoData
 
 def hilltop(world: World, x: float, y: float, radius_m: float = 700) -> tuple[float, float]:
     """Highest cell within ``radius_m`` of (x, y)."""
-    col, row = ~world.transform * (x, y)
+    col, row = ~world.transform @ (x, y)
     k = int(radius_m / CELL_M)
     r0, c0 = max(int(row) - k, 0), max(int(col) - k, 0)
     win = world.elevation_m[r0: int(row) + k + 1, c0: int(col) + k + 1]
     r, c = np.unravel_index(np.argmax(win), win.shape)
-    return world.transform * (c0 + c + 0.5, r0 + r + 0.5)
+    return world.transform @ (c0 + c + 0.5, r0 + r + 0.5)
