@@ -185,6 +185,11 @@ def travel_time_h(
     centres, kind = service_centres(towns=towns, communes=communes)
     if isinstance(dem, str | Path):
         dem = read_dem(dem, crs=_metric_crs(villages))
+    if dem is not None and not CRS.from_user_input(dem.crs).is_projected:
+        raise InputError(
+            f"{dem.path}: the DEM grid is in a geographic CRS ({dem.crs}); travel times need "
+            "metres. Read it with geo_dx.dem.read_dem(path), which projects it to UTM."
+        )
     metric = dem.crs if dem is not None else _metric_crs(villages)
     out = pd.DataFrame(
         {

@@ -521,7 +521,7 @@ def _phrase(component: str, f: pd.Series, centre_kind: str) -> str:
             "no_fibre_no_mobile": "2G only and no fibre" if tech == "2g"
             else "no mobile signal and no fibre",
             "no_mobile": "no mobile broadband (2G only)" if tech == "2g"
-            else "no mobile broadband",
+            else "no mobile signal",
             "no_fibre": f"no fibre ({tech.upper()} available)"
             if tech in ("5g", "4g", "3g") else "no fibre",
         }.get(f["gap_class"], str(f["gap_class"]))
