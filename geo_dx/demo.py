@@ -259,28 +259,31 @@ def _write_dem(world: _w.World, path: Path) -> None:
 
 
 class _GapCounter:
-    """Runs the project's analysis on the demo layers, as a demo run would read them."""
+    """Runs the project's analysis on the demo layers the way a default run does
+    (:func:`geo_dx.pipeline.analyse`): validated layers, ``with_reach``, the DEM read
+    once in the villages' UTM zone, :func:`geo_dx.find_gaps` with communes and DEM."""
 
     def __init__(self, villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                  dem_path: Path) -> None:
+        from geo_dx.dem import read_dem
         from geo_dx.schema import validate_communes, validate_villages
 
         public = [c for c in villages.columns if not c.startswith("_")]
         self.villages = validate_villages(villages[public].to_crs("EPSG:4326"))
         self.communes = validate_communes(communes.to_crs("EPSG:4326"))
-        self.dem_path = dem_path
+        self.dem = read_dem(dem_path, crs=self.villages.estimate_utm_crs())
         self.calls = 0
 
     def uncovered(self, coverage: gpd.GeoDataFrame, column: str) -> np.ndarray:
         """Boolean array aligned to the villages: True where ``column`` is False."""
+        from geo_dx.coverage import with_reach
+        from geo_dx.gaps import find_gaps
         from geo_dx.schema import validate_coverage
 
         self.calls += 1
         public = [c for c in coverage.columns if not c.startswith("_")]
-        cov = validate_coverage(coverage[public].to_crs("EPSG:4326"))
-        from geo_dx.gaps import find_gaps
-
-        result = find_gaps(self.villages, cov, communes=self.communes, dem=self.dem_path)
+        cov = with_reach(validate_coverage(coverage[public].to_crs("EPSG:4326")))
+        result = find_gaps(self.villages, cov, communes=self.communes, dem=self.dem)
         has = result.set_index("village_id")[column].reindex(self.villages["village_id"])
         return ~has.fillna(False).to_numpy(dtype=bool)
 
