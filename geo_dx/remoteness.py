@@ -277,8 +277,10 @@ def _crop(dem: DemGrid, xy: np.ndarray) -> DemGrid:
                   [xy[:, 0].max() + margin, xy[:, 1].min() - margin]])
     )
     nrows, ncols = dem.shape
-    r0, r1 = int(np.clip(np.floor(rows.min()), 0, nrows)), int(np.clip(np.ceil(rows.max()) + 1, 0, nrows))
-    c0, c1 = int(np.clip(np.floor(cols.min()), 0, ncols)), int(np.clip(np.ceil(cols.max()) + 1, 0, ncols))
+    r0 = int(np.clip(np.floor(rows.min()), 0, nrows))
+    r1 = int(np.clip(np.ceil(rows.max()) + 1, 0, nrows))
+    c0 = int(np.clip(np.floor(cols.min()), 0, ncols))
+    c1 = int(np.clip(np.ceil(cols.max()) + 1, 0, ncols))
     if (r0, r1, c0, c1) == (0, nrows, 0, ncols) or r1 <= r0 or c1 <= c0:
         return dem
     transform = dem.transform @ Affine.translation(c0, r0)

@@ -113,8 +113,10 @@ def score(
     >>> scored = score(gaps, towns=towns)
     >>> scored["rank"].tolist()
     [1, 2]
-    >>> scored["reason"].iloc[0]
-    '24.6 km (straight line) from the nearest town; 96% ethnic minority; no mobile signal and no fibre'
+    >>> print(scored["reason"].iloc[0].replace("; ", ";\n"))
+    24.6 km (straight line) from the nearest town;
+    96% ethnic minority;
+    no mobile signal and no fibre
     >>> scored["missing_components"].iloc[0]
     'poverty'
     """
@@ -285,7 +287,9 @@ def score_summary(scored: pd.DataFrame, *, config: Config | None = None) -> dict
     norm_cols = [f"norm_{c}" for c in COMPONENTS]
     missing_cols = [c for c in (*norm_cols, "rank", "gap_class") if c not in scored.columns]
     if missing_cols:
-        raise InputError(f"score_summary: column {missing_cols[0]!r} missing; pass score()'s output")
+        raise InputError(
+            f"score_summary: column {missing_cols[0]!r} missing; pass the output of score()"
+        )
     is_gap = scored["gap_class"].isin(GAP_CLASSES)
     gap = scored[is_gap]
     norm = gap[norm_cols].set_axis(list(COMPONENTS), axis=1).astype(float)
@@ -446,34 +450,31 @@ def _rank_interval(
 def _equity(
     gap: pd.DataFrame, norm: pd.DataFrame, weights: Mapping[str, float], top_n: int
 ) -> dict[str, Any]:
-    share = pd.to_numeric(gap.get("ethnic_minority_share_used"), errors="coerce")
-    majority = (share >= ETHNIC_MAJORITY) if share is not None else pd.Series(False, gap.index)
+    majority = _own(gap, "ethnic_minority_share_used") >= ETHNIC_MAJORITY
     difficult = _flag(gap, "especially_difficult").astype(bool)
 
-    def shares(ranks: pd.Series) -> dict[str, Any]:
-        top = ranks.notna() & (ranks <= top_n)
-        n = int(top.sum())
+    def top(ranks: pd.Series) -> pd.Series:
+        return ranks.notna() & (ranks <= top_n)
+
+    def shares(mask: pd.Series) -> dict[str, Any]:
+        n = int(mask.sum())
         return {
             "villages": n,
-            "ethnic_minority_majority_share": round(float(majority[top].mean()), 3) if n else None,
-            "especially_difficult_share": round(float(difficult[top].mean()), 3) if n else None,
+            "ethnic_minority_majority_share": round(float(majority[mask].mean()), 3) if n else None,
+            "especially_difficult_share": round(float(difficult[mask].mean()), 3) if n else None,
         }
 
     result: dict[str, Any] = {
         "top_n": top_n,
         "ethnic_majority_threshold": ETHNIC_MAJORITY,
-        "all_gap_villages": {
-            "villages": len(gap),
-            "ethnic_minority_majority_share": round(float(majority.mean()), 3) if len(gap) else None,
-            "especially_difficult_share": round(float(difficult.mean()), 3) if len(gap) else None,
-        },
-        "configured_weights": shares(pd.to_numeric(gap["rank"], errors="coerce")),
+        "all_gap_villages": shares(pd.Series(True, index=gap.index)),
+        "configured_weights": shares(top(pd.to_numeric(gap["rank"], errors="coerce"))),
     }
     no_ethnic = {**weights, "ethnic": 0.0}
     if sum(no_ethnic.values()) > 0:
         _, total = weighted_score(norm, no_ethnic)
         result["ethnic_weight_zero"] = shares(
-            pd.to_numeric(_rank(total, gap.get("village_id")), errors="coerce")
+            top(pd.to_numeric(_rank(total, gap.get("village_id")), errors="coerce"))
         )
     else:
         result["ethnic_weight_zero"] = None
@@ -536,7 +537,7 @@ def _phrase(component: str, f: pd.Series, centre_kind: str) -> str:
         if text and f["share_from_commune"]:
             text += " (commune figure)"
         if f["difficult"]:
-            text = f"{text}, especially difficult village" if text else "especially difficult village"
+            text = ", ".join(filter(None, (text, "especially difficult village")))
         return text
     if component == "people":
         if pd.notna(f["households"]):

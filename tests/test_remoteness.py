@@ -158,7 +158,8 @@ def test_village_outside_the_dem_gets_straight_line_with_warning() -> None:
 
 def test_centres_from_commune_seats_then_representative_points() -> None:
     communes = gpd.GeoDataFrame(
-        {"commune_id": ["c1"]}, geometry=[box(TOWN_X - 100, ROW_Y - 100, TOWN_X + 100, ROW_Y + 100)],
+        {"commune_id": ["c1"]},
+        geometry=[box(TOWN_X - 100, ROW_Y - 100, TOWN_X + 100, ROW_Y + 100)],
         crs=UTM,
     )
     points, kind = service_centres(communes=communes)

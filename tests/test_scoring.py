@@ -83,7 +83,9 @@ def test_contributions_add_up_to_score_by_hand() -> None:
     v0 = scored.set_index("village_id").loc["v0"]
     assert v0["norm_ethnic"] == pytest.approx(1.0)
     assert v0["norm_people"] == pytest.approx(0.5)
-    assert v0["score"] == pytest.approx(100 * (0.2 * 1 + 0.3 * 0 + 0.3 * 1 + 0.15 * 0.5 + 0.05 * 0.75))
+    assert v0["score"] == pytest.approx(
+        100 * (0.2 * 1 + 0.3 * 0 + 0.3 * 1 + 0.15 * 0.5 + 0.05 * 0.75)
+    )
     assert scored["score"].between(0, 100).all()
 
 
