@@ -81,7 +81,9 @@ _TECH_STYLE = {
 _COORD_DECIMALS = 5
 _SIMPLIFY_DEG = 0.0002
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-_OSM_ATTR = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+_OSM_ATTR = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
 
 
 def build_map(
@@ -283,7 +285,8 @@ def _build_map(
     rows, counts = _village_rows(villages, communes)
     table = commune_gap_table(villages, communes) if "commune_id" in communes else None
     sites = _site_rows(coverage)
-    has_score = "score" in villages and bool(pd.to_numeric(villages["score"], "coerce").notna().any())
+    has_score = "score" in villages and bool(
+        pd.to_numeric(villages["score"], errors="coerce").notna().any())
     bounds = _bounds([villages, communes] if len(villages) or len(communes) else [coverage])
     gap_total = sum(counts[k] for k, _, _ in GAP_CLASSES if k != "none")
     payload = {
@@ -300,12 +303,14 @@ def _build_map(
         "shareColors": list(_SHARE_COLORS),
         "noDataColor": _NO_DATA_COLOR,
         "sites": sites,
-        "techStyle": {k: {"color": v["color"], "dash": v.get("dash")} for k, v in _TECH_STYLE.items()},
+        "techStyle": {k: {"color": v["color"], "dash": v.get("dash")}
+                      for k, v in _TECH_STYLE.items()},
         "siteLegend": _site_legend(sites),
         "bounds": bounds,
     }
 
-    center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [0, 0]
+    center = ([(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+              if bounds else [0.0, 0.0])
     m = folium.Map(location=center, zoom_start=10, tiles=None, prefer_canvas=True,
                    control_scale=True, max_zoom=19)
     m.default_js = []  # nothing from CDNs: see _inline_assets
@@ -344,7 +349,9 @@ class _Layers(MacroElement):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = geoDxMap.build({{ this._parent.get_name() }},
             {{ this.payload }},
-            { {%- for key, group in this.groups.items() %}{{ key|tojson }}: {{ group.get_name() }},{% endfor -%} });
+            { {%- for key, group in this.groups.items() %}
+              {{ key|tojson }}: {{ group.get_name() }},
+            {%- endfor %} });
         {% endmacro %}
         """
     )
@@ -429,7 +436,8 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(
-            f"{what}: column {missing[0]!r} is missing (columns: {', '.join(map(str, frame.columns))});"
+            f"{what}: column {missing[0]!r} is missing "
+            f"(columns: {', '.join(map(str, frame.columns))});"
             " pass the output of find_gaps/score_villages"
         )
 
@@ -492,7 +500,8 @@ def _village_rows(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> tup
         raise InputError(f"villages: gap_class has {unknown[0]!r}; allowed: {', '.join(keys)}")
     counts = {k: int((gap == k).sum()) for k in keys}
     pts = villages.geometry.representative_point()
-    lat, lon = np.round(pts.y.to_numpy(), _COORD_DECIMALS), np.round(pts.x.to_numpy(), _COORD_DECIMALS)
+    lat = np.round(pts.y.to_numpy(), _COORD_DECIMALS)
+    lon = np.round(pts.x.to_numpy(), _COORD_DECIMALS)
     names = _names(villages, "village_name", "village_id")
     if "commune_name" in villages:
         cnames = villages["commune_name"]
@@ -539,7 +548,8 @@ def _commune_features(communes: gpd.GeoDataFrame, table: pd.DataFrame | None) ->
     features = []
     if len(communes):
         stats = table.set_index("commune_id") if table is not None else None
-        geoms = shapely.simplify(communes.geometry.to_numpy(), _SIMPLIFY_DEG, preserve_topology=True)
+        geoms = shapely.simplify(communes.geometry.to_numpy(), _SIMPLIFY_DEG,
+                                 preserve_topology=True)
         names = _names(communes, "commune_name", "commune_id").tolist()
         ids = communes["commune_id"].astype(str).tolist() if "commune_id" in communes else names
         for cid, name, geom in zip(ids, names, geoms, strict=True):

@@ -93,7 +93,9 @@ def driver():
         drv.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
             window.__alerts = []; window.__errors = [];
             window.alert = function (m) { window.__alerts.push(String(m)); };
-            window.addEventListener('error', function (e) { window.__errors.push(String(e.message)); });
+            window.addEventListener('error', function (e) {
+                window.__errors.push(String(e.message));
+            });
         """})
         yield drv
     finally:
