@@ -113,9 +113,10 @@ def score(
     >>> scored = score(gaps, towns=towns)
     >>> scored["rank"].tolist()
     [1, 2]
-    >>> print(scored["reason"].iloc[0].replace("; ", ";\n"))
-    24.6 km (straight line) from the nearest town;
-    96% ethnic minority;
+    >>> for part in scored["reason"].iloc[0].split("; "):
+    ...     print(part)
+    24.6 km (straight line) from the nearest town
+    96% ethnic minority
     no mobile signal and no fibre
     >>> scored["missing_components"].iloc[0]
     'poverty'
