@@ -40,9 +40,11 @@ _TAILS = (
     "Lịch", "Chua", "Phạ", "Lỏm", "Hừa", "Pợ", "Đông", "Khoang", "Tấu", "Lạn",
 )
 _THON = (
-    "Tân Lập", "Đoàn Kết", "Thanh Bình", "Hợp Thành", "Quyết Tiến", "Tân Tiến", "Đồng Tâm",
+    "Tân Lập", "Tân Thành", "Thanh Bình", "Hợp Thành", "Quyết Tiến", "Tân Tiến", "Đồng Tâm",
     "Bình Minh", "Hòa Bình", "Tân Hương", "Thống Nhất", "Tiến Bộ",
 )
+#: Combinations of the parts above that are real commune names in Điện Biên or Sơn La.
+_REAL_NAMES = frozenset({"Chiềng Sơ", "Co Mạ", "Long Hẹ", "Nà Tấu", "Nậm Kè"})
 
 
 @dataclass
@@ -224,10 +226,18 @@ def place_seats(world: World) -> gpd.GeoDataFrame:
                             crs=DEMO_CRS)
 
 
+def _invented(rng: np.random.Generator) -> str:
+    """A place name in the local style that is not a real commune of the region."""
+    while True:
+        name = f"{rng.choice(_HEADS)} {rng.choice(_TAILS)}"
+        if name not in _REAL_NAMES:
+            return name
+
+
 def _names(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
     out: list[str] = []
     while len(out) < n:
-        name = f"{rng.choice(_HEADS)} {rng.choice(_TAILS)}"
+        name = _invented(rng)
         if name not in taken:
             taken.add(name)
             out.append(name)
@@ -422,7 +432,7 @@ def _village_names(rng: np.random.Generator, commune_ids: np.ndarray, ethnic: np
         elif share < 0.35:
             name = f"Thôn {rng.choice(_THON)}"
         else:
-            name = f"Bản {rng.choice(_HEADS)} {rng.choice(_TAILS)}"
+            name = f"Bản {_invented(rng)}"
         base, k = name, 1
         while name in seen:
             k += 1
