@@ -49,6 +49,8 @@ _REAL_NAMES = frozenset({"Chiềng Sơ", "Co Mạ", "Long Hẹ", "Nà Tấu", "N
 
 @dataclass
 class World:
+    """The generated landscape in :data:`DEMO_CRS` metres, with the generator that made it."""
+
     rng: np.random.Generator
     size: float
     outline: Polygon
@@ -59,6 +61,7 @@ class World:
     capital: Point
 
     def sample(self, xy: np.ndarray, grid: np.ndarray | None = None) -> np.ndarray:
+        """Value of ``grid`` (default the elevation) in the cell under each point (n, 2)."""
         grid = self.elevation_m if grid is None else grid
         cols, rows = ~self.transform @ (xy[:, 0], xy[:, 1])
         r = np.clip(np.asarray(rows).astype(int), 0, grid.shape[0] - 1)
@@ -67,6 +70,7 @@ class World:
 
 
 def build_world(rng: np.random.Generator, size: float) -> World:
+    """Outline, rivers, capital site and DEM of a province of ``size`` × 9,500 km²."""
     from pyproj import Transformer
 
     to_utm = Transformer.from_crs("EPSG:4326", DEMO_CRS, always_xy=True)
@@ -308,6 +312,7 @@ def place_villages(world: World, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame
 
 
 def make_towns(seats: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Towns layer: the capital and every commune seat, named after their commune."""
     towns = seats.copy()
     towns["commune_id"] = communes["commune_id"].to_numpy()
     names = communes["commune_name"].str.split(" ", n=1).str[1]
@@ -444,6 +449,7 @@ def _village_names(rng: np.random.Generator, commune_ids: np.ndarray, ethnic: np
 
 def commune_attributes(communes: gpd.GeoDataFrame, villages: gpd.GeoDataFrame
                         ) -> gpd.GeoDataFrame:
+    """Commune population and population-weighted ethnic share and poverty rate."""
     out = communes.copy()
     v = villages.assign(
         _eth=villages["ethnic_minority_share"] * villages["population"],
