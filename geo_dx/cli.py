@@ -65,6 +65,11 @@ def _run(args: argparse.Namespace) -> int:
             dem=Path(args.dem) if args.dem else None,
             towns=Path(args.towns) if args.towns else None,
             roads=Path(args.roads) if args.roads else None,
+            coverage_raster=Path(args.coverage_raster) if args.coverage_raster else None,
+            raster_technology=args.raster_technology,
+            raster_threshold=args.raster_threshold,
+            mobile_tiles=Path(args.mobile_tiles) if args.mobile_tiles else None,
+            fixed_tiles=Path(args.fixed_tiles) if args.fixed_tiles else None,
             title=args.title or f"Connectivity gaps: {Path(args.villages).stem}",
         )
         out = Path(args.out or "maps/run")
@@ -110,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dem", metavar="FILE.tif", help="elevation model (terrain line of sight)")
     run.add_argument("--towns", metavar="P", help="service centres for travel time")
     run.add_argument("--roads", metavar="P", help="road lines for travel time")
+    run.add_argument("--coverage-raster", metavar="FILE.tif",
+                     help="operator/planning coverage raster (signal in dBm or a 0/1 mask)")
+    run.add_argument("--raster-technology", default="4g", metavar="TECH",
+                     help="technology the coverage raster shows (default 4g)")
+    run.add_argument("--raster-threshold", type=float, metavar="VALUE",
+                     help="covered where the raster value >= VALUE, e.g. -105 (default: nonzero)")
+    run.add_argument("--mobile-tiles", metavar="P", help="Ookla-layout mobile speed tiles")
+    run.add_argument("--fixed-tiles", metavar="P", help="Ookla-layout fixed speed tiles")
     run.add_argument("--config", metavar="FILE.toml", help="configuration (see README)")
     run.add_argument("--weights", metavar="NAME=W,...",
                      help="override scoring weights, e.g. ethnic=0.5,remoteness=0.3")

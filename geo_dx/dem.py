@@ -52,9 +52,10 @@ class DemGrid:
 
     def rowcol(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fractional (row, col) of cell centres for points ``xy`` (n, 2) in the grid's CRS."""
-        inv = ~self.transform
-        cols, rows = inv * (xy[:, 0], xy[:, 1])
-        return np.asarray(rows) - 0.5, np.asarray(cols) - 0.5
+        a, b, c, d, e, f = (~self.transform)[:6]
+        cols = a * xy[:, 0] + b * xy[:, 1] + c
+        rows = d * xy[:, 0] + e * xy[:, 1] + f
+        return rows - 0.5, cols - 0.5
 
     def sample(self, xy: np.ndarray, *, bilinear: bool = True) -> np.ndarray:
         """

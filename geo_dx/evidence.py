@@ -20,6 +20,7 @@ from rasterio import features
 from rasterio.errors import RasterioError
 from rasterio.windows import Window, from_bounds
 
+from geo_dx.communes import village_locations
 from geo_dx.config import MeasuredConfig
 from geo_dx.coverage import Evidence
 from geo_dx.errors import GeoDxWarning, InputError
@@ -44,16 +45,6 @@ _ALIASES: dict[str, str] = {
 TILE_COLUMNS: tuple[str, ...] = ("avg_d_kbps", "avg_u_kbps", "tests")
 #: Kinds of speed tiles.
 TILE_KINDS: tuple[str, ...] = ("mobile", "fixed")
-
-
-def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """Each village's location: its point, or its polygon's representative point."""
-    geom = villages.geometry
-    located = geom.copy()
-    not_point = (geom.geom_type != "Point").to_numpy()
-    if not_point.any():
-        located[not_point] = geom[not_point].representative_point()
-    return gpd.GeoSeries(located, index=villages.index, crs=villages.crs)
 
 
 def raster_evidence(

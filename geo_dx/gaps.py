@@ -19,7 +19,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from geo_dx.communes import assign_communes, village_locations
 from geo_dx.config import MOBILE_BROADBAND, Config
@@ -195,21 +194,11 @@ def _covered_in_sight(
     config: Config,
 ) -> np.ndarray:
     """Villages within reach of a site AND in its line of sight over the DEM."""
-    from geo_dx.terrain import line_of_sight
+    from geo_dx.terrain import visible_pairs
 
-    lists = cKDTree(vxy).query_ball_point(sxy, r=reach)
-    lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-    village = np.fromiter((j for x in lists for j in x), dtype=np.int64, count=int(lengths.sum()))
-    site = np.repeat(np.arange(len(sxy)), lengths)
+    _, village = visible_pairs(grid, sxy, antenna_m, reach, vxy, config=config.terrain)
     hit = np.zeros(len(vxy), dtype=bool)
-    if len(site) == 0:
-        return hit
-    visible = line_of_sight(
-        grid, sxy[site], antenna_m[site], vxy[village], config.terrain.receiver_height_m,
-        config=config.terrain,
-    )
-    hit[village[visible]] = True
-    logger.debug("line of sight: %d of %d site-village pairs visible", visible.sum(), len(site))
+    hit[village] = True
     return hit
 
 

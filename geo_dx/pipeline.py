@@ -13,18 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import shapely
 
 from geo_dx import __version__
 from geo_dx.communes import summarise_communes
-from geo_dx.config import Config
-from geo_dx.coverage import with_reach
+from geo_dx.config import MOBILE_BROADBAND, Config
+from geo_dx.coverage import Evidence, with_reach
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.errors import GeoDxWarning
+from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
 from geo_dx.scoring import score, score_summary
+from geo_dx.terrain import area_share, viewshed_union, write_coverage_raster
 from geo_dx.schema import check_extent
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,11 @@ class RunInputs:
     dem: Path | None = None
     towns: Path | None = None
     roads: Path | None = None
+    coverage_raster: Path | None = None
+    raster_technology: str = "4g"
+    raster_threshold: float | None = None
+    mobile_tiles: Path | None = None
+    fixed_tiles: Path | None = None
     title: str = "geo_dx connectivity gaps"
 
 
@@ -52,6 +61,7 @@ class RunResult:
     coverage: gpd.GeoDataFrame
     summary: dict[str, Any]
     dem: DemGrid | None = None
+    coverage_mask: np.ndarray | None = None
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
@@ -103,7 +113,13 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
     work_crs = config.crs or villages.estimate_utm_crs()
     dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
     coverage = with_reach(coverage, config=config)
-    gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem)
+    evidence = _evidence(inputs, villages, config)
+    gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
+                     evidence=evidence)
+    mask = None
+    if dem is not None:
+        mask = _mobile_coverage_mask(coverage, dem, config)
+        gaps = _with_area_share(gaps, dem, mask)
     towns = read_layer(inputs.towns) if inputs.towns else None
     roads = read_layer(inputs.roads) if inputs.roads else None
     scored = score(gaps, config=config, dem=dem, towns=towns, roads=roads, communes=communes)
@@ -129,17 +145,62 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
             "changed_class": int((radius != scored["has_mobile_broadband"]).sum()),
         }
     summary = build_summary(scored, per_commune, title=inputs.title, warnings=[], extra=extra)
-    return RunResult(scored, per_commune, coverage, summary, dem=dem,
+    if evidence:
+        summary["evidence"] = [
+            {"label": ev.label, "class": ev.technology_class, "source": ev.source,
+             "villages_covered": int(ev.covered.sum())}
+            for ev in evidence
+        ]
+    return RunResult(scored, per_commune, coverage, summary, dem=dem, coverage_mask=mask,
                      extra_layers={"clusters": clusters})
+
+
+def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> list[Evidence]:
+    """Coverage rasters and speed tiles given on the command line, as per-village evidence."""
+    found = []
+    if inputs.coverage_raster:
+        found.append(raster_evidence(villages, inputs.coverage_raster,
+                                     technology=inputs.raster_technology,
+                                     threshold=inputs.raster_threshold))
+    for path, kind in ((inputs.mobile_tiles, "mobile"), (inputs.fixed_tiles, "fixed")):
+        if path:
+            found.append(tile_evidence(villages, read_speed_tiles(path), kind=kind,
+                                       config=config.measured))
+    return found
+
+
+def _mobile_coverage_mask(coverage: gpd.GeoDataFrame, dem: DemGrid, config: Config) -> np.ndarray:
+    """Union of every mobile broadband site's line-of-sight area within its reach."""
+    sites = coverage[coverage["technology"].isin(MOBILE_BROADBAND) & (coverage["kind"] == "site")]
+    sites = sites.to_crs(dem.crs)
+    heights = (sites["antenna_height_m"].to_numpy(dtype=float) if "antenna_height_m" in sites
+               else np.full(len(sites), np.nan))
+    return viewshed_union(dem, shapely.get_coordinates(sites.geometry.to_numpy()), heights,
+                          sites["reach_m"].to_numpy(dtype=float), config=config.terrain)
+
+
+def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> gpd.GeoDataFrame:
+    polygons = gaps.geom_type != "Point"
+    if not polygons.any():
+        return gaps
+    out = gaps.copy()
+    out["mobile_area_share"] = area_share(gaps.geometry[polygons].to_crs(dem.crs), dem, mask)
+    return out
 
 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`geo_dx.report.write_run`)."""
     from geo_dx.maps import write_maps
 
+    def raster(staging: Path) -> None:
+        if result.coverage_mask is not None and result.dem is not None:
+            write_coverage_raster(staging / "coverage_mobile.tif", result.dem,
+                                  result.coverage_mask)
+
     def maps(staging: Path) -> None:
+        tif = staging / "coverage_mobile.tif"
         write_maps(staging, result.villages, result.communes, result.coverage,
-                   title=result.summary["title"])
+                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None)
 
     return write_run(
         out_dir,
@@ -148,5 +209,5 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         coverage=result.coverage,
         summary=result.summary,
         extra_layers=result.extra_layers,
-        extra_writers=(maps,),
+        extra_writers=(raster, maps),
     )

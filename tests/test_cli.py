@@ -1,0 +1,89 @@
+"""The geo-dx command: a small run end to end, and bad input → one line, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from geo_dx.cli import main
+from tests.conftest import make_communes, make_coverage, make_villages
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    communes = tmp_path / "communes.gpkg"
+    make_communes().to_file(communes)
+    villages = tmp_path / "villages.csv"
+    v = make_villages(
+        [(1000, 1000), (5000, 5000), (15_000, 15_000), (25_000, 25_000)],
+        population=[100, 200, 300, 400],
+        ethnic_minority_share=[0.2, 0.9, 0.5, 1.0],
+    ).to_crs(4326)
+    v["village_name"] = ["=HYPERLINK(\"http://x\")", "Bản Nà", "Bản Hua", "<img src=x onerror=alert(1)>"]
+    pd.DataFrame(v.drop(columns="geometry")).assign(lon=v.geometry.x, lat=v.geometry.y).to_csv(
+        villages, index=False)
+    coverage = tmp_path / "sites.gpkg"
+    make_coverage([("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)]).to_file(coverage)
+    return {"communes": communes, "villages": villages, "coverage": coverage}
+
+
+def run(inputs, out, *extra):
+    return main(["run", "--communes", str(inputs["communes"]), "--villages",
+                 str(inputs["villages"]), "--coverage", str(inputs["coverage"]),
+                 "--out", str(out), "-q", *extra])
+
+
+def test_run_writes_every_output(inputs, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(inputs, out) == 0
+    assert {p.name for p in out.iterdir()} >= {"villages.gpkg", "priority.csv", "summary.json",
+                                               "map.html", "index.html", "communes"}
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["totals"] == {"villages": 4, "without_fibre": 3, "without_mobile_broadband": 3,
+                                 "without_both": 2, "unassigned": 0, "warnings": 0}
+    raw = (out / "priority.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM for Excel
+    table = pd.read_csv(out / "priority.csv", encoding="utf-8-sig")
+    assert len(table) == 4 and table["rank"].tolist() == [1, 2, 3, 4]
+    assert "'=HYPERLINK(\"http://x\")" in set(table["village_name"])
+    assert "villages" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda p: p["villages"].write_text("village,lon,lat\n1,103,21\n"), "village_id"),
+        (lambda p: p["villages"].write_text(""), "the file is empty"),
+        (lambda p: p["villages"].write_text("village_id,village_name,lon,lat\n1,a,21.4,103.1\n"),
+         "swapped"),
+        (lambda p: p["villages"].write_text("village_id,village_name,lon,lat\n1,a,x,21\n"),
+         "data row 1"),
+        (lambda p: p["villages"].write_text("village_id,village_name,lon,lat\n1,a,103,21\n"
+                                            "1,b,103,21\n"), "duplicate ids '1'"),
+        (lambda p: p["coverage"].write_bytes(b"garbage"), "cannot read this file"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(inputs, tmp_path, capsys, mutate,
+                                                            message):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous run")
+    mutate(inputs)
+    assert run(inputs, out) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("geo-dx: error: ")
+    assert message in err[0] and "Traceback" not in err[0]
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_partial_inputs_and_bad_weights(inputs, tmp_path, capsys):
+    assert main(["run", "--villages", str(inputs["villages"])]) == 2
+    assert "give --communes, --villages and --coverage together" in capsys.readouterr().err
+    assert run(inputs, tmp_path / "o", "--weights", "ethnic=-1") == 2
+    assert "negative" in capsys.readouterr().err
+    assert run(inputs, tmp_path / "o", "--weights", "speed=1") == 2
+    assert "unknown component 'speed'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
