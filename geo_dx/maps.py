@@ -26,7 +26,9 @@ import json
 import logging
 import math
 import re
+import struct
 import warnings
+import zlib
 from collections.abc import Sequence
 from datetime import date
 from functools import cache
@@ -196,9 +198,10 @@ def write_maps(
                                 coverage_raster=coverage_raster), out_dir / "map.html")]
     table = commune_gap_table(villages, communes)
     files = {}
+    near = _coverage_near(coverage, communes)
     for cid in table["commune_id"]:
-        written.append(_write_commune(out_dir, cid, villages, communes, coverage,
-                                      title=title, coverage_raster=coverage_raster))
+        written.append(_write_commune(out_dir, cid, villages, communes, coverage, title=title,
+                                      coverage_raster=coverage_raster, near=near[cid]))
         files[cid] = written[-1].name
     keep = set(files.values())
     for old in (out_dir / "communes").glob("*.html"):
@@ -242,30 +245,44 @@ def _write_commune(
     *,
     title: str,
     coverage_raster: str | Path | None = None,
+    near: gpd.GeoDataFrame | None = None,
 ) -> Path:
-    """Write the map of one commune: its villages, its outline and coverage that reaches it."""
+    """Write the map of one commune: its villages, its outline and coverage that reaches it.
+
+    ``near`` is that coverage when the caller has already found it (see ``_coverage_near``).
+    """
     cid = str(commune_id)
     own = communes[communes["commune_id"].astype(str) == cid]
     if own.empty:
         raise InputError(f"commune_id {cid!r} is not among the communes")
     vmask = _commune_ids(villages, communes).to_numpy() == cid
     name = str(_names(own, "commune_name", "commune_id").iloc[0])
-    m = _build_map(villages[vmask], own, _near(coverage, own), title=f"{title} — {name}",
+    if near is None:
+        near = _coverage_near(coverage, own)[cid]
+    m = _build_map(villages[vmask], own, near, title=f"{title} — {name}",
                    coverage_raster=coverage_raster, clip=own)
     return _save(m, Path(out_dir) / "communes" / commune_file_name(cid))
 
 
-def _near(coverage: gpd.GeoDataFrame, area: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Coverage points whose reach (at least 1 km) touches ``area``."""
-    if coverage.empty or area.empty:
-        return coverage.iloc[:0]
-    crs = area.estimate_utm_crs() if area.crs is not None and area.crs.is_geographic else area.crs
-    shape = shapely.union_all(area.to_crs(crs).geometry.to_numpy()) if crs else area.union_all()
-    points = coverage.to_crs(crs) if crs and coverage.crs is not None else coverage
-    dist = shapely.distance(points.geometry.to_numpy(), shape)
+def _coverage_near(
+    coverage: gpd.GeoDataFrame, communes: gpd.GeoDataFrame
+) -> dict[str, gpd.GeoDataFrame]:
+    """For each commune id, the coverage points whose reach (at least 1 km) touches it."""
+    coverage = _to_wgs84(coverage, "coverage")
+    communes = _to_wgs84(communes, "communes")
+    ids = communes["commune_id"].astype(str).tolist()
+    out = {cid: coverage.iloc[:0] for cid in ids}
+    if coverage.empty or communes.empty:
+        return out
+    crs = communes.estimate_utm_crs()
+    points = coverage.to_crs(crs).geometry.to_numpy()
     reach = pd.to_numeric(coverage.get("reach_m", pd.Series(np.nan, index=coverage.index)),
                           errors="coerce").fillna(0).clip(lower=1000).to_numpy()
-    return coverage[dist <= reach]
+    tree = shapely.STRtree(points)
+    for cid, geom in zip(ids, communes.to_crs(crs).geometry.to_numpy(), strict=True):
+        idx = tree.query(geom, predicate="dwithin", distance=float(reach.max()))
+        out[cid] = coverage.iloc[np.sort(idx[shapely.distance(points[idx], geom) <= reach[idx]])]
+    return out
 
 
 def _build_map(
@@ -291,8 +308,8 @@ def _build_map(
     gap_total = sum(counts[k] for k, _, _ in GAP_CLASSES if k != "none")
     payload = {
         "title": str(title),
-        "subtitle": f"{len(rows):,} villages · {gap_total:,} with a gap · "
-                    f"{len(communes):,} communes · made {date.today().isoformat()}",
+        "subtitle": f"{_plural(len(rows), 'village')} · {gap_total:,} with a gap · "
+                    f"{_plural(len(communes), 'commune')} · made {date.today().isoformat()}",
         "gapClasses": [{"key": k, "label": label, "color": c} for k, label, c in GAP_CLASSES],
         "components": list(_COMPONENTS),
         "villages": rows,
@@ -320,8 +337,9 @@ def _build_map(
     folium.FeatureGroup(name="No basemap (offline)", overlay=False, show=True).add_to(m)
     folium.TileLayer(OSM_TILES, name="OpenStreetMap (needs internet)", attr=_OSM_ATTR,
                      overlay=False, show=False, max_zoom=19).add_to(m)
-    if coverage_raster is not None:
-        _add_raster(m, coverage_raster, clip)
+    if coverage_raster is not None and _add_raster(m, coverage_raster, clip):
+        payload["raster"] = {"label": "Terrain mobile coverage",
+                             "color": "#{:02x}{:02x}{:02x}".format(*_RASTER_RGB)}
     groups: dict[str, folium.FeatureGroup] = {}
     if len(communes):
         groups["communes"] = folium.FeatureGroup("Communes: share of villages with a gap")
@@ -361,6 +379,10 @@ class _Layers(MacroElement):
         self._name = "GeoDxLayers"
         self.payload = _script_json(payload)
         self.groups = groups
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _script_json(obj: Any) -> str:
@@ -417,19 +439,20 @@ def _inline_assets(m: folium.Map, title: str) -> None:
     root.header.add_child(Element(f"<script>{_inline_js()}</script>"), name="geodx_js")
 
 
-def _add_raster(m: folium.Map, path: str | Path, clip: gpd.GeoDataFrame | None) -> None:
+def _add_raster(m: folium.Map, path: str | Path, clip: gpd.GeoDataFrame | None) -> bool:
     clip_bounds = None
     if clip is not None and len(clip):
         clip_bounds = tuple(_to_wgs84(clip, "communes").total_bounds)
     overlay = _raster_overlay(path, clip_lonlat=clip_bounds)
     if overlay is None:
-        return
-    rgba, bounds = overlay
+        return False
+    png_uri, bounds = overlay
     folium.map.CustomPane("geodx-raster", z_index=350, pointer_events=False).add_to(m)
     folium.raster_layers.ImageOverlay(
-        rgba, bounds=bounds, name="Terrain mobile coverage", opacity=0.45, pane="geodx-raster",
+        png_uri, bounds=bounds, name="Terrain mobile coverage", opacity=0.45, pane="geodx-raster",
         overlay=True, show=True, interactive=False,
     ).add_to(m)
+    return True
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -699,13 +722,13 @@ def _run_title(run_dir: Path) -> str:
 # --- Terrain coverage raster as an image overlay -------------------------------------------
 
 _RASTER_MAX_PX = 2048
-_RASTER_RGBA = (0, 158, 115, 255)
+_RASTER_RGB = (0, 158, 115)
 
 
 def _raster_overlay(
     path: str | Path, *, clip_lonlat: tuple[float, float, float, float] | None = None
-) -> tuple[np.ndarray, list[list[float]]] | None:
-    """Warp a 0/1 coverage GeoTIFF to Web Mercator as an RGBA array plus lat/lon bounds."""
+) -> tuple[str, list[list[float]]] | None:
+    """Warp a 0/1 coverage GeoTIFF to Web Mercator: a PNG data URI and its lat/lon bounds."""
     import rasterio
     from affine import Affine
     from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
@@ -725,9 +748,11 @@ def _raster_overlay(
             left, bottom, right, top = max(left, w), max(bottom, s), min(right, e), min(top, n)
             if left >= right or bottom >= top:
                 return None
+        # Source pixels inside the window, so the output keeps the source resolution.
+        cols = max(1, round((right - left) / abs(src.res[0])))
+        rows = max(1, round((top - bottom) / abs(src.res[1])))
         transform, width, height = calculate_default_transform(
-            src.crs, "EPSG:3857", src.width, src.height, left=left, bottom=bottom,
-            right=right, top=top)
+            src.crs, "EPSG:3857", cols, rows, left=left, bottom=bottom, right=right, top=top)
         scale = max(width, height) / _RASTER_MAX_PX
         if scale > 1:
             width, height = max(1, int(width / scale)), max(1, int(height / scale))
@@ -739,6 +764,25 @@ def _raster_overlay(
     west, north = transform.c, transform.f
     east, south = west + transform.a * width, north + transform.e * height
     w, s, e, n = transform_bounds("EPSG:3857", 4326, west, south, east, north)
-    rgba = np.zeros((height, width, 4), dtype=np.uint8)
-    rgba[mask == 1] = _RASTER_RGBA
-    return rgba, [[round(s, 6), round(w, 6)], [round(n, 6), round(e, 6)]]
+    return _mask_png(mask == 1), [[round(s, 6), round(w, 6)], [round(n, 6), round(e, 6)]]
+
+
+def _mask_png(covered: np.ndarray) -> str:
+    """A two-colour palette PNG (transparent / coverage colour) as a data URI."""
+    height, width = covered.shape
+    raw = np.zeros((height, width + 1), dtype=np.uint8)  # filter byte 0 starts each row
+    raw[:, 1:] = covered
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
+
+    png = b"".join([
+        b"\x89PNG\r\n\x1a\n",
+        chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)),
+        chunk(b"PLTE", bytes((0, 0, 0, *_RASTER_RGB))),
+        chunk(b"tRNS", bytes((0, 255))),
+        chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)),
+        chunk(b"IEND", b""),
+    ])
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

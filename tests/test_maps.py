@@ -353,6 +353,18 @@ def test_coverage_raster_overlay(tmp_path):
     bounds = re.search(r'L\.imageOverlay\(\s*"[^"]*",\s*(\[\[[^\]]+\],\s*\[[^\]]+\]\])', text)
     (s, w), (n, e) = json.loads(bounds.group(1))
     assert 21.3 < s < n < 21.5 and 105.0 <= w < e < 105.35
+    # The PNG: western half (covered) opaque in the coverage colour, eastern half transparent.
+    import base64
+    import io
+
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.group(1).split(",")[1])))
+                     .convert("RGBA"))
+    height, width, _ = img.shape
+    assert 80 <= height <= 120 and 270 <= width <= 330  # ~100 m pixels kept, not resampled up
+    assert (img[:, : width * 2 // 5, 3] == 255).all() and (img[:, width * 3 // 5 :, 3] == 0).all()
+    assert tuple(img[height // 2, 5, :3]) == (0, 158, 115)
 
 
 def test_coverage_raster_clipped_per_commune(tmp_path):

@@ -129,10 +129,22 @@
 
   function legendControl(data, counts) {
     var ctl = L.control({position: 'bottomright'});
-    ctl.onAdd = function () {
-      var box = el('div', 'geodx-legend leaflet-control');
-      L.DomEvent.disableClickPropagation(box);
-      L.DomEvent.disableScrollPropagation(box);
+    ctl.onAdd = function (map) {
+      var outer = el('div', 'geodx-legend leaflet-control');
+      L.DomEvent.disableClickPropagation(outer);
+      L.DomEvent.disableScrollPropagation(outer);
+      var toggle = el('button', 'geodx-legend-toggle', 'Legend');
+      toggle.type = 'button';
+      var box = el('div', 'geodx-legend-body');
+      outer.appendChild(toggle);
+      outer.appendChild(box);
+      function setOpen(open) {
+        box.style.display = open ? '' : 'none';
+        toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+        toggle.textContent = open ? 'Legend \u25be' : 'Legend \u25b8';
+      }
+      toggle.addEventListener('click', function () { setOpen(box.style.display === 'none'); });
+      setOpen(map.getSize().y >= 560);  // small screens start with the legend folded
       box.appendChild(el('div', 'geodx-legend-title', 'Villages'));
       data.gapClasses.forEach(function (c, i) {
         var line = el('div', 'geodx-legend-row');
@@ -149,7 +161,7 @@
         rk.appendChild(el('span', null, 'Top ' + data.topN + ' by priority rank'));
         box.appendChild(rk);
       }
-      if (data.sites.length) {
+      if (data.sites.length || data.raster) {
         box.appendChild(el('div', 'geodx-legend-title', 'Coverage'));
         data.siteLegend.forEach(function (s) {
           var line = el('div', 'geodx-legend-row');
@@ -160,6 +172,15 @@
           line.appendChild(el('span', null, s.label));
           box.appendChild(line);
         });
+      }
+      if (data.raster) {
+        var rl = el('div', 'geodx-legend-row');
+        var rs = el('span', 'geodx-swatch');
+        rs.style.background = data.raster.color;
+        rs.style.opacity = '0.6';
+        rl.appendChild(rs);
+        rl.appendChild(el('span', null, data.raster.label));
+        box.appendChild(rl);
       }
       if (data.communes.features.length) {
         box.appendChild(el('div', 'geodx-legend-title', 'Communes: share of villages with a gap'));
@@ -173,7 +194,7 @@
           box.appendChild(line);
         }
       }
-      return box;
+      return outer;
     };
     return ctl;
   }
@@ -282,7 +303,9 @@
     });
 
     // Villages: one canvas circle each; a shared popup built only when opened.
-    var popup = L.popup({maxWidth: 320, minWidth: 220, autoPanPadding: [20, 20]});
+    // Pan clear of the search box and zoom buttons (left) and the title (top).
+    var popup = L.popup({maxWidth: 320, minWidth: 220, autoPanPaddingTopLeft: [60, 80],
+                         autoPanPaddingBottomRight: [20, 20]});
     var hover = L.tooltip({direction: 'top', offset: [0, -6]});
     state.popup = popup;
     state.open = function (i) {
