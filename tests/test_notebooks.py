@@ -58,7 +58,8 @@ def test_committed_notebook_has_no_outputs(name):
     nbformat.validate(nb)
     dirty = [
         i for i, cell in enumerate(nb.cells)
-        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+        if cell.cell_type == "code"
+        and (cell.get("outputs") or cell.get("execution_count") is not None)
     ]
     assert not dirty, (
         f"{name}: code cells {dirty} have outputs or an execution count; clear them before "
