@@ -10,7 +10,7 @@ and the output columns:
     ``travel_time_h`` to the nearest service centre (:mod:`geo_dx.remoteness`).
 ``ethnic``
     The village's ``ethnic_minority_share``, else its commune's, plus
-    ``especially_difficult_bonus`` for especially difficult villages (capped at 1).
+    ``especially_difficult_bonus`` for especially difficult villages.
 ``people``
     ``population``, else ``households x household_size``; ``log1p``-scaled.
 ``poverty``
@@ -344,7 +344,8 @@ def _raw_components(
     raw["remoteness"] = pd.to_numeric(villages["travel_time_h"], errors="coerce")
     share = _lookup(villages, "ethnic_minority_share", communes)
     bonus = _flag(villages, "especially_difficult") * config.scoring.especially_difficult_bonus
-    raw["ethnic"] = (share + bonus).clip(upper=1.0)
+    # no cap: capping at 1 would tie most remote villages and hide the ethnic weight
+    raw["ethnic"] = share + bonus
     raw["people"] = np.log1p(_population(villages, config).clip(lower=0))
     raw["poverty"] = _lookup(villages, "poverty_rate", communes)
     from_commune = pd.DataFrame(
