@@ -129,7 +129,9 @@ def read_dem(path: str | Path, *, crs: CRS | str | None = None) -> DemGrid:
     try:
         src = rasterio.open(path)
     except RasterioError as err:
-        raise InputError(f"{path}: cannot read the DEM ({err}); give a GeoTIFF elevation file") from err
+        raise InputError(
+            f"{path}: cannot read the DEM ({err}); give a GeoTIFF elevation file"
+        ) from err
     with src:
         if src.crs is None:
             raise InputError(
@@ -157,14 +159,14 @@ def read_dem(path: str | Path, *, crs: CRS | str | None = None) -> DemGrid:
             src_nodata=np.nan,
             dst_nodata=np.nan,
         )
-        logger.info("reprojected DEM %s from %s to %s", path, src_crs.to_string(), target.to_string())
+        logger.info("reprojected DEM %s from %s to %s", path, src_crs, target)
         return DemGrid(out, transform, target, str(path))
 
 
 def _utm_for_bounds(crs: CRS, bounds: rasterio.coords.BoundingBox) -> CRS:
+    from pyproj import Transformer
     from pyproj.aoi import AreaOfInterest
     from pyproj.database import query_utm_crs_info
-    from pyproj import Transformer
 
     lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(
         (bounds.left + bounds.right) / 2, (bounds.bottom + bounds.top) / 2

@@ -157,7 +157,8 @@ def _read_csv(path: Path, columns: Mapping[str, str]) -> gpd.GeoDataFrame:
     if lon is None or lat is None:
         which = "lon" if lon is None else "lat"
         raise InputError(
-            f"{path}: column {which!r} is missing (columns found: {', '.join(frame.columns[:15])}); "
+            f"{path}: column {which!r} is missing "
+            f"(columns found: {', '.join(frame.columns[:15])}); "
             "a CSV needs lon and lat columns in EPSG:4326 (WGS84 degrees), or map yours in the "
             "config, e.g. [columns.villages] \"x\" = \"lon\""
         )

@@ -27,9 +27,9 @@ from geo_dx.gaps import find_gaps
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
+from geo_dx.schema import check_extent
 from geo_dx.scoring import score, score_summary
 from geo_dx.terrain import area_share, viewshed_union, write_coverage_raster
-from geo_dx.schema import check_extent
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
 
 
 def write(result: RunResult, out_dir: str | Path) -> Path:
-    """Write every output of a run into ``out_dir`` atomically (see :func:`geo_dx.report.write_run`)."""
+    """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
     from geo_dx.maps import write_maps
 
     def raster(staging: Path) -> None:

@@ -114,7 +114,8 @@ def validate_communes(
     >>> from shapely import box
     >>> gdf = gpd.GeoDataFrame({"GID_3": [1], "NAME_3": ["Mường Phăng"]},
     ...                        geometry=[box(103, 21, 103.1, 21.1)], crs="EPSG:4326")
-    >>> validate_communes(gdf, columns={"GID_3": "commune_id", "NAME_3": "commune_name"}).commune_id.tolist()
+    >>> mapping = {"GID_3": "commune_id", "NAME_3": "commune_name"}
+    >>> validate_communes(gdf, columns=mapping).commune_id.tolist()
     ['1']
     """
     return _validate(gdf, COMMUNES, source, columns)
@@ -286,7 +287,8 @@ def _check_geometry(gdf: gpd.GeoDataFrame, schema: LayerSchema, source: str) -> 
     missing = geom.isna() | geom.is_empty
     if missing.any():
         raise InputError(
-            f"{source}: {missing.sum()} {schema.name} feature(s) have no geometry ({_rows(missing)}); "
+            f"{source}: {missing.sum()} {schema.name} feature(s) have no geometry "
+            f"({_rows(missing)}); "
             "give every feature a geometry or remove those rows"
         )
     types = geom.geom_type
@@ -373,7 +375,8 @@ def _as_number(
     if (low | high).any():
         allowed = f"{minimum:g}..{maximum:g}" if maximum is not None else f">= {minimum:g}"
         value = numbers[low | high].iloc[0]
-        hint = "; it looks like a percentage: divide by 100" if maximum == 1.0 and value <= 100 else ""
+        percent = maximum == 1.0 and value <= 100
+        hint = "; it looks like a percentage: divide by 100" if percent else ""
         raise InputError(
             f"{source}: column {column!r} has value {value:g} at {_rows(low | high)}; "
             f"allowed {allowed}{hint}"

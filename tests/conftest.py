@@ -31,7 +31,8 @@ def make_communes() -> gpd.GeoDataFrame:
 
 def make_villages(xy: list[tuple[float, float]], **columns: list) -> gpd.GeoDataFrame:
     n = len(xy)
-    data = {"village_id": [f"V{i}" for i in range(n)], "village_name": [f"Bản {i}" for i in range(n)]}
+    data = {"village_id": [f"V{i}" for i in range(n)],
+            "village_name": [f"Bản {i}" for i in range(n)]}
     data.update(columns)
     return gpd.GeoDataFrame(data, geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy],
                             crs=UTM48N)

@@ -21,7 +21,8 @@ def inputs(tmp_path):
         population=[100, 200, 300, 400],
         ethnic_minority_share=[0.2, 0.9, 0.5, 1.0],
     ).to_crs(4326)
-    v["village_name"] = ["=HYPERLINK(\"http://x\")", "Bản Nà", "Bản Hua", "<img src=x onerror=alert(1)>"]
+    v["village_name"] = ["=HYPERLINK(\"http://x\")", "Bản Nà", "Bản Hua",
+                         "<img src=x onerror=alert(1)>"]
     pd.DataFrame(v.drop(columns="geometry")).assign(lon=v.geometry.x, lat=v.geometry.y).to_csv(
         villages, index=False)
     coverage = tmp_path / "sites.gpkg"

@@ -77,7 +77,8 @@ def test_no_crs(tmp_path):
 
 def test_swapped_lon_lat_out_of_range(tmp_path):
     path = write_csv(tmp_path, "v.csv", "village_id,village_name,lon,lat\n1,a,21.4,103.0\n")
-    with pytest.raises(InputError, match=r"v\.csv: 1 feature\(s\) have coordinates outside.*swapped"):
+    with pytest.raises(InputError,
+                       match=r"v\.csv: 1 feature\(s\) have coordinates outside.*swapped"):
         read_villages(path)
 
 
