@@ -20,10 +20,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_dx.communes import assign_communes, village_locations
-from geo_dx.config import MOBILE_BROADBAND, Config
+from geo_dx.communes import assign_communes
+from geo_dx.config import Config
 from geo_dx.coverage import (
-    SOURCES,
     Evidence,
     covered_within_reach,
     nearest_distance_m,
@@ -31,11 +30,17 @@ from geo_dx.coverage import (
 )
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.errors import InputError
+from geo_dx.schema import (
+    MOBILE_BROADBAND,
+    MOBILE_ORDER,
+    SOURCES,
+    village_locations,
+    working_crs,
+)
 
 logger = logging.getLogger(__name__)
 
 #: Mobile technologies, best first (2g counts for ``mobile_technology`` only).
-MOBILE_ORDER: tuple[str, ...] = ("5g", "4g", "3g", "2g")
 
 
 def find_gaps(
@@ -86,7 +91,7 @@ def find_gaps(
         out = assign_communes(out, communes, max_distance_m=config.assign_max_distance_m,
                               crs=config.crs)
     grid = _dem_grid(dem, out, config)
-    work_crs = grid.crs if grid is not None else (config.crs or out.estimate_utm_crs())
+    work_crs = grid.crs if grid is not None else working_crs(out, config.crs)
     model = _mobile_model(config, grid)
     cov = coverage if "reach_m" in coverage else with_reach(coverage, config=config)
     cov = cov.to_crs(work_crs)
@@ -163,7 +168,7 @@ def _dem_grid(
 ) -> DemGrid | None:
     if dem is None or isinstance(dem, DemGrid):
         return dem
-    return read_dem(dem, crs=config.crs or villages.estimate_utm_crs())
+    return read_dem(dem, crs=working_crs(villages, config.crs))
 
 
 def _mobile_model(config: Config, grid: DemGrid | None) -> str:

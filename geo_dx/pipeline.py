@@ -18,7 +18,7 @@ import shapely
 
 from geo_dx._version import __version__
 from geo_dx.communes import summarise_communes
-from geo_dx.config import MOBILE_BROADBAND, Config
+from geo_dx.config import Config
 from geo_dx.coverage import Evidence, with_reach
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.errors import GeoDxWarning
@@ -27,9 +27,10 @@ from geo_dx.gaps import find_gaps
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
-from geo_dx.schema import check_extent
+from geo_dx.schema import MOBILE_BROADBAND, check_extent, working_crs
 from geo_dx.scoring import score, score_summary
-from geo_dx.terrain import area_share, viewshed_union, write_coverage_raster
+from geo_dx.terrain import viewshed_union, write_coverage_raster
+from geo_dx.zonal import zonal_share
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
         part = coverage[coverage["file"] == Path(path).name]
         check_extent(part, communes, source=str(path),
                      reference_source=f"the communes in {inputs.communes}")
-    work_crs = config.crs or villages.estimate_utm_crs()
+    work_crs = working_crs(villages, config.crs)
     dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
     coverage = with_reach(coverage, config=config)
     evidence = _evidence(inputs, villages, config)
@@ -184,7 +185,9 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
     if not polygons.any():
         return gaps
     out = gaps.copy()
-    out["mobile_area_share"] = area_share(gaps.geometry[polygons].to_crs(dem.crs), dem, mask)
+    out["mobile_area_share"] = zonal_share(gaps.geometry[polygons].to_crs(dem.crs),
+                                           dem.transform, dem.shape,
+                                           lambda window: mask[window.toslices()])
     return out
 
 

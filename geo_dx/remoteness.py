@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 from geo_dx.config import RemotenessConfig
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.errors import ConfigError, GeoDxWarning, InputError
+from geo_dx.schema import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +68,9 @@ def service_centres(
     """
     if towns is not None and len(towns) and towns.geometry.notna().any():
         geom = towns.geometry[towns.geometry.notna() & ~towns.geometry.is_empty]
-        return _points(geom), "town"
+        return village_locations(geom), "town"
     if communes is not None and len(communes):
-        points = _points(communes.geometry)
+        points = village_locations(communes)
         if {"seat_lon", "seat_lat"} <= set(communes.columns):
             seat = communes[["seat_lon", "seat_lat"]].apply(pd.to_numeric, errors="coerce")
             has = seat.notna().all(axis=1)
@@ -144,6 +145,7 @@ def travel_time_h(
     roads: gpd.GeoDataFrame | None = None,
     communes: gpd.GeoDataFrame | None = None,
     config: RemotenessConfig | None = None,
+    crs: object | None = None,
 ) -> pd.DataFrame:
     """
     Travel time in hours from each village to its nearest service centre.
@@ -160,6 +162,9 @@ def travel_time_h(
         Road lines; their cells are crossed at ``config.road_speed_kmh``.
     config
         Speeds; ``RemotenessConfig()`` by default.
+    crs
+        The configured working CRS (``Config.crs``); default: see
+        :func:`geo_dx.schema.working_crs`. A DEM grid's own CRS wins.
 
     Returns
     -------
@@ -184,13 +189,13 @@ def travel_time_h(
         raise InputError("villages: the layer has no CRS; set one (e.g. EPSG:4326) before scoring")
     centres, kind = service_centres(towns=towns, communes=communes)
     if isinstance(dem, str | Path):
-        dem = read_dem(dem, crs=_metric_crs(villages))
+        dem = read_dem(dem, crs=working_crs(villages, crs))
     if dem is not None and not CRS.from_user_input(dem.crs).is_projected:
         raise InputError(
             f"{dem.path}: the DEM grid is in a geographic CRS ({dem.crs}); travel times need "
             "metres. Read it with geo_dx.dem.read_dem(path), which projects it to UTM."
         )
-    metric = dem.crs if dem is not None else _metric_crs(villages)
+    metric = dem.crs if dem is not None else working_crs(villages, crs)
     out = pd.DataFrame(
         {
             "travel_time_h": np.nan,
@@ -203,7 +208,7 @@ def travel_time_h(
     out.attrs["centre_kind"] = kind
     if len(villages) == 0:
         return out
-    xy = _xy(_points(villages.geometry).to_crs(metric))
+    xy = _xy(village_locations(villages).to_crs(metric))
     if dem is not None:
         out["elevation_m"] = dem.sample(xy)
     if len(centres) == 0:
@@ -310,23 +315,8 @@ def _inside(dem: DemGrid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return (rows >= 0) & (rows < dem.shape[0]) & (cols >= 0) & (cols < dem.shape[1])
 
 
-def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
-    """Points as they are; other geometries by their representative point."""
-    is_point = geometry.geom_type == "Point"
-    if is_point.all():
-        return geometry
-    return geometry.where(is_point, geometry.representative_point())
-
-
 def _xy(points: gpd.GeoSeries) -> np.ndarray:
     return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
-
-
-def _metric_crs(frame: gpd.GeoDataFrame) -> CRS:
-    crs = CRS.from_user_input(frame.crs)
-    if crs.is_projected:
-        return crs
-    return CRS.from_user_input(frame.estimate_utm_crs())
 
 
 def _check_speeds(config: RemotenessConfig) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.communes import COUNT_COLUMNS
-from geo_dx.config import COMPONENTS
+from geo_dx.schema import COMPONENTS, village_locations
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +88,6 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
     Villages are ordered by ``rank`` when present, else by ``score`` descending.
     ``lon``/``lat`` are the village location in WGS84, rounded to 6 decimals.
     """
-    from geo_dx.communes import village_locations
-
     gaps = villages[villages["gap_class"] != "none"]
     loc = village_locations(gaps).to_crs(4326)
     table = pd.DataFrame(gaps.drop(columns=gaps.geometry.name))

@@ -35,10 +35,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_dx.config import COMPONENTS, Config
+from geo_dx.config import Config
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.remoteness import travel_time_h
-from geo_dx.rollout import GAP_CLASSES, rollout_clusters
+from geo_dx.rollout import rollout_clusters
+from geo_dx.schema import COMPONENTS, GAPS
 
 logger = logging.getLogger(__name__)
 
@@ -126,10 +127,10 @@ def score(
         raise InputError("villages: no gap_class column; run find_gaps before score")
     out = gaps.copy()
     travel = travel_time_h(out, dem=dem, towns=towns, roads=roads, communes=communes,
-                           config=config.remoteness)
+                           config=config.remoteness, crs=config.crs)
     for column in ("travel_time_h", "elevation_m", "remoteness_method"):
         out[column] = travel[column]
-    is_gap = out["gap_class"].isin(GAP_CLASSES)
+    is_gap = out["gap_class"].isin(GAPS)
     raw, from_commune = _raw_components(out, communes=communes, config=config)
     out["ethnic_minority_share_used"] = _lookup(out, "ethnic_minority_share", communes)
     out["population_used"] = _population(out, config)
@@ -291,7 +292,7 @@ def score_summary(scored: pd.DataFrame, *, config: Config | None = None) -> dict
         raise InputError(
             f"score_summary: column {missing_cols[0]!r} missing; pass the output of score()"
         )
-    is_gap = scored["gap_class"].isin(GAP_CLASSES)
+    is_gap = scored["gap_class"].isin(GAPS)
     gap = scored[is_gap]
     norm = gap[norm_cols].set_axis(list(COMPONENTS), axis=1).astype(float)
     with warnings.catch_warnings():
