@@ -92,7 +92,7 @@ def find_gaps(
                               crs=config.crs)
     grid = _dem_grid(dem, out, config)
     work_crs = grid.crs if grid is not None else working_crs(out, config.crs)
-    model = _mobile_model(config, grid)
+    model = mobile_model(config, grid)
     cov = coverage if "reach_m" in coverage else with_reach(coverage, config=config)
     cov = cov.to_crs(work_crs)
     vxy = shapely.get_coordinates(village_locations(out).to_crs(work_crs).to_numpy())
@@ -136,7 +136,6 @@ def find_gaps(
         radius[inside_village[mb[inside_point]]] = True
         out["has_mobile_broadband_radius"] = radius | out["has_mobile_broadband"].to_numpy()
     out["gap_class"] = gap_class(out["has_fibre"], out["has_mobile_broadband"])
-    out.attrs["mobile_model"] = model
     logger.info(
         "gaps (%s model): %d villages, %d without fibre, %d without mobile broadband",
         model, len(out), (~out["has_fibre"]).sum(), (~out["has_mobile_broadband"]).sum(),
@@ -171,15 +170,25 @@ def _dem_grid(
     return read_dem(dem, crs=working_crs(villages, config.crs))
 
 
-def _mobile_model(config: Config, grid: DemGrid | None) -> str:
+def mobile_model(config: Config, dem: DemGrid | str | Path | None) -> str:
+    """
+    The mobile coverage model a run uses: ``"terrain"`` (line of sight) or ``"radius"``.
+
+    ``terrain.model = "auto"`` means terrain when there is a DEM.
+
+    Examples
+    --------
+    >>> mobile_model(Config(), None)
+    'radius'
+    """
     model = config.terrain.model
-    if model == "terrain" and grid is None:
+    if model == "terrain" and dem is None:
         raise InputError(
             "terrain.model is 'terrain' but no DEM was given; pass --dem FILE.tif "
             "or set terrain.model = 'radius'"
         )
     if model == "auto":
-        return "terrain" if grid is not None else "radius"
+        return "terrain" if dem is not None else "radius"
     return model
 
 

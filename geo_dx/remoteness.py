@@ -37,6 +37,10 @@ TOBLER_EXPONENT = 3.5
 MAX_SLOPE = 1.0
 #: Margin kept around villages and centres when cropping the DEM for the path search.
 CROP_MARGIN_M = 10_000.0
+#: Columns :func:`travel_time_h` returns.
+TRAVEL_COLUMNS: tuple[str, ...] = (
+    "travel_time_h", "elevation_m", "distance_m", "remoteness_method", "centre_kind",
+)
 
 
 def service_centres(
@@ -171,8 +175,9 @@ def travel_time_h(
     pandas.DataFrame
         Indexed like ``villages`` with ``travel_time_h`` (NaN when there is no centre),
         ``elevation_m`` (NaN without a DEM), ``distance_m`` (straight line to the nearest
-        centre) and ``remoteness_method`` (``"terrain"``, ``"straight_line"`` or ``"none"``).
-        ``attrs["centre_kind"]`` says what the centres were (``"town"``, ...).
+        centre), ``remoteness_method`` (``"terrain"``, ``"straight_line"`` or ``"none"``)
+        and ``centre_kind`` (what the centres were: ``"town"``, ``"commune seat"``,
+        ``"commune centre"`` or ``"none"``).
 
     Examples
     --------
@@ -202,10 +207,10 @@ def travel_time_h(
             "elevation_m": np.nan,
             "distance_m": np.nan,
             "remoteness_method": "none",
+            "centre_kind": kind,
         },
         index=villages.index,
     )
-    out.attrs["centre_kind"] = kind
     if len(villages) == 0:
         return out
     xy = _xy(village_locations(villages).to_crs(metric))
@@ -242,6 +247,40 @@ def travel_time_h(
             stacklevel=2,
         )
     return out
+
+
+def remoteness_summary(travel: pd.DataFrame, villages: pd.Series | None = None) -> dict:
+    """
+    How remoteness was measured, for the run summary: method, centres, villages by method.
+
+    Parameters
+    ----------
+    travel
+        Output of :func:`travel_time_h`.
+    villages
+        Boolean mask of the villages to count (e.g. the gap villages); default all.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> v = gpd.GeoDataFrame(geometry=[Point(500_000, 2_400_000)], crs=32648)
+    >>> t = gpd.GeoDataFrame(geometry=[Point(504_000, 2_400_000)], crs=32648)
+    >>> remoteness_summary(travel_time_h(v, towns=t))["villages_by_method"]
+    {'straight_line': 1}
+    """
+    rows = travel if villages is None else travel[villages.reindex(travel.index, fill_value=False)]
+    counts = rows["remoteness_method"].value_counts().to_dict()
+    method = "none" if not counts else next(iter(counts)) if len(counts) == 1 else "mixed"
+    kinds = travel["centre_kind"].unique()
+    summary = {
+        "method": method,
+        "centres": str(kinds[0]) if len(kinds) == 1 else "unknown",
+        "villages_by_method": {str(k): int(v) for k, v in counts.items()},
+    }
+    if method == "straight_line":
+        summary["note"] = ("no DEM: remoteness is the straight-line distance to the nearest "
+                           "centre, not a travel time over terrain")
+    return summary
 
 
 def _terrain_hours(
