@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from geo_dx.errors import ConfigError
-from geo_dx.schema import COMPONENTS, TECHNOLOGIES
+from geo_dx.schema import COMPONENTS, GAP_CLASSES, TECHNOLOGIES
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -146,10 +146,6 @@ class Config:
     remoteness: RemotenessConfig = field(default_factory=RemotenessConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
 
-    def replace(self, **changes: Any) -> Config:
-        """Return a copy with top-level fields replaced."""
-        return dataclasses.replace(self, **changes)
-
 
 def load_config(path: str | Path | None) -> Config:
     """
@@ -225,7 +221,7 @@ _MAPPING_KEYS = {
     "default_range_m": TECHNOLOGIES,
     "max_range_m": TECHNOLOGIES,
     "weights": COMPONENTS,
-    "severity": ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none"),
+    "severity": GAP_CLASSES,
 }
 
 

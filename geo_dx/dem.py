@@ -52,40 +52,63 @@ class DemGrid:
 
     def rowcol(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fractional (row, col) of cell centres for points ``xy`` (n, 2) in the grid's CRS."""
-        a, b, c, d, e, f = (~self.transform)[:6]
-        cols = a * xy[:, 0] + b * xy[:, 1] + c
-        rows = d * xy[:, 0] + e * xy[:, 1] + f
-        return rows - 0.5, cols - 0.5
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        return self._rowcol(xy[:, 0], xy[:, 1])
 
-    def sample(self, xy: np.ndarray, *, bilinear: bool = True) -> np.ndarray:
+    def _rowcol(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, b, c, d, e, f = (~self.transform)[:6]
+        return d * x + e * y + f - 0.5, a * x + b * y + c - 0.5
+
+    def sample(self, xy: np.ndarray, *, clamp: bool = False) -> np.ndarray:
         """
-        Elevation at points ``xy`` (n, 2) in the grid's CRS; NaN outside the grid.
+        Elevation at points ``xy`` (n, 2) in the grid's CRS, bilinear between cell centres.
+
+        Outside the grid (and on nodata) the value is NaN; with ``clamp`` a point off the
+        grid takes the value of the nearest edge cell instead (NaN if that cell is nodata).
 
         Examples
         --------
         >>> grid = DemGrid(np.array([[0.0, 10.0], [0.0, 10.0]]), Affine(100, 0, 0, 0, -100, 200),
         ...                CRS.from_epsg(32648))
-        >>> float(grid.sample(np.array([[100.0, 100.0]]))[0])
-        5.0
+        >>> grid.sample(np.array([[100.0, 100.0], [900.0, 100.0]])).tolist()
+        [5.0, nan]
+        >>> grid.sample(np.array([[900.0, 100.0]]), clamp=True).tolist()
+        [10.0]
         """
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        rows, cols = self.rowcol(xy)
-        return bilinear_sample(self.elevation_m, rows, cols) if bilinear else nearest_sample(
-            self.elevation_m, rows, cols
-        )
+        z = self.sample_xy(xy[:, 0], xy[:, 1])
+        missing = np.isnan(z)
+        if clamp and missing.any():
+            rows, cols = self.rowcol(xy[missing])
+            r = np.clip(np.rint(rows), 0, self.shape[0] - 1).astype(np.int64)
+            c = np.clip(np.rint(cols), 0, self.shape[1] - 1).astype(np.int64)
+            z[missing] = self.elevation_m[r, c]
+        return z
+
+    def sample_xy(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """
+        Bilinear elevation at coordinate arrays of any (equal) shape; NaN off the grid.
+
+        Examples
+        --------
+        >>> grid = DemGrid(np.array([[0.0, 10.0]]), Affine(100, 0, 0, 0, -100, 100),
+        ...                CRS.from_epsg(32648))
+        >>> grid.sample_xy(np.array([[75.0, 100.0]]), np.array([[50.0, 50.0]])).tolist()
+        [[2.5, 5.0]]
+        """
+        rows, cols = self._rowcol(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        return _bilinear(self.elevation_m, rows, cols)
+
+    def require_north_up(self) -> None:
+        """Raise :class:`InputError` for a rotated grid (row and column axes not x and y)."""
+        if self.transform.b != 0 or self.transform.d != 0:
+            raise InputError(
+                f"{self.path}: the DEM grid is rotated; warp it north-up first "
+                "(gdalwarp -t_srs EPSG:32648 in.tif out.tif)"
+            )
 
 
-def nearest_sample(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Value of the cell nearest to fractional centre coordinates; NaN outside."""
-    r = np.rint(rows).astype(np.int64)
-    c = np.rint(cols).astype(np.int64)
-    inside = (r >= 0) & (r < grid.shape[0]) & (c >= 0) & (c < grid.shape[1])
-    out = np.full(r.shape, np.nan)
-    out[inside] = grid[r[inside], c[inside]]
-    return out
-
-
-def bilinear_sample(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def _bilinear(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Bilinear interpolation at fractional centre coordinates (clamped at edges); NaN outside."""
     nrows, ncols = grid.shape
     inside = (rows >= -0.5) & (rows <= nrows - 0.5) & (cols >= -0.5) & (cols <= ncols - 0.5)
@@ -121,9 +144,10 @@ def read_dem(path: str | Path, *, crs: CRS | str | None = None) -> DemGrid:
 
     Examples
     --------
-    >>> dem = read_dem("data/terrain/dem.tif")  # doctest: +SKIP
-    >>> dem.cell_size_m  # doctest: +SKIP
-    100.0
+    >>> from geo_dx.demo import demo_paths
+    >>> dem = read_dem(demo_paths().dem)
+    >>> dem.crs.to_epsg(), round(dem.cell_size_m)
+    (32648, 100)
     """
     path = Path(path)
     try:

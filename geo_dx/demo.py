@@ -14,7 +14,7 @@ Every layer is labelled as synthetic (:data:`DEMO_TITLE`, province
 
 Examples
 --------
->>> demo = load_demo()  # doctest: +SKIP
+>>> demo = load_demo()
 >>> demo.title
 'Synthetic demo province (not real data)'
 """
@@ -180,7 +180,10 @@ def generate_demo(
 
     Examples
     --------
-    >>> paths = generate_demo("/tmp/demo", size=0.1)  # doctest: +SKIP
+    >>> import tempfile
+    >>> paths = generate_demo(Path(tempfile.mkdtemp()) / "demo", size=0.02)
+    >>> all(p.is_file() for p in paths.all())
+    True
     """
     if not 0.02 <= size <= 4.0:
         raise ValueError(f"`size` was {size!r} but must be between 0.02 and 4.0")

@@ -81,9 +81,12 @@ def find_gaps(
 
     Examples
     --------
-    >>> demo = geo_dx.load_demo()  # doctest: +SKIP
-    >>> gaps = find_gaps(demo.villages, demo.coverage, communes=demo.communes)  # doctest: +SKIP
-    >>> gaps.gap_class.value_counts()  # doctest: +SKIP
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = find_gaps(demo.villages, demo.coverage, communes=demo.communes,
+    ...                  dem=demo.dem_path)
+    >>> int((~gaps["has_mobile_broadband"]).sum()), int((~gaps["has_fibre"]).sum())
+    (86, 261)
     """
     config = config or Config()
     out = villages.copy()

@@ -25,8 +25,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
     Examples
     --------
-    >>> with atomic_path("out.csv") as tmp:  # doctest: +SKIP
-    ...     frame.to_csv(tmp)
+    >>> out = Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_path(out) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> out.read_text(), sorted(p.name for p in out.parent.iterdir())
+    ('done', ['out.txt'])
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +65,10 @@ def read_communes(path: str | Path, *, config: Config | None = None) -> gpd.GeoD
 
     Examples
     --------
-    >>> communes = read_communes("data/boundaries/communes.gpkg")  # doctest: +SKIP
+    >>> from geo_dx.demo import demo_paths
+    >>> communes = read_communes(demo_paths().communes)
+    >>> communes.columns[:2].tolist(), communes.crs.to_epsg()
+    (['commune_id', 'commune_name'], 4326)
     """
     config = config or Config()
     return validate_communes(

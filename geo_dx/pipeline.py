@@ -31,7 +31,7 @@ from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
 from geo_dx.schema import MOBILE_BROADBAND, check_extent, working_crs
 from geo_dx.scoring import normalised_weights, score, score_summary
-from geo_dx.terrain import viewshed_union, write_coverage_raster
+from geo_dx.viewshed import viewshed_union, write_coverage_raster
 from geo_dx.zonal import zonal_share
 
 logger = logging.getLogger(__name__)

@@ -5,12 +5,14 @@ Communes: a 3x3 grid of 10 km squares with its south-west corner at (500 000, 2 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from hypothesis import HealthCheck, settings
 
 UTM48N = "EPSG:32648"
 X0, Y0 = 500_000.0, 2_360_000.0
@@ -62,3 +64,12 @@ def shared_data() -> Path:
 
 
 NAN = np.nan
+
+
+# Hypothesis: derandomised in CI (CI=true), so the suite cannot fail by chance there; locally
+# random (each run explores new examples; HYPOTHESIS_SEED or --hypothesis-seed replays one).
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
