@@ -1,11 +1,8 @@
-"""Reading input layers and writing outputs atomically."""
+"""Reading input layers (writing is in :mod:`geo_dx.atomic` and :mod:`geo_dx.report`)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,38 +13,6 @@ import pyogrio
 from geo_dx.config import Config
 from geo_dx.errors import InputError, MissingDependencyError
 from geo_dx.schema import validate_communes, validate_coverage, validate_villages
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """
-    Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds.
-
-    Examples
-    --------
-    >>> with atomic_path("out.csv") as tmp:  # doctest: +SKIP
-    ...     frame.to_csv(tmp)
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically (readers never see a half-written file)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding=encoding)
-    return Path(path)
-
 
 # --------------------------------------------------------------------------- reading
 

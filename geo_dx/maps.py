@@ -44,8 +44,8 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
+from geo_dx.atomic import run_outputs, write_text_atomic
 from geo_dx.errors import GeoDxWarning, InputError
-from geo_dx.io import write_text_atomic
 
 __all__ = [
     "GAP_CLASSES", "build_map", "commune_file_name", "commune_gap_table", "rebuild_maps",
@@ -689,7 +689,8 @@ def _rebuild(run_dir: Path, *, commune_id: str | None = None) -> list[Path]:
         ) from err
     title = _run_title(run_dir)
     raster = run_dir / "coverage_mobile.tif"
-    raster_arg = raster if raster.exists() else None
+    outputs = run_outputs(run_dir)  # a raster the run did not write is not its layer
+    raster_arg = raster if raster.exists() and (outputs is None or raster.name in outputs) else None
     if commune_id is None:
         return write_maps(run_dir, layers["villages"], layers["communes"], layers["coverage"],
                           title=title, coverage_raster=raster_arg)

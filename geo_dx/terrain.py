@@ -24,10 +24,10 @@ import rasterio
 from rasterio import features
 from rasterio.windows import Window
 
+from geo_dx.atomic import atomic_path
 from geo_dx.config import TerrainConfig
 from geo_dx.dem import DemGrid, bilinear_sample
 from geo_dx.errors import InputError
-from geo_dx.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
