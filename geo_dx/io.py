@@ -12,7 +12,12 @@ import pyogrio
 
 from geo_dx.config import Config
 from geo_dx.errors import InputError, MissingDependencyError
-from geo_dx.schema import validate_communes, validate_coverage, validate_villages
+from geo_dx.schema import (
+    rename_columns,
+    validate_communes,
+    validate_coverage,
+    validate_villages,
+)
 
 # --------------------------------------------------------------------------- reading
 
@@ -31,7 +36,7 @@ def read_communes(path: str | Path, *, config: Config | None = None) -> gpd.GeoD
     """
     config = config or Config()
     return validate_communes(
-        read_layer(path), source=str(path), columns=config.columns.communes
+        read_layer(path, role="communes"), source=str(path), columns=config.columns.communes
     )
 
 
@@ -39,7 +44,7 @@ def read_villages(path: str | Path, *, config: Config | None = None) -> gpd.GeoD
     """Read and validate a villages file (points or polygons, or CSV with lon/lat)."""
     config = config or Config()
     return validate_villages(
-        read_layer(path, columns=config.columns.villages),
+        read_layer(path, columns=config.columns.villages, role="villages"),
         source=str(path),
         columns=config.columns.villages,
     )
@@ -61,7 +66,7 @@ def read_coverage(
     frames = []
     for path in paths:
         layer = validate_coverage(
-            read_layer(path, columns=config.columns.coverage),
+            read_layer(path, columns=config.columns.coverage, role="coverage"),
             source=str(path),
             columns=config.columns.coverage,
         )
@@ -73,7 +78,7 @@ def read_coverage(
 
 
 def read_layer(
-    path: str | Path, *, columns: Mapping[str, str] | None = None
+    path: str | Path, *, columns: Mapping[str, str] | None = None, role: str = "layer"
 ) -> gpd.GeoDataFrame:
     """
     Read any vector file GDAL reads, GeoParquet, or a CSV with lon/lat columns (EPSG:4326).
@@ -87,7 +92,7 @@ def read_layer(
         raise InputError(f"{path}: the file is empty (0 bytes); give a file with features")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        return _read_csv(path, columns or {})
+        return _read_csv(path, columns or {}, role)
     if suffix in _PARQUET:
         try:
             return gpd.read_parquet(path)
@@ -106,7 +111,7 @@ def read_layer(
         ) from err
 
 
-def _read_csv(path: Path, columns: Mapping[str, str]) -> gpd.GeoDataFrame:
+def _read_csv(path: Path, columns: Mapping[str, str], role: str) -> gpd.GeoDataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
     except pd.errors.EmptyDataError as err:
@@ -115,8 +120,8 @@ def _read_csv(path: Path, columns: Mapping[str, str]) -> gpd.GeoDataFrame:
         raise InputError(
             f"{path}: cannot parse the CSV ({_first_line(err)}); save it as UTF-8 CSV"
         ) from err
-    frame = frame.rename(columns=dict(columns))
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = rename_columns(frame, columns, source=str(path), layer=role)
     lon = next((c for c in _LON if c in frame), None)
     lat = next((c for c in _LAT if c in frame), None)
     if lon is None or lat is None:

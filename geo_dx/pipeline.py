@@ -27,7 +27,7 @@ from geo_dx.gaps import find_gaps
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
-from geo_dx.schema import check_extent
+from geo_dx.schema import check_crs_covers, check_extent
 from geo_dx.scoring import score, score_summary
 from geo_dx.terrain import area_share, viewshed_union, write_coverage_raster
 
@@ -120,6 +120,8 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
         part = coverage[coverage["file"] == Path(path).name]
         check_extent(part, communes, source=str(path),
                      reference_source=f"the communes in {inputs.communes}")
+    if config.crs:
+        check_crs_covers(config.crs, villages, source=f"the villages in {inputs.villages}")
     work_crs = config.crs or villages.estimate_utm_crs()
     dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
     coverage = with_reach(coverage, config=config)

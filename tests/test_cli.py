@@ -132,3 +132,29 @@ def test_partial_inputs_and_bad_weights(inputs, tmp_path, capsys):
     assert run(inputs, tmp_path / "o", "--weights", "speed=1") == 2
     assert "unknown component 'speed'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('crs = "EPSG:4326"', "is geographic (degrees)"),
+        ('crs = "UTM 48N"', "is not a CRS pyproj understands"),
+        ('crs = "EPSG:32631"', 'use crs = "EPSG:32648"'),
+        ("[scoring]\nseed = -1", "scoring.seed = -1 is negative"),
+        ("[scoring]\nsensitivity_draws = 1e8", "scoring.sensitivity_draws = 100000000"),
+        ('\ufeffcrs = "EPSG:1"', "is not a CRS"),  # a BOM is fine, the value is not
+    ],
+)
+def test_bad_config_is_one_line_exit_2(inputs, tmp_path, capsys, config, message):
+    path = tmp_path / "geo_dx.toml"
+    path.write_text(config, encoding="utf-8")
+    out = tmp_path / "out"
+    assert run(inputs, out, "--config", str(path)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()
+
+
+def test_config_or_input_that_is_a_folder(inputs, tmp_path, capsys):
+    assert run(inputs, tmp_path / "out", "--config", str(tmp_path)) == 2
+    assert "is a folder" in capsys.readouterr().err
