@@ -143,11 +143,11 @@ def test_stale_raster_is_not_shown_by_geo_dx_map(tmp_path):
 
     with_raster = write(tmp_path / "with", tif_writer)
     rebuild_maps(with_raster)
-    assert "Terrain mobile coverage" in (with_raster / "map.html").read_text(encoding="utf-8")
+    assert "L.imageOverlay" in (with_raster / "map.html").read_text(encoding="utf-8")
     out = write(tmp_path / "run")
     tif_writer(out)  # a raster this run did not write (e.g. left by an older geo_dx)
     rebuild_maps(out)
-    assert "Terrain mobile coverage" not in (out / "map.html").read_text(encoding="utf-8")
+    assert "L.imageOverlay" not in (out / "map.html").read_text(encoding="utf-8")
 
 
 def test_a_failed_swap_keeps_the_previous_run(tmp_path, monkeypatch):
