@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
+from geo_dx.atomic import atomic_path
 from geo_dx.config import TerrainConfig
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
-from geo_dx.io import atomic_path
 from geo_dx.schema import EARTH_RADIUS_M
 from geo_dx.terrain import per_point, sample_step_m
 

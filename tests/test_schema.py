@@ -75,8 +75,8 @@ def test_village_locations_keep_points_and_put_polygons_inside():
 def test_working_crs_configured_else_projected_else_utm():
     lonlat = gpd.GeoSeries([shapely.Point(103.0, 21.4)], crs=4326)
     assert working_crs(lonlat).to_epsg() == 32648
-    assert working_crs(lonlat.to_crs(3405)).to_epsg() == 3405  # already metric: kept
-    assert working_crs(lonlat, "EPSG:32649").to_epsg() == 32649  # configured wins
+    assert working_crs(lonlat.to_crs(32649)).to_epsg() == 32649  # already metric: kept
+    assert working_crs(lonlat, "EPSG:3405").to_epsg() == 3405  # configured wins
 
 
 def test_validate_villages_cleans_a_copy():
