@@ -14,8 +14,6 @@ from pathlib import Path
 from geo_dx.config import load_config, with_weights
 from geo_dx.errors import GeoDxError, InputError
 
-logger = logging.getLogger("geo_dx")
-
 EXIT_INPUT = 2
 
 

@@ -10,10 +10,10 @@ import numpy as np
 import rasterio
 from affine import Affine
 from pyproj import CRS
-from rasterio.errors import RasterioError
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from geo_dx.errors import InputError
+from geo_dx.io import open_raster
 
 logger = logging.getLogger(__name__)
 
@@ -150,17 +150,7 @@ def read_dem(path: str | Path, *, crs: CRS | str | None = None) -> DemGrid:
     (32648, 100)
     """
     path = Path(path)
-    try:
-        src = rasterio.open(path)
-    except RasterioError as err:
-        raise InputError(
-            f"{path}: cannot read the DEM ({err}); give a GeoTIFF elevation file"
-        ) from err
-    with src:
-        if src.crs is None:
-            raise InputError(
-                f"{path}: the DEM has no CRS; set one (e.g. gdal_edit.py -a_srs EPSG:32648 {path})"
-            )
+    with open_raster(path, what="DEM") as src:
         data = src.read(1, masked=True).astype("float64").filled(np.nan)
         src_crs = CRS.from_user_input(src.crs)
         target = CRS.from_user_input(crs) if crs is not None else None

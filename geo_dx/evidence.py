@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import rasterio
 from pyproj import CRS
-from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from geo_dx.config import MeasuredConfig
 from geo_dx.coverage import Evidence
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.io import open_raster
 from geo_dx.schema import MOBILE_BROADBAND, SOURCES, TECHNOLOGY_ALIASES, village_locations
 from geo_dx.zonal import zonal_share
 
@@ -94,18 +94,7 @@ def raster_evidence(
         raise InputError(f"{path}: source was {source!r}; allowed: {', '.join(SOURCES)}")
     if villages.crs is None:
         raise InputError("villages have no CRS; set one before sampling a coverage raster")
-    try:
-        src = rasterio.open(path)
-    except RasterioError as err:
-        raise InputError(
-            f"{path}: cannot read the coverage raster ({err}); give a GeoTIFF"
-        ) from err
-    with src:
-        if src.crs is None:
-            raise InputError(
-                f"{path}: the coverage raster has no CRS; set one "
-                f"(e.g. gdal_edit.py -a_srs EPSG:4326 {path})"
-            )
+    with open_raster(path, what="coverage raster", crs_example="EPSG:4326") as src:
         if not 1 <= band <= src.count:
             raise InputError(f"{path}: band was {band}; the raster has bands 1..{src.count}")
         local = villages.to_crs(src.crs)

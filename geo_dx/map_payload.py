@@ -144,13 +144,13 @@ def map_payload(
 
     Examples
     --------
-    >>> import geo_dx
-    >>> demo = geo_dx.load_demo()
-    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
-    >>> table = geo_dx.summarise_communes(gaps, demo.communes)
-    >>> data = map_payload(gaps, table, demo.coverage.iloc[:0], title="Demo")
-    >>> len(data["villages"]["name"]) == len(gaps), data["villages"]["gap"][0] in GAP_CLASSES
-    (True, True)
+    >>> from shapely.geometry import Point
+    >>> village = gpd.GeoDataFrame({"village_name": ["Bản Nà"], "gap_class": ["no_fibre"]},
+    ...                            geometry=[Point(103.0, 21.4)], crs=4326)
+    >>> nothing = gpd.GeoDataFrame(geometry=[], crs=4326)
+    >>> data = map_payload(village, nothing, nothing, title="One village")
+    >>> data["villages"]["name"], [c["count"] for c in data["gapClasses"]]
+    (['Bản Nà'], [0, 0, 1, 0])
     """
     require_columns(villages, ("gap_class",), "villages", "find_gaps")
     villages = to_wgs84(villages, "villages")

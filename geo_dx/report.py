@@ -8,7 +8,6 @@ output folder as it was.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,6 @@ import pandas as pd
 from geo_dx.atomic import SUMMARY, staged_run
 from geo_dx.communes import COUNT_COLUMNS
 from geo_dx.schema import COMPONENTS, village_locations
-
-logger = logging.getLogger(__name__)
 
 #: priority.csv columns, in order (those a run does not produce are left out).
 PRIORITY_COLUMNS: tuple[str, ...] = (

@@ -48,7 +48,7 @@ ETHNIC_MAJORITY = 0.5
 STABLE_SHARE = 0.9
 #: The reason sentence names at most this many components.
 REASON_PARTS = 4
-#: Columns :func:`score` adds, in order.
+#: Columns :func:`score` adds.
 SCORE_COLUMNS: tuple[str, ...] = (
     "travel_time_h",
     "elevation_m",
