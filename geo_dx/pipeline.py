@@ -50,6 +50,10 @@ class RunInputs:
     mobile_tiles: Path | None = None
     fixed_tiles: Path | None = None
     title: str = "geo_dx connectivity gaps"
+    #: Investment plan budget (VND, or "mobile=X,fibre=Y"); None: no plan.
+    budget: object | None = None
+    #: Candidate sites for the plan (else generated).
+    candidates: Path | None = None
 
 
 @dataclass
@@ -63,6 +67,7 @@ class RunResult:
     dem: DemGrid | None = None
     coverage_mask: np.ndarray | None = None
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    plan: Any = None
 
 
 def demo_inputs() -> RunInputs:
@@ -134,6 +139,7 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
             "villages": str(inputs.villages),
             "coverage": [str(p) for p in inputs.coverage],
             "dem": str(inputs.dem) if inputs.dem else None,
+            "roads": str(inputs.roads) if inputs.roads else None,
         },
         "scoring": score_summary(scored, config=config),
     }
@@ -151,8 +157,30 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
              "villages_covered": int(ev.covered.sum())}
             for ev in evidence
         ]
+    layers = {"clusters": clusters}
+    planned = None
+    if inputs.budget is not None:
+        planned = _plan(inputs, scored, coverage, dem, roads, config)
+        scored = planned.villages
+        summary["plan"] = planned.summary
+        summary["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
+        from geo_dx.plan_report import plan_layers
+
+        layers.update(plan_layers(planned))
     return RunResult(scored, per_commune, coverage, summary, dem=dem, coverage_mask=mask,
-                     extra_layers={"clusters": clusters})
+                     extra_layers=layers, plan=planned)
+
+
+def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
+          dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config) -> Any:
+    """The investment plan for ``inputs.budget`` (see :func:`geo_dx.plan.plan`)."""
+    from geo_dx.candidates import read_candidates
+    from geo_dx.plan import plan
+
+    candidates = (read_candidates(inputs.candidates, config=config) if inputs.candidates
+                  else None)
+    return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
+                dem=dem, roads=roads, config=config)
 
 
 def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> list[Evidence]:
@@ -191,6 +219,7 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
     from geo_dx.maps import write_maps
+    from geo_dx.plan_report import plan_map_kwargs, write_plan_files
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
@@ -200,7 +229,12 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
     def maps(staging: Path) -> None:
         tif = staging / "coverage_mobile.tif"
         write_maps(staging, result.villages, result.communes, result.coverage,
-                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None)
+                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
+                   **plan_map_kwargs(result.plan))
+
+    def plan_files(staging: Path) -> None:
+        if result.plan is not None:
+            write_plan_files(staging, result.plan)
 
     return write_run(
         out_dir,
@@ -209,5 +243,5 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         coverage=result.coverage,
         summary=result.summary,
         extra_layers=result.extra_layers,
-        extra_writers=(raster, maps),
+        extra_writers=(raster, maps, plan_files),
     )
