@@ -7,6 +7,7 @@ The public API for notebooks and scripts::
     gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
     scored = geo_dx.score(gaps, communes=demo.communes)
     table = geo_dx.summarise_communes(scored, demo.communes)
+    result = geo_dx.plan(scored, budget_vnd=30e9, coverage=demo.coverage)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from geo_dx.gaps import find_gaps
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.maps import build_map, rebuild_maps, write_maps
 from geo_dx.pipeline import RunInputs, RunResult, analyse, write
+from geo_dx.planning import PlanResult, plan
 from geo_dx.remoteness import travel_time_h
 from geo_dx.report import build_summary, format_summary, priority_table, write_priority_csv
 from geo_dx.rollout import rollout_clusters
@@ -31,6 +33,7 @@ __all__ = [
     "GeoDxError",
     "GeoDxWarning",
     "InputError",
+    "PlanResult",
     "RunInputs",
     "RunResult",
     "__version__",
@@ -42,6 +45,7 @@ __all__ = [
     "format_summary",
     "load_config",
     "load_demo",
+    "plan",
     "priority_table",
     "read_communes",
     "read_coverage",

@@ -249,7 +249,7 @@ def solve_milp(problem: Problem, budget: Budget, *, time_limit_s: float = 30.0) 
         x[j].lowBound = 1
     solver = pulp.HiGHS(msg=False, timeLimit=float(time_limit_s), gapRel=MIP_REL_GAP, threads=1)
     prob.solve(solver)
-    status = pulp.LpStatus[prob.status].lower()
+    status = _status(prob, pulp.LpStatus[prob.status].lower())
     site = np.array([(v.varValue or 0.0) > 0.5 for v in x], dtype=bool)
     segment = np.array([(v.varValue or 0.0) > 0.5 for v in y], dtype=bool)
     segment = _close_upwards(segment, problem.segment_parent)
@@ -261,18 +261,27 @@ def solve_milp(problem: Problem, budget: Budget, *, time_limit_s: float = 30.0) 
     return Solution(site, segment, objective, bound, status, seconds, "HiGHS (PuLP)")
 
 
+def _status(prob: object, fallback: str) -> str:
+    """HiGHS's own model status (PuLP reports a time-limited answer as optimal)."""
+    model = getattr(prob, "solverModel", None)
+    try:
+        return str(model.modelStatusToString(model.getModelStatus())).lower()  # type: ignore
+    except AttributeError:  # pragma: no cover - solver versions
+        return fallback
+
+
 def _dual_bound(prob: object, objective: float, status: str) -> float:
     """HiGHS's bound on the optimum (PuLP minimises −objective for a maximisation)."""
     model = getattr(prob, "solverModel", None)
     if model is None:
-        return objective if status == "optimal" else math.nan
+        return objective if status == "optimal" else math.nan  # pragma: no cover
     try:
         info = model.getInfo()
         bound = -float(info.mip_dual_bound)
     except (AttributeError, TypeError, ValueError):  # pragma: no cover - solver versions
-        return objective if status == "optimal" else math.nan
+        return objective if status == "optimal" else math.nan  # pragma: no cover
     if not math.isfinite(bound):
-        return objective if status == "optimal" else math.nan
+        return objective if status == "optimal" else math.nan  # pragma: no cover
     return max(bound, objective)
 
 

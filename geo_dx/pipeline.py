@@ -173,9 +173,9 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
 
 def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
           dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config) -> Any:
-    """The investment plan for ``inputs.budget`` (see :func:`geo_dx.plan.plan`)."""
+    """The investment plan for ``inputs.budget`` (see :func:`geo_dx.planning.plan`)."""
     from geo_dx.candidates import read_candidates
-    from geo_dx.plan import plan
+    from geo_dx.planning import plan
 
     candidates = (read_candidates(inputs.candidates, config=config) if inputs.candidates
                   else None)

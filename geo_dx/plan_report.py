@@ -18,7 +18,7 @@ import pyogrio
 
 from geo_dx.config import Config
 from geo_dx.errors import InputError
-from geo_dx.plan import PLAN_COLUMNS, PlanResult
+from geo_dx.planning import PLAN_COLUMNS, PlanResult
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def plan_run(
     from geo_dx.dem import read_dem
     from geo_dx.io import read_layer
     from geo_dx.optimise import Budget
-    from geo_dx.plan import plan
+    from geo_dx.planning import plan
 
     config = config or Config()
     parsed = Budget.parse(budget)

@@ -19,7 +19,7 @@ from geo_dx.config import Config, PlanConfig, config_from_dict
 from geo_dx.errors import ConfigError, InputError
 from geo_dx.gaps import find_gaps
 from geo_dx.optimise import Budget, Problem, solve_greedy, solve_milp
-from geo_dx.plan import plan
+from geo_dx.planning import plan
 from geo_dx.routes import fibre_routes
 from geo_dx.schema import validate_candidates
 from tests.conftest import UTM48N, X0, Y0, make_coverage, make_villages

@@ -138,8 +138,8 @@ def plan(
     Examples
     --------
     >>> demo = geo_dx.load_demo()  # doctest: +SKIP
-    >>> result = plan(scored, budget_vnd=30e9, coverage=demo.coverage, dem=dem,
-    ...               roads=roads)  # doctest: +SKIP
+    >>> result = geo_dx.plan(scored, budget_vnd=30e9, coverage=demo.coverage, dem=dem,
+    ...                      roads=demo.roads)  # doctest: +SKIP
     >>> result.items[["item_id", "kind", "cost_vnd", "villages_served"]]  # doctest: +SKIP
     """
     config = config or Config()
@@ -644,6 +644,7 @@ def _summary(
         "bound": None if not math.isfinite(milp.bound) else round(milp.bound, 6),
         "gap": None if math.isnan(milp.gap) else round(milp.gap, 8),
         "solve_seconds": round(milp.seconds, 3),
+        "greedy_seconds": round(greedy.seconds, 3),
         "unit_costs_vnd": {f: getattr(costs, f) for f in costs.__dataclass_fields__},
         "unit_costs_note": "indicative defaults; replace them with the province's own unit costs",
         "cost_to_close_all_vnd": sum(close_all_cost(problem)),
