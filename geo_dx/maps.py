@@ -256,9 +256,13 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
         _check_commune_id(layers["communes"]["commune_id"].astype(str), commune_id,
                           f"{gpkg}: layer communes")
     raster = run_dir / "coverage_mobile.tif"
+    from geo_dx.plan_map import plan_layer_from_run
+
+    plan = plan_layer_from_run(gpkg, layers["villages"])
     return write_maps(run_dir, layers["villages"], layers["communes"], layers["coverage"],
                       title=_run_title(run_dir), commune_id=commune_id,
-                      coverage_raster=raster if raster.exists() else None)
+                      coverage_raster=raster if raster.exists() else None,
+                      layers=(plan,) if plan is not None else ())
 
 
 def _check_commune_id(ids: pd.Series, commune_id: str, where: str) -> None:

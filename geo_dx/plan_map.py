@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import folium
 import geopandas as gpd
+import pandas as pd
 import shapely
 
 #: User-facing labels of the plan layer, grouped for translation.
@@ -65,6 +67,47 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[fo
         return group
 
     return add
+
+
+def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
+                        ) -> Callable[[folium.Map], Any] | None:
+    """
+    The plan layer rebuilt from a run's GeoPackage (``plan_sites``, ``plan_fibre``), or None.
+
+    Lines from sites to villages are redrawn from ``villages_served`` and the villages layer.
+    """
+    import pyogrio
+
+    names = {str(n) for n in pyogrio.list_layers(gpkg)[:, 0]}
+    if not {"plan_sites", "plan_fibre"} <= names:
+        return None
+    parts = [gpd.read_file(gpkg, layer=n) for n in ("plan_sites", "plan_fibre")]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return plan_layer(gpd.GeoDataFrame({"kind": []}, geometry=[], crs=villages.crs),
+                          gpd.GeoDataFrame(geometry=[], crs=villages.crs))
+    items = gpd.GeoDataFrame(pd.concat([p.to_crs(parts[0].crs) for p in parts],
+                                       ignore_index=True), crs=parts[0].crs)
+    items = items.sort_values("rank").reset_index(drop=True)
+    where = villages_points(villages)
+    rows = []
+    for _, row in items[items["kind"] != "fibre"].iterrows():
+        site = row.geometry
+        for vid in str(row["villages_served"] or "").split(";"):
+            if vid in where.index:
+                rows.append({"item_id": row["item_id"], "village_id": vid,
+                             "geometry": shapely.LineString([site, where[vid]])})
+    links = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["item_id", "village_id", "geometry"]),
+                             geometry="geometry", crs=items.crs)
+    return plan_layer(items, links)
+
+
+def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Village locations (representative points), indexed by village id."""
+    from geo_dx.communes import village_locations
+
+    return gpd.GeoSeries(village_locations(villages).to_numpy(),
+                         index=villages["village_id"].astype(str).to_numpy(), crs=villages.crs)
 
 
 def _latlon(line: shapely.Geometry) -> list[list[float]]:

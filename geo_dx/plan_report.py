@@ -196,7 +196,7 @@ def plan_run(
     result = plan(villages, budget_vnd=parsed, candidates=user, coverage=layers["coverage"],
                   dem=dem, roads=roads, config=config)
     summary["plan"] = result.summary
-    summary["inputs"]["candidates"] = str(candidates) if candidates else None
+    summary.setdefault("inputs", {})["candidates"] = str(candidates) if candidates else None
     write_plan_into_run(run_dir, result, summary=summary, communes=layers.pop("communes"),
                         coverage=layers.pop("coverage"), other_layers=layers)
     return result

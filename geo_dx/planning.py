@@ -629,6 +629,7 @@ def _summary(
         "share_fibre_gap_closed": round(len(fibre_ids) / n_f, 4) if n_f else None,
         "unservable": {"mobile": int((unservable["need"] == "mobile").sum()),
                        "fibre": int((unservable["need"] == "fibre").sum())},
+        "unservable_villages": unservable.to_dict("records"),
         "items": {"sites": int(is_site.sum()), "fibre_extensions": int((~is_site).sum())},
         "candidates": {"considered": len(cands),
                        "by_origin": {str(k): int(v) for k, v in

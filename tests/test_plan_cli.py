@@ -42,6 +42,10 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
     assert (out / "budget_curve.png").read_bytes()[:4] == b"\x89PNG"
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "Investment plan (" in page and "<img src=x onerror" not in page
+    # rebuilding the maps keeps the plan layer
+    (out / "map.html").unlink()
+    assert main(["map", str(out), "-q"]) == 0
+    assert "Investment plan (" in (out / "map.html").read_text(encoding="utf-8")
 
 
 def test_plan_on_a_finished_run_recomputes_nothing_and_keeps_outputs(inputs, tmp_path,  # noqa: F811
