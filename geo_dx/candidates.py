@@ -32,13 +32,12 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from geo_dx.communes import village_locations
 from geo_dx.config import Config
 from geo_dx.coverage import _EPS, with_reach
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.io import read_layer
-from geo_dx.schema import validate_candidates
+from geo_dx.schema import validate_candidates, village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ def generate_candidates(
     >>> cands.generated_by.value_counts()  # doctest: +SKIP
     """
     config = config or Config()
-    work_crs = crs or (dem.crs if dem is not None else villages.estimate_utm_crs())
+    work_crs = crs or (dem.crs if dem is not None else working_crs(villages, config.crs))
     gap = villages[~villages["has_mobile_broadband"].astype(bool)]
     frames = []
     loc = village_locations(gap)

@@ -28,12 +28,12 @@ from geo_dx.candidates import (
     prepare_candidates,
     served_matrix,
 )
-from geo_dx.communes import village_locations
 from geo_dx.config import Config
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.optimise import Budget, Problem, Solution, must_cost, solve_greedy, solve_milp
 from geo_dx.routes import FibreNetwork, fibre_routes
+from geo_dx.schema import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def plan(
     budget = Budget.parse(budget_vnd)
     _check_gaps(gaps, config)
     grid = _grid(dem, gaps, config)
-    crs = grid.crs if grid is not None else (config.crs or gaps.estimate_utm_crs())
+    crs = grid.crs if grid is not None else working_crs(gaps, config.crs)
     model = _model(gaps, config, grid)
     weight = village_weights(gaps, config.plan.weight)
     people, em_people = _people(gaps)
@@ -236,7 +236,7 @@ def _grid(dem: DemGrid | str | Path | None, gaps: gpd.GeoDataFrame, config: Conf
 
 
 def _model(gaps: gpd.GeoDataFrame, config: Config, grid: DemGrid | None) -> str:
-    from geo_dx.gaps import _mobile_model
+    from geo_dx.gaps import mobile_model
 
     terrain_run = (gaps.attrs.get("mobile_model") == "terrain"
                    or "has_mobile_broadband_radius" in gaps)
@@ -245,7 +245,7 @@ def _model(gaps: gpd.GeoDataFrame, config: Config, grid: DemGrid | None) -> str:
             "plan: the gaps were found with the terrain model (line of sight over a DEM); "
             "pass the same DEM (dem=... or --dem) so the plan uses the same coverage rule"
         )
-    return _mobile_model(config, grid)
+    return mobile_model(config, grid)
 
 
 def _candidates(
