@@ -70,7 +70,18 @@ class RunResult:
     dem: DemGrid | None = None
     coverage_mask: np.ndarray | None = None
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    #: The run's input files: never overwritten, refused inside the output folder.
+    input_paths: tuple[Path, ...] = ()
+    #: The investment plan (:class:`geo_dx.planning.PlanResult`) when a budget was given.
     plan: Any = None
+
+
+def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
+    """Every input file of a run (the output folder must hold none of them)."""
+    optional = (inputs.dem, inputs.towns, inputs.roads, inputs.coverage_raster,
+                inputs.mobile_tiles, inputs.fixed_tiles, inputs.candidates)
+    return (inputs.communes, inputs.villages, *inputs.coverage,
+            *(p for p in optional if p is not None))
 
 
 def demo_inputs() -> RunInputs:
@@ -172,7 +183,7 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
         fields["extra"] = {"plan": planned.summary}
         layers.update(plan_layers(planned))
     result = RunResult(scored, per_commune, coverage, summary={}, dem=dem, coverage_mask=mask,
-                       extra_layers=layers, plan=planned)
+                       extra_layers=layers, input_paths=input_paths(inputs), plan=planned)
     return result, fields
 
 
@@ -251,4 +262,5 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         summary=result.summary,
         extra_layers=result.extra_layers,
         extra_writers=(raster, maps, plan_files),
+        inputs=result.input_paths,
     )

@@ -197,8 +197,10 @@ def plan_run(
                   dem=dem, roads=roads, config=config)
     summary["plan"] = result.summary
     summary.setdefault("inputs", {})["candidates"] = str(candidates) if candidates else None
+    used = [p for p in (candidates, inputs.get("dem"), inputs.get("roads")) if p]
     write_plan_into_run(run_dir, result, summary=summary, communes=layers.pop("communes"),
-                        coverage=layers.pop("coverage"), other_layers=layers)
+                        coverage=layers.pop("coverage"), other_layers=layers,
+                        inputs=tuple(Path(p) for p in used))
     return result
 
 
@@ -210,6 +212,7 @@ def write_plan_into_run(
     communes: gpd.GeoDataFrame,
     coverage: gpd.GeoDataFrame,
     other_layers: dict[str, gpd.GeoDataFrame],
+    inputs: tuple[Path, ...] = (),
 ) -> Path:
     """Rewrite a run folder atomically with the plan added (see :func:`plan_run`)."""
     from geo_dx.maps import write_maps
@@ -230,7 +233,7 @@ def write_plan_into_run(
 
     return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
                      summary=summary, extra_layers={**other_layers, **plan_layers(result)},
-                     extra_writers=(files, maps))
+                     extra_writers=(files, maps), inputs=inputs)
 
 
 def plan_map_kwargs(result: PlanResult | None) -> dict[str, Any]:
