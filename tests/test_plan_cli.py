@@ -106,3 +106,15 @@ def test_plan_errors_exit_2(inputs, tmp_path, capsys):  # noqa: F811
     assert main(["plan", str(out), "--budget", "1e9", "--must", "nope"]) == 2
     _one_error_line(capsys, "plan.must: unknown candidate id(s) ['nope']")
     assert not (out / "plan.csv").exists()
+
+
+def test_plan_refuses_a_candidates_file_inside_the_run_folder(inputs, tmp_path,  # noqa: F811
+                                                               capsys):
+    out = tmp_path / "out"
+    assert run(inputs, out) == 0
+    cands = out / "cands.csv"
+    cands.write_text("candidate_id,lon,lat\nA,103,21\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["plan", str(out), "--budget", "1e9", "--candidates", str(cands)]) == 2
+    _one_error_line(capsys, "holds the input")
+    assert cands.exists() and not (out / "plan.csv").exists()
