@@ -124,7 +124,7 @@ def _plan_options(config: Config, args: argparse.Namespace) -> Config:
             changes[key] = tuple(v.strip() for v in value.split(",") if v.strip())
     if not changes:
         return config
-    return config.replace(plan=dataclasses.replace(config.plan, **changes))
+    return dataclasses.replace(config, plan=dataclasses.replace(config.plan, **changes))
 
 
 def _map(args: argparse.Namespace) -> int:
