@@ -71,8 +71,10 @@ class CoverageConfig:
 class TerrainConfig:
     """Line-of-sight model for mobile sites over a DEM.
 
-    ``model`` is ``"auto"`` (terrain when a DEM is given, else radius), ``"radius"``
-    or ``"terrain"``.
+    ``model`` is ``"auto"`` (terrain when a DEM is given, else radius), ``"radius"``,
+    ``"terrain"`` (line of sight) or ``"itm"`` (predicted signal strength with the
+    Longley-Rice model, options in :class:`SignalConfig`). ``calibrate`` shifts the ITM
+    prediction by the offset fitted on measured signal (``rsrp_dbm``) near sites.
     """
 
     model: str = "auto"
@@ -81,6 +83,50 @@ class TerrainConfig:
     clearance_m: float = 0.0
     k_factor: float = 4.0 / 3.0
     sample_step_m: float | None = None
+    calibrate: bool = False
+
+
+#: Mobile technologies with a signal model.
+SIGNAL_TECHNOLOGIES: tuple[str, ...] = ("5g", "4g", "3g", "2g")
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """Predicted signal strength with ITM (``[terrain] model = "itm"``).
+
+    Received power = ``eirp_dbm`` of the site's technology (or the site's own
+    ``eirp_dbm``) - ITM basic transmission loss; a village is covered when it is at
+    least ``threshold_dbm``. The EIRP and threshold are of the quantity phones report:
+    for 4g/5g the reference signal per resource element (RSRP: 46 dBm over 1200
+    subcarriers + 17 dBi - 3 dB feeder ≈ 30 dBm; threshold -110 dBm), for 3g the pilot
+    (RSCP: 33 dBm + 14 dB ≈ 47 dBm; -100 dBm), for 2g the BCCH carrier (-100 dBm).
+    Reliabilities are per cent of time, locations and situations in which the
+    predicted signal is reached (ITM broadcast mode).
+    """
+
+    frequency_mhz: Mapping[str, float] = field(
+        default_factory=lambda: _frozen({"5g": 3500.0, "4g": 1800.0, "3g": 2100.0, "2g": 900.0})
+    )
+    eirp_dbm: Mapping[str, float] = field(
+        default_factory=lambda: _frozen({"5g": 30.0, "4g": 30.0, "3g": 47.0, "2g": 57.0})
+    )
+    threshold_dbm: Mapping[str, float] = field(
+        default_factory=lambda: _frozen({"5g": -110.0, "4g": -110.0, "3g": -100.0,
+                                         "2g": -100.0})
+    )
+    polarisation: str = "vertical"
+    climate: str = "continental_subtropical"
+    surface_refractivity_n: float = 320.0
+    permittivity: float = 15.0
+    conductivity_s_m: float = 0.005
+    time_pct: float = 50.0
+    location_pct: float = 90.0
+    situation_pct: float = 90.0
+    #: Share of calibration measurements held out to report honest errors.
+    holdout_share: float = 0.3
+    #: Measurements farther than this from every site of their technology are not used.
+    calibration_max_distance_m: float = 15000.0
+    seed: int = 20251123
 
 
 @dataclass(frozen=True)
@@ -93,6 +139,13 @@ class MeasuredConfig:
     fixed_min_up_kbps: float = 3000.0
     min_tests: int = 3
     fixed_counts_as_fibre: bool = True
+    #: A village declared covered is disputed by at least ``dispute_min_tests`` weak or
+    #: no-service measurements within ``dispute_radius_m``, on at least
+    #: ``dispute_min_days`` distinct days (measurement points of kind ``measurement``).
+    dispute_min_tests: int = 3
+    dispute_min_days: int = 2
+    dispute_radius_m: float = 1000.0
+    disputed_counts_as_gap: bool = True
 
 
 @dataclass(frozen=True)
@@ -143,6 +196,7 @@ class Config:
     coverage: CoverageConfig = field(default_factory=CoverageConfig)
     terrain: TerrainConfig = field(default_factory=TerrainConfig)
     measured: MeasuredConfig = field(default_factory=MeasuredConfig)
+    signal: SignalConfig = field(default_factory=SignalConfig)
     remoteness: RemotenessConfig = field(default_factory=RemotenessConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
 
@@ -224,6 +278,9 @@ _MAPPING_KEYS = {
     "columns": None,
     "default_range_m": TECHNOLOGIES,
     "max_range_m": TECHNOLOGIES,
+    "frequency_mhz": SIGNAL_TECHNOLOGIES,
+    "eirp_dbm": SIGNAL_TECHNOLOGIES,
+    "threshold_dbm": SIGNAL_TECHNOLOGIES,
     "weights": COMPONENTS,
     "severity": ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none"),
 }
@@ -299,11 +356,12 @@ def _check(config: Config, source: str) -> None:
         for tech, value in getattr(config.coverage, section).items():
             if value < 0:
                 raise ConfigError(f"{source}: coverage.{section}.{tech}={value} must be >= 0")
-    if config.terrain.model not in ("auto", "radius", "terrain"):
+    if config.terrain.model not in ("auto", "radius", "terrain", "itm"):
         raise ConfigError(
             f"{source}: terrain.model was {config.terrain.model!r}; "
-            "allowed: 'auto', 'radius', 'terrain'"
+            "allowed: 'auto', 'radius', 'terrain', 'itm'"
         )
+    _check_signal(config, source)
     if config.scoring.normalisation not in ("percentile", "minmax"):
         raise ConfigError(
             f"{source}: scoring.normalisation was {config.scoring.normalisation!r}; "
@@ -311,3 +369,29 @@ def _check(config: Config, source: str) -> None:
         )
     if config.assign_max_distance_m < 0:
         raise ConfigError(f"{source}: assign_max_distance_m must be >= 0")
+
+
+def _check_signal(config: Config, source: str) -> None:
+    from geo_dx.itm import CLIMATES, POLARISATIONS
+
+    sig = config.signal
+    for key, allowed in (("climate", CLIMATES), ("polarisation", POLARISATIONS)):
+        if getattr(sig, key) not in allowed:
+            raise ConfigError(f"{source}: signal.{key} was {getattr(sig, key)!r}; "
+                              f"allowed: {', '.join(allowed)}")
+    for key in ("time_pct", "location_pct", "situation_pct"):
+        if not 0 < getattr(sig, key) < 100:
+            raise ConfigError(f"{source}: signal.{key} was {getattr(sig, key)!r}; "
+                              "give a percentage strictly between 0 and 100")
+    for tech, value in sig.frequency_mhz.items():
+        if not 20 <= value <= 20000:
+            raise ConfigError(f"{source}: signal.frequency_mhz.{tech}={value} is outside "
+                              "ITM's 20-20000 MHz")
+    if not 0 <= sig.holdout_share < 1:
+        raise ConfigError(f"{source}: signal.holdout_share must be in [0, 1)")
+    measured = config.measured
+    if measured.dispute_min_tests < 1 or measured.dispute_min_days < 0:
+        raise ConfigError(f"{source}: measured.dispute_min_tests must be >= 1 and "
+                          "measured.dispute_min_days >= 0")
+    if measured.dispute_radius_m < 0:
+        raise ConfigError(f"{source}: measured.dispute_radius_m must be >= 0")
