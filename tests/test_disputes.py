@@ -125,5 +125,5 @@ def test_summary_lists_disputed_villages_with_their_evidence():
 
 
 def test_dispute_rules_are_validated():
-    with pytest.raises(ValueError, match="dispute_min_tests must be >= 1"):
+    with pytest.raises(ValueError, match="measured.dispute_min_tests = 0 is out of range"):
         config_from_dict({"measured": {"dispute_min_tests": 0}})
