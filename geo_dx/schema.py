@@ -68,6 +68,11 @@ GAP_COLOURS: Mapping[str, str] = MappingProxyType({
     "no_fibre": "#E69F00",
     "none": "#009E73",
 })
+#: Map class of villages whose declared coverage measurements dispute (see disputes.py):
+#: drawn in its own colour whatever their gap class, listed after the gap classes.
+DISPUTED_CLASS = "disputed"
+DISPUTED_LABEL = "Disputed: declared covered, measured weak or no service"
+DISPUTED_COLOUR = "#000000"
 
 
 def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:

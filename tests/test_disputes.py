@@ -127,3 +127,30 @@ def test_summary_lists_disputed_villages_with_their_evidence():
 def test_dispute_rules_are_validated():
     with pytest.raises(ValueError, match="measured.dispute_min_tests = 0 is out of range"):
         config_from_dict({"measured": {"dispute_min_tests": 0}})
+
+
+def test_map_draws_disputed_villages_as_their_own_class_with_the_evidence():
+    from geo_dx.communes import summarise_communes
+    from geo_dx.map_payload import map_payload
+    from geo_dx.schema import DISPUTED_LABEL, GAP_CLASSES
+    from tests.conftest import make_communes
+
+    tests = [(0, 0, "2025-03-01"), (10, 0, "2025-03-02"), (0, 10, "2025-03-03")]
+    rows = [SITE] + [("4g", 1_000 + dx, dy, np.nan) for dx, dy, _ in tests]
+    cov = validate_coverage(make_coverage(rows, kind=["site"] + ["measurement"] * 3,
+                                          rsrp_dbm=[np.nan, -120.0, -120.0, -120.0],
+                                          measured_at=[None] + [d for *_, d in tests]))
+    communes = make_communes()
+    gaps = find_gaps(validate_villages(make_villages([(1_000, 0), (2_000, 500)])), cov,
+                     communes=communes, config=config_from_dict(RULES))
+    data = map_payload(gaps, summarise_communes(gaps, communes), cov, title="t")
+    keys = [c["key"] for c in data["gapClasses"]]
+    assert keys == [*GAP_CLASSES, "disputed"]
+    disputed = data["gapClasses"][-1]
+    assert disputed["label"] == DISPUTED_LABEL and disputed["count"] == 1
+    v = data["villages"]
+    assert v["gap"] == ["disputed", "no_fibre"]
+    assert v["gapClass"] == ["no_fibre_no_mobile", "no_fibre"]
+    assert v["disputeTests"][0] == 3 and v["disputeDays"][0] == 3
+    assert v["confidence"] == ["disputed", "declared"]
+    assert "· 2 with a gap ·" in data["subtitle"]  # the disputed village is a gap too
