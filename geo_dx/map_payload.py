@@ -27,10 +27,10 @@ from geo_dx.communes import COUNT_COLUMNS
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.schema import (
     COMPONENTS,
-    GAP_CLASSES,
     DISPUTED_CLASS,
     DISPUTED_COLOUR,
     DISPUTED_LABEL,
+    GAP_CLASSES,
     GAP_COLOURS,
     GAP_LABELS,
     GAPS,
