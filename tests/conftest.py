@@ -67,9 +67,9 @@ NAN = np.nan
 
 
 # Hypothesis: derandomised in CI (CI=true), so the suite cannot fail by chance there; locally
-# random (each run explores new examples; HYPOTHESIS_SEED or --hypothesis-seed replays one).
-settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+# random (each run explores new examples; pytest --hypothesis-seed=N replays a run).
+settings.register_profile("ci", derandomize=True, deadline=None, database=None,
+                          print_blob=True, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
