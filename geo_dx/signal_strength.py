@@ -275,7 +275,7 @@ def model_comparison(villages: pd.DataFrame, *, model: str) -> dict[str, object]
     ...                   "has_mobile_broadband_radius": [True, True, True],
     ...                   "has_mobile_broadband_terrain": [True, True, False]})
     >>> model_comparison(v, model="itm")["changed_class"]
-    {'radius_vs_terrain': 1, 'terrain_vs_itm': 1, 'radius_vs_itm': 2}
+    {'radius_vs_terrain': 1, 'radius_vs_itm': 2, 'terrain_vs_itm': 1}
     """
     active = (villages["has_mobile_broadband_declared"] if "has_mobile_broadband_declared"
               in villages else villages["has_mobile_broadband"]).astype(bool)
