@@ -21,6 +21,8 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
@@ -34,8 +36,8 @@ from folium.template import Template
 from geo_dx.errors import GeoDxError
 
 __all__ = [
-    "PAGE_LABELS", "commune_file_name", "commune_page_names", "dossier_html", "index_html",
-    "plan_section", "slugify", "use_page_template",
+    "PAGE_LABELS", "PageWords", "commune_file_name", "commune_page_names", "dossier_html",
+    "index_html", "page_words", "plan_section", "slugify", "use_page_template",
 ]
 
 #: Every piece of text the index and dossier pages show, in one place (English msgids;
@@ -86,6 +88,42 @@ PAGE_LABELS: Mapping[str, str] = MappingProxyType({
     "total_people_gap": "People in villages with a gap",
     "legend_villages": "Villages",
 })
+
+@dataclass(frozen=True)
+class PageWords:
+    """The texts and number formats of pages in one language (see :func:`page_words`)."""
+
+    lang: str
+    labels: Mapping[str, str]
+    gap_labels: Mapping[str, str]
+    made: str
+    number: Callable[[Any], str]
+    percent: Callable[[Any], str]
+    score: Callable[[Any], str]
+
+
+def page_words(lang: str = "en") -> PageWords:
+    """
+    Page texts, gap class names, today's date and number formats for ``lang``.
+
+    Examples
+    --------
+    >>> words = page_words("en")
+    >>> words.number(1650), words.percent(0.25), words.score(88.04)
+    ('1,650', '25%', '88.0')
+    """
+    from geo_dx.schema import GAP_LABELS
+
+    def missing(x: Any) -> bool:
+        return x is None or bool(pd.isna(x))
+
+    return PageWords(
+        lang=lang, labels=PAGE_LABELS, gap_labels=GAP_LABELS, made=date.today().isoformat(),
+        number=lambda x: "–" if missing(x) else f"{float(x):,.0f}",
+        percent=lambda x: "–" if missing(x) else f"{float(x):.0%}",
+        score=lambda x: "–" if missing(x) else f"{float(x):.1f}",
+    )
+
 
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
              *(f"LPT{i}" for i in range(10))}

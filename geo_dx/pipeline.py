@@ -151,8 +151,11 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
              "villages_covered": int(ev.covered.sum())}
             for ev in evidence
         ]
+    # Towns and roads go into the GeoPackage too, so `geo-dx map` can redraw them.
+    context_layers = {name: layer for name, layer in (("towns", towns), ("roads", roads))
+                      if layer is not None and not layer.empty}
     return RunResult(scored, per_commune, coverage, summary, dem=dem, coverage_mask=mask,
-                     extra_layers={"clusters": clusters})
+                     extra_layers={"clusters": clusters, **context_layers})
 
 
 def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> list[Evidence]:
@@ -190,7 +193,7 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
-    from geo_dx.maps import write_maps
+    from geo_dx.maps import PlaceContext, write_maps
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
@@ -199,8 +202,12 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
 
     def maps(staging: Path) -> None:
         tif = staging / "coverage_mobile.tif"
+        context = PlaceContext.from_layers(dem=result.dem,
+                                           roads=result.extra_layers.get("roads"),
+                                           towns=result.extra_layers.get("towns"))
         write_maps(staging, result.villages, result.communes, result.coverage,
-                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None)
+                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
+                   context=context)
 
     return write_run(
         out_dir,

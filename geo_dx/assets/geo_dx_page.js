@@ -3,11 +3,15 @@
  * up, a print button, a metric scale bar, popups that fit a phone and maps that redraw
  * for printing. Part of geo_dx (MIT licence); needs Leaflet 1.9 and geo_dx_map.js.
  *
- * geoDxPage.attach(state) is called by geoDxMap.build once the map's own layers are drawn.
+ * geoDxMap.build calls geoDxPage.drawContext(state, renderer) after drawing the communes and
+ * geoDxPage.attach(state) once everything is drawn.
  * Names from the data are put in the page with textContent, never as HTML.
  */
 (function (root) {
   'use strict';
+
+  // Commune seats are named from this zoom on (their commune's name is shown before).
+  var SEAT_LABEL_ZOOM = 10.5;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -21,6 +25,12 @@
     return labels[key] !== undefined ? labels[key] : fallback;
   }
 
+  // Centre a label on its point whatever the text's width (measured again after fonts load).
+  function centre(node) {
+    node.style.marginLeft = (-node.offsetWidth / 2) + 'px';
+    node.style.marginTop = (-node.offsetHeight / 2) + 'px';
+  }
+
   // A text label as a marker that never catches the mouse.
   function textMarker(latlng, cls, text, pane) {
     var icon = L.divIcon({className: cls, html: '', iconSize: null});
@@ -28,11 +38,18 @@
     m.on('add', function () {
       var node = m.getElement();
       node.textContent = text;
-      // Centre on the point whatever the text's width.
-      node.style.marginLeft = (-node.offsetWidth / 2) + 'px';
-      node.style.marginTop = (-node.offsetHeight / 2) + 'px';
+      centre(node);
     });
     return m;
+  }
+
+  // Relief shading: an embedded PNG under every vector layer.
+  function drawRelief(state) {
+    var relief = state.data.context && state.data.context.relief;
+    var group = state.groups.relief;
+    if (!relief || !group) { return; }
+    L.imageOverlay(relief.png, relief.bounds, {pane: 'geodx-relief', interactive: false})
+      .addTo(group);
   }
 
   function drawRoads(state, renderer) {
@@ -44,8 +61,8 @@
       for (var i = 0; i < roads.lines.length; i++) {
         if (roads.kind[i] !== kind) { continue; }
         L.polyline(roads.lines[i], {
-          renderer: renderer, interactive: false, color: kind === 0 ? '#a0522d' : '#8d7b68',
-          weight: kind === 0 ? 2.2 : 1.1, opacity: kind === 0 ? 0.9 : 0.75
+          renderer: renderer, interactive: false, color: kind === 0 ? '#b4652f' : '#8a7a6a',
+          weight: kind === 0 ? 1.8 : 0.9, opacity: kind === 0 ? 0.85 : 0.6
         }).addTo(group);
       }
     });
@@ -66,7 +83,7 @@
                            'geodx-town-label' + (capital ? ' geodx-town-label-capital' : ''),
                            towns.name[i], 'geodx-labels');
         m.options.geoDxPriority = capital ? 1 : 3;
-        m.options.geoDxOffsetY = -12;
+        m.options.geoDxMinZoom = capital ? 0 : SEAT_LABEL_ZOOM;
         m.addTo(group);
         labels.push(m);
       }
@@ -99,11 +116,16 @@
         items.push({node: l.getElement(), priority: 0, order: l.options.geoDxRank});
       }
     });
+    var zoom = state.map.getZoom();
     labels.forEach(function (m, i) {
       var node = m.getElement && m.getElement();
-      if (node && state.map.hasLayer(m)) {
-        items.push({node: node, priority: m.options.geoDxPriority, order: i});
+      if (!node || !state.map.hasLayer(m)) { return; }
+      if (zoom < (m.options.geoDxMinZoom || 0)) {
+        node.style.visibility = 'hidden';
+        return;
       }
+      centre(node);
+      items.push({node: node, priority: m.options.geoDxPriority, order: i});
     });
     items.sort(function (a, b) { return a.priority - b.priority || a.order - b.order; });
     var placed = [];
@@ -143,40 +165,65 @@
     state.popup.options.maxHeight = Math.max(160, size.y - 170);
   }
 
-  function attach(state) {
-    var map = state.map;
-    if (!map.getPane('geodx-context')) {
-      map.createPane('geodx-context').style.zIndex = 390;
-      map.createPane('geodx-labels').style.zIndex = 590;
-      map.getPane('geodx-labels').style.pointerEvents = 'none';
-    }
-    var renderer = L.canvas({padding: 0.5, pane: 'geodx-context'});
+  function panes(map) {
+    if (map.getPane('geodx-relief')) { return; }
+    map.createPane('geodx-relief').style.zIndex = 250;
+    map.getPane('geodx-relief').style.pointerEvents = 'none';
+    map.createPane('geodx-labels').style.zIndex = 590;
+    map.getPane('geodx-labels').style.pointerEvents = 'none';
+  }
+
+  // Called by geoDxMap.build after the communes and before the villages, with the shared
+  // canvas renderer, so roads and towns sit between the two.
+  function drawContext(state, renderer) {
+    panes(state.map);
     var labels = [];
+    drawRelief(state);
     drawRoads(state, renderer);
     drawTowns(state, renderer, labels);
     drawCommuneLabels(state, labels);
     state.contextLabels = labels;
+  }
 
+  // Called by geoDxMap.build once everything is drawn.
+  function attach(state) {
+    var map = state.map;
+    var labels = state.contextLabels || [];
     L.control.scale({imperial: false, metric: true, position: 'bottomleft'}).addTo(map);
     printControl(state).addTo(map);
     fitPopups(state);
 
-    var redo = function () { declutter(state, labels); };
-    map.on('zoomend overlayadd overlayremove resize', redo);
-    map.whenReady(function () { setTimeout(redo, 0); });
-    state.declutter = redo;
+    // Place labels once the map has settled (after zoom animations and font loading).
+    var timer = null;
+    var now = function () { clearTimeout(timer); declutter(state, labels); };
+    var redo = function () { clearTimeout(timer); timer = setTimeout(now, 60); };
+    map.on('zoomend moveend overlayadd overlayremove resize', redo);
+    map.whenReady(redo);
+    root.addEventListener('load', redo);
+    if (document.fonts && document.fonts.ready) { document.fonts.ready.then(redo); }
+    state.declutter = now;
 
-    // Printing lays the page out again: let Leaflet measure and redraw first.
+    // Printing lays the page out again: let Leaflet measure and redraw first. A dossier
+    // prints its whole commune; a map page prints what is on screen.
+    var dossier = document.body.className.indexOf('geodx-doc') !== -1;
     var refit = function () {
       var center = map.getCenter(), zoom = map.getZoom();
       map.invalidateSize({animate: false, pan: false});
-      map.setView(center, zoom, {animate: false});
-      redo();
+      if (dossier && state.data.bounds) {
+        map.fitBounds(state.data.bounds, {padding: [10, 10], animate: false});
+      } else {
+        map.setView(center, zoom, {animate: false});
+      }
+      now();
     };
     root.addEventListener('beforeprint', refit);
     root.addEventListener('afterprint', refit);
-    root.addEventListener('resize', fitPopups.bind(null, state));
+    var printing = root.matchMedia && root.matchMedia('print');
+    if (printing && printing.addEventListener) {
+      printing.addEventListener('change', function () { refit(); });
+    }
+    root.addEventListener('resize', function () { fitPopups(state); });
   }
 
-  root.geoDxPage = {attach: attach, declutter: declutter};
+  root.geoDxPage = {drawContext: drawContext, attach: attach, declutter: declutter};
 })(window);
