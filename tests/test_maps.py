@@ -288,7 +288,8 @@ def test_write_maps(tmp_path):
     paths = write_maps(out, make_villages(), make_communes(), make_coverage(), title=TITLE)
     names = [p.relative_to(out).as_posix() for p in paths]
     assert names[0] == "map.html" and names[-1] == "index.html"
-    files = commune_page_names(["A", "B", "C/../1"], ["Xã Mường Phăng", "Xã Nà Tấu", "Xã <b>Cê</b>"])
+    files = commune_page_names(["A", "B", "C/../1"],
+                               ["Xã Mường Phăng", "Xã Nà Tấu", "Xã <b>Cê</b>"])
     assert files == {"A": "xa-muong-phang-A.html", "B": "xa-na-tau-B.html",
                      "C/../1": f"xa-b-ce-b-{commune_file_name('C/../1')}"}
     assert sorted(names[1:-1]) == sorted(f"communes/{f}" for f in files.values())

@@ -156,13 +156,17 @@
     return ctl;
   }
 
-  // Popups no wider or taller than the map leaves room for (phones).
+  // Popups no wider or taller than the map leaves room for (phones): on a narrow map the
+  // popup may pan over the buttons on the left rather than off the right edge.
   function fitPopups(state) {
     if (!state.popup) { return; }
-    var size = state.map.getSize();
-    state.popup.options.maxWidth = Math.max(180, Math.min(320, size.x - 70));
-    state.popup.options.minWidth = Math.min(220, state.popup.options.maxWidth);
-    state.popup.options.maxHeight = Math.max(160, size.y - 170);
+    var size = state.map.getSize(), o = state.popup.options;
+    var narrow = size.x < 560;
+    o.maxWidth = Math.max(180, Math.min(320, size.x - 80));
+    o.minWidth = Math.min(220, o.maxWidth);
+    o.maxHeight = Math.max(160, size.y - 170);
+    o.autoPanPaddingTopLeft = narrow ? L.point(10, 60) : L.point(60, 80);
+    o.autoPanPaddingBottomRight = narrow ? L.point(10, 20) : L.point(20, 20);
   }
 
   function panes(map) {
