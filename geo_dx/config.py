@@ -29,13 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from geo_dx.errors import ConfigError
-
-#: Technologies geo_dx knows, best first within each class.
-TECHNOLOGIES: tuple[str, ...] = ("fibre", "5g", "4g", "3g", "2g")
-#: Technologies that count as mobile broadband (2g does not).
-MOBILE_BROADBAND: tuple[str, ...] = ("5g", "4g", "3g")
-#: Scoring components, in the order they appear in outputs.
-COMPONENTS: tuple[str, ...] = ("severity", "remoteness", "ethnic", "people", "poverty")
+from geo_dx.schema import COMPONENTS, TECHNOLOGIES
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:

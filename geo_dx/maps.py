@@ -48,7 +48,7 @@ from geo_dx.pages import (
     plan_section,
     use_page_template,
 )
-from geo_dx.schema import GAP_COLOURS
+from geo_dx.schema import GAP_COLOURS, working_crs
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
            "write_maps"]
@@ -394,7 +394,7 @@ def _coverage_near(
     out = {cid: coverage.iloc[:0] for cid in ids}
     if coverage.empty or communes.empty:
         return out
-    crs = communes.estimate_utm_crs()
+    crs = working_crs(communes)
     points = coverage.to_crs(crs).geometry.to_numpy()
     reach = pd.to_numeric(coverage.get("reach_m", pd.Series(np.nan, index=coverage.index)),
                           errors="coerce").fillna(0).clip(lower=_NEAR_MIN_M).to_numpy()
