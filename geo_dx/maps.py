@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,7 @@ def build_map(
     context: PlaceContext | None = None,
     show_covered: bool = True,
     show_coverage: bool = True,
+    layers: Sequence[Callable[[folium.Map], Any]] = (),
 ) -> folium.Map:
     """
     Build an offline folium map of villages, communes and coverage.
@@ -105,6 +107,9 @@ def build_map(
         Whether villages with fibre and mobile broadband, and coverage (sites, nodes and
         the terrain coverage raster), are shown when the page opens (reach circles always
         start hidden; every layer can be switched on in the layer control).
+    layers
+        Extra layers: callables that add themselves to the map (e.g. the investment plan,
+        :func:`geo_dx.plan_map.plan_layer`).
 
     Returns
     -------
@@ -145,6 +150,8 @@ def build_map(
     for group in groups.values():
         group.add_to(m)
     _Layers(data, groups).add_to(m)
+    for add_layer in layers:
+        add_layer(m)
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
     return m
 
@@ -161,6 +168,7 @@ def write_maps(
     context: PlaceContext | None = None,
     all_communes: bool = False,
     plan_items: pd.DataFrame | None = None,
+    layers: Sequence[Callable[[folium.Map], Any]] = (),
 ) -> list[Path]:
     """
     Write ``map.html``, a dossier page per commune with villages and ``index.html``.
@@ -196,6 +204,8 @@ def write_maps(
     plan_items
         Planned works with a ``commune_id`` column; each dossier lists its commune's rows
         (the hook the plan fills; ``None`` before a plan exists).
+    layers
+        Extra layers for the main map (see :func:`build_map`).
 
     Returns
     -------
@@ -228,7 +238,7 @@ def write_maps(
     written, files = [], {}
     if commune_id is None:
         m = build_map(villages, communes, coverage, title=title, coverage_raster=coverage_raster,
-                      context=context, show_covered=False, show_coverage=False)
+                      context=context, show_covered=False, show_coverage=False, layers=layers)
         written.append(_save(m, out_dir / "map.html"))
     for i, cid in zip(ids.index, ids, strict=True):
         own = communes.loc[[i]]
@@ -292,10 +302,14 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
     raster = run_dir / "coverage_mobile.tif"
     outputs = run_outputs(run_dir)  # a raster this run did not write is not its layer
     shown = raster.exists() and (outputs is None or raster.name in outputs)
+    from geo_dx.plan_map import plan_layer_from_run
+
+    plan = plan_layer_from_run(gpkg, layers["villages"])
     return write_maps(run_dir, layers["villages"], layers["communes"], layers["coverage"],
                       title=_run_title(run_dir), commune_id=commune_id,
                       coverage_raster=raster if shown else None,
-                      context=_run_context(run_dir, gpkg))
+                      context=_run_context(run_dir, gpkg),
+                      layers=(plan,) if plan is not None else ())
 
 
 def _check_commune_id(ids: pd.Series, commune_id: str, where: str) -> None:

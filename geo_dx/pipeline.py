@@ -53,6 +53,10 @@ class RunInputs:
     mobile_tiles: Path | None = None
     fixed_tiles: Path | None = None
     title: str = "geo_dx connectivity gaps"
+    #: Investment plan budget (VND, or "mobile=X,fibre=Y"); None: no plan.
+    budget: object | None = None
+    #: Candidate sites for the plan (else generated).
+    candidates: Path | None = None
 
 
 @dataclass
@@ -68,12 +72,14 @@ class RunResult:
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     #: The run's input files: never overwritten, refused inside the output folder.
     input_paths: tuple[Path, ...] = ()
+    #: The investment plan (:class:`geo_dx.planning.PlanResult`) when a budget was given.
+    plan: Any = None
 
 
 def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
     """Every input file of a run (the output folder must hold none of them)."""
     optional = (inputs.dem, inputs.towns, inputs.roads, inputs.coverage_raster,
-                inputs.mobile_tiles, inputs.fixed_tiles)
+                inputs.mobile_tiles, inputs.fixed_tiles, inputs.candidates)
     return (inputs.communes, inputs.villages, *inputs.coverage,
             *(p for p in optional if p is not None))
 
@@ -156,6 +162,7 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
             "villages": str(inputs.villages),
             "coverage": [str(p) for p in inputs.coverage],
             "dem": str(inputs.dem) if inputs.dem else None,
+            "roads": str(inputs.roads) if inputs.roads else None,
         },
         "scoring": {"remoteness": remoteness_summary(travel, is_gap),
                     **score_summary(scored, config=config, weights=weights)},
@@ -165,13 +172,34 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
             for ev in evidence
         ],
     }
+    layers = {"clusters": clusters}
     # Towns and roads go into the GeoPackage too, so `geo-dx map` can redraw them.
-    context_layers = {name: layer for name, layer in (("towns", towns), ("roads", roads))
-                      if layer is not None and not layer.empty}
+    layers.update({name: layer for name, layer in (("towns", towns), ("roads", roads))
+                   if layer is not None and not layer.empty})
+    planned = None
+    if inputs.budget is not None:
+        from geo_dx.plan_report import plan_layers
+
+        planned = _plan(inputs, scored, coverage, dem, roads, config)
+        scored = planned.villages
+        fields["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
+        fields["extra"] = {"plan": planned.summary}
+        layers.update(plan_layers(planned))
     result = RunResult(scored, per_commune, coverage, summary={}, dem=dem, coverage_mask=mask,
-                       extra_layers={"clusters": clusters, **context_layers},
-                       input_paths=input_paths(inputs))
+                       extra_layers=layers, input_paths=input_paths(inputs), plan=planned)
     return result, fields
+
+
+def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
+          dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config) -> Any:
+    """The investment plan for ``inputs.budget`` (see :func:`geo_dx.planning.plan`)."""
+    from geo_dx.candidates import read_candidates
+    from geo_dx.planning import plan
+
+    candidates = (read_candidates(inputs.candidates, config=config) if inputs.candidates
+                  else None)
+    return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
+                dem=dem, roads=roads, config=config)
 
 
 def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> list[Evidence]:
@@ -212,6 +240,7 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
     from geo_dx.maps import PlaceContext, write_maps
+    from geo_dx.plan_report import plan_map_kwargs, write_plan_files
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
@@ -225,7 +254,11 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
                                            towns=result.extra_layers.get("towns"))
         write_maps(staging, result.villages, result.communes, result.coverage,
                    title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
-                   context=context)
+                   context=context, **plan_map_kwargs(result.plan))
+
+    def plan_files(staging: Path) -> None:
+        if result.plan is not None:
+            write_plan_files(staging, result.plan)
 
     return write_run(
         out_dir,
@@ -234,6 +267,6 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         coverage=result.coverage,
         summary=result.summary,
         extra_layers=result.extra_layers,
-        extra_writers=(raster, maps),
+        extra_writers=(raster, maps, plan_files),
         inputs=result.input_paths,
     )
