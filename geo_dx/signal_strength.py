@@ -177,8 +177,10 @@ def predict_pairs(
             situation_pct=signal.situation_pct,
         )
     received = eirp[site_idx] - loss
-    logger.info("signal: %d site-target pairs in reach, %d at or above threshold",
-                len(site_idx), int(np.sum(received >= threshold[site_idx])))
+    logger.info("signal: %d site-target pairs in reach, %d at or above threshold; ITM flags "
+                "%d as outside its validated range (kwx >= 3: steep or very close horizons, "
+                "or under 1 km)", len(site_idx), int(np.sum(received >= threshold[site_idx])),
+                int(np.sum(kwx >= 3)))
     return pd.DataFrame({
         "site": site_idx, "target": target_idx, "distance_m": distance, "loss_db": loss,
         "signal_dbm": received, "margin_db": received - threshold[site_idx], "kwx": kwx,
