@@ -131,6 +131,8 @@ class SignalConfig:
     #: Measurements farther than this from every site of their technology are not used.
     calibration_max_distance_m: float = 15000.0
     seed: int = 20251123
+    #: Cell size of the predicted signal raster (rounded to whole DEM cells).
+    raster_cell_m: float = 500.0
 
 
 @dataclass(frozen=True)
@@ -448,6 +450,7 @@ _BOUNDS: dict[str, tuple[float, float, bool]] = {
     "signal.conductivity_s_m": (0.0, 100.0, False),
     "signal.holdout_share": (0.0, 0.99, True),
     "signal.calibration_max_distance_m": (0.0, 1e6, False),
+    "signal.raster_cell_m": (0.0, 1e5, False),
     "remoteness.walking_speed_kmh": (0.0, 1000.0, False),
     "remoteness.road_speed_kmh": (0.0, 1000.0, False),
     "remoteness.straight_line_speed_kmh": (0.0, 1000.0, False),

@@ -33,7 +33,12 @@ from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
 from geo_dx.schema import MOBILE_BROADBAND, check_extent, working_crs
 from geo_dx.scoring import normalised_weights, score, score_summary
-from geo_dx.signal_strength import calibrate_signal, model_comparison
+from geo_dx.signal_strength import (
+    calibrate_signal,
+    model_comparison,
+    signal_grid,
+    write_signal_raster,
+)
 from geo_dx.viewshed import viewshed_union, write_coverage_raster
 from geo_dx.zonal import zonal_share
 
@@ -72,6 +77,8 @@ class RunResult:
     summary: dict[str, Any]
     dem: DemGrid | None = None
     coverage_mask: np.ndarray | None = None
+    #: With the itm model: predicted signal (dBm) on a coarse grid and its transform.
+    signal_raster: tuple[np.ndarray, Any] | None = None
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     #: The run's input files: never overwritten, refused inside the output folder.
     input_paths: tuple[Path, ...] = ()
@@ -145,7 +152,14 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
                      evidence=evidence,
                      calibration=calibration if config.terrain.calibrate else None)
     mask = None
-    if dem is not None:
+    signal_raster = None
+    if dem is not None and model == "itm":
+        signal_dbm, signal_tf, mask = signal_grid(
+            dem, coverage, config=config,
+            calibration=calibration if config.terrain.calibrate else None)
+        signal_raster = (signal_dbm, signal_tf)
+        gaps = _with_area_share(gaps, dem, mask)
+    elif dem is not None:
         mask = _mobile_coverage_mask(coverage, dem, config)
         gaps = _with_area_share(gaps, dem, mask)
     towns = read_layer(inputs.towns) if inputs.towns else None
@@ -193,6 +207,7 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
         fields["extra"] = {**fields["extra"], "plan": planned.summary}
         layers.update(plan_layers(planned))
     result = RunResult(scored, per_commune, coverage, summary={}, dem=dem, coverage_mask=mask,
+                       signal_raster=signal_raster,
                        extra_layers=layers, input_paths=input_paths(inputs), plan=planned)
     return result, fields
 
@@ -269,6 +284,9 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         if result.coverage_mask is not None and result.dem is not None:
             write_coverage_raster(staging / "coverage_mobile.tif", result.dem,
                                   result.coverage_mask)
+        if result.signal_raster is not None and result.dem is not None:
+            write_signal_raster(staging / "signal_mobile_dbm.tif", *result.signal_raster,
+                                result.dem.crs)
 
     def maps(staging: Path) -> None:
         tif = staging / "coverage_mobile.tif"
