@@ -277,7 +277,8 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
                                            towns=result.extra_layers.get("towns"))
         write_maps(staging, result.villages, result.communes, result.coverage,
                    title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
-                   context=context, **plan_map_kwargs(result.plan))
+                   context=context, **plan_map_kwargs(result.plan),
+                   plan_items=result.plan.items if result.plan is not None else None)
 
     def plan_files(staging: Path) -> None:
         if result.plan is not None:

@@ -229,7 +229,7 @@ def write_plan_into_run(
         tif = staging / "coverage_mobile.tif"
         write_maps(staging, result.villages, communes, coverage, title=summary["title"],
                    coverage_raster=tif if tif.exists() else None,
-                   **plan_map_kwargs(result))
+                   **plan_map_kwargs(result), plan_items=result.items)
 
     return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
                      summary=summary, extra_layers={**other_layers, **plan_layers(result)},
