@@ -393,7 +393,7 @@ def _add_raster(
     png_uri, bounds = overlay
     folium.map.CustomPane("geodx-raster", z_index=350, pointer_events=False).add_to(m)
     folium.raster_layers.ImageOverlay(
-        png_uri, bounds=bounds, name=name, opacity=0.45, pane="geodx-raster",
+        png_uri, bounds=bounds, name=name, opacity=0.3, pane="geodx-raster",
         overlay=True, show=show, interactive=False,
     ).add_to(m)
     return True
