@@ -11,8 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from geo_dx.config import load_config, with_weights
+from geo_dx.config import LANGUAGES, load_config, with_weights
 from geo_dx.errors import GeoDxError, InputError
+from geo_dx.i18n import translator
 
 logger = logging.getLogger("geo_dx")
 
@@ -48,9 +49,12 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.weights:
         config = with_weights(config, args.weights)
+    if args.lang:
+        config = config.replace(language=args.lang)
+    _ = translator(config.language).gettext
     given = [args.communes, args.villages, args.coverage]
     if not any(given):
-        inputs = demo_inputs()
+        inputs = demo_inputs(language=config.language)
         out = Path(args.out or "maps/demo")
     elif not all(given):
         raise InputError(
@@ -70,13 +74,14 @@ def _run(args: argparse.Namespace) -> int:
             raster_threshold=args.raster_threshold,
             mobile_tiles=Path(args.mobile_tiles) if args.mobile_tiles else None,
             fixed_tiles=Path(args.fixed_tiles) if args.fixed_tiles else None,
-            title=args.title or f"Connectivity gaps: {Path(args.villages).stem}",
+            title=args.title or _("Connectivity gaps: {name}", name=Path(args.villages).stem),
         )
         out = Path(args.out or "maps/run")
     result = analyse(inputs, config=config)
     write(result, out)
-    print(format_summary(result.summary))
-    print(f"\nwrote {out}/ (map.html, priority.csv, villages.gpkg, summary.json)")
+    print(format_summary(result.summary, language=config.language))
+    print("\n" + _("wrote {folder}/ (map.html, priority.csv, priority.xlsx, villages.gpkg, "
+                    "summary.json)", folder=out))
     return 0
 
 
@@ -127,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--weights", metavar="NAME=W,...",
                      help="override scoring weights, e.g. ethnic=0.5,remoteness=0.3")
     run.add_argument("--title", help="dataset title shown on the map and summary")
+    _language(run)
     run.add_argument("--out", metavar="DIR", help="output folder (default maps/demo or maps/run)")
     _verbosity(run)
     run.set_defaults(func=_run)
@@ -144,6 +150,12 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(demo)
     demo.set_defaults(func=_demo)
     return parser
+
+
+def _language(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="language of maps, reasons, workbook and console: vi (default, "
+                        "or the config's language) or en")
 
 
 def _verbosity(parser: argparse.ArgumentParser) -> None:

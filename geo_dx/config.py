@@ -36,6 +36,10 @@ TECHNOLOGIES: tuple[str, ...] = ("fibre", "5g", "4g", "3g", "2g")
 MOBILE_BROADBAND: tuple[str, ...] = ("5g", "4g", "3g")
 #: Scoring components, in the order they appear in outputs.
 COMPONENTS: tuple[str, ...] = ("severity", "remoteness", "ethnic", "people", "poverty")
+#: Languages of what people read (catalogues in ``geo_dx/locale``; see :mod:`geo_dx.i18n`).
+LANGUAGES: tuple[str, ...] = ("vi", "en")
+#: Vietnamese unless the config or ``--lang`` says otherwise.
+DEFAULT_LANGUAGE = "vi"
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -141,6 +145,8 @@ class ScoringConfig:
 class Config:
     """Everything a run can be told; ``Config()`` is the documented default."""
 
+    #: Language of what people read (maps, reasons, workbook, console): "vi" or "en".
+    language: str = DEFAULT_LANGUAGE
     #: Projected CRS for distances; ``None`` estimates the UTM zone from the data.
     crs: str | None = None
     #: A village outside every commune joins the nearest one within this distance.
@@ -314,6 +320,11 @@ def _check(config: Config, source: str) -> None:
         raise ConfigError(
             f"{source}: scoring.normalisation was {config.scoring.normalisation!r}; "
             "allowed: 'percentile', 'minmax'"
+        )
+    if config.language not in LANGUAGES:
+        raise ConfigError(
+            f"{source}: language was {config.language!r}; allowed: "
+            f"{', '.join(map(repr, LANGUAGES))}"
         )
     if config.assign_max_distance_m < 0:
         raise ConfigError(f"{source}: assign_max_distance_m must be >= 0")

@@ -18,12 +18,13 @@ import shapely
 
 from geo_dx import __version__
 from geo_dx.communes import summarise_communes
-from geo_dx.config import MOBILE_BROADBAND, Config
+from geo_dx.config import DEFAULT_LANGUAGE, MOBILE_BROADBAND, Config
 from geo_dx.coverage import Evidence, with_reach
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps
+from geo_dx.i18n import translator
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
@@ -50,6 +51,8 @@ class RunInputs:
     mobile_tiles: Path | None = None
     fixed_tiles: Path | None = None
     title: str = "geo_dx connectivity gaps"
+    #: The synthetic demo province (said in summary.json whatever the title's language).
+    synthetic: bool = False
 
 
 @dataclass
@@ -65,8 +68,8 @@ class RunResult:
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
-def demo_inputs() -> RunInputs:
-    """The embedded synthetic demo province as run inputs."""
+def demo_inputs(*, language: str = DEFAULT_LANGUAGE) -> RunInputs:
+    """The embedded synthetic demo province as run inputs, titled in ``language``."""
     from geo_dx.demo import DEMO_TITLE, demo_paths
 
     paths = demo_paths()
@@ -77,7 +80,8 @@ def demo_inputs() -> RunInputs:
         dem=paths.dem,
         towns=paths.towns,
         roads=paths.roads,
-        title=DEMO_TITLE,
+        title=translator(language).gettext(DEMO_TITLE),
+        synthetic=True,
     )
 
 
@@ -126,7 +130,8 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
     _, clusters = rollout_clusters(scored, radius_m=config.scoring.cluster_radius_m)
     per_commune = summarise_communes(scored, communes)
     extra: dict[str, Any] = {
-        "synthetic": "synthetic" in inputs.title.lower(),
+        "synthetic": inputs.synthetic or "synthetic" in inputs.title.lower(),
+        "language": config.language,
         "generator": f"geo_dx {__version__}",
         "crs": str(work_crs),
         "inputs": {

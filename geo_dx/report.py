@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.communes import COUNT_COLUMNS
-from geo_dx.config import COMPONENTS
+from geo_dx.config import COMPONENTS, DEFAULT_LANGUAGE
+from geo_dx.i18n import translator
 
 logger = logging.getLogger(__name__)
 
@@ -151,37 +152,53 @@ def build_summary(
     return summary
 
 
-def format_summary(summary: Mapping[str, Any], *, max_communes: int = 15) -> str:
-    """The console table ``geo-dx run`` prints: totals, then communes worst first."""
+def format_summary(
+    summary: Mapping[str, Any], *, max_communes: int = 15, language: str | None = None
+) -> str:
+    """
+    The console table ``geo-dx run`` prints: totals, then communes worst first.
+
+    Written in ``language`` (default: the run's ``summary["language"]``, else Vietnamese).
+    """
+    tr = translator(language or summary.get("language", DEFAULT_LANGUAGE))
+    _ = tr.gettext
     t = summary["totals"]
+
+    def total(label: str, value: int) -> str:
+        return f"{label:<28}{tr.number(value):>7}"
+
     lines = [
         summary["title"],
         "",
-        f"{'villages':<28}{t['villages']:>7}",
-        f"{'without mobile broadband':<28}{t['without_mobile_broadband']:>7}",
-        f"{'without fibre':<28}{t['without_fibre']:>7}",
-        f"{'without both':<28}{t['without_both']:>7}",
+        total(_("villages"), t["villages"]),
+        total(_("without mobile broadband"), t["without_mobile_broadband"]),
+        total(_("without fibre"), t["without_fibre"]),
+        total(_("without both"), t["without_both"]),
     ]
     if t["unassigned"]:
-        lines.append(f"{'unassigned to a commune':<28}{t['unassigned']:>7}")
+        lines.append(total(_("unassigned to a commune"), t["unassigned"]))
     if "terrain" in summary:
-        tr = summary["terrain"]
+        tr_ = summary["terrain"]
         lines.append(
-            f"{'  (radius model would say':<28}{tr['radius_without_mobile_broadband']:>7} "
-            f"without mobile; {tr['changed_class']} villages change class)"
+            total("  " + _("(radius model would say"), tr_["radius_without_mobile_broadband"])
+            + " " + _("without mobile; {changed} villages change class)",
+                      changed=tr.number(tr_["changed_class"]))
         )
-    lines += ["", f"{'commune':<30}{'villages':>9}{'no mobile':>11}{'no fibre':>10}{'neither':>9}"]
+    heads = [_("commune"), _("villages"), _("no mobile"), _("no fibre"), _("neither")]
+    widths = [max(30, len(heads[0]) + 2),
+              *(max(w, len(h) + 2) for w, h in zip((9, 11, 10, 9), heads[1:], strict=True))]
+    lines += ["", f"{heads[0]:<{widths[0]}}" + "".join(
+        f"{h:>{w}}" for h, w in zip(heads[1:], widths[1:], strict=True))]
+    keys = ("villages", "without_mobile_broadband", "without_fibre", "without_both")
     for row in summary["communes"][:max_communes]:
-        name = str(row["commune_name"])[:28]
-        lines.append(
-            f"{name:<30}{row['villages']:>9}{row['without_mobile_broadband']:>11}"
-            f"{row['without_fibre']:>10}{row['without_both']:>9}"
-        )
+        name = str(row["commune_name"])[: widths[0] - 2]
+        lines.append(f"{name:<{widths[0]}}" + "".join(
+            f"{tr.number(row[k]):>{w}}" for k, w in zip(keys, widths[1:], strict=True)))
     hidden = len(summary["communes"]) - max_communes
     if hidden > 0:
-        lines.append(f"… and {hidden} more communes (see summary.json)")
+        lines.append(_("… and {n} more communes (see summary.json)", n=tr.number(hidden)))
     if t["warnings"]:
-        lines.append(f"\n{t['warnings']} warning(s); see summary.json")
+        lines.append("\n" + _("{n} warning(s); see summary.json", n=tr.number(t["warnings"])))
     return "\n".join(lines)
 
 
