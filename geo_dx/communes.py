@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 #: Per-commune count columns, in output order.
 COUNT_COLUMNS: tuple[str, ...] = (
     "villages",
+    "with_gap",
     "without_fibre",
     "without_mobile_broadband",
     "without_both",
@@ -122,39 +123,55 @@ def summarise_communes(
     gaps: gpd.GeoDataFrame, communes: gpd.GeoDataFrame
 ) -> gpd.GeoDataFrame:
     """
-    Count villages and gaps per commune, worst first.
+    Count villages and gaps per commune, worst first: the one per-commune table.
 
-    "Worst" is the largest share of villages with any gap, then the most villages
-    without both services.
+    "Worst" is the largest share of villages with any gap (``gap_share``), then the most
+    villages without both services, then ``commune_id``. A commune without villages has no
+    share (NaN) and comes last. The console table, ``summary.json``, the GeoPackage, the
+    index page and the maps all use this table and its order.
+
+    Parameters
+    ----------
+    gaps
+        Villages with ``commune_id``, ``has_fibre`` and ``has_mobile_broadband`` (the
+        output of ``find_gaps`` with communes).
+    communes
+        Validated communes.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``commune_id, commune_name, villages, without_fibre, without_mobile_broadband,
-        without_both, gap_share`` with the commune geometry.
+        ``commune_id, commune_name, villages, with_gap, without_fibre,
+        without_mobile_broadband, without_both, gap_share`` with the commune geometry.
+
+    Examples
+    --------
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> table = summarise_communes(gaps, demo.communes)
+    >>> int(table["villages"].sum()) == len(gaps), bool(table["gap_share"].is_monotonic_decreasing)
+    (True, True)
     """
-    flags = pd.DataFrame(
-        {
-            "commune_id": gaps["commune_id"],
-            "villages": 1,
-            "without_fibre": ~gaps["has_fibre"].astype(bool),
-            "without_mobile_broadband": ~gaps["has_mobile_broadband"].astype(bool),
-        }
-    )
-    flags["without_both"] = flags["without_fibre"] & flags["without_mobile_broadband"]
+    no_fibre = ~gaps["has_fibre"].astype(bool)
+    no_mobile = ~gaps["has_mobile_broadband"].astype(bool)
+    flags = pd.DataFrame({
+        "commune_id": gaps["commune_id"],
+        "villages": 1,
+        "with_gap": no_fibre | no_mobile,
+        "without_fibre": no_fibre,
+        "without_mobile_broadband": no_mobile,
+        "without_both": no_fibre & no_mobile,
+    })
     counts = flags.groupby("commune_id")[list(COUNT_COLUMNS)].sum()
     out = communes[["commune_id", "commune_name", "geometry"]].merge(
         counts, left_on="commune_id", right_index=True, how="left"
     )
     out[list(COUNT_COLUMNS)] = out[list(COUNT_COLUMNS)].fillna(0).astype(int)
-    any_gap = flags.assign(
-        gap=flags["without_fibre"] | flags["without_mobile_broadband"]
-    ).groupby("commune_id")["gap"].sum()
-    out["gap_share"] = (
-        out["commune_id"].map(any_gap).fillna(0) / out["villages"].where(out["villages"] > 0)
-    ).fillna(0.0)
+    out["gap_share"] = out["with_gap"] / out["villages"].where(out["villages"] > 0)
     out = out.sort_values(
-        ["gap_share", "without_both", "commune_id"], ascending=[False, False, True]
+        ["gap_share", "without_both", "commune_id"], ascending=[False, False, True],
+        na_position="last", kind="stable",
     ).reset_index(drop=True)
     return gpd.GeoDataFrame(
         out[["commune_id", "commune_name", *COUNT_COLUMNS, "gap_share", "geometry"]],

@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo_dx import __version__
+from geo_dx._version import __version__
 from geo_dx.communes import summarise_communes
 from geo_dx.config import DEFAULT_LANGUAGE, MOBILE_BROADBAND, Config
 from geo_dx.coverage import Evidence, with_reach

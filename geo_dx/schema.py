@@ -12,6 +12,7 @@ import difflib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import geopandas as gpd
 import numpy as np
@@ -37,7 +38,24 @@ TECHNOLOGY_ALIASES: Mapping[str, str] = {
     "gsm": "2g",
 }
 KINDS: tuple[str, ...] = ("site", "node", "measurement")
-GAP_CLASSES: tuple[str, ...] = ("none", "no_fibre", "no_mobile", "no_fibre_no_mobile")
+#: Values of ``gap_class``, worst first.
+GAP_CLASSES: tuple[str, ...] = ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none")
+#: Gap classes that are a gap (every class but ``none``), worst first.
+GAPS: tuple[str, ...] = GAP_CLASSES[:-1]
+#: Legend label of each gap class.
+GAP_LABELS: Mapping[str, str] = MappingProxyType({
+    "no_fibre_no_mobile": "No fibre, no mobile broadband",
+    "no_mobile": "No mobile broadband",
+    "no_fibre": "No fibre",
+    "none": "Fibre and mobile broadband",
+})
+#: Colour of each gap class on maps (Okabe-Ito palette, safe for colour-blind readers).
+GAP_COLOURS: Mapping[str, str] = MappingProxyType({
+    "no_fibre_no_mobile": "#D55E00",
+    "no_mobile": "#CC79A7",
+    "no_fibre": "#E69F00",
+    "none": "#009E73",
+})
 
 _TRUE = {"true", "t", "yes", "y", "1", "có", "co", "x"}
 _FALSE = {"false", "f", "no", "n", "0", "không", "khong", ""}
