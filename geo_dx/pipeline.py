@@ -196,6 +196,7 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
     from geo_dx.maps import write_maps
+    from geo_dx.workbook import write_workbook
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
@@ -207,6 +208,11 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         write_maps(staging, result.villages, result.communes, result.coverage,
                    title=result.summary["title"], coverage_raster=tif if tif.exists() else None)
 
+    def workbook(staging: Path) -> None:
+        write_workbook(staging / "priority.xlsx", result.villages, result.communes,
+                       language=result.summary.get("language", DEFAULT_LANGUAGE),
+                       title=result.summary["title"])
+
     return write_run(
         out_dir,
         villages=result.villages,
@@ -214,5 +220,5 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         coverage=result.coverage,
         summary=result.summary,
         extra_layers=result.extra_layers,
-        extra_writers=(raster, maps),
+        extra_writers=(raster, maps, workbook),
     )

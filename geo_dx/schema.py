@@ -22,6 +22,7 @@ import shapely
 from geo_dx.config import TECHNOLOGIES
 from geo_dx.coverage import SOURCES
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.i18n import CODE_LABELS
 
 #: Lower-case spellings accepted for each technology.
 TECHNOLOGY_ALIASES: Mapping[str, str] = {
@@ -42,13 +43,8 @@ KINDS: tuple[str, ...] = ("site", "node", "measurement")
 GAP_CLASSES: tuple[str, ...] = ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none")
 #: Gap classes that are a gap (every class but ``none``), worst first.
 GAPS: tuple[str, ...] = GAP_CLASSES[:-1]
-#: Legend label of each gap class.
-GAP_LABELS: Mapping[str, str] = MappingProxyType({
-    "no_fibre_no_mobile": "No fibre, no mobile broadband",
-    "no_mobile": "No mobile broadband",
-    "no_fibre": "No fibre",
-    "none": "Fibre and mobile broadband",
-})
+#: Legend label of each gap class (English msgids; translate with ``Translator.label``).
+GAP_LABELS: Mapping[str, str] = CODE_LABELS["gap_class"]
 #: Colour of each gap class on maps (Okabe-Ito palette, safe for colour-blind readers).
 GAP_COLOURS: Mapping[str, str] = MappingProxyType({
     "no_fibre_no_mobile": "#D55E00",

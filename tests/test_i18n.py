@@ -86,6 +86,7 @@ def test_every_code_shown_to_people_has_a_vietnamese_label() -> None:
         "component": COMPONENTS,
         "remoteness_method": ("terrain", "straight_line", "none"),
     }
+    assert set(CODE_LABELS["gap_class"]) == set(GAP_CLASSES)
     for kind, values in codes.items():
         for code in values:
             assert code in CODE_LABELS[kind], (kind, code)
