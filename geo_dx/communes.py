@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.errors import GeoDxWarning
+from geo_dx.schema import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -21,28 +22,6 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "without_mobile_broadband",
     "without_both",
 )
-
-
-def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """
-    Each village's location: its point, or for a polygon its ``representative_point()``.
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> v = gpd.GeoDataFrame(geometry=[box(0, 0, 2, 2)], crs=32648)
-    >>> village_locations(v).iloc[0].within(box(0, 0, 2, 2))
-    True
-    """
-    geom = villages.geometry
-    is_point = (geom.geom_type == "Point").to_numpy()
-    if is_point.all():
-        return geom
-    return gpd.GeoSeries(
-        np.where(is_point, geom.to_numpy(), geom.representative_point().to_numpy()),
-        index=villages.index,
-        crs=villages.crs,
-    )
 
 
 def assign_communes(
@@ -67,7 +46,7 @@ def assign_communes(
     max_distance_m
         How far outside every commune a village may lie and still be assigned.
     crs
-        Projected CRS for the distance; default: UTM zone estimated from the villages.
+        Projected CRS for the distance; default: see :func:`geo_dx.schema.working_crs`.
 
     Returns
     -------
@@ -90,7 +69,7 @@ def assign_communes(
         )
     todo = given.isna()
     if todo.any():
-        work_crs = crs or out.estimate_utm_crs()
+        work_crs = working_crs(out, crs)
         locations = village_locations(out.loc[todo]).to_crs(work_crs)
         polys = communes[["commune_id", "geometry"]].to_crs(work_crs)
         points = gpd.GeoDataFrame(geometry=locations)

@@ -29,17 +29,8 @@ from types import MappingProxyType
 from typing import Any
 
 from geo_dx.errors import ConfigError
-
-#: Technologies geo_dx knows, best first within each class.
-TECHNOLOGIES: tuple[str, ...] = ("fibre", "5g", "4g", "3g", "2g")
-#: Technologies that count as mobile broadband (2g does not).
-MOBILE_BROADBAND: tuple[str, ...] = ("5g", "4g", "3g")
-#: Scoring components, in the order they appear in outputs.
-COMPONENTS: tuple[str, ...] = ("severity", "remoteness", "ethnic", "people", "poverty")
-#: Languages of what people read (catalogues in ``geo_dx/locale``; see :mod:`geo_dx.i18n`).
-LANGUAGES: tuple[str, ...] = ("vi", "en")
-#: Vietnamese unless the config or ``--lang`` says otherwise.
-DEFAULT_LANGUAGE = "vi"
+from geo_dx.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from geo_dx.schema import COMPONENTS, TECHNOLOGIES
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:

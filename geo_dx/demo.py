@@ -263,12 +263,12 @@ class _GapCounter:
     def __init__(self, villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                  dem_path: Path) -> None:
         from geo_dx.dem import read_dem
-        from geo_dx.schema import validate_communes, validate_villages
+        from geo_dx.schema import validate_communes, validate_villages, working_crs
 
         public = [c for c in villages.columns if not c.startswith("_")]
         self.villages = validate_villages(villages[public].to_crs("EPSG:4326"))
         self.communes = validate_communes(communes.to_crs("EPSG:4326"))
-        self.dem = read_dem(dem_path, crs=self.villages.estimate_utm_crs())
+        self.dem = read_dem(dem_path, crs=working_crs(self.villages))
         self.calls = 0
 
     def uncovered(self, coverage: gpd.GeoDataFrame, column: str) -> np.ndarray:

@@ -42,7 +42,6 @@ from string import Formatter
 from types import MappingProxyType
 from typing import Any
 
-from geo_dx.config import DEFAULT_LANGUAGE, LANGUAGES
 from geo_dx.errors import ConfigError
 
 __all__ = [
@@ -59,6 +58,10 @@ __all__ = [
     "translator",
 ]
 
+#: Languages of what people read (a catalogue each in ``locale/``, English is the msgids).
+LANGUAGES: tuple[str, ...] = ("vi", "en")
+#: Vietnamese unless the config or ``--lang`` says otherwise.
+DEFAULT_LANGUAGE = "vi"
 #: gettext domain: the catalogue is ``locale/<lang>/LC_MESSAGES/geo_dx.po``.
 DOMAIN = "geo_dx"
 #: Where the catalogues live inside the package.

@@ -23,10 +23,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_dx.communes import COUNT_COLUMNS, village_locations
-from geo_dx.config import COMPONENTS
+from geo_dx.communes import COUNT_COLUMNS
 from geo_dx.errors import GeoDxWarning, InputError
-from geo_dx.schema import GAP_CLASSES, GAP_COLOURS, GAP_LABELS, GAPS
+from geo_dx.schema import (
+    COMPONENTS,
+    GAP_CLASSES,
+    GAP_COLOURS,
+    GAP_LABELS,
+    GAPS,
+    village_locations,
+)
 
 __all__ = ["LABELS", "TECH_STYLE", "map_payload", "to_wgs84"]
 

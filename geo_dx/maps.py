@@ -42,6 +42,7 @@ from geo_dx.io import write_text_atomic
 from geo_dx.map_assets import asset, inline_assets, script_json
 from geo_dx.map_payload import LABELS, map_payload, require_columns, to_wgs84
 from geo_dx.map_raster import RASTER_RGB, raster_overlay
+from geo_dx.schema import working_crs
 
 __all__ = ["OSM_TILES", "build_map", "commune_file_name", "rebuild_maps", "write_maps"]
 
@@ -327,7 +328,7 @@ def _coverage_near(
     out = {cid: coverage.iloc[:0] for cid in ids}
     if coverage.empty or communes.empty:
         return out
-    crs = communes.estimate_utm_crs()
+    crs = working_crs(communes)
     points = coverage.to_crs(crs).geometry.to_numpy()
     reach = pd.to_numeric(coverage.get("reach_m", pd.Series(np.nan, index=coverage.index)),
                           errors="coerce").fillna(0).clip(lower=_NEAR_MIN_M).to_numpy()

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from geo_dx.config import COMPONENTS
 from geo_dx.i18n import N_, Translator
+from geo_dx.schema import COMPONENTS
 
 #: The reason sentence names at most this many components.
 REASON_PARTS = 4
@@ -48,7 +48,7 @@ def _centre_message(tr: Translator, table: Mapping[str, str], kind: str, **value
     return tr.gettext(table.get(kind, table["town"]), **values)
 
 
-def reason_sentence(facts: pd.Series, *, centre_kind: str, tr: Translator) -> str | None:
+def reason_sentence(facts: pd.Series, *, tr: Translator) -> str | None:
     """
     Why a gap village ranks where it does: its largest score contributions, in words.
 
@@ -57,11 +57,9 @@ def reason_sentence(facts: pd.Series, *, centre_kind: str, tr: Translator) -> st
     facts
         One village's values: ``contrib_<component>`` for every component, and the
         facts each phrase quotes (``gap_class``, ``technology``, ``method``, ``hours``,
-        ``distance_m``, ``share``, ``share_from_commune``, ``difficult``, ``people``,
-        ``households``, ``poverty``, ``poverty_from_commune``).
-    centre_kind
-        What the remoteness centres are: ``"town"``, ``"commune seat"`` or
-        ``"commune centre"``.
+        ``distance_m``, ``centre_kind`` (``"town"``, ``"commune seat"`` or
+        ``"commune centre"``), ``share``, ``share_from_commune``, ``difficult``,
+        ``people``, ``households``, ``poverty``, ``poverty_from_commune``).
     tr
         The language to write in.
 
@@ -77,15 +75,17 @@ def reason_sentence(facts: pd.Series, *, centre_kind: str, tr: Translator) -> st
     >>> facts = pd.Series({"contrib_severity": 20.0, "contrib_remoteness": 30.0,
     ...     "contrib_ethnic": 0.0, "contrib_people": 5.0, "contrib_poverty": float("nan"),
     ...     "gap_class": "no_fibre_no_mobile", "technology": "2g", "method": "terrain",
-    ...     "hours": 5.46, "people": 1650.0, "households": float("nan")})
-    >>> reason_sentence(facts, centre_kind="town", tr=translator("en"))
+    ...     "hours": 5.46, "centre_kind": "town", "people": 1650.0,
+    ...     "households": float("nan")})
+    >>> reason_sentence(facts, tr=translator("en"))
     '5.5 h from the nearest town; 2G only and no fibre; 1,650 people'
-    >>> reason_sentence(facts, centre_kind="town", tr=translator("vi"))
+    >>> reason_sentence(facts, tr=translator("vi"))
     'Mất 5,5 giờ đi đến thị trấn gần nhất; chỉ có sóng 2G, chưa có cáp quang; 1.650 người.'
     """
     contrib = {c: facts[f"contrib_{c}"] for c in COMPONENTS}
     present = [(float(v), c) for c, v in contrib.items() if pd.notna(v) and v > 0]
     parts = [c for _, c in sorted(present, key=lambda t: -t[0])][:REASON_PARTS]
+    centre_kind = str(facts.get("centre_kind", "town"))
     words = [w for w in (_phrase(c, facts, centre_kind, tr) for c in parts) if w]
     if not words:
         return None

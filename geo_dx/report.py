@@ -11,7 +11,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.communes import COUNT_COLUMNS
-from geo_dx.config import COMPONENTS, DEFAULT_LANGUAGE
-from geo_dx.i18n import translator
+from geo_dx.i18n import DEFAULT_LANGUAGE, translator
+from geo_dx.schema import COMPONENTS, village_locations
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +89,6 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
     Villages are ordered by ``rank`` when present, else by ``score`` descending.
     ``lon``/``lat`` are the village location in WGS84, rounded to 6 decimals.
     """
-    from geo_dx.communes import village_locations
-
     gaps = villages[villages["gap_class"] != "none"]
     loc = village_locations(gaps).to_crs(4326)
     table = pd.DataFrame(gaps.drop(columns=gaps.geometry.name))
@@ -121,13 +119,47 @@ def build_summary(
     communes: gpd.GeoDataFrame,
     *,
     title: str,
-    warnings: list[str],
+    warnings: Sequence[str] = (),
+    mobile_model: str = "radius",
+    synthetic: bool | None = None,
+    generator: str | None = None,
+    crs: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    scoring: Mapping[str, Any] | None = None,
+    evidence: Sequence[Mapping[str, Any]] | None = None,
+    language: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """
-    The ``summary.json`` document: totals, per-commune counts (worst first), warnings.
+    The ``summary.json`` document, built in one place from explicit fields.
 
-    ``communes`` is the per-commune table from :func:`geo_dx.communes.summarise_communes`.
+    Parameters
+    ----------
+    villages
+        Every village with its gap columns (and scores).
+    communes
+        The per-commune table from :func:`geo_dx.communes.summarise_communes`, worst first.
+    title, warnings, mobile_model, synthetic, generator, crs, inputs, scoring, evidence
+        What the run was and what it saw; fields left ``None`` are left out.
+    language
+        The language of what people read from this run (``geo-dx map`` reuses it).
+    extra
+        Further sections (e.g. an investment plan), added last.
+
+    Returns
+    -------
+    dict
+        ``title, mobile_model, totals, communes, warnings``, the given fields, and
+        ``terrain`` (radius against terrain counts) when the villages hold both answers.
+
+    Examples
+    --------
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> s = build_summary(gaps, geo_dx.summarise_communes(gaps, demo.communes), title="Demo")
+    >>> s["totals"]["villages"] == len(gaps), len(s["communes"]) == len(demo.communes)
+    (True, True)
     """
     totals = {
         "villages": len(villages),
@@ -138,16 +170,28 @@ def build_summary(
         "warnings": len(warnings),
     }
     rows = pd.DataFrame(communes.drop(columns="geometry"))
+    fields = {"synthetic": synthetic, "language": language, "generator": generator, "crs": crs,
+              "inputs": inputs, "scoring": scoring}
     summary: dict[str, Any] = {
         "title": title,
-        "mobile_model": villages.attrs.get("mobile_model", "radius"),
+        "mobile_model": mobile_model,
         "totals": totals,
         "communes": [
             {k: _plain(v) for k, v in row.items()}
             for row in rows[["commune_id", "commune_name", *COUNT_COLUMNS]].to_dict("records")
         ],
-        "warnings": warnings,
+        "warnings": list(warnings),
+        **{k: v for k, v in fields.items() if v is not None},
     }
+    if "has_mobile_broadband_radius" in villages:
+        radius = villages["has_mobile_broadband_radius"]
+        summary["terrain"] = {
+            "terrain_without_mobile_broadband": int((~villages["has_mobile_broadband"]).sum()),
+            "radius_without_mobile_broadband": int((~radius).sum()),
+            "changed_class": int((radius != villages["has_mobile_broadband"]).sum()),
+        }
+    if evidence:
+        summary["evidence"] = [dict(e) for e in evidence]
     summary.update(extra or {})
     return summary
 

@@ -18,14 +18,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
-from geo_dx.config import TECHNOLOGIES
-from geo_dx.coverage import SOURCES
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.i18n import CODE_LABELS
 
-#: Lower-case spellings accepted for each technology.
-TECHNOLOGY_ALIASES: Mapping[str, str] = {
+#: Technologies geo_dx knows, best first within each class.
+TECHNOLOGIES: tuple[str, ...] = ("fibre", "5g", "4g", "3g", "2g")
+#: Technologies that count as mobile broadband (2g does not).
+MOBILE_BROADBAND: tuple[str, ...] = ("5g", "4g", "3g")
+#: Mobile technologies, best first.
+MOBILE_ORDER: tuple[str, ...] = ("5g", "4g", "3g", "2g")
+#: Lower-case spellings accepted for each technology (points and rasters alike).
+TECHNOLOGY_ALIASES: Mapping[str, str] = MappingProxyType({
     **{t: t for t in TECHNOLOGIES},
     "fiber": "fibre",
     "ftth": "fibre",
@@ -37,7 +42,13 @@ TECHNOLOGY_ALIASES: Mapping[str, str] = {
     "wcdma": "3g",
     "cdma": "3g",
     "gsm": "2g",
-}
+})
+#: Evidence sources, strongest first: when several cover a village the first wins.
+SOURCES: tuple[str, ...] = ("measured", "modelled", "declared")
+#: Scoring components, in the order they appear in outputs.
+COMPONENTS: tuple[str, ...] = ("severity", "remoteness", "ethnic", "people", "poverty")
+#: Mean Earth radius (IUGG), metres: great-circle distances and the radio horizon.
+EARTH_RADIUS_M = 6_371_000.0
 KINDS: tuple[str, ...] = ("site", "node", "measurement")
 #: Values of ``gap_class``, worst first.
 GAP_CLASSES: tuple[str, ...] = ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none")
@@ -52,6 +63,51 @@ GAP_COLOURS: Mapping[str, str] = MappingProxyType({
     "no_fibre": "#E69F00",
     "none": "#009E73",
 })
+
+
+def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """
+    Each village's location: its point, or for a polygon its ``representative_point()``.
+
+    Every module that needs a village as a point uses this one rule.
+
+    Examples
+    --------
+    >>> v = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 2, 2), shapely.Point(5, 5)],
+    ...                      crs=32648)
+    >>> loc = village_locations(v)
+    >>> bool(loc.iloc[0].within(shapely.box(0, 0, 2, 2))), loc.iloc[1].wkt
+    (True, 'POINT (5 5)')
+    """
+    geom = villages.geometry
+    is_point = (geom.geom_type == "Point").to_numpy()
+    if is_point.all():
+        return geom
+    return gpd.GeoSeries(
+        np.where(is_point, geom.to_numpy(), geom.representative_point().to_numpy()),
+        index=villages.index,
+        crs=villages.crs,
+    )
+
+
+def working_crs(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: object | None = None) -> CRS:
+    """
+    The projected CRS distances are measured in: ``crs`` when configured, else the data's
+    own CRS when it is projected, else the UTM zone estimated from the data.
+
+    Examples
+    --------
+    >>> pts = gpd.GeoSeries([shapely.Point(103.0, 21.4)], crs=4326)
+    >>> working_crs(pts).to_epsg(), working_crs(pts, "EPSG:3405").to_epsg()
+    (32648, 3405)
+    """
+    if crs:
+        return CRS.from_user_input(crs)
+    own = CRS.from_user_input(frame.crs) if frame.crs is not None else None
+    if own is not None and own.is_projected:
+        return own
+    return CRS.from_user_input(frame.estimate_utm_crs())
+
 
 _TRUE = {"true", "t", "yes", "y", "1", "có", "co", "x"}
 _FALSE = {"false", "f", "no", "n", "0", "không", "khong", ""}

@@ -10,8 +10,7 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
-from geo_dx.config import COMPONENTS, TECHNOLOGIES, config_from_dict
-from geo_dx.coverage import SOURCES
+from geo_dx.config import config_from_dict
 from geo_dx.errors import ConfigError
 from geo_dx.i18n import (
     CODE_LABELS,
@@ -21,7 +20,7 @@ from geo_dx.i18n import (
     translator,
 )
 from geo_dx.report import PRIORITY_COLUMNS
-from geo_dx.schema import GAP_CLASSES
+from geo_dx.schema import COMPONENTS, GAP_CLASSES, SOURCES, TECHNOLOGIES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,8 @@ def _facts(**changes) -> pd.Series:
         "contrib_severity": 20.0, "contrib_remoteness": 30.0, "contrib_ethnic": 25.0,
         "contrib_people": 5.0, "contrib_poverty": 1.0,
         "gap_class": "no_fibre_no_mobile", "technology": "none", "method": "terrain",
-        "hours": 5.46, "distance_m": 24_600.0, "share": 0.96, "share_from_commune": False,
+        "hours": 5.46, "distance_m": 24_600.0, "centre_kind": "town", "share": 0.96,
+        "share_from_commune": False,
         "difficult": True, "people": 1650.0, "households": math.nan, "poverty": 0.45,
         "poverty_from_commune": True,
     }
@@ -27,12 +28,12 @@ def _facts(**changes) -> pd.Series:
 
 
 def test_vietnamese_reason_is_a_sentence_in_vietnamese_word_order() -> None:
-    text = reason_sentence(_facts(), centre_kind="town", tr=VI)
+    text = reason_sentence(_facts(), tr=VI)
     assert text == (
         "Mất 5,5 giờ đi đến thị trấn gần nhất; 96 % đồng bào dân tộc thiểu số, thôn, bản "
         "đặc biệt khó khăn; không có sóng di động, chưa có cáp quang; 1.650 người."
     )
-    english = reason_sentence(_facts(), centre_kind="town", tr=EN)
+    english = reason_sentence(_facts(), tr=EN)
     assert english == (
         "5.5 h from the nearest town; 96% ethnic minority, especially difficult village; "
         "no mobile signal and no fibre; 1,650 people"
@@ -51,7 +52,7 @@ def test_vietnamese_reason_is_a_sentence_in_vietnamese_word_order() -> None:
     ],
 )
 def test_each_phrase_has_its_vietnamese_form(changes: dict, kind: str, vi: str) -> None:
-    assert reason_sentence(_facts(**changes), centre_kind=kind, tr=VI).startswith(vi)
+    assert reason_sentence(_facts(centre_kind=kind, **changes), tr=VI).startswith(vi)
 
 
 @pytest.mark.parametrize(
@@ -67,18 +68,18 @@ def test_each_phrase_has_its_vietnamese_form(changes: dict, kind: str, vi: str) 
 def test_gap_phrases(gap: str, tech: str, vi: str, en: str) -> None:
     only = {"contrib_remoteness": 0.0, "contrib_ethnic": 0.0, "contrib_people": 0.0,
             "contrib_poverty": 0.0, "gap_class": gap, "technology": tech}
-    assert reason_sentence(_facts(**only), centre_kind="town", tr=VI) == \
+    assert reason_sentence(_facts(**only), tr=VI) == \
         vi[0].upper() + vi[1:] + "."
-    assert reason_sentence(_facts(**only), centre_kind="town", tr=EN) == en
+    assert reason_sentence(_facts(**only), tr=EN) == en
 
 
 def test_households_and_nothing_to_say() -> None:
     people = _facts(contrib_remoteness=0.0, contrib_ethnic=0.0, contrib_severity=0.0,
                     contrib_poverty=math.nan, people=450.0, households=100.0)
-    assert reason_sentence(people, centre_kind="town", tr=VI) == "Khoảng 450 người (100 hộ)."
+    assert reason_sentence(people, tr=VI) == "Khoảng 450 người (100 hộ)."
     nothing = _facts(contrib_remoteness=0.0, contrib_ethnic=0.0, contrib_severity=0.0,
                      contrib_people=0.0, contrib_poverty=math.nan)
-    assert reason_sentence(nothing, centre_kind="town", tr=VI) is None
+    assert reason_sentence(nothing, tr=VI) is None
 
 
 def test_blocked_sentence_reads_like_the_issue_example() -> None:
