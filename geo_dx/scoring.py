@@ -124,7 +124,8 @@ def score(
     Cách thị trấn gần nhất 24,6 km (đường chim bay)
     96 % đồng bào dân tộc thiểu số
     không có sóng di động, chưa có cáp quang.
-    >>> english = score(gaps, towns=towns, config=Config(language="en"))
+    >>> english = score(gaps, travel=travel_time_h(gaps, towns=towns),
+    ...                 config=Config(language="en"))
     >>> english["reason"].iloc[0].split("; ")[0]
     '24.6 km (straight line) from the nearest town'
     >>> scored["missing_components"].iloc[0]
