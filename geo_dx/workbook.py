@@ -209,10 +209,11 @@ def _write_sheet(sheet: Any, frame: pd.DataFrame, tr: Translator, styles: _Style
         style = styles.numeric(str(name), as_float) if numeric else (
             styles.wrap if name in _WIDE else styles.text)
         for row, value in enumerate(values, start=1):
-            if _missing(value):
-                sheet.write_blank(row, col, None, style)
+            number = float(as_float.iloc[row - 1]) if numeric else math.nan
+            if _missing(value) or (numeric and not math.isfinite(number)):
+                sheet.write_blank(row, col, None, style)  # missing or infinite: no number
             elif numeric:
-                sheet.write_number(row, col, float(as_float.iloc[row - 1]), style)
+                sheet.write_number(row, col, number, style)
             elif isinstance(value, bool | np.bool_):
                 sheet.write_string(row, col, tr.label("boolean", bool(value)), style)
             else:

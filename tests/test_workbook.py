@@ -35,6 +35,7 @@ def _villages() -> gpd.GeoDataFrame:
             "especially_difficult": [True, False, False, False],
             "mobile_source": [None, None, "modelled", "measured"],
             "nearest_mobile_m": [1630.4, 5200.0, 100.0, 50.0],
+            "travel_time_h": [1.25, np.inf, 0.5, 0.1],  # inf: no way there
             "mobile_blocked_by": ["SYNS0042", None, None, None],
             "obstacle_elevation_m": [1720.0, np.nan, np.nan, np.nan],
         },
@@ -86,6 +87,9 @@ def test_vietnamese_workbook_has_typed_cells_frozen_filtered_headers(tmp_path) -
     assert villages.cell(row=3, column=col["Trạm băng rộng di động gần nhất (m)"] + 1).value \
         == 1630
     assert villages.cell(row=4, column=col["Dân số"] + 1).value is None  # missing stays blank
+    hours = col["Thời gian đi đến trung tâm gần nhất (giờ)"] + 1
+    assert villages.cell(row=2, column=hours).value is None  # unreachable: blank, not an error
+    assert villages.cell(row=3, column=hours).value == pytest.approx(1.25)
     # formulas neutralised: stored as text with a leading quote, never as a formula
     name = villages.cell(row=3, column=col["Thôn, bản"] + 1)
     assert name.data_type == "s" and name.value == "'=HYPERLINK(\"http://x\",\"bấm\")"
