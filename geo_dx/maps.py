@@ -37,8 +37,8 @@ import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
+from geo_dx.atomic import run_outputs, write_text_atomic
 from geo_dx.errors import GeoDxWarning, InputError
-from geo_dx.io import write_text_atomic
 from geo_dx.map_assets import asset, inline_assets, script_json
 from geo_dx.map_payload import LABELS, map_payload, require_columns, to_wgs84
 from geo_dx.map_raster import RASTER_RGB, raster_overlay
@@ -246,9 +246,11 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
         _check_commune_id(layers["communes"]["commune_id"].astype(str), commune_id,
                           f"{gpkg}: layer communes")
     raster = run_dir / "coverage_mobile.tif"
+    outputs = run_outputs(run_dir)  # a raster this run did not write is not its layer
+    shown = raster.exists() and (outputs is None or raster.name in outputs)
     return write_maps(run_dir, layers["villages"], layers["communes"], layers["coverage"],
                       title=_run_title(run_dir), commune_id=commune_id,
-                      coverage_raster=raster if raster.exists() else None)
+                      coverage_raster=raster if shown else None)
 
 
 def _check_commune_id(ids: pd.Series, commune_id: str, where: str) -> None:

@@ -69,6 +69,16 @@ class RunResult:
     dem: DemGrid | None = None
     coverage_mask: np.ndarray | None = None
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    #: The run's input files: never overwritten, refused inside the output folder.
+    input_paths: tuple[Path, ...] = ()
+
+
+def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
+    """Every input file of a run (the output folder must hold none of them)."""
+    optional = (inputs.dem, inputs.towns, inputs.roads, inputs.coverage_raster,
+                inputs.mobile_tiles, inputs.fixed_tiles)
+    return (inputs.communes, inputs.villages, *inputs.coverage,
+            *(p for p in optional if p is not None))
 
 
 def demo_inputs(*, language: str = DEFAULT_LANGUAGE) -> RunInputs:
@@ -161,7 +171,7 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
         ],
     }
     result = RunResult(scored, per_commune, coverage, summary={}, dem=dem, coverage_mask=mask,
-                       extra_layers={"clusters": clusters})
+                       extra_layers={"clusters": clusters}, input_paths=input_paths(inputs))
     return result, fields
 
 
@@ -228,4 +238,5 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         summary=result.summary,
         extra_layers=result.extra_layers,
         extra_writers=(raster, maps, workbook),
+        inputs=result.input_paths,
     )

@@ -102,6 +102,7 @@ def working_crs(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: object | None = No
     (32648, 3405)
     """
     if crs:
+        check_crs_covers(crs, frame, source="the data")  # a wrong UTM zone distorts distances
         return CRS.from_user_input(crs)
     own = CRS.from_user_input(frame.crs) if frame.crs is not None else None
     if own is not None and own.is_projected:
@@ -285,6 +286,74 @@ def check_extent(
     )
 
 
+def rename_columns(
+    frame: pd.DataFrame, columns: Mapping[str, str] | None, *, source: str, layer: str
+) -> pd.DataFrame:
+    """
+    Apply the config's ``{your_column: geo_dx_column}`` renames, refusing a clash.
+
+    Mapping a column onto a name the file already has (``name = "village_name"`` when
+    the file also has ``village_name``) would give two columns of one name, so it is
+    an error naming both.
+
+    Examples
+    --------
+    >>> rename_columns(pd.DataFrame({"ten": ["a"]}), {"ten": "village_name"},
+    ...                source="v.csv", layer="villages").columns.tolist()
+    ['village_name']
+    """
+    mapping = {k: v for k, v in (columns or {}).items() if k in frame.columns and k != v}
+    for mine, theirs in mapping.items():
+        if theirs in frame.columns and theirs not in mapping:
+            raise InputError(
+                f"{source}: the config maps column {mine!r} onto {theirs!r} "
+                f"([columns.{layer}] \"{mine}\" = \"{theirs}\"), but the file already has a "
+                f"column {theirs!r}; remove that mapping or rename one of the columns"
+            )
+    return frame.rename(columns=mapping)
+
+
+def check_crs_covers(
+    crs: object, layer: gpd.GeoDataFrame | gpd.GeoSeries, *, source: str = "villages",
+    tolerance_deg: float = 3.0,
+) -> None:
+    """
+    Raise if the configured working CRS is not meant for where ``layer`` lies.
+
+    A CRS's area of use (e.g. lon 102..108 for UTM 48N) is widened by
+    ``tolerance_deg``; a layer outside it (a wrong UTM zone) would measure distorted
+    distances, so the message names the zone of the data instead.
+
+    Examples
+    --------
+    >>> v = gpd.GeoDataFrame(geometry=[shapely.Point(103.0, 21.4)], crs=4326)
+    >>> check_crs_covers("EPSG:32648", v)
+    >>> check_crs_covers("EPSG:32631", v)
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.InputError: config: crs = 'EPSG:32631' (WGS 84 / UTM zone 31N) is for ...
+    """
+    parsed = CRS.from_user_input(crs)
+    area = parsed.area_of_use
+    if area is None or layer.empty or layer.crs is None:
+        return
+    geometry = layer if isinstance(layer, gpd.GeoSeries) else layer.geometry
+    minx, miny, maxx, maxy = geometry.to_crs(4326).total_bounds
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        return  # broken coordinates are reported by the geometry checks
+    t = tolerance_deg
+    if (minx >= area.west - t and maxx <= area.east + t and miny >= area.south - t
+            and maxy <= area.north + t):
+        return
+    suggestion = layer.estimate_utm_crs()
+    raise InputError(
+        f"config: crs = {crs!r} ({parsed.name}) is for lon {area.west:g}..{area.east:g}, "
+        f"lat {area.south:g}..{area.north:g}, but {source} lie at lon {minx:.2f}..{maxx:.2f}, "
+        f"lat {miny:.2f}..{maxy:.2f}; distances there would be wrong: use "
+        f"crs = \"EPSG:{suggestion.to_epsg()}\" ({suggestion.name}) or leave crs out"
+    )
+
+
 def _validate(
     gdf: gpd.GeoDataFrame, schema: LayerSchema, source: str, columns: Mapping[str, str] | None
 ) -> gpd.GeoDataFrame:
@@ -294,7 +363,7 @@ def _validate(
         raise InputError(
             f"{source}: the {schema.name} layer is empty; give a file with at least one feature"
         )
-    out = gdf.rename(columns=dict(columns or {}))
+    out = rename_columns(gdf, columns, source=source, layer=schema.name)
     for alias, canonical in schema.aliases.items():
         if canonical not in out and alias in out:
             out = out.rename(columns={alias: canonical})

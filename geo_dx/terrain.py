@@ -22,10 +22,10 @@ from typing import NamedTuple
 import numpy as np
 import rasterio
 
+from geo_dx.atomic import atomic_path
 from geo_dx.config import TerrainConfig
 from geo_dx.dem import DemGrid, bilinear_sample
 from geo_dx.errors import InputError
-from geo_dx.io import atomic_path
 from geo_dx.schema import EARTH_RADIUS_M
 
 logger = logging.getLogger(__name__)
