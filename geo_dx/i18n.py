@@ -68,7 +68,7 @@ DOMAIN = "geo_dx"
 LOCALE_DIR = Path(__file__).parent / "locale"
 #: Functions whose first string argument is a message (Babel extraction keywords).
 KEYWORDS: Mapping[str, Any] = MappingProxyType(
-    {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
+    {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 )
 
 #: Babel number patterns per language: percent sign spacing follows each language's habit.
@@ -200,6 +200,11 @@ class Translator:
         text = self.catalogue.gettext(message)
         return text.format(**values) if values else text
 
+    def pgettext(self, context: str, message: str, /, **values: Any) -> str:
+        """Like :meth:`gettext` for a message whose meaning depends on ``context``."""
+        text = self.catalogue.pgettext(context, message)
+        return text.format(**values) if values else text
+
     def ngettext(self, singular: str, plural: str, n: int, /, **values: Any) -> str:
         """Singular or plural by ``n`` (Vietnamese has one form); ``{n}`` is available."""
         text = self.catalogue.ngettext(singular, plural, n)
@@ -317,10 +322,11 @@ def _compiled(catalog: Any) -> _gettext.GNUTranslations:
     return _gettext.GNUTranslations(buffer)
 
 
-def catalogue_problems(messages: Iterable[str], catalog: Any) -> list[str]:
+def catalogue_problems(messages: Iterable[str | tuple[str, str]], catalog: Any) -> list[str]:
     """
     What is wrong with a catalogue for the given messages, one line per problem.
 
+    Messages are strings, or ``(context, message)`` pairs for :meth:`Translator.pgettext`.
     A message is a problem when it is missing, has an empty or fuzzy translation, or
     its translation's ``{placeholders}`` differ from the message's. Catalogue entries no
     message uses are reported as obsolete.
@@ -336,25 +342,28 @@ def catalogue_problems(messages: Iterable[str], catalog: Any) -> list[str]:
     missing: 'Rank'
     placeholders differ: '{people} people' has ['people'], translation has ['nguoi']
     """
-    wanted = sorted(set(messages))
+    wanted = sorted({(None, m) if isinstance(m, str) else (m[0], m[1]) for m in messages},
+                    key=lambda cm: (cm[1], cm[0] or ""))
     problems = []
-    for message in wanted:
-        entry = catalog.get(message)
+    for context, message in wanted:
+        name = repr(message) if context is None else f"{message!r} (context {context!r})"
+        entry = catalog.get(message, context=context)
         if entry is None:
-            problems.append(f"missing: {message!r}")
+            problems.append(f"missing: {name}")
             continue
         text = entry.string[0] if isinstance(entry.string, tuple | list) else entry.string
         if not text:
-            problems.append(f"untranslated: {message!r}")
+            problems.append(f"untranslated: {name}")
         elif entry.fuzzy:
-            problems.append(f"fuzzy: {message!r}")
+            problems.append(f"fuzzy: {name}")
         elif _fields(text) != _fields(message):
             problems.append(
-                f"placeholders differ: {message!r} has {sorted(_fields(message))}, "
+                f"placeholders differ: {name} has {sorted(_fields(message))}, "
                 f"translation has {sorted(_fields(text))}"
             )
     used = set(wanted)
-    problems += [f"obsolete: {m.id!r}" for m in catalog if m.id and _msgid(m.id) not in used]
+    problems += [f"obsolete: {m.id!r}" for m in catalog
+                 if m.id and (m.context, _msgid(m.id)) not in used]
     return problems
 
 

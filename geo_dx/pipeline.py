@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 
 from geo_dx._version import __version__
+from geo_dx.blocking import terrain_blocking
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config
 from geo_dx.coverage import Evidence, with_reach
@@ -136,6 +137,8 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
     evidence = _evidence(inputs, villages, config)
     gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
                      evidence=evidence)
+    if dem is not None and mobile_model(config, dem) == "terrain":
+        gaps = gaps.join(terrain_blocking(gaps, coverage, dem, config=config))
     mask = None
     if dem is not None:
         mask = _mobile_coverage_mask(coverage, dem, config)

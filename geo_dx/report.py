@@ -48,6 +48,12 @@ PRIORITY_COLUMNS: tuple[str, ...] = (
     "elevation_m",
     "nearest_fibre_m",
     "nearest_mobile_m",
+    "mobile_blocked_by",
+    "blocked_site_distance_m",
+    "obstacle_elevation_m",
+    "obstacle_distance_m",
+    "obstacle_lon",
+    "obstacle_lat",
     "population",
     "households",
     "ethnic_minority_share",
@@ -227,7 +233,9 @@ def format_summary(
             + " " + _("without mobile; {changed} villages change class)",
                       changed=tr.number(tr_["changed_class"]))
         )
-    heads = [_("commune"), _("villages"), _("no mobile"), _("no fibre"), _("neither")]
+    heads = [tr.pgettext("console", "commune"), tr.pgettext("console", "villages"),
+             tr.pgettext("console", "no mobile"), tr.pgettext("console", "no fibre"),
+             tr.pgettext("console", "neither")]
     widths = [max(30, len(heads[0]) + 2),
               *(max(w, len(h) + 2) for w, h in zip((9, 11, 10, 9), heads[1:], strict=True))]
     lines += ["", f"{heads[0]:<{widths[0]}}" + "".join(

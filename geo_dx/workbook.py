@@ -24,8 +24,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo_dx.atomic import atomic_path
 from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
-from geo_dx.io import atomic_path
 from geo_dx.report import neutralise_formulas, priority_table
 from geo_dx.schema import COMPONENTS
 

@@ -25,14 +25,15 @@ from geo_dx.schema import COMPONENTS, GAP_CLASSES, SOURCES, TECHNOLOGIES
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def code_messages() -> set[str]:
+def code_messages() -> set[str | tuple[str, str]]:
     """Every message marked in the package, extracted exactly as scripts/update-catalogue does."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as fh:
         method_map, options_map = parse_mapping_cfg(fh)
     found = extract_from_dir(str(ROOT), method_map, options_map, keywords=DEFAULT_KEYWORDS)
     messages = set()
-    for _filename, _lineno, message, _comments, _context in found:
-        messages.update(message if isinstance(message, tuple) else (message,))
+    for _filename, _lineno, message, _comments, context in found:
+        for text in message if isinstance(message, tuple) else (message,):
+            messages.add((context, text) if context else text)
     return messages
 
 
