@@ -140,3 +140,14 @@ def test_unknown_language_is_a_config_error() -> None:
         config_from_dict({"language": "de"}, source="geo_dx.toml")
     assert config_from_dict({"language": "en"}).language == "en"
     assert config_from_dict({}).language == "vi"
+
+
+def test_readme_lists_the_vietnamese_label_of_every_column_and_code() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    vi = translator("vi")
+    for column, message in COLUMN_LABELS.items():
+        assert f"| `{column}` | {vi.gettext(message)} |" in readme, column
+    for kind, labels in CODE_LABELS.items():
+        if kind != "boolean":
+            for code, message in labels.items():
+                assert f"| {kind} | `{code}` | {vi.gettext(message)} |" in readme, (kind, code)
