@@ -20,6 +20,7 @@ import pandas as pd
 from geo_dx.atomic import SUMMARY, staged_run
 from geo_dx.communes import COUNT_COLUMNS
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
+from geo_dx.qgis_style import write_layer_styles
 from geo_dx.schema import COMPONENTS, village_locations
 
 logger = logging.getLogger(__name__)
@@ -115,8 +116,13 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
 
 def write_priority_csv(path: Path, villages: gpd.GeoDataFrame) -> Path:
     """Write ``priority.csv``: UTF-8 with BOM (Excel shows Vietnamese), formulas neutralised."""
-    neutralise_formulas(priority_table(villages)).to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+    return write_csv(path, priority_table(villages))
+
+
+def write_csv(path: Path, table: pd.DataFrame) -> Path:
+    """Write a table as CSV for Excel: UTF-8 with BOM, formulas neutralised, no index."""
+    neutralise_formulas(table).to_csv(path, index=False, encoding="utf-8-sig")
+    return Path(path)
 
 
 def build_summary(
@@ -188,7 +194,7 @@ def build_summary(
         "warnings": list(warnings),
         **{k: v for k, v in fields.items() if v is not None},
     }
-    if "has_mobile_broadband_radius" in villages:
+    if "has_mobile_broadband_radius" in villages and "has_mobile_broadband_terrain" not in villages:
         radius = villages["has_mobile_broadband_radius"]
         summary["terrain"] = {
             "terrain_without_mobile_broadband": int((~villages["has_mobile_broadband"]).sum()),
@@ -233,6 +239,18 @@ def format_summary(
             + " " + _("without mobile; {changed} villages change class)",
                       changed=tr.number(tr_["changed_class"]))
         )
+    models = summary.get("mobile_models", {})
+    if models.get("active") == "itm":
+        counts = ", ".join(f"{m} {tr.number(n)}"
+                           for m, n in models["without_mobile_broadband"].items())
+        changes = ", ".join(
+            _("{models}: {n} change class", models=k.replace("_vs_", " vs "), n=tr.number(n))
+            for k, n in models["changed_class"].items())
+        lines.append("  " + _("without mobile by model: {counts} ({changes})",
+                              counts=counts, changes=changes))
+    disputes = summary.get("disputes", {})
+    if disputes.get("disputed_count"):
+        lines.append(total(_("disputed by measurements"), disputes["disputed_count"]))
     heads = [tr.pgettext("console", "commune"), tr.pgettext("console", "villages"),
              tr.pgettext("console", "no mobile"), tr.pgettext("console", "no fibre"),
              tr.pgettext("console", "neither")]
@@ -288,6 +306,9 @@ def write_run(
         _gpkg_layer(coverage, gpkg, "coverage")
         for name, layer in (extra_layers or {}).items():
             _gpkg_layer(layer, gpkg, name)
+        write_layer_styles(gpkg, language=summary.get("language", DEFAULT_LANGUAGE),
+                           villages_geometry=str(villages.geom_type.mode().iloc[0])
+                           if len(villages) else "Point")
         write_priority_csv(staging / "priority.csv", villages)
         for writer in extra_writers:
             writer(staging)
