@@ -52,6 +52,11 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "layer_mobile": "Mobile sites and reach ({n})",
     "layer_fibre": "Fibre nodes ({n})",
     "layer_raster": "Terrain mobile coverage",
+    "layer_relief": "Relief (hill shading)",
+    "layer_commune_names": "Commune names",
+    "layer_roads": "Roads",
+    "layer_towns": "Towns and commune seats",
+    "layer_reach": "Reach of mobile sites",
     "subtitle": "{villages} · {gaps} with a gap · {communes} · made {date}",
     "village_one": "{n} village",
     "village_many": "{n} villages",
@@ -98,8 +103,14 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "search_none": "No village found",
     "fullscreen": "Full screen",
     "fullscreen_exit": "Exit full screen",
-    # Number formats.
-    "locale": "en-US",
+    "print": "Print / save as PDF",
+    # Kinds and sources of coverage points (site tooltips).
+    "kind_site": "site",
+    "kind_node": "node",
+    "kind_measurement": "measurement",
+    "source_measured": "measured",
+    "source_modelled": "modelled",
+    "source_declared": "declared",
     # Score components, as shown on the contribution bars.
     **{f"component_{c}": c for c in COMPONENTS},
 })
@@ -183,6 +194,8 @@ def map_payload(
     return {
         "title": str(title),
         "subtitle": subtitle,
+        "lang": "en",
+        "numberFormat": {"decimal": ".", "group": ",", "percent": "{n}%"},
         "labels": dict(LABELS),
         "gapClasses": [{"key": k, "label": label, "color": colour, "count": counts[k]}
                        for k, (label, colour) in classes.items()],
@@ -310,6 +323,7 @@ def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> 
         "rankP05": numbers("rank_p05", 0),
         "rankP95": numbers("rank_p95", 0),
         "tech": tech,
+        "blocked": texts("blocked_sentence"),
         "contrib": contrib,
     }
 

@@ -188,6 +188,9 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
         "extra": _signal_sections(scored, model, calibration, config),
     }
     layers = {"clusters": clusters}
+    # Towns and roads go into the GeoPackage too, so `geo-dx map` can redraw them.
+    layers.update({name: layer for name, layer in (("towns", towns), ("roads", roads))
+                   if layer is not None and not layer.empty})
     planned = None
     if inputs.budget is not None:
         from geo_dx.plan_report import plan_layers
@@ -267,7 +270,7 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
-    from geo_dx.maps import write_maps
+    from geo_dx.maps import PlaceContext, write_maps
     from geo_dx.plan_report import plan_map_kwargs, plan_table, write_plan_files
     from geo_dx.workbook import write_workbook
 
@@ -278,9 +281,12 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
 
     def maps(staging: Path) -> None:
         tif = staging / "coverage_mobile.tif"
+        context = PlaceContext.from_layers(dem=result.dem,
+                                           roads=result.extra_layers.get("roads"),
+                                           towns=result.extra_layers.get("towns"))
         write_maps(staging, result.villages, result.communes, result.coverage,
                    title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
-                   **plan_map_kwargs(result.plan))
+                   context=context, **plan_map_kwargs(result.plan))
 
     def plan_files(staging: Path) -> None:
         if result.plan is not None:
