@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 
 from geo_dx._version import __version__
+from geo_dx.blocking import terrain_blocking
 from geo_dx.calibration import Calibration
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config
@@ -27,6 +28,7 @@ from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps, mobile_model
+from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.remoteness import remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, write_run
@@ -56,6 +58,8 @@ class RunInputs:
     mobile_tiles: Path | None = None
     fixed_tiles: Path | None = None
     title: str = "geo_dx connectivity gaps"
+    #: The synthetic demo province (said in summary.json whatever the title's language).
+    synthetic: bool = False
     #: Investment plan budget (VND, or "mobile=X,fibre=Y"); None: no plan.
     budget: object | None = None
     #: Candidate sites for the plan (else generated).
@@ -87,8 +91,8 @@ def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
             *(p for p in optional if p is not None))
 
 
-def demo_inputs() -> RunInputs:
-    """The embedded synthetic demo province as run inputs."""
+def demo_inputs(*, language: str = DEFAULT_LANGUAGE) -> RunInputs:
+    """The embedded synthetic demo province as run inputs, titled in ``language``."""
     from geo_dx.demo import DEMO_TITLE, demo_paths
 
     paths = demo_paths()
@@ -99,7 +103,8 @@ def demo_inputs() -> RunInputs:
         dem=paths.dem,
         towns=paths.towns,
         roads=paths.roads,
-        title=DEMO_TITLE,
+        title=translator(language).gettext(DEMO_TITLE),
+        synthetic=True,
     )
 
 
@@ -144,6 +149,8 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
     gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
                      evidence=evidence,
                      calibration=calibration if config.terrain.calibrate else None)
+    if dem is not None and mobile_model(config, dem) == "terrain":
+        gaps = gaps.join(terrain_blocking(gaps, coverage, dem, config=config))
     mask = None
     if dem is not None:
         mask = _mobile_coverage_mask(coverage, dem, config)
@@ -160,7 +167,8 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
     is_gap = scored["gap_class"] != "none"
     fields: dict[str, Any] = {
         "mobile_model": mobile_model(config, dem),
-        "synthetic": "synthetic" in inputs.title.lower(),
+        "synthetic": inputs.synthetic or "synthetic" in inputs.title.lower(),
+        "language": config.language,
         "generator": f"geo_dx {__version__}",
         "crs": str(work_crs),
         "inputs": {
@@ -263,7 +271,8 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
     from geo_dx.maps import PlaceContext, write_maps
-    from geo_dx.plan_report import plan_map_kwargs, write_plan_files
+    from geo_dx.plan_report import plan_map_kwargs, plan_table, write_plan_files
+    from geo_dx.workbook import write_workbook
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
@@ -284,6 +293,12 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         if result.plan is not None:
             write_plan_files(staging, result.plan)
 
+    def workbook(staging: Path) -> None:
+        write_workbook(staging / "priority.xlsx", result.villages, result.communes,
+                       plan=plan_table(result.plan) if result.plan is not None else None,
+                       language=result.summary.get("language", DEFAULT_LANGUAGE),
+                       title=result.summary["title"])
+
     return write_run(
         out_dir,
         villages=result.villages,
@@ -291,6 +306,6 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         coverage=result.coverage,
         summary=result.summary,
         extra_layers=result.extra_layers,
-        extra_writers=(raster, maps, plan_files),
+        extra_writers=(raster, maps, plan_files, workbook),
         inputs=result.input_paths,
     )

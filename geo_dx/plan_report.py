@@ -176,7 +176,7 @@ def plan_run(
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         names = [str(n) for n in pyogrio.list_layers(gpkg)[:, 0]]
         layers = {n: gpd.read_file(gpkg, layer=n) for n in names
-                  if n not in ("plan_sites", "plan_fibre")}
+                  if n not in ("plan_sites", "plan_fibre", "layer_styles")}  # styles: rewritten
     except (OSError, ValueError, pyogrio.errors.DataSourceError) as err:
         raise InputError(f"{run_dir}: cannot read the run's outputs ({err}); re-run "
                          "`geo-dx run`") from err
