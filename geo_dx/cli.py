@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from geo_dx.config import Config, load_config, with_weights
+from geo_dx.config import LANGUAGES, Config, load_config, with_weights
 from geo_dx.errors import GeoDxError, InputError
+from geo_dx.i18n import translator
 
 EXIT_INPUT = 2
 
@@ -48,10 +49,13 @@ def _run(args: argparse.Namespace) -> int:
     config = _plan_options(load_config(args.config), args)
     if args.weights:
         config = with_weights(config, args.weights)
+    if args.lang:
+        config = config.replace(language=args.lang)
+    _ = translator(config.language).gettext
     budget = _budget(args)
     given = [args.communes, args.villages, args.coverage]
     if not any(given):
-        inputs = dataclasses.replace(demo_inputs(), budget=budget,
+        inputs = dataclasses.replace(demo_inputs(language=config.language), budget=budget,
                                      candidates=Path(args.candidates) if args.candidates else None)
         out = Path(args.out or "maps/demo")
     elif not all(given):
@@ -72,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
             raster_threshold=args.raster_threshold,
             mobile_tiles=Path(args.mobile_tiles) if args.mobile_tiles else None,
             fixed_tiles=Path(args.fixed_tiles) if args.fixed_tiles else None,
-            title=args.title or f"Connectivity gaps: {Path(args.villages).stem}",
+            title=args.title or _("Connectivity gaps: {name}", name=Path(args.villages).stem),
             budget=budget,
             candidates=Path(args.candidates) if args.candidates else None,
         )
@@ -80,13 +84,15 @@ def _run(args: argparse.Namespace) -> int:
     check_out_dir(out, inputs=input_paths(inputs))  # before the analysis, not after
     result = analyse(inputs, config=config)
     write(result, out)
-    print(format_summary(result.summary))
+    print(format_summary(result.summary, language=config.language))
     if result.plan is not None:
         from geo_dx.plan_report import format_plan
 
         print("\n" + format_plan(result.summary["plan"]))
-    plan_files = ", plan.csv, budget_curve.png" if result.plan is not None else ""
-    print(f"\nwrote {out}/ (map.html, priority.csv, villages.gpkg, summary.json{plan_files})")
+    files = ["map.html", "priority.csv", "priority.xlsx", "villages.gpkg", "summary.json"]
+    if result.plan is not None:
+        files += ["plan.csv", "budget_curve.png"]
+    print("\n" + _("wrote {folder}/ ({files})", folder=out, files=", ".join(files)))
     return 0
 
 
@@ -174,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--weights", metavar="NAME=W,...",
                      help="override scoring weights, e.g. ethnic=0.5,remoteness=0.3")
     run.add_argument("--title", help="dataset title shown on the map and summary")
+    _language(run)
     run.add_argument("--out", metavar="DIR", help="output folder (default maps/demo or maps/run)")
     _plan_arguments(run)
     _verbosity(run)
@@ -199,6 +206,12 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(demo)
     demo.set_defaults(func=_demo)
     return parser
+
+
+def _language(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="language of maps, reasons, workbook and console: vi (default, "
+                        "or the config's language) or en")
 
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:

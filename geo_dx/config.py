@@ -33,6 +33,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from geo_dx.errors import ConfigError
+from geo_dx.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from geo_dx.schema import COMPONENTS, GAP_CLASSES, TECHNOLOGIES
 
 
@@ -249,6 +250,8 @@ class PlanConfig:
 class Config:
     """Everything a run can be told; ``Config()`` is the documented default."""
 
+    #: Language of what people read (maps, reasons, workbook, console): "vi" or "en".
+    language: str = DEFAULT_LANGUAGE
     #: Projected CRS for distances; ``None`` estimates the UTM zone from the data.
     crs: str | None = None
     #: A village outside every commune joins the nearest one within this distance.
@@ -519,6 +522,11 @@ def _check(config: Config, source: str) -> None:
         raise ConfigError(
             f"{source}: scoring.normalisation was {config.scoring.normalisation!r}; "
             "allowed: 'percentile', 'minmax'"
+        )
+    if config.language not in LANGUAGES:
+        raise ConfigError(
+            f"{source}: language was {config.language!r}; allowed: "
+            f"{', '.join(map(repr, LANGUAGES))}"
         )
     for layer in ("communes", "villages", "coverage"):
         mapping = getattr(config.columns, layer)

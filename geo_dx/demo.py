@@ -39,6 +39,7 @@ from shapely.geometry import Point
 
 from geo_dx import _demo_world as _w
 from geo_dx._demo_world import DEMO_CRS, DEMO_PROVINCE
+from geo_dx.i18n import N_
 
 __all__ = [
     "DEMO_CRS", "DEMO_PROVINCE", "DEMO_SEED", "DEMO_TITLE", "TARGET_WITHOUT_FIBRE",
@@ -49,7 +50,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Title used by maps and summaries whenever the demo is shown.
-DEMO_TITLE = "Synthetic demo province (not real data)"
+DEMO_TITLE = N_("Synthetic demo province (not real data)")
 #: Seed of the committed demo data.
 DEMO_SEED = 20250701
 #: The committed demo data of a repository checkout (absent in a wheel install).

@@ -34,6 +34,8 @@ from geo_dx.schema import (
     GAP_COLOURS,
     GAP_LABELS,
     GAPS,
+    SHARE_BINS,
+    SHARE_COLOURS,
     village_locations,
 )
 
@@ -122,8 +124,8 @@ TECH_STYLE: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "fibre": {"color": "#6a3d9a", "label": "Fibre node"},
     "other": {"color": "#444444", "label": "Other coverage point"},
 })
-_SHARE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-_SHARE_COLORS = ("#f1eef6", "#d0d1e6", "#a6bddb", "#74a9cf", "#2b8cbe")
+_SHARE_BINS = SHARE_BINS
+_SHARE_COLORS = SHARE_COLOURS
 _NO_DATA_COLOR = "#ffffff"
 #: Decimal places kept for coordinates (5 ≈ 1 m) and outline simplification (≈ 20 m).
 _COORD_DECIMALS = 5

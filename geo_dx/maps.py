@@ -202,8 +202,9 @@ def write_maps(
     all_communes
         Also write pages of communes without villages.
     plan_items
-        Planned works with a ``commune_id`` column; each dossier lists its commune's rows
-        (the hook the plan fills; ``None`` before a plan exists).
+        Planned works (the plan's items, :func:`geo_dx.planning.plan_investments`); each
+        dossier lists those with a ``commune_id`` equal to its commune's or serving one of
+        its villages (``villages_served``, ``;``-separated ids). ``None`` without a plan.
     layers
         Extra layers for the main map (see :func:`build_map`).
 
@@ -245,9 +246,7 @@ def write_maps(
         mine = villages[village_commune == cid]
         m = build_map(mine, own, near[cid], title=str(own["commune_name"].iloc[0]),
                       coverage_raster=coverage_raster, clip=True, context=context)
-        plan = None
-        if plan_items is not None and "commune_id" in plan_items:
-            plan = plan_items[plan_items["commune_id"].astype(str) == cid]
+        plan = _plan_rows(plan_items, cid, mine) if plan_items is not None else None
         _dossier_page(m, own.iloc[0], mine, title=title, plan=plan)
         written.append(_save(m, out_dir / "communes" / names[cid]))
         files[cid] = names[cid]
@@ -394,7 +393,7 @@ def _add_raster(
     png_uri, bounds = overlay
     folium.map.CustomPane("geodx-raster", z_index=350, pointer_events=False).add_to(m)
     folium.raster_layers.ImageOverlay(
-        png_uri, bounds=bounds, name=name, opacity=0.45, pane="geodx-raster",
+        png_uri, bounds=bounds, name=name, opacity=0.3, pane="geodx-raster",
         overlay=True, show=show, interactive=False,
     ).add_to(m)
     return True
@@ -459,6 +458,26 @@ def _index_html(table: pd.DataFrame, files: dict[str, str], villages: pd.DataFra
                       synthetic="synthetic" in str(title).lower())
 
 
+#: Plan item columns a dossier shows, in order (those present).
+_PLAN_COLUMNS = ("rank", "item_id", "kind", "cost_vnd", "village_names", "people_served")
+
+
+def _plan_rows(plan_items: pd.DataFrame, commune_id: str,
+               villages: pd.DataFrame) -> pd.DataFrame:
+    """The plan items of one commune: by ``commune_id``, else by the villages they serve."""
+    if "commune_id" in plan_items:
+        mask = plan_items["commune_id"].astype(str) == commune_id
+    elif "villages_served" in plan_items and "village_id" in villages:
+        ids = set(villages["village_id"].astype(str))
+        mask = plan_items["villages_served"].fillna("").astype(str).map(
+            lambda served: bool(ids.intersection(served.split(";"))))
+    else:
+        return plan_items.iloc[:0]
+    rows = plan_items[mask]
+    shown = [c for c in _PLAN_COLUMNS if c in rows] or [c for c in rows if c != "geometry"]
+    return pd.DataFrame(rows[shown])
+
+
 def _dossier_page(m: folium.Map, commune: pd.Series, villages: pd.DataFrame, *, title: str,
                   plan: pd.DataFrame | None) -> None:
     """Wrap a commune's map in its dossier: header and totals above, villages below."""
@@ -467,7 +486,8 @@ def _dossier_page(m: folium.Map, commune: pd.Series, villages: pd.DataFrame, *, 
         commune.to_dict(), pd.DataFrame(villages.drop(columns="geometry", errors="ignore")),
         title=title, made=words.made, labels=words.labels, gap_labels=words.gap_labels,
         gap_colours=GAP_COLOURS, number=words.number, percent=words.percent, score=words.score,
-        plan=plan_section(plan, heading=words.labels["dossier_plan"]))
+        plan=plan_section(plan, heading=words.labels["dossier_plan"],
+                          column_labels=words.plan_columns, number=words.number))
     use_page_template(m, lang=words.lang, body_class="geodx-doc geodx-dossier", before=head,
                       after=tail)
 

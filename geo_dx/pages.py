@@ -100,6 +100,7 @@ class PageWords:
     number: Callable[[Any], str]
     percent: Callable[[Any], str]
     score: Callable[[Any], str]
+    plan_columns: Mapping[str, str]
 
 
 def page_words(lang: str = "en") -> PageWords:
@@ -122,8 +123,19 @@ def page_words(lang: str = "en") -> PageWords:
         number=lambda x: "–" if missing(x) else f"{float(x):,.0f}",
         percent=lambda x: "–" if missing(x) else f"{float(x):.0%}",
         score=lambda x: "–" if missing(x) else f"{float(x):.1f}",
+        plan_columns=PLAN_COLUMN_LABELS,
     )
 
+
+#: Headers of the plan items a dossier lists.
+PLAN_COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
+    "rank": "#",
+    "item_id": "Item",
+    "kind": "Works",
+    "cost_vnd": "Cost (VND)",
+    "village_names": "Villages served",
+    "people_served": "People served",
+})
 
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
              *(f"LPT{i}" for i in range(10))}
@@ -277,13 +289,14 @@ def plan_section(
     *,
     heading: str = PAGE_LABELS["dossier_plan"],
     column_labels: Mapping[str, str] | None = None,
+    number: Callable[[Any], str] | None = None,
 ) -> str:
     """
     The dossier's "planned works" section: one table row per plan item, or ``""``.
 
     This is the hook the plan fills: pass the plan items that fall in the commune (any
     columns; ``column_labels`` renames them for readers, columns not in it keep their name).
-    Values are shown as text, escaped.
+    Values are shown as text, escaped; numbers through ``number`` when given.
 
     Examples
     --------
@@ -297,8 +310,14 @@ def plan_section(
         return ""
     labels = column_labels or {}
     columns = [labels.get(str(c), str(c)) for c in plan_items.columns]
-    rows = [["" if pd.isna(v) else str(v) for v in row]
-            for row in plan_items.itertuples(index=False)]
+    def cell(value: Any) -> str:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return ""
+        if number is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            return number(value)
+        return str(value)
+
+    rows = [[cell(v) for v in row] for row in plan_items.itertuples(index=False)]
     return _template("plan_section.html").render(heading=heading, columns=columns, rows=rows)
 
 

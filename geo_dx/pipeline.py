@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 
 from geo_dx._version import __version__
+from geo_dx.blocking import terrain_blocking
 from geo_dx.calibration import Calibration
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config
@@ -27,6 +28,7 @@ from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps, mobile_model
+from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.remoteness import remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, write_run
@@ -61,6 +63,8 @@ class RunInputs:
     mobile_tiles: Path | None = None
     fixed_tiles: Path | None = None
     title: str = "geo_dx connectivity gaps"
+    #: The synthetic demo province (said in summary.json whatever the title's language).
+    synthetic: bool = False
     #: Investment plan budget (VND, or "mobile=X,fibre=Y"); None: no plan.
     budget: object | None = None
     #: Candidate sites for the plan (else generated).
@@ -94,8 +98,8 @@ def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
             *(p for p in optional if p is not None))
 
 
-def demo_inputs() -> RunInputs:
-    """The embedded synthetic demo province as run inputs."""
+def demo_inputs(*, language: str = DEFAULT_LANGUAGE) -> RunInputs:
+    """The embedded synthetic demo province as run inputs, titled in ``language``."""
     from geo_dx.demo import DEMO_TITLE, demo_paths
 
     paths = demo_paths()
@@ -106,7 +110,8 @@ def demo_inputs() -> RunInputs:
         dem=paths.dem,
         towns=paths.towns,
         roads=paths.roads,
-        title=DEMO_TITLE,
+        title=translator(language).gettext(DEMO_TITLE),
+        synthetic=True,
     )
 
 
@@ -151,6 +156,8 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
     gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
                      evidence=evidence,
                      calibration=calibration if config.terrain.calibrate else None)
+    if dem is not None and mobile_model(config, dem) == "terrain":
+        gaps = gaps.join(terrain_blocking(gaps, coverage, dem, config=config))
     mask = None
     signal_raster = None
     if dem is not None and model == "itm":
@@ -174,7 +181,8 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
     is_gap = scored["gap_class"] != "none"
     fields: dict[str, Any] = {
         "mobile_model": mobile_model(config, dem),
-        "synthetic": "synthetic" in inputs.title.lower(),
+        "synthetic": inputs.synthetic or "synthetic" in inputs.title.lower(),
+        "language": config.language,
         "generator": f"geo_dx {__version__}",
         "crs": str(work_crs),
         "inputs": {
@@ -278,7 +286,8 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
     from geo_dx.maps import PlaceContext, write_maps
-    from geo_dx.plan_report import plan_map_kwargs, write_plan_files
+    from geo_dx.plan_report import plan_map_kwargs, plan_table, write_plan_files
+    from geo_dx.workbook import write_workbook
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
@@ -295,11 +304,18 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
                                            towns=result.extra_layers.get("towns"))
         write_maps(staging, result.villages, result.communes, result.coverage,
                    title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
-                   context=context, **plan_map_kwargs(result.plan))
+                   context=context, **plan_map_kwargs(result.plan),
+                   plan_items=result.plan.items if result.plan is not None else None)
 
     def plan_files(staging: Path) -> None:
         if result.plan is not None:
             write_plan_files(staging, result.plan)
+
+    def workbook(staging: Path) -> None:
+        write_workbook(staging / "priority.xlsx", result.villages, result.communes,
+                       plan=plan_table(result.plan) if result.plan is not None else None,
+                       language=result.summary.get("language", DEFAULT_LANGUAGE),
+                       title=result.summary["title"])
 
     return write_run(
         out_dir,
@@ -308,6 +324,6 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         coverage=result.coverage,
         summary=result.summary,
         extra_layers=result.extra_layers,
-        extra_writers=(raster, maps, plan_files),
+        extra_writers=(raster, maps, plan_files, workbook),
         inputs=result.input_paths,
     )

@@ -15,6 +15,10 @@ The coverage raster (every cell a site sees) is :mod:`geo_dx.viewshed`.
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -81,6 +85,108 @@ def line_of_sight(
     array([ True, False])
     """
     config = config or TerrainConfig()
+    n = len(np.asarray(from_xy, dtype=float).reshape(-1, 2))
+    clear = np.ones(n, dtype=bool)
+    for idx, profile in _profiles(dem, from_xy, from_height_m, to_xy, to_height_m, config):
+        clear[idx] = ~(profile.excess_m > 0).any(axis=1)  # NaN (unknown terrain) is False
+    return clear
+
+
+class Obstruction(NamedTuple):
+    """The highest point of each path above its line of sight (see :func:`highest_obstruction`)."""
+
+    #: How far the point (terrain + earth bulge + clearance) rises above the line; > 0 blocks.
+    excess_m: np.ndarray
+    #: The point's location in the DEM's CRS.
+    x: np.ndarray
+    y: np.ndarray
+    #: Ground elevation of the DEM at the point.
+    elevation_m: np.ndarray
+    #: Distance from the receiver end (``to_xy``) of the path.
+    distance_to_m: np.ndarray
+
+
+def highest_obstruction(
+    dem: DemGrid,
+    from_xy: np.ndarray,
+    from_height_m: np.ndarray | float,
+    to_xy: np.ndarray,
+    to_height_m: np.ndarray | float,
+    *,
+    config: TerrainConfig | None = None,
+) -> Obstruction:
+    """
+    For each path, the profile point that rises highest above the line of sight.
+
+    The same profile as :func:`line_of_sight` (same samples, earth bulge and clearance),
+    so a path is blocked exactly when its ``excess_m`` is above 0. Pairs with no known
+    interior sample (too short, unknown endpoint elevation, all samples off the DEM) get
+    NaN everywhere.
+
+    Parameters
+    ----------
+    dem, from_xy, from_height_m, to_xy, to_height_m, config
+        As for :func:`line_of_sight`.
+
+    Returns
+    -------
+    Obstruction
+        Arrays (n,): ``excess_m``, ``x``, ``y``, ``elevation_m`` and ``distance_to_m``.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from pyproj import CRS
+    >>> z = np.zeros((1, 60))
+    >>> z[0, 30] = 500.0  # a ridge 500 m high, 3 km east of x = 0
+    >>> dem = DemGrid(z, Affine(100, 0, -50, 0, -100, 50), CRS.from_epsg(32648))
+    >>> top = highest_obstruction(dem, np.array([[1000.0, 0.0]]), 30.0,
+    ...                           np.array([[5000.0, 0.0]]), 1.5)
+    >>> float(top.x[0]), float(top.elevation_m[0]), float(top.distance_to_m[0])
+    (3000.0, 500.0, 2000.0)
+    >>> bool(top.excess_m[0] > 0), bool(line_of_sight(dem, np.array([[1000.0, 0.0]]), 30.0,
+    ...                                               np.array([[5000.0, 0.0]]), 1.5)[0])
+    (True, False)
+    """
+    config = config or TerrainConfig()
+    n = len(np.asarray(from_xy, dtype=float).reshape(-1, 2))
+    out = Obstruction(*(np.full(n, np.nan) for _ in Obstruction._fields))
+    for idx, profile in _profiles(dem, from_xy, from_height_m, to_xy, to_height_m, config):
+        known = ~np.isnan(profile.excess_m).all(axis=1)
+        rows = np.flatnonzero(known)
+        k = np.nanargmax(profile.excess_m[rows], axis=1)
+        t = profile.t[rows, k]
+        for field, values in (
+            ("excess_m", profile.excess_m[rows, k]),
+            ("x", profile.x[rows, k]),
+            ("y", profile.y[rows, k]),
+            ("elevation_m", profile.terrain_m[rows, k]),
+            ("distance_to_m", (1.0 - t) * profile.dist_m[rows]),
+        ):
+            getattr(out, field)[idx[rows]] = values
+    return out
+
+
+class _Profile(NamedTuple):
+    """Sampled paths of one chunk, padded to the longest (padding: NaN excess)."""
+
+    t: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    terrain_m: np.ndarray
+    excess_m: np.ndarray
+    dist_m: np.ndarray
+
+
+def _profiles(
+    dem: DemGrid,
+    from_xy: np.ndarray,
+    from_height_m: np.ndarray | float,
+    to_xy: np.ndarray,
+    to_height_m: np.ndarray | float,
+    config: TerrainConfig,
+) -> Iterator[tuple[np.ndarray, _Profile]]:
+    """Terrain profiles of the pairs with known endpoints, in memory-bounded chunks."""
     a = np.asarray(from_xy, dtype=float).reshape(-1, 2)
     b = np.asarray(to_xy, dtype=float).reshape(-1, 2)
     if len(a) != len(b):
@@ -98,7 +204,6 @@ def line_of_sight(
     dist_m = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
     interior = np.maximum(np.ceil(dist_m / step_m).astype(np.int64) - 1, 0)
 
-    clear = np.ones(n, dtype=bool)
     todo = np.flatnonzero(np.isfinite(za) & np.isfinite(zb) & (interior > 0))
     if len(todo) < n:
         unknown = int(np.count_nonzero(~(np.isfinite(za) & np.isfinite(zb))))
@@ -111,7 +216,7 @@ def line_of_sight(
     while start < len(order):
         end = _chunk_end(interior[order], start)
         idx = order[start:end]
-        clear[idx] = _clear_chunk(
+        yield idx, _profile_chunk(
             dem,
             a[idx],
             b[idx],
@@ -123,10 +228,9 @@ def line_of_sight(
             clearance_m=config.clearance_m,
         )
         start = end
-    return clear
 
 
-def _clear_chunk(
+def _profile_chunk(
     dem: DemGrid,
     a: np.ndarray,
     b: np.ndarray,
@@ -137,8 +241,8 @@ def _clear_chunk(
     *,
     two_kr: float,
     clearance_m: float,
-) -> np.ndarray:
-    """Line of sight for pairs with similar sample counts, padded to the longest."""
+) -> _Profile:
+    """Profiles for pairs with similar sample counts, padded to the longest."""
     j = np.arange(1, int(interior.max()) + 1)
     valid = j[None, :] <= interior[:, None]
     t = np.where(valid, j[None, :] / (interior[:, None] + 1.0), 0.5)
@@ -147,8 +251,8 @@ def _clear_chunk(
     terrain = dem.sample_xy(x, y)
     line = za[:, None] + t * (zb - za)[:, None]
     bulge = t * (1.0 - t) * (dist_m**2)[:, None] / two_kr
-    blocked = valid & (terrain + bulge + clearance_m > line)  # NaN terrain compares False
-    return ~blocked.any(axis=1)
+    excess = np.where(valid, terrain + bulge + clearance_m - line, np.nan)  # NaN: unknown
+    return _Profile(t, x, y, terrain, excess, dist_m)
 
 
 def _chunk_end(sorted_counts: np.ndarray, start: int) -> int:

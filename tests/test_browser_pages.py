@@ -220,3 +220,72 @@ def test_dossier_links_back_and_lists_villages(driver, pages_dir):
     assert "Bản Huổi Lếch" in driver.find_element("css selector",
                                                    ".geodx-dossier-covered").text
     assert _severe(driver) == []
+
+
+# --- The demo province, as `geo-dx run` writes it: the README's screenshots ---------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "img"
+
+
+@pytest.fixture(scope="module")
+def demo_run() -> Path:
+    from geo_dx.pipeline import analyse, demo_inputs, write
+
+    out = Path(tempfile.mkdtemp(prefix="geodx-demo-pages-")) / "demo"
+    write(analyse(demo_inputs()), out)
+    yield out
+    shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def _save_small_png(png: bytes, path: Path, *, colours: int = 256) -> int:
+    """Keep a screenshot small: an adaptive palette of ``colours`` colours."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    image.quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        path, optimize=True)
+    return path.stat().st_size
+
+
+def test_demo_map_and_dossier_screenshots(driver, demo_run):
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1000, "height": 720, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        _open(driver, demo_run / "map.html")
+        time.sleep(0.8)
+        assert _severe(driver) == []
+        # Relief, roads, towns and commune names are drawn; labels do not pile up.
+        state = driver.execute_script("""
+            var s = window.geoDxMaps[0], n = {relief: 0, roads: 0, towns: 0};
+            ['relief', 'roads', 'towns'].forEach(function (k) {
+                if (s.groups[k]) { n[k] = s.groups[k].getLayers().length; }
+            });
+            n.labels = document.querySelectorAll('.geodx-commune-label').length;
+            return n;
+        """)
+        assert state["relief"] == 1 and state["roads"] > 500 and state["towns"] > 40
+        assert state["labels"] == 45
+        shown = driver.execute_script("""
+            return Array.from(document.querySelectorAll(
+                '.geodx-commune-label, .geodx-town-label, .geodx-rank')).filter(function (e) {
+                    return getComputedStyle(e).visibility !== 'hidden'; }).map(function (e) {
+                    var r = e.getBoundingClientRect();
+                    return {cls: e.textContent, left: r.left, top: r.top, right: r.right,
+                            bottom: r.bottom}; });
+        """)
+        assert len(shown) > 20 and _overlaps(shown) == []
+        size = _save_small_png(driver.get_screenshot_as_png(), DOCS / "map.png")
+        assert size < 250_000
+        # The dossier of the commune with the province's first village.
+        index = (demo_run / "index.html").read_text(encoding="utf-8")
+        first = re.search(r'<a href="(communes/[\w-]+\.html)">', index).group(1)
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 800, "height": 1100, "deviceScaleFactor": 1, "mobile": False})
+        _open(driver, demo_run / first)
+        time.sleep(0.8)
+        assert _severe(driver) == []
+        size = _save_small_png(driver.get_screenshot_as_png(), DOCS / "dossier.png")
+        assert size < 250_000
+    finally:
+        _phone(driver, False)

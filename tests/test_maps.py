@@ -310,6 +310,34 @@ def test_write_maps(tmp_path):
     assert "<script" not in index
 
 
+def test_dossier_pages_list_their_plan_items_and_communes_without_villages_get_none(tmp_path):
+    outlines = pd.concat([make_outlines(), gpd.GeoDataFrame(
+        {"commune_id": ["E"], "commune_name": ["Xã Trống"]},
+        geometry=[shapely.box(X0, Y0 - 10_000, X0 + 10_000, Y0)], crs=UTM)], ignore_index=True)
+    communes = summarise_communes(make_villages(), outlines)
+    plan = pd.DataFrame({"rank": [1, 2], "item_id": ["M1", "F1"], "kind": ["4g", "fibre"],
+                         "cost_vnd": [1_500_000_000.0, 2e8], "villages_served": ["v01;v05", "v05"],
+                         "village_names": ["<b>x</b>;Bản Nà Nhạn", "Bản Nà Nhạn"],
+                         "people_served": [300.0, 200.0]})
+    paths = write_maps(tmp_path, make_villages(), communes, make_coverage(), title=TITLE,
+                       plan_items=plan)
+    names = {p.name for p in paths}
+    assert "xa-trong-E.html" not in names  # no villages, no page
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Xã Trống <span" in index and "communes/xa-trong-E.html" not in index
+    a = (tmp_path / "communes" / "xa-muong-phang-A.html").read_text(encoding="utf-8")
+    b = (tmp_path / "communes" / "xa-na-tau-B.html").read_text(encoding="utf-8")
+    c = (tmp_path / "communes" / next(n for n in names if n.startswith("xa-b-ce"))).read_text(
+        encoding="utf-8")
+    assert 'id="geodx-plan"' in a and "<td>M1</td>" in a and "<td>F1</td>" not in a
+    assert "<td>1,500,000,000</td>" in a and "&lt;b&gt;x&lt;/b&gt;" in a
+    assert "<td>M1</td>" in b and "<td>F1</td>" in b
+    assert 'id="geodx-plan"' not in c
+    # Asked for by id, a commune without villages gets its page.
+    assert [p.name for p in write_maps(tmp_path, make_villages(), communes, make_coverage(),
+                                       title=TITLE, commune_id="E")] == ["xa-trong-E.html"]
+
+
 def test_write_maps_removes_stale_commune_maps(tmp_path):
     (tmp_path / "communes").mkdir()
     (tmp_path / "communes" / "OLD.html").write_text("stale")

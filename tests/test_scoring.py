@@ -54,8 +54,9 @@ def _towns() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"name": ["Town"]}, geometry=[TOWN], crs=UTM)
 
 
-def _config(**scoring) -> Config:
-    return Config(scoring=dataclasses.replace(ScoringConfig(), **{"sensitivity_draws": 50,
+def _config(language: str = "en", **scoring) -> Config:
+    return Config(language=language,
+                  scoring=dataclasses.replace(ScoringConfig(), **{"sensitivity_draws": 50,
                                                                   **scoring}))
 
 
