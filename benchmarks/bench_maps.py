@@ -32,11 +32,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_dx.communes import summarise_communes
+from geo_dx.config import COMPONENTS
 from geo_dx.maps import build_map, write_maps
 
 UTM = "EPSG:32648"
 X0, Y0 = 380_000.0, 2_330_000.0
-COMPONENTS = ("severity", "remoteness", "ethnic", "people", "poverty")
 GAPS = np.array(["none", "no_fibre", "no_mobile", "no_fibre_no_mobile"])
 
 
@@ -69,6 +70,8 @@ def make_case(n_villages: int, n_communes: int, n_mobile: int, n_fibre: int, *, 
         "village_name": [f"Bản Nậm Pồ {i}" for i in range(n_villages)],
         "commune_id": np.array(ids)[ci], "commune_name": np.array(names)[ci],
         "gap_class": gap,
+        "has_fibre": np.isin(gap, ["none", "no_mobile"]),
+        "has_mobile_broadband": np.isin(gap, ["none", "no_fibre"]),
         "nearest_fibre_m": rng.uniform(100, 30_000, n_villages),
         "nearest_mobile_m": rng.uniform(100, 20_000, n_villages),
         "mobile_technology": rng.choice(["4g", "3g", "2g", "none"], n_villages),
@@ -98,7 +101,7 @@ def make_case(n_villages: int, n_communes: int, n_mobile: int, n_fibre: int, *, 
         "source": "declared",
     }, geometry=gpd.points_from_xy(X0 + rng.uniform(0, width, n_sites),
                                    Y0 + rng.uniform(0, height, n_sites)), crs=UTM)
-    return villages, communes, coverage
+    return villages, summarise_communes(villages, communes), coverage
 
 
 def folium_baseline(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> folium.Map:

@@ -5,43 +5,68 @@ The public API for notebooks and scripts::
     import geo_dx
     demo = geo_dx.load_demo()
     gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    travel = geo_dx.travel_time_h(gaps, dem=demo.dem_path, towns=demo.towns,
+                                  communes=demo.communes)
+    scored = geo_dx.score(gaps, travel=travel, communes=demo.communes)
+    ids, clusters = geo_dx.rollout_clusters(scored, radius_m=3000)
+    table = geo_dx.summarise_communes(scored, demo.communes)
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from geo_dx.config import Config, load_config
+from geo_dx._version import __version__
+from geo_dx.communes import assign_communes, summarise_communes
+from geo_dx.config import Config, config_from_dict, load_config, with_weights
+from geo_dx.dem import read_dem
+from geo_dx.demo import load_demo
 from geo_dx.errors import GeoDxError, GeoDxWarning, InputError
+from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps
-from geo_dx.io import read_communes, read_coverage, read_villages
-
-__version__ = "0.1.0"
+from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
+from geo_dx.maps import build_map, rebuild_maps, write_maps
+from geo_dx.pipeline import RunInputs, RunResult, analyse, write
+from geo_dx.remoteness import remoteness_summary, travel_time_h
+from geo_dx.report import build_summary, format_summary, priority_table, write_priority_csv
+from geo_dx.rollout import rollout_clusters
+from geo_dx.schema import check_extent
+from geo_dx.scoring import score, score_summary
 
 __all__ = [
     "Config",
     "GeoDxError",
     "GeoDxWarning",
     "InputError",
+    "RunInputs",
+    "RunResult",
+    "__version__",
+    "analyse",
+    "assign_communes",
+    "build_map",
+    "build_summary",
+    "check_extent",
+    "config_from_dict",
     "find_gaps",
+    "format_summary",
     "load_config",
     "load_demo",
+    "priority_table",
+    "raster_evidence",
     "read_communes",
     "read_coverage",
+    "read_dem",
+    "read_layer",
+    "read_speed_tiles",
     "read_villages",
+    "rebuild_maps",
+    "remoteness_summary",
+    "rollout_clusters",
     "score",
+    "score_summary",
+    "summarise_communes",
+    "tile_evidence",
+    "travel_time_h",
+    "with_weights",
+    "write",
+    "write_maps",
+    "write_priority_csv",
 ]
-
-
-def load_demo() -> Any:
-    """Load the synthetic demo province (see :func:`geo_dx.demo.load_demo`)."""
-    from geo_dx.demo import load_demo as _load_demo
-
-    return _load_demo()
-
-
-def score(gaps: Any, **kwargs: Any) -> Any:
-    """Score and rank gap villages (see :func:`geo_dx.scoring.score`)."""
-    from geo_dx.scoring import score as _score
-
-    return _score(gaps, **kwargs)

@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from geo_dx.pipeline import RunInputs, analyse, demo_inputs, write
+    from geo_dx.atomic import check_out_dir
+    from geo_dx.pipeline import RunInputs, analyse, demo_inputs, input_paths, write
     from geo_dx.report import format_summary
 
     config = load_config(args.config)
@@ -73,6 +74,7 @@ def _run(args: argparse.Namespace) -> int:
             title=args.title or f"Connectivity gaps: {Path(args.villages).stem}",
         )
         out = Path(args.out or "maps/run")
+    check_out_dir(out, inputs=input_paths(inputs))  # before the analysis, not after
     result = analyse(inputs, config=config)
     write(result, out)
     print(format_summary(result.summary))

@@ -10,38 +10,18 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.errors import GeoDxWarning
+from geo_dx.schema import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
 #: Per-commune count columns, in output order.
 COUNT_COLUMNS: tuple[str, ...] = (
     "villages",
+    "with_gap",
     "without_fibre",
     "without_mobile_broadband",
     "without_both",
 )
-
-
-def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """
-    Each village's location: its point, or for a polygon its ``representative_point()``.
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> v = gpd.GeoDataFrame(geometry=[box(0, 0, 2, 2)], crs=32648)
-    >>> village_locations(v).iloc[0].within(box(0, 0, 2, 2))
-    True
-    """
-    geom = villages.geometry
-    is_point = (geom.geom_type == "Point").to_numpy()
-    if is_point.all():
-        return geom
-    return gpd.GeoSeries(
-        np.where(is_point, geom.to_numpy(), geom.representative_point().to_numpy()),
-        index=villages.index,
-        crs=villages.crs,
-    )
 
 
 def assign_communes(
@@ -66,7 +46,7 @@ def assign_communes(
     max_distance_m
         How far outside every commune a village may lie and still be assigned.
     crs
-        Projected CRS for the distance; default: UTM zone estimated from the villages.
+        Projected CRS for the distance; default: see :func:`geo_dx.schema.working_crs`.
 
     Returns
     -------
@@ -89,7 +69,7 @@ def assign_communes(
         )
     todo = given.isna()
     if todo.any():
-        work_crs = crs or out.estimate_utm_crs()
+        work_crs = working_crs(out, crs)
         locations = village_locations(out.loc[todo]).to_crs(work_crs)
         polys = communes[["commune_id", "geometry"]].to_crs(work_crs)
         points = gpd.GeoDataFrame(geometry=locations)
@@ -122,39 +102,55 @@ def summarise_communes(
     gaps: gpd.GeoDataFrame, communes: gpd.GeoDataFrame
 ) -> gpd.GeoDataFrame:
     """
-    Count villages and gaps per commune, worst first.
+    Count villages and gaps per commune, worst first: the one per-commune table.
 
-    "Worst" is the largest share of villages with any gap, then the most villages
-    without both services.
+    "Worst" is the largest share of villages with any gap (``gap_share``), then the most
+    villages without both services, then ``commune_id``. A commune without villages has no
+    share (NaN) and comes last. The console table, ``summary.json``, the GeoPackage, the
+    index page and the maps all use this table and its order.
+
+    Parameters
+    ----------
+    gaps
+        Villages with ``commune_id``, ``has_fibre`` and ``has_mobile_broadband`` (the
+        output of ``find_gaps`` with communes).
+    communes
+        Validated communes.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``commune_id, commune_name, villages, without_fibre, without_mobile_broadband,
-        without_both, gap_share`` with the commune geometry.
+        ``commune_id, commune_name, villages, with_gap, without_fibre,
+        without_mobile_broadband, without_both, gap_share`` with the commune geometry.
+
+    Examples
+    --------
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> table = summarise_communes(gaps, demo.communes)
+    >>> int(table["villages"].sum()) == len(gaps), bool(table["gap_share"].is_monotonic_decreasing)
+    (True, True)
     """
-    flags = pd.DataFrame(
-        {
-            "commune_id": gaps["commune_id"],
-            "villages": 1,
-            "without_fibre": ~gaps["has_fibre"].astype(bool),
-            "without_mobile_broadband": ~gaps["has_mobile_broadband"].astype(bool),
-        }
-    )
-    flags["without_both"] = flags["without_fibre"] & flags["without_mobile_broadband"]
+    no_fibre = ~gaps["has_fibre"].astype(bool)
+    no_mobile = ~gaps["has_mobile_broadband"].astype(bool)
+    flags = pd.DataFrame({
+        "commune_id": gaps["commune_id"],
+        "villages": 1,
+        "with_gap": no_fibre | no_mobile,
+        "without_fibre": no_fibre,
+        "without_mobile_broadband": no_mobile,
+        "without_both": no_fibre & no_mobile,
+    })
     counts = flags.groupby("commune_id")[list(COUNT_COLUMNS)].sum()
     out = communes[["commune_id", "commune_name", "geometry"]].merge(
         counts, left_on="commune_id", right_index=True, how="left"
     )
     out[list(COUNT_COLUMNS)] = out[list(COUNT_COLUMNS)].fillna(0).astype(int)
-    any_gap = flags.assign(
-        gap=flags["without_fibre"] | flags["without_mobile_broadband"]
-    ).groupby("commune_id")["gap"].sum()
-    out["gap_share"] = (
-        out["commune_id"].map(any_gap).fillna(0) / out["villages"].where(out["villages"] > 0)
-    ).fillna(0.0)
+    out["gap_share"] = out["with_gap"] / out["villages"].where(out["villages"] > 0)
     out = out.sort_values(
-        ["gap_share", "without_both", "commune_id"], ascending=[False, False, True]
+        ["gap_share", "without_both", "commune_id"], ascending=[False, False, True],
+        na_position="last", kind="stable",
     ).reset_index(drop=True)
     return gpd.GeoDataFrame(
         out[["commune_id", "commune_name", *COUNT_COLUMNS, "gap_share", "geometry"]],

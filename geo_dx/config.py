@@ -21,6 +21,7 @@ Unknown tables or keys are errors that list what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -28,14 +29,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from geo_dx.errors import ConfigError
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
-#: Technologies geo_dx knows, best first within each class.
-TECHNOLOGIES: tuple[str, ...] = ("fibre", "5g", "4g", "3g", "2g")
-#: Technologies that count as mobile broadband (2g does not).
-MOBILE_BROADBAND: tuple[str, ...] = ("5g", "4g", "3g")
-#: Scoring components, in the order they appear in outputs.
-COMPONENTS: tuple[str, ...] = ("severity", "remoteness", "ethnic", "people", "poverty")
+from geo_dx.errors import ConfigError
+from geo_dx.schema import COMPONENTS, TECHNOLOGIES
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -179,9 +177,23 @@ def load_config(path: str | Path | None) -> Config:
         return Config()
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError as err:
         raise ConfigError(f"{path}: config file not found; check the --config path") from err
+    except IsADirectoryError as err:
+        raise ConfigError(f"{path}: is a folder; --config needs a .toml file") from err
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the config file ({err.strerror or err})") from err
+    try:
+        text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark (Notepad) is fine
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: the config file is not UTF-8 (byte {err.start}: "
+            f"{raw[err.start:err.start + 1]!r}; Windows-1258 or another legacy encoding?); "
+            "save it as UTF-8"
+        ) from err
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err}); fix the syntax at that line") from err
     return config_from_dict(data, source=str(path))
@@ -286,7 +298,13 @@ def _coerce(current: Any, value: Any, source: str, where: str) -> Any:
     if isinstance(current, int | float) or current is None and where.endswith("_m"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{source}: {where} must be a number, got {value!r}")
-        return type(current)(value) if current is not None else float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{source}: {where} was {value!r}; give a finite number")
+        if isinstance(current, int):
+            if float(value) != int(value):
+                raise ConfigError(f"{source}: {where} must be a whole number, got {value!r}")
+            return int(value)
+        return float(value)
     if isinstance(current, str) or current is None:
         if not isinstance(value, str):
             raise ConfigError(f"{source}: {where} must be a string, got {value!r}")
@@ -294,17 +312,64 @@ def _coerce(current: Any, value: Any, source: str, where: str) -> Any:
     return value
 
 
+#: Allowed range of every numeric setting: (lowest, highest, lowest allowed itself).
+_BOUNDS: dict[str, tuple[float, float, bool]] = {
+    "assign_max_distance_m": (0.0, 1e6, True),
+    "coverage.measurement_range_m": (0.0, 1e6, True),
+    "terrain.antenna_height_m": (0.0, 1000.0, True),
+    "terrain.receiver_height_m": (0.0, 1000.0, True),
+    "terrain.clearance_m": (0.0, 1000.0, True),
+    "terrain.k_factor": (0.0, 100.0, False),
+    "terrain.sample_step_m": (0.0, 1e5, False),
+    "measured.mobile_min_down_kbps": (0.0, 1e8, True),
+    "measured.mobile_min_up_kbps": (0.0, 1e8, True),
+    "measured.fixed_min_down_kbps": (0.0, 1e8, True),
+    "measured.fixed_min_up_kbps": (0.0, 1e8, True),
+    "measured.min_tests": (0.0, 1e9, True),
+    "remoteness.walking_speed_kmh": (0.0, 1000.0, False),
+    "remoteness.road_speed_kmh": (0.0, 1000.0, False),
+    "remoteness.straight_line_speed_kmh": (0.0, 1000.0, False),
+    "scoring.especially_difficult_bonus": (0.0, 1.0, True),
+    "scoring.household_size": (0.0, 100.0, False),
+    "scoring.sensitivity_draws": (0.0, 100_000.0, True),
+    "scoring.sensitivity_concentration": (0.0, 1e6, False),
+    "scoring.seed": (0.0, 2.0**32 - 1, True),
+    "scoring.top_n": (0.0, 1e6, True),
+    "scoring.cluster_radius_m": (0.0, 1e6, False),
+}
+#: Allowed range of every value in a mapping setting.
+_MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
+    "coverage.default_range_m": (0.0, 1e6, True),
+    "coverage.max_range_m": (0.0, 1e6, True),
+    "scoring.weights": (0.0, 1e6, True),
+    "scoring.severity": (0.0, 1.0, True),
+}
+
+
+def _bounded(value: Any, bounds: tuple[float, float, bool], source: str, key: str) -> None:
+    low, high, low_ok = bounds
+    ok = math.isfinite(value) and (value >= low if low_ok else value > low) and value <= high
+    if not ok:
+        allowed = f"{'>=' if low_ok else '>'} {_number(low)} and <= {_number(high)}"
+        what = "negative" if value < 0 else "out of range"
+        raise ConfigError(f"{source}: {key} = {_number(value)} is {what}; allowed: {allowed}")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if math.isfinite(value) and float(value).is_integer() else f"{value:g}"
+
+
 def _check(config: Config, source: str) -> None:
-    """Cross-field checks: values in range, known model names."""
-    for name, value in config.scoring.weights.items():
-        if value < 0:
-            raise ConfigError(f"{source}: weight {name}={value} is negative; weights must be >= 0")
+    """Every value in range, known model names, a usable CRS: all checks in one place."""
+    for key, bounds in _BOUNDS.items():
+        value = _get(config, key)
+        if value is not None:
+            _bounded(value, bounds, source, key)
+    for key, bounds in _MAPPING_BOUNDS.items():
+        for name, value in _get(config, key).items():
+            _bounded(value, bounds, source, f"{key}.{name}")
     if sum(config.scoring.weights.values()) <= 0:
         raise ConfigError(f"{source}: the scoring weights sum to 0; give at least one weight > 0")
-    for section in ("default_range_m", "max_range_m"):
-        for tech, value in getattr(config.coverage, section).items():
-            if value < 0:
-                raise ConfigError(f"{source}: coverage.{section}.{tech}={value} must be >= 0")
     if config.terrain.model not in ("auto", "radius", "terrain"):
         raise ConfigError(
             f"{source}: terrain.model was {config.terrain.model!r}; "
@@ -315,5 +380,57 @@ def _check(config: Config, source: str) -> None:
             f"{source}: scoring.normalisation was {config.scoring.normalisation!r}; "
             "allowed: 'percentile', 'minmax'"
         )
-    if config.assign_max_distance_m < 0:
-        raise ConfigError(f"{source}: assign_max_distance_m must be >= 0")
+    for layer in ("communes", "villages", "coverage"):
+        mapping = getattr(config.columns, layer)
+        targets = list(mapping.values())
+        twice = sorted({t for t in targets if targets.count(t) > 1})
+        if twice:
+            sources = [k for k, v in mapping.items() if v == twice[0]]
+            raise ConfigError(
+                f"{source}: [columns.{layer}] maps {', '.join(map(repr, sources))} all onto "
+                f"{twice[0]!r}; map one column onto each geo_dx column"
+            )
+    if config.crs:
+        check_crs(config.crs, source=source)
+
+
+def check_crs(crs: str, *, source: str = "config") -> CRS:
+    """
+    Parse the configured working CRS; it must be projected with metre units.
+
+    Examples
+    --------
+    >>> check_crs("EPSG:32648").to_epsg()
+    32648
+    >>> check_crs("EPSG:4326")
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.ConfigError: config: crs = 'EPSG:4326' is geographic (degrees) ...
+    """
+    try:
+        parsed = CRS.from_user_input(crs)
+    except CRSError as err:
+        raise ConfigError(
+            f"{source}: crs = {crs!r} is not a CRS pyproj understands; give an EPSG code of "
+            "a projected CRS in metres, e.g. crs = \"EPSG:32648\" for UTM zone 48N (or leave "
+            "it out to use the UTM zone of the data)"
+        ) from err
+    if not parsed.is_projected:
+        raise ConfigError(
+            f"{source}: crs = {crs!r} is geographic (degrees) but distances need metres; give "
+            "a projected CRS, e.g. crs = \"EPSG:32648\" (UTM 48N), or leave it out"
+        )
+    units = {axis.unit_name for axis in parsed.axis_info}
+    if not units <= {"metre", "meter"}:
+        raise ConfigError(
+            f"{source}: crs = {crs!r} measures in {', '.join(sorted(units))}, not metres; give "
+            "a projected CRS in metres, e.g. crs = \"EPSG:32648\""
+        )
+    return parsed
+
+
+def _get(config: Config, key: str) -> Any:
+    value: Any = config
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value

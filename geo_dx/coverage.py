@@ -14,9 +14,6 @@ from scipy.spatial import cKDTree
 from geo_dx.config import Config
 from geo_dx.errors import GeoDxWarning
 
-#: Evidence sources, strongest first: when several cover a village the first wins.
-SOURCES: tuple[str, ...] = ("measured", "modelled", "declared")
-
 
 @dataclass(frozen=True)
 class Evidence:
@@ -33,15 +30,12 @@ class Evidence:
         ``"measured"``, ``"modelled"`` or ``"declared"``.
     label
         Short human name for summaries, e.g. ``"ookla mobile tiles"``.
-    covered_share
-        Optional Series (0-1) of each polygon village's covered area share.
     """
 
     technology_class: str
     covered: pd.Series
     source: str
     label: str
-    covered_share: pd.Series | None = None
 
 
 def with_reach(coverage: gpd.GeoDataFrame, *, config: Config | None = None) -> gpd.GeoDataFrame:

@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 DEMO_TITLE = "Synthetic demo province (not real data)"
 #: Seed of the committed demo data.
 DEMO_SEED = 20250701
+#: The committed demo data of a repository checkout (absent in a wheel install).
+_REPO_DATA = Path(__file__).resolve().parents[1] / "data"
 #: Published Điện Biên figures the demo is calibrated to.
 TARGET_WITHOUT_MOBILE = 86
 TARGET_WITHOUT_FIBRE = 261
@@ -121,9 +123,7 @@ def demo_paths() -> DemoPaths:
     >>> demo_paths().villages.name
     'villages.gpkg'
     """
-    import geo_dx
-
-    repo = paths_in(Path(geo_dx.__file__).resolve().parents[1] / "data")
+    repo = paths_in(_REPO_DATA)
     if all(p.is_file() for p in repo.all()):
         return repo
     cache = _cache_dir()
@@ -184,11 +184,7 @@ def generate_demo(
     """
     if not 0.02 <= size <= 4.0:
         raise ValueError(f"`size` was {size!r} but must be between 0.02 and 4.0")
-    import geo_dx
-
-    out = Path(out_dir) if out_dir is not None else (
-        Path(geo_dx.__file__).resolve().parents[1] / "data"
-    )
+    out = Path(out_dir) if out_dir is not None else _REPO_DATA
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
@@ -266,12 +262,12 @@ class _GapCounter:
     def __init__(self, villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                  dem_path: Path) -> None:
         from geo_dx.dem import read_dem
-        from geo_dx.schema import validate_communes, validate_villages
+        from geo_dx.schema import validate_communes, validate_villages, working_crs
 
         public = [c for c in villages.columns if not c.startswith("_")]
         self.villages = validate_villages(villages[public].to_crs("EPSG:4326"))
         self.communes = validate_communes(communes.to_crs("EPSG:4326"))
-        self.dem = read_dem(dem_path, crs=self.villages.estimate_utm_crs())
+        self.dem = read_dem(dem_path, crs=working_crs(self.villages))
         self.calls = 0
 
     def uncovered(self, coverage: gpd.GeoDataFrame, column: str) -> np.ndarray:

@@ -29,3 +29,10 @@ class GeoDxWarning(UserWarning):
 
     Every one raised during a run is counted in ``summary.json``.
     """
+
+
+class OutputError(GeoDxError, OSError):
+    """The run's outputs could not be written (disk full, read-only, a file in use).
+
+    The previous contents of the output folder are left as they were.
+    """

@@ -16,31 +16,17 @@ import numpy as np
 import pandas as pd
 import rasterio
 from pyproj import CRS
-from rasterio import features
 from rasterio.errors import RasterioError
-from rasterio.windows import Window, from_bounds
+from rasterio.windows import Window
 
-from geo_dx.communes import village_locations
 from geo_dx.config import MeasuredConfig
 from geo_dx.coverage import Evidence
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.schema import MOBILE_BROADBAND, SOURCES, TECHNOLOGY_ALIASES, village_locations
+from geo_dx.zonal import zonal_share
 
 logger = logging.getLogger(__name__)
 
-#: Raster technologies and the evidence class they give.
-RASTER_TECHNOLOGIES: dict[str, str] = {
-    "fibre": "fibre",
-    "5g": "mobile",
-    "4g": "mobile",
-    "3g": "mobile",
-}
-_ALIASES: dict[str, str] = {
-    "fiber": "fibre",
-    "ftth": "fibre",
-    "lte": "4g",
-    "nr": "5g",
-    "umts": "3g",
-}
 #: Columns a speed-tile layer must have (Ookla open-data names).
 TILE_COLUMNS: tuple[str, ...] = ("avg_d_kbps", "avg_u_kbps", "tests")
 #: Kinds of speed tiles.
@@ -64,7 +50,7 @@ def raster_evidence(
     Nodata cells never pass. Village coordinates are reprojected to the raster's CRS.
     A point village is covered when its cell passes. A polygon village is covered when
     the cell under its representative point passes or any cell whose centre is inside
-    it passes; ``covered_share`` gives the passing fraction of those cells.
+    it passes (see :func:`geo_dx.zonal.zonal_share`).
 
     Parameters
     ----------
@@ -73,8 +59,8 @@ def raster_evidence(
     path
         Any single-band raster GDAL reads, with a CRS.
     technology
-        ``"fibre"``, ``"5g"``, ``"4g"`` or ``"3g"`` (aliases ``fiber``, ``ftth``, ``lte``,
-        ``nr``, ``umts``).
+        ``"fibre"``, ``"5g"``, ``"4g"`` or ``"3g"``, with the same aliases as coverage points
+        (:data:`geo_dx.schema.TECHNOLOGY_ALIASES`); ``2g`` is not broadband.
     threshold
         Lowest covered value; ``None`` for a 0/1 mask.
     source
@@ -95,10 +81,8 @@ def raster_evidence(
     """
     path = Path(path)
     tech_class = _technology_class(technology, path)
-    if source not in ("measured", "modelled", "declared"):
-        raise InputError(
-            f"{path}: source was {source!r}; allowed: 'measured', 'modelled', 'declared'"
-        )
+    if source not in SOURCES:
+        raise InputError(f"{path}: source was {source!r}; allowed: {', '.join(SOURCES)}")
     if villages.crs is None:
         raise InputError("villages have no CRS; set one before sampling a coverage raster")
     try:
@@ -125,33 +109,31 @@ def raster_evidence(
                 "not a 0/1 mask; give threshold (e.g. threshold=-105 for dBm)"
             )
         covered = pd.Series(_passes(values, threshold), index=villages.index, dtype=bool)
-        share = None
-        is_polygon = local.geom_type.isin(["Polygon", "MultiPolygon"])
-        if is_polygon.any():
-            share = pd.Series(np.nan, index=villages.index, name="covered_share")
-            values_share = share.to_numpy().copy()
-            for i in np.flatnonzero(is_polygon.to_numpy()):
-                values_share[i] = _polygon_share(src, band, local.geometry.iloc[i], threshold)
-            polygon = is_polygon.to_numpy()
-            # a polygon smaller than a cell: the cell under its representative point
-            small = polygon & np.isnan(values_share)
-            values_share[small] = covered.to_numpy()[small].astype(float)
-            share[:] = values_share
-            covered = covered | (polygon & (values_share > 0))
+        polygon = local.geom_type.isin(["Polygon", "MultiPolygon"])
+        if polygon.any():
+
+            def read(window: Window) -> np.ndarray:
+                data = src.read(band, window=window, masked=True)
+                return _passes(data.astype("float64").filled(np.nan), threshold)
+
+            share = zonal_share(local.geometry[polygon], src.transform, src.shape, read)
+            covered[share.index] |= share.to_numpy() > 0
     label = f"{technology} raster {path.name}"
     logger.info("%s: %d of %d villages covered", label, int(covered.sum()), len(covered))
-    return Evidence(tech_class, covered, source, label, share)
+    return Evidence(tech_class, covered, source, label)
 
 
 def _technology_class(technology: str, path: Path) -> str:
-    tech = str(technology).strip().lower()
-    tech = _ALIASES.get(tech, tech)
-    if tech not in RASTER_TECHNOLOGIES:
-        raise InputError(
-            f"{path}: technology was {technology!r}; allowed: "
-            f"{', '.join(RASTER_TECHNOLOGIES)} (2g is not broadband)"
-        )
-    return RASTER_TECHNOLOGIES[tech]
+    tech = TECHNOLOGY_ALIASES.get(str(technology).strip().lower())
+    if tech == "fibre":
+        return "fibre"
+    if tech in MOBILE_BROADBAND:
+        return "mobile"
+    aliases = sorted(k for k, v in TECHNOLOGY_ALIASES.items() if v != "2g" and k != v)
+    raise InputError(
+        f"{path}: technology was {technology!r}; allowed: fibre, {', '.join(MOBILE_BROADBAND)} "
+        f"(any case; aliases {', '.join(aliases)}); 2g is not broadband"
+    )
 
 
 def _check_overlap(
@@ -198,36 +180,6 @@ def _passes(values: np.ndarray, threshold: float | None) -> np.ndarray:
         if threshold is None:
             return np.isfinite(values) & (values != 0)
         return np.isfinite(values) & (values >= threshold)
-
-
-def _polygon_share(
-    src: rasterio.io.DatasetReader, band: int, geom: object, threshold: float | None
-) -> float:
-    """Passing share of the raster cells whose centres are inside ``geom``; NaN if none."""
-    left, bottom, right, top = src.bounds
-    minx, miny, maxx, maxy = geom.bounds  # type: ignore[attr-defined]
-    if minx > right or maxx < left or miny > top or maxy < bottom:
-        return float("nan")
-    window = from_bounds(
-        max(minx, left), max(miny, bottom), min(maxx, right), min(maxy, top), src.transform
-    )
-    col0, row0 = int(np.floor(window.col_off)), int(np.floor(window.row_off))
-    col1 = int(np.ceil(window.col_off + window.width))
-    row1 = int(np.ceil(window.row_off + window.height))
-    col0, row0 = max(col0, 0), max(row0, 0)
-    col1, row1 = min(col1, src.width), min(row1, src.height)
-    if col1 <= col0 or row1 <= row0:
-        return float("nan")
-    window = Window(col0, row0, col1 - col0, row1 - row0)
-    data = src.read(band, window=window, masked=True)
-    values = data.astype("float64").filled(np.nan)
-    inside = features.geometry_mask(
-        [geom], out_shape=values.shape, transform=src.window_transform(window), invert=True
-    )
-    cells = int(inside.sum())
-    if cells == 0:
-        return float("nan")
-    return float(_passes(values[inside], threshold).sum()) / cells
 
 
 def read_speed_tiles(path: str | Path) -> gpd.GeoDataFrame:

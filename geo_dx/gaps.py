@@ -21,10 +21,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_dx.communes import assign_communes, village_locations
-from geo_dx.config import MOBILE_BROADBAND, Config
+from geo_dx.communes import assign_communes
+from geo_dx.config import Config
 from geo_dx.coverage import (
-    SOURCES,
     Evidence,
     category_codes,
     covered_within_reach,
@@ -34,11 +33,17 @@ from geo_dx.coverage import (
 )
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.errors import InputError
+from geo_dx.schema import (
+    MOBILE_BROADBAND,
+    MOBILE_ORDER,
+    SOURCES,
+    village_locations,
+    working_crs,
+)
 
 logger = logging.getLogger(__name__)
 
 #: Mobile technologies, best first (2g counts for ``mobile_technology`` only).
-MOBILE_ORDER: tuple[str, ...] = ("5g", "4g", "3g", "2g")
 
 
 def find_gaps(
@@ -89,8 +94,8 @@ def find_gaps(
         out = assign_communes(out, communes, max_distance_m=config.assign_max_distance_m,
                               crs=config.crs)
     grid = _dem_grid(dem, out, config)
-    work_crs = grid.crs if grid is not None else (config.crs or out.estimate_utm_crs())
-    model = _mobile_model(config, grid)
+    work_crs = grid.crs if grid is not None else working_crs(out, config.crs)
+    model = mobile_model(config, grid)
     cov = coverage if "reach_m" in coverage else with_reach(coverage, config=config)
     cov = cov.to_crs(work_crs)
     vxy = shapely.get_coordinates(village_locations(out).to_crs(work_crs).to_numpy())
@@ -122,7 +127,6 @@ def find_gaps(
             found.radius_mobile | out["has_mobile_broadband"].to_numpy()
         )
     out["gap_class"] = gap_class(out["has_fibre"], out["has_mobile_broadband"])
-    out.attrs["mobile_model"] = model
     logger.info(
         "gaps (%s model): %d villages, %d without fibre, %d without mobile broadband",
         model, len(out), (~out["has_fibre"]).sum(), (~out["has_mobile_broadband"]).sum(),
@@ -154,18 +158,28 @@ def _dem_grid(
 ) -> DemGrid | None:
     if dem is None or isinstance(dem, DemGrid):
         return dem
-    return read_dem(dem, crs=config.crs or villages.estimate_utm_crs())
+    return read_dem(dem, crs=working_crs(villages, config.crs))
 
 
-def _mobile_model(config: Config, grid: DemGrid | None) -> str:
+def mobile_model(config: Config, dem: DemGrid | str | Path | None) -> str:
+    """
+    The mobile coverage model a run uses: ``"terrain"`` (line of sight) or ``"radius"``.
+
+    ``terrain.model = "auto"`` means terrain when there is a DEM.
+
+    Examples
+    --------
+    >>> mobile_model(Config(), None)
+    'radius'
+    """
     model = config.terrain.model
-    if model == "terrain" and grid is None:
+    if model == "terrain" and dem is None:
         raise InputError(
             "terrain.model is 'terrain' but no DEM was given; pass --dem FILE.tif "
             "or set terrain.model = 'radius'"
         )
     if model == "auto":
-        return "terrain" if grid is not None else "radius"
+        return "terrain" if dem is not None else "radius"
     return model
 
 

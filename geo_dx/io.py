@@ -1,11 +1,8 @@
-"""Reading input layers and writing outputs atomically."""
+"""Reading input layers (writing is in :mod:`geo_dx.atomic` and :mod:`geo_dx.report`)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,39 +12,12 @@ import pyogrio
 
 from geo_dx.config import Config
 from geo_dx.errors import InputError, MissingDependencyError
-from geo_dx.schema import validate_communes, validate_coverage, validate_villages
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """
-    Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds.
-
-    Examples
-    --------
-    >>> with atomic_path("out.csv") as tmp:  # doctest: +SKIP
-    ...     frame.to_csv(tmp)
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically (readers never see a half-written file)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding=encoding)
-    return Path(path)
-
+from geo_dx.schema import (
+    rename_columns,
+    validate_communes,
+    validate_coverage,
+    validate_villages,
+)
 
 # --------------------------------------------------------------------------- reading
 
@@ -66,7 +36,7 @@ def read_communes(path: str | Path, *, config: Config | None = None) -> gpd.GeoD
     """
     config = config or Config()
     return validate_communes(
-        read_layer(path), source=str(path), columns=config.columns.communes
+        read_layer(path, role="communes"), source=str(path), columns=config.columns.communes
     )
 
 
@@ -74,7 +44,7 @@ def read_villages(path: str | Path, *, config: Config | None = None) -> gpd.GeoD
     """Read and validate a villages file (points or polygons, or CSV with lon/lat)."""
     config = config or Config()
     return validate_villages(
-        read_layer(path, columns=config.columns.villages),
+        read_layer(path, columns=config.columns.villages, role="villages"),
         source=str(path),
         columns=config.columns.villages,
     )
@@ -96,7 +66,7 @@ def read_coverage(
     frames = []
     for path in paths:
         layer = validate_coverage(
-            read_layer(path, columns=config.columns.coverage),
+            read_layer(path, columns=config.columns.coverage, role="coverage"),
             source=str(path),
             columns=config.columns.coverage,
         )
@@ -108,7 +78,7 @@ def read_coverage(
 
 
 def read_layer(
-    path: str | Path, *, columns: Mapping[str, str] | None = None
+    path: str | Path, *, columns: Mapping[str, str] | None = None, role: str = "layer"
 ) -> gpd.GeoDataFrame:
     """
     Read any vector file GDAL reads, GeoParquet, or a CSV with lon/lat columns (EPSG:4326).
@@ -122,7 +92,7 @@ def read_layer(
         raise InputError(f"{path}: the file is empty (0 bytes); give a file with features")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        return _read_csv(path, columns or {})
+        return _read_csv(path, columns or {}, role)
     if suffix in _PARQUET:
         try:
             return gpd.read_parquet(path)
@@ -141,7 +111,7 @@ def read_layer(
         ) from err
 
 
-def _read_csv(path: Path, columns: Mapping[str, str]) -> gpd.GeoDataFrame:
+def _read_csv(path: Path, columns: Mapping[str, str], role: str) -> gpd.GeoDataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
     except pd.errors.EmptyDataError as err:
@@ -150,8 +120,8 @@ def _read_csv(path: Path, columns: Mapping[str, str]) -> gpd.GeoDataFrame:
         raise InputError(
             f"{path}: cannot parse the CSV ({_first_line(err)}); save it as UTF-8 CSV"
         ) from err
-    frame = frame.rename(columns=dict(columns))
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = rename_columns(frame, columns, source=str(path), layer=role)
     lon = next((c for c in _LON if c in frame), None)
     lat = next((c for c in _LAT if c in frame), None)
     if lon is None or lat is None:

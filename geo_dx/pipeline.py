@@ -6,6 +6,7 @@ This is what ``geo-dx run`` does; notebooks can call :func:`analyse` and
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -16,20 +17,22 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo_dx import __version__
+from geo_dx._version import __version__
 from geo_dx.communes import summarise_communes
-from geo_dx.config import MOBILE_BROADBAND, Config
+from geo_dx.config import Config
 from geo_dx.coverage import Evidence, with_reach
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
-from geo_dx.gaps import find_gaps
+from geo_dx.gaps import find_gaps, mobile_model
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
+from geo_dx.remoteness import remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
-from geo_dx.schema import check_extent
-from geo_dx.scoring import score, score_summary
-from geo_dx.terrain import area_share, viewshed_union, write_coverage_raster
+from geo_dx.schema import MOBILE_BROADBAND, check_extent, working_crs
+from geo_dx.scoring import normalised_weights, score, score_summary
+from geo_dx.terrain import viewshed_union, write_coverage_raster
+from geo_dx.zonal import zonal_share
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,16 @@ class RunResult:
     dem: DemGrid | None = None
     coverage_mask: np.ndarray | None = None
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    #: The run's input files: never overwritten, refused inside the output folder.
+    input_paths: tuple[Path, ...] = ()
+
+
+def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
+    """Every input file of a run (the output folder must hold none of them)."""
+    optional = (inputs.dem, inputs.towns, inputs.roads, inputs.coverage_raster,
+                inputs.mobile_tiles, inputs.fixed_tiles)
+    return (inputs.communes, inputs.villages, *inputs.coverage,
+            *(p for p in optional if p is not None))
 
 
 def demo_inputs() -> RunInputs:
@@ -85,22 +98,25 @@ def analyse(inputs: RunInputs, *, config: Config | None = None) -> RunResult:
     """
     Read and validate the inputs, find gaps, score gap villages, summarise.
 
-    Warnings raised on the way (repaired geometries, capped ranges, unassigned
-    villages) are logged and counted in the summary.
+    The steps, each once and in the order data flows: read → gaps (and the terrain
+    coverage mask) → travel times → scores → rollout clusters → per-commune table → the
+    run summary. Warnings raised on the way (repaired geometries, capped ranges,
+    unassigned villages) are logged and listed in the summary.
     """
     config = config or Config()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GeoDxWarning)
-        result = _analyse(inputs, config)
+        result, fields = _analyse(inputs, config)
     messages = [str(w.message) for w in caught if issubclass(w.category, GeoDxWarning)]
     for message in messages:
         logger.warning("%s", message)
-    result.summary["warnings"] = messages
-    result.summary["totals"]["warnings"] = len(messages)
-    return result
+    summary = build_summary(result.villages, result.communes, title=inputs.title,
+                            warnings=messages, **fields)
+    return dataclasses.replace(result, summary=summary)
 
 
-def _analyse(inputs: RunInputs, config: Config) -> RunResult:
+def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, Any]]:
+    """The run's layers, and the summary's fields (the summary is built by the caller)."""
     communes = read_communes(inputs.communes, config=config)
     villages = read_villages(inputs.villages, config=config)
     coverage = read_coverage(inputs.coverage, config=config)
@@ -110,7 +126,7 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
         part = coverage[coverage["file"] == Path(path).name]
         check_extent(part, communes, source=str(path),
                      reference_source=f"the communes in {inputs.communes}")
-    work_crs = config.crs or villages.estimate_utm_crs()
+    work_crs = working_crs(villages, config.crs)
     dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
     coverage = with_reach(coverage, config=config)
     evidence = _evidence(inputs, villages, config)
@@ -122,10 +138,16 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
         gaps = _with_area_share(gaps, dem, mask)
     towns = read_layer(inputs.towns) if inputs.towns else None
     roads = read_layer(inputs.roads) if inputs.roads else None
-    scored = score(gaps, config=config, dem=dem, towns=towns, roads=roads, communes=communes)
-    _, clusters = rollout_clusters(scored, radius_m=config.scoring.cluster_radius_m)
+    travel = travel_time_h(gaps, dem=dem, towns=towns, roads=roads, communes=communes,
+                           config=config.remoteness, crs=work_crs)
+    weights = normalised_weights(config.scoring.weights)
+    scored = score(gaps, travel=travel, communes=communes, config=config, weights=weights)
+    cluster_id, clusters = rollout_clusters(scored, radius_m=config.scoring.cluster_radius_m)
+    scored = scored.assign(cluster_id=cluster_id)
     per_commune = summarise_communes(scored, communes)
-    extra: dict[str, Any] = {
+    is_gap = scored["gap_class"] != "none"
+    fields: dict[str, Any] = {
+        "mobile_model": mobile_model(config, dem),
         "synthetic": "synthetic" in inputs.title.lower(),
         "generator": f"geo_dx {__version__}",
         "crs": str(work_crs),
@@ -135,24 +157,17 @@ def _analyse(inputs: RunInputs, config: Config) -> RunResult:
             "coverage": [str(p) for p in inputs.coverage],
             "dem": str(inputs.dem) if inputs.dem else None,
         },
-        "scoring": score_summary(scored, config=config),
-    }
-    if "has_mobile_broadband_radius" in scored:
-        radius = scored["has_mobile_broadband_radius"]
-        extra["terrain"] = {
-            "terrain_without_mobile_broadband": int((~scored["has_mobile_broadband"]).sum()),
-            "radius_without_mobile_broadband": int((~radius).sum()),
-            "changed_class": int((radius != scored["has_mobile_broadband"]).sum()),
-        }
-    summary = build_summary(scored, per_commune, title=inputs.title, warnings=[], extra=extra)
-    if evidence:
-        summary["evidence"] = [
+        "scoring": {"remoteness": remoteness_summary(travel, is_gap),
+                    **score_summary(scored, config=config, weights=weights)},
+        "evidence": [
             {"label": ev.label, "class": ev.technology_class, "source": ev.source,
              "villages_covered": int(ev.covered.sum())}
             for ev in evidence
-        ]
-    return RunResult(scored, per_commune, coverage, summary, dem=dem, coverage_mask=mask,
-                     extra_layers={"clusters": clusters})
+        ],
+    }
+    result = RunResult(scored, per_commune, coverage, summary={}, dem=dem, coverage_mask=mask,
+                       extra_layers={"clusters": clusters}, input_paths=input_paths(inputs))
+    return result, fields
 
 
 def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> list[Evidence]:
@@ -184,7 +199,9 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
     if not polygons.any():
         return gaps
     out = gaps.copy()
-    out["mobile_area_share"] = area_share(gaps.geometry[polygons].to_crs(dem.crs), dem, mask)
+    out["mobile_area_share"] = zonal_share(gaps.geometry[polygons].to_crs(dem.crs),
+                                           dem.transform, dem.shape,
+                                           lambda window: mask[window.toslices()])
     return out
 
 
@@ -210,4 +227,5 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         summary=result.summary,
         extra_layers=result.extra_layers,
         extra_writers=(raster, maps),
+        inputs=result.input_paths,
     )

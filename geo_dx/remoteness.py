@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 from geo_dx.config import RemotenessConfig
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.errors import ConfigError, GeoDxWarning, InputError
+from geo_dx.schema import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,10 @@ TOBLER_EXPONENT = 3.5
 MAX_SLOPE = 1.0
 #: Margin kept around villages and centres when cropping the DEM for the path search.
 CROP_MARGIN_M = 10_000.0
+#: Columns :func:`travel_time_h` returns.
+TRAVEL_COLUMNS: tuple[str, ...] = (
+    "travel_time_h", "elevation_m", "distance_m", "remoteness_method", "centre_kind",
+)
 
 
 def service_centres(
@@ -67,9 +72,9 @@ def service_centres(
     """
     if towns is not None and len(towns) and towns.geometry.notna().any():
         geom = towns.geometry[towns.geometry.notna() & ~towns.geometry.is_empty]
-        return _points(geom), "town"
+        return village_locations(geom), "town"
     if communes is not None and len(communes):
-        points = _points(communes.geometry)
+        points = village_locations(communes)
         if {"seat_lon", "seat_lat"} <= set(communes.columns):
             seat = communes[["seat_lon", "seat_lat"]].apply(pd.to_numeric, errors="coerce")
             has = seat.notna().all(axis=1)
@@ -144,6 +149,7 @@ def travel_time_h(
     roads: gpd.GeoDataFrame | None = None,
     communes: gpd.GeoDataFrame | None = None,
     config: RemotenessConfig | None = None,
+    crs: object | None = None,
 ) -> pd.DataFrame:
     """
     Travel time in hours from each village to its nearest service centre.
@@ -160,14 +166,18 @@ def travel_time_h(
         Road lines; their cells are crossed at ``config.road_speed_kmh``.
     config
         Speeds; ``RemotenessConfig()`` by default.
+    crs
+        The configured working CRS (``Config.crs``); default: see
+        :func:`geo_dx.schema.working_crs`. A DEM grid's own CRS wins.
 
     Returns
     -------
     pandas.DataFrame
         Indexed like ``villages`` with ``travel_time_h`` (NaN when there is no centre),
         ``elevation_m`` (NaN without a DEM), ``distance_m`` (straight line to the nearest
-        centre) and ``remoteness_method`` (``"terrain"``, ``"straight_line"`` or ``"none"``).
-        ``attrs["centre_kind"]`` says what the centres were (``"town"``, ...).
+        centre), ``remoteness_method`` (``"terrain"``, ``"straight_line"`` or ``"none"``)
+        and ``centre_kind`` (what the centres were: ``"town"``, ``"commune seat"``,
+        ``"commune centre"`` or ``"none"``).
 
     Examples
     --------
@@ -184,26 +194,26 @@ def travel_time_h(
         raise InputError("villages: the layer has no CRS; set one (e.g. EPSG:4326) before scoring")
     centres, kind = service_centres(towns=towns, communes=communes)
     if isinstance(dem, str | Path):
-        dem = read_dem(dem, crs=_metric_crs(villages))
+        dem = read_dem(dem, crs=working_crs(villages, crs))
     if dem is not None and not CRS.from_user_input(dem.crs).is_projected:
         raise InputError(
             f"{dem.path}: the DEM grid is in a geographic CRS ({dem.crs}); travel times need "
             "metres. Read it with geo_dx.dem.read_dem(path), which projects it to UTM."
         )
-    metric = dem.crs if dem is not None else _metric_crs(villages)
+    metric = dem.crs if dem is not None else working_crs(villages, crs)
     out = pd.DataFrame(
         {
             "travel_time_h": np.nan,
             "elevation_m": np.nan,
             "distance_m": np.nan,
             "remoteness_method": "none",
+            "centre_kind": kind,
         },
         index=villages.index,
     )
-    out.attrs["centre_kind"] = kind
     if len(villages) == 0:
         return out
-    xy = _xy(_points(villages.geometry).to_crs(metric))
+    xy = _xy(village_locations(villages).to_crs(metric))
     if dem is not None:
         out["elevation_m"] = dem.sample(xy)
     if len(centres) == 0:
@@ -237,6 +247,40 @@ def travel_time_h(
             stacklevel=2,
         )
     return out
+
+
+def remoteness_summary(travel: pd.DataFrame, villages: pd.Series | None = None) -> dict:
+    """
+    How remoteness was measured, for the run summary: method, centres, villages by method.
+
+    Parameters
+    ----------
+    travel
+        Output of :func:`travel_time_h`.
+    villages
+        Boolean mask of the villages to count (e.g. the gap villages); default all.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> v = gpd.GeoDataFrame(geometry=[Point(500_000, 2_400_000)], crs=32648)
+    >>> t = gpd.GeoDataFrame(geometry=[Point(504_000, 2_400_000)], crs=32648)
+    >>> remoteness_summary(travel_time_h(v, towns=t))["villages_by_method"]
+    {'straight_line': 1}
+    """
+    rows = travel if villages is None else travel[villages.reindex(travel.index, fill_value=False)]
+    counts = rows["remoteness_method"].value_counts().to_dict()
+    method = "none" if not counts else next(iter(counts)) if len(counts) == 1 else "mixed"
+    kinds = travel["centre_kind"].unique()
+    summary = {
+        "method": method,
+        "centres": str(kinds[0]) if len(kinds) == 1 else "unknown",
+        "villages_by_method": {str(k): int(v) for k, v in counts.items()},
+    }
+    if method == "straight_line":
+        summary["note"] = ("no DEM: remoteness is the straight-line distance to the nearest "
+                           "centre, not a travel time over terrain")
+    return summary
 
 
 def _terrain_hours(
@@ -310,23 +354,8 @@ def _inside(dem: DemGrid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return (rows >= 0) & (rows < dem.shape[0]) & (cols >= 0) & (cols < dem.shape[1])
 
 
-def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
-    """Points as they are; other geometries by their representative point."""
-    is_point = geometry.geom_type == "Point"
-    if is_point.all():
-        return geometry
-    return geometry.where(is_point, geometry.representative_point())
-
-
 def _xy(points: gpd.GeoSeries) -> np.ndarray:
     return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
-
-
-def _metric_crs(frame: gpd.GeoDataFrame) -> CRS:
-    crs = CRS.from_user_input(frame.crs)
-    if crs.is_projected:
-        return crs
-    return CRS.from_user_input(frame.estimate_utm_crs())
 
 
 def _check_speeds(config: RemotenessConfig) -> None:

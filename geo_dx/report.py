@@ -1,17 +1,15 @@
 """Run outputs: the priority list (CSV), the GeoPackage, summary.json and the console table.
 
-Everything a run writes goes into a staging folder first and is moved into place
-only when every file is complete, so a failed run leaves the output folder as it was.
+Everything a run writes goes into a staging folder first and is swapped in with one
+rename when every file is complete (:mod:`geo_dx.atomic`), so a failed run leaves the
+output folder as it was.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo_dx.atomic import SUMMARY, staged_run
 from geo_dx.communes import COUNT_COLUMNS
-from geo_dx.config import COMPONENTS
+from geo_dx.schema import COMPONENTS, village_locations
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +87,6 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
     Villages are ordered by ``rank`` when present, else by ``score`` descending.
     ``lon``/``lat`` are the village location in WGS84, rounded to 6 decimals.
     """
-    from geo_dx.communes import village_locations
-
     gaps = villages[villages["gap_class"] != "none"]
     loc = village_locations(gaps).to_crs(4326)
     table = pd.DataFrame(gaps.drop(columns=gaps.geometry.name))
@@ -120,13 +117,44 @@ def build_summary(
     communes: gpd.GeoDataFrame,
     *,
     title: str,
-    warnings: list[str],
+    warnings: Sequence[str] = (),
+    mobile_model: str = "radius",
+    synthetic: bool | None = None,
+    generator: str | None = None,
+    crs: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    scoring: Mapping[str, Any] | None = None,
+    evidence: Sequence[Mapping[str, Any]] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """
-    The ``summary.json`` document: totals, per-commune counts (worst first), warnings.
+    The ``summary.json`` document, built in one place from explicit fields.
 
-    ``communes`` is the per-commune table from :func:`geo_dx.communes.summarise_communes`.
+    Parameters
+    ----------
+    villages
+        Every village with its gap columns (and scores).
+    communes
+        The per-commune table from :func:`geo_dx.communes.summarise_communes`, worst first.
+    title, warnings, mobile_model, synthetic, generator, crs, inputs, scoring, evidence
+        What the run was and what it saw; fields left ``None`` are left out.
+    extra
+        Further sections (e.g. an investment plan), added last.
+
+    Returns
+    -------
+    dict
+        ``title, mobile_model, totals, communes, warnings``, the given fields, and
+        ``terrain`` (radius against terrain counts) when the villages hold both answers.
+
+    Examples
+    --------
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> s = build_summary(gaps, geo_dx.summarise_communes(gaps, demo.communes), title="Demo")
+    >>> s["totals"]["villages"] == len(gaps), len(s["communes"]) == len(demo.communes)
+    (True, True)
     """
     totals = {
         "villages": len(villages),
@@ -137,16 +165,28 @@ def build_summary(
         "warnings": len(warnings),
     }
     rows = pd.DataFrame(communes.drop(columns="geometry"))
+    fields = {"synthetic": synthetic, "generator": generator, "crs": crs, "inputs": inputs,
+              "scoring": scoring}
     summary: dict[str, Any] = {
         "title": title,
-        "mobile_model": villages.attrs.get("mobile_model", "radius"),
+        "mobile_model": mobile_model,
         "totals": totals,
         "communes": [
             {k: _plain(v) for k, v in row.items()}
             for row in rows[["commune_id", "commune_name", *COUNT_COLUMNS]].to_dict("records")
         ],
-        "warnings": warnings,
+        "warnings": list(warnings),
+        **{k: v for k, v in fields.items() if v is not None},
     }
+    if "has_mobile_broadband_radius" in villages:
+        radius = villages["has_mobile_broadband_radius"]
+        summary["terrain"] = {
+            "terrain_without_mobile_broadband": int((~villages["has_mobile_broadband"]).sum()),
+            "radius_without_mobile_broadband": int((~radius).sum()),
+            "changed_class": int((radius != villages["has_mobile_broadband"]).sum()),
+        }
+    if evidence:
+        summary["evidence"] = [dict(e) for e in evidence]
     summary.update(extra or {})
     return summary
 
@@ -194,18 +234,26 @@ def write_run(
     summary: Mapping[str, Any],
     extra_layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     extra_writers: tuple[Callable[[Path], Any], ...] = (),
+    inputs: Iterable[str | Path] = (),
 ) -> Path:
     """
-    Write a run's outputs into ``out_dir`` atomically.
+    Write a run's outputs into ``out_dir`` atomically (see :mod:`geo_dx.atomic`).
 
-    Files are written into a staging folder beside ``out_dir``, then moved in one by
-    one with ``os.replace``; if anything fails before the move, ``out_dir`` is untouched.
-    ``extra_writers`` are called with the staging folder (maps, rasters).
+    Everything is written into a staging folder beside ``out_dir`` and swapped in with
+    one rename, so ``out_dir`` holds either the previous run or the new one, never a
+    mix. ``summary.json`` lists the files written (``outputs``); a later run replaces
+    only a folder whose files it knows. ``extra_writers`` are called with the staging
+    folder (maps, rasters). ``inputs`` are refused inside ``out_dir``.
+
+    Raises
+    ------
+    InputError
+        ``out_dir`` is a file, a mount point, holds an input, or is a non-empty folder
+        that is not a previous geo_dx run.
+    OutputError
+        The disk is full, read-only, or a file is in use; ``out_dir`` is unchanged.
     """
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    try:
+    with staged_run(out_dir, inputs=inputs) as staging:
         gpkg = staging / "villages.gpkg"
         _gpkg_layer(villages, gpkg, "villages")
         _gpkg_layer(communes, gpkg, "communes")
@@ -213,16 +261,16 @@ def write_run(
         for name, layer in (extra_layers or {}).items():
             _gpkg_layer(layer, gpkg, name)
         write_priority_csv(staging / "priority.csv", villages)
-        (staging / "summary.json").write_text(
-            json.dumps(summary, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8"
-        )
         for writer in extra_writers:
             writer(staging)
-        _move_into(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    logger.info("wrote %s", out)
-    return out
+        written = sorted(
+            p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file()
+        )
+        document = {**summary, "outputs": sorted({*written, SUMMARY})}
+        (staging / SUMMARY).write_text(
+            json.dumps(document, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8"
+        )
+    return Path(out_dir)
 
 
 def _gpkg_layer(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
@@ -232,18 +280,6 @@ def _gpkg_layer(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
             clean[col] = clean[col].map(lambda v: v if v is None or isinstance(v, str | bool)
                                         else (None if pd.isna(v) else v))
     clean.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
-
-
-def _move_into(staging: Path, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for item in sorted(staging.iterdir()):
-        target = out / item.name
-        if item.is_dir():
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(item, target)
-        else:
-            os.replace(item, target)
 
 
 def _plain(value: Any) -> Any:

@@ -16,22 +16,19 @@ import pandas as pd
 from shapely.geometry import MultiPoint
 
 from geo_dx.errors import ConfigError, InputError
+from geo_dx.schema import EARTH_RADIUS_M, GAPS, village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
-EARTH_RADIUS_M = 6_371_000.0
 #: Cluster outlines are the members' convex hull widened by this much, so a lone village
 #: or a pair still shows as an area.
 HULL_BUFFER_M = 250.0
-GAP_CLASSES: tuple[str, ...] = ("no_fibre_no_mobile", "no_mobile", "no_fibre")
 CLUSTER_COLUMNS: tuple[str, ...] = (
     "cluster_id",
     "villages",
     "village_ids",
     "population",
-    "no_fibre_no_mobile",
-    "no_mobile",
-    "no_fibre",
+    *GAPS,
     "best_rank",
     "mean_score",
 )
@@ -77,10 +74,10 @@ def rollout_clusters(
     if scored.crs is None:
         raise InputError("villages: the layer has no CRS; set one (e.g. EPSG:4326)")
     ids = pd.Series(pd.NA, index=scored.index, dtype="Int64", name="cluster_id")
-    gap = scored[scored["gap_class"].isin(GAP_CLASSES)]
+    gap = scored[scored["gap_class"].isin(GAPS)]
     if gap.empty:
         return ids, _empty_clusters(scored.crs)
-    points = _points(gap.geometry)
+    points = village_locations(gap)
     lonlat = points.to_crs("EPSG:4326")
     radians = np.radians(np.column_stack([lonlat.y.to_numpy(), lonlat.x.to_numpy()]))
     labels = DBSCAN(eps=radius_m / EARTH_RADIUS_M, min_samples=1, metric="haversine",
@@ -130,10 +127,10 @@ def _cluster_table(gap: gpd.GeoDataFrame, points: gpd.GeoSeries) -> gpd.GeoDataF
             "mean_score": grouped["score"].mean().round(1),
         }
     )
-    for gap_class in GAP_CLASSES:
+    for gap_class in GAPS:
         table[gap_class] = (frame["gap_class"] == gap_class).groupby(frame["cluster_id"]).sum()
     table = table.reset_index()
-    metric = points.estimate_utm_crs() if not points.crs.is_projected else points.crs
+    metric = working_crs(points)
     xy = points.to_crs(metric)
     outlines = [
         MultiPoint(list(xy[gap["cluster_id"].to_numpy() == cid])).convex_hull.buffer(HULL_BUFFER_M)
@@ -147,7 +144,3 @@ def _cluster_table(gap: gpd.GeoDataFrame, points: gpd.GeoSeries) -> gpd.GeoDataF
 def _empty_clusters(crs: object) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in CLUSTER_COLUMNS}, geometry=[], crs=crs)
 
-
-def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
-    is_point = geometry.geom_type == "Point"
-    return geometry if is_point.all() else geometry.where(is_point, geometry.representative_point())

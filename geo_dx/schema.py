@@ -12,18 +12,24 @@ import difflib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
-from geo_dx.config import TECHNOLOGIES
-from geo_dx.coverage import SOURCES
 from geo_dx.errors import GeoDxWarning, InputError
 
-#: Lower-case spellings accepted for each technology.
-TECHNOLOGY_ALIASES: Mapping[str, str] = {
+#: Technologies geo_dx knows, best first within each class.
+TECHNOLOGIES: tuple[str, ...] = ("fibre", "5g", "4g", "3g", "2g")
+#: Technologies that count as mobile broadband (2g does not).
+MOBILE_BROADBAND: tuple[str, ...] = ("5g", "4g", "3g")
+#: Mobile technologies, best first.
+MOBILE_ORDER: tuple[str, ...] = ("5g", "4g", "3g", "2g")
+#: Lower-case spellings accepted for each technology (points and rasters alike).
+TECHNOLOGY_ALIASES: Mapping[str, str] = MappingProxyType({
     **{t: t for t in TECHNOLOGIES},
     "fiber": "fibre",
     "ftth": "fibre",
@@ -35,9 +41,78 @@ TECHNOLOGY_ALIASES: Mapping[str, str] = {
     "wcdma": "3g",
     "cdma": "3g",
     "gsm": "2g",
-}
+})
+#: Evidence sources, strongest first: when several cover a village the first wins.
+SOURCES: tuple[str, ...] = ("measured", "modelled", "declared")
+#: Scoring components, in the order they appear in outputs.
+COMPONENTS: tuple[str, ...] = ("severity", "remoteness", "ethnic", "people", "poverty")
+#: Mean Earth radius (IUGG), metres: great-circle distances and the radio horizon.
+EARTH_RADIUS_M = 6_371_000.0
 KINDS: tuple[str, ...] = ("site", "node", "measurement")
-GAP_CLASSES: tuple[str, ...] = ("none", "no_fibre", "no_mobile", "no_fibre_no_mobile")
+#: Values of ``gap_class``, worst first.
+GAP_CLASSES: tuple[str, ...] = ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none")
+#: Gap classes that are a gap (every class but ``none``), worst first.
+GAPS: tuple[str, ...] = GAP_CLASSES[:-1]
+#: Legend label of each gap class.
+GAP_LABELS: Mapping[str, str] = MappingProxyType({
+    "no_fibre_no_mobile": "No fibre, no mobile broadband",
+    "no_mobile": "No mobile broadband",
+    "no_fibre": "No fibre",
+    "none": "Fibre and mobile broadband",
+})
+#: Colour of each gap class on maps (Okabe-Ito palette, safe for colour-blind readers).
+GAP_COLOURS: Mapping[str, str] = MappingProxyType({
+    "no_fibre_no_mobile": "#D55E00",
+    "no_mobile": "#CC79A7",
+    "no_fibre": "#E69F00",
+    "none": "#009E73",
+})
+
+
+def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """
+    Each village's location: its point, or for a polygon its ``representative_point()``.
+
+    Every module that needs a village as a point uses this one rule.
+
+    Examples
+    --------
+    >>> v = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 2, 2), shapely.Point(5, 5)],
+    ...                      crs=32648)
+    >>> loc = village_locations(v)
+    >>> bool(loc.iloc[0].within(shapely.box(0, 0, 2, 2))), loc.iloc[1].wkt
+    (True, 'POINT (5 5)')
+    """
+    geom = villages.geometry
+    is_point = (geom.geom_type == "Point").to_numpy()
+    if is_point.all():
+        return geom
+    return gpd.GeoSeries(
+        np.where(is_point, geom.to_numpy(), geom.representative_point().to_numpy()),
+        index=villages.index,
+        crs=villages.crs,
+    )
+
+
+def working_crs(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: object | None = None) -> CRS:
+    """
+    The projected CRS distances are measured in: ``crs`` when configured, else the data's
+    own CRS when it is projected, else the UTM zone estimated from the data.
+
+    Examples
+    --------
+    >>> pts = gpd.GeoSeries([shapely.Point(103.0, 21.4)], crs=4326)
+    >>> working_crs(pts).to_epsg(), working_crs(pts, "EPSG:3405").to_epsg()
+    (32648, 3405)
+    """
+    if crs:
+        check_crs_covers(crs, frame, source="the data")  # a wrong UTM zone distorts distances
+        return CRS.from_user_input(crs)
+    own = CRS.from_user_input(frame.crs) if frame.crs is not None else None
+    if own is not None and own.is_projected:
+        return own
+    return CRS.from_user_input(frame.estimate_utm_crs())
+
 
 _TRUE = {"true", "t", "yes", "y", "1", "có", "co", "x"}
 _FALSE = {"false", "f", "no", "n", "0", "không", "khong", ""}
@@ -215,6 +290,74 @@ def check_extent(
     )
 
 
+def rename_columns(
+    frame: pd.DataFrame, columns: Mapping[str, str] | None, *, source: str, layer: str
+) -> pd.DataFrame:
+    """
+    Apply the config's ``{your_column: geo_dx_column}`` renames, refusing a clash.
+
+    Mapping a column onto a name the file already has (``name = "village_name"`` when
+    the file also has ``village_name``) would give two columns of one name, so it is
+    an error naming both.
+
+    Examples
+    --------
+    >>> rename_columns(pd.DataFrame({"ten": ["a"]}), {"ten": "village_name"},
+    ...                source="v.csv", layer="villages").columns.tolist()
+    ['village_name']
+    """
+    mapping = {k: v for k, v in (columns or {}).items() if k in frame.columns and k != v}
+    for mine, theirs in mapping.items():
+        if theirs in frame.columns and theirs not in mapping:
+            raise InputError(
+                f"{source}: the config maps column {mine!r} onto {theirs!r} "
+                f"([columns.{layer}] \"{mine}\" = \"{theirs}\"), but the file already has a "
+                f"column {theirs!r}; remove that mapping or rename one of the columns"
+            )
+    return frame.rename(columns=mapping)
+
+
+def check_crs_covers(
+    crs: object, layer: gpd.GeoDataFrame | gpd.GeoSeries, *, source: str = "villages",
+    tolerance_deg: float = 3.0,
+) -> None:
+    """
+    Raise if the configured working CRS is not meant for where ``layer`` lies.
+
+    A CRS's area of use (e.g. lon 102..108 for UTM 48N) is widened by
+    ``tolerance_deg``; a layer outside it (a wrong UTM zone) would measure distorted
+    distances, so the message names the zone of the data instead.
+
+    Examples
+    --------
+    >>> v = gpd.GeoDataFrame(geometry=[shapely.Point(103.0, 21.4)], crs=4326)
+    >>> check_crs_covers("EPSG:32648", v)
+    >>> check_crs_covers("EPSG:32631", v)
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.InputError: config: crs = 'EPSG:32631' (WGS 84 / UTM zone 31N) is for ...
+    """
+    parsed = CRS.from_user_input(crs)
+    area = parsed.area_of_use
+    if area is None or layer.empty or layer.crs is None:
+        return
+    geometry = layer if isinstance(layer, gpd.GeoSeries) else layer.geometry
+    minx, miny, maxx, maxy = geometry.to_crs(4326).total_bounds
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        return  # broken coordinates are reported by the geometry checks
+    t = tolerance_deg
+    if (minx >= area.west - t and maxx <= area.east + t and miny >= area.south - t
+            and maxy <= area.north + t):
+        return
+    suggestion = layer.estimate_utm_crs()
+    raise InputError(
+        f"config: crs = {crs!r} ({parsed.name}) is for lon {area.west:g}..{area.east:g}, "
+        f"lat {area.south:g}..{area.north:g}, but {source} lie at lon {minx:.2f}..{maxx:.2f}, "
+        f"lat {miny:.2f}..{maxy:.2f}; distances there would be wrong: use "
+        f"crs = \"EPSG:{suggestion.to_epsg()}\" ({suggestion.name}) or leave crs out"
+    )
+
+
 def _validate(
     gdf: gpd.GeoDataFrame, schema: LayerSchema, source: str, columns: Mapping[str, str] | None
 ) -> gpd.GeoDataFrame:
@@ -224,7 +367,7 @@ def _validate(
         raise InputError(
             f"{source}: the {schema.name} layer is empty; give a file with at least one feature"
         )
-    out = gdf.rename(columns=dict(columns or {}))
+    out = rename_columns(gdf, columns, source=source, layer=schema.name)
     for alias, canonical in schema.aliases.items():
         if canonical not in out and alias in out:
             out = out.rename(columns={alias: canonical})

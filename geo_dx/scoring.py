@@ -35,10 +35,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_dx.config import COMPONENTS, Config
+from geo_dx.config import Config
 from geo_dx.errors import GeoDxWarning, InputError
-from geo_dx.remoteness import travel_time_h
-from geo_dx.rollout import GAP_CLASSES, rollout_clusters
+from geo_dx.remoteness import TRAVEL_COLUMNS
+from geo_dx.schema import COMPONENTS, GAPS
 
 logger = logging.getLogger(__name__)
 
@@ -62,22 +62,25 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "rank_p05",
     "rank_p95",
     "missing_components",
+    "in_top_n_share",
     "reason",
-    "cluster_id",
 )
 
 
 def score(
     gaps: gpd.GeoDataFrame,
     *,
-    config: Config | None = None,
-    dem: Any = None,
-    towns: gpd.GeoDataFrame | None = None,
-    roads: gpd.GeoDataFrame | None = None,
+    travel: pd.DataFrame | None = None,
     communes: pd.DataFrame | None = None,
+    config: Config | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> gpd.GeoDataFrame:
     """
     Score and rank the gap villages; explain every rank.
+
+    Scoring only: travel times come in (``travel``, from
+    :func:`geo_dx.remoteness.travel_time_h`); rollout clusters are made afterwards
+    (:func:`geo_dx.rollout.rollout_clusters`).
 
     Parameters
     ----------
@@ -85,16 +88,17 @@ def score(
         Output of :func:`geo_dx.find_gaps` (needs ``gap_class``; uses ``commune_id``,
         ``population``, ``households``, ``ethnic_minority_share``, ``poverty_rate``,
         ``especially_difficult``, ``mobile_technology`` when present).
-    config
-        Weights, severities and robustness settings; ``Config()`` by default.
-    dem
-        A :class:`~geo_dx.dem.DemGrid` or GeoTIFF path for terrain travel times; ``None``
-        uses straight-line distance.
-    towns, roads
-        Service centres and roads for :func:`geo_dx.remoteness.travel_time_h`.
+    travel
+        Output of :func:`geo_dx.remoteness.travel_time_h` for these villages; without it
+        the remoteness component is missing for every village.
     communes
         Communes with ``commune_id`` and optional ``ethnic_minority_share`` /
-        ``poverty_rate`` used when a village has none; also service centres without towns.
+        ``poverty_rate`` used when a village has none.
+    config
+        Weights, severities and robustness settings; ``Config()`` by default.
+    weights
+        The weights as :func:`normalised_weights` returns them, when the caller has them
+        already; default: normalised from ``config``.
 
     Returns
     -------
@@ -105,12 +109,13 @@ def score(
     Examples
     --------
     >>> from shapely.geometry import Point
+    >>> from geo_dx.remoteness import travel_time_h
     >>> gaps = gpd.GeoDataFrame(
     ...     {"village_id": ["a", "b"], "gap_class": ["no_fibre_no_mobile", "no_fibre"],
     ...      "population": [430, 2000], "ethnic_minority_share": [0.96, 0.2]},
     ...     geometry=[Point(103.2, 21.5), Point(103.0, 21.4)], crs=4326)
     >>> towns = gpd.GeoDataFrame(geometry=[Point(103.0, 21.38)], crs=4326)
-    >>> scored = score(gaps, towns=towns)
+    >>> scored = score(gaps, travel=travel_time_h(gaps, towns=towns))
     >>> scored["rank"].tolist()
     [1, 2]
     >>> for part in scored["reason"].iloc[0].split("; "):
@@ -124,12 +129,12 @@ def score(
     config = config or Config()
     if "gap_class" not in gaps.columns:
         raise InputError("villages: no gap_class column; run find_gaps before score")
+    weights = dict(weights) if weights is not None else normalised_weights(config.scoring.weights)
+    travel = _travel(travel, gaps.index)
     out = gaps.copy()
-    travel = travel_time_h(out, dem=dem, towns=towns, roads=roads, communes=communes,
-                           config=config.remoteness)
     for column in ("travel_time_h", "elevation_m", "remoteness_method"):
         out[column] = travel[column]
-    is_gap = out["gap_class"].isin(GAP_CLASSES)
+    is_gap = out["gap_class"].isin(GAPS)
     raw, from_commune = _raw_components(out, communes=communes, config=config)
     out["ethnic_minority_share_used"] = _lookup(out, "ethnic_minority_share", communes)
     out["population_used"] = _population(out, config)
@@ -139,16 +144,15 @@ def score(
         norm.loc[is_gap, component] = normalise(
             raw.loc[is_gap, component], method=config.scoring.normalisation
         )
-    weights = normalised_weights(config.scoring.weights)
     contrib, total = weighted_score(norm[is_gap], weights)
     for component in COMPONENTS:
         out[f"norm_{component}"] = norm[component]
         out[f"contrib_{component}"] = contrib[component].reindex(out.index)
     out["score"] = total.reindex(out.index)
     out["rank"] = _rank(out["score"], out.get("village_id"))
-    low, high = _rank_interval(norm[is_gap], out.loc[is_gap, "rank"], config=config)
-    out["rank_p05"] = low.reindex(out.index).astype("Int64")
-    out["rank_p95"] = high.reindex(out.index).astype("Int64")
+    for column, values in _sensitivity(norm[is_gap], out.loc[is_gap, "rank"], weights,
+                                       config=config).items():
+        out[column] = values.reindex(out.index)
     missing = norm[is_gap].isna()
     out["missing_components"] = pd.Series(
         [",".join(c for c in COMPONENTS if row[c]) for _, row in missing.iterrows()],
@@ -161,17 +165,30 @@ def score(
             "component and are left unranked; give them population, ethnic share or a DEM.",
             GeoDxWarning, stacklevel=2,
         )
-    kind = travel.attrs.get("centre_kind", "town")
-    facts = _facts(out, raw, from_commune, travel["distance_m"])
+    facts = _facts(out, raw, from_commune, travel)
     out["reason"] = pd.Series(
-        [_reason(row, kind) if gap else None
+        [_reason(row) if gap else None
          for gap, (_, row) in zip(is_gap, facts.iterrows(), strict=True)],
         index=out.index, dtype=object,
     )
-    out["cluster_id"] = rollout_clusters(out, radius_m=config.scoring.cluster_radius_m)[0]
-    out.attrs["remoteness_centres"] = kind
     logger.info("scored %d gap villages of %d", int(out["score"].notna().sum()), len(out))
     return out
+
+
+def _travel(travel: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame:
+    """Travel times aligned to the villages; all missing when there are none."""
+    if travel is None:
+        return pd.DataFrame({"travel_time_h": np.nan, "elevation_m": np.nan,
+                             "distance_m": np.nan, "remoteness_method": "none",
+                             "centre_kind": "none"}, index=index)
+    missing = [c for c in TRAVEL_COLUMNS if c not in travel.columns]
+    if missing:
+        raise InputError(f"travel: column {missing[0]!r} is missing; pass the output of "
+                         "geo_dx.travel_time_h for the same villages")
+    if not index.isin(travel.index).all():
+        raise InputError("travel: some villages have no row; pass the output of "
+                         "geo_dx.travel_time_h for the same villages")
+    return travel.reindex(index)
 
 
 def normalise(values: pd.Series, *, method: str = "percentile") -> pd.Series:
@@ -257,7 +274,12 @@ def weighted_score(
     return contrib, total.clip(0.0, 100.0)
 
 
-def score_summary(scored: pd.DataFrame, *, config: Config | None = None) -> dict[str, Any]:
+def score_summary(
+    scored: pd.DataFrame,
+    *,
+    config: Config | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
     """
     What a run's ``summary.json`` says about the ranking: method, weights, robustness, equity.
 
@@ -267,56 +289,52 @@ def score_summary(scored: pd.DataFrame, *, config: Config | None = None) -> dict
         Output of :func:`score`.
     config
         The configuration the scores were made with.
+    weights
+        The weights the scores were made with (as :func:`normalised_weights` returns
+        them); default: normalised from ``config``.
 
     Returns
     -------
     dict
-        ``remoteness`` (method and centres), ``weights`` (as used, summing to 1),
+        ``weights`` (as used, summing to 1),
         ``normalisation``, ``gap_villages``, ``ranked``, ``missing_components`` (count per
         component), ``sensitivity`` (draws, ``top_n``, ``top_n_stable``: how many of the
-        top N stay in the top N in >= 90 % of draws) and ``equity`` (shares of
-        ethnic-minority-majority and especially difficult villages in the top N, with the
-        configured weights and with the ethnic weight set to 0, against all gap villages).
+        top N stay in the top N in >= 90 % of draws, from ``in_top_n_share``) and
+        ``equity`` (shares of ethnic-minority-majority and especially difficult villages in
+        the top N, with the configured weights and with the ethnic weight set to 0, against
+        all gap villages).
 
     Examples
     --------
-    >>> summary = score_summary(scored)  # doctest: +SKIP
-    >>> summary["sensitivity"]["top_n_stable"]  # doctest: +SKIP
-    17
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> summary = score_summary(score(gaps, communes=demo.communes))
+    >>> summary["ranked"] == int((gaps["gap_class"] != "none").sum())
+    True
+    >>> 0 <= summary["sensitivity"]["top_n_stable"] <= summary["sensitivity"]["top_n"]
+    True
     """
     config = config or Config()
     norm_cols = [f"norm_{c}" for c in COMPONENTS]
-    missing_cols = [c for c in (*norm_cols, "rank", "gap_class") if c not in scored.columns]
+    missing_cols = [c for c in (*norm_cols, "rank", "in_top_n_share", "gap_class")
+                    if c not in scored.columns]
     if missing_cols:
         raise InputError(
             f"score_summary: column {missing_cols[0]!r} missing; pass the output of score()"
         )
-    is_gap = scored["gap_class"].isin(GAP_CLASSES)
+    is_gap = scored["gap_class"].isin(GAPS)
     gap = scored[is_gap]
     norm = gap[norm_cols].set_axis(list(COMPONENTS), axis=1).astype(float)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", GeoDxWarning)
-        weights = normalised_weights(config.scoring.weights)
+    weights = dict(weights) if weights is not None else normalised_weights(config.scoring.weights)
     top_n = config.scoring.top_n
-    methods = scored.get("remoteness_method", pd.Series(dtype=object))
-    counts = methods[is_gap].value_counts().to_dict()
-    method = "none" if not counts else next(iter(counts)) if len(counts) == 1 else "mixed"
-    remoteness = {
-        "method": method,
-        "centres": scored.attrs.get("remoteness_centres", "unknown"),
-        "villages_by_method": {str(k): int(v) for k, v in counts.items()},
-    }
-    if method == "straight_line":
-        remoteness["note"] = ("no DEM: remoteness is the straight-line distance to the nearest "
-                              "centre, not a travel time over terrain")
     ranked = gap["rank"].notna()
-    ranks = _draw_ranks(norm[ranked], gap.loc[ranked, "rank"], config=config)
+    share = pd.to_numeric(gap["in_top_n_share"], errors="coerce")
     stable = None
-    if ranks is not None:
-        in_top = gap.loc[ranked, "rank"].to_numpy() <= top_n
-        stable = int(((ranks[in_top] <= top_n).mean(axis=1) >= STABLE_SHARE).sum())
+    if share.notna().any():
+        in_top = ranked & (pd.to_numeric(gap["rank"], errors="coerce") <= top_n)
+        stable = int((share[in_top] >= STABLE_SHARE).sum())
     return {
-        "remoteness": remoteness,
         "weights": {c: round(w, 4) for c, w in weights.items()},
         "normalisation": config.scoring.normalisation,
         "gap_villages": int(is_gap.sum()),
@@ -410,14 +428,13 @@ def _rank(scores: pd.Series, village_id: pd.Series | None) -> pd.Series:
     return ranks
 
 
-def _draw_ranks(norm: pd.DataFrame, base_rank: pd.Series, *, config: Config) -> np.ndarray | None:
+def _draw_ranks(
+    norm: pd.DataFrame, base_rank: pd.Series, weights: Mapping[str, float], *, config: Config
+) -> np.ndarray | None:
     """Ranks (villages x draws) under Dirichlet-perturbed weights around the configured ones."""
     draws = config.scoring.sensitivity_draws
     if draws <= 0 or norm.empty:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", GeoDxWarning)
-        weights = normalised_weights(config.scoring.weights)
     positive = [c for c in COMPONENTS if weights[c] > 0]
     alpha = np.array([weights[c] for c in positive]) * config.scoring.sensitivity_concentration
     rng = np.random.default_rng(config.scoring.seed)
@@ -436,17 +453,21 @@ def _draw_ranks(norm: pd.DataFrame, base_rank: pd.Series, *, config: Config) -> 
     return out
 
 
-def _rank_interval(
-    norm: pd.DataFrame, rank: pd.Series, *, config: Config
-) -> tuple[pd.Series, pd.Series]:
+def _sensitivity(
+    norm: pd.DataFrame, rank: pd.Series, weights: Mapping[str, float], *, config: Config
+) -> dict[str, pd.Series]:
+    """From one set of draws: rank_p05, rank_p95 and in_top_n_share of the ranked villages."""
     ranked = rank.notna()
-    ranks = _draw_ranks(norm[ranked], rank[ranked], config=config)
-    low = pd.Series(np.nan, index=norm.index)
-    high = pd.Series(np.nan, index=norm.index)
+    ranks = _draw_ranks(norm[ranked], rank[ranked], weights, config=config)
+    out = {c: pd.Series(np.nan, index=norm.index) for c in ("rank_p05", "rank_p95")}
+    out["in_top_n_share"] = pd.Series(np.nan, index=norm.index)
     if ranks is not None:
-        low[ranked] = np.percentile(ranks, 5, axis=1, method="lower")
-        high[ranked] = np.percentile(ranks, 95, axis=1, method="higher")
-    return low, high
+        out["rank_p05"][ranked] = np.percentile(ranks, 5, axis=1, method="lower")
+        out["rank_p95"][ranked] = np.percentile(ranks, 95, axis=1, method="higher")
+        out["in_top_n_share"][ranked] = (ranks <= config.scoring.top_n).mean(axis=1)
+    out["rank_p05"] = out["rank_p05"].astype("Int64")
+    out["rank_p95"] = out["rank_p95"].astype("Int64")
+    return out
 
 
 def _equity(
@@ -484,7 +505,7 @@ def _equity(
 
 
 def _facts(
-    out: pd.DataFrame, raw: pd.DataFrame, from_commune: pd.DataFrame, distance_m: pd.Series
+    out: pd.DataFrame, raw: pd.DataFrame, from_commune: pd.DataFrame, travel: pd.DataFrame
 ) -> pd.DataFrame:
     """The plain values a reason sentence quotes, one row per village."""
     return pd.DataFrame(
@@ -494,7 +515,8 @@ def _facts(
             if "mobile_technology" in out.columns else "none",
             "method": out["remoteness_method"],
             "hours": out["travel_time_h"],
-            "distance_m": distance_m,
+            "distance_m": travel["distance_m"],
+            "centre_kind": travel["centre_kind"],
             "share": out["ethnic_minority_share_used"],
             "share_from_commune": from_commune["ethnic"],
             "difficult": _flag(out, "especially_difficult").astype(bool),
@@ -508,16 +530,16 @@ def _facts(
     )
 
 
-def _reason(facts: pd.Series, centre_kind: str) -> str | None:
+def _reason(facts: pd.Series) -> str | None:
     """A short sentence from the top contributions, largest first."""
     contrib = {c: facts[f"contrib_{c}"] for c in COMPONENTS}
     present = [(float(v), c) for c, v in contrib.items() if pd.notna(v) and v > 0]
     parts = [c for _, c in sorted(present, key=lambda t: -t[0])][:REASON_PARTS]
-    words = [_phrase(c, facts, centre_kind) for c in parts]
+    words = [_phrase(c, facts) for c in parts]
     return "; ".join(w for w in words if w) or None
 
 
-def _phrase(component: str, f: pd.Series, centre_kind: str) -> str:
+def _phrase(component: str, f: pd.Series) -> str:
     if component == "severity":
         tech = f["technology"]
         return {
@@ -529,6 +551,7 @@ def _phrase(component: str, f: pd.Series, centre_kind: str) -> str:
             if tech in ("5g", "4g", "3g") else "no fibre",
         }.get(f["gap_class"], str(f["gap_class"]))
     if component == "remoteness":
+        centre_kind = f["centre_kind"]
         if f["method"] == "straight_line":
             return f"{f['distance_m'] / 1000:.1f} km (straight line) from the nearest {centre_kind}"
         if f["hours"] < 0.05:

@@ -17,22 +17,18 @@ import logging
 import math
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import rasterio
-from rasterio import features
-from rasterio.windows import Window
 
+from geo_dx.atomic import atomic_path
 from geo_dx.config import TerrainConfig
 from geo_dx.dem import DemGrid, bilinear_sample
 from geo_dx.errors import InputError
-from geo_dx.io import atomic_path
+from geo_dx.schema import EARTH_RADIUS_M
 
 logger = logging.getLogger(__name__)
 
 #: Mean earth radius in metres.
-EARTH_RADIUS_M = 6_371_000.0
 #: Path samples evaluated per vectorised chunk in :func:`line_of_sight` (bounds memory).
 _CHUNK_SAMPLES = 1 << 21
 
@@ -440,64 +436,6 @@ def write_coverage_raster(path: str | Path, dem: DemGrid, mask: np.ndarray) -> P
             dst.update_tags(1, meaning="1 covered, 0 not covered")
     logger.info("wrote coverage raster %s (%d covered cells)", path, int(mask.sum()))
     return path
-
-
-def area_share(polygons: gpd.GeoSeries, dem: DemGrid, mask: np.ndarray) -> pd.Series:
-    """
-    Share (0-1) of each polygon's area covered by ``mask``, counted in DEM cells.
-
-    A cell counts as inside a polygon when its centre is. A polygon smaller than a cell
-    (no centre inside) takes the value of the cell under its representative point.
-    Non-polygon geometries and polygons off the grid get NaN.
-
-    Parameters
-    ----------
-    polygons
-        Polygons in ``dem.crs``.
-    dem
-        The grid ``mask`` is on.
-    mask
-        Boolean grid of ``dem.shape`` (e.g. from :func:`viewshed_union`).
-
-    Returns
-    -------
-    pandas.Series
-        Aligned to ``polygons.index``, named ``mobile_area_share``.
-
-    Examples
-    --------
-    >>> area_share(villages.geometry, dem, mask)  # doctest: +SKIP
-    """
-    mask = np.asarray(mask, dtype=bool)
-    share = pd.Series(np.nan, index=polygons.index, name="mobile_area_share")
-    tf = dem.transform
-    nrows, ncols = dem.shape
-    for label, geom in polygons.items():
-        if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
-            continue
-        minx, miny, maxx, maxy = geom.bounds
-        c0 = max(int(math.floor((minx - tf.c) / tf.a)), 0)
-        c1 = min(int(math.ceil((maxx - tf.c) / tf.a)), ncols)
-        r0 = max(int(math.floor((maxy - tf.f) / tf.e)), 0)
-        r1 = min(int(math.ceil((miny - tf.f) / tf.e)), nrows)
-        if c0 >= c1 or r0 >= r1:
-            continue
-        window = Window(c0, r0, c1 - c0, r1 - r0)
-        inside = features.geometry_mask(
-            [geom],
-            out_shape=(r1 - r0, c1 - c0),
-            transform=rasterio.windows.transform(window, tf),
-            invert=True,
-        )
-        cells = int(inside.sum())
-        if cells:
-            share[label] = float(mask[r0:r1, c0:c1][inside].sum()) / cells
-        else:
-            point = geom.representative_point()
-            r, c = int((point.y - tf.f) // tf.e), int((point.x - tf.c) // tf.a)
-            if 0 <= r < nrows and 0 <= c < ncols:
-                share[label] = float(mask[r, c])
-    return share
 
 
 def ground_elevation(dem: DemGrid, xy: np.ndarray) -> np.ndarray:

@@ -27,7 +27,8 @@ from test_maps import (
     make_villages,
 )
 
-from geo_dx.maps import GAP_CLASSES, write_maps
+from geo_dx.maps import write_maps
+from geo_dx.schema import GAP_LABELS
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -134,8 +135,8 @@ def _open_popup_by_click(driver, village_index: int) -> None:
     point = driver.execute_script("""
         var s = window.geoDxMaps[0], r = s.rows[arguments[0]];
         s.map.closePopup();
-        s.map.setView([r[0], r[1]], 16, {animate: false});
-        var p = s.map.latLngToContainerPoint([r[0], r[1]]), size = s.map.getSize();
+        s.map.setView([r.lat, r.lon], 16, {animate: false});
+        var p = s.map.latLngToContainerPoint([r.lat, r.lon]), size = s.map.getSize();
         return [p.x - size.x / 2, p.y - size.y / 2];
     """, village_index)
     container = driver.find_element("css selector", ".folium-map")
@@ -169,7 +170,7 @@ def test_main_map_offline(driver, maps_dir):
     # Title, legend, layer control, search, scale bar and fullscreen button are there.
     assert driver.find_element("css selector", ".geodx-title-main").text == TITLE
     legend = driver.find_element("css selector", ".geodx-legend").text
-    for _, label, _ in GAP_CLASSES:
+    for label in GAP_LABELS.values():
         assert label in legend
     for css in (".leaflet-control-layers", ".geodx-search-input", ".leaflet-control-scale",
                 ".leaflet-control-zoom-fullscreen"):
@@ -198,7 +199,7 @@ def test_main_map_offline(driver, maps_dir):
 def test_popup_shows_escaped_name(driver, maps_dir):
     _open(driver, maps_dir / "map.html")
     index = driver.execute_script(
-        "return window.geoDxMaps[0].rows.findIndex(function (r) { return r[2] === 'v01'; });")
+        "return window.geoDxMaps[0].rows.findIndex(function (r) { return r.id === 'v01'; });")
     _open_popup_by_click(driver, index)
     popup = driver.find_element("css selector", ".leaflet-popup-content")
     assert _popup_name(driver) == XSS

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -70,14 +72,56 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(inputs, tmp_path, ca
                                                             message):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "keep.txt").write_text("previous run")
+    (out / "summary.json").write_text('{"outputs": ["summary.json"]}')  # a previous run
     mutate(inputs)
     assert run(inputs, out) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("geo-dx: error: ")
     assert message in err[0] and "Traceback" not in err[0]
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    assert not list(tmp_path.glob(".out.staging-*"))
+    assert [p.name for p in out.iterdir()] == ["summary.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*inputs_names(inputs), "out"])
+
+
+def inputs_names(inputs):
+    return [Path(p).name for p in inputs.values()]
+
+
+def test_out_problems_are_one_line_before_the_analysis(inputs, tmp_path, capsys, monkeypatch):
+    import geo_dx.pipeline
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("the analysis ran before --out was checked")
+
+    monkeypatch.setattr(geo_dx.pipeline, "analyse", no_analysis)
+    project = tmp_path  # the inputs' own folder
+    before = {p.name: p.read_bytes() for p in project.iterdir() if p.is_file()}
+    assert run(inputs, project) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds the input" in err[0]
+    assert run(inputs, inputs["villages"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is an existing file, not a folder" in err[0]
+    (tmp_path / "proj" / "communes").mkdir(parents=True)
+    (tmp_path / "proj" / "communes" / "notes.txt").write_text("mine")
+    assert run(inputs, tmp_path / "proj") == 2
+    assert "not a previous geo_dx run" in capsys.readouterr().err
+    assert (tmp_path / "proj" / "communes" / "notes.txt").read_text() == "mine"
+    assert {p.name: p.read_bytes() for p in project.iterdir() if p.is_file()} == before
+
+
+def test_disk_full_is_one_line_exit_2(inputs, tmp_path, capsys, monkeypatch):
+    import geo_dx.report
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "priority.csv")
+
+    monkeypatch.setattr(geo_dx.report, "write_priority_csv", full)
+    out = tmp_path / "out"
+    assert run(inputs, out) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "disk is full" in err[0]
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(inputs_names(inputs))
 
 
 def test_partial_inputs_and_bad_weights(inputs, tmp_path, capsys):
@@ -88,3 +132,29 @@ def test_partial_inputs_and_bad_weights(inputs, tmp_path, capsys):
     assert run(inputs, tmp_path / "o", "--weights", "speed=1") == 2
     assert "unknown component 'speed'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('crs = "EPSG:4326"', "is geographic (degrees)"),
+        ('crs = "UTM 48N"', "is not a CRS pyproj understands"),
+        ('crs = "EPSG:32631"', 'use crs = "EPSG:32648"'),
+        ("[scoring]\nseed = -1", "scoring.seed = -1 is negative"),
+        ("[scoring]\nsensitivity_draws = 1e8", "scoring.sensitivity_draws = 100000000"),
+        ('\ufeffcrs = "EPSG:1"', "is not a CRS"),  # a BOM is fine, the value is not
+    ],
+)
+def test_bad_config_is_one_line_exit_2(inputs, tmp_path, capsys, config, message):
+    path = tmp_path / "geo_dx.toml"
+    path.write_text(config, encoding="utf-8")
+    out = tmp_path / "out"
+    assert run(inputs, out, "--config", str(path)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()
+
+
+def test_config_or_input_that_is_a_folder(inputs, tmp_path, capsys):
+    assert run(inputs, tmp_path / "out", "--config", str(tmp_path)) == 2
+    assert "is a folder" in capsys.readouterr().err

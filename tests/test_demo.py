@@ -240,8 +240,8 @@ def test_generate_rejects_bad_size(tmp_path: Path) -> None:
 
 def test_demo_paths_uses_cache_when_repo_data_missing(small: Path, tmp_path: Path,
                                                       monkeypatch) -> None:
-    fake_pkg = tmp_path / "site-packages" / "geo_dx" / "__init__.py"
-    monkeypatch.setattr(geo_dx, "__file__", str(fake_pkg))
+    # A wheel install: no data/ beside the package.
+    monkeypatch.setattr(demo_mod, "_REPO_DATA", tmp_path / "site-packages" / "data")
     cache = tmp_path / "cache"
     monkeypatch.setenv("GEO_DX_CACHE", str(cache))
     calls: list[Path] = []

@@ -15,6 +15,7 @@ from shapely.geometry import Point, box
 from geo_dx.config import MeasuredConfig
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
+from geo_dx.schema import TECHNOLOGY_ALIASES
 
 WGS84 = "EPSG:4326"
 UTM48 = "EPSG:32648"
@@ -66,7 +67,6 @@ def test_raster_in_another_crs_samples_the_right_cells(signal_tif):
     assert ev.covered.to_dict() == {"a": True, "b": False, "c": True, "d": False, "e": False}
     assert ev.technology_class == "mobile"
     assert ev.source == "modelled"
-    assert ev.covered_share is None  # points only
     strict = raster_evidence(villages, signal_tif, technology="4g", threshold=-80)
     assert strict.covered[strict.covered].index.tolist() == ["a"]
 
@@ -108,10 +108,8 @@ def test_polygon_villages_report_covered_share(tmp_path):
         {"village_id": ["block", "dark", "tiny"]}, geometry=polygons, crs=WGS84
     ).to_crs(UTM48)
     ev = raster_evidence(villages, path, technology="5g")
+    # the block holds covered cells, the dark box none; the tiny box is inside cell (2, 2)
     assert ev.covered.tolist() == [True, False, True]
-    # the polygons are reprojected, so cell centres near the edges decide membership;
-    # the 2×2 block keeps its four cells
-    assert ev.covered_share.tolist() == pytest.approx([0.75, 0.0, 1.0])
 
 
 def test_raster_not_overlapping_names_file_and_extents(tmp_path):
@@ -138,6 +136,14 @@ def test_raster_technology_and_threshold_checks(signal_tif):
     )
     with pytest.raises(InputError, match="look like signal strength"):
         raster_evidence(villages, signal_tif, technology="4g")
+    # Rasters accept every alias coverage points accept (but 2g is not broadband).
+    for alias, tech in TECHNOLOGY_ALIASES.items():
+        if tech == "2g":
+            with pytest.raises(InputError, match="2g is not broadband"):
+                raster_evidence(villages, signal_tif, technology=alias.upper(), threshold=-105)
+        else:
+            ev = raster_evidence(villages, signal_tif, technology=alias.upper(), threshold=-105)
+            assert ev.technology_class == ("fibre" if tech == "fibre" else "mobile"), alias
     with pytest.raises(InputError, match="source was 'guess'"):
         raster_evidence(villages, signal_tif, technology="4g", threshold=-105, source="guess")
     with pytest.raises(InputError, match="cannot read the coverage raster"):

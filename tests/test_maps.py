@@ -18,29 +18,30 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geo_dx.communes import summarise_communes
+from geo_dx.config import COMPONENTS
 from geo_dx.errors import InputError
-from geo_dx.maps import (
-    GAP_CLASSES,
-    build_map,
-    commune_file_name,
-    commune_gap_table,
-    rebuild_maps,
-    write_maps,
-)
+from geo_dx.map_payload import LABELS
+from geo_dx.maps import build_map, commune_file_name, rebuild_maps, write_maps
+from geo_dx.schema import GAP_CLASSES, GAP_LABELS
 
 UTM = "EPSG:32648"
 X0, Y0 = 500_000.0, 2_360_000.0
 XSS = "<img src=x onerror=alert(1)>"
 TITLE = "Test province (synthetic demo)"
-COMPONENTS = ("severity", "remoteness", "ethnic", "people", "poverty")
 
 
-def make_communes() -> gpd.GeoDataFrame:
+def make_outlines() -> gpd.GeoDataFrame:
     """Communes A, B, C: 10 km squares west to east; C's id needs a safe file name."""
     ids = ["A", "B", "C/../1"]
     names = ["Xã Mường Phăng", "Xã Nà Tấu", "Xã <b>Cê</b>"]
     geoms = [shapely.box(X0 + i * 10_000, Y0, X0 + (i + 1) * 10_000, Y0 + 10_000) for i in range(3)]
     return gpd.GeoDataFrame({"commune_id": ids, "commune_name": names}, geometry=geoms, crs=UTM)
+
+
+def make_communes() -> gpd.GeoDataFrame:
+    """The per-commune table of the twelve villages (what maps take)."""
+    return summarise_communes(make_villages(), make_outlines())
 
 
 # (id, name, commune index, gap_class, x offset km, y offset km)
@@ -63,7 +64,7 @@ N_VILLAGES = len(_VILLAGES)
 
 def make_villages(*, scored: bool = True) -> gpd.GeoDataFrame:
     """Twelve villages; gap villages get scores whose contributions sum to the score."""
-    communes = make_communes()
+    communes = make_outlines()
     rows = []
     for vid, name, ci, gap, xk, yk in _VILLAGES:
         rows.append({
@@ -112,6 +113,13 @@ def payload(page: str) -> dict:
     return obj
 
 
+def rows(columns: dict) -> list[dict]:
+    """Named columns as one dict per row, as geo_dx_map.js reads them."""
+    n = len(columns["lat"])
+    return [{k: ({s: c[s][i] for s in c} if isinstance(c, dict) else c[i])
+             for k, c in columns.items()} for i in range(n)]
+
+
 @pytest.fixture(scope="module")
 def page() -> str:
     return render(build_map(make_villages(), make_communes(), make_coverage(), title=TITLE))
@@ -148,28 +156,39 @@ def test_title_escaped_in_page_title():
 
 def test_payload_villages_and_classes(page):
     data = payload(page)
-    rows = data["villages"]
-    assert len(rows) == N_VILLAGES
-    keys = [c["key"] for c in data["gapClasses"]]
-    assert keys == [k for k, _, _ in GAP_CLASSES]
-    by_id = {r[2]: r for r in rows}
-    assert by_id["v01"][3] == XSS
-    assert keys[by_id["v01"][5]] == "no_fibre_no_mobile"
-    assert keys[by_id["v04"][5]] == "none"
+    villages = rows(data["villages"])
+    assert len(villages) == N_VILLAGES
+    assert [c["key"] for c in data["gapClasses"]] == list(GAP_CLASSES)
+    assert [c["label"] for c in data["gapClasses"]] == [GAP_LABELS[k] for k in GAP_CLASSES]
+    assert [c["count"] for c in data["gapClasses"]] == [2, 2, 2, 6]
+    by_id = {r["id"]: r for r in villages}
+    assert by_id["v01"]["name"] == XSS and by_id["v01"]["commune"] == "Xã Mường Phăng"
+    assert by_id["v01"]["gap"] == "no_fibre_no_mobile"
+    assert by_id["v04"]["gap"] == "none"
+    assert by_id["v05"]["nearestFibreM"] == 13_000 and by_id["v05"]["tech"] == "4G"
     # v01 at (2 km, 2 km) from the origin: about 21.34 N, 105.02 E; rounded to 5 decimals.
-    lat, lon = by_id["v01"][0], by_id["v01"][1]
+    lat, lon = by_id["v01"]["lat"], by_id["v01"]["lon"]
     assert 21.3 < lat < 21.4 and 105.0 < lon < 105.05
     assert round(lat, 5) == lat and round(lon, 5) == lon
     assert data["hasScore"] is True
 
 
 def test_contributions_sum_to_score(page):
-    for row in payload(page)["villages"]:
-        score, contrib = row[6], row[17]
+    for row in rows(payload(page)["villages"]):
+        score, contrib = row["score"], row["contrib"]
+        assert set(contrib) == set(COMPONENTS)
         if score is None:
-            assert contrib is None and row[7] is None
+            assert set(contrib.values()) == {None} and row["rank"] is None
         else:
-            assert sum(contrib) == pytest.approx(score, abs=0.3)
+            assert sum(contrib.values()) == pytest.approx(score, abs=0.3)
+
+
+def test_every_label_shown_comes_from_labels(page):
+    data = payload(page)
+    assert data["labels"] == dict(LABELS)
+    js = (Path(__file__).resolve().parents[1] / "geo_dx" / "assets" / "geo_dx_map.js").read_text()
+    used = set(re.findall(r"\bT\.(\w+)", js))
+    assert used and used <= set(LABELS), used - set(LABELS)
 
 
 def test_layer_control_names_and_counts(page):
@@ -189,9 +208,10 @@ def test_osm_is_not_the_default_basemap(page):
 
 def test_commune_choropleth_shares(page):
     feats = {f["properties"]["id"]: f["properties"] for f in payload(page)["communes"]["features"]}
-    assert feats["A"]["share"] == 0.75 and feats["A"]["gap"] == 3 and feats["A"]["noBoth"] == 2
-    assert feats["B"]["share"] == 0.5 and feats["B"]["noFibre"] == 2
-    assert feats["C/../1"]["share"] == 0.25 and feats["C/../1"]["noMobile"] == 1
+    assert feats["A"]["share"] == 0.75 and feats["A"]["withGap"] == 3
+    assert feats["A"]["withoutBoth"] == 2
+    assert feats["B"]["share"] == 0.5 and feats["B"]["withoutFibre"] == 2
+    assert feats["C/../1"]["share"] == 0.25 and feats["C/../1"]["withoutMobile"] == 1
 
 
 def test_degrades_without_scoring_columns():
@@ -199,7 +219,8 @@ def test_degrades_without_scoring_columns():
                             title=TITLE))
     data = payload(text)
     assert data["hasScore"] is False
-    assert all(r[6] is None and r[17] is None for r in data["villages"])
+    assert all(r["score"] is None and set(r["contrib"].values()) == {None}
+               for r in rows(data["villages"]))
     assert "Top 20 priority labels" not in text
 
 
@@ -208,15 +229,17 @@ def test_empty_coverage_and_communes():
     empty = gpd.GeoDataFrame({"commune_id": [], "geometry": []}, crs=UTM)
     text = render(build_map(villages, empty, make_coverage().iloc[:0], title=TITLE))
     data = payload(text)
-    assert len(data["villages"]) == N_VILLAGES and data["sites"] == []
-    assert "Mobile sites" not in text and data["communes"]["features"] == []
+    assert len(data["villages"]["id"]) == N_VILLAGES and data["sites"]["tech"] == []
+    assert not re.search(r"Mobile sites and reach \(\d", text)
+    assert data["communes"]["features"] == []
 
 
 def test_polygon_villages_use_a_point_inside():
     villages = make_villages()
     villages["geometry"] = villages.buffer(300)
-    rows = payload(render(build_map(villages, make_communes(), make_coverage(), title=TITLE)))
-    assert len(rows["villages"]) == N_VILLAGES
+    data = payload(render(build_map(villages, make_communes(), make_coverage(), title=TITLE)))
+    pts = gpd.GeoSeries.from_xy(data["villages"]["lon"], data["villages"]["lat"], crs=4326)
+    assert pts.to_crs(UTM).within(villages.geometry, align=False).all()
 
 
 def test_unknown_gap_class_is_an_input_error():
@@ -232,20 +255,14 @@ def test_missing_gap_class_is_an_input_error():
                   title=TITLE)
 
 
-def test_commune_gap_table_worst_first():
-    table = commune_gap_table(make_villages(), make_communes())
-    assert table["commune_id"].tolist() == ["A", "B", "C/../1"]
-    assert table["villages"].tolist() == [4, 4, 4]
-    assert table["with_gap"].tolist() == [3, 2, 1]
-    assert table["gap_share"].tolist() == [0.75, 0.5, 0.25]
+def test_communes_must_be_the_summary_table():
+    with pytest.raises(InputError, match="column 'villages' is missing.*summarise_communes"):
+        build_map(make_villages(), make_outlines(), make_coverage(), title=TITLE)
 
 
-def test_commune_without_villages_goes_last():
-    communes = pd.concat([make_communes(), gpd.GeoDataFrame(
-        {"commune_id": ["Z"], "commune_name": ["Empty"]},
-        geometry=[shapely.box(X0, Y0 - 10_000, X0 + 10_000, Y0)], crs=UTM)], ignore_index=True)
-    table = commune_gap_table(make_villages(), communes)
-    assert table["commune_id"].iloc[-1] == "Z" and np.isnan(table["gap_share"].iloc[-1])
+def test_commune_order_is_the_summary_order(page):
+    feats = payload(page)["communes"]["features"]
+    assert [f["properties"]["id"] for f in feats] == make_communes()["commune_id"].tolist()
 
 
 def test_commune_file_names_are_safe_and_distinct():
@@ -276,10 +293,10 @@ def test_write_maps(tmp_path):
         assert p.exists()
     # One commune's map holds only its villages and coverage that reaches it.
     a = payload((out / "communes" / "A.html").read_text(encoding="utf-8"))
-    assert sorted(r[2] for r in a["villages"]) == ["v01", "v02", "v03", "v04"]
+    assert sorted(a["villages"]["id"]) == ["v01", "v02", "v03", "v04"]
     assert [f["properties"]["id"] for f in a["communes"]["features"]] == ["A"]
     # 2g at x=5 km (in A), 4g at 13 km reaching 4 km (A ends at 10 km); 3g at 25 km does not.
-    assert sorted(s[2] for s in a["sites"]) == ["2g", "4g"]
+    assert sorted(a["sites"]["tech"]) == ["2g", "4g"]
     assert "Xã Mường Phăng" in a["title"]
     index = (out / "index.html").read_text(encoding="utf-8")
     assert index.index('href="communes/A.html"') < index.index('href="communes/B.html"')
@@ -315,8 +332,8 @@ def test_rebuild_maps_one_commune(run_dir):
     paths = rebuild_maps(run_dir, commune_id="B")
     assert paths == [run_dir / "communes" / "B.html"]
     assert not (run_dir / "map.html").exists()
-    rows = payload(paths[0].read_text(encoding="utf-8"))["villages"]
-    assert sorted(r[2] for r in rows) == ["v05", "v06", "v07", "v08"]
+    ids = payload(paths[0].read_text(encoding="utf-8"))["villages"]["id"]
+    assert sorted(ids) == ["v05", "v06", "v07", "v08"]
 
 
 def test_rebuild_maps_unknown_commune_lists_valid_ids(run_dir):

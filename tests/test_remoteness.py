@@ -129,7 +129,7 @@ def test_elevation_and_method_recorded_and_inputs_reprojected() -> None:
     assert out.index.equals(villages.index)
     assert out["remoteness_method"].iloc[0] == "terrain"
     assert out["elevation_m"].iloc[0] == pytest.approx(0.0, abs=1e-6)
-    assert out.attrs["centre_kind"] == "town"
+    assert out["centre_kind"].tolist() == ["town"] * len(out)
     # halfway between the crest cell (300 m) and the next one (300 * (1 - 50 / 600) = 275 m)
     near_crest = gpd.GeoDataFrame(geometry=[Point(X0 + 46 * CELL, ROW_Y)], crs=UTM)
     crest = travel_time_h(near_crest, dem=_ridge(), towns=_town())
@@ -196,3 +196,14 @@ def test_crop_does_not_change_the_answer() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", GeoDxWarning)
         assert _hours(dem=big) == pytest.approx(_hours(dem=_flat()), rel=1e-6)
+
+
+def test_straight_line_distance_is_measured_in_the_configured_crs():
+    """``crs`` (``Config.crs``) decides the metric CRS; Web Mercator stretches by 1/cos(lat)."""
+    village = gpd.GeoDataFrame(geometry=[Point(500_000, 2_370_000)], crs=32648).to_crs(4326)
+    town = gpd.GeoDataFrame(geometry=[Point(504_000, 2_370_000)], crs=32648).to_crs(4326)
+    utm = travel_time_h(village, towns=town)["distance_m"].iloc[0]
+    mercator = travel_time_h(village, towns=town, crs="EPSG:3857")["distance_m"].iloc[0]
+    lat = np.radians(village.geometry.y.iloc[0])
+    assert utm == pytest.approx(4000, abs=1)
+    assert mercator == pytest.approx(4000 / np.cos(lat), rel=2e-3)

@@ -63,6 +63,7 @@ def test_failed_write_leaves_the_folder_as_it_was(tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     (out / "priority.csv").write_text("old", encoding="utf-8")
+    (out / "summary.json").write_text('{"outputs": ["priority.csv", "summary.json"]}')
     gaps = make_gaps()
     counts = summarise_communes(gaps, make_communes())
     summary = build_summary(gaps, counts, title="t", warnings=[])
@@ -74,8 +75,8 @@ def test_failed_write_leaves_the_folder_as_it_was(tmp_path):
     with pytest.raises(GeoDxError, match="map failed"):
         write_run(out, villages=gaps, communes=counts, coverage=gaps[["geometry"]],
                   summary=summary, extra_writers=(broken_map,))
-    assert [p.name for p in out.iterdir()] == ["priority.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["priority.csv", "summary.json"]
     assert (out / "priority.csv").read_text(encoding="utf-8") == "old"
-    assert not list(tmp_path.glob(".run.staging-*"))
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
     write_run(out, villages=gaps, communes=counts, coverage=gaps[["geometry"]], summary=summary)
     assert (out / "priority.csv").read_text(encoding="utf-8-sig").startswith("rank,village_id")

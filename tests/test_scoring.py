@@ -15,6 +15,8 @@ from shapely.geometry import Point
 
 from geo_dx.config import COMPONENTS, Config, ScoringConfig, with_weights
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.remoteness import remoteness_summary, travel_time_h
+from geo_dx.rollout import rollout_clusters
 from geo_dx.scoring import normalise, normalised_weights, score, score_summary, weighted_score
 
 UTM = 32648
@@ -51,7 +53,8 @@ def _config(**scoring) -> Config:
 
 
 def _score(gaps: gpd.GeoDataFrame, config: Config | None = None, **kwargs) -> gpd.GeoDataFrame:
-    return score(gaps, config=config or _config(), towns=_towns(), **kwargs)
+    return score(gaps, config=config or _config(), travel=travel_time_h(gaps, towns=_towns()),
+                 **kwargs)
 
 
 def _contrib(scored: pd.DataFrame) -> pd.DataFrame:
@@ -176,7 +179,7 @@ def test_villages_without_gap_keep_travel_time_but_get_no_score() -> None:
     before = gaps.copy()
     scored = _score(gaps).set_index("village_id")
     assert np.isnan(scored.loc["v0", "score"]) and pd.isna(scored.loc["v0", "rank"])
-    assert scored.loc["v0", "reason"] is None and pd.isna(scored.loc["v0", "cluster_id"])
+    assert scored.loc["v0", "reason"] is None and pd.isna(scored.loc["v0", "rank_p05"])
     assert scored.loc["v0", "travel_time_h"] == pytest.approx(0.5)
     assert sorted(scored["rank"].dropna().tolist()) == [1, 2, 3, 4]
     # percentile among gap villages only: v1 (4 km) is now the nearest gap village
@@ -185,20 +188,35 @@ def test_villages_without_gap_keep_travel_time_but_get_no_score() -> None:
 
 
 def test_rank_interval_and_clusters() -> None:
-    scored = _score(_gaps(), _config(cluster_radius_m=2500.0))
+    scored = _score(_gaps())
     assert (scored["rank_p05"] <= scored["rank_p95"]).all()
     assert scored["rank_p05"].between(1, 5).all() and scored["rank_p95"].between(1, 5).all()
+    assert "cluster_id" not in scored  # score only scores; clusters come after
     # 2 km apart in a row: one chain cluster with a 2.5 km radius
-    assert scored["cluster_id"].tolist() == [1] * 5
-    apart = _score(_gaps(), _config(cluster_radius_m=1500.0))
-    assert sorted(apart["cluster_id"].tolist()) == [1, 2, 3, 4, 5]
+    assert rollout_clusters(scored, radius_m=2500.0)[0].tolist() == [1] * 5
+    apart = rollout_clusters(scored, radius_m=1500.0)[0]
+    assert sorted(apart.tolist()) == [1, 2, 3, 4, 5]
     # cluster 1 holds the top-ranked village
-    assert apart.loc[apart["rank"] == 1, "cluster_id"].iloc[0] == 1
+    assert apart[scored["rank"] == 1].iloc[0] == 1
+
+
+def test_score_without_travel_times_misses_remoteness() -> None:
+    scored = score(_gaps(), config=_config())
+    gap = scored["gap_class"] != "none"
+    assert scored.loc[gap, "missing_components"].str.contains("remoteness").all()
+    assert scored["travel_time_h"].isna().all()
+
+
+def test_in_top_n_share_counts_draws_in_the_top() -> None:
+    pinned = _score(_gaps(), _config(sensitivity_concentration=1e9, top_n=2))
+    # draws pinned to the configured weights: the top 2 always stay, the rest never enter
+    assert pinned["in_top_n_share"].tolist() == [
+        1.0 if r <= 2 else 0.0 for r in pinned["rank"].tolist()]
 
 
 def test_missing_gap_class_is_an_input_error() -> None:
     with pytest.raises(InputError, match="run find_gaps"):
-        score(_gaps().drop(columns="gap_class"), towns=_towns())
+        score(_gaps().drop(columns="gap_class"))
 
 
 def test_share_out_of_range_names_the_column() -> None:
@@ -210,8 +228,9 @@ def test_summary_reports_method_stability_and_equity() -> None:
     config = _config(top_n=2)
     scored = _score(_gaps(), config)
     summary = score_summary(scored, config=config)
-    assert summary["remoteness"]["method"] == "straight_line"
-    assert "no DEM" in summary["remoteness"]["note"]
+    remoteness = remoteness_summary(travel_time_h(_gaps(), towns=_towns()))
+    assert remoteness["method"] == "straight_line" and remoteness["centres"] == "town"
+    assert "no DEM" in remoteness["note"]
     assert sum(summary["weights"].values()) == pytest.approx(1.0)
     assert summary["ranked"] == 5
     assert 0 <= summary["sensitivity"]["top_n_stable"] <= 2
@@ -254,7 +273,7 @@ def _score_from(ethnic: list[float], remoteness_km: list[float], method: str) ->
     config = _config(normalisation=method, sensitivity_draws=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeoDxWarning)
-        return score(gaps, config=config, towns=_towns())["score"]
+        return score(gaps, config=config, travel=travel_time_h(gaps, towns=_towns()))["score"]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

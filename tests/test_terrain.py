@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
@@ -12,14 +11,12 @@ from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
-from shapely.geometry import Point, box
 
 from geo_dx import terrain
 from geo_dx.config import TerrainConfig
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.terrain import (
-    area_share,
     ground_elevation,
     line_of_sight,
     viewshed_union,
@@ -279,29 +276,6 @@ def test_write_coverage_raster_round_trip(tmp_path):
     assert list(path.parent.iterdir()) == [path]  # no temporary left behind
     with pytest.raises(InputError, match="mask shape"):
         write_coverage_raster(tmp_path / "bad.tif", dem, mask[:2])
-
-
-def test_area_share_counts_cell_centres():
-    dem = DemGrid(np.zeros((4, 4)), Affine(100, 0, 0, 0, -100, 400), UTM48)
-    mask = np.zeros((4, 4), dtype=bool)
-    mask[0, 0] = True
-    polygons = gpd.GeoSeries(
-        [
-            box(0, 200, 200, 400),
-            box(200, 0, 400, 200),
-            box(10, 310, 20, 320),
-            Point(50, 350),
-            box(5000, 5000, 5100, 5100),
-        ],
-        index=["a", "b", "tiny", "point", "off"],
-        crs=UTM48,
-    )
-    share = area_share(polygons, dem, mask)
-    assert share["a"] == 0.25  # top-left 2×2 cells, one covered
-    assert share["b"] == 0.0
-    assert share["tiny"] == 1.0  # smaller than a cell: the covered cell under it
-    assert np.isnan(share["point"]) and np.isnan(share["off"])
-    assert list(share.index) == list(polygons.index)
 
 
 def test_ground_elevation_clamps_to_the_edge():

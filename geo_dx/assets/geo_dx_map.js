@@ -8,12 +8,38 @@
 (function (root) {
   'use strict';
 
-  // Column order of data.villages rows; kept in sync with geo_dx/maps.py (_VILLAGE_FIELDS).
-  var V = {lat: 0, lon: 1, id: 2, name: 3, commune: 4, gap: 5, score: 6, rank: 7,
-           fibre: 8, mobile: 9, pop: 10, ethnic: 11, reason: 12, missing: 13,
-           p05: 14, p95: 15, tech: 16, contrib: 17};
-  // Column order of data.sites rows (_SITE_FIELDS).
-  var S = {lat: 0, lon: 1, tech: 2, reach: 3, operator: 4, kind: 5, source: 6};
+  // Every text shown comes from data.labels (geo_dx/map_payload.py, LABELS).
+  var T = {};
+
+  // '{n} villages' with {n: 3} -> '3 villages'.
+  function fmt(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (m, key) {
+      return values[key] === undefined ? m : String(values[key]);
+    });
+  }
+
+  // Named columns ({lat: [...], name: [...], contrib: {severity: [...]}}) as one object per
+  // row ({lat: .., name: .., contrib: {severity: ..}}).
+  function rowsOf(columns) {
+    var keys = Object.keys(columns), n = 0, rows = [], i, k;
+    for (k = 0; k < keys.length; k++) {
+      if (Array.isArray(columns[keys[k]])) { n = columns[keys[k]].length; break; }
+    }
+    for (i = 0; i < n; i++) {
+      var row = {};
+      for (k = 0; k < keys.length; k++) {
+        var col = columns[keys[k]];
+        if (Array.isArray(col)) {
+          row[keys[k]] = col[i];
+        } else {
+          row[keys[k]] = {};
+          for (var sub in col) { row[keys[k]][sub] = col[sub][i]; }
+        }
+      }
+      rows.push(row);
+    }
+    return rows;
+  }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -23,18 +49,18 @@
   }
 
   function fmtDistance(m) {
-    if (m === null || m === undefined) { return 'none known'; }
+    if (m === null || m === undefined) { return T.none_known; }
     if (m < 1000) { return Math.round(m) + ' m'; }
     return (m / 1000).toFixed(m < 10000 ? 1 : 0) + ' km';
   }
 
   function fmtNumber(x) {
-    if (x === null || x === undefined) { return 'unknown'; }
-    return Math.round(x).toLocaleString('en-US');
+    if (x === null || x === undefined) { return T.unknown; }
+    return Math.round(x).toLocaleString(T.locale);
   }
 
   function fmtShare(x) {
-    if (x === null || x === undefined) { return 'unknown'; }
+    if (x === null || x === undefined) { return T.unknown; }
     return Math.round(x * 100) + '%';
   }
 
@@ -51,52 +77,46 @@
   }
 
   function villagePopup(data, row) {
-    var cls = data.gapClasses[row[V.gap]];
+    var cls = data.classByKey[row.gap];
     var box = el('div', 'geodx-popup');
-    box.appendChild(el('div', 'geodx-popup-name', row[V.name]));
+    box.appendChild(el('div', 'geodx-popup-name', row.name));
     var t = el('table', 'geodx-popup-table');
-    addRow(t, 'Commune', row[V.commune] === null ? 'unknown' : row[V.commune]);
-    var gapCell = cls.label;
-    addRow(t, 'Gap', gapCell);
-    addRow(t, 'Nearest fibre', fmtDistance(row[V.fibre]));
-    addRow(t, 'Nearest mobile (3G+)', fmtDistance(row[V.mobile]));
-    if (row[V.tech] !== null) { addRow(t, 'Best mobile here', row[V.tech]); }
-    addRow(t, 'Population', fmtNumber(row[V.pop]));
-    addRow(t, 'Ethnic minority', fmtShare(row[V.ethnic]));
-    if (row[V.rank] !== null) {
-      var rank = '#' + row[V.rank];
-      if (row[V.p05] !== null && row[V.p95] !== null) {
-        rank += ' (likely ' + row[V.p05] + '\u2013' + row[V.p95] + ')';
-      }
-      addRow(t, 'Priority rank', rank);
+    addRow(t, T.commune, row.commune === null ? T.unknown : row.commune);
+    addRow(t, T.gap, cls.label);
+    addRow(t, T.nearest_fibre, fmtDistance(row.nearestFibreM));
+    addRow(t, T.nearest_mobile, fmtDistance(row.nearestMobileM));
+    if (row.tech !== null) { addRow(t, T.best_mobile, row.tech); }
+    addRow(t, T.population, fmtNumber(row.population));
+    addRow(t, T.ethnic, fmtShare(row.ethnicShare));
+    if (row.rank !== null) {
+      var likely = row.rankP05 !== null && row.rankP95 !== null;
+      addRow(t, T.priority_rank, fmt(likely ? T.rank_likely : T.rank_only,
+                                     {rank: row.rank, p05: row.rankP05, p95: row.rankP95}));
     }
     box.appendChild(t);
-    if (row[V.score] !== null) {
-      box.appendChild(el('div', 'geodx-popup-score', 'Score ' + row[V.score].toFixed(1) + ' / 100'));
-      var contrib = row[V.contrib];
-      if (contrib) {
-        var bars = el('div', 'geodx-bars');
-        for (var i = 0; i < data.components.length; i++) {
-          var c = contrib[i];
-          if (c === null || c === undefined) { continue; }
-          var line = el('div', 'geodx-bar-row');
-          line.appendChild(el('span', 'geodx-bar-label', data.components[i]));
-          var track = el('span', 'geodx-bar-track');
-          var bar = el('span', 'geodx-bar');
-          var width = row[V.score] > 0 ? Math.max(0, Math.min(100, 100 * c / row[V.score])) : 0;
-          bar.style.width = width.toFixed(1) + '%';
-          track.appendChild(bar);
-          line.appendChild(track);
-          line.appendChild(el('span', 'geodx-bar-value', c.toFixed(1)));
-          bars.appendChild(line);
-        }
-        box.appendChild(bars);
-      }
+    if (row.score !== null) {
+      box.appendChild(el('div', 'geodx-popup-score', fmt(T.score, {score: row.score.toFixed(1)})));
+      var bars = el('div', 'geodx-bars');
+      data.components.forEach(function (name) {
+        var c = row.contrib[name];
+        if (c === null || c === undefined) { return; }
+        var line = el('div', 'geodx-bar-row');
+        line.appendChild(el('span', 'geodx-bar-label', T['component_' + name]));
+        var track = el('span', 'geodx-bar-track');
+        var bar = el('span', 'geodx-bar');
+        var width = row.score > 0 ? Math.max(0, Math.min(100, 100 * c / row.score)) : 0;
+        bar.style.width = width.toFixed(1) + '%';
+        track.appendChild(bar);
+        line.appendChild(track);
+        line.appendChild(el('span', 'geodx-bar-value', c.toFixed(1)));
+        bars.appendChild(line);
+      });
+      if (bars.childNodes.length) { box.appendChild(bars); }
     }
-    if (row[V.missing]) {
-      box.appendChild(el('div', 'geodx-popup-note', 'Not scored on (no data): ' + row[V.missing]));
+    if (row.missing) {
+      box.appendChild(el('div', 'geodx-popup-note', fmt(T.not_scored, {names: row.missing})));
     }
-    if (row[V.reason]) { box.appendChild(el('div', 'geodx-popup-reason', row[V.reason])); }
+    if (row.reason) { box.appendChild(el('div', 'geodx-popup-reason', row.reason)); }
     return box;
   }
 
@@ -104,11 +124,11 @@
     var box = el('div', 'geodx-tip');
     box.appendChild(el('div', 'geodx-popup-name', p.name));
     var t = el('table', 'geodx-popup-table');
-    addRow(t, 'Villages', fmtNumber(p.villages));
-    addRow(t, 'With a gap', fmtNumber(p.gap) + ' (' + fmtShare(p.share) + ')');
-    addRow(t, 'Without fibre', fmtNumber(p.noFibre));
-    addRow(t, 'Without mobile broadband', fmtNumber(p.noMobile));
-    addRow(t, 'Without both', fmtNumber(p.noBoth));
+    addRow(t, T.villages, fmtNumber(p.villages));
+    addRow(t, T.with_gap, fmtNumber(p.withGap) + ' (' + fmtShare(p.share) + ')');
+    addRow(t, T.without_fibre, fmtNumber(p.withoutFibre));
+    addRow(t, T.without_mobile, fmtNumber(p.withoutMobile));
+    addRow(t, T.without_both, fmtNumber(p.withoutBoth));
     box.appendChild(t);
     return box;
   }
@@ -123,17 +143,17 @@
 
   function villageRadius(data, row) {
     if (!data.hasScore) { return 6; }
-    if (row[V.score] === null) { return 3.5; }
-    return 4 + 8 * Math.max(0, Math.min(100, row[V.score])) / 100;
+    if (row.score === null) { return 3.5; }
+    return 4 + 8 * Math.max(0, Math.min(100, row.score)) / 100;
   }
 
-  function legendControl(data, counts) {
+  function legendControl(data) {
     var ctl = L.control({position: 'bottomright'});
     ctl.onAdd = function (map) {
       var outer = el('div', 'geodx-legend leaflet-control');
       L.DomEvent.disableClickPropagation(outer);
       L.DomEvent.disableScrollPropagation(outer);
-      var toggle = el('button', 'geodx-legend-toggle', 'Legend');
+      var toggle = el('button', 'geodx-legend-toggle', T.legend);
       toggle.type = 'button';
       var box = el('div', 'geodx-legend-body');
       outer.appendChild(toggle);
@@ -141,28 +161,28 @@
       function setOpen(open) {
         box.style.display = open ? '' : 'none';
         toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
-        toggle.textContent = open ? 'Legend \u25be' : 'Legend \u25b8';
+        toggle.textContent = T.legend + (open ? ' \u25be' : ' \u25b8');
       }
       toggle.addEventListener('click', function () { setOpen(box.style.display === 'none'); });
       setOpen(map.getSize().y >= 560);  // small screens start with the legend folded
-      box.appendChild(el('div', 'geodx-legend-title', 'Villages'));
-      data.gapClasses.forEach(function (c, i) {
+      box.appendChild(el('div', 'geodx-legend-title', T.legend_villages));
+      data.gapClasses.forEach(function (c) {
         var line = el('div', 'geodx-legend-row');
         var sw = el('span', 'geodx-swatch geodx-swatch-dot');
         sw.style.background = c.color;
         line.appendChild(sw);
-        line.appendChild(el('span', null, c.label + ' (' + counts[i] + ')'));
+        line.appendChild(el('span', null, c.label + ' (' + c.count + ')'));
         box.appendChild(line);
       });
       if (data.hasScore) {
-        box.appendChild(el('div', 'geodx-legend-note', 'Larger circle = higher priority score'));
+        box.appendChild(el('div', 'geodx-legend-note', T.legend_size));
         var rk = el('div', 'geodx-legend-row');
         rk.appendChild(el('span', 'geodx-rank geodx-rank-legend', '1'));
-        rk.appendChild(el('span', null, 'Top ' + data.topN + ' by priority rank'));
+        rk.appendChild(el('span', null, fmt(T.legend_top, {n: data.topN})));
         box.appendChild(rk);
       }
-      if (data.sites.length || data.raster) {
-        box.appendChild(el('div', 'geodx-legend-title', 'Coverage'));
+      if (data.siteRows.length || data.raster) {
+        box.appendChild(el('div', 'geodx-legend-title', T.legend_coverage));
         data.siteLegend.forEach(function (s) {
           var line = el('div', 'geodx-legend-row');
           var sw = el('span', 'geodx-swatch ' + (s.ring ? 'geodx-swatch-ring' : 'geodx-swatch-dot'));
@@ -183,7 +203,7 @@
         box.appendChild(rl);
       }
       if (data.communes.features.length) {
-        box.appendChild(el('div', 'geodx-legend-title', 'Communes: share of villages with a gap'));
+        box.appendChild(el('div', 'geodx-legend-title', T.legend_communes));
         for (var i = 0; i < data.shareColors.length; i++) {
           var line = el('div', 'geodx-legend-row');
           var sw = el('span', 'geodx-swatch');
@@ -218,8 +238,8 @@
       L.DomEvent.disableScrollPropagation(box);
       var input = el('input', 'geodx-search-input');
       input.type = 'search';
-      input.placeholder = 'Search village\u2026';
-      input.setAttribute('aria-label', 'Search village by name');
+      input.placeholder = T.search_placeholder;
+      input.setAttribute('aria-label', T.search_aria);
       var list = el('ul', 'geodx-search-results');
       box.appendChild(input);
       box.appendChild(list);
@@ -232,10 +252,10 @@
         for (var i = 0; i < state.rows.length && matches.length < 10; i++) {
           if (state.folded[i].indexOf(q) !== -1) { matches.push(i); }
         }
-        if (!matches.length) { list.appendChild(el('li', 'geodx-search-none', 'No village found')); }
+        if (!matches.length) { list.appendChild(el('li', 'geodx-search-none', T.search_none)); }
         matches.forEach(function (i) {
           var row = state.rows[i];
-          var label = row[V.name] + (row[V.commune] === null ? '' : ' \u2014 ' + row[V.commune]);
+          var label = row.name + (row.commune === null ? '' : ' \u2014 ' + row.commune);
           var li = el('li', 'geodx-search-hit', label);
           li.addEventListener('click', function (e) {
             // Stop here: once the list is emptied the map could not tell the click was ours
@@ -258,9 +278,13 @@
   }
 
   function build(map, data, groups) {
+    T = data.labels;
+    data.classByKey = {};
+    data.gapClasses.forEach(function (c) { data.classByKey[c.key] = c; });
+    data.siteRows = rowsOf(data.sites);
     var renderer = L.canvas({padding: 0.5});
-    var state = {map: map, data: data, rows: data.villages, markers: [], folded: [],
-                 groups: groups, counts: data.gapClasses.map(function () { return 0; })};
+    var state = {map: map, data: data, rows: rowsOf(data.villages), markers: [], folded: [],
+                 groups: groups};
 
     // Communes (choropleth), kept under every other vector on the shared canvas.
     var communes = L.geoJSON(data.communes, {
@@ -277,26 +301,26 @@
     state.communes = communes;
 
     // Coverage: mobile sites with reach circles, fibre nodes.
-    data.sites.forEach(function (s) {
-      var style = data.techStyle[s[S.tech]] || data.techStyle.other;
-      var target = s[S.tech] === 'fibre' ? groups.fibre : groups.mobile;
+    data.siteRows.forEach(function (s) {
+      var style = data.techStyle[s.tech] || data.techStyle.other;
+      var target = s.tech === 'fibre' ? groups.fibre : groups.mobile;
       if (!target) { return; }
-      if (s[S.tech] !== 'fibre' && s[S.reach] !== null && s[S.reach] > 0) {
-        L.circle([s[S.lat], s[S.lon]], {
-          renderer: renderer, radius: s[S.reach], interactive: false, color: style.color,
+      if (s.tech !== 'fibre' && s.reachM !== null && s.reachM > 0) {
+        L.circle([s.lat, s.lon], {
+          renderer: renderer, radius: s.reachM, interactive: false, color: style.color,
           weight: 1, opacity: 0.7, fillOpacity: 0.06, dashArray: style.dash || null
         }).addTo(target);
       }
-      var m = L.circleMarker([s[S.lat], s[S.lon]], {
-        renderer: renderer, radius: s[S.tech] === 'fibre' ? 3.5 : 4.5, color: '#ffffff',
+      var m = L.circleMarker([s.lat, s.lon], {
+        renderer: renderer, radius: s.tech === 'fibre' ? 3.5 : 4.5, color: '#ffffff',
         weight: 1, fillColor: style.color, fillOpacity: 1
       });
       m.bindTooltip(function () {
-        var parts = [s[S.tech].toUpperCase()];
-        if (s[S.operator]) { parts.push(s[S.operator]); }
-        if (s[S.kind]) { parts.push(s[S.kind]); }
-        if (s[S.source]) { parts.push(s[S.source]); }
-        if (s[S.reach] !== null) { parts.push('reach ' + fmtDistance(s[S.reach])); }
+        var parts = [s.tech.toUpperCase()];
+        if (s.operator) { parts.push(s.operator); }
+        if (s.kind) { parts.push(s.kind); }
+        if (s.source) { parts.push(s.source); }
+        if (s.reachM !== null) { parts.push(fmt(T.reach, {distance: fmtDistance(s.reachM)})); }
         return el('span', null, parts.join(' \u00b7 '));
       });
       m.addTo(target);
@@ -310,40 +334,39 @@
     state.popup = popup;
     state.open = function (i) {
       var row = state.rows[i];
-      popup.setLatLng([row[V.lat], row[V.lon]]).setContent(villagePopup(data, row)).openOn(map);
+      popup.setLatLng([row.lat, row.lon]).setContent(villagePopup(data, row)).openOn(map);
       state.openIndex = i;
     };
     state.show = function (i) {
       var row = state.rows[i];
-      var group = groups[data.gapClasses[row[V.gap]].key];
+      var group = groups[row.gap];
       if (group && !map.hasLayer(group)) { map.addLayer(group); }
       // No animation: the popup's auto-pan must start from the final view.
-      map.setView([row[V.lat], row[V.lon]], Math.max(map.getZoom(), 14), {animate: false});
+      map.setView([row.lat, row.lon], Math.max(map.getZoom(), 14), {animate: false});
       state.open(i);
     };
     var order = state.rows.map(function (r, i) { return i; });
     // Draw higher scores last so they sit on top.
     order.sort(function (a, b) {
-      var sa = state.rows[a][V.score], sb = state.rows[b][V.score];
+      var sa = state.rows[a].score, sb = state.rows[b].score;
       return (sa === null ? -1 : sa) - (sb === null ? -1 : sb);
     });
-    state.folded = state.rows.map(function (r) { return fold(r[V.name]); });
+    state.folded = state.rows.map(function (r) { return fold(r.name); });
     state.markers = new Array(state.rows.length);
     order.forEach(function (i) {
       var row = state.rows[i];
-      var cls = data.gapClasses[row[V.gap]];
-      state.counts[row[V.gap]] += 1;
-      var m = L.circleMarker([row[V.lat], row[V.lon]], {
+      var cls = data.classByKey[row.gap];
+      var m = L.circleMarker([row.lat, row.lon], {
         renderer: renderer, radius: villageRadius(data, row), color: '#222222', weight: 0.7,
-        fillColor: cls.color, fillOpacity: 0.9, geoDxVillage: i, geoDxVillageId: row[V.id]
+        fillColor: cls.color, fillOpacity: 0.9, geoDxVillage: i, geoDxVillageId: row.id
       });
       state.markers[i] = m;
       if (groups[cls.key]) { m.addTo(groups[cls.key]); }
-      if (groups.top && row[V.rank] !== null && row[V.rank] <= data.topN) {
-        L.marker([row[V.lat], row[V.lon]], {
-          icon: L.divIcon({className: 'geodx-rank', html: String(Number(row[V.rank])),
+      if (groups.top && row.rank !== null && row.rank <= data.topN) {
+        L.marker([row.lat, row.lon], {
+          icon: L.divIcon({className: 'geodx-rank', html: String(Number(row.rank)),
                            iconSize: [20, 20], iconAnchor: [-4, 24]}),
-          keyboard: false, zIndexOffset: 1000 - row[V.rank], geoDxRank: row[V.rank]
+          keyboard: false, zIndexOffset: 1000 - row.rank, geoDxRank: row.rank
         }).on('click', function () { state.open(i); }).addTo(groups.top);
       }
     });
@@ -358,7 +381,7 @@
       g.on('mouseover', function (e) {
         if (e.layer && e.layer.options.geoDxVillage !== undefined) {
           hover.setLatLng(e.layer.getLatLng())
-            .setContent(el('span', null, state.rows[e.layer.options.geoDxVillage][V.name]));
+            .setContent(el('span', null, state.rows[e.layer.options.geoDxVillage].name));
           map.openTooltip(hover);
         }
       });
@@ -370,10 +393,10 @@
     titleControl(data).addTo(map);
     searchControl(state).addTo(map);
     if (L.control.fullscreen) {
-      L.control.fullscreen({position: 'topleft', title: 'Full screen',
-                            titleCancel: 'Exit full screen'}).addTo(map);
+      L.control.fullscreen({position: 'topleft', title: T.fullscreen,
+                            titleCancel: T.fullscreen_exit}).addTo(map);
     }
-    legendControl(data, state.counts).addTo(map);
+    legendControl(data).addTo(map);
     if (data.bounds) { map.fitBounds(data.bounds, {padding: [10, 10]}); }
 
     root.geoDxMaps = root.geoDxMaps || [];
@@ -381,5 +404,5 @@
     return state;
   }
 
-  root.geoDxMap = {build: build, villagePopup: villagePopup, fields: V};
+  root.geoDxMap = {build: build, villagePopup: villagePopup, rowsOf: rowsOf};
 })(window);
