@@ -18,8 +18,8 @@ time, peak memory, the ratio find_gaps / reference and whether the answers agree
 from __future__ import annotations
 
 import argparse
-import os
 import multiprocessing as mp
+import os
 import resource
 import time
 import warnings
