@@ -21,12 +21,12 @@ from geo_dx._version import __version__
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config
 from geo_dx.coverage import Evidence, with_reach
-from geo_dx.dem import DemGrid, read_dem
+from geo_dx.dem import OVERLAY_CELL_M, DemGrid, read_dem
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps, mobile_model
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
-from geo_dx.remoteness import remoteness_summary, travel_time_h
+from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
 from geo_dx.schema import MOBILE_BROADBAND, check_extent, working_crs
@@ -127,19 +127,22 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
         check_extent(part, communes, source=str(path),
                      reference_source=f"the communes in {inputs.communes}")
     work_crs = working_crs(villages, config.crs)
-    dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
+    dem = (read_dem(inputs.dem, crs=work_crs, bounds=_study_bounds(communes, coverage, work_crs),
+                    margin_m=CROP_MARGIN_M) if inputs.dem else None)
     coverage = with_reach(coverage, config=config)
     evidence = _evidence(inputs, villages, config)
     gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
                      evidence=evidence)
     mask = None
-    if dem is not None:
-        mask = _mobile_coverage_mask(coverage, dem, config)
-        gaps = _with_area_share(gaps, dem, mask)
+    overlay = dem.coarsened(OVERLAY_CELL_M) if dem is not None else None
+    if overlay is not None:
+        # line of sight above used the native DEM; the overlay needs no finer than ~100 m
+        mask = _mobile_coverage_mask(coverage, overlay, config)
+        gaps = _with_area_share(gaps, overlay, mask)
     towns = read_layer(inputs.towns) if inputs.towns else None
     roads = read_layer(inputs.roads) if inputs.roads else None
     travel = travel_time_h(gaps, dem=dem, towns=towns, roads=roads, communes=communes,
-                           config=config.remoteness, crs=work_crs)
+                           config=config.remoteness, crs=work_crs, max_cell_m=OVERLAY_CELL_M)
     weights = normalised_weights(config.scoring.weights)
     scored = score(gaps, travel=travel, communes=communes, config=config, weights=weights)
     cluster_id, clusters = rollout_clusters(scored, radius_m=config.scoring.cluster_radius_m)
@@ -165,7 +168,7 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
             for ev in evidence
         ],
     }
-    result = RunResult(scored, per_commune, coverage, summary={}, dem=dem, coverage_mask=mask,
+    result = RunResult(scored, per_commune, coverage, summary={}, dem=overlay, coverage_mask=mask,
                        extra_layers={"clusters": clusters}, input_paths=input_paths(inputs))
     return result, fields
 
@@ -182,6 +185,15 @@ def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> 
             found.append(tile_evidence(villages, read_speed_tiles(path), kind=kind,
                                        config=config.measured))
     return found
+
+
+def _study_bounds(
+    communes: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame, crs: object
+) -> tuple[float, float, float, float]:
+    """Bounds (in ``crs``) of everything the run looks at: communes and coverage points."""
+    a = communes.to_crs(crs).total_bounds
+    b = coverage.to_crs(crs).total_bounds if len(coverage) else a
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def _mobile_coverage_mask(coverage: gpd.GeoDataFrame, dem: DemGrid, config: Config) -> np.ndarray:
