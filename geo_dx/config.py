@@ -136,6 +136,61 @@ class ScoringConfig:
 
 
 @dataclass(frozen=True)
+class PlanCostsConfig:
+    """Indicative unit costs in VND for the investment plan (replace with the province's own).
+
+    Orders of magnitude from published international ranges for rural networks (GSMA and
+    ITU/Giga rural coverage cost studies) converted at about 25,000 VND per US dollar;
+    they are NOT Vietnamese tender prices. See the README, section "Investment plan".
+    """
+
+    #: A new 4G macro site: tower, 4G equipment, power (solar/diesel), backhaul link.
+    new_site_vnd: float = 2.5e9
+    #: Upgrading an existing 2G/3G site to 4G (radio and antennas on the existing tower).
+    upgrade_vnd: float = 0.5e9
+    #: A small cell (low mast, a village's own 4G cell).
+    small_cell_vnd: float = 0.4e9
+    #: Fibre laid along a road (aerial on poles or in the verge), per km.
+    fibre_road_per_km_vnd: float = 0.15e9
+    #: Fibre laid off-road (new poles or trenching across terrain), per km.
+    fibre_offroad_per_km_vnd: float = 0.4e9
+    #: Fibre drop per village: splitter cabinet, OLT port and the village's access point.
+    drop_per_village_vnd: float = 0.1e9
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    """The investment plan: candidates, fibre routes, objective and solver.
+
+    ``weight`` is what a newly served village is worth: ``"priority"`` (its priority
+    score), ``"population"``, ``"ethnic_population"`` or ``"count"``. ``generate`` says
+    when geo_dx proposes its own mobile candidates: ``"auto"`` (only when no candidate
+    file is given), ``"always"`` (in addition to the file) or ``"never"``.
+    """
+
+    weight: str = "priority"
+    generate: str = "auto"
+    #: Generated hill-top candidates are at least this far apart.
+    candidate_spacing_m: float = 500.0
+    #: At most this many generated hill-top candidates (highest first).
+    max_peak_candidates: int = 20000
+    small_cell_range_m: float = 1000.0
+    small_cell_antenna_height_m: float = 12.0
+    #: Without a roads layer, fibre routes are straight lines times this factor.
+    detour_factor: float = 1.3
+    #: Villages farther than this (route length) from the fibre network are not planned.
+    max_fibre_route_km: float = 60.0
+    #: Time limit of the exact solver (seconds) per solve; the best answer found is kept.
+    time_limit_s: float = 30.0
+    #: Budgets in the budget curve (evenly spaced up to the cost of closing every gap).
+    curve_steps: int = 10
+    #: Candidate ids that must be built / must not be built.
+    must: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    costs: PlanCostsConfig = field(default_factory=PlanCostsConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run can be told; ``Config()`` is the documented default."""
 
@@ -149,6 +204,7 @@ class Config:
     measured: MeasuredConfig = field(default_factory=MeasuredConfig)
     remoteness: RemotenessConfig = field(default_factory=RemotenessConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    plan: PlanConfig = field(default_factory=PlanConfig)
 
     def replace(self, **changes: Any) -> Config:
         """Return a copy with top-level fields replaced."""
@@ -291,6 +347,11 @@ def _merge_mapping(current: Mapping[str, Any], value: Any, source: str, where: s
 
 
 def _coerce(current: Any, value: Any, source: str, where: str) -> Any:
+    if isinstance(current, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+            raise ConfigError(f"{source}: {where} must be a list of ids, e.g. [\"C1\"], "
+                              f"got {value!r}")
+        return tuple(str(v) for v in value)
     if isinstance(current, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{source}: {where} must be true or false, got {value!r}")
@@ -336,6 +397,17 @@ _BOUNDS: dict[str, tuple[float, float, bool]] = {
     "scoring.seed": (0.0, 2.0**32 - 1, True),
     "scoring.top_n": (0.0, 1e6, True),
     "scoring.cluster_radius_m": (0.0, 1e6, False),
+    "plan.candidate_spacing_m": (0.0, 1e5, False),
+    "plan.max_peak_candidates": (0.0, 1e7, True),
+    "plan.small_cell_range_m": (0.0, 1e5, False),
+    "plan.small_cell_antenna_height_m": (0.0, 1000.0, False),
+    "plan.detour_factor": (1.0, 10.0, True),
+    "plan.max_fibre_route_km": (0.0, 1e4, False),
+    "plan.time_limit_s": (0.0, 1e5, False),
+    "plan.curve_steps": (1.0, 1000.0, True),
+    **{f"plan.costs.{name}": (0.0, 1e16, True) for name in (
+        "new_site_vnd", "upgrade_vnd", "small_cell_vnd", "fibre_road_per_km_vnd",
+        "fibre_offroad_per_km_vnd", "drop_per_village_vnd")},
 }
 #: Allowed range of every value in a mapping setting.
 _MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
@@ -392,6 +464,7 @@ def _check(config: Config, source: str) -> None:
             )
     if config.crs:
         check_crs(config.crs, source=source)
+    _check_plan(config.plan, source)
 
 
 def check_crs(crs: str, *, source: str = "config") -> CRS:
@@ -434,3 +507,18 @@ def _get(config: Config, key: str) -> Any:
     for part in key.split("."):
         value = getattr(value, part)
     return value
+
+
+#: Allowed values of ``plan.weight`` and ``plan.generate``.
+PLAN_WEIGHTS: tuple[str, ...] = ("priority", "population", "ethnic_population", "count")
+PLAN_GENERATE: tuple[str, ...] = ("auto", "always", "never")
+
+
+def _check_plan(plan: PlanConfig, source: str) -> None:
+    """Known plan options (numbers are checked with the others, in ``_BOUNDS``)."""
+    if plan.weight not in PLAN_WEIGHTS:
+        raise ConfigError(f"{source}: plan.weight was {plan.weight!r}; "
+                          f"allowed: {', '.join(map(repr, PLAN_WEIGHTS))}")
+    if plan.generate not in PLAN_GENERATE:
+        raise ConfigError(f"{source}: plan.generate was {plan.generate!r}; "
+                          f"allowed: {', '.join(map(repr, PLAN_GENERATE))}")

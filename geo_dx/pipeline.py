@@ -53,6 +53,10 @@ class RunInputs:
     mobile_tiles: Path | None = None
     fixed_tiles: Path | None = None
     title: str = "geo_dx connectivity gaps"
+    #: Investment plan budget (VND, or "mobile=X,fibre=Y"); None: no plan.
+    budget: object | None = None
+    #: Candidate sites for the plan (else generated).
+    candidates: Path | None = None
 
 
 @dataclass
@@ -68,12 +72,14 @@ class RunResult:
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     #: The run's input files: never overwritten, refused inside the output folder.
     input_paths: tuple[Path, ...] = ()
+    #: The investment plan (:class:`geo_dx.planning.PlanResult`) when a budget was given.
+    plan: Any = None
 
 
 def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
     """Every input file of a run (the output folder must hold none of them)."""
     optional = (inputs.dem, inputs.towns, inputs.roads, inputs.coverage_raster,
-                inputs.mobile_tiles, inputs.fixed_tiles)
+                inputs.mobile_tiles, inputs.fixed_tiles, inputs.candidates)
     return (inputs.communes, inputs.villages, *inputs.coverage,
             *(p for p in optional if p is not None))
 
@@ -159,6 +165,7 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
             "villages": str(inputs.villages),
             "coverage": [str(p) for p in inputs.coverage],
             "dem": str(inputs.dem) if inputs.dem else None,
+            "roads": str(inputs.roads) if inputs.roads else None,
         },
         "scoring": {"remoteness": remoteness_summary(travel, is_gap),
                     **score_summary(scored, config=config, weights=weights)},
@@ -168,9 +175,32 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
             for ev in evidence
         ],
     }
-    result = RunResult(scored, per_commune, coverage, summary={}, dem=overlay, coverage_mask=mask,
-                       extra_layers={"clusters": clusters}, input_paths=input_paths(inputs))
+    layers = {"clusters": clusters}
+    planned = None
+    if inputs.budget is not None:
+        from geo_dx.plan_report import plan_layers
+
+        planned = _plan(inputs, scored, coverage, dem, roads, config)
+        scored = planned.villages
+        fields["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
+        fields["extra"] = {"plan": planned.summary}
+        layers.update(plan_layers(planned))
+    result = RunResult(scored, per_commune, coverage, summary={}, dem=overlay,
+                       coverage_mask=mask,
+                       extra_layers=layers, input_paths=input_paths(inputs), plan=planned)
     return result, fields
+
+
+def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
+          dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config) -> Any:
+    """The investment plan for ``inputs.budget`` (see :func:`geo_dx.planning.plan`)."""
+    from geo_dx.candidates import read_candidates
+    from geo_dx.planning import plan
+
+    candidates = (read_candidates(inputs.candidates, config=config) if inputs.candidates
+                  else None)
+    return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
+                dem=dem, roads=roads, config=config)
 
 
 def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> list[Evidence]:
@@ -220,6 +250,7 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
     from geo_dx.maps import write_maps
+    from geo_dx.plan_report import plan_map_kwargs, write_plan_files
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
@@ -229,7 +260,12 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
     def maps(staging: Path) -> None:
         tif = staging / "coverage_mobile.tif"
         write_maps(staging, result.villages, result.communes, result.coverage,
-                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None)
+                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
+                   **plan_map_kwargs(result.plan))
+
+    def plan_files(staging: Path) -> None:
+        if result.plan is not None:
+            write_plan_files(staging, result.plan)
 
     return write_run(
         out_dir,
@@ -238,6 +274,6 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         coverage=result.coverage,
         summary=result.summary,
         extra_layers=result.extra_layers,
-        extra_writers=(raster, maps),
+        extra_writers=(raster, maps, plan_files),
         inputs=result.input_paths,
     )

@@ -108,8 +108,13 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
 
 def write_priority_csv(path: Path, villages: gpd.GeoDataFrame) -> Path:
     """Write ``priority.csv``: UTF-8 with BOM (Excel shows Vietnamese), formulas neutralised."""
-    neutralise_formulas(priority_table(villages)).to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+    return write_csv(path, priority_table(villages))
+
+
+def write_csv(path: Path, table: pd.DataFrame) -> Path:
+    """Write a table as CSV for Excel: UTF-8 with BOM, formulas neutralised, no index."""
+    neutralise_formulas(table).to_csv(path, index=False, encoding="utf-8-sig")
+    return Path(path)
 
 
 def build_summary(

@@ -569,3 +569,47 @@ def _rows(mask: pd.Series | np.ndarray) -> str:
     shown = ", ".join(str(p) for p in positions[:5])
     more = f" and {len(positions) - 5} more" if len(positions) > 5 else ""
     return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"
+
+
+# --------------------------------------------------------------------------- plan candidates
+
+#: Kinds of mobile investment a candidate can be.
+CANDIDATE_KINDS: tuple[str, ...] = ("new_site", "upgrade", "small_cell")
+CANDIDATES = LayerSchema(
+    name="candidates",
+    required=("candidate_id",),
+    geometry_types=("Point",),
+    id_column="candidate_id",
+    counts=("antenna_height_m", "cost_vnd", "range_m"),
+    strings=("candidate_id", "name", "kind", "operator"),
+    aliases={"id": "candidate_id"},
+)
+
+
+def validate_candidates(
+    gdf: gpd.GeoDataFrame, *, source: str = "candidates", columns: Mapping[str, str] | None = None
+) -> gpd.GeoDataFrame:
+    """
+    Check and clean mobile candidate sites for the investment plan.
+
+    Points with ``candidate_id``; optional ``name``, ``kind`` (``new_site``, ``upgrade``,
+    ``small_cell``; default ``new_site``), ``antenna_height_m``, ``range_m``,
+    ``cost_vnd`` (overrides the configured unit cost) and ``operator``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> gdf = gpd.GeoDataFrame({"candidate_id": ["A"], "kind": ["Small_Cell"]},
+    ...                        geometry=[shapely.Point(103, 21)], crs=4326)
+    >>> validate_candidates(gdf).kind.tolist()
+    ['small_cell']
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf._geometry_column_name not in gdf:
+        raise InputError(
+            f"{source}: the candidates have no geometry; give points (GeoPackage, GeoJSON, "
+            "Shapefile) or a CSV with lon and lat columns in EPSG:4326"
+        )
+    out = _validate(gdf, CANDIDATES, source, columns)
+    kind = out["kind"] if "kind" in out else pd.Series(np.nan, index=out.index, dtype=object)
+    out["kind"] = _choice(kind.fillna("new_site"), CANDIDATE_KINDS, source, "kind")
+    return out
