@@ -26,6 +26,7 @@ from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps, mobile_model
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
+from geo_dx.progress import stage
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
@@ -123,37 +124,38 @@ def analyse(inputs: RunInputs, *, config: Config | None = None) -> RunResult:
 
 def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, Any]]:
     """The run's layers, and the summary's fields (the summary is built by the caller)."""
-    communes = read_communes(inputs.communes, config=config)
-    villages = read_villages(inputs.villages, config=config)
-    coverage = read_coverage(inputs.coverage, config=config)
-    check_extent(villages, communes, source=str(inputs.villages),
-                 reference_source=f"the communes in {inputs.communes}")
-    for path in inputs.coverage:
-        part = coverage[coverage["file"] == Path(path).name]
-        check_extent(part, communes, source=str(path),
-                     reference_source=f"the communes in {inputs.communes}")
+    with stage("read inputs"):
+        communes, villages, coverage = _read_inputs(inputs, config)
     work_crs = working_crs(villages, config.crs)
-    dem = (read_dem(inputs.dem, crs=work_crs, bounds=_study_bounds(communes, coverage, work_crs),
-                    margin_m=CROP_MARGIN_M) if inputs.dem else None)
+    with stage("read DEM"):
+        dem = (read_dem(inputs.dem, crs=work_crs,
+                        bounds=_study_bounds(communes, coverage, work_crs),
+                        margin_m=CROP_MARGIN_M) if inputs.dem else None)
     coverage = with_reach(coverage, config=config)
     evidence = _evidence(inputs, villages, config)
-    gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
-                     evidence=evidence)
+    with stage("gaps"):
+        gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
+                         evidence=evidence)
     mask = None
     overlay = dem.coarsened(OVERLAY_CELL_M) if dem is not None else None
     if overlay is not None:
         # line of sight above used the native DEM; the overlay needs no finer than ~100 m
-        mask = _mobile_coverage_mask(coverage, overlay, config)
-        gaps = _with_area_share(gaps, overlay, mask)
+        with stage("coverage raster"):
+            mask = _mobile_coverage_mask(coverage, overlay, config)
+            gaps = _with_area_share(gaps, overlay, mask)
     towns = read_layer(inputs.towns) if inputs.towns else None
     roads = read_layer(inputs.roads) if inputs.roads else None
-    travel = travel_time_h(gaps, dem=dem, towns=towns, roads=roads, communes=communes,
-                           config=config.remoteness, crs=work_crs, max_cell_m=OVERLAY_CELL_M)
+    with stage("travel time"):
+        travel = travel_time_h(gaps, dem=dem, towns=towns, roads=roads, communes=communes,
+                               config=config.remoteness, crs=work_crs,
+                               max_cell_m=OVERLAY_CELL_M)
     weights = normalised_weights(config.scoring.weights)
-    scored = score(gaps, travel=travel, communes=communes, config=config, weights=weights)
-    cluster_id, clusters = rollout_clusters(scored, radius_m=config.scoring.cluster_radius_m)
-    scored = scored.assign(cluster_id=cluster_id)
-    per_commune = summarise_communes(scored, communes)
+    with stage("scoring"):
+        scored = score(gaps, travel=travel, communes=communes, config=config, weights=weights)
+        cluster_id, clusters = rollout_clusters(scored,
+                                                radius_m=config.scoring.cluster_radius_m)
+        scored = scored.assign(cluster_id=cluster_id)
+        per_commune = summarise_communes(scored, communes)
     is_gap = scored["gap_class"] != "none"
     fields: dict[str, Any] = {
         "mobile_model": mobile_model(config, dem),
@@ -201,6 +203,22 @@ def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFram
                   else None)
     return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
                 dem=dem, roads=roads, config=config)
+
+
+def _read_inputs(
+    inputs: RunInputs, config: Config
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Communes, villages and coverage, validated, each file checked against the communes."""
+    communes = read_communes(inputs.communes, config=config)
+    villages = read_villages(inputs.villages, config=config)
+    coverage = read_coverage(inputs.coverage, config=config)
+    check_extent(villages, communes, source=str(inputs.villages),
+                 reference_source=f"the communes in {inputs.communes}")
+    for path in inputs.coverage:
+        part = coverage[coverage["file"] == Path(path).name]
+        check_extent(part, communes, source=str(path),
+                     reference_source=f"the communes in {inputs.communes}")
+    return communes, villages, coverage
 
 
 def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> list[Evidence]:
@@ -254,26 +272,30 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
-            write_coverage_raster(staging / "coverage_mobile.tif", result.dem,
-                                  result.coverage_mask)
+            with stage("write raster"):
+                write_coverage_raster(staging / "coverage_mobile.tif", result.dem,
+                                      result.coverage_mask)
 
     def maps(staging: Path) -> None:
         tif = staging / "coverage_mobile.tif"
-        write_maps(staging, result.villages, result.communes, result.coverage,
-                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
-                   **plan_map_kwargs(result.plan))
+        with stage("maps"):
+            write_maps(staging, result.villages, result.communes, result.coverage,
+                       title=result.summary["title"],
+                       coverage_raster=tif if tif.exists() else None,
+                       **plan_map_kwargs(result.plan))
 
     def plan_files(staging: Path) -> None:
         if result.plan is not None:
             write_plan_files(staging, result.plan)
 
-    return write_run(
-        out_dir,
-        villages=result.villages,
-        communes=result.communes,
-        coverage=result.coverage,
-        summary=result.summary,
-        extra_layers=result.extra_layers,
-        extra_writers=(raster, maps, plan_files),
-        inputs=result.input_paths,
-    )
+    with stage("write"):
+        return write_run(
+            out_dir,
+            villages=result.villages,
+            communes=result.communes,
+            coverage=result.coverage,
+            summary=result.summary,
+            extra_layers=result.extra_layers,
+            extra_writers=(raster, maps, plan_files),
+            inputs=result.input_paths,
+        )
