@@ -75,8 +75,10 @@ class CoverageConfig:
 class TerrainConfig:
     """Line-of-sight model for mobile sites over a DEM.
 
-    ``model`` is ``"auto"`` (terrain when a DEM is given, else radius), ``"radius"``
-    or ``"terrain"``.
+    ``model`` is ``"auto"`` (terrain when a DEM is given, else radius), ``"radius"``,
+    ``"terrain"`` (line of sight) or ``"itm"`` (predicted signal strength with the
+    Longley-Rice model, options in :class:`SignalConfig`). ``calibrate`` shifts the ITM
+    prediction by the offset fitted on measured signal (``rsrp_dbm``) near sites.
     """
 
     model: str = "auto"
@@ -85,6 +87,50 @@ class TerrainConfig:
     clearance_m: float = 0.0
     k_factor: float = 4.0 / 3.0
     sample_step_m: float | None = None
+    calibrate: bool = False
+
+
+#: Mobile technologies with a signal model.
+SIGNAL_TECHNOLOGIES: tuple[str, ...] = ("5g", "4g", "3g", "2g")
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """Predicted signal strength with ITM (``[terrain] model = "itm"``).
+
+    Received power = ``eirp_dbm`` of the site's technology (or the site's own
+    ``eirp_dbm``) - ITM basic transmission loss; a village is covered when it is at
+    least ``threshold_dbm``. The EIRP and threshold are of the quantity phones report:
+    for 4g/5g the reference signal per resource element (RSRP: 46 dBm over 1200
+    subcarriers + 17 dBi - 3 dB feeder ≈ 30 dBm; threshold -110 dBm), for 3g the pilot
+    (RSCP: 33 dBm + 14 dB ≈ 47 dBm; -100 dBm), for 2g the BCCH carrier (-100 dBm).
+    Reliabilities are per cent of time, locations and situations in which the
+    predicted signal is reached (ITM broadcast mode).
+    """
+
+    frequency_mhz: Mapping[str, float] = field(
+        default_factory=lambda: _frozen({"5g": 3500.0, "4g": 1800.0, "3g": 2100.0, "2g": 900.0})
+    )
+    eirp_dbm: Mapping[str, float] = field(
+        default_factory=lambda: _frozen({"5g": 30.0, "4g": 30.0, "3g": 47.0, "2g": 57.0})
+    )
+    threshold_dbm: Mapping[str, float] = field(
+        default_factory=lambda: _frozen({"5g": -110.0, "4g": -110.0, "3g": -100.0,
+                                         "2g": -100.0})
+    )
+    polarisation: str = "vertical"
+    climate: str = "continental_subtropical"
+    surface_refractivity_n: float = 320.0
+    permittivity: float = 15.0
+    conductivity_s_m: float = 0.005
+    time_pct: float = 50.0
+    location_pct: float = 90.0
+    situation_pct: float = 90.0
+    #: Share of calibration measurements held out to report honest errors.
+    holdout_share: float = 0.3
+    #: Measurements farther than this from every site of their technology are not used.
+    calibration_max_distance_m: float = 15000.0
+    seed: int = 20251123
 
 
 @dataclass(frozen=True)
@@ -97,6 +143,13 @@ class MeasuredConfig:
     fixed_min_up_kbps: float = 3000.0
     min_tests: int = 3
     fixed_counts_as_fibre: bool = True
+    #: A village declared covered is disputed by at least ``dispute_min_tests`` weak or
+    #: no-service measurements within ``dispute_radius_m``, on at least
+    #: ``dispute_min_days`` distinct days (measurement points of kind ``measurement``).
+    dispute_min_tests: int = 3
+    dispute_min_days: int = 2
+    dispute_radius_m: float = 1000.0
+    disputed_counts_as_gap: bool = True
 
 
 @dataclass(frozen=True)
@@ -202,6 +255,7 @@ class Config:
     coverage: CoverageConfig = field(default_factory=CoverageConfig)
     terrain: TerrainConfig = field(default_factory=TerrainConfig)
     measured: MeasuredConfig = field(default_factory=MeasuredConfig)
+    signal: SignalConfig = field(default_factory=SignalConfig)
     remoteness: RemotenessConfig = field(default_factory=RemotenessConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     plan: PlanConfig = field(default_factory=PlanConfig)
@@ -298,6 +352,9 @@ _MAPPING_KEYS = {
     "columns": None,
     "default_range_m": TECHNOLOGIES,
     "max_range_m": TECHNOLOGIES,
+    "frequency_mhz": SIGNAL_TECHNOLOGIES,
+    "eirp_dbm": SIGNAL_TECHNOLOGIES,
+    "threshold_dbm": SIGNAL_TECHNOLOGIES,
     "weights": COMPONENTS,
     "severity": ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none"),
 }
@@ -387,6 +444,14 @@ _BOUNDS: dict[str, tuple[float, float, bool]] = {
     "measured.fixed_min_down_kbps": (0.0, 1e8, True),
     "measured.fixed_min_up_kbps": (0.0, 1e8, True),
     "measured.min_tests": (0.0, 1e9, True),
+    "measured.dispute_min_tests": (1.0, 1e9, True),
+    "measured.dispute_min_days": (0.0, 1e6, True),
+    "measured.dispute_radius_m": (0.0, 1e6, True),
+    "signal.surface_refractivity_n": (250.0, 400.0, True),
+    "signal.permittivity": (1.0, 100.0, True),
+    "signal.conductivity_s_m": (0.0, 100.0, False),
+    "signal.holdout_share": (0.0, 0.99, True),
+    "signal.calibration_max_distance_m": (0.0, 1e6, False),
     "remoteness.walking_speed_kmh": (0.0, 1000.0, False),
     "remoteness.road_speed_kmh": (0.0, 1000.0, False),
     "remoteness.straight_line_speed_kmh": (0.0, 1000.0, False),
@@ -415,6 +480,9 @@ _MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
     "coverage.max_range_m": (0.0, 1e6, True),
     "scoring.weights": (0.0, 1e6, True),
     "scoring.severity": (0.0, 1.0, True),
+    "signal.frequency_mhz": (20.0, 20000.0, True),
+    "signal.eirp_dbm": (-30.0, 100.0, True),
+    "signal.threshold_dbm": (-160.0, -20.0, True),
 }
 
 
@@ -442,11 +510,12 @@ def _check(config: Config, source: str) -> None:
             _bounded(value, bounds, source, f"{key}.{name}")
     if sum(config.scoring.weights.values()) <= 0:
         raise ConfigError(f"{source}: the scoring weights sum to 0; give at least one weight > 0")
-    if config.terrain.model not in ("auto", "radius", "terrain"):
+    if config.terrain.model not in ("auto", "radius", "terrain", "itm"):
         raise ConfigError(
             f"{source}: terrain.model was {config.terrain.model!r}; "
-            "allowed: 'auto', 'radius', 'terrain'"
+            "allowed: 'auto', 'radius', 'terrain', 'itm'"
         )
+    _check_signal(config, source)
     if config.scoring.normalisation not in ("percentile", "minmax"):
         raise ConfigError(
             f"{source}: scoring.normalisation was {config.scoring.normalisation!r}; "
@@ -507,6 +576,20 @@ def _get(config: Config, key: str) -> Any:
     for part in key.split("."):
         value = getattr(value, part)
     return value
+
+
+def _check_signal(config: Config, source: str) -> None:
+    from geo_dx.itm import CLIMATES, POLARISATIONS
+
+    sig = config.signal
+    for key, allowed in (("climate", CLIMATES), ("polarisation", POLARISATIONS)):
+        if getattr(sig, key) not in allowed:
+            raise ConfigError(f"{source}: signal.{key} was {getattr(sig, key)!r}; "
+                              f"allowed: {', '.join(allowed)}")
+    for key in ("time_pct", "location_pct", "situation_pct"):
+        if not 0 < getattr(sig, key) < 100:
+            raise ConfigError(f"{source}: signal.{key} was {getattr(sig, key)!r}; "
+                              "give a percentage strictly between 0 and 100")
 
 
 #: Allowed values of ``plan.weight`` and ``plan.generate``.

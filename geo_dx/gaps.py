@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_dx.calibration import Calibration
 from geo_dx.communes import assign_communes
 from geo_dx.config import Config
 from geo_dx.coverage import (
@@ -32,6 +33,7 @@ from geo_dx.coverage import (
     with_reach,
 )
 from geo_dx.dem import DemGrid, read_dem
+from geo_dx.disputes import apply_disputes, weak_measurements
 from geo_dx.errors import InputError
 from geo_dx.schema import (
     MOBILE_BROADBAND,
@@ -54,6 +56,7 @@ def find_gaps(
     config: Config | None = None,
     dem: DemGrid | str | Path | None = None,
     evidence: Sequence[Evidence] = (),
+    calibration: Calibration | None = None,
 ) -> gpd.GeoDataFrame:
     """
     Decide, for every village, whether it has fibre and mobile broadband.
@@ -73,6 +76,9 @@ def find_gaps(
         Elevation model; with it the default mobile model is line of sight.
     evidence
         Extra per-village evidence (coverage rasters, speed tiles).
+    calibration
+        Offsets added to predicted signal (``itm`` model), from
+        :func:`geo_dx.signal_strength.calibrate_signal`.
 
     Returns
     -------
@@ -80,7 +86,10 @@ def find_gaps(
         A copy of ``villages`` (same index and CRS) with ``has_fibre``,
         ``has_mobile_broadband``, ``nearest_fibre_m``, ``nearest_mobile_m``,
         ``mobile_technology``, ``fibre_source``, ``mobile_source`` and ``gap_class``;
-        with the terrain model also ``has_mobile_broadband_radius``.
+        with the terrain or itm model also ``has_mobile_broadband_radius``; with the itm
+        model ``has_mobile_broadband_terrain`` (line of sight), ``mobile_signal_dbm``,
+        ``mobile_margin_db`` and ``mobile_best_site``. Always ``mobile_confidence``,
+        ``mobile_disputed`` and the counts behind it (see :mod:`geo_dx.disputes`).
 
     Examples
     --------
@@ -102,17 +111,25 @@ def find_gaps(
     pxy = shapely.get_coordinates(cov.geometry.to_numpy())
     inside_point, inside_village = _points_in_polygons(out.geometry.to_crs(work_crs),
                                                        cov.geometry.to_numpy())
+    is_site = (cov["kind"] == "site").to_numpy(dtype=bool)
+    antenna = _antenna_height(cov, config)
+    # weak or no-service measurements never count as coverage (they may dispute it)
+    usable = ~weak_measurements(cov, config=config)
+    itm_hits = (_itm_hits(grid, cov, pxy, vxy, is_site & usable, antenna, config, calibration)
+                if model == "itm" else None)
     points = _PointColumns(
         xy=pxy,
         tech=category_codes(cov["technology"], TECHNOLOGIES),
         source=category_codes(cov["source"], SOURCES),
         reach=cov["reach_m"].to_numpy(dtype=float, na_value=np.nan),
-        is_site=(cov["kind"] == "site").to_numpy(dtype=bool),
-        antenna=_antenna_height(cov, config),
+        is_site=is_site,
+        antenna=antenna,
+        usable=usable,
         inside_point=inside_point,
         inside_village=inside_village,
     )
-    found = _point_coverage(vxy, points, terrain=model == "terrain", grid=grid, config=config)
+    found = _point_coverage(vxy, points, how=model, grid=grid, config=config,
+                            itm_hits=itm_hits)
     fibre = _best_source(found.by_group, ("fibre",), evidence, "fibre", out.index)
     mobile = _best_source(found.by_group, MOBILE_BROADBAND, evidence, "mobile", out.index)
     out["has_fibre"] = fibre.notna().to_numpy()
@@ -122,10 +139,16 @@ def find_gaps(
     out["mobile_technology"] = _best_technology(found.by_group, out["has_mobile_broadband"])
     out["nearest_fibre_m"] = found.nearest_fibre_m
     out["nearest_mobile_m"] = found.nearest_mobile_m
-    if model == "terrain":
+    if model in ("terrain", "itm"):
         out["has_mobile_broadband_radius"] = (
             found.radius_mobile | out["has_mobile_broadband"].to_numpy()
         )
+    if model == "itm":
+        sight = _point_coverage(vxy, points, how="terrain", grid=grid, config=config)
+        los = _best_source(sight.by_group, MOBILE_BROADBAND, evidence, "mobile", out.index)
+        out["has_mobile_broadband_terrain"] = los.notna().to_numpy()
+        out = _with_signal_columns(out, cov, itm_hits[2])
+    out = apply_disputes(out, vxy, pxy, cov, config=config, model=model)
     out["gap_class"] = gap_class(out["has_fibre"], out["has_mobile_broadband"])
     logger.info(
         "gaps (%s model): %d villages, %d without fibre, %d without mobile broadband",
@@ -163,7 +186,8 @@ def _dem_grid(
 
 def mobile_model(config: Config, dem: DemGrid | str | Path | None) -> str:
     """
-    The mobile coverage model a run uses: ``"terrain"`` (line of sight) or ``"radius"``.
+    The mobile coverage model a run uses: ``"terrain"`` (line of sight), ``"itm"``
+    (predicted signal) or ``"radius"``.
 
     ``terrain.model = "auto"`` means terrain when there is a DEM.
 
@@ -173,14 +197,66 @@ def mobile_model(config: Config, dem: DemGrid | str | Path | None) -> str:
     'radius'
     """
     model = config.terrain.model
-    if model == "terrain" and dem is None:
+    if model in ("terrain", "itm") and dem is None:
         raise InputError(
-            "terrain.model is 'terrain' but no DEM was given; pass --dem FILE.tif "
+            f"terrain.model is {model!r} but no DEM was given; pass --dem FILE.tif "
             "or set terrain.model = 'radius'"
         )
     if model == "auto":
         return "terrain" if dem is not None else "radius"
     return model
+
+
+def _itm_hits(
+    grid: DemGrid,
+    cov: gpd.GeoDataFrame,
+    pxy: np.ndarray,
+    vxy: np.ndarray,
+    candidates: np.ndarray,
+    antenna: np.ndarray,
+    config: Config,
+    calibration: Calibration | None,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Predicted signal from every mobile site to the villages in its reach.
+
+    Returns the covering pairs (coverage position, village position) and the best
+    broadband signal per village.
+    """
+    from geo_dx.signal_strength import best_per_target, predict_pairs
+
+    tech = cov["technology"].to_numpy().astype(str)
+    sites = np.flatnonzero(candidates & np.isin(tech, MOBILE_ORDER))
+    eirp = (cov["eirp_dbm"].to_numpy(dtype=float)[sites] if "eirp_dbm" in cov
+            else np.full(len(sites), np.nan))
+    pairs = predict_pairs(grid, pxy[sites], tech[sites], cov["reach_m"].to_numpy(float)[sites],
+                          vxy, antenna_height_m=antenna[sites], eirp_dbm=eirp,
+                          terrain=config.terrain, signal=config.signal)
+    if calibration is not None and len(pairs):
+        operator = (cov["operator"].to_numpy(dtype=object)[sites] if "operator" in cov
+                    else np.full(len(sites), ""))
+        shift = calibration.offset_for(tech[sites][pairs["site"]],
+                                       np.asarray(operator[pairs["site"]], dtype=str))
+        pairs = pairs.assign(signal_dbm=pairs["signal_dbm"] + shift,
+                             margin_db=pairs["margin_db"] + shift)
+    ok = (pairs["margin_db"] >= 0).to_numpy()
+    site_pos = sites[pairs["site"].to_numpy()]
+    broadband = np.isin(tech[site_pos], MOBILE_BROADBAND)
+    best = best_per_target(pairs[broadband], len(vxy))
+    best["site"] = np.where(best["site"] >= 0, sites[np.maximum(best["site"], 0)], -1)
+    return site_pos[ok], pairs["target"].to_numpy()[ok], best
+
+
+def _with_signal_columns(out: gpd.GeoDataFrame, cov: gpd.GeoDataFrame,
+                         best: pd.DataFrame) -> gpd.GeoDataFrame:
+    """``mobile_signal_dbm``, ``mobile_margin_db`` and ``mobile_best_site`` (the site's
+    ``site_id``, else its row label in the coverage layer)."""
+    ids = (cov["site_id"] if "site_id" in cov else pd.Series(cov.index, index=cov.index))
+    ids = ids.astype(object).to_numpy()
+    site = best["site"].to_numpy()
+    out["mobile_signal_dbm"] = best["signal_dbm"].round(1).to_numpy()
+    out["mobile_margin_db"] = best["margin_db"].round(1).to_numpy()
+    out["mobile_best_site"] = np.where(site >= 0, ids[np.maximum(site, 0)], None)
+    return out
 
 
 def _antenna_height(cov: gpd.GeoDataFrame, config: Config) -> np.ndarray:
@@ -241,6 +317,7 @@ class _PointColumns:
     reach: np.ndarray
     is_site: np.ndarray
     antenna: np.ndarray
+    usable: np.ndarray
     inside_point: np.ndarray
     inside_village: np.ndarray
 
@@ -254,8 +331,8 @@ class _Found:
 
 
 def _point_coverage(
-    vxy: np.ndarray, points: _PointColumns, *, terrain: bool, grid: DemGrid | None,
-    config: Config,
+    vxy: np.ndarray, points: _PointColumns, *, how: str, grid: DemGrid | None,
+    config: Config, itm_hits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> _Found:
     """
     Per (technology, source) group, which villages its points cover; nearest distances.
@@ -264,11 +341,16 @@ def _point_coverage(
     for the villages whose answer it can still change (a village already covered by
     measured 4g needs no look at declared 3g); every answer the caller reads
     (best source per class, best technology) is the same as examining every group
-    for every village. Nearest distances use every point of the class. Villages are
-    queried in spatial order (k-d tree queries run ~2x faster on nearby targets).
+    for every village. Nearest distances use every point of the class (weak
+    measurements too); coverage only usable points. ``how`` is the mobile model for
+    sites: ``radius``, ``terrain`` (line of sight) or ``itm`` (``itm_hits``: site and
+    village positions of the pairs the signal model covers). Villages are queried in
+    spatial order (k-d tree queries run ~2x faster on nearby targets).
     """
     n = len(vxy)
     order = _spatial_order(vxy)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
     vxy = vxy[order]
     best_fibre = np.full(n, _NONE)   # best source code covering with fibre
     best_mobile = np.full(n, _NONE)  # best source code covering with mobile broadband
@@ -277,25 +359,38 @@ def _point_coverage(
     radius_mobile = np.zeros(n, dtype=bool)
     hits: dict[tuple[int, int], np.ndarray] = {}
     broadband = {TECHNOLOGIES.index(t) for t in MOBILE_BROADBAND}
+
+    def cls_of(t_code: int) -> str | None:
+        return ("fibre" if TECHNOLOGIES[t_code] == "fibre" else
+                "mobile" if t_code in broadband else None)
+
     for s_code in range(len(SOURCES)):
         for t_code, t in enumerate(TECHNOLOGIES):
-            members = (points.tech == t_code) & (points.source == s_code)
+            group = (points.tech == t_code) & (points.source == s_code)
+            members = group & points.usable
+            if cls_of(t_code) is not None and (group & ~points.usable).any():
+                weak = group & ~points.usable
+                near_weak = nearest_distance_m(vxy, points.xy[weak])
+                nearest[cls_of(t_code)] = np.minimum(nearest[cls_of(t_code)], near_weak)
             if not members.any():
                 continue
-            cls = "fibre" if t == "fibre" else "mobile" if t_code in broadband else None
+            cls = cls_of(t_code)
             if t == "fibre":
                 need = best_fibre > s_code
             else:
                 need = best_tech > t_code
                 if cls == "mobile":
                     need |= best_mobile > s_code
-            los = members & points.is_site if terrain and t != "fibre" else None
+            los = members & points.is_site if how != "radius" and t != "fibre" else None
             plain = members & ~los if los is not None else members
             hit, near = reach_and_nearest(vxy, points.xy[plain], points.reach[plain], need=need,
                                           nearest=cls is not None)
             if los is not None and los.any():
                 sight = np.flatnonzero(need & ~hit)
-                if len(sight):
+                if how == "itm" and itm_hits is not None:
+                    site_pos, village_pos = itm_hits[0], itm_hits[1]
+                    hit[rank[village_pos[los[site_pos]]]] = True
+                elif len(sight):
                     hit[sight[_covered_in_sight(vxy[sight], points.xy[los], points.reach[los],
                                                 points.antenna[los], grid, config)]] = True
                 if cls == "mobile":
@@ -313,11 +408,10 @@ def _point_coverage(
             hits[(t_code, s_code)] = hit
     # points inside village polygons count whatever the pruning above decided: a
     # pruned village already has an answer at least as strong
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    inside_village = rank[points.inside_village]
-    inside_group = (points.tech[points.inside_point].astype(np.int64) * 8
-                    + points.source[points.inside_point])
+    ok = points.usable[points.inside_point]
+    inside_village = rank[points.inside_village[ok]]
+    inside_point = points.inside_point[ok]
+    inside_group = points.tech[inside_point].astype(np.int64) * 8 + points.source[inside_point]
     by_group: dict[tuple[str, str], np.ndarray] = {}
     for s_code, s in enumerate(SOURCES):
         for t_code, t in enumerate(TECHNOLOGIES):

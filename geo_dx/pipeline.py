@@ -18,10 +18,12 @@ import numpy as np
 import shapely
 
 from geo_dx._version import __version__
+from geo_dx.calibration import Calibration
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config
 from geo_dx.coverage import Evidence, with_reach
 from geo_dx.dem import OVERLAY_CELL_M, DemGrid, read_dem
+from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps, mobile_model
@@ -32,6 +34,7 @@ from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
 from geo_dx.schema import MOBILE_BROADBAND, check_extent, working_crs
 from geo_dx.scoring import normalised_weights, score, score_summary
+from geo_dx.signal_strength import calibrate_signal, model_comparison
 from geo_dx.terrain import viewshed_union, write_coverage_raster
 from geo_dx.zonal import zonal_share
 
@@ -133,9 +136,12 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
                         margin_m=CROP_MARGIN_M) if inputs.dem else None)
     coverage = with_reach(coverage, config=config)
     evidence = _evidence(inputs, villages, config)
+    model = mobile_model(config, dem)
+    calibration = calibrate_signal(coverage, dem, config=config) if model == "itm" else None
     with stage("gaps"):
         gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
-                         evidence=evidence)
+                         evidence=evidence,
+                         calibration=calibration if config.terrain.calibrate else None)
     mask = None
     overlay = dem.coarsened(OVERLAY_CELL_M) if dem is not None else None
     if overlay is not None:
@@ -176,6 +182,7 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
              "villages_covered": int(ev.covered.sum())}
             for ev in evidence
         ],
+        "extra": _signal_sections(scored, model, calibration, config),
     }
     layers = {"clusters": clusters}
     planned = None
@@ -185,12 +192,28 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
         planned = _plan(inputs, scored, coverage, dem, roads, config)
         scored = planned.villages
         fields["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
-        fields["extra"] = {"plan": planned.summary}
+        fields["extra"] = {**fields["extra"], "plan": planned.summary}
         layers.update(plan_layers(planned))
     result = RunResult(scored, per_commune, coverage, summary={}, dem=overlay,
                        coverage_mask=mask,
                        extra_layers=layers, input_paths=input_paths(inputs), plan=planned)
     return result, fields
+
+
+def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibration | None,
+                     config: Config) -> dict[str, Any]:
+    """Summary sections of the signal model: models side by side, calibration, disputes."""
+    sections: dict[str, Any] = {}
+    if model in ("terrain", "itm"):
+        sections["mobile_models"] = model_comparison(villages, model=model)
+    if calibration is not None:
+        sections["signal_calibration"] = {**calibration.report,
+                                          "applied": config.terrain.calibrate}
+    disputes = dispute_summary(villages)
+    if disputes:
+        sections["disputes"] = disputes
+    return sections
+
 
 
 def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,

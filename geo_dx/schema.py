@@ -9,6 +9,7 @@ message that names the file, the column, the value received and the fix.
 from __future__ import annotations
 
 import difflib
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,11 @@ GAP_COLOURS: Mapping[str, str] = MappingProxyType({
     "no_fibre": "#E69F00",
     "none": "#009E73",
 })
+#: Map class of villages whose declared coverage measurements dispute (see disputes.py):
+#: drawn in its own colour whatever their gap class, listed after the gap classes.
+DISPUTED_CLASS = "disputed"
+DISPUTED_LABEL = "Disputed: declared covered, measured weak or no service"
+DISPUTED_COLOUR = "#000000"
 
 
 def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -157,11 +163,16 @@ COVERAGE = LayerSchema(
     name="coverage",
     required=("technology",),
     geometry_types=("Point",),
-    counts=("range_m", "antenna_height_m"),
+    counts=("range_m", "antenna_height_m", "download_kbps", "upload_kbps"),
     strings=("technology", "operator", "kind", "source"),
-    # An OpenCellID export loads as is.
-    aliases={"radio": "technology", "range": "range_m"},
+    # An OpenCellID export loads as is; measured signal may be called signal_dbm.
+    aliases={"radio": "technology", "range": "range_m", "signal_dbm": "rsrp_dbm"},
 )
+#: Plausible ranges of the coverage layer's radio columns (dBm).
+SIGNAL_RANGES_DBM: Mapping[str, tuple[float, float]] = MappingProxyType({
+    "rsrp_dbm": (-160.0, -20.0),
+    "eirp_dbm": (-30.0, 100.0),
+})
 
 
 def validate_communes(
@@ -224,7 +235,27 @@ def validate_coverage(
                             source, "source")
     if "range_m" not in out:
         out["range_m"] = np.nan
+    for col, (low, high) in SIGNAL_RANGES_DBM.items():
+        if col in out:
+            out[col] = _as_number(out[col], source, col, minimum=low, maximum=high)
+    if "measured_at" in out:
+        out["measured_at"] = _as_date(out["measured_at"], source)
     return out
+
+
+def _as_date(series: pd.Series, source: str) -> pd.Series:
+    """ISO dates or date-times, kept in local wall-clock time (an offset is ignored, so
+    distinct days are the days the testers lived)."""
+    text = series.map(lambda v: v if v is None or isinstance(v, float)
+                      else re.sub(r"(Z|[+-]\d\d:?\d\d)$", "", str(v).strip()))
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    bad = parsed.isna() & series.notna()
+    if bad.any():
+        raise InputError(
+            f"{source}: column 'measured_at' must be an ISO date or date-time "
+            f"(2025-03-14 or 2025-03-14T08:30:00), got {series[bad].iloc[0]!r} at {_rows(bad)}"
+        )
+    return parsed
 
 
 def normalise_technology(values: pd.Series, *, source: str = "coverage") -> pd.Series:
