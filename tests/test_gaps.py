@@ -217,16 +217,19 @@ def _brute_force_gaps(villages: gpd.GeoDataFrame, cov: gpd.GeoDataFrame) -> dict
     out: dict[str, list] = {k: [] for k in ("fibre_source", "mobile_source",
                                             "mobile_technology", "nearest_fibre_m",
                                             "nearest_mobile_m")}
+    threshold = dict(Config().signal.threshold_dbm)
     for polygon, location in zip(villages.geometry, locations, strict=True):
         fibre, mobile, techs, near_f, near_m = [], [], [], [np.inf], [np.inf]
-        for point, tech, source, reach in zip(cov.geometry, cov["technology"], cov["source"],
-                                              cov["reach_m"], strict=True):
+        for point, tech, source, reach, kind, rsrp in zip(
+                cov.geometry, cov["technology"], cov["source"], cov["reach_m"], cov["kind"],
+                cov["rsrp_dbm"], strict=True):
             d = location.distance(point)
             if tech == "fibre":
                 near_f.append(d)
             elif tech in ("5g", "4g", "3g"):
                 near_m.append(d)
-            if not (d <= reach + 1e-6 or polygon.intersects(point)):
+            weak = kind == "measurement" and tech in threshold and rsrp < threshold[tech]
+            if weak or not (d <= reach + 1e-6 or polygon.intersects(point)):
                 continue
             if tech == "fibre":
                 fibre.append(source)
@@ -250,7 +253,8 @@ def _brute_force_gaps(villages: gpd.GeoDataFrame, cov: gpd.GeoDataFrame) -> dict
     points=st.lists(st.tuples(st.sampled_from(["fibre", "5g", "4g", "3g", "2g"]), coords, coords,
                               st.sampled_from([NAN, 50.0, 400.0]) | st.floats(0, 2500),
                               st.sampled_from(["site", "node", "measurement"]),
-                              st.sampled_from(["measured", "modelled", "declared"])),
+                              st.sampled_from(["measured", "modelled", "declared"]),
+                              st.sampled_from([NAN, -90.0, -130.0])),
                     min_size=1, max_size=40),
 )
 def test_find_gaps_matches_brute_force(villages, points):
@@ -262,8 +266,10 @@ def test_find_gaps_matches_brute_force(villages, points):
     v = validate_villages(gpd.GeoDataFrame(
         {"village_id": [f"V{i}" for i in range(len(geoms))], "village_name": "bản"},
         geometry=geoms, crs=UTM48N))
-    rows = [(t, x, y, r) for t, x, y, r, _, _ in points]
-    cov = make_coverage(rows, kind=[p[4] for p in points], source=[p[5] for p in points])
+    # weak measurements (rsrp below the threshold) never cover but count for nearest_*
+    rows = [(t, x, y, r) for t, x, y, r, *_ in points]
+    cov = make_coverage(rows, kind=[p[4] for p in points], source=[p[5] for p in points],
+                        rsrp_dbm=[p[6] for p in points])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeoDxWarning)
         cov = with_reach(validate_coverage(cov))
