@@ -32,7 +32,7 @@ from geo_dx.progress import stage
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
-from geo_dx.schema import MOBILE_BROADBAND, check_extent, working_crs
+from geo_dx.schema import MOBILE_BROADBAND, check_extent, village_locations, working_crs
 from geo_dx.scoring import normalised_weights, score, score_summary
 from geo_dx.signal_strength import calibrate_signal, model_comparison
 from geo_dx.terrain import viewshed_union, write_coverage_raster
@@ -152,9 +152,16 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
     towns = read_layer(inputs.towns) if inputs.towns else None
     roads = read_layer(inputs.roads) if inputs.roads else None
     with stage("travel time"):
+        fine_elevation = _elevation(gaps, dem)
+        if inputs.budget is None and overlay is not None:
+            # nothing after this needs the native DEM: free it (4 bytes a cell, ~4 GB for a
+            # national 30 m DEM) before the travel-time search allocates its own arrays
+            dem = overlay
         travel = travel_time_h(gaps, dem=dem, towns=towns, roads=roads, communes=communes,
                                config=config.remoteness, crs=work_crs,
                                max_cell_m=OVERLAY_CELL_M)
+        if fine_elevation is not None:
+            travel["elevation_m"] = fine_elevation
     weights = normalised_weights(config.scoring.weights)
     with stage("scoring"):
         scored = score(gaps, travel=travel, communes=communes, config=config, weights=weights)
@@ -258,6 +265,14 @@ def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> 
     return found
 
 
+def _elevation(villages: gpd.GeoDataFrame, dem: DemGrid | None) -> np.ndarray | None:
+    """Elevation at each village location from the DEM as given (None without a DEM)."""
+    if dem is None:
+        return None
+    xy = shapely.get_coordinates(village_locations(villages).to_crs(dem.crs).to_numpy())
+    return dem.sample(xy)
+
+
 def _study_bounds(
     communes: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame, crs: object
 ) -> tuple[float, float, float, float]:
@@ -288,6 +303,19 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
     return out
 
 
+def map_points(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """
+    The coverage points drawn on the maps: sites and nodes, not measurement points.
+
+    Measurements already decided each village's evidence (``mobile_source``); a national
+    run has ~1 million of them, which would make ``map.html`` ~85 MB of points nobody can
+    read at that zoom. They stay in ``villages.gpkg`` (layer ``coverage``).
+    """
+    if "kind" not in coverage:
+        return coverage
+    return coverage[(coverage["kind"] != "measurement").to_numpy()]
+
+
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
     from geo_dx.maps import write_maps
@@ -302,7 +330,7 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
     def maps(staging: Path) -> None:
         tif = staging / "coverage_mobile.tif"
         with stage("maps"):
-            write_maps(staging, result.villages, result.communes, result.coverage,
+            write_maps(staging, result.villages, result.communes, map_points(result.coverage),
                        title=result.summary["title"],
                        coverage_raster=tif if tif.exists() else None,
                        **plan_map_kwargs(result.plan))
