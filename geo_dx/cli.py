@@ -17,6 +17,8 @@ from geo_dx.errors import GeoDxError, InputError
 from geo_dx.i18n import translator
 
 EXIT_INPUT = 2
+#: Stages a ``run`` marks (read, DEM, gaps, raster, travel, scoring, write, raster file, maps).
+RUN_STAGES = 9
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,8 +84,11 @@ def _run(args: argparse.Namespace) -> int:
         )
         out = Path(args.out or "maps/run")
     check_out_dir(out, inputs=input_paths(inputs))  # before the analysis, not after
-    result = analyse(inputs, config=config)
-    write(result, out)
+    from geo_dx.progress import progress_bar
+
+    with progress_bar(RUN_STAGES):  # drawn only when stderr is a terminal
+        result = analyse(inputs, config=config)
+        write(result, out)
     print(format_summary(result.summary, language=config.language))
     if result.plan is not None:
         from geo_dx.plan_report import format_plan

@@ -23,17 +23,18 @@ from geo_dx.calibration import Calibration
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config
 from geo_dx.coverage import Evidence, with_reach
-from geo_dx.dem import DemGrid, read_dem
+from geo_dx.dem import OVERLAY_CELL_M, DemGrid, read_dem
 from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps, mobile_model
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
-from geo_dx.remoteness import remoteness_summary, travel_time_h
+from geo_dx.progress import stage
+from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
-from geo_dx.schema import MOBILE_BROADBAND, check_extent, working_crs
+from geo_dx.schema import MOBILE_BROADBAND, check_extent, village_locations, working_crs
 from geo_dx.scoring import normalised_weights, score, score_summary
 from geo_dx.signal_strength import (
     calibrate_signal,
@@ -138,46 +139,57 @@ def analyse(inputs: RunInputs, *, config: Config | None = None) -> RunResult:
 
 def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, Any]]:
     """The run's layers, and the summary's fields (the summary is built by the caller)."""
-    communes = read_communes(inputs.communes, config=config)
-    villages = read_villages(inputs.villages, config=config)
-    coverage = read_coverage(inputs.coverage, config=config)
-    check_extent(villages, communes, source=str(inputs.villages),
-                 reference_source=f"the communes in {inputs.communes}")
-    for path in inputs.coverage:
-        part = coverage[coverage["file"] == Path(path).name]
-        check_extent(part, communes, source=str(path),
-                     reference_source=f"the communes in {inputs.communes}")
+    with stage("read inputs"):
+        communes, villages, coverage = _read_inputs(inputs, config)
     work_crs = working_crs(villages, config.crs)
-    dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
+    with stage("read DEM"):
+        dem = (read_dem(inputs.dem, crs=work_crs,
+                        bounds=_study_bounds(communes, coverage, work_crs),
+                        margin_m=CROP_MARGIN_M) if inputs.dem else None)
     coverage = with_reach(coverage, config=config)
     evidence = _evidence(inputs, villages, config)
     model = mobile_model(config, dem)
     calibration = calibrate_signal(coverage, dem, config=config) if model == "itm" else None
-    gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
-                     evidence=evidence,
-                     calibration=calibration if config.terrain.calibrate else None)
-    if dem is not None and mobile_model(config, dem) == "terrain":
-        gaps = gaps.join(terrain_blocking(gaps, coverage, dem, config=config))
+    with stage("gaps"):
+        gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
+                         evidence=evidence,
+                         calibration=calibration if config.terrain.calibrate else None)
+        if dem is not None and model == "terrain":
+            gaps = gaps.join(terrain_blocking(gaps, coverage, dem, config=config))
     mask = None
     signal_raster = None
-    if dem is not None and model == "itm":
-        signal_dbm, signal_tf, mask = signal_grid(
-            dem, coverage, config=config,
-            calibration=calibration if config.terrain.calibrate else None)
-        signal_raster = (signal_dbm, signal_tf)
-        gaps = _with_area_share(gaps, dem, mask)
-    elif dem is not None:
-        mask = _mobile_coverage_mask(coverage, dem, config)
-        gaps = _with_area_share(gaps, dem, mask)
+    overlay = dem.coarsened(OVERLAY_CELL_M) if dem is not None else None
+    if overlay is not None:
+        # line of sight above used the native DEM; the overlay needs no finer than ~100 m
+        with stage("coverage raster"):
+            if model == "itm":
+                signal_dbm, signal_tf, mask = signal_grid(
+                    overlay, coverage, config=config,
+                    calibration=calibration if config.terrain.calibrate else None)
+                signal_raster = (signal_dbm, signal_tf)
+            else:
+                mask = _mobile_coverage_mask(coverage, overlay, config)
+            gaps = _with_area_share(gaps, overlay, mask)
     towns = read_layer(inputs.towns) if inputs.towns else None
     roads = read_layer(inputs.roads) if inputs.roads else None
-    travel = travel_time_h(gaps, dem=dem, towns=towns, roads=roads, communes=communes,
-                           config=config.remoteness, crs=work_crs)
+    with stage("travel time"):
+        fine_elevation = _elevation(gaps, dem)
+        if inputs.budget is None and overlay is not None:
+            # nothing after this needs the native DEM: free it (4 bytes a cell, ~4 GB for a
+            # national 30 m DEM) before the travel-time search allocates its own arrays
+            dem = overlay
+        travel = travel_time_h(gaps, dem=dem, towns=towns, roads=roads, communes=communes,
+                               config=config.remoteness, crs=work_crs,
+                               max_cell_m=OVERLAY_CELL_M)
+        if fine_elevation is not None:
+            travel["elevation_m"] = fine_elevation
     weights = normalised_weights(config.scoring.weights)
-    scored = score(gaps, travel=travel, communes=communes, config=config, weights=weights)
-    cluster_id, clusters = rollout_clusters(scored, radius_m=config.scoring.cluster_radius_m)
-    scored = scored.assign(cluster_id=cluster_id)
-    per_commune = summarise_communes(scored, communes)
+    with stage("scoring"):
+        scored = score(gaps, travel=travel, communes=communes, config=config, weights=weights)
+        cluster_id, clusters = rollout_clusters(scored,
+                                                radius_m=config.scoring.cluster_radius_m)
+        scored = scored.assign(cluster_id=cluster_id)
+        per_commune = summarise_communes(scored, communes)
     is_gap = scored["gap_class"] != "none"
     fields: dict[str, Any] = {
         "mobile_model": mobile_model(config, dem),
@@ -214,8 +226,8 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
         fields["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
         fields["extra"] = {**fields["extra"], "plan": planned.summary}
         layers.update(plan_layers(planned))
-    result = RunResult(scored, per_commune, coverage, summary={}, dem=dem, coverage_mask=mask,
-                       signal_raster=signal_raster,
+    result = RunResult(scored, per_commune, coverage, summary={}, dem=overlay,
+                       coverage_mask=mask, signal_raster=signal_raster,
                        extra_layers=layers, input_paths=input_paths(inputs), plan=planned)
     return result, fields
 
@@ -248,6 +260,22 @@ def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFram
                 dem=dem, roads=roads, config=config)
 
 
+def _read_inputs(
+    inputs: RunInputs, config: Config
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Communes, villages and coverage, validated, each file checked against the communes."""
+    communes = read_communes(inputs.communes, config=config)
+    villages = read_villages(inputs.villages, config=config)
+    coverage = read_coverage(inputs.coverage, config=config)
+    check_extent(villages, communes, source=str(inputs.villages),
+                 reference_source=f"the communes in {inputs.communes}")
+    for path in inputs.coverage:
+        part = coverage[coverage["file"] == Path(path).name]
+        check_extent(part, communes, source=str(path),
+                     reference_source=f"the communes in {inputs.communes}")
+    return communes, villages, coverage
+
+
 def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> list[Evidence]:
     """Coverage rasters and speed tiles given on the command line, as per-village evidence."""
     found = []
@@ -260,6 +288,23 @@ def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> 
             found.append(tile_evidence(villages, read_speed_tiles(path), kind=kind,
                                        config=config.measured))
     return found
+
+
+def _elevation(villages: gpd.GeoDataFrame, dem: DemGrid | None) -> np.ndarray | None:
+    """Elevation at each village location from the DEM as given (None without a DEM)."""
+    if dem is None:
+        return None
+    xy = shapely.get_coordinates(village_locations(villages).to_crs(dem.crs).to_numpy())
+    return dem.sample(xy)
+
+
+def _study_bounds(
+    communes: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame, crs: object
+) -> tuple[float, float, float, float]:
+    """Bounds (in ``crs``) of everything the run looks at: communes and coverage points."""
+    a = communes.to_crs(crs).total_bounds
+    b = coverage.to_crs(crs).total_bounds if len(coverage) else a
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def _mobile_coverage_mask(coverage: gpd.GeoDataFrame, dem: DemGrid, config: Config) -> np.ndarray:
@@ -283,6 +328,19 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
     return out
 
 
+def map_points(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """
+    The coverage points drawn on the maps: sites and nodes, not measurement points.
+
+    Measurements already decided each village's evidence (``mobile_source``); a national
+    run has ~1 million of them, which would make ``map.html`` ~85 MB of points nobody can
+    read at that zoom. They stay in ``villages.gpkg`` (layer ``coverage``).
+    """
+    if "kind" not in coverage:
+        return coverage
+    return coverage[(coverage["kind"] != "measurement").to_numpy()]
+
+
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
     from geo_dx.maps import PlaceContext, write_maps
@@ -291,21 +349,24 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
-            write_coverage_raster(staging / "coverage_mobile.tif", result.dem,
-                                  result.coverage_mask)
+            with stage("write raster"):
+                write_coverage_raster(staging / "coverage_mobile.tif", result.dem,
+                                      result.coverage_mask)
         if result.signal_raster is not None and result.dem is not None:
             write_signal_raster(staging / "signal_mobile_dbm.tif", *result.signal_raster,
                                 result.dem.crs)
 
     def maps(staging: Path) -> None:
         tif = staging / "coverage_mobile.tif"
-        context = PlaceContext.from_layers(dem=result.dem,
-                                           roads=result.extra_layers.get("roads"),
-                                           towns=result.extra_layers.get("towns"))
-        write_maps(staging, result.villages, result.communes, result.coverage,
-                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
-                   context=context, **plan_map_kwargs(result.plan),
-                   plan_items=result.plan.items if result.plan is not None else None)
+        with stage("maps"):
+            context = PlaceContext.from_layers(dem=result.dem,
+                                               roads=result.extra_layers.get("roads"),
+                                               towns=result.extra_layers.get("towns"))
+            write_maps(staging, result.villages, result.communes, map_points(result.coverage),
+                       title=result.summary["title"],
+                       coverage_raster=tif if tif.exists() else None,
+                       context=context, **plan_map_kwargs(result.plan),
+                       plan_items=result.plan.items if result.plan is not None else None)
 
     def plan_files(staging: Path) -> None:
         if result.plan is not None:
@@ -317,13 +378,14 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
                        language=result.summary.get("language", DEFAULT_LANGUAGE),
                        title=result.summary["title"])
 
-    return write_run(
-        out_dir,
-        villages=result.villages,
-        communes=result.communes,
-        coverage=result.coverage,
-        summary=result.summary,
-        extra_layers=result.extra_layers,
-        extra_writers=(raster, maps, plan_files, workbook),
-        inputs=result.input_paths,
-    )
+    with stage("write"):
+        return write_run(
+            out_dir,
+            villages=result.villages,
+            communes=result.communes,
+            coverage=result.coverage,
+            summary=result.summary,
+            extra_layers=result.extra_layers,
+            extra_writers=(raster, maps, plan_files, workbook),
+            inputs=result.input_paths,
+        )
