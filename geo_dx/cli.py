@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.weights:
         config = with_weights(config, args.weights)
     if args.lang:
-        config = config.replace(language=args.lang)
+        config = dataclasses.replace(config, language=args.lang)
     _ = translator(config.language).gettext
     budget = _budget(args)
     given = [args.communes, args.villages, args.coverage]

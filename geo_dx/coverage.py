@@ -182,7 +182,7 @@ def reach_and_nearest(
     >>> hit, d = reach_and_nearest(np.array([[0.0, 0.0], [50.0, 0.0]]),
     ...                            np.array([[0.0, 10.0]]), np.array([20.0]))
     >>> hit.tolist(), d.round(1).tolist()
-    ([True, False], [10.0, 50.2])
+    ([True, False], [10.0, 51.0])
     """
     n = len(target_xy)
     todo = np.ones(n, dtype=bool) if need is None else np.asarray(need, dtype=bool).copy()

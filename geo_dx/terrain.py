@@ -15,9 +15,7 @@ The coverage raster (every cell a site sees) is :mod:`geo_dx.viewshed`.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np

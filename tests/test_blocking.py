@@ -16,7 +16,7 @@ from geo_dx.blocking import BLOCKING_COLUMNS, blocked_sentences, terrain_blockin
 from geo_dx.config import TerrainConfig
 from geo_dx.dem import DemGrid
 from geo_dx.i18n import translator
-from geo_dx.terrain import ground_elevation, highest_obstruction, line_of_sight
+from geo_dx.terrain import highest_obstruction, line_of_sight
 
 UTM = CRS.from_epsg(32648)
 X0, Y = 400_000.0, 2_400_500.0  # every path runs east-west along y = Y
@@ -95,13 +95,13 @@ def test_obstacle_agrees_with_line_of_sight_and_a_brute_force_profile(heights, e
     for i in range(len(a)):  # brute force: every interior sample, one at a time
         dist = abs(b[i, 0] - a[i, 0])
         n = max(int(np.ceil(dist / 100.0)) - 1, 0)
-        za = ground_elevation(dem, a[i])[0] + antenna
-        zb = ground_elevation(dem, b[i])[0] + 1.5
+        za = dem.sample(a[i], clamp=True)[0] + antenna
+        zb = dem.sample(b[i], clamp=True)[0] + 1.5
         samples = {}  # distance from the village -> excess above the line
         for j in range(1, n + 1):
             t = j / (n + 1)
             p = a[i] + t * (b[i] - a[i])
-            samples[(1 - t) * dist] = ground_elevation(dem, p)[0] + t * (1 - t) * dist**2 / \
+            samples[(1 - t) * dist] = dem.sample(p, clamp=True)[0] + t * (1 - t) * dist**2 / \
                 two_kr - (za + t * (zb - za))
         known = {d: e for d, e in samples.items() if not np.isnan(e)}
         if not known:

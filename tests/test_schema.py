@@ -41,14 +41,21 @@ def test_contract_constants_are_consistent():
 
 
 def test_schema_imports_no_later_module():
-    """schema is first in the flow: it imports only errors among geo_dx modules."""
+    """schema is first in the flow: among geo_dx modules it imports only the leaves errors
+    and i18n (the labels of its codes), and i18n imports only errors."""
     import ast
     import inspect
 
-    tree = ast.parse(inspect.getsource(schema))
-    imported = {node.module for node in ast.walk(tree)
-                if isinstance(node, ast.ImportFrom) and node.module}
-    assert {m for m in imported if m.startswith("geo_dx")} == {"geo_dx.errors"}
+    from geo_dx import i18n
+
+    def imported(module):
+        tree = ast.parse(inspect.getsource(module))
+        return {node.module for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module
+                and node.module.startswith("geo_dx")}
+
+    assert imported(schema) == {"geo_dx.errors", "geo_dx.i18n"}
+    assert imported(i18n) == {"geo_dx.errors"}
 
 
 @given(st.sampled_from(sorted(TECHNOLOGY_ALIASES)), st.sampled_from([str.upper, str.title,
