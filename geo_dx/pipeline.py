@@ -119,13 +119,11 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
     """The run's layers, and the summary's fields (the summary is built by the caller)."""
     communes = read_communes(inputs.communes, config=config)
     villages = read_villages(inputs.villages, config=config)
-    coverage = read_coverage(inputs.coverage, config=config)
     check_extent(villages, communes, source=str(inputs.villages),
                  reference_source=f"the communes in {inputs.communes}")
-    for path in inputs.coverage:
-        part = coverage[coverage["file"] == Path(path).name]
-        check_extent(part, communes, source=str(path),
-                     reference_source=f"the communes in {inputs.communes}")
+    # each file checked on its own (two operators' sites.csv in different folders too)
+    coverage = read_coverage(inputs.coverage, config=config, within=communes,
+                             within_source=f"the communes in {inputs.communes}")
     work_crs = working_crs(villages, config.crs)
     dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
     coverage = with_reach(coverage, config=config)
