@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/geo-dx run
+	$(BIN)/geo-dx run --budget 30e9
 
 test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest

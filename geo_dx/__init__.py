@@ -10,6 +10,7 @@ The public API for notebooks and scripts::
     scored = geo_dx.score(gaps, travel=travel, communes=demo.communes)
     ids, clusters = geo_dx.rollout_clusters(scored, radius_m=3000)
     table = geo_dx.summarise_communes(scored, demo.communes)
+    result = geo_dx.plan(scored, budget_vnd=30e9, coverage=demo.coverage)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from geo_dx.gaps import find_gaps
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.maps import build_map, rebuild_maps, write_maps
 from geo_dx.pipeline import RunInputs, RunResult, analyse, write
+from geo_dx.planning import PlanResult, plan
 from geo_dx.remoteness import remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, format_summary, priority_table, write_priority_csv
 from geo_dx.rollout import rollout_clusters
@@ -36,6 +38,7 @@ __all__ = [
     "GeoDxError",
     "GeoDxWarning",
     "InputError",
+    "PlanResult",
     "RunInputs",
     "RunResult",
     "__version__",
@@ -49,6 +52,7 @@ __all__ = [
     "format_summary",
     "load_config",
     "load_demo",
+    "plan",
     "priority_table",
     "raster_evidence",
     "read_communes",

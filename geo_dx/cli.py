@@ -6,12 +6,13 @@ Input mistakes print one line (``geo-dx: error: ...``) and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from geo_dx.config import load_config, with_weights
+from geo_dx.config import Config, load_config, with_weights
 from geo_dx.errors import GeoDxError, InputError
 
 logger = logging.getLogger("geo_dx")
@@ -46,12 +47,14 @@ def _run(args: argparse.Namespace) -> int:
     from geo_dx.pipeline import RunInputs, analyse, demo_inputs, input_paths, write
     from geo_dx.report import format_summary
 
-    config = load_config(args.config)
+    config = _plan_options(load_config(args.config), args)
     if args.weights:
         config = with_weights(config, args.weights)
+    budget = _budget(args)
     given = [args.communes, args.villages, args.coverage]
     if not any(given):
-        inputs = demo_inputs()
+        inputs = dataclasses.replace(demo_inputs(), budget=budget,
+                                     candidates=Path(args.candidates) if args.candidates else None)
         out = Path(args.out or "maps/demo")
     elif not all(given):
         raise InputError(
@@ -72,14 +75,58 @@ def _run(args: argparse.Namespace) -> int:
             mobile_tiles=Path(args.mobile_tiles) if args.mobile_tiles else None,
             fixed_tiles=Path(args.fixed_tiles) if args.fixed_tiles else None,
             title=args.title or f"Connectivity gaps: {Path(args.villages).stem}",
+            budget=budget,
+            candidates=Path(args.candidates) if args.candidates else None,
         )
         out = Path(args.out or "maps/run")
     check_out_dir(out, inputs=input_paths(inputs))  # before the analysis, not after
     result = analyse(inputs, config=config)
     write(result, out)
     print(format_summary(result.summary))
-    print(f"\nwrote {out}/ (map.html, priority.csv, villages.gpkg, summary.json)")
+    if result.plan is not None:
+        from geo_dx.plan_report import format_plan
+
+        print("\n" + format_plan(result.summary["plan"]))
+    plan_files = ", plan.csv, budget_curve.png" if result.plan is not None else ""
+    print(f"\nwrote {out}/ (map.html, priority.csv, villages.gpkg, summary.json{plan_files})")
     return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from geo_dx.plan_report import format_plan, plan_run
+
+    config = _plan_options(load_config(args.config), args)
+    budget = _budget(args)
+    if budget is None:
+        raise InputError("geo-dx plan: give --budget, e.g. --budget 30e9 (VND) or "
+                         "--budget mobile=20e9,fibre=10e9")
+    result = plan_run(Path(args.run_dir), budget=budget, candidates=args.candidates,
+                      config=config)
+    print(format_plan(result.summary))
+    print(f"\nwrote {args.run_dir}/ (plan.csv, budget_curve.png, villages.gpkg layers "
+          "plan_sites and plan_fibre, summary.json, map.html)")
+    return 0
+
+
+def _budget(args: argparse.Namespace) -> object | None:
+    """The --budget value, checked (one clear line on a bad value)."""
+    if args.budget is None:
+        return None
+    from geo_dx.optimise import Budget
+
+    return Budget.parse(args.budget)
+
+
+def _plan_options(config: Config, args: argparse.Namespace) -> Config:
+    """--must / --exclude candidate ids override the config's plan pins."""
+    changes = {}
+    for key in ("must", "exclude"):
+        value = getattr(args, key, None)
+        if value:
+            changes[key] = tuple(v.strip() for v in value.split(",") if v.strip())
+    if not changes:
+        return config
+    return config.replace(plan=dataclasses.replace(config.plan, **changes))
 
 
 def _map(args: argparse.Namespace) -> int:
@@ -130,8 +177,16 @@ def _parser() -> argparse.ArgumentParser:
                      help="override scoring weights, e.g. ethnic=0.5,remoteness=0.3")
     run.add_argument("--title", help="dataset title shown on the map and summary")
     run.add_argument("--out", metavar="DIR", help="output folder (default maps/demo or maps/run)")
+    _plan_arguments(run)
     _verbosity(run)
     run.set_defaults(func=_run)
+
+    plan = sub.add_parser("plan", help="plan investments on a finished run (no recomputing)")
+    plan.add_argument("run_dir", nargs="?", default="maps/demo", help="a run's output folder")
+    plan.add_argument("--config", metavar="FILE.toml", help="configuration ([plan], [plan.costs])")
+    _plan_arguments(plan)
+    _verbosity(plan)
+    plan.set_defaults(func=_plan)
 
     rebuild = sub.add_parser("map", help="rebuild maps from a finished run's outputs")
     rebuild.add_argument("run_dir", nargs="?", default="maps/demo", help="a run's output folder")
@@ -146,6 +201,16 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(demo)
     demo.set_defaults(func=_demo)
     return parser
+
+
+def _plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--budget", metavar="VND",
+                        help="investment budget in VND, e.g. 30e9, or mobile=20e9,fibre=10e9; "
+                             "writes plan.csv, budget_curve.png and the plan layer")
+    parser.add_argument("--candidates", metavar="P",
+                        help="candidate sites (points: candidate_id, kind, cost_vnd, ...)")
+    parser.add_argument("--must", metavar="ID,...", help="candidate ids that must be built")
+    parser.add_argument("--exclude", metavar="ID,...", help="candidate ids never to build")
 
 
 def _verbosity(parser: argparse.ArgumentParser) -> None:

@@ -64,7 +64,10 @@ def nfc(name: object) -> object:
     return unicodedata.normalize("NFC", name) if isinstance(name, str) else name
 
 
-def recognise(columns: Iterable[object], layer: str, canonical: Iterable[str]) -> dict[str, str]:
+def recognise(
+    columns: Iterable[object], layer: str, canonical: Iterable[str], *,
+    aliases: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """
     Renames ``{header: geo_dx column}`` for headers recognised by case, accents or alias.
 
@@ -80,7 +83,7 @@ def recognise(columns: Iterable[object], layer: str, canonical: Iterable[str]) -
     canonical = list(canonical)
     taken = {c for c in headers if c in canonical}
     by_fold = {fold(c): c for c in canonical}
-    aliases = ALIASES.get(layer, {})
+    aliases = {**ALIASES.get(layer, {}), **{fold(k): v for k, v in (aliases or {}).items()}}
     renames: dict[str, str] = {}
     for header in headers:
         if header in canonical:

@@ -75,8 +75,10 @@ class CoverageConfig:
 class TerrainConfig:
     """Line-of-sight model for mobile sites over a DEM.
 
-    ``model`` is ``"auto"`` (terrain when a DEM is given, else radius), ``"radius"``
-    or ``"terrain"``.
+    ``model`` is ``"auto"`` (terrain when a DEM is given, else radius), ``"radius"``,
+    ``"terrain"`` (line of sight) or ``"itm"`` (predicted signal strength with the
+    Longley-Rice model, options in :class:`SignalConfig`). ``calibrate`` shifts the ITM
+    prediction by the offset fitted on measured signal (``rsrp_dbm``) near sites.
     """
 
     model: str = "auto"
@@ -85,6 +87,50 @@ class TerrainConfig:
     clearance_m: float = 0.0
     k_factor: float = 4.0 / 3.0
     sample_step_m: float | None = None
+    calibrate: bool = False
+
+
+#: Mobile technologies with a signal model.
+SIGNAL_TECHNOLOGIES: tuple[str, ...] = ("5g", "4g", "3g", "2g")
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """Predicted signal strength with ITM (``[terrain] model = "itm"``).
+
+    Received power = ``eirp_dbm`` of the site's technology (or the site's own
+    ``eirp_dbm``) - ITM basic transmission loss; a village is covered when it is at
+    least ``threshold_dbm``. The EIRP and threshold are of the quantity phones report:
+    for 4g/5g the reference signal per resource element (RSRP: 46 dBm over 1200
+    subcarriers + 17 dBi - 3 dB feeder ≈ 30 dBm; threshold -110 dBm), for 3g the pilot
+    (RSCP: 33 dBm + 14 dB ≈ 47 dBm; -100 dBm), for 2g the BCCH carrier (-100 dBm).
+    Reliabilities are per cent of time, locations and situations in which the
+    predicted signal is reached (ITM broadcast mode).
+    """
+
+    frequency_mhz: Mapping[str, float] = field(
+        default_factory=lambda: _frozen({"5g": 3500.0, "4g": 1800.0, "3g": 2100.0, "2g": 900.0})
+    )
+    eirp_dbm: Mapping[str, float] = field(
+        default_factory=lambda: _frozen({"5g": 30.0, "4g": 30.0, "3g": 47.0, "2g": 57.0})
+    )
+    threshold_dbm: Mapping[str, float] = field(
+        default_factory=lambda: _frozen({"5g": -110.0, "4g": -110.0, "3g": -100.0,
+                                         "2g": -100.0})
+    )
+    polarisation: str = "vertical"
+    climate: str = "continental_subtropical"
+    surface_refractivity_n: float = 320.0
+    permittivity: float = 15.0
+    conductivity_s_m: float = 0.005
+    time_pct: float = 50.0
+    location_pct: float = 90.0
+    situation_pct: float = 90.0
+    #: Share of calibration measurements held out to report honest errors.
+    holdout_share: float = 0.3
+    #: Measurements farther than this from every site of their technology are not used.
+    calibration_max_distance_m: float = 15000.0
+    seed: int = 20251123
 
 
 @dataclass(frozen=True)
@@ -97,6 +143,13 @@ class MeasuredConfig:
     fixed_min_up_kbps: float = 3000.0
     min_tests: int = 3
     fixed_counts_as_fibre: bool = True
+    #: A village declared covered is disputed by at least ``dispute_min_tests`` weak or
+    #: no-service measurements within ``dispute_radius_m``, on at least
+    #: ``dispute_min_days`` distinct days (measurement points of kind ``measurement``).
+    dispute_min_tests: int = 3
+    dispute_min_days: int = 2
+    dispute_radius_m: float = 1000.0
+    disputed_counts_as_gap: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,6 +189,61 @@ class ScoringConfig:
 
 
 @dataclass(frozen=True)
+class PlanCostsConfig:
+    """Indicative unit costs in VND for the investment plan (replace with the province's own).
+
+    Orders of magnitude from published international ranges for rural networks (GSMA and
+    ITU/Giga rural coverage cost studies) converted at about 25,000 VND per US dollar;
+    they are NOT Vietnamese tender prices. See the README, section "Investment plan".
+    """
+
+    #: A new 4G macro site: tower, 4G equipment, power (solar/diesel), backhaul link.
+    new_site_vnd: float = 2.5e9
+    #: Upgrading an existing 2G/3G site to 4G (radio and antennas on the existing tower).
+    upgrade_vnd: float = 0.5e9
+    #: A small cell (low mast, a village's own 4G cell).
+    small_cell_vnd: float = 0.4e9
+    #: Fibre laid along a road (aerial on poles or in the verge), per km.
+    fibre_road_per_km_vnd: float = 0.15e9
+    #: Fibre laid off-road (new poles or trenching across terrain), per km.
+    fibre_offroad_per_km_vnd: float = 0.4e9
+    #: Fibre drop per village: splitter cabinet, OLT port and the village's access point.
+    drop_per_village_vnd: float = 0.1e9
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    """The investment plan: candidates, fibre routes, objective and solver.
+
+    ``weight`` is what a newly served village is worth: ``"priority"`` (its priority
+    score), ``"population"``, ``"ethnic_population"`` or ``"count"``. ``generate`` says
+    when geo_dx proposes its own mobile candidates: ``"auto"`` (only when no candidate
+    file is given), ``"always"`` (in addition to the file) or ``"never"``.
+    """
+
+    weight: str = "priority"
+    generate: str = "auto"
+    #: Generated hill-top candidates are at least this far apart.
+    candidate_spacing_m: float = 500.0
+    #: At most this many generated hill-top candidates (highest first).
+    max_peak_candidates: int = 20000
+    small_cell_range_m: float = 1000.0
+    small_cell_antenna_height_m: float = 12.0
+    #: Without a roads layer, fibre routes are straight lines times this factor.
+    detour_factor: float = 1.3
+    #: Villages farther than this (route length) from the fibre network are not planned.
+    max_fibre_route_km: float = 60.0
+    #: Time limit of the exact solver (seconds) per solve; the best answer found is kept.
+    time_limit_s: float = 30.0
+    #: Budgets in the budget curve (evenly spaced up to the cost of closing every gap).
+    curve_steps: int = 10
+    #: Candidate ids that must be built / must not be built.
+    must: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    costs: PlanCostsConfig = field(default_factory=PlanCostsConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run can be told; ``Config()`` is the documented default."""
 
@@ -147,8 +255,10 @@ class Config:
     coverage: CoverageConfig = field(default_factory=CoverageConfig)
     terrain: TerrainConfig = field(default_factory=TerrainConfig)
     measured: MeasuredConfig = field(default_factory=MeasuredConfig)
+    signal: SignalConfig = field(default_factory=SignalConfig)
     remoteness: RemotenessConfig = field(default_factory=RemotenessConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    plan: PlanConfig = field(default_factory=PlanConfig)
 
     def replace(self, **changes: Any) -> Config:
         """Return a copy with top-level fields replaced."""
@@ -242,6 +352,9 @@ _MAPPING_KEYS = {
     "columns": None,
     "default_range_m": TECHNOLOGIES,
     "max_range_m": TECHNOLOGIES,
+    "frequency_mhz": SIGNAL_TECHNOLOGIES,
+    "eirp_dbm": SIGNAL_TECHNOLOGIES,
+    "threshold_dbm": SIGNAL_TECHNOLOGIES,
     "weights": COMPONENTS,
     "severity": ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none"),
 }
@@ -291,6 +404,11 @@ def _merge_mapping(current: Mapping[str, Any], value: Any, source: str, where: s
 
 
 def _coerce(current: Any, value: Any, source: str, where: str) -> Any:
+    if isinstance(current, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+            raise ConfigError(f"{source}: {where} must be a list of ids, e.g. [\"C1\"], "
+                              f"got {value!r}")
+        return tuple(str(v) for v in value)
     if isinstance(current, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{source}: {where} must be true or false, got {value!r}")
@@ -326,6 +444,14 @@ _BOUNDS: dict[str, tuple[float, float, bool]] = {
     "measured.fixed_min_down_kbps": (0.0, 1e8, True),
     "measured.fixed_min_up_kbps": (0.0, 1e8, True),
     "measured.min_tests": (0.0, 1e9, True),
+    "measured.dispute_min_tests": (1.0, 1e9, True),
+    "measured.dispute_min_days": (0.0, 1e6, True),
+    "measured.dispute_radius_m": (0.0, 1e6, True),
+    "signal.surface_refractivity_n": (250.0, 400.0, True),
+    "signal.permittivity": (1.0, 100.0, True),
+    "signal.conductivity_s_m": (0.0, 100.0, False),
+    "signal.holdout_share": (0.0, 0.99, True),
+    "signal.calibration_max_distance_m": (0.0, 1e6, False),
     "remoteness.walking_speed_kmh": (0.0, 1000.0, False),
     "remoteness.road_speed_kmh": (0.0, 1000.0, False),
     "remoteness.straight_line_speed_kmh": (0.0, 1000.0, False),
@@ -336,6 +462,17 @@ _BOUNDS: dict[str, tuple[float, float, bool]] = {
     "scoring.seed": (0.0, 2.0**32 - 1, True),
     "scoring.top_n": (0.0, 1e6, True),
     "scoring.cluster_radius_m": (0.0, 1e6, False),
+    "plan.candidate_spacing_m": (0.0, 1e5, False),
+    "plan.max_peak_candidates": (0.0, 1e7, True),
+    "plan.small_cell_range_m": (0.0, 1e5, False),
+    "plan.small_cell_antenna_height_m": (0.0, 1000.0, False),
+    "plan.detour_factor": (1.0, 10.0, True),
+    "plan.max_fibre_route_km": (0.0, 1e4, False),
+    "plan.time_limit_s": (0.0, 1e5, False),
+    "plan.curve_steps": (1.0, 1000.0, True),
+    **{f"plan.costs.{name}": (0.0, 1e16, True) for name in (
+        "new_site_vnd", "upgrade_vnd", "small_cell_vnd", "fibre_road_per_km_vnd",
+        "fibre_offroad_per_km_vnd", "drop_per_village_vnd")},
 }
 #: Allowed range of every value in a mapping setting.
 _MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
@@ -343,6 +480,9 @@ _MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
     "coverage.max_range_m": (0.0, 1e6, True),
     "scoring.weights": (0.0, 1e6, True),
     "scoring.severity": (0.0, 1.0, True),
+    "signal.frequency_mhz": (20.0, 20000.0, True),
+    "signal.eirp_dbm": (-30.0, 100.0, True),
+    "signal.threshold_dbm": (-160.0, -20.0, True),
 }
 
 
@@ -370,11 +510,12 @@ def _check(config: Config, source: str) -> None:
             _bounded(value, bounds, source, f"{key}.{name}")
     if sum(config.scoring.weights.values()) <= 0:
         raise ConfigError(f"{source}: the scoring weights sum to 0; give at least one weight > 0")
-    if config.terrain.model not in ("auto", "radius", "terrain"):
+    if config.terrain.model not in ("auto", "radius", "terrain", "itm"):
         raise ConfigError(
             f"{source}: terrain.model was {config.terrain.model!r}; "
-            "allowed: 'auto', 'radius', 'terrain'"
+            "allowed: 'auto', 'radius', 'terrain', 'itm'"
         )
+    _check_signal(config, source)
     if config.scoring.normalisation not in ("percentile", "minmax"):
         raise ConfigError(
             f"{source}: scoring.normalisation was {config.scoring.normalisation!r}; "
@@ -392,6 +533,7 @@ def _check(config: Config, source: str) -> None:
             )
     if config.crs:
         check_crs(config.crs, source=source)
+    _check_plan(config.plan, source)
 
 
 def check_crs(crs: str, *, source: str = "config") -> CRS:
@@ -434,3 +576,32 @@ def _get(config: Config, key: str) -> Any:
     for part in key.split("."):
         value = getattr(value, part)
     return value
+
+
+def _check_signal(config: Config, source: str) -> None:
+    from geo_dx.itm import CLIMATES, POLARISATIONS
+
+    sig = config.signal
+    for key, allowed in (("climate", CLIMATES), ("polarisation", POLARISATIONS)):
+        if getattr(sig, key) not in allowed:
+            raise ConfigError(f"{source}: signal.{key} was {getattr(sig, key)!r}; "
+                              f"allowed: {', '.join(allowed)}")
+    for key in ("time_pct", "location_pct", "situation_pct"):
+        if not 0 < getattr(sig, key) < 100:
+            raise ConfigError(f"{source}: signal.{key} was {getattr(sig, key)!r}; "
+                              "give a percentage strictly between 0 and 100")
+
+
+#: Allowed values of ``plan.weight`` and ``plan.generate``.
+PLAN_WEIGHTS: tuple[str, ...] = ("priority", "population", "ethnic_population", "count")
+PLAN_GENERATE: tuple[str, ...] = ("auto", "always", "never")
+
+
+def _check_plan(plan: PlanConfig, source: str) -> None:
+    """Known plan options (numbers are checked with the others, in ``_BOUNDS``)."""
+    if plan.weight not in PLAN_WEIGHTS:
+        raise ConfigError(f"{source}: plan.weight was {plan.weight!r}; "
+                          f"allowed: {', '.join(map(repr, PLAN_WEIGHTS))}")
+    if plan.generate not in PLAN_GENERATE:
+        raise ConfigError(f"{source}: plan.generate was {plan.generate!r}; "
+                          f"allowed: {', '.join(map(repr, PLAN_GENERATE))}")

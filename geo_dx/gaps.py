@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_dx.calibration import Calibration
 from geo_dx.communes import assign_communes
 from geo_dx.config import Config
 from geo_dx.coverage import (
@@ -29,6 +30,7 @@ from geo_dx.coverage import (
     with_reach,
 )
 from geo_dx.dem import DemGrid, read_dem
+from geo_dx.disputes import apply_disputes, weak_measurements
 from geo_dx.errors import InputError
 from geo_dx.schema import (
     MOBILE_BROADBAND,
@@ -51,6 +53,7 @@ def find_gaps(
     config: Config | None = None,
     dem: DemGrid | str | Path | None = None,
     evidence: Sequence[Evidence] = (),
+    calibration: Calibration | None = None,
 ) -> gpd.GeoDataFrame:
     """
     Decide, for every village, whether it has fibre and mobile broadband.
@@ -70,6 +73,9 @@ def find_gaps(
         Elevation model; with it the default mobile model is line of sight.
     evidence
         Extra per-village evidence (coverage rasters, speed tiles).
+    calibration
+        Offsets added to predicted signal (``itm`` model), from
+        :func:`geo_dx.signal_strength.calibrate_signal`.
 
     Returns
     -------
@@ -77,7 +83,10 @@ def find_gaps(
         A copy of ``villages`` (same index and CRS) with ``has_fibre``,
         ``has_mobile_broadband``, ``nearest_fibre_m``, ``nearest_mobile_m``,
         ``mobile_technology``, ``fibre_source``, ``mobile_source`` and ``gap_class``;
-        with the terrain model also ``has_mobile_broadband_radius``.
+        with the terrain or itm model also ``has_mobile_broadband_radius``; with the itm
+        model ``has_mobile_broadband_terrain`` (line of sight), ``mobile_signal_dbm``,
+        ``mobile_margin_db`` and ``mobile_best_site``. Always ``mobile_confidence``,
+        ``mobile_disputed`` and the counts behind it (see :mod:`geo_dx.disputes`).
 
     Examples
     --------
@@ -104,23 +113,35 @@ def find_gaps(
     reach = cov["reach_m"].to_numpy(dtype=float)
     is_site = (cov["kind"] == "site").to_numpy()
     antenna = _antenna_height(cov, config)
+    # weak or no-service measurements never count as coverage (they may dispute it)
+    usable = ~weak_measurements(cov, config=config)
+    itm_hits = (_itm_hits(grid, cov, pxy, vxy, is_site & usable, antenna, config, calibration)
+                if model == "itm" else None)
 
-    def covered(mask: np.ndarray, *, terrain: bool) -> np.ndarray:
+    def covered(mask: np.ndarray, *, how: str) -> np.ndarray:
+        mask = mask & usable
         if not mask.any():
             return np.zeros(len(out), dtype=bool)
-        los = mask & is_site if terrain else np.zeros_like(mask)
-        plain = mask & ~los
+        modelled = mask & is_site if how in ("terrain", "itm") else np.zeros_like(mask)
+        plain = mask & ~modelled
         hit = covered_within_reach(vxy, pxy[plain], reach[plain])
-        if los.any():
-            hit |= _covered_in_sight(vxy, pxy[los], reach[los], antenna[los], grid, config)
+        if how == "terrain" and modelled.any():
+            hit |= _covered_in_sight(vxy, pxy[modelled], reach[modelled], antenna[modelled],
+                                     grid, config)
+        if how == "itm" and itm_hits is not None:
+            site_pos, village_pos, _ = itm_hits
+            hit[village_pos[modelled[site_pos]]] = True
         hit[inside_village[mask[inside_point]]] = True
         return hit
 
-    by_group = {
-        (t, s): covered((tech == t) & (source == s), terrain=model == "terrain" and t != "fibre")
-        for t in ("fibre", *MOBILE_ORDER)
-        for s in SOURCES
-    }
+    def groups(how: str) -> dict[tuple[str, str], np.ndarray]:
+        return {
+            (t, s): covered((tech == t) & (source == s), how="radius" if t == "fibre" else how)
+            for t in ("fibre", *MOBILE_ORDER)
+            for s in SOURCES
+        }
+
+    by_group = groups(model)
     fibre = _best_source(by_group, ("fibre",), evidence, "fibre", out.index)
     mobile = _best_source(by_group, MOBILE_BROADBAND, evidence, "mobile", out.index)
     out["has_fibre"] = fibre.notna().to_numpy()
@@ -130,11 +151,16 @@ def find_gaps(
     out["mobile_technology"] = _best_technology(by_group, out["has_mobile_broadband"])
     out["nearest_fibre_m"] = nearest_distance_m(vxy, pxy[tech == "fibre"])
     out["nearest_mobile_m"] = nearest_distance_m(vxy, pxy[np.isin(tech, MOBILE_BROADBAND)])
-    if model == "terrain":
-        mb = np.isin(tech, MOBILE_BROADBAND)
+    if model in ("terrain", "itm"):
+        mb = np.isin(tech, MOBILE_BROADBAND) & usable
         radius = covered_within_reach(vxy, pxy[mb], reach[mb])
         radius[inside_village[mb[inside_point]]] = True
         out["has_mobile_broadband_radius"] = radius | out["has_mobile_broadband"].to_numpy()
+    if model == "itm":
+        los = _best_source(groups("terrain"), MOBILE_BROADBAND, evidence, "mobile", out.index)
+        out["has_mobile_broadband_terrain"] = los.notna().to_numpy()
+        out = _with_signal_columns(out, cov, itm_hits[2])
+    out = apply_disputes(out, vxy, pxy, cov, config=config, model=model)
     out["gap_class"] = gap_class(out["has_fibre"], out["has_mobile_broadband"])
     logger.info(
         "gaps (%s model): %d villages, %d without fibre, %d without mobile broadband",
@@ -172,7 +198,8 @@ def _dem_grid(
 
 def mobile_model(config: Config, dem: DemGrid | str | Path | None) -> str:
     """
-    The mobile coverage model a run uses: ``"terrain"`` (line of sight) or ``"radius"``.
+    The mobile coverage model a run uses: ``"terrain"`` (line of sight), ``"itm"``
+    (predicted signal) or ``"radius"``.
 
     ``terrain.model = "auto"`` means terrain when there is a DEM.
 
@@ -182,14 +209,66 @@ def mobile_model(config: Config, dem: DemGrid | str | Path | None) -> str:
     'radius'
     """
     model = config.terrain.model
-    if model == "terrain" and dem is None:
+    if model in ("terrain", "itm") and dem is None:
         raise InputError(
-            "terrain.model is 'terrain' but no DEM was given; pass --dem FILE.tif "
+            f"terrain.model is {model!r} but no DEM was given; pass --dem FILE.tif "
             "or set terrain.model = 'radius'"
         )
     if model == "auto":
         return "terrain" if dem is not None else "radius"
     return model
+
+
+def _itm_hits(
+    grid: DemGrid,
+    cov: gpd.GeoDataFrame,
+    pxy: np.ndarray,
+    vxy: np.ndarray,
+    candidates: np.ndarray,
+    antenna: np.ndarray,
+    config: Config,
+    calibration: Calibration | None,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Predicted signal from every mobile site to the villages in its reach.
+
+    Returns the covering pairs (coverage position, village position) and the best
+    broadband signal per village.
+    """
+    from geo_dx.signal_strength import best_per_target, predict_pairs
+
+    tech = cov["technology"].to_numpy().astype(str)
+    sites = np.flatnonzero(candidates & np.isin(tech, MOBILE_ORDER))
+    eirp = (cov["eirp_dbm"].to_numpy(dtype=float)[sites] if "eirp_dbm" in cov
+            else np.full(len(sites), np.nan))
+    pairs = predict_pairs(grid, pxy[sites], tech[sites], cov["reach_m"].to_numpy(float)[sites],
+                          vxy, antenna_height_m=antenna[sites], eirp_dbm=eirp,
+                          terrain=config.terrain, signal=config.signal)
+    if calibration is not None and len(pairs):
+        operator = (cov["operator"].to_numpy(dtype=object)[sites] if "operator" in cov
+                    else np.full(len(sites), ""))
+        shift = calibration.offset_for(tech[sites][pairs["site"]],
+                                       np.asarray(operator[pairs["site"]], dtype=str))
+        pairs = pairs.assign(signal_dbm=pairs["signal_dbm"] + shift,
+                             margin_db=pairs["margin_db"] + shift)
+    ok = (pairs["margin_db"] >= 0).to_numpy()
+    site_pos = sites[pairs["site"].to_numpy()]
+    broadband = np.isin(tech[site_pos], MOBILE_BROADBAND)
+    best = best_per_target(pairs[broadband], len(vxy))
+    best["site"] = np.where(best["site"] >= 0, sites[np.maximum(best["site"], 0)], -1)
+    return site_pos[ok], pairs["target"].to_numpy()[ok], best
+
+
+def _with_signal_columns(out: gpd.GeoDataFrame, cov: gpd.GeoDataFrame,
+                         best: pd.DataFrame) -> gpd.GeoDataFrame:
+    """``mobile_signal_dbm``, ``mobile_margin_db`` and ``mobile_best_site`` (the site's
+    ``site_id``, else its row label in the coverage layer)."""
+    ids = (cov["site_id"] if "site_id" in cov else pd.Series(cov.index, index=cov.index))
+    ids = ids.astype(object).to_numpy()
+    site = best["site"].to_numpy()
+    out["mobile_signal_dbm"] = best["signal_dbm"].round(1).to_numpy()
+    out["mobile_margin_db"] = best["margin_db"].round(1).to_numpy()
+    out["mobile_best_site"] = np.where(site >= 0, ids[np.maximum(site, 0)], None)
+    return out
 
 
 def _antenna_height(cov: gpd.GeoDataFrame, config: Config) -> np.ndarray:

@@ -27,6 +27,9 @@ from geo_dx.communes import COUNT_COLUMNS
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.schema import (
     COMPONENTS,
+    DISPUTED_CLASS,
+    DISPUTED_COLOUR,
+    DISPUTED_LABEL,
     GAP_CLASSES,
     GAP_COLOURS,
     GAP_LABELS,
@@ -58,6 +61,10 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "gap": "Gap",
     "nearest_fibre": "Nearest fibre",
     "nearest_mobile": "Nearest mobile (3G+)",
+    "confidence": "Mobile answer rests on",
+    "signal": "Predicted signal",
+    "dispute": "Measured weak or no service",
+    "dispute_evidence": "{tests} tests on {days} days nearby",
     "best_mobile": "Best mobile here",
     "population": "Population",
     "ethnic": "Ethnic minority",
@@ -161,18 +168,22 @@ def map_payload(
                         "summarise_communes")
     rows = _village_columns(villages, communes)
     sites = _site_columns(coverage)
-    counts = {k: int(np.sum(np.asarray(rows["gap"]) == k)) for k in GAP_CLASSES}
+    classes = {k: (GAP_LABELS[k], GAP_COLOURS[k]) for k in GAP_CLASSES}
+    if DISPUTED_CLASS in rows["gap"]:
+        classes[DISPUTED_CLASS] = (DISPUTED_LABEL, DISPUTED_COLOUR)
+    counts = {k: int(np.sum(np.asarray(rows["gap"]) == k)) for k in classes}
     bounds = _bounds([villages, communes] if len(villages) or len(communes) else [coverage])
     subtitle = LABELS["subtitle"].format(
-        villages=_plural(len(villages), "village"), gaps=f"{sum(counts[k] for k in GAPS):,}",
+        villages=_plural(len(villages), "village"),
+        gaps=f"{int(villages['gap_class'].isin(GAPS).sum()):,}",
         communes=_plural(len(communes), "commune"), date=date.today().isoformat())
     present = set(sites["tech"])
     return {
         "title": str(title),
         "subtitle": subtitle,
         "labels": dict(LABELS),
-        "gapClasses": [{"key": k, "label": GAP_LABELS[k], "color": GAP_COLOURS[k],
-                        "count": counts[k]} for k in GAP_CLASSES],
+        "gapClasses": [{"key": k, "label": label, "color": colour, "count": counts[k]}
+                       for k, (label, colour) in classes.items()],
         "components": list(COMPONENTS),
         "villages": rows,
         "hasScore": bool(pd.Series(rows["score"], dtype=float).notna().any()),
@@ -272,13 +283,20 @@ def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> 
         return [_text(x) for x in _column(villages, name)]
 
     tech = [t.upper() if t and t != "none" else None for t in texts("mobile_technology")]
+    disputed = [bool(x) is True for x in _column(villages, "mobile_disputed")]
+    map_class = [DISPUTED_CLASS if d else g for d, g in zip(disputed, gap, strict=True)]
     return {
         "lat": np.round(loc.y.to_numpy(), _COORD_DECIMALS).tolist(),
         "lon": np.round(loc.x.to_numpy(), _COORD_DECIMALS).tolist(),
         "id": texts("village_id"),
         "name": _names(villages, "village_name", "village_id").tolist(),
         "commune": [_text(c) for c in commune],
-        "gap": gap.tolist(),
+        "gap": map_class,
+        "gapClass": gap.tolist(),
+        "confidence": texts("mobile_confidence"),
+        "signalDbm": numbers("mobile_signal_dbm", 1),
+        "disputeTests": numbers("mobile_dispute_tests", 0),
+        "disputeDays": numbers("mobile_dispute_days", 0),
         "score": score,
         "rank": numbers("rank", 0),
         "nearestFibreM": numbers("nearest_fibre_m", 0),

@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import warnings
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ def build_map(
     coverage_raster: str | Path | None = None,
     top_n: int = 20,
     clip: bool = False,
+    layers: Sequence[Callable[[folium.Map], Any]] = (),
 ) -> folium.Map:
     """
     Build an offline folium map of villages, communes and coverage.
@@ -87,6 +89,9 @@ def build_map(
         How many top-ranked villages get a rank label.
     clip
         Cut the coverage raster to the communes' extent (for a commune's own map).
+    layers
+        Extra layers: callables that add themselves to the map (e.g. the investment plan,
+        :func:`geo_dx.plan_map.plan_layer`).
 
     Returns
     -------
@@ -124,6 +129,8 @@ def build_map(
     for group in groups.values():
         group.add_to(m)
     _Layers(data, groups).add_to(m)
+    for add_layer in layers:
+        add_layer(m)
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
     return m
 
@@ -137,6 +144,7 @@ def write_maps(
     title: str,
     coverage_raster: str | Path | None = None,
     commune_id: str | None = None,
+    layers: Sequence[Callable[[folium.Map], Any]] = (),
 ) -> list[Path]:
     """
     Write ``map.html``, one ``communes/<commune_id>.html`` per commune and ``index.html``.
@@ -162,6 +170,8 @@ def write_maps(
         Optional 0/1 GeoTIFF of terrain mobile coverage.
     commune_id
         Write only this commune's map (an unknown id raises :class:`InputError`).
+    layers
+        Extra layers for the main map (see :func:`build_map`).
 
     Returns
     -------
@@ -190,7 +200,8 @@ def write_maps(
     written, files = [], {}
     if commune_id is None:
         written.append(_save(build_map(villages, communes, coverage, title=title,
-                                       coverage_raster=coverage_raster), out_dir / "map.html"))
+                                       coverage_raster=coverage_raster, layers=layers),
+                             out_dir / "map.html"))
     for i, cid in zip(ids.index, ids, strict=True):
         own = communes.loc[[i]]
         name = str(own["commune_name"].iloc[0])
@@ -248,9 +259,13 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
     raster = run_dir / "coverage_mobile.tif"
     outputs = run_outputs(run_dir)  # a raster this run did not write is not its layer
     shown = raster.exists() and (outputs is None or raster.name in outputs)
+    from geo_dx.plan_map import plan_layer_from_run
+
+    plan = plan_layer_from_run(gpkg, layers["villages"])
     return write_maps(run_dir, layers["villages"], layers["communes"], layers["coverage"],
                       title=_run_title(run_dir), commune_id=commune_id,
-                      coverage_raster=raster if shown else None)
+                      coverage_raster=raster if shown else None,
+                      layers=(plan,) if plan is not None else ())
 
 
 def _check_commune_id(ids: pd.Series, commune_id: str, where: str) -> None:

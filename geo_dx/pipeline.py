@@ -18,10 +18,12 @@ import numpy as np
 import shapely
 
 from geo_dx._version import __version__
+from geo_dx.calibration import Calibration
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config
 from geo_dx.coverage import Evidence, with_reach
 from geo_dx.dem import DemGrid, read_dem
+from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps, mobile_model
@@ -31,6 +33,7 @@ from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
 from geo_dx.schema import MOBILE_BROADBAND, check_extent, working_crs
 from geo_dx.scoring import normalised_weights, score, score_summary
+from geo_dx.signal_strength import calibrate_signal, model_comparison
 from geo_dx.terrain import viewshed_union, write_coverage_raster
 from geo_dx.zonal import zonal_share
 
@@ -53,6 +56,10 @@ class RunInputs:
     mobile_tiles: Path | None = None
     fixed_tiles: Path | None = None
     title: str = "geo_dx connectivity gaps"
+    #: Investment plan budget (VND, or "mobile=X,fibre=Y"); None: no plan.
+    budget: object | None = None
+    #: Candidate sites for the plan (else generated).
+    candidates: Path | None = None
 
 
 @dataclass
@@ -68,12 +75,14 @@ class RunResult:
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     #: The run's input files: never overwritten, refused inside the output folder.
     input_paths: tuple[Path, ...] = ()
+    #: The investment plan (:class:`geo_dx.planning.PlanResult`) when a budget was given.
+    plan: Any = None
 
 
 def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
     """Every input file of a run (the output folder must hold none of them)."""
     optional = (inputs.dem, inputs.towns, inputs.roads, inputs.coverage_raster,
-                inputs.mobile_tiles, inputs.fixed_tiles)
+                inputs.mobile_tiles, inputs.fixed_tiles, inputs.candidates)
     return (inputs.communes, inputs.villages, *inputs.coverage,
             *(p for p in optional if p is not None))
 
@@ -128,8 +137,11 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
     dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
     coverage = with_reach(coverage, config=config)
     evidence = _evidence(inputs, villages, config)
+    model = mobile_model(config, dem)
+    calibration = calibrate_signal(coverage, dem, config=config) if model == "itm" else None
     gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
-                     evidence=evidence)
+                     evidence=evidence,
+                     calibration=calibration if config.terrain.calibrate else None)
     mask = None
     if dem is not None:
         mask = _mobile_coverage_mask(coverage, dem, config)
@@ -154,6 +166,7 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
             "villages": str(inputs.villages),
             "coverage": [str(p) for p in inputs.coverage],
             "dem": str(inputs.dem) if inputs.dem else None,
+            "roads": str(inputs.roads) if inputs.roads else None,
         },
         "scoring": {"remoteness": remoteness_summary(travel, is_gap),
                     **score_summary(scored, config=config, weights=weights)},
@@ -162,10 +175,49 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
              "villages_covered": int(ev.covered.sum())}
             for ev in evidence
         ],
+        "extra": _signal_sections(scored, model, calibration, config),
     }
+    layers = {"clusters": clusters}
+    planned = None
+    if inputs.budget is not None:
+        from geo_dx.plan_report import plan_layers
+
+        planned = _plan(inputs, scored, coverage, dem, roads, config)
+        scored = planned.villages
+        fields["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
+        fields["extra"] = {**fields["extra"], "plan": planned.summary}
+        layers.update(plan_layers(planned))
     result = RunResult(scored, per_commune, coverage, summary={}, dem=dem, coverage_mask=mask,
-                       extra_layers={"clusters": clusters}, input_paths=input_paths(inputs))
+                       extra_layers=layers, input_paths=input_paths(inputs), plan=planned)
     return result, fields
+
+
+def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibration | None,
+                     config: Config) -> dict[str, Any]:
+    """Summary sections of the signal model: models side by side, calibration, disputes."""
+    sections: dict[str, Any] = {}
+    if model in ("terrain", "itm"):
+        sections["mobile_models"] = model_comparison(villages, model=model)
+    if calibration is not None:
+        sections["signal_calibration"] = {**calibration.report,
+                                          "applied": config.terrain.calibrate}
+    disputes = dispute_summary(villages)
+    if disputes:
+        sections["disputes"] = disputes
+    return sections
+
+
+
+def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
+          dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config) -> Any:
+    """The investment plan for ``inputs.budget`` (see :func:`geo_dx.planning.plan`)."""
+    from geo_dx.candidates import read_candidates
+    from geo_dx.planning import plan
+
+    candidates = (read_candidates(inputs.candidates, config=config) if inputs.candidates
+                  else None)
+    return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
+                dem=dem, roads=roads, config=config)
 
 
 def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> list[Evidence]:
@@ -206,6 +258,7 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
     from geo_dx.maps import write_maps
+    from geo_dx.plan_report import plan_map_kwargs, write_plan_files
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
@@ -215,7 +268,12 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
     def maps(staging: Path) -> None:
         tif = staging / "coverage_mobile.tif"
         write_maps(staging, result.villages, result.communes, result.coverage,
-                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None)
+                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
+                   **plan_map_kwargs(result.plan))
+
+    def plan_files(staging: Path) -> None:
+        if result.plan is not None:
+            write_plan_files(staging, result.plan)
 
     return write_run(
         out_dir,
@@ -224,6 +282,6 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
         coverage=result.coverage,
         summary=result.summary,
         extra_layers=result.extra_layers,
-        extra_writers=(raster, maps),
+        extra_writers=(raster, maps, plan_files),
         inputs=result.input_paths,
     )

@@ -108,8 +108,13 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
 
 def write_priority_csv(path: Path, villages: gpd.GeoDataFrame) -> Path:
     """Write ``priority.csv``: UTF-8 with BOM (Excel shows Vietnamese), formulas neutralised."""
-    neutralise_formulas(priority_table(villages)).to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+    return write_csv(path, priority_table(villages))
+
+
+def write_csv(path: Path, table: pd.DataFrame) -> Path:
+    """Write a table as CSV for Excel: UTF-8 with BOM, formulas neutralised, no index."""
+    neutralise_formulas(table).to_csv(path, index=False, encoding="utf-8-sig")
+    return Path(path)
 
 
 def build_summary(
@@ -178,7 +183,7 @@ def build_summary(
         "warnings": list(warnings),
         **{k: v for k, v in fields.items() if v is not None},
     }
-    if "has_mobile_broadband_radius" in villages:
+    if "has_mobile_broadband_radius" in villages and "has_mobile_broadband_terrain" not in villages:
         radius = villages["has_mobile_broadband_radius"]
         summary["terrain"] = {
             "terrain_without_mobile_broadband": int((~villages["has_mobile_broadband"]).sum()),
@@ -210,6 +215,16 @@ def format_summary(summary: Mapping[str, Any], *, max_communes: int = 15) -> str
             f"{'  (radius model would say':<28}{tr['radius_without_mobile_broadband']:>7} "
             f"without mobile; {tr['changed_class']} villages change class)"
         )
+    models = summary.get("mobile_models", {})
+    if models.get("active") == "itm":
+        counts = models["without_mobile_broadband"]
+        lines.append("  without mobile by model: " + ", ".join(
+            f"{m} {n}" for m, n in counts.items()) + " (" + ", ".join(
+            f"{k.replace('_vs_', ' vs ')}: {n} change class"
+            for k, n in models["changed_class"].items()) + ")")
+    disputes = summary.get("disputes", {})
+    if disputes.get("disputed_count"):
+        lines.append(f"{'disputed by measurements':<28}{disputes['disputed_count']:>7}")
     lines += ["", f"{'commune':<30}{'villages':>9}{'no mobile':>11}{'no fibre':>10}{'neither':>9}"]
     for row in summary["communes"][:max_communes]:
         name = str(row["commune_name"])[:28]

@@ -8,9 +8,10 @@ message that names the file, the column, the value received and the fix.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import geopandas as gpd
@@ -67,6 +68,11 @@ GAP_COLOURS: Mapping[str, str] = MappingProxyType({
     "no_fibre": "#E69F00",
     "none": "#009E73",
 })
+#: Map class of villages whose declared coverage measurements dispute (see disputes.py):
+#: drawn in its own colour whatever their gap class, listed after the gap classes.
+DISPUTED_CLASS = "disputed"
+DISPUTED_LABEL = "Disputed: declared covered, measured weak or no service"
+DISPUTED_COLOUR = "#000000"
 
 
 def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -132,12 +138,15 @@ class LayerSchema:
     strings: tuple[str, ...] = ()
     #: Other optional columns with a meaning (not converted here).
     others: tuple[str, ...] = ()
+    #: Other spellings recognised (any case, with or without accents) when the canonical
+    #: column is absent; see also :data:`geo_dx.columns.ALIASES`.
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def known(self) -> tuple[str, ...]:
         """Every column this layer gives a meaning to."""
         names = (*self.required, *self.fractions, *self.counts, *self.booleans,
-                 *self.strings, *self.others)
+                 *self.strings, *self.others, *self.aliases.values())
         return tuple(dict.fromkeys(names))
 
 
@@ -165,9 +174,17 @@ COVERAGE = LayerSchema(
     name="coverage",
     required=("technology",),
     geometry_types=("Point",),
-    counts=("range_m", "antenna_height_m"),
+    counts=("range_m", "antenna_height_m", "download_kbps", "upload_kbps"),
     strings=("technology", "operator", "kind", "source"),
+    others=("rsrp_dbm", "eirp_dbm", "measured_at"),
+    # An OpenCellID export loads as is; measured signal may be called signal_dbm.
+    aliases={"radio": "technology", "range": "range_m", "signal_dbm": "rsrp_dbm"},
 )
+#: Plausible ranges of the coverage layer's radio columns (dBm).
+SIGNAL_RANGES_DBM: Mapping[str, tuple[float, float]] = MappingProxyType({
+    "rsrp_dbm": (-160.0, -20.0),
+    "eirp_dbm": (-30.0, 100.0),
+})
 
 
 def validate_communes(
@@ -230,6 +247,11 @@ def validate_coverage(
                             source, "source")
     if "range_m" not in out:
         out["range_m"] = np.nan
+    for col, (low, high) in SIGNAL_RANGES_DBM.items():
+        if col in out:
+            out[col] = _as_number(out[col], source, col, minimum=low, maximum=high)
+    if "measured_at" in out:
+        out["measured_at"] = _as_date(out["measured_at"], source)
     return out
 
 
@@ -267,6 +289,21 @@ def _skip_other_radios(
         stacklevel=4,
     )
     return gdf.loc[~other]
+
+
+def _as_date(series: pd.Series, source: str) -> pd.Series:
+    """ISO dates or date-times, kept in local wall-clock time (an offset is ignored, so
+    distinct days are the days the testers lived)."""
+    text = series.map(lambda v: v if v is None or isinstance(v, float)
+                      else re.sub(r"(Z|[+-]\d\d:?\d\d)$", "", str(v).strip()))
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    bad = parsed.isna() & series.notna()
+    if bad.any():
+        raise InputError(
+            f"{source}: column 'measured_at' must be an ISO date or date-time "
+            f"(2025-03-14 or 2025-03-14T08:30:00), got {series[bad].iloc[0]!r} at {_rows(bad)}"
+        )
+    return parsed
 
 
 def normalise_technology(values: pd.Series, *, source: str = "coverage") -> pd.Series:
@@ -412,7 +449,8 @@ def _validate(
             f"{source}: the {schema.name} layer is empty; give a file with at least one feature"
         )
     out = rename_columns(gdf, columns, source=source, layer=schema.name)
-    out = out.rename(columns=recognise(out.columns, schema.name, schema.known))
+    out = out.rename(columns=recognise(out.columns, schema.name, schema.known,
+                                       aliases=schema.aliases))
     message = missing_columns_message(out, schema.required, schema.known, source=source,
                                       layer=schema.name)
     if message:
@@ -620,3 +658,47 @@ def _rows(mask: pd.Series | np.ndarray) -> str:
     shown = ", ".join(str(p) for p in positions[:5])
     more = f" and {len(positions) - 5} more" if len(positions) > 5 else ""
     return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"
+
+
+# --------------------------------------------------------------------------- plan candidates
+
+#: Kinds of mobile investment a candidate can be.
+CANDIDATE_KINDS: tuple[str, ...] = ("new_site", "upgrade", "small_cell")
+CANDIDATES = LayerSchema(
+    name="candidates",
+    required=("candidate_id",),
+    geometry_types=("Point",),
+    id_column="candidate_id",
+    counts=("antenna_height_m", "cost_vnd", "range_m"),
+    strings=("candidate_id", "name", "kind", "operator"),
+    aliases={"id": "candidate_id"},
+)
+
+
+def validate_candidates(
+    gdf: gpd.GeoDataFrame, *, source: str = "candidates", columns: Mapping[str, str] | None = None
+) -> gpd.GeoDataFrame:
+    """
+    Check and clean mobile candidate sites for the investment plan.
+
+    Points with ``candidate_id``; optional ``name``, ``kind`` (``new_site``, ``upgrade``,
+    ``small_cell``; default ``new_site``), ``antenna_height_m``, ``range_m``,
+    ``cost_vnd`` (overrides the configured unit cost) and ``operator``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> gdf = gpd.GeoDataFrame({"candidate_id": ["A"], "kind": ["Small_Cell"]},
+    ...                        geometry=[shapely.Point(103, 21)], crs=4326)
+    >>> validate_candidates(gdf).kind.tolist()
+    ['small_cell']
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf._geometry_column_name not in gdf:
+        raise InputError(
+            f"{source}: the candidates have no geometry; give points (GeoPackage, GeoJSON, "
+            "Shapefile) or a CSV with lon and lat columns in EPSG:4326"
+        )
+    out = _validate(gdf, CANDIDATES, source, columns)
+    kind = out["kind"] if "kind" in out else pd.Series(np.nan, index=out.index, dtype=object)
+    out["kind"] = _choice(kind.fillna("new_site"), CANDIDATE_KINDS, source, "kind")
+    return out

@@ -209,14 +209,54 @@ def visible_pairs(
     >>> sites.tolist(), targets.tolist()
     ([0], [0])
     """
-    from scipy.spatial import cKDTree
-
     config = config or TerrainConfig()
     sites = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
     targets = np.asarray(targets_xy, dtype=float).reshape(-1, 2)
-    n = len(sites)
-    heights = _per_pair(antenna_height_m, n, "antenna_height_m", fill=config.antenna_height_m)
-    reaches = _per_pair(reach_m, n, "reach_m")
+    heights = _per_pair(antenna_height_m, len(sites), "antenna_height_m",
+                        fill=config.antenna_height_m)
+    site_idx, target_idx = pairs_in_reach(sites, reach_m, targets)
+    if len(site_idx) == 0:
+        return site_idx, target_idx
+    clear = line_of_sight(
+        dem,
+        sites[site_idx],
+        heights[site_idx],
+        targets[target_idx],
+        config.receiver_height_m,
+        config=config,
+    )
+    logger.info(
+        "visible_pairs: %d of %d pairs in reach are in line of sight", int(clear.sum()), len(clear)
+    )
+    return site_idx[clear], target_idx[clear]
+
+
+def pairs_in_reach(
+    sites_xy: np.ndarray, reach_m: np.ndarray | float, targets_xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Site-target pairs with the target within the site's reach (a KD-tree query).
+
+    Sites or targets with non-finite coordinates, and sites with a NaN reach, take
+    part in no pair.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(site_index, target_index)``, grouped by site.
+
+    Examples
+    --------
+    >>> s, t = pairs_in_reach(np.array([[0.0, 0.0]]), 300.0,
+    ...                       np.array([[200.0, 0.0], [400.0, 0.0]]))
+    >>> s.tolist(), t.tolist()
+    ([0], [0])
+    """
+    from scipy.spatial import cKDTree
+
+    sites = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
+    targets = np.asarray(targets_xy, dtype=float).reshape(-1, 2)
+    reaches = _per_pair(reach_m, len(sites), "reach_m")
     empty = np.zeros(0, dtype=np.int64)
     usable = np.isfinite(reaches) & np.all(np.isfinite(sites), axis=1)
     finite_targets = np.flatnonzero(np.all(np.isfinite(targets), axis=1))
@@ -230,18 +270,7 @@ def visible_pairs(
         return empty, empty
     site_idx = np.repeat(site_ids, counts)
     target_idx = finite_targets[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])]
-    clear = line_of_sight(
-        dem,
-        sites[site_idx],
-        heights[site_idx],
-        targets[target_idx],
-        config.receiver_height_m,
-        config=config,
-    )
-    logger.info(
-        "visible_pairs: %d of %d pairs in reach are in line of sight", int(clear.sum()), len(clear)
-    )
-    return site_idx[clear], target_idx[clear]
+    return site_idx, target_idx
 
 
 def viewshed_union(

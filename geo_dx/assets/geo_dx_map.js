@@ -77,7 +77,7 @@
   }
 
   function villagePopup(data, row) {
-    var cls = data.classByKey[row.gap];
+    var cls = data.classByKey[row.gapClass || row.gap] || data.classByKey[row.gap];
     var box = el('div', 'geodx-popup');
     box.appendChild(el('div', 'geodx-popup-name', row.name));
     var t = el('table', 'geodx-popup-table');
@@ -86,6 +86,14 @@
     addRow(t, T.nearest_fibre, fmtDistance(row.nearestFibreM));
     addRow(t, T.nearest_mobile, fmtDistance(row.nearestMobileM));
     if (row.tech !== null) { addRow(t, T.best_mobile, row.tech); }
+    if (row.signalDbm !== null && row.signalDbm !== undefined) {
+      addRow(t, T.signal, row.signalDbm.toFixed(1) + ' dBm');
+    }
+    if (row.confidence) { addRow(t, T.confidence, row.confidence); }
+    if (row.gap === 'disputed') {
+      addRow(t, T.dispute, fmt(T.dispute_evidence,
+                               {tests: row.disputeTests, days: row.disputeDays}));
+    }
     addRow(t, T.population, fmtNumber(row.population));
     addRow(t, T.ethnic, fmtShare(row.ethnicShare));
     if (row.rank !== null) {

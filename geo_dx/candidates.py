@@ -1,0 +1,344 @@
+"""Mobile candidates for the investment plan, and which gap villages each would serve.
+
+Candidates come from the user (``--candidates FILE``) or are generated:
+
+- ``dem_peak``: local maxima of the DEM (hill and ridge tops) within reach of a village
+  without mobile broadband, thinned so no two are closer than
+  ``plan.candidate_spacing_m``;
+- ``gap_village``: a mast in each village without mobile broadband;
+- ``existing_2g_site`` / ``existing_3g_site``: upgrading an operator's existing 2G or
+  3G site to 4G (infrastructure sharing is the cheapest fix). Under the gap rule a 3G
+  site already gives broadband, so a 3G upgrade only counts where it reaches further.
+
+Which villages a candidate serves comes from the same coverage model as
+:func:`geo_dx.find_gaps`: a candidate is a 4G *site* (reach: its ``range_m``, else the
+4G default, capped by the 4G maximum; small cells ``plan.small_cell_range_m``); with
+the terrain model it serves a village within reach AND in line of sight
+(:func:`geo_dx.terrain.visible_pairs`), with the radius model within reach; and a
+candidate inside a village polygon serves that village. Adding the chosen candidates
+to the coverage as 4G sites (:func:`as_coverage_sites`) and re-running ``find_gaps``
+gives exactly the villages the plan says it newly serves.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.spatial import cKDTree
+
+from geo_dx.config import Config
+from geo_dx.coverage import _EPS, with_reach
+from geo_dx.dem import DemGrid
+from geo_dx.errors import InputError
+from geo_dx.io import read_layer
+from geo_dx.schema import validate_candidates, village_locations, working_crs
+
+logger = logging.getLogger(__name__)
+
+#: Columns of a prepared candidates layer, in order.
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    "candidate_id", "name", "kind", "generated_by", "operator", "antenna_height_m",
+    "reach_m", "cost_vnd",
+)
+#: How a candidate was generated (``user`` for candidates from a file).
+GENERATED_BY: tuple[str, ...] = (
+    "user", "dem_peak", "gap_village", "existing_2g_site", "existing_3g_site",
+)
+
+
+def read_candidates(path: str | Path, *, config: Config | None = None) -> gpd.GeoDataFrame:
+    """
+    Read and validate a candidates file (any vector format, or CSV with lon/lat).
+
+    Examples
+    --------
+    >>> read_candidates("candidates.csv")  # doctest: +SKIP
+    """
+    config = config or Config()
+    layer = read_layer(path)
+    return validate_candidates(layer, source=str(path))
+
+
+def generate_candidates(
+    villages: gpd.GeoDataFrame,
+    *,
+    coverage: gpd.GeoDataFrame | None = None,
+    dem: DemGrid | None = None,
+    config: Config | None = None,
+    crs: object | None = None,
+) -> gpd.GeoDataFrame:
+    """
+    Candidate sites for the villages without mobile broadband.
+
+    Parameters
+    ----------
+    villages
+        Villages with ``has_mobile_broadband`` (the output of ``find_gaps``).
+    coverage
+        Existing coverage points; their 2G and 3G sites become ``upgrade`` candidates.
+    dem
+        With a DEM, hill tops within 4G reach of a gap village become candidates.
+    config
+        ``plan.candidate_spacing_m``, ``plan.max_peak_candidates``, 4G reach.
+    crs
+        Metric CRS to work in (default: the DEM's, else the villages' UTM zone).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``candidate_id, name, kind, generated_by, operator, antenna_height_m, range_m``
+        in the villages' CRS.
+
+    Examples
+    --------
+    >>> cands = generate_candidates(gaps, coverage=demo.coverage, dem=dem)  # doctest: +SKIP
+    >>> cands.generated_by.value_counts()  # doctest: +SKIP
+    """
+    config = config or Config()
+    work_crs = crs or (dem.crs if dem is not None else working_crs(villages, config.crs))
+    gap = villages[~villages["has_mobile_broadband"].astype(bool)]
+    frames = []
+    loc = village_locations(gap)
+    frames.append(gpd.GeoDataFrame({
+        "candidate_id": ("gen-village-" + gap["village_id"].astype(str)).to_numpy(),
+        "name": gap["village_name"].astype(str).to_numpy() if "village_name" in gap else None,
+        "kind": "new_site",
+        "generated_by": "gap_village",
+    }, geometry=loc.to_numpy(), crs=villages.crs).to_crs(work_crs))
+    if coverage is not None and len(coverage):
+        frames.append(_upgrade_candidates(coverage).to_crs(work_crs))
+    if dem is not None and len(gap):
+        reach = config.coverage.default_range_m.get("4g", 4000.0)
+        reach = min(reach, config.coverage.max_range_m.get("4g", np.inf))
+        gxy = shapely.get_coordinates(loc.to_crs(dem.crs).to_numpy())
+        frames.append(_peak_candidates(dem, gxy, reach_m=reach,
+                                       spacing_m=config.plan.candidate_spacing_m,
+                                       max_n=config.plan.max_peak_candidates).to_crs(work_crs))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty_candidates(villages.crs)
+    out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
+                           crs=work_crs).to_crs(villages.crs)
+    logger.info("generated %d candidates: %s", len(out),
+                out["generated_by"].value_counts().to_dict())
+    return out
+
+
+def prepare_candidates(candidates: gpd.GeoDataFrame, *, config: Config | None = None
+                       ) -> gpd.GeoDataFrame:
+    """
+    Fill each candidate's reach, antenna height and cost from the config.
+
+    Reach: ``range_m``, else the 4G default (small cells: ``plan.small_cell_range_m``),
+    capped by the 4G maximum, exactly as :func:`geo_dx.coverage.with_reach` treats a
+    4G site. Antenna: ``antenna_height_m``, else ``terrain.antenna_height_m`` (small
+    cells: ``plan.small_cell_antenna_height_m``). Cost: ``cost_vnd``, else the
+    configured unit cost of the candidate's kind.
+
+    Examples
+    --------
+    >>> gdf = gpd.GeoDataFrame({"candidate_id": ["A", "B"], "kind": ["new_site", "small_cell"]},
+    ...                        geometry=[shapely.Point(0, 0)] * 2, crs=32648)
+    >>> prepare_candidates(gdf)[["reach_m", "cost_vnd"]].values.tolist()
+    [[4000.0, 2500000000.0], [1000.0, 400000000.0]]
+    """
+    config = config or Config()
+    plan = config.plan
+    out = candidates.copy()
+    for col in ("name", "operator"):
+        if col not in out:
+            out[col] = None
+    if "generated_by" not in out:
+        out["generated_by"] = "user"
+    out["generated_by"] = out["generated_by"].fillna("user")
+    small = (out["kind"] == "small_cell").to_numpy()
+    rng = out["range_m"].astype(float) if "range_m" in out else pd.Series(np.nan, out.index)
+    rng = rng.where(~small | rng.notna(), plan.small_cell_range_m)
+    as_site = gpd.GeoDataFrame({"technology": "4g", "kind": "site", "range_m": rng.to_numpy()},
+                               geometry=out.geometry.to_numpy(), crs=out.crs)
+    out["reach_m"] = with_reach(as_site, config=config)["reach_m"].to_numpy()
+    height = (out["antenna_height_m"].astype(float) if "antenna_height_m" in out
+              else pd.Series(np.nan, out.index))
+    default_height = np.where(small, plan.small_cell_antenna_height_m,
+                              config.terrain.antenna_height_m)
+    out["antenna_height_m"] = height.fillna(pd.Series(default_height, out.index))
+    unit = out["kind"].map({"new_site": plan.costs.new_site_vnd,
+                            "upgrade": plan.costs.upgrade_vnd,
+                            "small_cell": plan.costs.small_cell_vnd}).astype(float)
+    cost = out["cost_vnd"].astype(float) if "cost_vnd" in out else unit * np.nan
+    out["cost_vnd"] = cost.fillna(unit)
+    geom = out.geometry.name
+    return out[[*CANDIDATE_COLUMNS, geom]].reset_index(drop=True)
+
+
+def as_coverage_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """
+    Prepared candidates as 4G coverage sites (to add to the coverage and re-run find_gaps).
+
+    Examples
+    --------
+    >>> gdf = gpd.GeoDataFrame({"candidate_id": ["A"], "kind": ["new_site"]},
+    ...                        geometry=[shapely.Point(0, 0)], crs=32648)
+    >>> as_coverage_sites(prepare_candidates(gdf)).technology.tolist()
+    ['4g']
+    """
+    return gpd.GeoDataFrame({
+        "technology": "4g",
+        "kind": "site",
+        "source": "declared",
+        "operator": candidates["operator"].to_numpy(),
+        "range_m": candidates["reach_m"].to_numpy(dtype=float),
+        "reach_m": candidates["reach_m"].to_numpy(dtype=float),
+        "antenna_height_m": candidates["antenna_height_m"].to_numpy(dtype=float),
+        "candidate_id": candidates["candidate_id"].to_numpy(),
+    }, geometry=candidates.geometry.to_numpy(), crs=candidates.crs)
+
+
+def served_matrix(
+    villages: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    *,
+    crs: object,
+    dem: DemGrid | None = None,
+    model: str = "radius",
+    config: Config | None = None,
+) -> sparse.csr_matrix:
+    """
+    Which villages each candidate serves, as a sparse boolean villages × candidates matrix.
+
+    The rule of :func:`geo_dx.find_gaps` for a mobile site: within reach
+    (``reach_m``, a village at exactly the reach is served) and, with ``model ==
+    "terrain"``, in line of sight over ``dem`` from ``antenna_height_m``; or inside the
+    village polygon.
+
+    Parameters
+    ----------
+    villages
+        Villages (points or polygons); rows of the matrix, in order.
+    candidates
+        Prepared candidates (:func:`prepare_candidates`); columns, in order.
+    crs
+        The metric CRS ``find_gaps`` worked in (the DEM's, or the villages' UTM zone).
+    dem, model
+        Elevation grid and ``"terrain"`` or ``"radius"``.
+
+    Examples
+    --------
+    >>> v = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.Point(5000, 0)], crs=32648)
+    >>> c = prepare_candidates(gpd.GeoDataFrame({"candidate_id": ["A"], "kind": ["new_site"]},
+    ...                        geometry=[shapely.Point(1000, 0)], crs=32648))
+    >>> served_matrix(v, c, crs=32648).toarray().ravel().tolist()
+    [True, False]
+    """
+    config = config or Config()
+    n_v, n_c = len(villages), len(candidates)
+    if n_v == 0 or n_c == 0:
+        return sparse.csr_matrix((n_v, n_c), dtype=bool)
+    vxy = shapely.get_coordinates(village_locations(villages).to_crs(crs).to_numpy())
+    cxy = shapely.get_coordinates(candidates.geometry.to_crs(crs).to_numpy())
+    reach = candidates["reach_m"].to_numpy(dtype=float)
+    if model == "terrain":
+        if dem is None:
+            raise InputError("the terrain coverage model needs a DEM; pass dem=")
+        from geo_dx.terrain import visible_pairs
+
+        c_idx, v_idx = visible_pairs(dem, cxy, candidates["antenna_height_m"].to_numpy(float),
+                                     reach, vxy, config=config.terrain)
+    else:
+        c_idx, v_idx = _pairs_within_reach(cxy, reach, vxy)
+    from geo_dx.gaps import _points_in_polygons  # the gap rule's own polygon test
+
+    inside_c, inside_v = _points_in_polygons(villages.geometry.to_crs(crs),
+                                             shapely.points(cxy))
+    rows = np.concatenate([v_idx, inside_v]).astype(np.int64)
+    cols = np.concatenate([c_idx, inside_c]).astype(np.int64)
+    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n_v, n_c))
+    matrix.data[:] = True
+    logger.info("served matrix: %d villages × %d candidates, %d pairs", n_v, n_c, matrix.nnz)
+    return matrix
+
+
+def _pairs_within_reach(
+    cxy: np.ndarray, reach: np.ndarray, vxy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(candidate, village) pairs with distance <= reach (the radius rule's tolerance)."""
+    tree = cKDTree(vxy)
+    hits = tree.query_ball_point(cxy, r=reach * (1 + _EPS) + _EPS)
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    if counts.sum() == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    c_idx = np.repeat(np.arange(len(cxy)), counts)
+    v_idx = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if len(h)])
+    return c_idx, v_idx
+
+
+def _upgrade_candidates(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Existing 2G and 3G sites as upgrade candidates (keeping their antenna height)."""
+    sites = coverage[coverage["technology"].isin(["2g", "3g"]) & (coverage["kind"] == "site")]
+    height = (sites["antenna_height_m"].astype(float).to_numpy() if "antenna_height_m" in sites
+              else np.full(len(sites), np.nan))
+    operator = sites["operator"].to_numpy() if "operator" in sites else None
+    return gpd.GeoDataFrame({
+        "candidate_id": [f"gen-upgrade-{i}" for i in sites.index],
+        "name": [f"upgrade {t} site" for t in sites["technology"]],
+        "kind": "upgrade",
+        "generated_by": ("existing_" + sites["technology"].astype(str) + "_site").to_numpy(),
+        "operator": operator,
+        "antenna_height_m": height,
+    }, geometry=sites.geometry.to_numpy(), crs=coverage.crs)
+
+
+def _peak_candidates(
+    dem: DemGrid, gap_xy: np.ndarray, *, reach_m: float, spacing_m: float, max_n: int
+) -> gpd.GeoDataFrame:
+    """Local maxima of the DEM within reach of a gap village, thinned, highest first."""
+    from scipy.ndimage import maximum_filter
+
+    z = np.where(np.isnan(dem.elevation_m), -np.inf, dem.elevation_m)
+    size = max(int(round(spacing_m / dem.cell_size_m)), 1) * 2 + 1
+    peak = (z == maximum_filter(z, size=size, mode="nearest")) & np.isfinite(z)
+    rows, cols = np.nonzero(peak)
+    tf = dem.transform
+    xy = np.column_stack([tf.c + (cols + 0.5) * tf.a, tf.f + (rows + 0.5) * tf.e])
+    elevation = z[rows, cols]
+    near, _ = cKDTree(gap_xy).query(xy, distance_upper_bound=reach_m)
+    keep = np.isfinite(near)
+    xy, elevation = xy[keep], elevation[keep]
+    order = np.argsort(-elevation, kind="stable")
+    xy, elevation = xy[order], elevation[order]
+    chosen = _thin(xy, spacing_m)[:max_n]
+    logger.info("DEM peaks: %d local maxima within reach of gap villages, %d after thinning",
+                len(xy), len(chosen))
+    return gpd.GeoDataFrame({
+        "candidate_id": [f"gen-peak-{i + 1}" for i in range(len(chosen))],
+        "name": [f"hill top {e:.0f} m" for e in elevation[chosen]],
+        "kind": "new_site",
+        "generated_by": "dem_peak",
+        "elevation_m": elevation[chosen],
+    }, geometry=shapely.points(xy[chosen]), crs=dem.crs)
+
+
+def _thin(xy: np.ndarray, spacing_m: float) -> np.ndarray:
+    """Indices of points kept in order, dropping any within ``spacing_m`` of a kept one."""
+    if len(xy) == 0:
+        return np.zeros(0, dtype=np.int64)
+    neighbours = cKDTree(xy).query_ball_point(xy, r=spacing_m)
+    removed = np.zeros(len(xy), dtype=bool)
+    kept = []
+    for i in range(len(xy)):
+        if removed[i]:
+            continue
+        kept.append(i)
+        removed[neighbours[i]] = True
+    return np.asarray(kept, dtype=np.int64)
+
+
+def _empty_candidates(crs: object) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: [] for c in ("candidate_id", "name", "kind", "generated_by")},
+                            geometry=[], crs=crs)

@@ -1,0 +1,133 @@
+"""The investment plan as a map layer: chosen sites with lines to the villages each newly
+serves, fibre routes, and a popup per item (cost, villages served).
+
+Text from the data (village names, ids) is escaped before it reaches a popup.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+#: User-facing labels of the plan layer, grouped for translation.
+PLAN_MAP_TEXT: dict[str, str] = {
+    "layer": "Investment plan ({n} items)",
+    "site": "New or upgraded site",
+    "fibre": "Fibre extension",
+    "cost": "Cost",
+    "cumulative": "Cumulative cost",
+    "villages": "Villages newly served",
+    "people": "People",
+    "route": "Route length",
+    "rank": "Rank",
+    "bn": "bn VND",
+}
+_SITE_COLOUR = "#6a3d9a"
+_FIBRE_COLOUR = "#1b9e77"
+
+
+def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[folium.Map], Any]:
+    """
+    A callable that adds the plan layer to a folium map (for ``write_maps(layers=...)``).
+
+    Examples
+    --------
+    >>> add = plan_layer(result.items, result.links)  # doctest: +SKIP
+    >>> write_maps("maps/demo", villages, communes, coverage, title="Demo",
+    ...            layers=(add,))  # doctest: +SKIP
+    """
+    items = items.to_crs(4326) if len(items) else items
+    links = links.to_crs(4326) if len(links) else links
+
+    def add(m: folium.Map) -> folium.FeatureGroup:
+        group = folium.FeatureGroup(name=PLAN_MAP_TEXT["layer"].format(n=len(items)), show=True)
+        for geom in links.geometry:
+            folium.PolyLine(_latlon(geom), color=_SITE_COLOUR, weight=1.5, opacity=0.8,
+                            dash_array="4 4").add_to(group)
+        for _, row in items.iterrows():
+            popup = folium.Popup(_popup(row), max_width=320)
+            if row["kind"] == "fibre":
+                for part in shapely.get_parts(row.geometry):
+                    folium.PolyLine(_latlon(part), color=_FIBRE_COLOUR, weight=4, opacity=0.9,
+                                    popup=popup).add_to(group)
+            else:
+                folium.RegularPolygonMarker(
+                    [row.geometry.y, row.geometry.x], number_of_sides=3, radius=9,
+                    color="#ffffff", weight=1.5, fill_color=_SITE_COLOUR, fill_opacity=0.95,
+                    popup=popup, tooltip=html.escape(str(row["item_id"])),
+                ).add_to(group)
+        group.add_to(m)
+        return group
+
+    return add
+
+
+def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
+                        ) -> Callable[[folium.Map], Any] | None:
+    """
+    The plan layer rebuilt from a run's GeoPackage (``plan_sites``, ``plan_fibre``), or None.
+
+    Lines from sites to villages are redrawn from ``villages_served`` and the villages layer.
+    """
+    import pyogrio
+
+    names = {str(n) for n in pyogrio.list_layers(gpkg)[:, 0]}
+    if not {"plan_sites", "plan_fibre"} <= names:
+        return None
+    parts = [gpd.read_file(gpkg, layer=n) for n in ("plan_sites", "plan_fibre")]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return plan_layer(gpd.GeoDataFrame({"kind": []}, geometry=[], crs=villages.crs),
+                          gpd.GeoDataFrame(geometry=[], crs=villages.crs))
+    items = gpd.GeoDataFrame(pd.concat([p.to_crs(parts[0].crs) for p in parts],
+                                       ignore_index=True), crs=parts[0].crs)
+    items = items.sort_values("rank").reset_index(drop=True)
+    where = villages_points(villages)
+    rows = []
+    for _, row in items[items["kind"] != "fibre"].iterrows():
+        site = row.geometry
+        for vid in str(row["villages_served"] or "").split(";"):
+            if vid in where.index:
+                rows.append({"item_id": row["item_id"], "village_id": vid,
+                             "geometry": shapely.LineString([site, where[vid]])})
+    links = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["item_id", "village_id", "geometry"]),
+                             geometry="geometry", crs=items.crs)
+    return plan_layer(items, links)
+
+
+def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Village locations (representative points), indexed by village id."""
+    from geo_dx.schema import village_locations
+
+    return gpd.GeoSeries(village_locations(villages).to_numpy(),
+                         index=villages["village_id"].astype(str).to_numpy(), crs=villages.crs)
+
+
+def _latlon(line: shapely.Geometry) -> list[list[float]]:
+    return [[round(y, 6), round(x, 6)] for x, y in shapely.get_coordinates(line)]
+
+
+def _popup(row: Any) -> str:
+    t = PLAN_MAP_TEXT
+    e = html.escape
+    names = [n for n in str(row["village_names"]).split(";") if n]
+    title = t["fibre"] if row["kind"] == "fibre" else t["site"]
+    lines = [
+        f"<b>{e(str(row['item_id']))}</b> · {e(title)} ({e(str(row['kind']))})",
+        f"{e(t['rank'])}: {int(row['rank'])}",
+        f"{e(t['cost'])}: {row['cost_vnd'] / 1e9:,.2f} {e(t['bn'])}",
+        f"{e(t['cumulative'])}: {row['cumulative_cost_vnd'] / 1e9:,.2f} {e(t['bn'])}",
+        f"{e(t['villages'])}: {len(names)} — {e(', '.join(names[:12]))}"
+        + (" …" if len(names) > 12 else ""),
+        f"{e(t['people'])}: {row['people_served']:,.0f}",
+    ]
+    if row["kind"] == "fibre":
+        lines.append(f"{e(t['route'])}: {row['route_km']:,.1f} km")
+    return "<br>".join(lines)

@@ -1,0 +1,245 @@
+"""Outputs of the investment plan: plan.csv, GeoPackage layers, budget_curve.png, a console
+block, and planning on a finished run (``geo-dx plan RUN_DIR``).
+
+User-facing strings are grouped in :data:`PLAN_TEXT` so they can be translated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from geo_dx.config import Config
+from geo_dx.errors import InputError
+from geo_dx.planning import PLAN_COLUMNS, PlanResult
+
+logger = logging.getLogger(__name__)
+
+#: User-facing texts of the plan outputs (console, chart), grouped for translation.
+PLAN_TEXT: dict[str, str] = {
+    "heading": "Investment plan (budget {budget} bn VND, cost used {cost} bn VND)",
+    "mobile": "new mobile broadband",
+    "fibre": "new fibre",
+    "villages_of": "{n} of {total} villages ({people:,} people, {em:,} ethnic minority)",
+    "unservable": "{n} village(s) no candidate or route can serve (satellite / other): see plan",
+    "solver": "exact answer {objective:.1f} ({status}, gap {gap}); greedy answer {greedy:.1f}",
+    "close_all": "closing every gap that can be closed costs about {cost} bn VND",
+    "chart_title": "What each budget buys (indicative unit costs)",
+    "chart_x": "budget (billion VND)",
+    "chart_villages": "villages newly served",
+    "chart_people": "people newly served",
+    "chart_any": "villages (any)",
+    "chart_mobile": "mobile broadband",
+    "chart_fibre": "fibre",
+    "chart_em": "ethnic-minority people",
+    "chart_all": "all people",
+    "chart_budget": "chosen budget",
+    "costs_warning": "Unit costs are indicative defaults: replace them with the province's own "
+                     "([plan.costs] in the config).",
+}
+
+
+def plan_table(result: PlanResult) -> pd.DataFrame:
+    """The ``plan.csv`` table: one row per investment, in order of cost-effectiveness."""
+    table = pd.DataFrame(result.items.drop(columns=result.items.geometry.name))
+    for col in ("cost_vnd", "cumulative_cost_vnd", "people_served",
+                "ethnic_minority_people_served"):
+        table[col] = table[col].round(0).astype("Int64")
+    table["weight_served"] = table["weight_served"].round(2)
+    return table[list(PLAN_COLUMNS)]
+
+
+def plan_layers(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
+    """GeoPackage layers ``plan_sites`` (points) and ``plan_fibre`` (routes along the roads)."""
+    items = result.items
+    is_site = (items["kind"] != "fibre").to_numpy()
+    sites = items[is_site].drop(columns=["route_km"])
+    fibre = items[~is_site].drop(columns=["candidate_id", "generated_by"])
+    return {"plan_sites": sites.reset_index(drop=True), "plan_fibre": fibre.reset_index(drop=True)}
+
+
+def write_plan_files(staging: Path, result: PlanResult) -> None:
+    """Write ``plan.csv`` and ``budget_curve.png`` into a (staging) folder."""
+    from geo_dx.report import write_csv
+
+    write_csv(Path(staging) / "plan.csv", plan_table(result))
+    if len(result.curve):
+        write_budget_curve(Path(staging) / "budget_curve.png", result)
+
+
+def write_budget_curve(path: Path, result: PlanResult) -> Path:
+    """
+    ``budget_curve.png``: villages and people newly served against the budget.
+
+    Examples
+    --------
+    >>> write_budget_curve(Path("maps/demo/budget_curve.png"), result)  # doctest: +SKIP
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = result.curve
+    t = PLAN_TEXT
+    x = curve["budget_vnd"] / 1e9
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    ax1.plot(x, curve["villages"], "o-", color="#222222", label=t["chart_any"])
+    ax1.plot(x, curve["mobile_villages"], "s--", color="#d95f02", label=t["chart_mobile"])
+    ax1.plot(x, curve["fibre_villages"], "^--", color="#1b9e77", label=t["chart_fibre"])
+    ax1.set_ylabel(t["chart_villages"])
+    ax2.plot(x, curve["people"], "o-", color="#222222", label=t["chart_all"])
+    ax2.plot(x, curve["ethnic_minority_people"], "s--", color="#7570b3", label=t["chart_em"])
+    ax2.set_ylabel(t["chart_people"])
+    budget = result.summary["budget_vnd"] / 1e9
+    for ax in (ax1, ax2):
+        ax.axvline(budget, color="#999999", linestyle=":", label=t["chart_budget"])
+        ax.set_xlabel(t["chart_x"])
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle(t["chart_title"])
+    fig.text(0.5, -0.02, t["costs_warning"], ha="center", fontsize=8, color="#555555")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def format_plan(plan: dict[str, Any]) -> str:
+    """The console block ``geo-dx plan`` / ``geo-dx run --budget`` prints."""
+    t = PLAN_TEXT
+    served = plan["newly_served"]
+    lines = [
+        t["heading"].format(budget=_bn(plan["budget_vnd"]), cost=_bn(plan["cost_used_vnd"])),
+    ]
+    for key, total in (("mobile", plan["mobile_gap_villages"]),
+                       ("fibre", plan["fibre_gap_villages"])):
+        s = served[key]
+        lines.append(f"  {t[key]:<24}" + t["villages_of"].format(
+            n=s["villages"], total=total, people=s["people"], em=s["ethnic_minority_people"]))
+    gap = "n/a" if plan["gap"] is None else f"{100 * plan['gap']:.2g}%"
+    lines.append("  " + t["solver"].format(objective=plan["objective"], status=plan["status"],
+                                           gap=gap, greedy=plan["greedy_objective"]))
+    unservable = plan["unservable"]["mobile"] + plan["unservable"]["fibre"]
+    if unservable:
+        lines.append("  " + t["unservable"].format(n=unservable))
+    if plan.get("cost_to_close_all_vnd") is not None:
+        lines.append("  " + t["close_all"].format(cost=_bn(plan["cost_to_close_all_vnd"])))
+    lines.append("  " + t["costs_warning"])
+    return "\n".join(lines)
+
+
+def _bn(vnd: float) -> str:
+    return f"{vnd / 1e9:,.1f}"
+
+
+def plan_run(
+    run_dir: str | Path,
+    *,
+    budget: object,
+    candidates: str | Path | None = None,
+    config: Config | None = None,
+) -> PlanResult:
+    """
+    Plan on a finished run without recomputing it, and write the plan into its folder.
+
+    Reads ``villages.gpkg`` (villages with gaps and scores, coverage), ``summary.json``
+    (the DEM and roads the run used, its CRS), plans, and rewrites the run's outputs
+    atomically with ``plan.csv``, ``budget_curve.png``, the ``plan_sites`` and
+    ``plan_fibre`` layers, ``planned_by`` on the villages, ``summary.json`` → ``plan``
+    and the maps with the plan layer.
+
+    Examples
+    --------
+    >>> plan_run("maps/demo", budget=30e9)  # doctest: +SKIP
+    """
+    from geo_dx.candidates import read_candidates
+    from geo_dx.dem import read_dem
+    from geo_dx.io import read_layer
+    from geo_dx.optimise import Budget
+    from geo_dx.planning import plan
+
+    config = config or Config()
+    parsed = Budget.parse(budget)
+    run_dir = Path(run_dir)
+    gpkg, summary_path = run_dir / "villages.gpkg", run_dir / "summary.json"
+    for path in (gpkg, summary_path):
+        if not path.exists():
+            raise InputError(f"{path}: not found; run `geo-dx run` to write {run_dir} first")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        names = [str(n) for n in pyogrio.list_layers(gpkg)[:, 0]]
+        layers = {n: gpd.read_file(gpkg, layer=n) for n in names
+                  if n not in ("plan_sites", "plan_fibre")}
+    except (OSError, ValueError, pyogrio.errors.DataSourceError) as err:
+        raise InputError(f"{run_dir}: cannot read the run's outputs ({err}); re-run "
+                         "`geo-dx run`") from err
+    missing = {"villages", "communes", "coverage"} - set(layers)
+    if missing:
+        raise InputError(f"{gpkg}: layer(s) {sorted(missing)} missing; re-run `geo-dx run`")
+    inputs = summary.get("inputs", {})
+    dem = None
+    if inputs.get("dem"):
+        if not Path(inputs["dem"]).exists():
+            raise InputError(f"{summary_path}: the run's DEM {inputs['dem']} is gone; the plan "
+                             "needs the same DEM (put it back or re-run `geo-dx run`)")
+        dem = read_dem(inputs["dem"], crs=summary.get("crs") or config.crs)
+    roads = read_layer(inputs["roads"]) if inputs.get("roads") else None
+    user = read_candidates(candidates, config=config) if candidates else None
+    villages = layers.pop("villages").drop(columns=["planned_by"], errors="ignore")
+    result = plan(villages, budget_vnd=parsed, candidates=user, coverage=layers["coverage"],
+                  dem=dem, roads=roads, config=config)
+    summary["plan"] = result.summary
+    summary.setdefault("inputs", {})["candidates"] = str(candidates) if candidates else None
+    used = [p for p in (candidates, inputs.get("dem"), inputs.get("roads")) if p]
+    write_plan_into_run(run_dir, result, summary=summary, communes=layers.pop("communes"),
+                        coverage=layers.pop("coverage"), other_layers=layers,
+                        inputs=tuple(Path(p) for p in used))
+    return result
+
+
+def write_plan_into_run(
+    run_dir: Path,
+    result: PlanResult,
+    *,
+    summary: dict[str, Any],
+    communes: gpd.GeoDataFrame,
+    coverage: gpd.GeoDataFrame,
+    other_layers: dict[str, gpd.GeoDataFrame],
+    inputs: tuple[Path, ...] = (),
+) -> Path:
+    """Rewrite a run folder atomically with the plan added (see :func:`plan_run`)."""
+    from geo_dx.maps import write_maps
+    from geo_dx.report import write_run
+
+    old_raster = Path(run_dir) / "coverage_mobile.tif"
+
+    def files(staging: Path) -> None:
+        write_plan_files(staging, result)
+        if old_raster.exists() and not (staging / old_raster.name).exists():
+            shutil.copy2(old_raster, staging / old_raster.name)
+
+    def maps(staging: Path) -> None:
+        tif = staging / "coverage_mobile.tif"
+        write_maps(staging, result.villages, communes, coverage, title=summary["title"],
+                   coverage_raster=tif if tif.exists() else None,
+                   **plan_map_kwargs(result))
+
+    return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
+                     summary=summary, extra_layers={**other_layers, **plan_layers(result)},
+                     extra_writers=(files, maps), inputs=inputs)
+
+
+def plan_map_kwargs(result: PlanResult | None) -> dict[str, Any]:
+    """Keyword arguments that put the plan layer on the maps (empty without a plan)."""
+    if result is None:
+        return {}
+    from geo_dx.plan_map import plan_layer
+
+    return {"layers": (plan_layer(result.items, result.links),)}

@@ -1,0 +1,292 @@
+"""Predicted mobile signal strength over terrain: ITM path loss from site to village.
+
+The ``itm`` mobile model: for every site-village pair in reach (the same KD-tree pairs
+the line-of-sight model checks), the terrain profile is sampled from the DEM every
+``terrain.sample_step_m`` (default: the cell size), the Longley-Rice basic transmission
+loss is computed (:mod:`geo_dx.itm`), and the received power is
+
+    signal_dbm = EIRP (site's ``eirp_dbm``, else ``signal.eirp_dbm[technology]``) - loss
+
+taken at the configured time/location/situation reliabilities. A village is covered
+by a site when ``signal_dbm >= signal.threshold_dbm[technology]``; its margin is the
+difference. Unknown terrain never invents an obstacle: profile samples off the DEM
+are interpolated from their known neighbours (flat ground when none is known).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_dx.calibration import Calibration, fit_offsets
+from geo_dx.config import Config, SignalConfig, TerrainConfig
+from geo_dx.dem import DemGrid
+from geo_dx.itm import TerrainProfiles, free_space_loss_db, itm_loss_db
+from geo_dx.terrain import ground_elevation, pairs_in_reach
+
+logger = logging.getLogger(__name__)
+
+#: Pairs closer than this use free-space loss (ITM needs a profile; at this range the
+#: antenna is overhead).
+MIN_ITM_DISTANCE_M = 50.0
+#: Samples per profile chunk (bounds memory when sampling the DEM).
+_CHUNK_SAMPLES = 1 << 22
+
+
+def pair_profiles(
+    dem: DemGrid, from_xy: np.ndarray, to_xy: np.ndarray, *, step_m: float
+) -> TerrainProfiles:
+    """
+    Terrain profiles along straight paths, sampled every ``step_m`` or a little less.
+
+    Each profile has ``max(ceil(d / step_m), 2) + 1`` evenly spaced elevations, both ends
+    included; the ends come from :func:`geo_dx.terrain.ground_elevation` (nearest edge
+    cell off the grid), interior samples bilinearly from the DEM. Unknown samples are
+    interpolated along the profile; a profile with no known sample is flat at 0 m.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from pyproj import CRS
+    >>> ramp = DemGrid(np.tile(np.arange(10.0), (10, 1)), Affine(100, 0, 0, 0, -100, 1000),
+    ...                CRS.from_epsg(32648))
+    >>> p = pair_profiles(ramp, np.array([[50.0, 500.0]]), np.array([[850.0, 500.0]]),
+    ...                   step_m=200.0)
+    >>> p.elevation_m.tolist(), p.distance_m.tolist()
+    ([0.0, 2.0, 4.0, 6.0, 8.0], [800.0])
+    """
+    a = np.asarray(from_xy, dtype=float).reshape(-1, 2)
+    b = np.asarray(to_xy, dtype=float).reshape(-1, 2)
+    distance = np.hypot(*(b - a).T)
+    intervals = np.maximum(np.ceil(distance / step_m).astype(np.int64), 2)
+    offsets = np.concatenate([[0], np.cumsum(intervals + 1)]).astype(np.int64)
+    elevation = np.empty(int(offsets[-1]))
+    start = 0
+    while start < len(a):
+        end = start + 1
+        while end < len(a) and offsets[end + 1] - offsets[start] <= _CHUNK_SAMPLES:
+            end += 1
+        lo, hi = offsets[start], offsets[end]
+        owner = np.repeat(np.arange(start, end), intervals[start:end] + 1)
+        t = (np.arange(lo, hi) - offsets[owner]) / intervals[owner]
+        xy = a[owner] + t[:, None] * (b[owner] - a[owner])
+        elevation[lo:hi] = dem.sample(xy)
+        start = end
+    elevation[offsets[:-1]] = ground_elevation(dem, a)
+    elevation[offsets[1:] - 1] = ground_elevation(dem, b)
+    _fill_unknown(elevation, offsets)
+    return TerrainProfiles(elevation, offsets, distance)
+
+
+def _fill_unknown(elevation: np.ndarray, offsets: np.ndarray) -> None:
+    """Interpolate NaN samples along their own profile, in place."""
+    missing = np.isnan(elevation)
+    if not missing.any():
+        return
+    owners = np.unique(np.searchsorted(offsets, np.flatnonzero(missing), side="right") - 1)
+    for i in owners:
+        z = elevation[offsets[i] : offsets[i + 1]]
+        known = ~np.isnan(z)
+        z[:] = np.interp(np.arange(len(z)), np.flatnonzero(known), z[known]) if known.any() else 0
+    logger.info("signal: %d profiles had samples off the DEM or on nodata", len(owners))
+
+
+def predict_pairs(
+    dem: DemGrid,
+    sites_xy: np.ndarray,
+    technology: np.ndarray,
+    reach_m: np.ndarray,
+    targets_xy: np.ndarray,
+    *,
+    antenna_height_m: np.ndarray | float = np.nan,
+    eirp_dbm: np.ndarray | float = np.nan,
+    terrain: TerrainConfig | None = None,
+    signal: SignalConfig | None = None,
+) -> pd.DataFrame:
+    """
+    Predicted received power for every site-target pair within the site's reach.
+
+    Parameters
+    ----------
+    dem
+        Elevation grid; coordinates are in its CRS.
+    sites_xy, technology, reach_m
+        Per site: location, technology (``4g``...) and reach.
+    targets_xy
+        Receiver locations (villages, measurement points).
+    antenna_height_m, eirp_dbm
+        Per site (NaN: ``terrain.antenna_height_m`` / ``signal.eirp_dbm[technology]``).
+    terrain, signal
+        Receiver height, sample step; ITM options, EIRP and thresholds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair: ``site``, ``target`` (positions), ``distance_m``, ``loss_db``,
+        ``signal_dbm``, ``margin_db`` and ITM's warning flag ``kwx``.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from pyproj import CRS
+    >>> flat = DemGrid(np.zeros((100, 100)), Affine(100, 0, 0, 0, -100, 10000),
+    ...                CRS.from_epsg(32648))
+    >>> pairs = predict_pairs(flat, np.array([[500.0, 5000.0]]), np.array(["4g"]),
+    ...                       np.array([8000.0]), np.array([[2500.0, 5000.0],
+    ...                                                     [8500.0, 5000.0]]))
+    >>> bool(pairs.signal_dbm.is_monotonic_decreasing)
+    True
+    """
+    terrain = terrain or TerrainConfig()
+    signal = signal or SignalConfig()
+    sites = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
+    targets = np.asarray(targets_xy, dtype=float).reshape(-1, 2)
+    tech = np.asarray(technology).astype(str)
+    n = len(sites)
+    height = _fill(antenna_height_m, n, terrain.antenna_height_m)
+    known = np.isin(tech, list(signal.frequency_mhz))
+    site_idx, target_idx = pairs_in_reach(sites, np.where(known, reach_m, np.nan), targets)
+    eirp = _fill(eirp_dbm, n, np.nan)
+    eirp = np.where(np.isnan(eirp), [signal.eirp_dbm.get(t, np.nan) for t in tech], eirp)
+    freq = np.array([signal.frequency_mhz.get(t, np.nan) for t in tech])
+    threshold = np.array([signal.threshold_dbm.get(t, np.nan) for t in tech])
+    distance = np.hypot(*(targets[target_idx] - sites[site_idx]).T)
+    loss = free_space_loss_db(np.maximum(distance, 1.0), freq[site_idx])
+    kwx = np.zeros(len(site_idx), dtype=np.int64)
+    far = np.flatnonzero(distance >= MIN_ITM_DISTANCE_M)
+    if len(far):
+        step = terrain.sample_step_m if terrain.sample_step_m is not None else dem.cell_size_m
+        profiles = pair_profiles(dem, sites[site_idx[far]], targets[target_idx[far]],
+                                 step_m=step)
+        loss[far], kwx[far] = itm_loss_db(
+            profiles, frequency_mhz=freq[site_idx[far]], tx_height_m=height[site_idx[far]],
+            rx_height_m=terrain.receiver_height_m, polarisation=signal.polarisation,
+            permittivity=signal.permittivity, conductivity_s_m=signal.conductivity_s_m,
+            surface_refractivity_n=signal.surface_refractivity_n, climate=signal.climate,
+            mode="broadcast", time_pct=signal.time_pct, location_pct=signal.location_pct,
+            situation_pct=signal.situation_pct,
+        )
+    received = eirp[site_idx] - loss
+    logger.info("signal: %d site-target pairs in reach, %d at or above threshold",
+                len(site_idx), int(np.sum(received >= threshold[site_idx])))
+    return pd.DataFrame({
+        "site": site_idx, "target": target_idx, "distance_m": distance, "loss_db": loss,
+        "signal_dbm": received, "margin_db": received - threshold[site_idx], "kwx": kwx,
+    })
+
+
+def best_per_target(pairs: pd.DataFrame, n_targets: int) -> pd.DataFrame:
+    """
+    For each target, the pair with the largest margin over its technology's threshold.
+
+    Returns a frame of ``n_targets`` rows (positions) with ``signal_dbm``, ``margin_db``
+    and ``site`` (position; -1 and NaN where no site is in reach).
+
+    Examples
+    --------
+    >>> pairs = pd.DataFrame({"site": [0, 1, 1], "target": [0, 0, 1],
+    ...                       "signal_dbm": [-100.0, -95.0, -120.0],
+    ...                       "margin_db": [10.0, 5.0, -10.0]})
+    >>> best_per_target(pairs, 3).site.tolist()
+    [0, 1, -1]
+    """
+    out = pd.DataFrame({"signal_dbm": np.full(n_targets, np.nan),
+                        "margin_db": np.full(n_targets, np.nan),
+                        "site": np.full(n_targets, -1, dtype=np.int64)})
+    if len(pairs):
+        best = pairs.sort_values(["target", "margin_db"], ascending=[True, False],
+                                 kind="stable").drop_duplicates("target")
+        rows = best["target"].to_numpy()
+        out.loc[rows, "signal_dbm"] = best["signal_dbm"].to_numpy()
+        out.loc[rows, "margin_db"] = best["margin_db"].to_numpy()
+        out.loc[rows, "site"] = best["site"].to_numpy()
+    return out
+
+
+def _fill(value: np.ndarray | float, n: int, default: float) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    arr = np.full(n, float(arr)) if arr.ndim == 0 else arr.reshape(-1).copy()
+    arr[np.isnan(arr)] = default
+    return arr
+
+
+def calibrate_signal(
+    coverage: gpd.GeoDataFrame,
+    dem: DemGrid,
+    *,
+    config: Config | None = None,
+) -> Calibration:
+    """
+    Fit offsets between predicted and measured signal (``rsrp_dbm``) near sites.
+
+    Each measurement of a mobile technology with ``rsrp_dbm`` is paired with the best
+    signal predicted at its location from the sites of its technology within
+    ``signal.calibration_max_distance_m`` (and of its operator when both name one); see
+    :mod:`geo_dx.calibration` for the fit and the held-out report.
+
+    Examples
+    --------
+    >>> cal = calibrate_signal(coverage, dem, config=config)  # doctest: +SKIP
+    >>> cal.report["after"]["rmse_db"]  # doctest: +SKIP
+    """
+    config = config or Config()
+    cov = coverage.to_crs(dem.crs)
+    tech = cov["technology"].to_numpy().astype(str)
+    operator = (cov["operator"].fillna("").astype(str).to_numpy() if "operator" in cov
+                else np.full(len(cov), ""))
+    is_site = (cov["kind"] == "site").to_numpy() & np.isin(tech, list(config.signal.frequency_mhz))
+    rsrp = (cov["rsrp_dbm"].to_numpy(dtype=float) if "rsrp_dbm" in cov
+            else np.full(len(cov), np.nan))
+    is_meas = (cov["kind"] == "measurement").to_numpy() & np.isfinite(rsrp)
+    sites, meas = np.flatnonzero(is_site), np.flatnonzero(is_meas)
+    if len(sites) == 0 or len(meas) == 0:
+        return fit_offsets(np.zeros(0), np.zeros(0), np.zeros(0, dtype=str))
+    xy = shapely.get_coordinates(cov.geometry.to_numpy())
+    eirp = (cov["eirp_dbm"].to_numpy(dtype=float)[sites] if "eirp_dbm" in cov
+            else np.full(len(sites), np.nan))
+    height = (cov["antenna_height_m"].to_numpy(dtype=float)[sites]
+              if "antenna_height_m" in cov else np.full(len(sites), np.nan))
+    pairs = predict_pairs(dem, xy[sites], tech[sites],
+                          np.full(len(sites), config.signal.calibration_max_distance_m),
+                          xy[meas], antenna_height_m=height, eirp_dbm=eirp,
+                          terrain=config.terrain, signal=config.signal)
+    s_tech, m_tech = tech[sites][pairs["site"]], tech[meas][pairs["target"]]
+    s_op, m_op = operator[sites][pairs["site"]], operator[meas][pairs["target"]]
+    same = (s_tech == m_tech) & ((s_op == m_op) | (s_op == "") | (m_op == ""))
+    best = best_per_target(pairs[same], len(meas))
+    found = best["site"].to_numpy() >= 0
+    return fit_offsets(best["signal_dbm"].to_numpy()[found], rsrp[meas][found],
+                       tech[meas][found], operator[meas][found],
+                       holdout_share=config.signal.holdout_share, seed=config.signal.seed)
+
+
+def model_comparison(villages: pd.DataFrame, *, model: str) -> dict[str, object]:
+    """
+    Villages without mobile broadband under each mobile model computed in the run, and
+    how many change class between them (before measurements dispute anything).
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"has_mobile_broadband": [True, False, False],
+    ...                   "has_mobile_broadband_radius": [True, True, True],
+    ...                   "has_mobile_broadband_terrain": [True, True, False]})
+    >>> model_comparison(v, model="itm")["changed_class"]
+    {'radius_vs_terrain': 1, 'terrain_vs_itm': 1, 'radius_vs_itm': 2}
+    """
+    active = (villages["has_mobile_broadband_declared"] if "has_mobile_broadband_declared"
+              in villages else villages["has_mobile_broadband"]).astype(bool)
+    answers = {"radius": villages.get("has_mobile_broadband_radius"),
+               "terrain": villages.get("has_mobile_broadband_terrain"), "itm": None}
+    answers[model] = active
+    answers = {k: v.astype(bool).to_numpy() for k, v in answers.items() if v is not None}
+    names = [m for m in ("radius", "terrain", "itm") if m in answers]
+    return {
+        "active": model,
+        "without_mobile_broadband": {m: int((~answers[m]).sum()) for m in names},
+        "changed_class": {f"{a}_vs_{b}": int((answers[a] != answers[b]).sum())
+                          for i, a in enumerate(names) for b in names[i + 1:]},
+    }

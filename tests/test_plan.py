@@ -1,0 +1,370 @@
+"""The investment plan: choice within a budget, pins, fibre routes, consistency with find_gaps."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+
+from geo_dx.candidates import as_coverage_sites, prepare_candidates
+from geo_dx.config import Config, PlanConfig, config_from_dict
+from geo_dx.errors import ConfigError, InputError
+from geo_dx.gaps import find_gaps
+from geo_dx.optimise import Budget, Problem, solve_greedy, solve_milp
+from geo_dx.planning import plan
+from geo_dx.routes import fibre_routes
+from geo_dx.schema import validate_candidates
+from tests.conftest import UTM48N, X0, Y0, make_coverage, make_villages
+
+GB = 1e9
+
+
+def _gaps(xy, *, score, fibre=True, **columns):
+    v = make_villages(xy, score=score, **columns)
+    v["has_mobile_broadband"] = False
+    v["has_fibre"] = fibre
+    return v
+
+
+def _candidates(rows):
+    ids, xs, ys = zip(*rows, strict=True)
+    return validate_candidates(gpd.GeoDataFrame(
+        {"candidate_id": list(ids), "kind": ["new_site"] * len(ids)},
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in zip(xs, ys, strict=True)],
+        crs=UTM48N))
+
+
+def _config(**plan):
+    return Config(plan=PlanConfig(**plan))
+
+
+# ----------------------------------------------------------------- choosing within a budget
+
+def test_higher_priority_wins_though_it_serves_fewer():
+    # A (at x=0) reaches village 0 (score 90); B (at x=20 km) reaches villages 1 and 2
+    # (score 30 each, 60 together). A budget for one new site (2.5 bn) buys A.
+    gaps = _gaps([(0, 0), (20_000, 0), (21_000, 0)], score=[90.0, 30.0, 30.0])
+    cands = _candidates([("A", 500, 0), ("B", 20_500, 0)])
+    result = plan(gaps, budget_vnd=2.5 * GB, candidates=cands, config=_config(), curve=False)
+    assert result.items["candidate_id"].tolist() == ["A"]
+    assert result.items["villages_served"].tolist() == ["V0"]
+    assert result.summary["objective"] == pytest.approx(90.0)
+    assert result.villages["planned_by"].tolist() == ["M1", "", ""]
+    # by count instead, B serves more and wins
+    by_count = plan(gaps, budget_vnd=2.5 * GB, candidates=cands,
+                    config=_config(weight="count"), curve=False)
+    assert by_count.items["candidate_id"].tolist() == ["B"]
+
+
+def test_pinned_candidate_is_always_chosen():
+    gaps = _gaps([(0, 0), (20_000, 0), (21_000, 0)], score=[90.0, 30.0, 30.0])
+    cands = _candidates([("A", 500, 0), ("B", 20_500, 0)])
+    result = plan(gaps, budget_vnd=2.5 * GB, candidates=cands, config=_config(must=("B",)),
+                  curve=False)
+    assert result.items["candidate_id"].tolist() == ["B"]
+    excluded = plan(gaps, budget_vnd=5 * GB, candidates=cands, config=_config(exclude=("A",)),
+                    curve=False)
+    assert excluded.items["candidate_id"].tolist() == ["B"]
+    with pytest.raises(InputError, match="pinned candidates cost"):
+        plan(gaps, budget_vnd=1 * GB, candidates=cands, config=_config(must=("B",)),
+             curve=False)
+    with pytest.raises(InputError, match="plan.must: unknown candidate"):
+        plan(gaps, budget_vnd=5 * GB, candidates=cands, config=_config(must=("Z",)),
+             curve=False)
+
+
+def test_candidate_cost_overrides_the_default_and_unservable_villages_are_listed():
+    gaps = _gaps([(0, 0), (20_000, 0), (60_000, 0)], score=[90.0, 60.0, 99.0])
+    cands = _candidates([("A", 500, 0), ("B", 20_500, 0)])
+    cands["cost_vnd"] = [3 * GB, 1 * GB]  # A now costs more than the budget
+    result = plan(gaps, budget_vnd=2.5 * GB, candidates=cands, config=_config(), curve=False)
+    assert result.items["candidate_id"].tolist() == ["B"]
+    assert result.items["cost_vnd"].tolist() == [1 * GB]
+    # the village 60 km away is served by no candidate: listed, never dropped
+    assert result.unservable["village_id"].tolist() == ["V2"]
+    assert result.unservable["need"].tolist() == ["mobile"]
+    assert result.summary["unservable"] == {"mobile": 1, "fibre": 0}
+
+
+def test_budget_curve_rises_to_closing_every_closable_gap():
+    gaps = _gaps([(0, 0), (20_000, 0), (21_000, 0), (60_000, 0)],
+                 score=[90.0, 30.0, 30.0, 50.0], population=[100, 200, 300, 400])
+    cands = _candidates([("A", 500, 0), ("B", 20_500, 0)])
+    result = plan(gaps, budget_vnd=2.5 * GB, candidates=cands,
+                  config=_config(curve_steps=2))
+    curve = result.curve
+    assert curve["budget_vnd"].tolist() == [0.0, 2.5 * GB, 5 * GB]
+    assert curve["villages"].tolist() == [0, 1, 3]  # V3 cannot be served at any price
+    assert curve["people"].tolist() == [0.0, 100.0, 600.0]
+    assert result.summary["cost_to_close_all_vnd"] == 5 * GB
+
+
+def test_separate_budgets_for_mobile_and_fibre():
+    # V0 needs mobile only, V1 fibre only; a fibre node 2 km from V1 (no roads)
+    gaps = _gaps([(0, 0), (30_000, 0)], score=[50.0, 80.0], fibre=[True, False])
+    gaps["has_mobile_broadband"] = [False, True]
+    cov = make_coverage([("fibre", 32_000, 0, math.nan)])
+    cov["kind"] = "node"
+    cands = _candidates([("A", 500, 0)])
+    fibre_cost = 2.0 * 1.3 * 0.15 * GB + 0.1 * GB
+    both = plan(gaps, budget_vnd={"mobile": 2.5 * GB, "fibre": 0.6 * GB}, candidates=cands,
+                coverage=cov, config=_config(), curve=False)
+    assert sorted(both.items["kind"]) == ["fibre", "new_site"]
+    assert both.items.set_index("kind").loc["fibre", "cost_vnd"] == pytest.approx(fibre_cost)
+    assert both.items.set_index("kind").loc["fibre", "route_km"] == pytest.approx(2.6)
+    assert "straight lines" in both.summary["fibre_routes"]
+    mobile_only = plan(gaps, budget_vnd="mobile=2.5e9,fibre=0.4e9", candidates=cands,
+                       coverage=cov, config=_config(), curve=False)
+    assert mobile_only.items["kind"].tolist() == ["new_site"]
+    shared = plan(gaps, budget_vnd=2.5 * GB, candidates=cands, coverage=cov,
+                  config=_config(), curve=False)  # 80 for 0.49 bn beats 50 for 2.5 bn
+    assert shared.items["kind"].tolist() == ["fibre"]
+
+
+# ----------------------------------------------------------------------------- fibre routes
+
+def _road_tree():
+    # a 10 km trunk east from the fibre node at (0, 0), then two 5 km branches
+    roads = np.array([
+        shapely.LineString([(0, 0), (10_000, 0)]),
+        shapely.LineString([(10_000, 0), (15_000, 0)]),
+        shapely.LineString([(10_000, 0), (10_000, 5_000)]),
+    ])
+    villages = np.array([[15_000.0, 1_000.0], [10_000.0, 6_000.0]])  # 1 km off each branch end
+    return roads, villages
+
+
+def test_fibre_route_along_roads_has_the_hand_computed_length_and_cost():
+    roads, villages = _road_tree()
+    net = fibre_routes(villages, np.array([[0.0, 0.0]]), roads=roads)
+    # 15 km of road at 0.15 bn/km + 1 km off-road at 0.4 bn/km + 0.1 bn drop
+    assert net.village_route_km.tolist() == pytest.approx([16.0, 16.0])
+    assert net.village_route_cost_vnd.tolist() == pytest.approx([2.75 * GB, 2.75 * GB])
+    # trunk (10 km, 1.5 bn) + two branches (5 km road + 1 km off-road + drop: 1.25 bn each)
+    assert sorted(net.segment_cost_vnd.tolist()) == pytest.approx([1.25 * GB, 1.25 * GB,
+                                                                   1.5 * GB])
+    assert sorted(net.segment_offroad_km.tolist()) == pytest.approx([0.0, 1.0, 1.0])
+    trunk = int(np.argmax(net.segment_length_km == 10.0))
+    assert net.segment_parent[net.village_segment].tolist() == [trunk, trunk]
+
+
+def test_shared_trunk_is_paid_once():
+    roads, vxy = _road_tree()
+    gaps = gpd.GeoDataFrame(
+        {"village_id": ["V0", "V1"], "village_name": ["a", "b"], "score": [50.0, 40.0],
+         "has_mobile_broadband": True, "has_fibre": False},
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in vxy], crs=UTM48N)
+    fibre = gpd.GeoDataFrame({"technology": ["fibre"]}, geometry=[shapely.Point(X0, Y0)],
+                             crs=UTM48N)
+    road_layer = gpd.GeoSeries([shapely.affinity.translate(r, X0, Y0) for r in roads],
+                               crs=UTM48N)
+    both = plan(gaps, budget_vnd=4.0 * GB, fibre=fibre, roads=road_layer, config=_config(),
+                curve=False)
+    assert both.items["kind"].tolist() == ["fibre"]
+    assert both.items["cost_vnd"].iloc[0] == pytest.approx(4.0 * GB)  # not 2 × 2.75
+    assert both.items["route_km"].iloc[0] == pytest.approx(22.0)
+    assert both.items["villages_served"].iloc[0] == "V0;V1"
+    assert both.summary["cost_to_close_all_vnd"] == pytest.approx(4.0 * GB)
+    one = plan(gaps, budget_vnd=3.9 * GB, fibre=fibre, roads=road_layer, config=_config(),
+               curve=False)
+    assert one.items["villages_served"].tolist() == ["V0"]
+    assert one.items["cost_vnd"].iloc[0] == pytest.approx(2.75 * GB)
+    # too far for the configured maximum: listed as needing another technology
+    far = plan(gaps, budget_vnd=4.0 * GB, fibre=fibre, roads=road_layer,
+               config=_config(max_fibre_route_km=15.0), curve=False)
+    assert far.items.empty
+    assert far.unservable["need"].tolist() == ["fibre", "fibre"]
+    assert "max_fibre_route_km" in far.unservable["reason"].iloc[0]
+
+
+def test_offroad_shortcut_from_the_nearest_fibre_node_when_cheaper():
+    roads = np.array([shapely.LineString([(0, 0), (50_000, 0)])])
+    # 1 km straight from the node beats 1 km off-road to the road + 0 km of road? equal;
+    # here the road is 3 km away, the node 1 km: straight off-road wins
+    net = fibre_routes(np.array([[0.0, 4_000.0]]), np.array([[0.0, 3_000.0]]), roads=roads)
+    assert net.village_route_km.tolist() == pytest.approx([1.0])
+    assert net.village_route_cost_vnd.tolist() == pytest.approx([0.5 * GB])
+
+
+# --------------------------------------------------------------- exact answer = brute force
+
+@st.composite
+def problems(draw):
+    n_m = draw(st.integers(0, 6))
+    n_c = draw(st.integers(0, 5))
+    n_s = draw(st.integers(0, 5))
+    cover = np.array(draw(st.lists(st.booleans(), min_size=n_m * n_c, max_size=n_m * n_c)),
+                     dtype=bool).reshape(n_m, n_c)
+    parent = np.array([draw(st.integers(-1, s - 1)) for s in range(n_s)], dtype=np.int64)
+    seg_weight = np.array([draw(st.sampled_from([0, 1, 3, 7])) for _ in range(n_s)], float)
+    problem = Problem(
+        mobile_weight=np.array(draw(st.lists(st.integers(1, 20), min_size=n_m, max_size=n_m)),
+                               dtype=float),
+        cover=sparse.csr_matrix(cover),
+        site_cost=np.array(draw(st.lists(st.integers(1, 10), min_size=n_c, max_size=n_c)),
+                           dtype=float),
+        must=np.array(draw(st.lists(st.booleans(), min_size=n_c, max_size=n_c)), dtype=bool)
+        & (np.arange(n_c) == 0),
+        segment_weight=seg_weight,
+        segment_cost=np.array(draw(st.lists(st.integers(1, 10), min_size=n_s, max_size=n_s)),
+                              dtype=float),
+        segment_parent=parent,
+    )
+    if draw(st.booleans()):
+        budget = Budget(total_vnd=float(draw(st.integers(0, 30))))
+    else:
+        budget = Budget(mobile_vnd=float(draw(st.integers(0, 20))),
+                        fibre_vnd=float(draw(st.integers(0, 20))))
+    return problem, budget
+
+
+def _brute_force(problem: Problem, budget: Budget) -> float:
+    best = -1.0
+    n_c, n_s = problem.n_sites, problem.n_segments
+    for site in itertools.product([False, True], repeat=n_c):
+        site = np.array(site, dtype=bool)
+        if (problem.must & ~site).any():
+            continue
+        for seg in itertools.product([False, True], repeat=n_s):
+            seg = np.array(seg, dtype=bool)
+            if any(seg[s] and problem.segment_parent[s] >= 0
+                   and not seg[problem.segment_parent[s]] for s in range(n_s)):
+                continue
+            mobile, fibre = problem.cost(site, seg)
+            ok = (mobile + fibre <= budget.total if budget.shared
+                  else mobile <= budget.mobile_vnd and fibre <= budget.fibre_vnd)
+            if ok:
+                best = max(best, problem.objective(site, seg))
+    return best
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_milp_equals_brute_force_and_greedy_is_feasible(case):
+    problem, budget = case
+    pinned = float(problem.site_cost[problem.must].sum())
+    limit = budget.total if budget.shared else budget.mobile_vnd
+    if pinned > limit:
+        with pytest.raises(InputError, match="pinned"):
+            solve_milp(problem, budget)
+        return
+    exact = solve_milp(problem, budget, time_limit_s=10)
+    assert exact.objective == pytest.approx(_brute_force(problem, budget))
+    greedy = solve_greedy(problem, budget)
+    assert greedy.objective <= exact.objective + 1e-9
+    for sol in (exact, greedy):
+        assert (sol.site[problem.must]).all()
+        mobile, fibre = problem.cost(sol.site, sol.segment)
+        if budget.shared:
+            assert mobile + fibre <= budget.total + 1e-6
+        else:
+            assert mobile <= budget.mobile_vnd + 1e-6 and fibre <= budget.fibre_vnd + 1e-6
+
+
+# -------------------------------------------------------------- the plan agrees with find_gaps
+
+@pytest.fixture(scope="module")
+def demo_gaps():
+    import geo_dx
+    from geo_dx.dem import read_dem
+
+    demo = geo_dx.load_demo()
+    crs = demo.villages.estimate_utm_crs()
+    dem = read_dem(demo.dem_path, crs=crs)
+    gaps = find_gaps(demo.villages, demo.coverage, communes=demo.communes, dem=dem)
+    return demo, dem, gaps
+
+
+def test_find_gaps_with_the_chosen_sites_reports_exactly_the_planned_villages(demo_gaps):
+    demo, dem, gaps = demo_gaps
+    result = plan(gaps, budget_vnd=20 * GB, coverage=demo.coverage, dem=dem, roads=demo.roads,
+                  config=_config(weight="count"), curve=False)
+    sites = result.candidates[result.candidates["chosen"]]
+    assert len(sites) >= 3
+    mobile_items = result.items[result.items["kind"] != "fibre"]
+    promised = {v for s in mobile_items["villages_served"] for v in s.split(";") if v}
+    assert len(promised) == result.summary["newly_served"]["mobile"]["villages"] > 0
+    added = as_coverage_sites(sites).to_crs(demo.coverage.crs)
+    after = find_gaps(demo.villages, pd.concat([demo.coverage, added], ignore_index=True),
+                      communes=demo.communes, dem=dem)
+    newly = set(after.loc[after["has_mobile_broadband"] & ~gaps["has_mobile_broadband"],
+                          "village_id"])
+    assert newly == promised
+    assert result.summary["mobile_gap_villages"] == int((~gaps["has_mobile_broadband"]).sum())
+
+
+def test_every_candidate_serves_what_find_gaps_says(demo_gaps):
+    # column by column, for a sample of all candidates (peaks, villages, upgrades)
+    demo, dem, gaps = demo_gaps
+    result = plan(gaps, budget_vnd=1 * GB, coverage=demo.coverage, dem=dem, roads=None,
+                  config=_config(weight="count"), curve=False)
+    cands = result.candidates
+    rng = np.random.default_rng(1)
+    sample = rng.choice(len(cands), size=12, replace=False)
+    csc = result.served.tocsc()
+    for j in sample:
+        added = as_coverage_sites(cands.iloc[[j]]).to_crs(demo.coverage.crs)
+        after = find_gaps(demo.villages, pd.concat([demo.coverage, added], ignore_index=True),
+                          dem=dem)
+        newly = set(after.loc[after["has_mobile_broadband"] & ~gaps["has_mobile_broadband"],
+                              "village_id"])
+        rows = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+        assert newly == set(result.served_village_ids[rows]), cands.iloc[j]["candidate_id"]
+
+
+def test_terrain_gaps_without_the_dem_are_refused(demo_gaps):
+    demo, _, gaps = demo_gaps
+    with pytest.raises(InputError, match="pass the same DEM"):
+        plan(gaps, budget_vnd=1 * GB, coverage=demo.coverage, curve=False)
+
+
+# ------------------------------------------------------------------------------ bad input
+
+@pytest.mark.parametrize("value", [-1, "abc", float("nan"), "mobile=1e9", "wifi=1,fibre=2"])
+def test_bad_budget_is_refused(value):
+    with pytest.raises(InputError, match="budget"):
+        Budget.parse(value)
+
+
+def test_unknown_kind_and_missing_geometry_are_refused():
+    gdf = gpd.GeoDataFrame({"candidate_id": ["A"], "kind": ["tower"]},
+                           geometry=[shapely.Point(103, 21)], crs=4326)
+    with pytest.raises(InputError, match="'kind' has value 'tower'.*new_site, upgrade"):
+        validate_candidates(gdf, source="c.gpkg")
+    with pytest.raises(InputError, match="c.csv: the candidates have no geometry"):
+        validate_candidates(pd.DataFrame({"candidate_id": ["A"]}), source="c.csv")
+    with pytest.raises(InputError, match="no geometry"):
+        validate_candidates(gpd.GeoDataFrame({"candidate_id": ["A"]},
+                                             geometry=[None], crs=4326), source="c.gpkg")
+
+
+def test_plan_config_is_validated():
+    cfg = config_from_dict({"plan": {"weight": "population", "must": ["A"],
+                                     "costs": {"new_site_vnd": 3e9}}})
+    assert cfg.plan.must == ("A",) and cfg.plan.costs.new_site_vnd == 3e9
+    with pytest.raises(ConfigError, match="plan.weight"):
+        config_from_dict({"plan": {"weight": "votes"}})
+    with pytest.raises(ConfigError, match="new_site_vnd"):
+        config_from_dict({"plan": {"costs": {"new_site_vnd": -1}}})
+    with pytest.raises(ConfigError, match="unknown key"):
+        config_from_dict({"plan": {"costs": {"tower_vnd": 1}}})
+
+
+def test_prepare_candidates_fills_reach_height_and_cost():
+    cands = validate_candidates(gpd.GeoDataFrame(
+        {"candidate_id": ["A", "B", "C"], "kind": ["new_site", "small_cell", "upgrade"],
+         "range_m": [None, None, 90_000], "cost_vnd": [None, 7.0, None]},
+        geometry=[shapely.Point(103, 21)] * 3, crs=4326))
+    with pytest.warns(UserWarning, match="capped the reach of 1"):
+        out = prepare_candidates(cands)
+    assert out["reach_m"].tolist() == [4000.0, 1000.0, 15000.0]  # 4G default, small, 4G cap
+    assert out["antenna_height_m"].tolist() == [30.0, 12.0, 30.0]
+    assert out["cost_vnd"].tolist() == [2.5e9, 7.0, 0.5e9]

@@ -1,0 +1,120 @@
+"""geo-dx run --budget and geo-dx plan RUN_DIR: outputs, and bad input → one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyogrio
+import pytest
+
+from geo_dx.cli import main
+from tests.test_cli import inputs, run  # noqa: F401  (the fixture of a small run)
+
+
+def _one_error_line(capsys, message):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("geo-dx: error: "), err
+    assert message in err[0] and "Traceback" not in err[0]
+
+
+def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "out"
+    assert run(inputs, out, "--budget", "20e9") == 0
+    assert "Investment plan (budget 20.0 bn VND" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    p = summary["plan"]
+    assert p["budget_vnd"] == 20e9 and p["mobile_gap_villages"] == 3
+    # everything closable is closed with 20 bn: all 3 mobile and all 3 fibre gaps
+    assert p["newly_served"]["mobile"]["villages"] == 3
+    assert p["newly_served"]["fibre"]["villages"] == 3
+    assert "straight lines" in p["fibre_routes"]
+    assert len(p["curve"]) == 11 and p["curve"][-1]["villages"] == 4
+    raw = (out / "plan.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = pd.read_csv(out / "plan.csv", encoding="utf-8-sig")
+    assert table["rank"].tolist() == list(range(1, len(table) + 1))
+    assert table["cumulative_cost_vnd"].iloc[-1] == pytest.approx(p["cost_used_vnd"], abs=1)
+    assert any(str(n).startswith("'=HYPERLINK") for n in table["village_names"])
+    layers = dict(pyogrio.list_layers(out / "villages.gpkg"))
+    assert layers["plan_sites"] == "Point" and layers["plan_fibre"] in ("MultiLineString",
+                                                                         "LineString")
+    assert (out / "budget_curve.png").read_bytes()[:4] == b"\x89PNG"
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "Investment plan (" in page and "<img src=x onerror" not in page
+    # rebuilding the maps keeps the plan layer
+    (out / "map.html").unlink()
+    assert main(["map", str(out), "-q"]) == 0
+    assert "Investment plan (" in (out / "map.html").read_text(encoding="utf-8")
+
+
+def test_plan_on_a_finished_run_recomputes_nothing_and_keeps_outputs(inputs, tmp_path,  # noqa: F811
+                                                                    capsys):
+    out = tmp_path / "out"
+    assert run(inputs, out) == 0
+    priority = (out / "priority.csv").read_bytes()
+    assert not (out / "plan.csv").exists()
+    assert main(["plan", str(out), "--budget", "3e9", "-q"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["plan"]["budget_vnd"] == 3e9
+    assert summary["plan"]["cost_used_vnd"] <= 3e9
+    assert (out / "priority.csv").read_bytes() == priority
+    assert "clusters" in dict(pyogrio.list_layers(out / "villages.gpkg"))
+    planned = pd.read_csv(out / "plan.csv", encoding="utf-8-sig")
+    import geopandas as gpd
+
+    villages = gpd.read_file(out / "villages.gpkg", layer="villages")
+    marked = set(villages.loc[villages["planned_by"].fillna("") != "", "village_id"])
+    listed = {v for s in planned["villages_served"] for v in str(s).split(";")}
+    assert marked == listed and marked
+
+
+@pytest.mark.parametrize("budget", ["-5", "abc", "nan", "mobile=1e9"])
+def test_bad_budget_exits_2_and_writes_nothing(inputs, tmp_path, capsys, budget):  # noqa: F811
+    out = tmp_path / "out"
+    assert run(inputs, out, f"--budget={budget}") == 2
+    _one_error_line(capsys, "budget")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("candidate_id,kind\nA,new_site\n", "column 'lon' is missing"),
+        ("candidate_id,kind,lon,lat\nA,tower,103,21\n", "column 'kind' has value 'tower'"),
+        ("kind,lon,lat\nnew_site,103,21\n", "required column 'candidate_id' is missing"),
+        ("candidate_id,cost_vnd,lon,lat\nA,cheap,103,21\n", "column 'cost_vnd' must be numeric"),
+    ],
+)
+def test_bad_candidates_exit_2(inputs, tmp_path, capsys, text, message):  # noqa: F811
+    cands = tmp_path / "cands.csv"
+    cands.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert run(inputs, out, "--budget", "1e9", "--candidates", str(cands)) == 2
+    _one_error_line(capsys, message)
+    assert not out.exists()
+
+
+def test_plan_errors_exit_2(inputs, tmp_path, capsys):  # noqa: F811
+    assert main(["plan", str(tmp_path / "nothing"), "--budget", "1e9"]) == 2
+    _one_error_line(capsys, "not found; run `geo-dx run`")
+    out = tmp_path / "out"
+    assert run(inputs, out) == 0
+    capsys.readouterr()
+    assert main(["plan", str(out)]) == 2
+    _one_error_line(capsys, "give --budget")
+    assert main(["plan", str(out), "--budget", "1e9", "--must", "nope"]) == 2
+    _one_error_line(capsys, "plan.must: unknown candidate id(s) ['nope']")
+    assert not (out / "plan.csv").exists()
+
+
+def test_plan_refuses_a_candidates_file_inside_the_run_folder(inputs, tmp_path,  # noqa: F811
+                                                               capsys):
+    out = tmp_path / "out"
+    assert run(inputs, out) == 0
+    cands = out / "cands.csv"
+    cands.write_text("candidate_id,lon,lat\nA,103,21\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["plan", str(out), "--budget", "1e9", "--candidates", str(cands)]) == 2
+    _one_error_line(capsys, "holds the input")
+    assert cands.exists() and not (out / "plan.csv").exists()
