@@ -97,8 +97,10 @@ def read_coverage(
         layer["file"] = Path(split_layer(path)[0]).name
         frames.append(layer)
     crs = frames[0].crs
-    merged = pd.concat([f.to_crs(crs) for f in frames], ignore_index=True)
-    return gpd.GeoDataFrame(merged, geometry="geometry", crs=crs)
+    merged = gpd.GeoDataFrame(pd.concat([f.to_crs(crs) for f in frames], ignore_index=True),
+                              geometry="geometry", crs=crs)
+    merged.attrs["geo_dx_layer"] = "coverage"
+    return merged
 
 
 def split_layer(path: str | Path) -> tuple[Path, str | None]:
@@ -264,9 +266,10 @@ def _points_from_table(
                          text_columns=_text_columns(frame, role))
     lon, lat = find_lon_lat(frame.columns)
     if lon is None or lat is None:
-        which = "longitude (lon)" if lon is None else "latitude (lat)"
+        which = "lon" if lon is None else "lat"
         raise InputError(
-            f"{path}: no {which} column (columns found: {', '.join(frame.columns[:15])}); "
+            f"{path}: column {which!r} is missing (no {'longitude' if lon is None else 'latitude'}"
+            f" column among: {', '.join(frame.columns[:15])}); "
             "a table needs lon and lat columns in EPSG:4326 (WGS84 degrees), e.g. lon/lat, "
             "longitude/latitude, x/y, kinh_do/vi_do, or map yours in the config, e.g. "
             f"[columns.{role}] \"E\" = \"lon\""

@@ -478,6 +478,7 @@ def _validate(
     for col in schema.booleans:
         if col in out:
             out[col] = _as_bool(out[col], source, col)
+    out.attrs["geo_dx_layer"] = schema.name  # validated: public functions need not redo it
     return out
 
 
