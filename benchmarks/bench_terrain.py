@@ -1,6 +1,6 @@
 """Benchmark terrain-aware coverage on a demo-sized province.
 
-Times :func:`geo_dx.terrain.viewshed_union` (radial sweep) for ~300 sites with reach
+Times :func:`geo_dx.viewshed.viewshed_union` (radial sweep) for ~300 sites with reach
 5-15 km on a ~1,000 x 1,000 DEM at 100 m, against a baseline measured in the same run:
 per-cell :func:`~geo_dx.terrain.line_of_sight` to every cell in reach (exact, vectorised
 over cells) for a subset of sites, scaled to all sites by cells in reach x mean path
@@ -23,7 +23,8 @@ from pyproj import CRS
 from scipy.ndimage import gaussian_filter
 
 from geo_dx.dem import DemGrid, read_dem
-from geo_dx.terrain import line_of_sight, viewshed_union, visible_pairs
+from geo_dx.terrain import line_of_sight, visible_pairs
+from geo_dx.viewshed import viewshed_union
 
 logger = logging.getLogger("bench_terrain")
 DEM_PATH = Path(__file__).resolve().parents[1] / "data" / "terrain" / "dem.tif"

@@ -112,8 +112,8 @@ def fit_offsets(
     return Calibration(offsets, report)
 
 
-def _errors(error: np.ndarray) -> dict[str, float | int]:
+def _errors(error: np.ndarray) -> dict[str, float | int | None]:
     if len(error) == 0:
-        return {"mean_db": float("nan"), "rmse_db": float("nan"), "n": 0}
+        return {"mean_db": None, "rmse_db": None, "n": 0}
     return {"mean_db": round(float(error.mean()), 2),
             "rmse_db": round(float(np.sqrt(np.mean(error**2))), 2), "n": len(error)}

@@ -230,7 +230,7 @@ def served_matrix(
 
     Examples
     --------
-    >>> v = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.Point(5000, 0)], crs=32648)
+    >>> v = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.Point(50_000, 0)], crs=32648)
     >>> c = prepare_candidates(gpd.GeoDataFrame({"candidate_id": ["A"], "kind": ["new_site"]},
     ...                        geometry=[shapely.Point(1000, 0)], crs=32648))
     >>> served_matrix(v, c, crs=32648).toarray().ravel().tolist()

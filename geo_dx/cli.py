@@ -12,12 +12,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from geo_dx.config import Config, load_config, with_weights
+from geo_dx.config import LANGUAGES, Config, load_config, with_weights
 from geo_dx.errors import GeoDxError, InputError
-
-logger = logging.getLogger("geo_dx")
+from geo_dx.i18n import translator
 
 EXIT_INPUT = 2
+#: Stages a ``run`` marks (read, DEM, gaps, raster, travel, scoring, write, raster file, maps).
+RUN_STAGES = 9
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,10 +51,13 @@ def _run(args: argparse.Namespace) -> int:
     config = _plan_options(load_config(args.config), args)
     if args.weights:
         config = with_weights(config, args.weights)
+    if args.lang:
+        config = dataclasses.replace(config, language=args.lang)
+    _ = translator(config.language).gettext
     budget = _budget(args)
     given = [args.communes, args.villages, args.coverage]
     if not any(given):
-        inputs = dataclasses.replace(demo_inputs(), budget=budget,
+        inputs = dataclasses.replace(demo_inputs(language=config.language), budget=budget,
                                      candidates=Path(args.candidates) if args.candidates else None)
         out = Path(args.out or "maps/demo")
     elif not all(given):
@@ -74,21 +78,26 @@ def _run(args: argparse.Namespace) -> int:
             raster_threshold=args.raster_threshold,
             mobile_tiles=Path(args.mobile_tiles) if args.mobile_tiles else None,
             fixed_tiles=Path(args.fixed_tiles) if args.fixed_tiles else None,
-            title=args.title or f"Connectivity gaps: {Path(args.villages).stem}",
+            title=args.title or _("Connectivity gaps: {name}", name=Path(args.villages).stem),
             budget=budget,
             candidates=Path(args.candidates) if args.candidates else None,
         )
         out = Path(args.out or "maps/run")
     check_out_dir(out, inputs=input_paths(inputs))  # before the analysis, not after
-    result = analyse(inputs, config=config)
-    write(result, out)
-    print(format_summary(result.summary))
+    from geo_dx.progress import progress_bar
+
+    with progress_bar(RUN_STAGES):  # drawn only when stderr is a terminal
+        result = analyse(inputs, config=config)
+        write(result, out)
+    print(format_summary(result.summary, language=config.language))
     if result.plan is not None:
         from geo_dx.plan_report import format_plan
 
         print("\n" + format_plan(result.summary["plan"]))
-    plan_files = ", plan.csv, budget_curve.png" if result.plan is not None else ""
-    print(f"\nwrote {out}/ (map.html, priority.csv, villages.gpkg, summary.json{plan_files})")
+    files = ["map.html", "priority.csv", "priority.xlsx", "villages.gpkg", "summary.json"]
+    if result.plan is not None:
+        files += ["plan.csv", "budget_curve.png"]
+    print("\n" + _("wrote {folder}/ ({files})", folder=out, files=", ".join(files)))
     return 0
 
 
@@ -126,7 +135,7 @@ def _plan_options(config: Config, args: argparse.Namespace) -> Config:
             changes[key] = tuple(v.strip() for v in value.split(",") if v.strip())
     if not changes:
         return config
-    return config.replace(plan=dataclasses.replace(config.plan, **changes))
+    return dataclasses.replace(config, plan=dataclasses.replace(config.plan, **changes))
 
 
 def _map(args: argparse.Namespace) -> int:
@@ -176,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--weights", metavar="NAME=W,...",
                      help="override scoring weights, e.g. ethnic=0.5,remoteness=0.3")
     run.add_argument("--title", help="dataset title shown on the map and summary")
+    _language(run)
     run.add_argument("--out", metavar="DIR", help="output folder (default maps/demo or maps/run)")
     _plan_arguments(run)
     _verbosity(run)
@@ -201,6 +211,12 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(demo)
     demo.set_defaults(func=_demo)
     return parser
+
+
+def _language(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="language of maps, reasons, workbook and console: vi (default, "
+                        "or the config's language) or en")
 
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:

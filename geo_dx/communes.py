@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 import geopandas as gpd
@@ -12,8 +11,6 @@ import shapely
 
 from geo_dx.errors import GeoDxWarning
 from geo_dx.schema import village_locations, working_crs
-
-logger = logging.getLogger(__name__)
 
 #: Per-commune count columns, in output order.
 COUNT_COLUMNS: tuple[str, ...] = (

@@ -33,7 +33,8 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from geo_dx.errors import ConfigError
-from geo_dx.schema import COMPONENTS, TECHNOLOGIES
+from geo_dx.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from geo_dx.schema import COMPONENTS, GAP_CLASSES, TECHNOLOGIES
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -131,6 +132,8 @@ class SignalConfig:
     #: Measurements farther than this from every site of their technology are not used.
     calibration_max_distance_m: float = 15000.0
     seed: int = 20251123
+    #: Cell size of the predicted signal raster (rounded to whole DEM cells).
+    raster_cell_m: float = 500.0
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,8 @@ class PlanConfig:
 class Config:
     """Everything a run can be told; ``Config()`` is the documented default."""
 
+    #: Language of what people read (maps, reasons, workbook, console): "vi" or "en".
+    language: str = DEFAULT_LANGUAGE
     #: Projected CRS for distances; ``None`` estimates the UTM zone from the data.
     crs: str | None = None
     #: A village outside every commune joins the nearest one within this distance.
@@ -259,10 +264,6 @@ class Config:
     remoteness: RemotenessConfig = field(default_factory=RemotenessConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     plan: PlanConfig = field(default_factory=PlanConfig)
-
-    def replace(self, **changes: Any) -> Config:
-        """Return a copy with top-level fields replaced."""
-        return dataclasses.replace(self, **changes)
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -356,7 +357,7 @@ _MAPPING_KEYS = {
     "eirp_dbm": SIGNAL_TECHNOLOGIES,
     "threshold_dbm": SIGNAL_TECHNOLOGIES,
     "weights": COMPONENTS,
-    "severity": ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none"),
+    "severity": GAP_CLASSES,
 }
 
 
@@ -452,6 +453,7 @@ _BOUNDS: dict[str, tuple[float, float, bool]] = {
     "signal.conductivity_s_m": (0.0, 100.0, False),
     "signal.holdout_share": (0.0, 0.99, True),
     "signal.calibration_max_distance_m": (0.0, 1e6, False),
+    "signal.raster_cell_m": (0.0, 1e5, False),
     "remoteness.walking_speed_kmh": (0.0, 1000.0, False),
     "remoteness.road_speed_kmh": (0.0, 1000.0, False),
     "remoteness.straight_line_speed_kmh": (0.0, 1000.0, False),
@@ -520,6 +522,11 @@ def _check(config: Config, source: str) -> None:
         raise ConfigError(
             f"{source}: scoring.normalisation was {config.scoring.normalisation!r}; "
             "allowed: 'percentile', 'minmax'"
+        )
+    if config.language not in LANGUAGES:
+        raise ConfigError(
+            f"{source}: language was {config.language!r}; allowed: "
+            f"{', '.join(map(repr, LANGUAGES))}"
         )
     for layer in ("communes", "villages", "coverage"):
         mapping = getattr(config.columns, layer)

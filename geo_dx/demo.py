@@ -14,7 +14,7 @@ Every layer is labelled as synthetic (:data:`DEMO_TITLE`, province
 
 Examples
 --------
->>> demo = load_demo()  # doctest: +SKIP
+>>> demo = load_demo()
 >>> demo.title
 'Synthetic demo province (not real data)'
 """
@@ -39,6 +39,7 @@ from shapely.geometry import Point
 
 from geo_dx import _demo_world as _w
 from geo_dx._demo_world import DEMO_CRS, DEMO_PROVINCE
+from geo_dx.i18n import N_
 
 __all__ = [
     "DEMO_CRS", "DEMO_PROVINCE", "DEMO_SEED", "DEMO_TITLE", "TARGET_WITHOUT_FIBRE",
@@ -49,7 +50,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Title used by maps and summaries whenever the demo is shown.
-DEMO_TITLE = "Synthetic demo province (not real data)"
+DEMO_TITLE = N_("Synthetic demo province (not real data)")
 #: Seed of the committed demo data.
 DEMO_SEED = 20250701
 #: The committed demo data of a repository checkout (absent in a wheel install).
@@ -180,7 +181,10 @@ def generate_demo(
 
     Examples
     --------
-    >>> paths = generate_demo("/tmp/demo", size=0.1)  # doctest: +SKIP
+    >>> import tempfile
+    >>> paths = generate_demo(Path(tempfile.mkdtemp()) / "demo", size=0.02)
+    >>> all(p.is_file() for p in paths.all())
+    True
     """
     if not 0.02 <= size <= 4.0:
         raise ValueError(f"`size` was {size!r} but must be between 0.02 and 4.0")

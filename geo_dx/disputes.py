@@ -77,7 +77,7 @@ def dispute_counts(
 
     Examples
     --------
-    >>> dates = pd.to_datetime(["2025-01-01", "2025-01-01T18:00", "2025-01-02"])
+    >>> dates = pd.to_datetime(["2025-01-01", "2025-01-01T18:00", "2025-01-02"], format="ISO8601")
     >>> dispute_counts(np.array([[0.0, 0.0]]), np.array([[0.0, 10.0], [5.0, 0.0],
     ...                [0.0, 30.0]]), dates, radius_m=20.0).iloc[0].tolist()
     [2, 1]

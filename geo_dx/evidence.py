@@ -17,12 +17,12 @@ import pandas as pd
 import rasterio
 import shapely
 from pyproj import CRS
-from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from geo_dx.config import MeasuredConfig
 from geo_dx.coverage import Evidence
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.io import open_raster
 from geo_dx.schema import MOBILE_BROADBAND, SOURCES, TECHNOLOGY_ALIASES, village_locations
 from geo_dx.zonal import zonal_share
 
@@ -75,10 +75,19 @@ def raster_evidence(
 
     Examples
     --------
-    >>> ev = raster_evidence(villages, "viettel_4g_rsrp.tif", technology="4g",
-    ...                      threshold=-105)  # doctest: +SKIP
-    >>> ev.covered.sum()  # doctest: +SKIP
-    412
+    >>> import tempfile
+    >>> from rasterio.transform import from_origin
+    >>> from shapely.geometry import Point
+    >>> villages = gpd.GeoDataFrame(geometry=[Point(103.005, 21.395), Point(103.015, 21.395)],
+    ...                             crs=4326)
+    >>> tif = Path(tempfile.mkdtemp()) / "rsrp.tif"
+    >>> with rasterio.open(tif, "w", driver="GTiff", width=2, height=1, count=1,
+    ...                    dtype="float32", crs="EPSG:4326",
+    ...                    transform=from_origin(103.0, 21.4, 0.01, 0.01)) as dst:
+    ...     dst.write(np.array([[-90.0, -120.0]], dtype="float32"), 1)
+    >>> ev = raster_evidence(villages, tif, technology="LTE", threshold=-105)
+    >>> ev.covered.tolist(), ev.technology_class
+    ([True, False], 'mobile')
     """
     path = Path(path)
     tech_class = _technology_class(technology, path)
@@ -91,18 +100,7 @@ def raster_evidence(
             f"{path}: threshold was {threshold!r}; give a number (e.g. -105 for signal in dBm), "
             "or no threshold for a 0/1 mask"
         )
-    try:
-        src = rasterio.open(path)
-    except RasterioError as err:
-        raise InputError(
-            f"{path}: cannot read the coverage raster ({err}); give a GeoTIFF"
-        ) from err
-    with src:
-        if src.crs is None:
-            raise InputError(
-                f"{path}: the coverage raster has no CRS; set one "
-                f"(e.g. gdal_edit.py -a_srs EPSG:4326 {path})"
-            )
+    with open_raster(path, what="coverage raster", crs_example="EPSG:4326") as src:
         if not 1 <= band <= src.count:
             raise InputError(f"{path}: band was {band}; the raster has bands 1..{src.count}")
         local = villages.to_crs(src.crs)
@@ -217,7 +215,15 @@ def read_speed_tiles(path: str | Path) -> gpd.GeoDataFrame:
 
     Examples
     --------
-    >>> tiles = read_speed_tiles("2024-q4-mobile-tiles.parquet")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from shapely.geometry import box
+    >>> path = Path(tempfile.mkdtemp()) / "tiles.geojson"
+    >>> gpd.GeoDataFrame({"avg_d_kbps": [22000], "avg_u_kbps": [6000], "tests": [14]},
+    ...                  geometry=[box(103.0, 21.39, 103.0055, 21.3955)], crs=4326
+    ...                  ).to_file(path)
+    >>> tiles = read_speed_tiles(path)
+    >>> tiles["avg_d_kbps"].tolist(), tiles.crs.to_epsg()
+    ([22000], 4326)
     """
     path = Path(path)
     if not path.exists():
@@ -308,8 +314,13 @@ def tile_evidence(
 
     Examples
     --------
-    >>> ev = tile_evidence(villages, read_speed_tiles("mobile.parquet"),
-    ...                    kind="mobile")  # doctest: +SKIP
+    >>> from shapely.geometry import Point, box
+    >>> tiles = gpd.GeoDataFrame({"avg_d_kbps": [22000, 900], "avg_u_kbps": [6000, 200],
+    ...                           "tests": [14, 30]},
+    ...                          geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326)
+    >>> villages = gpd.GeoDataFrame(geometry=[Point(0.5, 0.5), Point(1.5, 0.5)], crs=4326)
+    >>> tile_evidence(villages, tiles, kind="mobile").covered.tolist()
+    [True, False]
     """
     config = config or MeasuredConfig()
     if kind not in TILE_KINDS:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,8 +27,10 @@ from geo_dx.communes import assign_communes
 from geo_dx.config import Config
 from geo_dx.coverage import (
     Evidence,
+    category_codes,
     covered_within_reach,
     nearest_distance_m,
+    reach_and_nearest,
     with_reach,
 )
 from geo_dx.dem import DemGrid, read_dem
@@ -93,9 +96,12 @@ def find_gaps(
 
     Examples
     --------
-    >>> demo = geo_dx.load_demo()  # doctest: +SKIP
-    >>> gaps = find_gaps(demo.villages, demo.coverage, communes=demo.communes)  # doctest: +SKIP
-    >>> gaps.gap_class.value_counts()  # doctest: +SKIP
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = find_gaps(demo.villages, demo.coverage, communes=demo.communes,
+    ...                  dem=demo.dem_path)
+    >>> int((~gaps["has_mobile_broadband"]).sum()), int((~gaps["has_fibre"]).sum())
+    (86, 261)
     """
     config = config or Config()
     out = _validated(villages, "villages").copy()
@@ -112,59 +118,44 @@ def find_gaps(
     pxy = shapely.get_coordinates(cov.geometry.to_numpy())
     inside_point, inside_village = _points_in_polygons(out.geometry.to_crs(work_crs),
                                                        cov.geometry.to_numpy())
-    tech = cov["technology"].to_numpy().astype(str)
-    source = cov["source"].to_numpy().astype(str)
-    reach = cov["reach_m"].to_numpy(dtype=float)
-    is_site = (cov["kind"] == "site").to_numpy()
+    is_site = (cov["kind"] == "site").to_numpy(dtype=bool)
     antenna = _antenna_height(cov, config)
     # weak or no-service measurements never count as coverage (they may dispute it)
     usable = ~weak_measurements(cov, config=config)
     itm_hits = (_itm_hits(grid, cov, pxy, vxy, is_site & usable, antenna, config, calibration)
                 if model == "itm" else None)
-
-    def covered(mask: np.ndarray, *, how: str) -> np.ndarray:
-        mask = mask & usable
-        if not mask.any():
-            return np.zeros(len(out), dtype=bool)
-        modelled = mask & is_site if how in ("terrain", "itm") else np.zeros_like(mask)
-        plain = mask & ~modelled
-        hit = covered_within_reach(vxy, pxy[plain], reach[plain])
-        if how == "terrain" and modelled.any():
-            hit |= _covered_in_sight(vxy, pxy[modelled], reach[modelled], antenna[modelled],
-                                     grid, config)
-        if how == "itm" and itm_hits is not None:
-            site_pos, village_pos, _ = itm_hits
-            hit[village_pos[modelled[site_pos]]] = True
-        hit[inside_village[mask[inside_point]]] = True
-        return hit
-
-    def groups(how: str) -> dict[tuple[str, str], np.ndarray]:
-        return {
-            (t, s): covered((tech == t) & (source == s), how="radius" if t == "fibre" else how)
-            for t in ("fibre", *MOBILE_ORDER)
-            for s in SOURCES
-        }
-
-    by_group = groups(model)
-    fibre = _best_source(by_group, ("fibre",), evidence, "fibre", out.index)
-    mobile = _best_source(by_group, MOBILE_BROADBAND, evidence, "mobile", out.index)
+    points = _PointColumns(
+        xy=pxy,
+        tech=category_codes(cov["technology"], TECHNOLOGIES),
+        source=category_codes(cov["source"], SOURCES),
+        reach=cov["reach_m"].to_numpy(dtype=float, na_value=np.nan),
+        is_site=is_site,
+        antenna=antenna,
+        usable=usable,
+        inside_point=inside_point,
+        inside_village=inside_village,
+    )
+    found = _point_coverage(vxy, points, how=model, grid=grid, config=config,
+                            itm_hits=itm_hits)
+    fibre = _best_source(found.by_group, ("fibre",), evidence, "fibre", out.index)
+    mobile = _best_source(found.by_group, MOBILE_BROADBAND, evidence, "mobile", out.index)
     out["has_fibre"] = fibre.notna().to_numpy()
     out["has_mobile_broadband"] = mobile.notna().to_numpy()
     out["fibre_source"] = fibre.to_numpy()
     out["mobile_source"] = mobile.to_numpy()
-    out["mobile_technology"] = _best_technology(by_group, out["has_mobile_broadband"])
+    out["mobile_technology"] = _best_technology(found.by_group, out["has_mobile_broadband"])
     # no point at all: missing (empty in the CSV), never inf
-    out["nearest_fibre_m"] = _finite(nearest_distance_m(vxy, pxy[tech == "fibre"]))
-    out["nearest_mobile_m"] = _finite(nearest_distance_m(vxy, pxy[np.isin(tech,
-                                                                          MOBILE_BROADBAND)]))
-    _warn_missing_evidence(tech, reach, usable, evidence)
+    out["nearest_fibre_m"] = _finite(found.nearest_fibre_m)
+    out["nearest_mobile_m"] = _finite(found.nearest_mobile_m)
+    _warn_missing_evidence(cov["technology"].astype(str).to_numpy(), points.reach, usable,
+                           evidence)
     if model in ("terrain", "itm"):
-        mb = np.isin(tech, MOBILE_BROADBAND) & usable
-        radius = covered_within_reach(vxy, pxy[mb], reach[mb])
-        radius[inside_village[mb[inside_point]]] = True
-        out["has_mobile_broadband_radius"] = radius | out["has_mobile_broadband"].to_numpy()
+        out["has_mobile_broadband_radius"] = (
+            found.radius_mobile | out["has_mobile_broadband"].to_numpy()
+        )
     if model == "itm":
-        los = _best_source(groups("terrain"), MOBILE_BROADBAND, evidence, "mobile", out.index)
+        sight = _point_coverage(vxy, points, how="terrain", grid=grid, config=config)
+        los = _best_source(sight.by_group, MOBILE_BROADBAND, evidence, "mobile", out.index)
         out["has_mobile_broadband_terrain"] = los.notna().to_numpy()
         out = _with_signal_columns(out, cov, itm_hits[2])
     out = apply_disputes(out, vxy, pxy, cov, config=config, model=model)
@@ -348,14 +339,148 @@ def _covered_in_sight(
 def _points_in_polygons(
     villages: gpd.GeoSeries, points: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (point position, village position) where a point lies in a village polygon."""
+    """
+    Pairs (point position, village position) where a point lies in a village polygon.
+
+    A tree of the points is queried with the polygons' boxes (one query per polygon,
+    not per point), and each candidate pair is tested exactly (boundary included).
+    """
     is_polygon = (villages.geom_type != "Point").to_numpy()
     if not is_polygon.any() or len(points) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     positions = np.flatnonzero(is_polygon)
-    tree = shapely.STRtree(villages.to_numpy()[positions])
-    point_pos, poly_pos = tree.query(points, predicate="intersects")
-    return point_pos, positions[poly_pos]
+    polygons = villages.to_numpy()[positions]
+    poly_pos, point_pos = shapely.STRtree(points).query(polygons)
+    xy = shapely.get_coordinates(points[point_pos])
+    ok = shapely.intersects_xy(polygons[poly_pos], xy[:, 0], xy[:, 1])
+    return point_pos[ok], positions[poly_pos[ok]]
+
+#: Technologies in the order groups are examined: fibre, then mobile best first.
+TECHNOLOGIES: tuple[str, ...] = ("fibre", *MOBILE_ORDER)
+_NONE = 99
+
+
+@dataclass(frozen=True)
+class _PointColumns:
+    """Coverage points as plain arrays in the working CRS (codes index TECHNOLOGIES/SOURCES)."""
+
+    xy: np.ndarray
+    tech: np.ndarray
+    source: np.ndarray
+    reach: np.ndarray
+    is_site: np.ndarray
+    antenna: np.ndarray
+    usable: np.ndarray
+    inside_point: np.ndarray
+    inside_village: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Found:
+    by_group: dict[tuple[str, str], np.ndarray]
+    nearest_fibre_m: np.ndarray
+    nearest_mobile_m: np.ndarray
+    radius_mobile: np.ndarray
+
+
+def _point_coverage(
+    vxy: np.ndarray, points: _PointColumns, *, how: str, grid: DemGrid | None,
+    config: Config, itm_hits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> _Found:
+    """
+    Per (technology, source) group, which villages its points cover; nearest distances.
+
+    Groups are examined strongest source first, best technology first, and each only
+    for the villages whose answer it can still change (a village already covered by
+    measured 4g needs no look at declared 3g); every answer the caller reads
+    (best source per class, best technology) is the same as examining every group
+    for every village. Nearest distances use every point of the class (weak
+    measurements too); coverage only usable points. ``how`` is the mobile model for
+    sites: ``radius``, ``terrain`` (line of sight) or ``itm`` (``itm_hits``: site and
+    village positions of the pairs the signal model covers). Villages are queried in
+    spatial order (k-d tree queries run ~2x faster on nearby targets).
+    """
+    n = len(vxy)
+    order = _spatial_order(vxy)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    vxy = vxy[order]
+    best_fibre = np.full(n, _NONE)   # best source code covering with fibre
+    best_mobile = np.full(n, _NONE)  # best source code covering with mobile broadband
+    best_tech = np.full(n, _NONE)    # best mobile technology code (incl. 2g)
+    nearest = {"fibre": np.full(n, np.inf), "mobile": np.full(n, np.inf)}
+    radius_mobile = np.zeros(n, dtype=bool)
+    hits: dict[tuple[int, int], np.ndarray] = {}
+    broadband = {TECHNOLOGIES.index(t) for t in MOBILE_BROADBAND}
+
+    def cls_of(t_code: int) -> str | None:
+        return ("fibre" if TECHNOLOGIES[t_code] == "fibre" else
+                "mobile" if t_code in broadband else None)
+
+    for s_code in range(len(SOURCES)):
+        for t_code, t in enumerate(TECHNOLOGIES):
+            group = (points.tech == t_code) & (points.source == s_code)
+            members = group & points.usable
+            if cls_of(t_code) is not None and (group & ~points.usable).any():
+                weak = group & ~points.usable
+                near_weak = nearest_distance_m(vxy, points.xy[weak])
+                nearest[cls_of(t_code)] = np.minimum(nearest[cls_of(t_code)], near_weak)
+            if not members.any():
+                continue
+            cls = cls_of(t_code)
+            if t == "fibre":
+                need = best_fibre > s_code
+            else:
+                need = best_tech > t_code
+                if cls == "mobile":
+                    need |= best_mobile > s_code
+            los = members & points.is_site if how != "radius" and t != "fibre" else None
+            plain = members & ~los if los is not None else members
+            hit, near = reach_and_nearest(vxy, points.xy[plain], points.reach[plain], need=need,
+                                          nearest=cls is not None)
+            if los is not None and los.any():
+                sight = np.flatnonzero(need & ~hit)
+                if how == "itm" and itm_hits is not None:
+                    site_pos, village_pos = itm_hits[0], itm_hits[1]
+                    hit[rank[village_pos[los[site_pos]]]] = True
+                elif len(sight):
+                    hit[sight[_covered_in_sight(vxy[sight], points.xy[los], points.reach[los],
+                                                points.antenna[los], grid, config)]] = True
+                if cls == "mobile":
+                    radius_mobile |= covered_within_reach(vxy, points.xy[los], points.reach[los])
+                    near = np.minimum(near, nearest_distance_m(vxy, points.xy[los]))
+            if cls is not None:
+                nearest[cls] = np.minimum(nearest[cls], near)
+            if t == "fibre":
+                best_fibre[hit] = np.minimum(best_fibre[hit], s_code)
+            else:
+                best_tech[hit] = np.minimum(best_tech[hit], t_code)
+                if cls == "mobile":
+                    best_mobile[hit] = np.minimum(best_mobile[hit], s_code)
+                    radius_mobile |= hit
+            hits[(t_code, s_code)] = hit
+    # points inside village polygons count whatever the pruning above decided: a
+    # pruned village already has an answer at least as strong
+    ok = points.usable[points.inside_point]
+    inside_village = rank[points.inside_village[ok]]
+    inside_point = points.inside_point[ok]
+    inside_group = points.tech[inside_point].astype(np.int64) * 8 + points.source[inside_point]
+    by_group: dict[tuple[str, str], np.ndarray] = {}
+    for s_code, s in enumerate(SOURCES):
+        for t_code, t in enumerate(TECHNOLOGIES):
+            hit = hits.get((t_code, s_code), np.zeros(n, dtype=bool))
+            hit[inside_village[inside_group == t_code * 8 + s_code]] = True
+            if t_code in broadband:
+                radius_mobile |= hit
+            by_group[(t, s)] = hit[rank]
+    return _Found(by_group, nearest["fibre"][rank], nearest["mobile"][rank], radius_mobile[rank])
+
+
+def _spatial_order(xy: np.ndarray, cell_m: float = 5000.0) -> np.ndarray:
+    """Positions of ``xy`` sorted by row of ``cell_m`` then x: nearby points stay together."""
+    if len(xy) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.lexsort((xy[:, 0], np.floor((xy[:, 1] - xy[:, 1].min()) / cell_m)))
 
 
 def _best_source(

@@ -6,11 +6,15 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+
+if TYPE_CHECKING:
+    from rasterio.io import DatasetReader
 
 from geo_dx.columns import find_lon_lat, fold, recognise
 from geo_dx.config import Config
@@ -49,7 +53,10 @@ def read_communes(path: str | Path, *, config: Config | None = None) -> gpd.GeoD
 
     Examples
     --------
-    >>> communes = read_communes("data/boundaries/communes.gpkg")  # doctest: +SKIP
+    >>> from geo_dx.demo import demo_paths
+    >>> communes = read_communes(demo_paths().communes)
+    >>> communes.columns[:2].tolist(), communes.crs.to_epsg()
+    (['commune_id', 'commune_name'], 4326)
     """
     config = config or Config()
     return validate_communes(
@@ -389,3 +396,38 @@ def _looks_numeric(cell: str) -> bool:
 
 def _first_line(err: BaseException) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def open_raster(
+    path: str | Path, *, what: str, crs_example: str = "EPSG:32648"
+) -> DatasetReader:
+    """
+    Open a raster GDAL reads, or raise one :class:`InputError` naming the file.
+
+    Missing, unreadable and CRS-less rasters are refused (a raster without a CRS cannot
+    be placed). The caller closes the dataset (``with open_raster(...) as src``).
+
+    Examples
+    --------
+    >>> open_raster("no/such.tif", what="DEM")
+    Traceback (most recent call last):
+    geo_dx.errors.InputError: no/such.tif: DEM not found; check the path
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: {what} not found; check the path")
+    try:
+        src = rasterio.open(path)
+    except RasterioError as err:
+        raise InputError(f"{path}: cannot read the {what} ({err}); give a GeoTIFF") from err
+    if src.crs is None:
+        src.close()
+        raise InputError(
+            f"{path}: the {what} has no CRS; set one (e.g. gdal_edit.py -a_srs {crs_example} "
+            f"{path})"
+        )
+    return src
+

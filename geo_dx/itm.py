@@ -186,7 +186,7 @@ def free_space_loss_db(distance_m: np.ndarray | float, frequency_mhz: np.ndarray
     Examples
     --------
     >>> round(float(free_space_loss_db(1000.0, 1800.0)), 2)
-    97.55
+    97.56
     """
     wn = np.asarray(frequency_mhz, dtype=float) / 47.7
     return 20.0 * np.log10(2.0 * wn * np.asarray(distance_m, dtype=float))

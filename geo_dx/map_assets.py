@@ -71,7 +71,8 @@ def _inline_css() -> str:
     fullscreen = asset("leaflet.fullscreen/Control.FullScreen.css").decode("utf-8").replace(
         "url('icon-fullscreen.svg')",
         f'url("{_data_uri("leaflet.fullscreen/icon-fullscreen.svg", "image/svg+xml")}")')
-    return "\n".join([leaflet, fullscreen, asset("geo_dx_map.css").decode("utf-8")])
+    return "\n".join([leaflet, fullscreen, asset("geo_dx_map.css").decode("utf-8"),
+                      asset("geo_dx_page.css").decode("utf-8")])
 
 
 @cache
@@ -86,6 +87,7 @@ def _inline_js() -> str:
         # Default marker icons as data URIs, so folium Markers added later work offline too.
         f"L.Icon.Default.imagePath='';L.Icon.Default.mergeOptions({json.dumps(icons)});",
         asset("leaflet.fullscreen/Control.FullScreen.js").decode("utf-8"),
+        asset("geo_dx_page.js").decode("utf-8"),
         asset("geo_dx_map.js").decode("utf-8"),
     ]
     return "\n".join(p.replace("</script", "<\\/script") for p in parts)

@@ -34,6 +34,8 @@ from geo_dx.schema import (
     GAP_COLOURS,
     GAP_LABELS,
     GAPS,
+    SHARE_BINS,
+    SHARE_COLOURS,
     village_locations,
 )
 
@@ -50,6 +52,11 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "layer_mobile": "Mobile sites and reach ({n})",
     "layer_fibre": "Fibre nodes ({n})",
     "layer_raster": "Terrain mobile coverage",
+    "layer_relief": "Relief (hill shading)",
+    "layer_commune_names": "Commune names",
+    "layer_roads": "Roads",
+    "layer_towns": "Towns and commune seats",
+    "layer_reach": "Reach of mobile sites",
     "subtitle": "{villages} · {gaps} with a gap · {communes} · made {date}",
     "village_one": "{n} village",
     "village_many": "{n} villages",
@@ -96,8 +103,14 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "search_none": "No village found",
     "fullscreen": "Full screen",
     "fullscreen_exit": "Exit full screen",
-    # Number formats.
-    "locale": "en-US",
+    "print": "Print / save as PDF",
+    # Kinds and sources of coverage points (site tooltips).
+    "kind_site": "site",
+    "kind_node": "node",
+    "kind_measurement": "measurement",
+    "source_measured": "measured",
+    "source_modelled": "modelled",
+    "source_declared": "declared",
     # Score components, as shown on the contribution bars.
     **{f"component_{c}": c for c in COMPONENTS},
 })
@@ -111,8 +124,8 @@ TECH_STYLE: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "fibre": {"color": "#6a3d9a", "label": "Fibre node"},
     "other": {"color": "#444444", "label": "Other coverage point"},
 })
-_SHARE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-_SHARE_COLORS = ("#f1eef6", "#d0d1e6", "#a6bddb", "#74a9cf", "#2b8cbe")
+_SHARE_BINS = SHARE_BINS
+_SHARE_COLORS = SHARE_COLOURS
 _NO_DATA_COLOR = "#ffffff"
 #: Decimal places kept for coordinates (5 ≈ 1 m) and outline simplification (≈ 20 m).
 _COORD_DECIMALS = 5
@@ -151,13 +164,13 @@ def map_payload(
 
     Examples
     --------
-    >>> import geo_dx
-    >>> demo = geo_dx.load_demo()
-    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
-    >>> table = geo_dx.summarise_communes(gaps, demo.communes)
-    >>> data = map_payload(gaps, table, demo.coverage.iloc[:0], title="Demo")
-    >>> len(data["villages"]["name"]) == len(gaps), data["villages"]["gap"][0] in GAP_CLASSES
-    (True, True)
+    >>> from shapely.geometry import Point
+    >>> village = gpd.GeoDataFrame({"village_name": ["Bản Nà"], "gap_class": ["no_fibre"]},
+    ...                            geometry=[Point(103.0, 21.4)], crs=4326)
+    >>> nothing = gpd.GeoDataFrame(geometry=[], crs=4326)
+    >>> data = map_payload(village, nothing, nothing, title="One village")
+    >>> data["villages"]["name"], [c["count"] for c in data["gapClasses"]]
+    (['Bản Nà'], [0, 0, 1, 0])
     """
     require_columns(villages, ("gap_class",), "villages", "find_gaps")
     villages = to_wgs84(villages, "villages")
@@ -181,6 +194,8 @@ def map_payload(
     return {
         "title": str(title),
         "subtitle": subtitle,
+        "lang": "en",
+        "numberFormat": {"decimal": ".", "group": ",", "percent": "{n}%"},
         "labels": dict(LABELS),
         "gapClasses": [{"key": k, "label": label, "color": colour, "count": counts[k]}
                        for k, (label, colour) in classes.items()],
@@ -308,6 +323,7 @@ def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> 
         "rankP05": numbers("rank_p05", 0),
         "rankP95": numbers("rank_p95", 0),
         "tech": tech,
+        "blocked": texts("blocked_sentence"),
         "contrib": contrib,
     }
 

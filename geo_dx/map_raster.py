@@ -13,7 +13,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 
-from geo_dx.errors import InputError
+from geo_dx.io import open_raster
 
 __all__ = ["RASTER_RGB", "mask_png", "raster_overlay"]
 
@@ -42,12 +42,7 @@ def raster_overlay(
         ``(data_uri, [[south, west], [north, east]])``; None when the clip box misses the
         raster. The image keeps the source resolution, at most 2,048 pixels a side.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: coverage raster not found; check the path or omit it")
-    with rasterio.open(path) as src:
-        if src.crs is None:
-            raise InputError(f"{path}: the raster has no CRS; write it with one (e.g. UTM)")
+    with open_raster(path, what="coverage raster") as src:
         left, bottom, right, top = src.bounds
         if clip_lonlat is not None:
             w, s, e, n = transform_bounds(

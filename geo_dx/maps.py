@@ -19,19 +19,15 @@ The per-commune counts and their order (worst first) are those of
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 import warnings
 from collections.abc import Callable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import folium
 import geopandas as gpd
-import jinja2
 import numpy as np
 import pandas as pd
 import shapely
@@ -41,11 +37,22 @@ from folium.template import Template
 from geo_dx.atomic import run_outputs, write_text_atomic
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.map_assets import asset, inline_assets, script_json
-from geo_dx.map_payload import LABELS, map_payload, require_columns, to_wgs84
+from geo_dx.map_context import PlaceContext, context_payload
+from geo_dx.map_payload import map_payload, require_columns, to_wgs84
 from geo_dx.map_raster import RASTER_RGB, raster_overlay
-from geo_dx.schema import working_crs
+from geo_dx.pages import (
+    commune_file_name,
+    commune_page_names,
+    dossier_html,
+    index_html,
+    page_words,
+    plan_section,
+    use_page_template,
+)
+from geo_dx.schema import GAP_COLOURS, working_crs
 
-__all__ = ["OSM_TILES", "build_map", "commune_file_name", "rebuild_maps", "write_maps"]
+__all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
+           "write_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,9 @@ def build_map(
     coverage_raster: str | Path | None = None,
     top_n: int = 20,
     clip: bool = False,
+    context: PlaceContext | None = None,
+    show_covered: bool = True,
+    show_coverage: bool = True,
     layers: Sequence[Callable[[folium.Map], Any]] = (),
 ) -> folium.Map:
     """
@@ -88,7 +98,15 @@ def build_map(
     top_n
         How many top-ranked villages get a rank label.
     clip
-        Cut the coverage raster to the communes' extent (for a commune's own map).
+        Cut the coverage raster, relief, roads and towns to the communes' extent (for a
+        commune's own map).
+    context
+        Relief, roads and towns to show around the villages (:class:`PlaceContext`);
+        commune names are always labelled.
+    show_covered, show_coverage
+        Whether villages with fibre and mobile broadband, and coverage (sites, nodes and
+        the terrain coverage raster), are shown when the page opens (reach circles always
+        start hidden; every layer can be switched on in the layer control).
     layers
         Extra layers: callables that add themselves to the map (e.g. the investment plan,
         :func:`geo_dx.plan_map.plan_layer`).
@@ -109,23 +127,26 @@ def build_map(
     True
     """
     data = map_payload(villages, communes, coverage, title=title, top_n=top_n)
+    labels = data["labels"]
     bounds = data["bounds"]
     center = ([(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
               if bounds else [0.0, 0.0])
     m = folium.Map(location=center, zoom_start=10, tiles=None, prefer_canvas=True,
-                   control_scale=True, max_zoom=19)
+                   control_scale=False, max_zoom=19, zoom_snap=0.25)
     inline_assets(m, title)
-    folium.FeatureGroup(name=LABELS["basemap_none"], overlay=False, show=True).add_to(m)
-    folium.TileLayer(OSM_TILES, name=LABELS["basemap_osm"], attr=_OSM_ATTR,
+    use_page_template(m, lang=data.get("lang", "en"), body_class="geodx-map-page")
+    folium.FeatureGroup(name=labels["basemap_none"], overlay=False, show=True).add_to(m)
+    folium.TileLayer(OSM_TILES, name=labels["basemap_osm"], attr=_OSM_ATTR,
                      overlay=False, show=False, max_zoom=19).add_to(m)
-    if coverage_raster is not None:
-        clip_box = None
-        if clip and len(communes):
-            clip_box = tuple(to_wgs84(communes, "communes").total_bounds)
-        if _add_raster(m, coverage_raster, clip_box):
-            data["raster"] = {"label": LABELS["layer_raster"],
-                              "color": "#{:02x}{:02x}{:02x}".format(*RASTER_RGB)}
-    groups = _feature_groups(data)
+    clip_box = None
+    if clip and len(communes):
+        clip_box = tuple(float(x) for x in to_wgs84(communes, "communes").total_bounds)
+    data["context"] = context_payload(context, to_wgs84(communes, "communes"), bounds=clip_box)
+    if coverage_raster is not None and _add_raster(m, coverage_raster, clip_box,
+                                                   labels["layer_raster"], show_coverage):
+        data["raster"] = {"label": labels["layer_raster"],
+                          "color": "#{:02x}{:02x}{:02x}".format(*RASTER_RGB)}
+    groups = _feature_groups(data, show_covered=show_covered, show_coverage=show_coverage)
     for group in groups.values():
         group.add_to(m)
     _Layers(data, groups).add_to(m)
@@ -144,13 +165,18 @@ def write_maps(
     title: str,
     coverage_raster: str | Path | None = None,
     commune_id: str | None = None,
+    context: PlaceContext | None = None,
+    all_communes: bool = False,
+    plan_items: pd.DataFrame | None = None,
     layers: Sequence[Callable[[folium.Map], Any]] = (),
 ) -> list[Path]:
     """
-    Write ``map.html``, one ``communes/<commune_id>.html`` per commune and ``index.html``.
+    Write ``map.html``, a dossier page per commune with villages and ``index.html``.
 
-    File names of commune maps are made safe (see :func:`commune_file_name`); each file is
-    written atomically. Stale commune maps from an earlier run are removed.
+    Commune pages are ``communes/<name slug>-<id>.html`` (see
+    :func:`geo_dx.pages.commune_page_names`): the commune's map, totals, gap villages in
+    priority order with reasons, and its plan items. Each file is written atomically;
+    stale commune pages from an earlier run are removed.
 
     Parameters
     ----------
@@ -169,14 +195,23 @@ def write_maps(
     coverage_raster
         Optional 0/1 GeoTIFF of terrain mobile coverage.
     commune_id
-        Write only this commune's map (an unknown id raises :class:`InputError`).
+        Write only this commune's page, even if it has no villages (an unknown id raises
+        :class:`InputError`).
+    context
+        Relief, roads and towns to show (:class:`PlaceContext`).
+    all_communes
+        Also write pages of communes without villages.
+    plan_items
+        Planned works (the plan's items, :func:`geo_dx.planning.plan_investments`); each
+        dossier lists those with a ``commune_id`` equal to its commune's or serving one of
+        its villages (``villages_served``, ``;``-separated ids). ``None`` without a plan.
     layers
         Extra layers for the main map (see :func:`build_map`).
 
     Returns
     -------
     list of Path
-        The files written: the main map, the commune maps, then the index.
+        The files written: the main map, the commune pages, then the index.
 
     Examples
     --------
@@ -190,33 +225,39 @@ def write_maps(
     """
     out_dir = Path(out_dir)
     require_columns(villages, ("gap_class", "commune_id"), "villages", "find_gaps with communes")
-    require_columns(communes, ("commune_id", "commune_name"), "communes", "summarise_communes")
-    ids = communes["commune_id"].astype(str)
+    require_columns(communes, ("commune_id", "commune_name", "villages"), "communes",
+                    "summarise_communes")
+    all_ids = communes["commune_id"].astype(str)
+    names = commune_page_names(all_ids, communes["commune_name"])
     if commune_id is not None:
-        _check_commune_id(ids, commune_id, "communes")
-        ids = ids[ids == str(commune_id)]
-    near = _coverage_near(coverage, communes[communes["commune_id"].astype(str).isin(ids)])
+        _check_commune_id(all_ids, commune_id, "communes")
+        ids = all_ids[all_ids == str(commune_id)]
+    else:
+        ids = all_ids[(pd.to_numeric(communes["villages"]) > 0) | all_communes]
+    near = _coverage_near(coverage, communes[all_ids.isin(ids)])
     village_commune = villages["commune_id"].astype("string").fillna("").to_numpy()
     written, files = [], {}
     if commune_id is None:
-        written.append(_save(build_map(villages, communes, coverage, title=title,
-                                       coverage_raster=coverage_raster, layers=layers),
-                             out_dir / "map.html"))
+        m = build_map(villages, communes, coverage, title=title, coverage_raster=coverage_raster,
+                      context=context, show_covered=False, show_coverage=False, layers=layers)
+        written.append(_save(m, out_dir / "map.html"))
     for i, cid in zip(ids.index, ids, strict=True):
         own = communes.loc[[i]]
-        name = str(own["commune_name"].iloc[0])
-        m = build_map(villages[village_commune == cid], own, near[cid],
-                      title=LABELS["commune_title"].format(title=title, name=name),
-                      coverage_raster=coverage_raster, clip=True)
-        written.append(_save(m, out_dir / "communes" / commune_file_name(cid)))
-        files[cid] = written[-1].name
+        mine = villages[village_commune == cid]
+        m = build_map(mine, own, near[cid], title=str(own["commune_name"].iloc[0]),
+                      coverage_raster=coverage_raster, clip=True, context=context)
+        plan = _plan_rows(plan_items, cid, mine) if plan_items is not None else None
+        _dossier_page(m, own.iloc[0], mine, title=title, plan=plan)
+        written.append(_save(m, out_dir / "communes" / names[cid]))
+        files[cid] = names[cid]
     if commune_id is not None:
         return written
     for old in (out_dir / "communes").glob("*.html"):
         if old.name not in set(files.values()):
             old.unlink()
     written.append(write_text_atomic(out_dir / "index.html",
-                                     _index_html(communes, files, title=title)))
+                                     _index_html(communes, files, villages, title=title,
+                                                 out_dir=out_dir)))
     log.info("wrote %d map files to %s", len(written), out_dir)
     return written
 
@@ -225,8 +266,9 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
     """
     Rewrite the maps of a finished run from its outputs, recomputing nothing.
 
-    Reads ``run_dir/villages.gpkg`` (layers ``villages``, ``communes``, ``coverage``),
-    ``run_dir/summary.json`` (key ``title``) and ``run_dir/coverage_mobile.tif`` if present.
+    Reads ``run_dir/villages.gpkg`` (layers ``villages``, ``communes``, ``coverage``, and
+    ``roads`` and ``towns`` if present), ``run_dir/summary.json`` (keys ``title`` and
+    ``inputs.dem``, for the relief) and ``run_dir/coverage_mobile.tif`` if present.
 
     Parameters
     ----------
@@ -265,6 +307,7 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
     return write_maps(run_dir, layers["villages"], layers["communes"], layers["coverage"],
                       title=_run_title(run_dir), commune_id=commune_id,
                       coverage_raster=raster if shown else None,
+                      context=_run_context(run_dir, gpkg),
                       layers=(plan,) if plan is not None else ())
 
 
@@ -300,28 +343,49 @@ class _Layers(MacroElement):
         self.groups = groups
 
 
-def _feature_groups(data: dict[str, Any]) -> dict[str, folium.FeatureGroup]:
-    """The empty layers (filled by geo_dx_map.js) that the layer control lists."""
+def _feature_groups(
+    data: dict[str, Any], *, show_covered: bool = True, show_coverage: bool = True
+) -> dict[str, folium.FeatureGroup]:
+    """The empty layers (filled by geo_dx_map.js) that the layer control lists, in order."""
+    labels = data["labels"]
+    context = data.get("context", {})
     groups: dict[str, folium.FeatureGroup] = {}
+    if "relief" in context:
+        groups["relief"] = folium.FeatureGroup(labels["layer_relief"])
     if data["communes"]["features"]:
-        groups["communes"] = folium.FeatureGroup(LABELS["layer_communes"])
+        groups["communes"] = folium.FeatureGroup(labels["layer_communes"])
+    if context.get("communeLabels", {}).get("name"):
+        groups["communeLabels"] = folium.FeatureGroup(labels["layer_commune_names"])
+    if context.get("roads", {}).get("lines"):
+        groups["roads"] = folium.FeatureGroup(labels["layer_roads"])
+    if context.get("towns", {}).get("name"):
+        groups["towns"] = folium.FeatureGroup(labels["layer_towns"])
     for cls in data["gapClasses"]:
         groups[cls["key"]] = folium.FeatureGroup(
-            LABELS["layer_gap"].format(label=cls["label"], n=f"{cls['count']:,}"))
+            labels["layer_gap"].format(label=cls["label"], n=_count(data, cls["count"])),
+            show=show_covered or cls["key"] != "none")
     if data["hasScore"]:
-        groups["top"] = folium.FeatureGroup(LABELS["layer_top"].format(n=data["topN"]))
+        groups["top"] = folium.FeatureGroup(labels["layer_top"].format(n=data["topN"]))
     tech = data["sites"]["tech"]
     n_fibre = tech.count("fibre")
     if len(tech) - n_fibre:
         groups["mobile"] = folium.FeatureGroup(
-            LABELS["layer_mobile"].format(n=f"{len(tech) - n_fibre:,}"))
+            labels["layer_mobile"].format(n=_count(data, len(tech) - n_fibre)), show=show_coverage)
+        groups["reach"] = folium.FeatureGroup(labels["layer_reach"], show=False)
     if n_fibre:
-        groups["fibre"] = folium.FeatureGroup(LABELS["layer_fibre"].format(n=f"{n_fibre:,}"))
+        groups["fibre"] = folium.FeatureGroup(labels["layer_fibre"].format(n=_count(data, n_fibre)),
+                                              show=show_coverage)
     return groups
 
 
+def _count(data: dict[str, Any], n: int) -> str:
+    """A whole number grouped the page's way (``1.650`` in Vietnamese, ``1,650`` in English)."""
+    return f"{int(n):,}".replace(",", data["numberFormat"]["group"])
+
+
 def _add_raster(
-    m: folium.Map, path: str | Path, clip_lonlat: tuple[float, float, float, float] | None
+    m: folium.Map, path: str | Path, clip_lonlat: tuple[float, float, float, float] | None,
+    name: str, show: bool,
 ) -> bool:
     overlay = raster_overlay(path, clip_lonlat=clip_lonlat)
     if overlay is None:
@@ -329,8 +393,8 @@ def _add_raster(
     png_uri, bounds = overlay
     folium.map.CustomPane("geodx-raster", z_index=350, pointer_events=False).add_to(m)
     folium.raster_layers.ImageOverlay(
-        png_uri, bounds=bounds, name=LABELS["layer_raster"], opacity=0.45, pane="geodx-raster",
-        overlay=True, show=True, interactive=False,
+        png_uri, bounds=bounds, name=name, opacity=0.3, pane="geodx-raster",
+        overlay=True, show=show, interactive=False,
     ).add_to(m)
     return True
 
@@ -362,46 +426,92 @@ def _save(m: folium.Map, path: Path) -> Path:
 
 # --- Files: safe names, the index page, the run's title -----------------------------------
 
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
-             *(f"LPT{i}" for i in range(10))}
+#: Data files of a run the index links to when they are there: (label key, file name).
+_DOWNLOADS = (("download_xlsx", "priority.xlsx"), ("download_csv", "priority.csv"),
+              ("download_gpkg", "villages.gpkg"), ("download_summary", "summary.json"))
+#: How many of the province's top villages the index lists.
+_INDEX_TOP = 20
 
 
-def commune_file_name(commune_id: str) -> str:
-    """
-    File name of a commune's map: the id if it is safe, else a cleaned id plus a short hash.
-
-    Safe means ASCII letters, digits, ``_`` and ``-`` only, at most 80 characters and not a
-    reserved Windows device name; distinct ids always get distinct names.
-
-    Examples
-    --------
-    >>> commune_file_name("DB-001")
-    'DB-001.html'
-    >>> commune_file_name("../x")
-    '___x-72e4d01d.html'
-    """
-    cid = str(commune_id)
-    clean = re.sub(r"[^A-Za-z0-9_-]", "_", cid)[:80]
-    if clean != cid or not clean or clean.upper() in _RESERVED:
-        clean = f"{clean}-{hashlib.sha1(cid.encode('utf-8')).hexdigest()[:8]}"
-    return f"{clean}.html"
-
-
-def _index_html(table: pd.DataFrame, files: dict[str, str], *, title: str) -> str:
-    """A plain HTML page listing communes in the table's order with counts and links."""
+def _index_html(table: pd.DataFrame, files: dict[str, str], villages: pd.DataFrame, *,
+                title: str, out_dir: Path) -> str:
+    """The index: data files, the province's top villages, communes in the table's order."""
     require_columns(table, ("villages", "with_gap", "without_fibre", "without_mobile_broadband",
                             "without_both", "gap_share"), "communes", "summarise_communes")
-    rows = [
-        {"file": files[str(r.commune_id)], "name": str(r.commune_name), "id": str(r.commune_id),
-         "villages": int(r.villages), "with_gap": int(r.with_gap),
-         "share": "–" if pd.isna(r.gap_share) else f"{r.gap_share:.0%}",
-         "without_fibre": int(r.without_fibre),
-         "without_mobile": int(r.without_mobile_broadband), "without_both": int(r.without_both)}
-        for r in table.itertuples(index=False)
-    ]
-    env = jinja2.Environment(autoescape=True, keep_trailing_newline=True)
-    template = env.from_string(asset("index_template.html").decode("utf-8"))
-    return template.render(title=str(title), made=date.today().isoformat(), rows=rows)
+    words = page_words()
+    top = villages.iloc[:0]
+    if "rank" in villages:
+        top = villages[pd.to_numeric(villages["rank"], errors="coerce").notna()]
+        top = top.sort_values("rank", kind="stable").head(_INDEX_TOP)
+        if "commune_name" not in top:
+            lookup = dict(zip(table["commune_id"].astype(str), table["commune_name"],
+                              strict=True))
+            top = top.assign(commune_name=top["commune_id"].astype(str).map(lookup))
+    downloads = [(words.labels[key], name) for key, name in _DOWNLOADS
+                 if (out_dir / name).exists()]
+    return index_html(table, files, top=pd.DataFrame(top.drop(columns="geometry",
+                                                              errors="ignore")),
+                      downloads=downloads, title=title, made=words.made, lang=words.lang,
+                      css=asset("geo_dx_page.css").decode("utf-8"), labels=words.labels,
+                      gap_labels=words.gap_labels, gap_colours=GAP_COLOURS,
+                      number=words.number, percent=words.percent, score=words.score,
+                      synthetic="synthetic" in str(title).lower())
+
+
+#: Plan item columns a dossier shows, in order (those present).
+_PLAN_COLUMNS = ("rank", "item_id", "kind", "cost_vnd", "village_names", "people_served")
+
+
+def _plan_rows(plan_items: pd.DataFrame, commune_id: str,
+               villages: pd.DataFrame) -> pd.DataFrame:
+    """The plan items of one commune: by ``commune_id``, else by the villages they serve."""
+    if "commune_id" in plan_items:
+        mask = plan_items["commune_id"].astype(str) == commune_id
+    elif "villages_served" in plan_items and "village_id" in villages:
+        ids = set(villages["village_id"].astype(str))
+        mask = plan_items["villages_served"].fillna("").astype(str).map(
+            lambda served: bool(ids.intersection(served.split(";"))))
+    else:
+        return plan_items.iloc[:0]
+    rows = plan_items[mask]
+    shown = [c for c in _PLAN_COLUMNS if c in rows] or [c for c in rows if c != "geometry"]
+    return pd.DataFrame(rows[shown])
+
+
+def _dossier_page(m: folium.Map, commune: pd.Series, villages: pd.DataFrame, *, title: str,
+                  plan: pd.DataFrame | None) -> None:
+    """Wrap a commune's map in its dossier: header and totals above, villages below."""
+    words = page_words()
+    head, tail = dossier_html(
+        commune.to_dict(), pd.DataFrame(villages.drop(columns="geometry", errors="ignore")),
+        title=title, made=words.made, labels=words.labels, gap_labels=words.gap_labels,
+        gap_colours=GAP_COLOURS, number=words.number, percent=words.percent, score=words.score,
+        plan=plan_section(plan, heading=words.labels["dossier_plan"],
+                          column_labels=words.plan_columns, number=words.number))
+    use_page_template(m, lang=words.lang, body_class="geodx-doc geodx-dossier", before=head,
+                      after=tail)
+
+
+def _run_context(run_dir: Path, gpkg: Path) -> PlaceContext:
+    """Roads and towns from the run's GeoPackage, relief from its DEM if still there."""
+    import pyogrio
+
+    from geo_dx.dem import read_dem
+
+    present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
+    layers = {name: gpd.read_file(gpkg, layer=name) for name in ("roads", "towns")
+              if name in present}
+    dem = None
+    try:
+        inputs = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["inputs"]
+        dem_path = Path(inputs["dem"]) if inputs.get("dem") else None
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
+        dem_path = None
+    if dem_path is not None and dem_path.exists():
+        dem = read_dem(dem_path)
+    elif dem_path is not None:
+        log.warning("DEM %s of the run is gone; the maps are drawn without relief", dem_path)
+    return PlaceContext.from_layers(dem=dem, **layers)
 
 
 def _run_title(run_dir: Path) -> str:

@@ -18,23 +18,31 @@ import numpy as np
 import shapely
 
 from geo_dx._version import __version__
+from geo_dx.blocking import terrain_blocking
 from geo_dx.calibration import Calibration
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config
 from geo_dx.coverage import Evidence, with_reach
-from geo_dx.dem import DemGrid, read_dem
+from geo_dx.dem import OVERLAY_CELL_M, DemGrid, read_dem
 from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps, mobile_model
+from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
-from geo_dx.remoteness import remoteness_summary, travel_time_h
+from geo_dx.progress import stage
+from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
-from geo_dx.schema import MOBILE_BROADBAND, check_extent, working_crs
+from geo_dx.schema import MOBILE_BROADBAND, check_extent, village_locations, working_crs
 from geo_dx.scoring import normalised_weights, score, score_summary
-from geo_dx.signal_strength import calibrate_signal, model_comparison
-from geo_dx.terrain import viewshed_union, write_coverage_raster
+from geo_dx.signal_strength import (
+    calibrate_signal,
+    model_comparison,
+    signal_grid,
+    write_signal_raster,
+)
+from geo_dx.viewshed import viewshed_union, write_coverage_raster
 from geo_dx.zonal import zonal_share
 
 logger = logging.getLogger(__name__)
@@ -56,6 +64,8 @@ class RunInputs:
     mobile_tiles: Path | None = None
     fixed_tiles: Path | None = None
     title: str = "geo_dx connectivity gaps"
+    #: The synthetic demo province (said in summary.json whatever the title's language).
+    synthetic: bool = False
     #: Investment plan budget (VND, or "mobile=X,fibre=Y"); None: no plan.
     budget: object | None = None
     #: Candidate sites for the plan (else generated).
@@ -72,6 +82,8 @@ class RunResult:
     summary: dict[str, Any]
     dem: DemGrid | None = None
     coverage_mask: np.ndarray | None = None
+    #: With the itm model: predicted signal (dBm) on a coarse grid and its transform.
+    signal_raster: tuple[np.ndarray, Any] | None = None
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     #: The run's input files: never overwritten, refused inside the output folder.
     input_paths: tuple[Path, ...] = ()
@@ -87,8 +99,8 @@ def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
             *(p for p in optional if p is not None))
 
 
-def demo_inputs() -> RunInputs:
-    """The embedded synthetic demo province as run inputs."""
+def demo_inputs(*, language: str = DEFAULT_LANGUAGE) -> RunInputs:
+    """The embedded synthetic demo province as run inputs, titled in ``language``."""
     from geo_dx.demo import DEMO_TITLE, demo_paths
 
     paths = demo_paths()
@@ -99,7 +111,8 @@ def demo_inputs() -> RunInputs:
         dem=paths.dem,
         towns=paths.towns,
         roads=paths.roads,
-        title=DEMO_TITLE,
+        title=translator(language).gettext(DEMO_TITLE),
+        synthetic=True,
     )
 
 
@@ -126,39 +139,62 @@ def analyse(inputs: RunInputs, *, config: Config | None = None) -> RunResult:
 
 def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, Any]]:
     """The run's layers, and the summary's fields (the summary is built by the caller)."""
-    communes = read_communes(inputs.communes, config=config)
-    villages = read_villages(inputs.villages, config=config)
-    check_extent(villages, communes, source=str(inputs.villages),
-                 reference_source=f"the communes in {inputs.communes}")
-    # each file checked on its own (two operators' sites.csv in different folders too)
-    coverage = read_coverage(inputs.coverage, config=config, within=communes,
-                             within_source=f"the communes in {inputs.communes}")
+    with stage("read inputs"):
+        communes, villages, coverage = _read_inputs(inputs, config)
     work_crs = working_crs(villages, config.crs)
-    dem = read_dem(inputs.dem, crs=work_crs) if inputs.dem else None
+    with stage("read DEM"):
+        dem = (read_dem(inputs.dem, crs=work_crs,
+                        bounds=_study_bounds(communes, coverage, work_crs),
+                        margin_m=CROP_MARGIN_M) if inputs.dem else None)
     coverage = with_reach(coverage, config=config)
     evidence = _evidence(inputs, villages, config)
     model = mobile_model(config, dem)
     calibration = calibrate_signal(coverage, dem, config=config) if model == "itm" else None
-    gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
-                     evidence=evidence,
-                     calibration=calibration if config.terrain.calibrate else None)
+    with stage("gaps"):
+        gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
+                         evidence=evidence,
+                         calibration=calibration if config.terrain.calibrate else None)
+        if dem is not None and model == "terrain":
+            gaps = gaps.join(terrain_blocking(gaps, coverage, dem, config=config))
     mask = None
-    if dem is not None:
-        mask = _mobile_coverage_mask(coverage, dem, config)
-        gaps = _with_area_share(gaps, dem, mask)
+    signal_raster = None
+    overlay = dem.coarsened(OVERLAY_CELL_M) if dem is not None else None
+    if overlay is not None:
+        # line of sight above used the native DEM; the overlay needs no finer than ~100 m
+        with stage("coverage raster"):
+            if model == "itm":
+                signal_dbm, signal_tf, mask = signal_grid(
+                    overlay, coverage, config=config,
+                    calibration=calibration if config.terrain.calibrate else None)
+                signal_raster = (signal_dbm, signal_tf)
+            else:
+                mask = _mobile_coverage_mask(coverage, overlay, config)
+            gaps = _with_area_share(gaps, overlay, mask)
     towns = read_layer(inputs.towns) if inputs.towns else None
     roads = read_layer(inputs.roads) if inputs.roads else None
-    travel = travel_time_h(gaps, dem=dem, towns=towns, roads=roads, communes=communes,
-                           config=config.remoteness, crs=work_crs)
+    with stage("travel time"):
+        fine_elevation = _elevation(gaps, dem)
+        if inputs.budget is None and overlay is not None:
+            # nothing after this needs the native DEM: free it (4 bytes a cell, ~4 GB for a
+            # national 30 m DEM) before the travel-time search allocates its own arrays
+            dem = overlay
+        travel = travel_time_h(gaps, dem=dem, towns=towns, roads=roads, communes=communes,
+                               config=config.remoteness, crs=work_crs,
+                               max_cell_m=OVERLAY_CELL_M)
+        if fine_elevation is not None:
+            travel["elevation_m"] = fine_elevation
     weights = normalised_weights(config.scoring.weights)
-    scored = score(gaps, travel=travel, communes=communes, config=config, weights=weights)
-    cluster_id, clusters = rollout_clusters(scored, radius_m=config.scoring.cluster_radius_m)
-    scored = scored.assign(cluster_id=cluster_id)
-    per_commune = summarise_communes(scored, communes)
+    with stage("scoring"):
+        scored = score(gaps, travel=travel, communes=communes, config=config, weights=weights)
+        cluster_id, clusters = rollout_clusters(scored,
+                                                radius_m=config.scoring.cluster_radius_m)
+        scored = scored.assign(cluster_id=cluster_id)
+        per_commune = summarise_communes(scored, communes)
     is_gap = scored["gap_class"] != "none"
     fields: dict[str, Any] = {
         "mobile_model": mobile_model(config, dem),
-        "synthetic": "synthetic" in inputs.title.lower(),
+        "synthetic": inputs.synthetic or "synthetic" in inputs.title.lower(),
+        "language": config.language,
         "generator": f"geo_dx {__version__}",
         "crs": str(work_crs),
         "inputs": {
@@ -178,6 +214,9 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
         "extra": _signal_sections(scored, model, calibration, config),
     }
     layers = {"clusters": clusters}
+    # Towns and roads go into the GeoPackage too, so `geo-dx map` can redraw them.
+    layers.update({name: layer for name, layer in (("towns", towns), ("roads", roads))
+                   if layer is not None and not layer.empty})
     planned = None
     if inputs.budget is not None:
         from geo_dx.plan_report import plan_layers
@@ -187,7 +226,8 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
         fields["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
         fields["extra"] = {**fields["extra"], "plan": planned.summary}
         layers.update(plan_layers(planned))
-    result = RunResult(scored, per_commune, coverage, summary={}, dem=dem, coverage_mask=mask,
+    result = RunResult(scored, per_commune, coverage, summary={}, dem=overlay,
+                       coverage_mask=mask, signal_raster=signal_raster,
                        extra_layers=layers, input_paths=input_paths(inputs), plan=planned)
     return result, fields
 
@@ -220,6 +260,20 @@ def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFram
                 dem=dem, roads=roads, config=config)
 
 
+def _read_inputs(
+    inputs: RunInputs, config: Config
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Communes, villages and coverage, validated, each file checked against the communes."""
+    communes = read_communes(inputs.communes, config=config)
+    villages = read_villages(inputs.villages, config=config)
+    check_extent(villages, communes, source=str(inputs.villages),
+                 reference_source=f"the communes in {inputs.communes}")
+    # each file checked on its own (two operators' sites.csv in different folders too)
+    coverage = read_coverage(inputs.coverage, config=config, within=communes,
+                             within_source=f"the communes in {inputs.communes}")
+    return communes, villages, coverage
+
+
 def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> list[Evidence]:
     """Coverage rasters and speed tiles given on the command line, as per-village evidence."""
     found = []
@@ -232,6 +286,23 @@ def _evidence(inputs: RunInputs, villages: gpd.GeoDataFrame, config: Config) -> 
             found.append(tile_evidence(villages, read_speed_tiles(path), kind=kind,
                                        config=config.measured))
     return found
+
+
+def _elevation(villages: gpd.GeoDataFrame, dem: DemGrid | None) -> np.ndarray | None:
+    """Elevation at each village location from the DEM as given (None without a DEM)."""
+    if dem is None:
+        return None
+    xy = shapely.get_coordinates(village_locations(villages).to_crs(dem.crs).to_numpy())
+    return dem.sample(xy)
+
+
+def _study_bounds(
+    communes: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame, crs: object
+) -> tuple[float, float, float, float]:
+    """Bounds (in ``crs``) of everything the run looks at: communes and coverage points."""
+    a = communes.to_crs(crs).total_bounds
+    b = coverage.to_crs(crs).total_bounds if len(coverage) else a
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def _mobile_coverage_mask(coverage: gpd.GeoDataFrame, dem: DemGrid, config: Config) -> np.ndarray:
@@ -255,33 +326,64 @@ def _with_area_share(gaps: gpd.GeoDataFrame, dem: DemGrid, mask: np.ndarray) -> 
     return out
 
 
+def map_points(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """
+    The coverage points drawn on the maps: sites and nodes, not measurement points.
+
+    Measurements already decided each village's evidence (``mobile_source``); a national
+    run has ~1 million of them, which would make ``map.html`` ~85 MB of points nobody can
+    read at that zoom. They stay in ``villages.gpkg`` (layer ``coverage``).
+    """
+    if "kind" not in coverage:
+        return coverage
+    return coverage[(coverage["kind"] != "measurement").to_numpy()]
+
+
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
-    from geo_dx.maps import write_maps
-    from geo_dx.plan_report import plan_map_kwargs, write_plan_files
+    from geo_dx.maps import PlaceContext, write_maps
+    from geo_dx.plan_report import plan_map_kwargs, plan_table, write_plan_files
+    from geo_dx.workbook import write_workbook
 
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
-            write_coverage_raster(staging / "coverage_mobile.tif", result.dem,
-                                  result.coverage_mask)
+            with stage("write raster"):
+                write_coverage_raster(staging / "coverage_mobile.tif", result.dem,
+                                      result.coverage_mask)
+        if result.signal_raster is not None and result.dem is not None:
+            write_signal_raster(staging / "signal_mobile_dbm.tif", *result.signal_raster,
+                                result.dem.crs)
 
     def maps(staging: Path) -> None:
         tif = staging / "coverage_mobile.tif"
-        write_maps(staging, result.villages, result.communes, result.coverage,
-                   title=result.summary["title"], coverage_raster=tif if tif.exists() else None,
-                   **plan_map_kwargs(result.plan))
+        with stage("maps"):
+            context = PlaceContext.from_layers(dem=result.dem,
+                                               roads=result.extra_layers.get("roads"),
+                                               towns=result.extra_layers.get("towns"))
+            write_maps(staging, result.villages, result.communes, map_points(result.coverage),
+                       title=result.summary["title"],
+                       coverage_raster=tif if tif.exists() else None,
+                       context=context, **plan_map_kwargs(result.plan),
+                       plan_items=result.plan.items if result.plan is not None else None)
 
     def plan_files(staging: Path) -> None:
         if result.plan is not None:
             write_plan_files(staging, result.plan)
 
-    return write_run(
-        out_dir,
-        villages=result.villages,
-        communes=result.communes,
-        coverage=result.coverage,
-        summary=result.summary,
-        extra_layers=result.extra_layers,
-        extra_writers=(raster, maps, plan_files),
-        inputs=result.input_paths,
-    )
+    def workbook(staging: Path) -> None:
+        write_workbook(staging / "priority.xlsx", result.villages, result.communes,
+                       plan=plan_table(result.plan) if result.plan is not None else None,
+                       language=result.summary.get("language", DEFAULT_LANGUAGE),
+                       title=result.summary["title"])
+
+    with stage("write"):
+        return write_run(
+            out_dir,
+            villages=result.villages,
+            communes=result.communes,
+            coverage=result.coverage,
+            summary=result.summary,
+            extra_layers=result.extra_layers,
+            extra_writers=(raster, maps, plan_files, workbook),
+            inputs=result.input_paths,
+        )

@@ -15,6 +15,10 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from folium.template import Template
+
+from geo_dx.map_assets import script_json
 
 #: User-facing labels of the plan layer, grouped for translation.
 PLAN_MAP_TEXT: dict[str, str] = {
@@ -29,7 +33,7 @@ PLAN_MAP_TEXT: dict[str, str] = {
     "rank": "Rank",
     "bn": "bn VND",
 }
-_SITE_COLOUR = "#6a3d9a"
+_SITE_COLOUR = "#0b3d91"
 _FIBRE_COLOUR = "#1b9e77"
 
 
@@ -46,24 +50,25 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[fo
     items = items.to_crs(4326) if len(items) else items
     links = links.to_crs(4326) if len(links) else links
 
+    payload = {
+        "links": [_latlon(g) for g in links.geometry],
+        "sites": [], "routes": [],
+        "siteColour": _SITE_COLOUR, "fibreColour": _FIBRE_COLOUR,
+    }
+    for _, row in items.iterrows():
+        popup = _popup(row)
+        if row["kind"] == "fibre":
+            payload["routes"].append({"lines": [_latlon(p) for p in
+                                                shapely.get_parts(row.geometry)],
+                                      "popup": popup})
+        else:
+            payload["sites"].append({"at": [round(row.geometry.y, 6), round(row.geometry.x, 6)],
+                                     "popup": popup, "label": str(row["item_id"])})
+
     def add(m: folium.Map) -> folium.FeatureGroup:
         group = folium.FeatureGroup(name=PLAN_MAP_TEXT["layer"].format(n=len(items)), show=True)
-        for geom in links.geometry:
-            folium.PolyLine(_latlon(geom), color=_SITE_COLOUR, weight=1.5, opacity=0.8,
-                            dash_array="4 4").add_to(group)
-        for _, row in items.iterrows():
-            popup = folium.Popup(_popup(row), max_width=320)
-            if row["kind"] == "fibre":
-                for part in shapely.get_parts(row.geometry):
-                    folium.PolyLine(_latlon(part), color=_FIBRE_COLOUR, weight=4, opacity=0.9,
-                                    popup=popup).add_to(group)
-            else:
-                folium.RegularPolygonMarker(
-                    [row.geometry.y, row.geometry.x], number_of_sides=3, radius=9,
-                    color="#ffffff", weight=1.5, fill_color=_SITE_COLOUR, fill_opacity=0.95,
-                    popup=popup, tooltip=html.escape(str(row["item_id"])),
-                ).add_to(group)
         group.add_to(m)
+        _PlanLayer(payload, group).add_to(m)
         return group
 
     return add
@@ -108,6 +113,41 @@ def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
 
     return gpd.GeoSeries(village_locations(villages).to_numpy(),
                          index=villages["village_id"].astype(str).to_numpy(), crs=villages.crs)
+
+
+class _PlanLayer(MacroElement):
+    """Draws the plan into its feature group with plain Leaflet (no plugin, no jQuery)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (data, group) {
+          data.links.forEach(function (line) {
+            L.polyline(line, {color: data.siteColour, weight: 1.5, opacity: 0.8,
+                              dashArray: "4 4"}).addTo(group);
+          });
+          data.routes.forEach(function (route) {
+            route.lines.forEach(function (line) {
+              L.polyline(line, {color: data.fibreColour, weight: 4, opacity: 0.9})
+                .bindPopup(route.popup).addTo(group);
+            });
+          });
+          data.sites.forEach(function (site) {
+            L.circleMarker(site.at, {radius: 8, color: "#ffffff", weight: 2, fill: true,
+                                     fillColor: data.siteColour, fillOpacity: 0.95})
+              .bindPopup(site.popup).bindTooltip(document.createTextNode(site.label))
+              .addTo(group);
+          });
+        })({{ this.payload }}, {{ this.group.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: dict[str, Any], group: folium.FeatureGroup):
+        super().__init__()
+        self._name = "GeoDxPlan"
+        self.payload = script_json(payload)
+        self.group = group
 
 
 def _latlon(line: shapely.Geometry) -> list[list[float]]:

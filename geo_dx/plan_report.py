@@ -176,7 +176,7 @@ def plan_run(
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         names = [str(n) for n in pyogrio.list_layers(gpkg)[:, 0]]
         layers = {n: gpd.read_file(gpkg, layer=n) for n in names
-                  if n not in ("plan_sites", "plan_fibre")}
+                  if n not in ("plan_sites", "plan_fibre", "layer_styles")}  # styles: rewritten
     except (OSError, ValueError, pyogrio.errors.DataSourceError) as err:
         raise InputError(f"{run_dir}: cannot read the run's outputs ({err}); re-run "
                          "`geo-dx run`") from err
@@ -229,7 +229,7 @@ def write_plan_into_run(
         tif = staging / "coverage_mobile.tif"
         write_maps(staging, result.villages, communes, coverage, title=summary["title"],
                    coverage_raster=tif if tif.exists() else None,
-                   **plan_map_kwargs(result))
+                   **plan_map_kwargs(result), plan_items=result.items)
 
     return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
                      summary=summary, extra_layers={**other_layers, **plan_layers(result)},

@@ -238,8 +238,7 @@ def _grid(dem: DemGrid | str | Path | None, gaps: gpd.GeoDataFrame, config: Conf
 def _model(gaps: gpd.GeoDataFrame, config: Config, grid: DemGrid | None) -> str:
     from geo_dx.gaps import mobile_model
 
-    terrain_run = (gaps.attrs.get("mobile_model") == "terrain"
-                   or "has_mobile_broadband_radius" in gaps)
+    terrain_run = "has_mobile_broadband_radius" in gaps  # find_gaps' terrain model adds it
     if terrain_run and grid is None:
         raise InputError(
             "plan: the gaps were found with the terrain model (line of sight over a DEM); "
@@ -466,8 +465,7 @@ def _items(
 
 
 def _loc(gaps: gpd.GeoDataFrame, position: int) -> shapely.Point:
-    geom = gaps.geometry.iloc[position]
-    return geom if geom.geom_type == "Point" else geom.representative_point()
+    return village_locations(gaps.iloc[[position]]).iloc[0]
 
 
 def _cost_effective_order(

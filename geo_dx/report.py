@@ -8,7 +8,6 @@ output folder as it was.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,9 @@ import pandas as pd
 
 from geo_dx.atomic import SUMMARY, staged_run
 from geo_dx.communes import COUNT_COLUMNS
+from geo_dx.i18n import DEFAULT_LANGUAGE, translator
+from geo_dx.qgis_style import write_layer_styles
 from geo_dx.schema import COMPONENTS, village_locations
-
-logger = logging.getLogger(__name__)
 
 #: priority.csv columns, in order (those a run does not produce are left out).
 PRIORITY_COLUMNS: tuple[str, ...] = (
@@ -47,6 +46,12 @@ PRIORITY_COLUMNS: tuple[str, ...] = (
     "elevation_m",
     "nearest_fibre_m",
     "nearest_mobile_m",
+    "mobile_blocked_by",
+    "blocked_site_distance_m",
+    "obstacle_elevation_m",
+    "obstacle_distance_m",
+    "obstacle_lon",
+    "obstacle_lat",
     "population",
     "households",
     "ethnic_minority_share",
@@ -136,6 +141,7 @@ def build_summary(
     inputs: Mapping[str, Any] | None = None,
     scoring: Mapping[str, Any] | None = None,
     evidence: Sequence[Mapping[str, Any]] | None = None,
+    language: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """
@@ -149,6 +155,8 @@ def build_summary(
         The per-commune table from :func:`geo_dx.communes.summarise_communes`, worst first.
     title, warnings, mobile_model, synthetic, generator, crs, inputs, scoring, evidence
         What the run was and what it saw; fields left ``None`` are left out.
+    language
+        The language of what people read from this run (``geo-dx map`` reuses it).
     extra
         Further sections (e.g. an investment plan), added last.
 
@@ -176,8 +184,8 @@ def build_summary(
         "warnings": len(warnings),
     }
     rows = pd.DataFrame(communes.drop(columns="geometry"))
-    fields = {"synthetic": synthetic, "generator": generator, "crs": crs, "inputs": inputs,
-              "scoring": scoring}
+    fields = {"synthetic": synthetic, "language": language, "generator": generator, "crs": crs,
+              "inputs": inputs, "scoring": scoring}
     summary: dict[str, Any] = {
         "title": title,
         "mobile_model": mobile_model,
@@ -202,47 +210,67 @@ def build_summary(
     return summary
 
 
-def format_summary(summary: Mapping[str, Any], *, max_communes: int = 15) -> str:
-    """The console table ``geo-dx run`` prints: totals, then communes worst first."""
+def format_summary(
+    summary: Mapping[str, Any], *, max_communes: int = 15, language: str | None = None
+) -> str:
+    """
+    The console table ``geo-dx run`` prints: totals, then communes worst first.
+
+    Written in ``language`` (default: the run's ``summary["language"]``, else Vietnamese).
+    """
+    tr = translator(language or summary.get("language", DEFAULT_LANGUAGE))
+    _ = tr.gettext
     t = summary["totals"]
+
+    def total(label: str, value: int) -> str:
+        return f"{label:<28}{tr.number(value):>7}"
+
     lines = [
         summary["title"],
         "",
-        f"{'villages':<28}{t['villages']:>7}",
-        f"{'without mobile broadband':<28}{t['without_mobile_broadband']:>7}",
-        f"{'without fibre':<28}{t['without_fibre']:>7}",
-        f"{'without both':<28}{t['without_both']:>7}",
+        total(_("villages"), t["villages"]),
+        total(_("without mobile broadband"), t["without_mobile_broadband"]),
+        total(_("without fibre"), t["without_fibre"]),
+        total(_("without both"), t["without_both"]),
     ]
     if t["unassigned"]:
-        lines.append(f"{'unassigned to a commune':<28}{t['unassigned']:>7}")
+        lines.append(total(_("unassigned to a commune"), t["unassigned"]))
     if "terrain" in summary:
-        tr = summary["terrain"]
+        tr_ = summary["terrain"]
         lines.append(
-            f"{'  (radius model would say':<28}{tr['radius_without_mobile_broadband']:>7} "
-            f"without mobile; {tr['changed_class']} villages change class)"
+            total("  " + _("(radius model would say"), tr_["radius_without_mobile_broadband"])
+            + " " + _("without mobile; {changed} villages change class)",
+                      changed=tr.number(tr_["changed_class"]))
         )
     models = summary.get("mobile_models", {})
     if models.get("active") == "itm":
-        counts = models["without_mobile_broadband"]
-        lines.append("  without mobile by model: " + ", ".join(
-            f"{m} {n}" for m, n in counts.items()) + " (" + ", ".join(
-            f"{k.replace('_vs_', ' vs ')}: {n} change class"
-            for k, n in models["changed_class"].items()) + ")")
+        counts = ", ".join(f"{m} {tr.number(n)}"
+                           for m, n in models["without_mobile_broadband"].items())
+        changes = ", ".join(
+            _("{models}: {n} change class", models=k.replace("_vs_", " vs "), n=tr.number(n))
+            for k, n in models["changed_class"].items())
+        lines.append("  " + _("without mobile by model: {counts} ({changes})",
+                              counts=counts, changes=changes))
     disputes = summary.get("disputes", {})
     if disputes.get("disputed_count"):
-        lines.append(f"{'disputed by measurements':<28}{disputes['disputed_count']:>7}")
-    lines += ["", f"{'commune':<30}{'villages':>9}{'no mobile':>11}{'no fibre':>10}{'neither':>9}"]
+        lines.append(total(_("disputed by measurements"), disputes["disputed_count"]))
+    heads = [tr.pgettext("console", "commune"), tr.pgettext("console", "villages"),
+             tr.pgettext("console", "no mobile"), tr.pgettext("console", "no fibre"),
+             tr.pgettext("console", "neither")]
+    widths = [max(30, len(heads[0]) + 2),
+              *(max(w, len(h) + 2) for w, h in zip((9, 11, 10, 9), heads[1:], strict=True))]
+    lines += ["", f"{heads[0]:<{widths[0]}}" + "".join(
+        f"{h:>{w}}" for h, w in zip(heads[1:], widths[1:], strict=True))]
+    keys = ("villages", "without_mobile_broadband", "without_fibre", "without_both")
     for row in summary["communes"][:max_communes]:
-        name = str(row["commune_name"])[:28]
-        lines.append(
-            f"{name:<30}{row['villages']:>9}{row['without_mobile_broadband']:>11}"
-            f"{row['without_fibre']:>10}{row['without_both']:>9}"
-        )
+        name = str(row["commune_name"])[: widths[0] - 2]
+        lines.append(f"{name:<{widths[0]}}" + "".join(
+            f"{tr.number(row[k]):>{w}}" for k, w in zip(keys, widths[1:], strict=True)))
     hidden = len(summary["communes"]) - max_communes
     if hidden > 0:
-        lines.append(f"… and {hidden} more communes (see summary.json)")
+        lines.append(_("… and {n} more communes (see summary.json)", n=tr.number(hidden)))
     if t["warnings"]:
-        lines.append(f"\n{t['warnings']} warning(s); see summary.json")
+        lines.append("\n" + _("{n} warning(s); see summary.json", n=tr.number(t["warnings"])))
     return "\n".join(lines)
 
 
@@ -281,6 +309,9 @@ def write_run(
         _gpkg_layer(coverage, gpkg, "coverage")
         for name, layer in (extra_layers or {}).items():
             _gpkg_layer(layer, gpkg, name)
+        write_layer_styles(gpkg, language=summary.get("language", DEFAULT_LANGUAGE),
+                           villages_geometry=str(villages.geom_type.mode().iloc[0])
+                           if len(villages) else "Point")
         write_priority_csv(staging / "priority.csv", villages)
         for writer in extra_writers:
             writer(staging)

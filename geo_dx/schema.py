@@ -22,6 +22,7 @@ from pyproj import CRS
 
 from geo_dx.columns import fold, missing_columns_message, nfc, recognise
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.i18n import CODE_LABELS
 
 #: Technologies geo_dx knows, best first within each class.
 TECHNOLOGIES: tuple[str, ...] = ("fibre", "5g", "4g", "3g", "2g")
@@ -54,13 +55,8 @@ KINDS: tuple[str, ...] = ("site", "node", "measurement")
 GAP_CLASSES: tuple[str, ...] = ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none")
 #: Gap classes that are a gap (every class but ``none``), worst first.
 GAPS: tuple[str, ...] = GAP_CLASSES[:-1]
-#: Legend label of each gap class.
-GAP_LABELS: Mapping[str, str] = MappingProxyType({
-    "no_fibre_no_mobile": "No fibre, no mobile broadband",
-    "no_mobile": "No mobile broadband",
-    "no_fibre": "No fibre",
-    "none": "Fibre and mobile broadband",
-})
+#: Legend label of each gap class (English msgids; translate with ``Translator.label``).
+GAP_LABELS: Mapping[str, str] = CODE_LABELS["gap_class"]
 #: Colour of each gap class on maps (Okabe-Ito palette, safe for colour-blind readers).
 GAP_COLOURS: Mapping[str, str] = MappingProxyType({
     "no_fibre_no_mobile": "#D55E00",
@@ -68,6 +64,10 @@ GAP_COLOURS: Mapping[str, str] = MappingProxyType({
     "no_fibre": "#E69F00",
     "none": "#009E73",
 })
+#: Bins of a commune's ``gap_share`` (share of villages with a gap) on maps and in QGIS.
+SHARE_BINS: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+#: Fill colour of each bin (light = few gaps).
+SHARE_COLOURS: tuple[str, ...] = ("#f1eef6", "#d0d1e6", "#a6bddb", "#74a9cf", "#2b8cbe")
 #: Map class of villages whose declared coverage measurements dispute (see disputes.py):
 #: drawn in its own colour whatever their gap class, listed after the gap classes.
 DISPUTED_CLASS = "disputed"

@@ -37,6 +37,8 @@ import pandas as pd
 
 from geo_dx.config import Config
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.i18n import translator
+from geo_dx.reasons import reason_sentence
 from geo_dx.remoteness import TRAVEL_COLUMNS
 from geo_dx.schema import COMPONENTS, GAPS
 
@@ -46,8 +48,6 @@ logger = logging.getLogger(__name__)
 ETHNIC_MAJORITY = 0.5
 #: A top-N village is "stable" when it stays in the top N in at least this share of draws.
 STABLE_SHARE = 0.9
-#: The reason sentence names at most this many components.
-REASON_PARTS = 4
 #: Columns :func:`score` adds, in order.
 SCORE_COLUMNS: tuple[str, ...] = (
     "travel_time_h",
@@ -104,7 +104,8 @@ def score(
     -------
     geopandas.GeoDataFrame
         A copy of ``gaps`` plus :data:`SCORE_COLUMNS`. Villages with ``gap_class`` "none"
-        keep their travel time but have no score, rank or reason.
+        keep their travel time but have no score, rank or reason. The ``reason``
+        sentence is written in ``config.language`` (:func:`geo_dx.reasons.reason_sentence`).
 
     Examples
     --------
@@ -120,9 +121,13 @@ def score(
     [1, 2]
     >>> for part in scored["reason"].iloc[0].split("; "):
     ...     print(part)
-    24.6 km (straight line) from the nearest town
-    96% ethnic minority
-    no mobile signal and no fibre
+    Cách thị trấn gần nhất 24,6 km (đường chim bay)
+    96 % đồng bào dân tộc thiểu số
+    không có sóng di động, chưa có cáp quang.
+    >>> english = score(gaps, travel=travel_time_h(gaps, towns=towns),
+    ...                 config=Config(language="en"))
+    >>> english["reason"].iloc[0].split("; ")[0]
+    '24.6 km (straight line) from the nearest town'
     >>> scored["missing_components"].iloc[0]
     'poverty'
     """
@@ -167,9 +172,10 @@ def score(
             "component and are left unranked; give them population, ethnic share or a DEM.",
             GeoDxWarning, stacklevel=2,
         )
+    tr = translator(config.language)
     facts = _facts(out, raw, from_commune, travel)
     out["reason"] = pd.Series(
-        [_reason(row) if gap else None
+        [reason_sentence(row, tr=tr) if gap else None
          for gap, (_, row) in zip(is_gap, facts.iterrows(), strict=True)],
         index=out.index, dtype=object,
     )
@@ -530,45 +536,3 @@ def _facts(
         },
         index=out.index,
     )
-
-
-def _reason(facts: pd.Series) -> str | None:
-    """A short sentence from the top contributions, largest first."""
-    contrib = {c: facts[f"contrib_{c}"] for c in COMPONENTS}
-    present = [(float(v), c) for c, v in contrib.items() if pd.notna(v) and v > 0]
-    parts = [c for _, c in sorted(present, key=lambda t: -t[0])][:REASON_PARTS]
-    words = [_phrase(c, facts) for c in parts]
-    return "; ".join(w for w in words if w) or None
-
-
-def _phrase(component: str, f: pd.Series) -> str:
-    if component == "severity":
-        tech = f["technology"]
-        return {
-            "no_fibre_no_mobile": "2G only and no fibre" if tech == "2g"
-            else "no mobile signal and no fibre",
-            "no_mobile": "no mobile broadband (2G only)" if tech == "2g"
-            else "no mobile signal",
-            "no_fibre": f"no fibre ({tech.upper()} available)"
-            if tech in ("5g", "4g", "3g") else "no fibre",
-        }.get(f["gap_class"], str(f["gap_class"]))
-    if component == "remoteness":
-        centre_kind = f["centre_kind"]
-        if f["method"] == "straight_line":
-            return f"{f['distance_m'] / 1000:.1f} km (straight line) from the nearest {centre_kind}"
-        if f["hours"] < 0.05:
-            return f"under 0.1 h from the nearest {centre_kind}"
-        return f"{f['hours']:.1f} h from the nearest {centre_kind}"
-    if component == "ethnic":
-        text = f"{f['share']:.0%} ethnic minority" if pd.notna(f["share"]) else ""
-        if text and f["share_from_commune"]:
-            text += " (commune figure)"
-        if f["difficult"]:
-            text = ", ".join(filter(None, (text, "especially difficult village")))
-        return text
-    if component == "people":
-        if pd.notna(f["households"]):
-            return f"~{f['people']:,.0f} people ({f['households']:,.0f} households)"
-        return f"{f['people']:,.0f} people"
-    text = f"poverty {f['poverty']:.0%}"
-    return text + " (commune figure)" if f["poverty_from_commune"] else text

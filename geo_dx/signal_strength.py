@@ -16,17 +16,23 @@ are interpolated from their known neighbours (flat ground when none is known).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from affine import Affine
+from pyproj import CRS
 
 from geo_dx.calibration import Calibration, fit_offsets
 from geo_dx.config import Config, SignalConfig, TerrainConfig
+from geo_dx.coverage import with_reach
 from geo_dx.dem import DemGrid
 from geo_dx.itm import TerrainProfiles, free_space_loss_db, itm_loss_db
-from geo_dx.terrain import ground_elevation, pairs_in_reach
+from geo_dx.schema import MOBILE_BROADBAND
+from geo_dx.terrain import pairs_in_reach
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +50,8 @@ def pair_profiles(
     Terrain profiles along straight paths, sampled every ``step_m`` or a little less.
 
     Each profile has ``max(ceil(d / step_m), 2) + 1`` evenly spaced elevations, both ends
-    included; the ends come from :func:`geo_dx.terrain.ground_elevation` (nearest edge
-    cell off the grid), interior samples bilinearly from the DEM. Unknown samples are
+    included; the ends come from :meth:`geo_dx.dem.DemGrid.sample` with ``clamp=True``
+    (nearest edge cell off the grid), interior samples bilinearly from the DEM. Unknown samples are
     interpolated along the profile; a profile with no known sample is flat at 0 m.
 
     Examples
@@ -76,8 +82,8 @@ def pair_profiles(
         xy = a[owner] + t[:, None] * (b[owner] - a[owner])
         elevation[lo:hi] = dem.sample(xy)
         start = end
-    elevation[offsets[:-1]] = ground_elevation(dem, a)
-    elevation[offsets[1:] - 1] = ground_elevation(dem, b)
+    elevation[offsets[:-1]] = dem.sample(a, clamp=True)
+    elevation[offsets[1:] - 1] = dem.sample(b, clamp=True)
     _fill_unknown(elevation, offsets)
     return TerrainProfiles(elevation, offsets, distance)
 
@@ -171,8 +177,10 @@ def predict_pairs(
             situation_pct=signal.situation_pct,
         )
     received = eirp[site_idx] - loss
-    logger.info("signal: %d site-target pairs in reach, %d at or above threshold",
-                len(site_idx), int(np.sum(received >= threshold[site_idx])))
+    logger.info("signal: %d site-target pairs in reach, %d at or above threshold; ITM flags "
+                "%d as outside its validated range (kwx >= 3: steep or very close horizons, "
+                "or under 1 km)", len(site_idx), int(np.sum(received >= threshold[site_idx])),
+                int(np.sum(kwx >= 3)))
     return pd.DataFrame({
         "site": site_idx, "target": target_idx, "distance_m": distance, "loss_db": loss,
         "signal_dbm": received, "margin_db": received - threshold[site_idx], "kwx": kwx,
@@ -275,7 +283,7 @@ def model_comparison(villages: pd.DataFrame, *, model: str) -> dict[str, object]
     ...                   "has_mobile_broadband_radius": [True, True, True],
     ...                   "has_mobile_broadband_terrain": [True, True, False]})
     >>> model_comparison(v, model="itm")["changed_class"]
-    {'radius_vs_terrain': 1, 'terrain_vs_itm': 1, 'radius_vs_itm': 2}
+    {'radius_vs_terrain': 1, 'radius_vs_itm': 2, 'terrain_vs_itm': 1}
     """
     active = (villages["has_mobile_broadband_declared"] if "has_mobile_broadband_declared"
               in villages else villages["has_mobile_broadband"]).astype(bool)
@@ -290,3 +298,78 @@ def model_comparison(villages: pd.DataFrame, *, model: str) -> dict[str, object]
         "changed_class": {f"{a}_vs_{b}": int((answers[a] != answers[b]).sum())
                           for i, a in enumerate(names) for b in names[i + 1:]},
     }
+
+
+def signal_grid(
+    dem: DemGrid,
+    coverage: gpd.GeoDataFrame,
+    *,
+    config: Config | None = None,
+    calibration: Calibration | None = None,
+) -> tuple[np.ndarray, Affine, np.ndarray]:
+    """
+    Predicted best mobile broadband signal (dBm) on a coarse grid, and the covered mask.
+
+    The grid has cells of ``signal.raster_cell_m`` (a whole number of DEM cells, aligned
+    with the DEM); each cell's centre is a receiver, reached by every 3g/4g/5g site within
+    its reach. The mask is on the DEM grid (each DEM cell takes its coarse cell's answer),
+    True where the best margin over the technology's threshold is >= 0.
+
+    Returns
+    -------
+    tuple
+        ``(signal_dbm, transform, covered)``: float32 grid (NaN: no site in reach), its
+        affine transform, and a boolean mask of ``dem.shape``.
+    """
+    config = config or Config()
+    factor = max(int(round(config.signal.raster_cell_m / dem.cell_size_m)), 1)
+    rows = -(-dem.shape[0] // factor)
+    cols = -(-dem.shape[1] // factor)
+    src = dem.transform
+    tf = Affine(src.a * factor, src.b, src.c, src.d, src.e * factor, src.f)
+    cc, rr = np.meshgrid(np.arange(cols) + 0.5, np.arange(rows) + 0.5)
+    x = (tf.c + tf.a * cc + tf.b * rr).ravel()
+    y = (tf.f + tf.d * cc + tf.e * rr).ravel()
+    cov = coverage if "reach_m" in coverage else with_reach(coverage, config=config)
+    cov = cov.to_crs(dem.crs)
+    sites = cov[(cov["kind"] == "site") & cov["technology"].isin(MOBILE_BROADBAND)]
+    tech = sites["technology"].to_numpy().astype(str)
+    pairs = predict_pairs(
+        dem, shapely.get_coordinates(sites.geometry.to_numpy()), tech,
+        sites["reach_m"].to_numpy(dtype=float), np.column_stack([x, y]),
+        antenna_height_m=_column(sites, "antenna_height_m"),
+        eirp_dbm=_column(sites, "eirp_dbm"), terrain=config.terrain, signal=config.signal,
+    )
+    if calibration is not None and len(pairs):
+        operator = (sites["operator"].fillna("").astype(str).to_numpy() if "operator" in sites
+                    else np.full(len(sites), ""))
+        shift = calibration.offset_for(tech[pairs["site"]], operator[pairs["site"]])
+        pairs = pairs.assign(signal_dbm=pairs["signal_dbm"] + shift,
+                             margin_db=pairs["margin_db"] + shift)
+    best = best_per_target(pairs, rows * cols)
+    signal_dbm = best["signal_dbm"].to_numpy(dtype=np.float32).reshape(rows, cols)
+    coarse = (best["margin_db"].to_numpy() >= 0).reshape(rows, cols)
+    covered = np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)
+    logger.info("signal grid: %d x %d cells of %.0f m, %d covered", rows, cols,
+                factor * dem.cell_size_m, int(coarse.sum()))
+    return signal_dbm, tf, covered[: dem.shape[0], : dem.shape[1]]
+
+
+def write_signal_raster(path: str | Path, signal_dbm: np.ndarray, transform: Affine,
+                        crs: Any) -> Path:
+    """Write a float32 GeoTIFF of predicted signal in dBm (NaN nodata)."""
+    import rasterio
+
+    path = Path(path)
+    with rasterio.open(path, "w", driver="GTiff", height=signal_dbm.shape[0],
+                       width=signal_dbm.shape[1], count=1, dtype="float32",
+                       crs=CRS.from_user_input(crs).to_wkt(), transform=transform,
+                       nodata=float("nan"), compress="deflate") as dst:
+        dst.write(signal_dbm.astype(np.float32), 1)
+        dst.update_tags(1, units="dBm", meaning="best predicted mobile broadband signal (ITM)")
+    return path
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return (frame[name].to_numpy(dtype=float) if name in frame
+            else np.full(len(frame), np.nan))

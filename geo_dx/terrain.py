@@ -1,4 +1,4 @@
-"""Terrain-aware mobile coverage: line of sight over a DEM, viewsheds and coverage rasters.
+"""Terrain-aware mobile coverage: line of sight between antennas and receivers over a DEM.
 
 A mobile site covers a place when the place is within the site's reach and the straight
 line from the antenna (ground + antenna height) to a receiver (ground + receiver height)
@@ -9,26 +9,24 @@ is raised by ``d1 * d2 / (2 k R)``. On flat ground this gives the radio horizon
 
 Terrain that is unknown (off the DEM, or DEM nodata) never blocks a path: where we cannot
 see the ground we fall back to the plain radius model rather than invent an obstacle.
+The coverage raster (every cell a site sees) is :mod:`geo_dx.viewshed`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from pathlib import Path
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
-import rasterio
 
-from geo_dx.atomic import atomic_path
 from geo_dx.config import TerrainConfig
-from geo_dx.dem import DemGrid, bilinear_sample
+from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.schema import EARTH_RADIUS_M
 
 logger = logging.getLogger(__name__)
 
-#: Mean earth radius in metres.
 #: Path samples evaluated per vectorised chunk in :func:`line_of_sight` (bounds memory).
 _CHUNK_SAMPLES = 1 << 21
 
@@ -85,6 +83,108 @@ def line_of_sight(
     array([ True, False])
     """
     config = config or TerrainConfig()
+    n = len(np.asarray(from_xy, dtype=float).reshape(-1, 2))
+    clear = np.ones(n, dtype=bool)
+    for idx, profile in _profiles(dem, from_xy, from_height_m, to_xy, to_height_m, config):
+        clear[idx] = ~(profile.excess_m > 0).any(axis=1)  # NaN (unknown terrain) is False
+    return clear
+
+
+class Obstruction(NamedTuple):
+    """The highest point of each path above its line of sight (see :func:`highest_obstruction`)."""
+
+    #: How far the point (terrain + earth bulge + clearance) rises above the line; > 0 blocks.
+    excess_m: np.ndarray
+    #: The point's location in the DEM's CRS.
+    x: np.ndarray
+    y: np.ndarray
+    #: Ground elevation of the DEM at the point.
+    elevation_m: np.ndarray
+    #: Distance from the receiver end (``to_xy``) of the path.
+    distance_to_m: np.ndarray
+
+
+def highest_obstruction(
+    dem: DemGrid,
+    from_xy: np.ndarray,
+    from_height_m: np.ndarray | float,
+    to_xy: np.ndarray,
+    to_height_m: np.ndarray | float,
+    *,
+    config: TerrainConfig | None = None,
+) -> Obstruction:
+    """
+    For each path, the profile point that rises highest above the line of sight.
+
+    The same profile as :func:`line_of_sight` (same samples, earth bulge and clearance),
+    so a path is blocked exactly when its ``excess_m`` is above 0. Pairs with no known
+    interior sample (too short, unknown endpoint elevation, all samples off the DEM) get
+    NaN everywhere.
+
+    Parameters
+    ----------
+    dem, from_xy, from_height_m, to_xy, to_height_m, config
+        As for :func:`line_of_sight`.
+
+    Returns
+    -------
+    Obstruction
+        Arrays (n,): ``excess_m``, ``x``, ``y``, ``elevation_m`` and ``distance_to_m``.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from pyproj import CRS
+    >>> z = np.zeros((1, 60))
+    >>> z[0, 30] = 500.0  # a ridge 500 m high, 3 km east of x = 0
+    >>> dem = DemGrid(z, Affine(100, 0, -50, 0, -100, 50), CRS.from_epsg(32648))
+    >>> top = highest_obstruction(dem, np.array([[1000.0, 0.0]]), 30.0,
+    ...                           np.array([[5000.0, 0.0]]), 1.5)
+    >>> float(top.x[0]), float(top.elevation_m[0]), float(top.distance_to_m[0])
+    (3000.0, 500.0, 2000.0)
+    >>> bool(top.excess_m[0] > 0), bool(line_of_sight(dem, np.array([[1000.0, 0.0]]), 30.0,
+    ...                                               np.array([[5000.0, 0.0]]), 1.5)[0])
+    (True, False)
+    """
+    config = config or TerrainConfig()
+    n = len(np.asarray(from_xy, dtype=float).reshape(-1, 2))
+    out = Obstruction(*(np.full(n, np.nan) for _ in Obstruction._fields))
+    for idx, profile in _profiles(dem, from_xy, from_height_m, to_xy, to_height_m, config):
+        known = ~np.isnan(profile.excess_m).all(axis=1)
+        rows = np.flatnonzero(known)
+        k = np.nanargmax(profile.excess_m[rows], axis=1)
+        t = profile.t[rows, k]
+        for field, values in (
+            ("excess_m", profile.excess_m[rows, k]),
+            ("x", profile.x[rows, k]),
+            ("y", profile.y[rows, k]),
+            ("elevation_m", profile.terrain_m[rows, k]),
+            ("distance_to_m", (1.0 - t) * profile.dist_m[rows]),
+        ):
+            getattr(out, field)[idx[rows]] = values
+    return out
+
+
+class _Profile(NamedTuple):
+    """Sampled paths of one chunk, padded to the longest (padding: NaN excess)."""
+
+    t: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    terrain_m: np.ndarray
+    excess_m: np.ndarray
+    dist_m: np.ndarray
+
+
+def _profiles(
+    dem: DemGrid,
+    from_xy: np.ndarray,
+    from_height_m: np.ndarray | float,
+    to_xy: np.ndarray,
+    to_height_m: np.ndarray | float,
+    config: TerrainConfig,
+) -> Iterator[tuple[np.ndarray, _Profile]]:
+    """Terrain profiles of the pairs with known endpoints, in memory-bounded chunks."""
     a = np.asarray(from_xy, dtype=float).reshape(-1, 2)
     b = np.asarray(to_xy, dtype=float).reshape(-1, 2)
     if len(a) != len(b):
@@ -93,16 +193,15 @@ def line_of_sight(
             "give one antenna and one receiver per pair"
         )
     n = len(a)
-    ha = _per_pair(from_height_m, n, "from_height_m", fill=config.antenna_height_m)
-    hb = _per_pair(to_height_m, n, "to_height_m", fill=config.receiver_height_m)
-    step_m = _step_m(dem, config)
+    ha = per_point(from_height_m, n, "from_height_m", fill=config.antenna_height_m)
+    hb = per_point(to_height_m, n, "to_height_m", fill=config.receiver_height_m)
+    step_m = sample_step_m(dem, config)
     two_kr = 2.0 * config.k_factor * EARTH_RADIUS_M
-    za = ground_elevation(dem, a) + ha
-    zb = ground_elevation(dem, b) + hb
+    za = dem.sample(a, clamp=True) + ha
+    zb = dem.sample(b, clamp=True) + hb
     dist_m = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
     interior = np.maximum(np.ceil(dist_m / step_m).astype(np.int64) - 1, 0)
 
-    clear = np.ones(n, dtype=bool)
     todo = np.flatnonzero(np.isfinite(za) & np.isfinite(zb) & (interior > 0))
     if len(todo) < n:
         unknown = int(np.count_nonzero(~(np.isfinite(za) & np.isfinite(zb))))
@@ -115,7 +214,7 @@ def line_of_sight(
     while start < len(order):
         end = _chunk_end(interior[order], start)
         idx = order[start:end]
-        clear[idx] = _clear_chunk(
+        yield idx, _profile_chunk(
             dem,
             a[idx],
             b[idx],
@@ -127,10 +226,9 @@ def line_of_sight(
             clearance_m=config.clearance_m,
         )
         start = end
-    return clear
 
 
-def _clear_chunk(
+def _profile_chunk(
     dem: DemGrid,
     a: np.ndarray,
     b: np.ndarray,
@@ -141,18 +239,18 @@ def _clear_chunk(
     *,
     two_kr: float,
     clearance_m: float,
-) -> np.ndarray:
-    """Line of sight for pairs with similar sample counts, padded to the longest."""
+) -> _Profile:
+    """Profiles for pairs with similar sample counts, padded to the longest."""
     j = np.arange(1, int(interior.max()) + 1)
     valid = j[None, :] <= interior[:, None]
     t = np.where(valid, j[None, :] / (interior[:, None] + 1.0), 0.5)
     x = a[:, 0, None] + t * (b[:, 0] - a[:, 0])[:, None]
     y = a[:, 1, None] + t * (b[:, 1] - a[:, 1])[:, None]
-    terrain = _sample_xy(dem, x, y)
+    terrain = dem.sample_xy(x, y)
     line = za[:, None] + t * (zb - za)[:, None]
     bulge = t * (1.0 - t) * (dist_m**2)[:, None] / two_kr
-    blocked = valid & (terrain + bulge + clearance_m > line)  # NaN terrain compares False
-    return ~blocked.any(axis=1)
+    excess = np.where(valid, terrain + bulge + clearance_m - line, np.nan)  # NaN: unknown
+    return _Profile(t, x, y, terrain, excess, dist_m)
 
 
 def _chunk_end(sorted_counts: np.ndarray, start: int) -> int:
@@ -212,7 +310,7 @@ def visible_pairs(
     config = config or TerrainConfig()
     sites = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
     targets = np.asarray(targets_xy, dtype=float).reshape(-1, 2)
-    heights = _per_pair(antenna_height_m, len(sites), "antenna_height_m",
+    heights = per_point(antenna_height_m, len(sites), "antenna_height_m",
                         fill=config.antenna_height_m)
     site_idx, target_idx = pairs_in_reach(sites, reach_m, targets)
     if len(site_idx) == 0:
@@ -256,7 +354,7 @@ def pairs_in_reach(
 
     sites = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
     targets = np.asarray(targets_xy, dtype=float).reshape(-1, 2)
-    reaches = _per_pair(reach_m, len(sites), "reach_m")
+    reaches = per_point(reach_m, len(sites), "reach_m")
     empty = np.zeros(0, dtype=np.int64)
     usable = np.isfinite(reaches) & np.all(np.isfinite(sites), axis=1)
     finite_targets = np.flatnonzero(np.all(np.isfinite(targets), axis=1))
@@ -273,242 +371,15 @@ def pairs_in_reach(
     return site_idx, target_idx
 
 
-def viewshed_union(
-    dem: DemGrid,
-    sites_xy: np.ndarray,
-    antenna_height_m: np.ndarray,
-    reach_m: np.ndarray,
-    *,
-    config: TerrainConfig | None = None,
-) -> np.ndarray:
-    """
-    Cells within reach of some site and in its line of sight (a coverage mask).
-
-    For each site a radial sweep runs inside its reach window: rays to the window
-    perimeter (one per perimeter cell, so rays are at most a cell apart), each sampled
-    every ``sample_step_m`` with a running maximum of the obstruction angle (terrain +
-    clearance, lowered by the earth curvature term ``d² / (2 k R)``). A cell is covered
-    when the angle to a receiver ``config.receiver_height_m`` above its centre is at
-    least the horizon up to half a step before the cell, interpolated between the two
-    rays either side of it. This is the same criterion as
-    :func:`line_of_sight`, evaluated on ray samples rather than on the exact path, so
-    the two can differ on cells right at a visibility edge (about 0.2 % of cells on
-    smooth terrain, a few per cent on DEMs that are noise at the cell scale). Cells with
-    no elevation within reach count as covered (unknown terrain never blocks).
-
-    Parameters
-    ----------
-    dem
-        Elevation grid; ``sites_xy`` is in its CRS.
-    sites_xy
-        Array (n, 2) of site coordinates.
-    antenna_height_m, reach_m
-        Per-site antenna height above ground (NaN: ``config.antenna_height_m``) and
-        reach, arrays (n,) or scalars.
-    config
-        ``receiver_height_m``, ``k_factor``, ``clearance_m``, ``sample_step_m``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean grid of ``dem.shape``.
-
-    Examples
-    --------
-    >>> from affine import Affine
-    >>> from pyproj import CRS
-    >>> flat = DemGrid(np.zeros((21, 21)), Affine(100, 0, 0, 0, -100, 2100),
-    ...                CRS.from_epsg(32648))
-    >>> mask = viewshed_union(flat, np.array([[1050.0, 1050.0]]), 30.0, 500.0)
-    >>> int(mask.sum())  # cells whose centre is within 500 m: 81 (a disc of radius 5 cells)
-    81
-    """
-    config = config or TerrainConfig()
-    sites = np.asarray(sites_xy, dtype=float).reshape(-1, 2)
-    n = len(sites)
-    heights = _per_pair(antenna_height_m, n, "antenna_height_m", fill=config.antenna_height_m)
-    reaches = _per_pair(reach_m, n, "reach_m")
-    if np.any(reaches < 0) or np.any(~np.isfinite(reaches)):
-        raise InputError(
-            f"viewshed_union: reach_m must be finite and >= 0, got min {np.nanmin(reaches)}; "
-            "fill reach_m from the coverage defaults first"
-        )
-    _check_north_up(dem)
-    step_m = _step_m(dem, config)
-    ground = ground_elevation(dem, sites)
-    out = np.zeros(dem.shape, dtype=bool)
-    for i in range(n):
-        _sweep_site(
-            dem,
-            out,
-            sites[i],
-            ground[i] + heights[i],
-            reaches[i],
-            step_m=step_m,
-            config=config,
-        )
-    logger.info("viewshed_union: %d sites cover %d of %d cells", n, int(out.sum()), out.size)
-    return out
-
-
-def _sweep_site(
-    dem: DemGrid,
-    out: np.ndarray,
-    site: np.ndarray,
-    antenna_z_m: float,
-    reach_m: float,
-    *,
-    step_m: float,
-    config: TerrainConfig,
-) -> None:
-    """OR one site's viewshed into ``out`` (radial sweep over its reach window)."""
-    window = _reach_window(dem, site, reach_m)
-    if window is None:
-        return
-    rows, cols = window
-    tf = dem.transform
-    cx = tf.c + (cols + 0.5) * tf.a
-    cy = tf.f + (rows + 0.5) * tf.e
-    dx = cx[None, :] - site[0]
-    dy = cy[:, None] - site[1]
-    dist = np.hypot(dx, dy)
-    in_reach = dist <= reach_m
-    if not np.isfinite(antenna_z_m):
-        out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] |= in_reach
-        return
-    two_kr = 2.0 * config.k_factor * EARTH_RADIUS_M
-
-    n_steps = max(int(math.ceil(reach_m / step_m)), 1)
-    n_rays = max(int(math.ceil(2.0 * math.pi * reach_m / min(abs(tf.a), abs(tf.e)))), 8)
-    theta = np.arange(n_rays) * (2.0 * math.pi / n_rays)
-    d = np.arange(1, n_steps + 1) * step_m
-    rx = site[0] + np.cos(theta)[:, None] * d[None, :]
-    ry = site[1] + np.sin(theta)[:, None] * d[None, :]
-    z = _sample_xy(dem, rx, ry)
-    angle = (z + config.clearance_m - d**2 / two_kr - antenna_z_m) / d
-    running = np.maximum.accumulate(np.where(np.isnan(angle), -np.inf, angle), axis=1)
-    # horizon[k, l]: highest obstruction angle among the first l samples of ray k
-    horizon = np.concatenate([np.full((n_rays, 1), -np.inf), running], axis=1)
-
-    block = dem.elevation_m[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    # interpolate the horizon between the two rays either side of the cell, using the
-    # samples up to half a step before the cell (line_of_sight's last interior sample
-    # lies between half a step and a step before its target)
-    ray = np.arctan2(dy, dx) * (n_rays / (2.0 * math.pi))
-    k0 = np.floor(ray).astype(np.int64)
-    weight = ray - k0
-    k0 %= n_rays
-    k1 = (k0 + 1) % n_rays
-    used = np.clip(np.floor(dist / step_m - 0.5), 0, n_steps).astype(np.int64)
-    h0 = horizon[k0, used]
-    h1 = horizon[k1, used]
-    with np.errstate(invalid="ignore"):
-        cell_horizon = np.where(
-            np.isinf(h0) | np.isinf(h1), np.maximum(h0, h1), h0 * (1 - weight) + h1 * weight
-        )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        target = (block + config.receiver_height_m - dist**2 / two_kr - antenna_z_m) / dist
-    visible = (target >= cell_horizon) | np.isnan(block) | (dist == 0)
-    out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] |= in_reach & visible
-
-
-def _reach_window(
-    dem: DemGrid, site: np.ndarray, reach_m: float
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Row and column indices of the grid cells in the bounding box of a site's reach."""
-    tf = dem.transform
-    nrows, ncols = dem.shape
-    col = (site[0] - tf.c) / tf.a
-    row = (site[1] - tf.f) / tf.e
-    half_c = reach_m / abs(tf.a)
-    half_r = reach_m / abs(tf.e)
-    c0 = max(int(math.floor(col - half_c)), 0)
-    c1 = min(int(math.ceil(col + half_c)), ncols - 1)
-    r0 = max(int(math.floor(row - half_r)), 0)
-    r1 = min(int(math.ceil(row + half_r)), nrows - 1)
-    if c0 > c1 or r0 > r1:
-        return None
-    return np.arange(r0, r1 + 1), np.arange(c0, c1 + 1)
-
-
-def write_coverage_raster(path: str | Path, dem: DemGrid, mask: np.ndarray) -> Path:
-    """
-    Write a coverage mask as a uint8 GeoTIFF on the DEM's grid (1 covered, 0 not).
-
-    Written atomically with DEFLATE compression.
-
-    Examples
-    --------
-    >>> write_coverage_raster("maps/demo/coverage_mobile.tif", dem, mask)  # doctest: +SKIP
-    PosixPath('maps/demo/coverage_mobile.tif')
-    """
-    mask = np.asarray(mask)
-    if mask.shape != dem.shape:
-        raise InputError(
-            f"write_coverage_raster: mask shape {mask.shape} differs from the DEM grid "
-            f"{dem.shape} ({dem.path}); compute the mask with viewshed_union on the same DEM"
-        )
-    path = Path(path)
-    profile = {
-        "driver": "GTiff",
-        "height": dem.shape[0],
-        "width": dem.shape[1],
-        "count": 1,
-        "dtype": "uint8",
-        "crs": dem.crs.to_wkt(),
-        "transform": dem.transform,
-        "compress": "deflate",
-    }
-    with atomic_path(path) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(mask.astype(np.uint8), 1)
-            dst.update_tags(1, meaning="1 covered, 0 not covered")
-    logger.info("wrote coverage raster %s (%d covered cells)", path, int(mask.sum()))
-    return path
-
-
-def ground_elevation(dem: DemGrid, xy: np.ndarray) -> np.ndarray:
-    """
-    Ground elevation at points, bilinear; off the grid, the nearest edge cell's value.
-
-    Points on DEM nodata (and off-grid points whose nearest edge cell is nodata) get NaN.
-
-    Examples
-    --------
-    >>> from affine import Affine
-    >>> from pyproj import CRS
-    >>> g = DemGrid(np.array([[0.0, 10.0]]), Affine(100, 0, 0, 0, -100, 100),
-    ...             CRS.from_epsg(32648))
-    >>> ground_elevation(g, np.array([[500.0, 50.0]])).tolist()
-    [10.0]
-    """
-    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-    z = dem.sample(xy)
-    missing = np.isnan(z)
-    if missing.any():
-        rows, cols = dem.rowcol(xy[missing])
-        r = np.clip(np.rint(rows), 0, dem.shape[0] - 1).astype(np.int64)
-        c = np.clip(np.rint(cols), 0, dem.shape[1] - 1).astype(np.int64)
-        z[missing] = dem.elevation_m[r, c]
-    return z
-
-
-def _sample_xy(dem: DemGrid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Bilinear elevation at coordinate arrays of any shape; NaN off the grid."""
-    inv = ~dem.transform
-    cols = inv.a * x + inv.b * y + inv.c - 0.5
-    rows = inv.d * x + inv.e * y + inv.f - 0.5
-    return bilinear_sample(dem.elevation_m, rows, cols)
-
-
-def _step_m(dem: DemGrid, config: TerrainConfig) -> float:
+def sample_step_m(dem: DemGrid, config: TerrainConfig) -> float:
+    """Distance between path samples: ``config.sample_step_m``, else the DEM cell size."""
     step = config.sample_step_m if config.sample_step_m is not None else dem.cell_size_m
     if not step > 0:
         raise InputError(f"terrain.sample_step_m was {step!r}; give a positive number of metres")
     return float(step)
 
 
-def _per_pair(
+def per_point(
     value: np.ndarray | float, n: int, name: str, *, fill: float | None = None
 ) -> np.ndarray:
     """One float per point from a scalar or an array; NaN replaced by ``fill`` if given."""
@@ -523,11 +394,3 @@ def _per_pair(
             f"{name} has {len(arr)} values for {n} points; give one per point or a scalar"
         )
     return arr
-
-
-def _check_north_up(dem: DemGrid) -> None:
-    if dem.transform.b != 0 or dem.transform.d != 0:
-        raise InputError(
-            f"{dem.path}: the DEM grid is rotated; warp it north-up first "
-            "(gdalwarp -t_srs EPSG:32648 in.tif out.tif)"
-        )

@@ -5,18 +5,14 @@ Communes: a 3x3 grid of 10 km squares with its south-west corner at (500 000, 2 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import settings
-
-# Property tests are derandomised: the same examples on every run and machine, so a
-# failure is reproducible and the suite never flips on a lucky draw.
-settings.register_profile("geo_dx", derandomize=True, deadline=None, database=None)
-settings.load_profile("geo_dx")
+from hypothesis import HealthCheck, settings
 
 UTM48N = "EPSG:32648"
 X0, Y0 = 500_000.0, 2_360_000.0
@@ -68,3 +64,12 @@ def shared_data() -> Path:
 
 
 NAN = np.nan
+
+
+# Hypothesis: derandomised in CI (CI=true), so the suite cannot fail by chance there; locally
+# random (each run explores new examples; pytest --hypothesis-seed=N replays a run).
+settings.register_profile("ci", derandomize=True, deadline=None, database=None,
+                          print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else "dev")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +53,25 @@ def test_run_writes_every_output(inputs, tmp_path, capsys):
     assert len(table) == 4 and table["rank"].tolist() == [1, 2, 3, 4]
     assert "'=HYPERLINK(\"http://x\")" in set(table["village_name"])
     assert "villages" in capsys.readouterr().out
+
+
+def test_console_speaks_vietnamese_unless_told_english(inputs, tmp_path, capsys):
+    assert run(inputs, tmp_path / "vi") == 0
+    printed = capsys.readouterr().out
+    assert "Vùng lõm viễn thông: villages" in printed
+    assert "Chưa có băng rộng di động" in printed and "without" not in printed
+    summary = json.loads((tmp_path / "vi" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["language"] == "vi"
+    assert summary["totals"]["without_both"] == 2  # machine-readable keys stay English
+    with sqlite3.connect(tmp_path / "vi" / "villages.gpkg") as db:  # QGIS default styles
+        styled = dict(db.execute("SELECT f_table_name, description FROM layer_styles"))
+    assert styled == {"villages": "Thôn, bản theo loại thiếu hụt",
+                      "communes": "Tỷ lệ thôn, bản còn thiếu hụt"}
+    assert run(inputs, tmp_path / "en", "--lang", "en") == 0
+    printed = capsys.readouterr().out
+    assert "without mobile broadband" in printed and "Chưa có" not in printed
+    reasons = pd.read_csv(tmp_path / "en" / "priority.csv", encoding="utf-8-sig")["reason"]
+    assert reasons.str.contains("people").any()
 
 
 @pytest.mark.parametrize(

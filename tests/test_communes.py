@@ -124,7 +124,10 @@ def test_console_summary_index_and_maps_rank_communes_identically(tmp_path):
     gpkg = gpd.read_file(out / "villages.gpkg", layer="communes")
     assert gpkg["commune_id"].tolist() == ["B", "A"]
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert re.findall(r'href="communes/(\w+)\.html"', index) == ["B", "A"]
+    # The commune table (after the top villages): name link, then the id.
+    rows = re.findall(r'<a href="communes/[a-z0-9-]+-(\w+)\.html">[^<]*</a></td><td>(\w+)</td>',
+                      index)
+    assert rows == [("B", "B"), ("A", "A")]
     page = (out / "map.html").read_text(encoding="utf-8")
     ids = re.findall(r'"properties":\{"id":"(\w+)"', page)
     assert ids == ["B", "A"]

@@ -92,7 +92,7 @@ def test_villages_off_the_raster_are_not_covered(signal_tif):
     assert ev.covered.to_dict() == {"in": True, "out": False}
 
 
-def test_polygon_villages_report_covered_share(tmp_path):
+def test_polygon_village_covered_by_any_cell_inside(tmp_path):
     data = np.zeros((10, 10), dtype="uint8")
     data[2, 2] = data[2, 3] = data[3, 2] = 1  # three of the 2×2 block rows 2-3, cols 2-3
     path = write_raster(tmp_path / "mask.tif", data)
@@ -146,8 +146,12 @@ def test_raster_technology_and_threshold_checks(signal_tif):
             assert ev.technology_class == ("fibre" if tech == "fibre" else "mobile"), alias
     with pytest.raises(InputError, match="source was 'guess'"):
         raster_evidence(villages, signal_tif, technology="4g", threshold=-105, source="guess")
-    with pytest.raises(InputError, match="cannot read the coverage raster"):
+    with pytest.raises(InputError, match="missing.tif: coverage raster not found"):
         raster_evidence(villages, signal_tif.with_name("missing.tif"), technology="4g")
+    broken = signal_tif.with_name("broken.tif")
+    broken.write_text("not a raster")
+    with pytest.raises(InputError, match="broken.tif: cannot read the coverage raster"):
+        raster_evidence(villages, broken, technology="4g")
 
 
 # --- speed tiles -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo_dx.config import Config, config_from_dict
-from geo_dx.coverage import Evidence, covered_within_reach, with_reach
+from geo_dx.coverage import Evidence, covered_within_reach, reach_and_nearest, with_reach
 from geo_dx.errors import GeoDxWarning
 from geo_dx.gaps import find_gaps
 from geo_dx.schema import validate_coverage, validate_villages
@@ -186,3 +186,102 @@ def test_adding_a_site_never_removes_coverage(villages, sites):
 
 def test_config_is_default():
     assert Config().coverage.max_range_m["4g"] == 15_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    targets=st.lists(st.tuples(coords, coords, st.booleans()), min_size=1, max_size=40),
+    points=st.lists(st.tuples(coords, coords, st.sampled_from([0.0, 300.0, 1500.0, 2999.0])
+                              | st.floats(0, 3000)), min_size=1, max_size=80),
+)
+def test_reach_and_nearest_matches_brute_force(targets, points):
+    # many points with a few reaches exercise the k-nearest shortcut and its fallback
+    t = np.array([(x, y) for x, y, _ in targets])
+    need = np.array([n for *_, n in targets])
+    p = np.array([(x, y) for x, y, _ in points])
+    r = np.array([r for *_, r in points])
+    d = np.hypot(t[:, None, 0] - p[None, :, 0], t[:, None, 1] - p[None, :, 1])
+    expected = (d <= r[None, :] + 1e-6).any(axis=1) & need
+    strict = (d <= r[None, :] - 1e-6).any(axis=1) & need
+    got, nearest = reach_and_nearest(t, p, r, need=need)
+    assert np.all(got <= expected) and np.all(got >= strict)
+    np.testing.assert_allclose(nearest, d.min(axis=1), atol=1e-9)  # tree vs hypot: sub-nm
+    alone, none = reach_and_nearest(t, p, r, need=need, nearest=False)
+    assert none is None and np.array_equal(alone, got)
+
+
+def _brute_force_gaps(villages: gpd.GeoDataFrame, cov: gpd.GeoDataFrame) -> dict[str, list]:
+    """The gap rule point by point: every village against every coverage point."""
+    locations = villages.geometry.representative_point()
+    order = ["measured", "modelled", "declared"]
+    out: dict[str, list] = {k: [] for k in ("fibre_source", "mobile_source",
+                                            "mobile_technology", "nearest_fibre_m",
+                                            "nearest_mobile_m")}
+    threshold = dict(Config().signal.threshold_dbm)
+    for polygon, location in zip(villages.geometry, locations, strict=True):
+        fibre, mobile, techs, near_f, near_m = [], [], [], [np.inf], [np.inf]
+        for point, tech, source, reach, kind, rsrp in zip(
+                cov.geometry, cov["technology"], cov["source"], cov["reach_m"], cov["kind"],
+                cov["rsrp_dbm"], strict=True):
+            d = location.distance(point)
+            if tech == "fibre":
+                near_f.append(d)
+            elif tech in ("5g", "4g", "3g"):
+                near_m.append(d)
+            # only broadband tests can be weak (a 2G test never disputes broadband)
+            weak = (kind == "measurement" and tech in ("5g", "4g", "3g")
+                    and rsrp < threshold[tech])
+            if weak or not (d <= reach + 1e-6 or polygon.intersects(point)):
+                continue
+            if tech == "fibre":
+                fibre.append(source)
+            else:
+                techs.append(tech)
+                if tech != "2g":
+                    mobile.append(source)
+        out["fibre_source"].append(min(fibre, key=order.index) if fibre else None)
+        out["mobile_source"].append(min(mobile, key=order.index) if mobile else None)
+        out["mobile_technology"].append(min(techs, key=["5g", "4g", "3g", "2g"].index)
+                                        if techs else "none")
+        out["nearest_fibre_m"].append(min(near_f))
+        out["nearest_mobile_m"].append(min(near_m))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    villages=st.lists(st.tuples(coords, coords, st.sampled_from([0.0, 150.0, 600.0])),
+                      min_size=1, max_size=15),
+    points=st.lists(st.tuples(st.sampled_from(["fibre", "5g", "4g", "3g", "2g"]), coords, coords,
+                              st.sampled_from([NAN, 50.0, 400.0]) | st.floats(0, 2500),
+                              st.sampled_from(["site", "node", "measurement"]),
+                              st.sampled_from(["measured", "modelled", "declared"]),
+                              st.sampled_from([NAN, -90.0, -130.0])),
+                    min_size=1, max_size=40),
+)
+def test_find_gaps_matches_brute_force(villages, points):
+    # point villages and square polygons; points of every technology, kind and source, so
+    # the pruning of groups and the inside-polygon test are both checked against the rule
+    geoms = [shapely.Point(X0 + x, Y0 + y) if h == 0 else
+             shapely.box(X0 + x - h, Y0 + y - h, X0 + x + h, Y0 + y + h)
+             for x, y, h in villages]
+    v = validate_villages(gpd.GeoDataFrame(
+        {"village_id": [f"V{i}" for i in range(len(geoms))], "village_name": "bản"},
+        geometry=geoms, crs=UTM48N))
+    # weak measurements (rsrp below the threshold) never cover but count for nearest_*
+    rows = [(t, x, y, r) for t, x, y, r, *_ in points]
+    cov = make_coverage(rows, kind=[p[4] for p in points], source=[p[5] for p in points],
+                        rsrp_dbm=[p[6] for p in points])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GeoDxWarning)
+        cov = with_reach(validate_coverage(cov))
+    got = find_gaps(v, cov, config=config_from_dict({"crs": UTM48N}))
+    expected = _brute_force_gaps(v, cov)
+    def text(column):
+        return [x if isinstance(x, str) else None for x in got[column]]
+
+    assert text("fibre_source") == expected["fibre_source"]
+    assert text("mobile_source") == expected["mobile_source"]
+    assert got["mobile_technology"].tolist() == expected["mobile_technology"]
+    np.testing.assert_allclose(got["nearest_fibre_m"], expected["nearest_fibre_m"])
+    np.testing.assert_allclose(got["nearest_mobile_m"], expected["nearest_mobile_m"])

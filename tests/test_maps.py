@@ -23,6 +23,7 @@ from geo_dx.config import COMPONENTS
 from geo_dx.errors import InputError
 from geo_dx.map_payload import LABELS
 from geo_dx.maps import build_map, commune_file_name, rebuild_maps, write_maps
+from geo_dx.pages import commune_page_names
 from geo_dx.schema import GAP_CLASSES, GAP_LABELS
 
 UTM = "EPSG:32648"
@@ -287,22 +288,54 @@ def test_write_maps(tmp_path):
     paths = write_maps(out, make_villages(), make_communes(), make_coverage(), title=TITLE)
     names = [p.relative_to(out).as_posix() for p in paths]
     assert names[0] == "map.html" and names[-1] == "index.html"
-    assert sorted(names[1:-1]) == sorted(
-        f"communes/{commune_file_name(c)}" for c in ("A", "B", "C/../1"))
+    files = commune_page_names(["A", "B", "C/../1"],
+                               ["Xã Mường Phăng", "Xã Nà Tấu", "Xã <b>Cê</b>"])
+    assert files == {"A": "xa-muong-phang-A.html", "B": "xa-na-tau-B.html",
+                     "C/../1": f"xa-b-ce-b-{commune_file_name('C/../1')}"}
+    assert sorted(names[1:-1]) == sorted(f"communes/{f}" for f in files.values())
     for p in paths:
         assert p.exists()
     # One commune's map holds only its villages and coverage that reaches it.
-    a = payload((out / "communes" / "A.html").read_text(encoding="utf-8"))
+    a = payload((out / "communes" / files["A"]).read_text(encoding="utf-8"))
     assert sorted(a["villages"]["id"]) == ["v01", "v02", "v03", "v04"]
     assert [f["properties"]["id"] for f in a["communes"]["features"]] == ["A"]
     # 2g at x=5 km (in A), 4g at 13 km reaching 4 km (A ends at 10 km); 3g at 25 km does not.
     assert sorted(a["sites"]["tech"]) == ["2g", "4g"]
     assert "Xã Mường Phăng" in a["title"]
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert index.index('href="communes/A.html"') < index.index('href="communes/B.html"')
+    assert (index.index(f'<a href="communes/{files["A"]}">Xã Mường Phăng</a></td><td>A</td>')
+            < index.index(f'<a href="communes/{files["B"]}">Xã Nà Tấu</a></td><td>B</td>'))
     assert "Xã &lt;b&gt;Cê&lt;/b&gt;" in index and "<b>Cê</b>" not in index
-    assert f'href="communes/{commune_file_name("C/../1")}"' in index
+    assert f'href="communes/{files["C/../1"]}"' in index
     assert "<script" not in index
+
+
+def test_dossier_pages_list_their_plan_items_and_communes_without_villages_get_none(tmp_path):
+    outlines = pd.concat([make_outlines(), gpd.GeoDataFrame(
+        {"commune_id": ["E"], "commune_name": ["Xã Trống"]},
+        geometry=[shapely.box(X0, Y0 - 10_000, X0 + 10_000, Y0)], crs=UTM)], ignore_index=True)
+    communes = summarise_communes(make_villages(), outlines)
+    plan = pd.DataFrame({"rank": [1, 2], "item_id": ["M1", "F1"], "kind": ["4g", "fibre"],
+                         "cost_vnd": [1_500_000_000.0, 2e8], "villages_served": ["v01;v05", "v05"],
+                         "village_names": ["<b>x</b>;Bản Nà Nhạn", "Bản Nà Nhạn"],
+                         "people_served": [300.0, 200.0]})
+    paths = write_maps(tmp_path, make_villages(), communes, make_coverage(), title=TITLE,
+                       plan_items=plan)
+    names = {p.name for p in paths}
+    assert "xa-trong-E.html" not in names  # no villages, no page
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Xã Trống <span" in index and "communes/xa-trong-E.html" not in index
+    a = (tmp_path / "communes" / "xa-muong-phang-A.html").read_text(encoding="utf-8")
+    b = (tmp_path / "communes" / "xa-na-tau-B.html").read_text(encoding="utf-8")
+    c = (tmp_path / "communes" / next(n for n in names if n.startswith("xa-b-ce"))).read_text(
+        encoding="utf-8")
+    assert 'id="geodx-plan"' in a and "<td>M1</td>" in a and "<td>F1</td>" not in a
+    assert "<td>1,500,000,000</td>" in a and "&lt;b&gt;x&lt;/b&gt;" in a
+    assert "<td>M1</td>" in b and "<td>F1</td>" in b
+    assert 'id="geodx-plan"' not in c
+    # Asked for by id, a commune without villages gets its page.
+    assert [p.name for p in write_maps(tmp_path, make_villages(), communes, make_coverage(),
+                                       title=TITLE, commune_id="E")] == ["xa-trong-E.html"]
 
 
 def test_write_maps_removes_stale_commune_maps(tmp_path):
@@ -330,7 +363,7 @@ def test_rebuild_maps_all(run_dir):
 
 def test_rebuild_maps_one_commune(run_dir):
     paths = rebuild_maps(run_dir, commune_id="B")
-    assert paths == [run_dir / "communes" / "B.html"]
+    assert paths == [run_dir / "communes" / "xa-na-tau-B.html"]
     assert not (run_dir / "map.html").exists()
     ids = payload(paths[0].read_text(encoding="utf-8"))["villages"]["id"]
     assert sorted(ids) == ["v05", "v06", "v07", "v08"]
@@ -389,7 +422,7 @@ def test_coverage_raster_clipped_per_commune(tmp_path):
     write_maps(tmp_path / "out", make_villages(), make_communes(), make_coverage(),
                title=TITLE, coverage_raster=tif)
     full = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
-    one = (tmp_path / "out" / "communes" / "A.html").read_text(encoding="utf-8")
+    one = (tmp_path / "out" / "communes" / "xa-muong-phang-A.html").read_text(encoding="utf-8")
     east = lambda text: json.loads(  # noqa: E731
         re.search(r'L\.imageOverlay\(\s*"[^"]*",\s*(\[\[[^\]]+\],\s*\[[^\]]+\]\])', text).group(1)
     )[1][1]

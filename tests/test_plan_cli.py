@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pyogrio
@@ -42,6 +43,8 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
     assert (out / "budget_curve.png").read_bytes()[:4] == b"\x89PNG"
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "Investment plan (" in page and "<img src=x onerror" not in page
+    # offline: the plan layer adds no remote script or stylesheet
+    assert not re.findall(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', page)
     # rebuilding the maps keeps the plan layer
     (out / "map.html").unlink()
     assert main(["map", str(out), "-q"]) == 0

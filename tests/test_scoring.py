@@ -17,7 +17,14 @@ from geo_dx.config import COMPONENTS, Config, ScoringConfig, with_weights
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.remoteness import remoteness_summary, travel_time_h
 from geo_dx.rollout import rollout_clusters
-from geo_dx.scoring import normalise, normalised_weights, score, score_summary, weighted_score
+from geo_dx.scoring import (
+    SCORE_COLUMNS,
+    normalise,
+    normalised_weights,
+    score,
+    score_summary,
+    weighted_score,
+)
 
 UTM = 32648
 TOWN = Point(500_000, 2_400_000)
@@ -47,8 +54,9 @@ def _towns() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"name": ["Town"]}, geometry=[TOWN], crs=UTM)
 
 
-def _config(**scoring) -> Config:
-    return Config(scoring=dataclasses.replace(ScoringConfig(), **{"sensitivity_draws": 50,
+def _config(language: str = "en", **scoring) -> Config:
+    return Config(language=language,
+                  scoring=dataclasses.replace(ScoringConfig(), **{"sensitivity_draws": 50,
                                                                   **scoring}))
 
 
@@ -319,3 +327,10 @@ def test_contributions_sum_to_a_score_in_range(norm, weights) -> None:
     # a village is unscored only when every weighted component is missing
     weighted = [c for c in COMPONENTS if w[c] > 0]
     assert (~scored == frame[weighted].isna().all(axis=1)).all()
+
+
+def test_score_adds_exactly_the_documented_columns() -> None:
+    gaps = _gaps()
+    scored = _score(gaps)
+    added = [c for c in scored.columns if c not in gaps.columns]
+    assert sorted(added) == sorted(SCORE_COLUMNS) and len(added) == len(SCORE_COLUMNS)

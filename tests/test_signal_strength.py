@@ -219,3 +219,41 @@ def test_measured_signal_columns_are_validated():
     assert ok["rsrp_dbm"].tolist() == [-99.0]
     assert str(ok["measured_at"].iloc[0].date()) == "2025-03-14"  # local day kept
     assert shapely.get_coordinates(ok.geometry).shape == (1, 2)
+
+
+def test_signal_grid_and_covered_mask_on_flat_ground():
+    from geo_dx.signal_strength import signal_grid
+
+    dem = flat_dem(size_km=10)
+    cov = validate_coverage(make_coverage([("4g", 5_000, 5_000, 3_000.0)]))
+    signal, tf, covered = signal_grid(dem, cov, config=ITM)
+    assert signal.shape == (20, 20) and tf.a == 500.0  # 500 m cells over a 10 km DEM
+    assert covered.shape == dem.shape
+    centre = signal[9, 9]  # cell centre 250 m from the site
+    assert np.isfinite(centre) and centre > signal[9, 14]  # 2.75 km away, still in reach
+    assert np.isnan(signal[0, 0])  # beyond reach
+    # the mask repeats each coarse cell's answer over its 5 x 5 DEM cells
+    coarse = np.nan_to_num(signal, nan=-999) >= -110.0
+    np.testing.assert_array_equal(covered, np.kron(coarse, np.ones((5, 5), dtype=bool)))
+
+
+def test_a_whole_run_with_the_itm_model(tmp_path):
+    from geo_dx.pipeline import analyse, demo_inputs, write
+
+    result = analyse(demo_inputs(), config=ITM)
+    models = result.summary["mobile_models"]
+    assert models["active"] == "itm"
+    counts = models["without_mobile_broadband"]
+    assert counts["itm"] == result.summary["totals"]["without_mobile_broadband"]
+    assert counts["radius"] <= counts["terrain"]  # line of sight only removes coverage
+    assert set(models["changed_class"]) == {"radius_vs_terrain", "radius_vs_itm",
+                                            "terrain_vs_itm"}
+    assert result.summary["signal_calibration"]["n_measurements"] == 0
+    assert result.summary["disputes"]["confidence"]["modelled"] > 0
+    out = write(result, tmp_path / "run")
+    import rasterio
+
+    with rasterio.open(out / "signal_mobile_dbm.tif") as src:
+        grid = src.read(1)
+        assert src.tags(1)["units"] == "dBm"
+    assert np.nanmax(grid) < 60 and np.nanmin(grid) > -300

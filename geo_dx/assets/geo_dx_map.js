@@ -48,20 +48,34 @@
     return e;
   }
 
+  // Numbers the reader's way: separators and percent sign from data.numberFormat (Babel).
+  var NF = {decimal: '.', group: ',', percent: '{n}%'};
+
+  function fmtFixed(x, decimals) {
+    var parts = Math.abs(x).toFixed(decimals).split('.');
+    var whole = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, NF.group);
+    return (x < 0 && Number(parts.join('.')) !== 0 ? '-' : '') + whole +
+      (parts.length > 1 ? NF.decimal + parts[1] : '');
+  }
+
   function fmtDistance(m) {
     if (m === null || m === undefined) { return T.none_known; }
-    if (m < 1000) { return Math.round(m) + ' m'; }
-    return (m / 1000).toFixed(m < 10000 ? 1 : 0) + ' km';
+    if (m < 1000) { return fmtFixed(Math.round(m), 0) + ' m'; }
+    return fmtFixed(m / 1000, m < 10000 ? 1 : 0) + ' km';
   }
 
   function fmtNumber(x) {
     if (x === null || x === undefined) { return T.unknown; }
-    return Math.round(x).toLocaleString(T.locale);
+    return fmtFixed(Math.round(x), 0);
+  }
+
+  function fmtPercent(n) {
+    return fmt(NF.percent, {n: n});
   }
 
   function fmtShare(x) {
     if (x === null || x === undefined) { return T.unknown; }
-    return Math.round(x * 100) + '%';
+    return fmtPercent(Math.round(x * 100));
   }
 
   function fold(s) {
@@ -103,7 +117,7 @@
     }
     box.appendChild(t);
     if (row.score !== null) {
-      box.appendChild(el('div', 'geodx-popup-score', fmt(T.score, {score: row.score.toFixed(1)})));
+      box.appendChild(el('div', 'geodx-popup-score', fmt(T.score, {score: fmtFixed(row.score, 1)})));
       var bars = el('div', 'geodx-bars');
       data.components.forEach(function (name) {
         var c = row.contrib[name];
@@ -116,7 +130,7 @@
         bar.style.width = width.toFixed(1) + '%';
         track.appendChild(bar);
         line.appendChild(track);
-        line.appendChild(el('span', 'geodx-bar-value', c.toFixed(1)));
+        line.appendChild(el('span', 'geodx-bar-value', fmtFixed(c, 1)));
         bars.appendChild(line);
       });
       if (bars.childNodes.length) { box.appendChild(bars); }
@@ -124,6 +138,7 @@
     if (row.missing) {
       box.appendChild(el('div', 'geodx-popup-note', fmt(T.not_scored, {names: row.missing})));
     }
+    if (row.blocked) { box.appendChild(el('div', 'geodx-popup-blocked', row.blocked)); }
     if (row.reason) { box.appendChild(el('div', 'geodx-popup-reason', row.reason)); }
     return box;
   }
@@ -172,14 +187,15 @@
         toggle.textContent = T.legend + (open ? ' \u25be' : ' \u25b8');
       }
       toggle.addEventListener('click', function () { setOpen(box.style.display === 'none'); });
-      setOpen(map.getSize().y >= 560);  // small screens start with the legend folded
+      // Small screens (phones) start with the legend folded.
+      setOpen(map.getSize().y >= 560 && map.getSize().x >= 700);
       box.appendChild(el('div', 'geodx-legend-title', T.legend_villages));
       data.gapClasses.forEach(function (c) {
         var line = el('div', 'geodx-legend-row');
         var sw = el('span', 'geodx-swatch geodx-swatch-dot');
         sw.style.background = c.color;
         line.appendChild(sw);
-        line.appendChild(el('span', null, c.label + ' (' + c.count + ')'));
+        line.appendChild(el('span', null, c.label + ' (' + fmtNumber(c.count) + ')'));
         box.appendChild(line);
       });
       if (data.hasScore) {
@@ -218,7 +234,7 @@
           sw.style.background = data.shareColors[i];
           line.appendChild(sw);
           var lo = Math.round(data.shareBins[i] * 100), hi = Math.round(data.shareBins[i + 1] * 100);
-          line.appendChild(el('span', null, (i === 0 ? lo : lo + 1) + '\u2013' + hi + '%'));
+          line.appendChild(el('span', null, (i === 0 ? lo : lo + 1) + '\u2013' + fmtPercent(hi)));
           box.appendChild(line);
         }
       }
@@ -287,6 +303,7 @@
 
   function build(map, data, groups) {
     T = data.labels;
+    NF = data.numberFormat || NF;
     data.classByKey = {};
     data.gapClasses.forEach(function (c) { data.classByKey[c.key] = c; });
     data.siteRows = rowsOf(data.sites);
@@ -307,6 +324,9 @@
     });
     if (groups.communes) { communes.addTo(groups.communes); }
     state.communes = communes;
+    // Place context (relief, roads, towns, commune names) above the commune shading and
+    // below the villages, on the same canvas (geo_dx_page.js).
+    if (root.geoDxPage) { root.geoDxPage.drawContext(state, renderer); }
 
     // Coverage: mobile sites with reach circles, fibre nodes.
     data.siteRows.forEach(function (s) {
@@ -317,7 +337,7 @@
         L.circle([s.lat, s.lon], {
           renderer: renderer, radius: s.reachM, interactive: false, color: style.color,
           weight: 1, opacity: 0.7, fillOpacity: 0.06, dashArray: style.dash || null
-        }).addTo(target);
+        }).addTo(groups.reach || target);
       }
       var m = L.circleMarker([s.lat, s.lon], {
         renderer: renderer, radius: s.tech === 'fibre' ? 3.5 : 4.5, color: '#ffffff',
@@ -326,8 +346,8 @@
       m.bindTooltip(function () {
         var parts = [s.tech.toUpperCase()];
         if (s.operator) { parts.push(s.operator); }
-        if (s.kind) { parts.push(s.kind); }
-        if (s.source) { parts.push(s.source); }
+        if (s.kind) { parts.push(T['kind_' + s.kind] || s.kind); }
+        if (s.source) { parts.push(T['source_' + s.source] || s.source); }
         if (s.reachM !== null) { parts.push(fmt(T.reach, {distance: fmtDistance(s.reachM)})); }
         return el('span', null, parts.join(' \u00b7 '));
       });
@@ -409,8 +429,9 @@
 
     root.geoDxMaps = root.geoDxMaps || [];
     root.geoDxMaps.push(state);
+    if (root.geoDxPage) { root.geoDxPage.attach(state); }
     return state;
   }
 
-  root.geoDxMap = {build: build, villagePopup: villagePopup, rowsOf: rowsOf};
+  root.geoDxMap = {build: build, villagePopup: villagePopup, rowsOf: rowsOf, fmtFixed: fmtFixed};
 })(window);

@@ -1,0 +1,233 @@
+/*
+ * geo_dx page code: place context (roads, towns, commune names), labels that do not pile
+ * up, a print button, a metric scale bar, popups that fit a phone and maps that redraw
+ * for printing. Part of geo_dx (MIT licence); needs Leaflet 1.9 and geo_dx_map.js.
+ *
+ * geoDxMap.build calls geoDxPage.drawContext(state, renderer) after drawing the communes and
+ * geoDxPage.attach(state) once everything is drawn.
+ * Names from the data are put in the page with textContent, never as HTML.
+ */
+(function (root) {
+  'use strict';
+
+  // Commune seats are named from this zoom on (their commune's name is shown before).
+  var SEAT_LABEL_ZOOM = 10.5;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+
+  function label(state, key, fallback) {
+    var labels = state.data.labels || {};
+    return labels[key] !== undefined ? labels[key] : fallback;
+  }
+
+  // Centre a label on its point whatever the text's width (measured again after fonts load).
+  function centre(node) {
+    node.style.marginLeft = (-node.offsetWidth / 2) + 'px';
+    node.style.marginTop = (-node.offsetHeight / 2) + 'px';
+  }
+
+  // A text label as a marker that never catches the mouse.
+  function textMarker(latlng, cls, text, pane) {
+    var icon = L.divIcon({className: cls, html: '', iconSize: null});
+    var m = L.marker(latlng, {icon: icon, interactive: false, keyboard: false, pane: pane});
+    m.on('add', function () {
+      var node = m.getElement();
+      node.textContent = text;
+      centre(node);
+    });
+    return m;
+  }
+
+  // Relief shading: an embedded PNG under every vector layer.
+  function drawRelief(state) {
+    var relief = state.data.context && state.data.context.relief;
+    var group = state.groups.relief;
+    if (!relief || !group) { return; }
+    L.imageOverlay(relief.png, relief.bounds, {pane: 'geodx-relief', interactive: false})
+      .addTo(group);
+  }
+
+  function drawRoads(state, renderer) {
+    var roads = state.data.context && state.data.context.roads;
+    var group = state.groups.roads;
+    if (!roads || !group) { return; }
+    // Local roads first, main roads on top.
+    [1, 0].forEach(function (kind) {
+      for (var i = 0; i < roads.lines.length; i++) {
+        if (roads.kind[i] !== kind) { continue; }
+        L.polyline(roads.lines[i], {
+          renderer: renderer, interactive: false, color: kind === 0 ? '#b4652f' : '#8a7a6a',
+          weight: kind === 0 ? 1.8 : 0.9, opacity: kind === 0 ? 0.85 : 0.6
+        }).addTo(group);
+      }
+    });
+  }
+
+  function drawTowns(state, renderer, labels) {
+    var towns = state.data.context && state.data.context.towns;
+    var group = state.groups.towns;
+    if (!towns || !group) { return; }
+    for (var i = 0; i < towns.name.length; i++) {
+      var capital = towns.kind[i] === 'capital' || towns.kind[i] === 'city';
+      L.circleMarker([towns.lat[i], towns.lon[i]], {
+        renderer: renderer, interactive: false, radius: capital ? 5 : 3.5, color: '#111',
+        weight: 1.5, fillColor: '#ffffff', fillOpacity: 1
+      }).addTo(group);
+      if (towns.name[i]) {
+        var m = textMarker([towns.lat[i], towns.lon[i]],
+                           'geodx-town-label' + (capital ? ' geodx-town-label-capital' : ''),
+                           towns.name[i], 'geodx-labels');
+        m.options.geoDxPriority = capital ? 1 : 3;
+        m.options.geoDxMinZoom = capital ? 0 : SEAT_LABEL_ZOOM;
+        m.addTo(group);
+        labels.push(m);
+      }
+    }
+  }
+
+  function drawCommuneLabels(state, labels) {
+    var ctx = state.data.context;
+    var group = state.groups.communeLabels;
+    if (!ctx || !ctx.communeLabels || !group) { return; }
+    var c = ctx.communeLabels;
+    for (var i = 0; i < c.name.length; i++) {
+      var m = textMarker([c.lat[i], c.lon[i]], 'geodx-commune-label', c.name[i], 'geodx-labels');
+      m.options.geoDxPriority = 2;
+      m.addTo(group);
+      labels.push(m);
+    }
+  }
+
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+
+  // Show each label only where it covers no label of higher priority (rank labels first,
+  // in rank order; then the provincial capital, commune names, commune seats).
+  function declutter(state, labels) {
+    var items = [];
+    state.map.eachLayer(function (l) {
+      if (l.options && l.options.geoDxRank !== undefined && l.getElement && l.getElement()) {
+        items.push({node: l.getElement(), priority: 0, order: l.options.geoDxRank});
+      }
+    });
+    var zoom = state.map.getZoom();
+    labels.forEach(function (m, i) {
+      var node = m.getElement && m.getElement();
+      if (!node || !state.map.hasLayer(m)) { return; }
+      if (zoom < (m.options.geoDxMinZoom || 0)) {
+        node.style.visibility = 'hidden';
+        return;
+      }
+      centre(node);
+      items.push({node: node, priority: m.options.geoDxPriority, order: i});
+    });
+    items.sort(function (a, b) { return a.priority - b.priority || a.order - b.order; });
+    var placed = [];
+    items.forEach(function (it) {
+      it.node.style.visibility = '';
+      var r = it.node.getBoundingClientRect();
+      var pad = {left: r.left - 2, right: r.right + 2, top: r.top - 1, bottom: r.bottom + 1};
+      var hit = placed.some(function (p) { return overlaps(p, pad); });
+      if (hit) { it.node.style.visibility = 'hidden'; } else { placed.push(pad); }
+    });
+  }
+
+  function printControl(state) {
+    var ctl = L.control({position: 'topleft'});
+    ctl.onAdd = function () {
+      var box = el('div', 'geodx-print leaflet-bar leaflet-control');
+      var a = el('a', 'geodx-print-button');
+      a.href = '#';
+      a.setAttribute('role', 'button');
+      a.title = label(state, 'print', 'Print / save as PDF');
+      a.setAttribute('aria-label', a.title);
+      a.appendChild(el('span', 'geodx-print-icon'));
+      L.DomEvent.on(a, 'click', function (e) { L.DomEvent.stop(e); root.print(); });
+      L.DomEvent.disableClickPropagation(box);
+      box.appendChild(a);
+      return box;
+    };
+    return ctl;
+  }
+
+  // Popups no wider or taller than the map leaves room for (phones): on a narrow map the
+  // popup may pan over the buttons on the left rather than off the right edge.
+  function fitPopups(state) {
+    if (!state.popup) { return; }
+    var size = state.map.getSize(), o = state.popup.options;
+    var narrow = size.x < 560;
+    o.maxWidth = Math.max(180, Math.min(320, size.x - 80));
+    o.minWidth = Math.min(220, o.maxWidth);
+    o.maxHeight = Math.max(160, size.y - 170);
+    o.autoPanPaddingTopLeft = narrow ? L.point(10, 60) : L.point(60, 80);
+    o.autoPanPaddingBottomRight = narrow ? L.point(10, 20) : L.point(20, 20);
+  }
+
+  function panes(map) {
+    if (map.getPane('geodx-relief')) { return; }
+    map.createPane('geodx-relief').style.zIndex = 250;
+    map.getPane('geodx-relief').style.pointerEvents = 'none';
+    map.createPane('geodx-labels').style.zIndex = 590;
+    map.getPane('geodx-labels').style.pointerEvents = 'none';
+  }
+
+  // Called by geoDxMap.build after the communes and before the villages, with the shared
+  // canvas renderer, so roads and towns sit between the two.
+  function drawContext(state, renderer) {
+    panes(state.map);
+    var labels = [];
+    drawRelief(state);
+    drawRoads(state, renderer);
+    drawTowns(state, renderer, labels);
+    drawCommuneLabels(state, labels);
+    state.contextLabels = labels;
+  }
+
+  // Called by geoDxMap.build once everything is drawn.
+  function attach(state) {
+    var map = state.map;
+    var labels = state.contextLabels || [];
+    L.control.scale({imperial: false, metric: true, position: 'bottomleft'}).addTo(map);
+    printControl(state).addTo(map);
+    fitPopups(state);
+
+    // Place labels once the map has settled (after zoom animations and font loading).
+    var timer = null;
+    var now = function () { clearTimeout(timer); declutter(state, labels); };
+    var redo = function () { clearTimeout(timer); timer = setTimeout(now, 60); };
+    map.on('zoomend moveend overlayadd overlayremove resize', redo);
+    map.whenReady(redo);
+    root.addEventListener('load', redo);
+    if (document.fonts && document.fonts.ready) { document.fonts.ready.then(redo); }
+    state.declutter = now;
+
+    // Printing lays the page out again: let Leaflet measure and redraw first. A dossier
+    // prints its whole commune; a map page prints what is on screen.
+    var dossier = document.body.className.indexOf('geodx-doc') !== -1;
+    var refit = function () {
+      var center = map.getCenter(), zoom = map.getZoom();
+      map.invalidateSize({animate: false, pan: false});
+      if (dossier && state.data.bounds) {
+        map.fitBounds(state.data.bounds, {padding: [10, 10], animate: false});
+      } else {
+        map.setView(center, zoom, {animate: false});
+      }
+      now();
+    };
+    root.addEventListener('beforeprint', refit);
+    root.addEventListener('afterprint', refit);
+    var printing = root.matchMedia && root.matchMedia('print');
+    if (printing && printing.addEventListener) {
+      printing.addEventListener('change', function () { refit(); });
+    }
+    root.addEventListener('resize', function () { fitPopups(state); });
+  }
+
+  root.geoDxPage = {drawContext: drawContext, attach: attach, declutter: declutter};
+})(window);

@@ -1,0 +1,489 @@
+"""The pages around the maps: file names, the index and the printable commune dossier.
+
+A run's map folder is something a planner navigates and prints: ``index.html`` lists the
+communes worst first and the province's top villages, and links the data files; each
+commune with villages gets ``communes/<slug>-<id>.html`` (e.g. ``xa-sin-lich-SYN21.html``),
+a dossier that reads on a screen and prints on A4: the commune's map, its totals, its gap
+villages in priority order with the reasons, the other villages, and the planned works once
+a plan exists (:func:`plan_section` is the hook the plan fills).
+
+Every string from the input is escaped (Jinja2 autoescape); the pages need no internet.
+
+Examples
+--------
+>>> commune_page_names(["SYN21", "../x"], ["Xã Sín Lịch", "Xã Nà Tấu"])
+{'SYN21': 'xa-sin-lich-SYN21.html', '../x': 'xa-na-tau-___x-72e4d01d.html'}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import folium
+import jinja2
+import pandas as pd
+from folium.template import Template
+
+from geo_dx.errors import GeoDxError
+
+__all__ = [
+    "PAGE_LABELS", "PageWords", "commune_file_name", "commune_page_names", "dossier_html",
+    "index_html", "page_words", "plan_section", "slugify", "use_page_template",
+]
+
+#: Every piece of text the index and dossier pages show, in one place (English msgids;
+#: translated as a whole). ``{n}``, ``{title}``, ``{date}``... are filled in.
+PAGE_LABELS: Mapping[str, str] = MappingProxyType({
+    "index_title": "{title} — communes",
+    "index_intro": "Communes below, worst first: the largest share of villages with a gap "
+                   "(no fibre, no mobile broadband, or neither).",
+    "open_map": "Open the province map",
+    "made": "Made {date}.",
+    "synthetic": "Synthetic demo data: not real villages.",
+    "downloads": "Data files",
+    "download_xlsx": "Workbook for Excel (priority.xlsx)",
+    "download_csv": "Priority list, CSV (priority.csv)",
+    "download_gpkg": "Layers for QGIS (villages.gpkg)",
+    "download_summary": "Summary, JSON (summary.json)",
+    "top_villages": "The {n} villages to connect first",
+    "communes": "Communes",
+    "col_rank": "#",
+    "col_village": "Village",
+    "col_commune": "Commune",
+    "col_id": "Id",
+    "col_gap": "Missing",
+    "col_score": "Score",
+    "col_population": "People",
+    "col_reason": "Why",
+    "col_villages": "Villages",
+    "col_with_gap": "With a gap",
+    "col_share": "Share with a gap",
+    "col_no_fibre": "No fibre",
+    "col_no_mobile": "No mobile broadband",
+    "col_neither": "Neither",
+    "no_villages": "no villages",
+    "back_index": "All communes",
+    "province_map": "Province map",
+    "print": "Print / save as PDF",
+    "dossier_totals": "In numbers",
+    "dossier_villages": "Villages with a gap, in priority order",
+    "dossier_no_gaps": "Every village of this commune has fibre and mobile broadband.",
+    "dossier_covered": "Villages with fibre and mobile broadband ({n})",
+    "dossier_plan": "Planned works",
+    "dossier_rank_note": "# is the village's rank in the whole province.",
+    "total_villages": "Villages",
+    "total_with_gap": "With a gap",
+    "total_no_fibre": "Without fibre",
+    "total_no_mobile": "Without mobile broadband",
+    "total_neither": "Without both",
+    "total_people_gap": "People in villages with a gap",
+    "legend_villages": "Villages",
+})
+
+@dataclass(frozen=True)
+class PageWords:
+    """The texts and number formats of pages in one language (see :func:`page_words`)."""
+
+    lang: str
+    labels: Mapping[str, str]
+    gap_labels: Mapping[str, str]
+    made: str
+    number: Callable[[Any], str]
+    percent: Callable[[Any], str]
+    score: Callable[[Any], str]
+    plan_columns: Mapping[str, str]
+
+
+def page_words(lang: str = "en") -> PageWords:
+    """
+    Page texts, gap class names, today's date and number formats for ``lang``.
+
+    Examples
+    --------
+    >>> words = page_words("en")
+    >>> words.number(1650), words.percent(0.25), words.score(88.04)
+    ('1,650', '25%', '88.0')
+    """
+    from geo_dx.schema import GAP_LABELS
+
+    def missing(x: Any) -> bool:
+        return x is None or bool(pd.isna(x))
+
+    return PageWords(
+        lang=lang, labels=PAGE_LABELS, gap_labels=GAP_LABELS, made=date.today().isoformat(),
+        number=lambda x: "–" if missing(x) else f"{float(x):,.0f}",
+        percent=lambda x: "–" if missing(x) else f"{float(x):.0%}",
+        score=lambda x: "–" if missing(x) else f"{float(x):.1f}",
+        plan_columns=PLAN_COLUMN_LABELS,
+    )
+
+
+#: Headers of the plan items a dossier lists.
+PLAN_COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
+    "rank": "#",
+    "item_id": "Item",
+    "kind": "Works",
+    "cost_vnd": "Cost (VND)",
+    "village_names": "Villages served",
+    "people_served": "People served",
+})
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+             *(f"LPT{i}" for i in range(10))}
+_SLUG_MAX = 60
+
+
+def slugify(text: str) -> str:
+    """
+    Lower-case ASCII words joined by ``-``: diacritics dropped, ``đ`` read as ``d``.
+
+    Examples
+    --------
+    >>> slugify("Xã Sín Lịch")
+    'xa-sin-lich'
+    >>> slugify("Phường Điện Biên Phủ (mới)")
+    'phuong-dien-bien-phu-moi'
+    >>> slugify("<script>")
+    'script'
+    """
+    folded = unicodedata.normalize("NFKD", str(text).replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    plain = plain.encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:_SLUG_MAX].rstrip("-")
+
+
+def commune_file_name(commune_id: str) -> str:
+    """
+    File name from a commune id alone: the id if it is safe, else a cleaned id plus a hash.
+
+    Safe means ASCII letters, digits, ``_`` and ``-`` only, at most 80 characters and not a
+    reserved Windows device name; distinct ids always get distinct names.
+
+    Examples
+    --------
+    >>> commune_file_name("DB-001")
+    'DB-001.html'
+    >>> commune_file_name("../x")
+    '___x-72e4d01d.html'
+    """
+    cid = str(commune_id)
+    clean = re.sub(r"[^A-Za-z0-9_-]", "_", cid)[:80]
+    if clean != cid or not clean or clean.upper() in _RESERVED:
+        clean = f"{clean}-{_hash(cid)}"
+    return f"{clean}.html"
+
+
+def commune_page_names(
+    commune_ids: Iterable[Any], commune_names: Iterable[Any]
+) -> dict[str, str]:
+    """
+    Readable, safe and distinct file names of commune pages: ``<name slug>-<safe id>.html``.
+
+    The id part is :func:`commune_file_name`'s; names that would still clash (also when
+    compared ignoring case, as Windows and macOS do) get a hash of their id appended. The
+    result depends only on the communes given, so rebuilding one commune's page gives the
+    name the full run gave.
+
+    Examples
+    --------
+    >>> commune_page_names(["SYN21"], ["Xã Sín Lịch"])
+    {'SYN21': 'xa-sin-lich-SYN21.html'}
+    >>> commune_page_names(["c", "b-c"], ["A B", "A"])  # both would be a-b-c.html
+    {'c': 'a-b-c-84a51684.html', 'b-c': 'a-b-c-09269ee7.html'}
+    """
+    names: dict[str, str] = {}
+    for cid, name in zip(commune_ids, commune_names, strict=True):
+        cid = str(cid)
+        base = commune_file_name(cid).removesuffix(".html")
+        slug = slugify("" if name is None or pd.isna(name) else str(name))
+        names[cid] = f"{slug}-{base}" if slug else base
+    folded: dict[str, list[str]] = {}
+    for cid, stem in names.items():
+        folded.setdefault(stem.casefold(), []).append(cid)
+    for clash in (ids for ids in folded.values() if len(ids) > 1):
+        for cid in clash:
+            names[cid] = f"{names[cid]}-{_hash(cid)}"
+    out = {cid: f"{stem}.html" for cid, stem in names.items()}
+    if len({v.casefold() for v in out.values()}) != len(out):  # pragma: no cover - sha1 clash
+        raise GeoDxError("commune page names clash even with hashes; rename a commune id")
+    return out
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+
+# --- Page templates ----------------------------------------------------------------------
+
+_FIGURE_TEMPLATE = Template(
+    "<!DOCTYPE html>\n"
+    '<html lang="{{ this.geodx_lang }}">\n'
+    "<head>\n"
+    '<meta charset="utf-8">\n'
+    "{% if this.title %}<title>{{ this.title }}</title>{% endif %}"
+    "    {{ this.header.render(**kwargs) }}\n"
+    "</head>\n"
+    '<body class="{{ this.geodx_body_class }}">\n'
+    "{{ this.geodx_before }}\n"
+    "    {{ this.html.render(**kwargs) }}\n"
+    "{{ this.geodx_after }}\n"
+    "</body>\n"
+    "<script>\n"
+    "    {{ this.script.render(**kwargs) }}\n"
+    "</script>\n"
+    "</html>\n"
+)
+
+
+def use_page_template(
+    m: folium.Map, *, lang: str, body_class: str, before: str = "", after: str = ""
+) -> folium.Map:
+    """
+    Give ``m``'s page a language, a body class and HTML before and after the map.
+
+    ``before`` and ``after`` must already be safe HTML (e.g. from :func:`dossier_html`).
+    Returns ``m`` (changed in place: a folium map is a page being built).
+
+    Examples
+    --------
+    >>> m = use_page_template(folium.Map(tiles=None), lang="vi", body_class="geodx-map-page")
+    >>> '<html lang="vi">' in m.get_root().render()
+    True
+    """
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", lang):
+        raise GeoDxError(f"lang must be a language tag such as 'vi' or 'en', got {lang!r}")
+    root = m.get_root()
+    root._template = _FIGURE_TEMPLATE
+    root.geodx_lang = lang
+    root.geodx_body_class = re.sub(r"[^A-Za-z0-9_ -]", "", body_class)
+    root.geodx_before = before
+    root.geodx_after = after
+    return m
+
+
+@cache
+def _template(name: str) -> jinja2.Template:
+    """A page template from ``geo_dx/assets/pages/`` (Jinja2, every value escaped)."""
+    env = jinja2.Environment(autoescape=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    text = resources.files("geo_dx").joinpath("assets", "pages", name).read_text("utf-8")
+    return env.from_string(text)
+
+
+
+
+
+
+
+def plan_section(
+    plan_items: pd.DataFrame | None,
+    *,
+    heading: str = PAGE_LABELS["dossier_plan"],
+    column_labels: Mapping[str, str] | None = None,
+    number: Callable[[Any], str] | None = None,
+) -> str:
+    """
+    The dossier's "planned works" section: one table row per plan item, or ``""``.
+
+    This is the hook the plan fills: pass the plan items that fall in the commune (any
+    columns; ``column_labels`` renames them for readers, columns not in it keep their name).
+    Values are shown as text, escaped; numbers through ``number`` when given.
+
+    Examples
+    --------
+    >>> plan_section(None)
+    ''
+    >>> html = plan_section(pd.DataFrame({"site": ["<new mast>"], "cost_vnd": [1.5e9]}))
+    >>> "&lt;new mast&gt;" in html and 'id="geodx-plan"' in html
+    True
+    """
+    if plan_items is None or plan_items.empty:
+        return ""
+    labels = column_labels or {}
+    columns = [labels.get(str(c), str(c)) for c in plan_items.columns]
+    def cell(value: Any) -> str:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return ""
+        if number is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            return number(value)
+        return str(value)
+
+    rows = [[cell(v) for v in row] for row in plan_items.itertuples(index=False)]
+    return _template("plan_section.html").render(heading=heading, columns=columns, rows=rows)
+
+
+def dossier_html(
+    commune: Mapping[str, Any],
+    villages: pd.DataFrame,
+    *,
+    title: str,
+    made: str,
+    labels: Mapping[str, str] = PAGE_LABELS,
+    gap_labels: Mapping[str, str],
+    gap_colours: Mapping[str, str],
+    number: Callable[[Any], str],
+    percent: Callable[[Any], str],
+    score: Callable[[Any], str],
+    plan: str = "",
+) -> tuple[str, str]:
+    """
+    The HTML before and after the map of a commune's dossier page.
+
+    Parameters
+    ----------
+    commune
+        ``commune_id``, ``commune_name`` and the counts ``villages``, ``with_gap``,
+        ``without_fibre``, ``without_mobile_broadband``, ``without_both``, ``gap_share``.
+    villages
+        The commune's villages with ``gap_class`` and, when scored, ``rank``, ``score``,
+        ``reason``; optional ``population`` and ``blocked_sentence`` (why terrain blocks
+        mobile).
+    title, made
+        The run's title and the date shown.
+    labels, gap_labels, gap_colours
+        Page texts (:data:`PAGE_LABELS`, translated), gap class names and colours.
+    number, percent, score
+        Formatters for counts, shares (0-1) and scores, in the reader's locale.
+    plan
+        Safe HTML of the planned works (:func:`plan_section`), empty before a plan exists.
+
+    Returns
+    -------
+    tuple of str
+        Safe HTML: the header (navigation, title, totals) and the rest (legend strip,
+        village table, other villages, plan).
+    """
+    t = labels
+    gap = villages["gap_class"].astype(str)
+    gaps = villages[gap != "none"].copy()
+    if "rank" in gaps:
+        gaps = gaps.sort_values("rank", na_position="last", kind="stable")
+    people = pd.to_numeric(gaps.get("population", pd.Series(dtype=float)), errors="coerce")
+    with_gap = int(commune.get("with_gap", len(gaps)))
+    totals = [
+        (t["total_villages"], number(commune.get("villages", len(villages)))),
+        (t["total_with_gap"], f"{number(with_gap)} ({percent(commune.get('gap_share'))})"),
+        (t["total_no_fibre"], number(commune.get("without_fibre"))),
+        (t["total_no_mobile"], number(commune.get("without_mobile_broadband"))),
+        (t["total_neither"], number(commune.get("without_both"))),
+    ]
+    if people.notna().any():
+        totals.append((t["total_people_gap"], number(people.sum())))
+    rows = []
+    for r in gaps.to_dict("records"):
+        rows.append({
+            "id": _text(r.get("village_id")),
+            "rank": _text(r.get("rank"), integer=True),
+            "name": _text(r.get("village_name")) or _text(r.get("village_id")),
+            "gap": gap_labels.get(str(r["gap_class"]), str(r["gap_class"])),
+            "color": gap_colours.get(str(r["gap_class"]), "#888888"),
+            "score": score(r.get("score")),
+            "population": number(r.get("population")),
+            "reason": _text(r.get("reason")),
+            "blocked": _text(r.get("blocked_sentence")),
+        })
+    covered = villages[gap == "none"]
+    covered_names = sorted(
+        (_text(n) or "" for n in covered.get("village_name", covered.get("village_id", []))),
+        key=lambda s: s.casefold())
+    common = {"t": t, "title": str(title), "made": made}
+    head = _template("dossier_head.html").render(
+        **common, name=str(commune.get("commune_name") or commune["commune_id"]),
+        cid=str(commune["commune_id"]), totals=totals)
+    legend = [{"label": gap_labels.get(k, k), "color": c} for k, c in gap_colours.items()]
+    tail = _template("dossier_tail.html").render(
+        **common, gaps=rows, covered=covered_names, legend=legend, plan=_markup(plan))
+    return head, tail
+
+
+def index_html(
+    communes: pd.DataFrame,
+    files: Mapping[str, str],
+    *,
+    top: pd.DataFrame,
+    downloads: Sequence[tuple[str, str]],
+    title: str,
+    made: str,
+    lang: str,
+    css: str,
+    labels: Mapping[str, str] = PAGE_LABELS,
+    gap_labels: Mapping[str, str],
+    gap_colours: Mapping[str, str],
+    number: Callable[[Any], str],
+    percent: Callable[[Any], str],
+    score: Callable[[Any], str],
+    synthetic: bool = False,
+) -> str:
+    """
+    The run's ``index.html``: data files, the province's top villages, the communes.
+
+    Parameters
+    ----------
+    communes
+        Per-commune counts in the order to list them (``commune_id``, ``commune_name``,
+        ``villages``, ``with_gap``, ``without_fibre``, ``without_mobile_broadband``,
+        ``without_both``, ``gap_share``).
+    files
+        Page file name per commune id; communes without one are listed without a link.
+    top
+        Villages to list first, in order (``rank``, ``village_name``, ``commune_id``,
+        ``commune_name``, ``gap_class``, ``score``, ``population``, ``reason``).
+    downloads
+        ``(label, relative link)`` of the data files to offer.
+    """
+    t = labels
+    rows = [
+        {"file": files.get(str(r["commune_id"])), "name": _text(r.get("commune_name"))
+         or str(r["commune_id"]), "id": str(r["commune_id"]),
+         "villages": number(r.get("villages")), "with_gap": number(r.get("with_gap")),
+         "share": percent(r.get("gap_share")), "without_fibre": number(r.get("without_fibre")),
+         "without_mobile": number(r.get("without_mobile_broadband")),
+         "without_both": number(r.get("without_both"))}
+        for r in communes.to_dict("records")
+    ]
+    top_rows = [
+        {"rank": _text(r.get("rank"), integer=True),
+         "name": _text(r.get("village_name")) or _text(r.get("village_id")),
+         "commune": _text(r.get("commune_name")) or _text(r.get("commune_id")) or "",
+         "file": files.get(str(r.get("commune_id"))),
+         "gap": gap_labels.get(str(r["gap_class"]), str(r["gap_class"])),
+         "color": gap_colours.get(str(r["gap_class"]), "#888888"),
+         "score": score(r.get("score")), "population": number(r.get("population")),
+         "reason": _text(r.get("reason"))}
+        for r in top.to_dict("records")
+    ]
+    return _template("index.html").render(
+        t=t, lang=lang, title=str(title), made=made, css=_markup(css), rows=rows, top=top_rows,
+        downloads=[{"label": label, "href": href} for label, href in downloads],
+        synthetic=synthetic)
+
+
+def _markup(text: str) -> Any:
+    from markupsafe import Markup
+
+    return Markup(text)
+
+
+def _text(value: Any, *, integer: bool = False) -> str | None:
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if integer:
+        try:
+            return str(int(value))
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)

@@ -1,0 +1,116 @@
+"""Tests for geo_dx.coverage: reach of coverage points and the within-reach query.
+
+``covered_within_reach`` answers with k-d tree queries per group of equal reach, or, with
+more than 48 distinct reaches, per geometric band of reaches whose borderline targets are
+checked pair by pair (``_reach_bands``, ``_check_pairs``); brute force is the oracle.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo_dx import coverage
+from geo_dx.config import Config, CoverageConfig
+from geo_dx.coverage import covered_within_reach, nearest_distance_m, with_reach
+from geo_dx.errors import GeoDxWarning
+
+
+def brute_force(targets: np.ndarray, points: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    d = np.hypot(targets[:, None, 0] - points[None, :, 0], targets[:, None, 1] - points[None, :, 1])
+    return (d <= reach[None, :]).any(axis=1)
+
+
+def test_boundary_is_inclusive_by_hand():
+    points = np.array([[0.0, 0.0], [100.0, 0.0]])
+    targets = np.array([[30.0, 40.0], [30.0, 40.1], [100.0, 20.0], [160.0, 0.0]])
+    # 50 m from the first point (reach 50), 50.1 m (out), 20 m from the second (reach 20),
+    # 60 m from the second (out)
+    assert covered_within_reach(targets, points, np.array([50.0, 20.0])).tolist() == [
+        True, False, True, False]
+
+
+def test_banded_path_runs_and_agrees_with_brute_force(monkeypatch):
+    rng = np.random.default_rng(7)
+    points = rng.uniform(0, 20_000, (300, 2))
+    reach = rng.uniform(100, 3000, 300)  # 300 distinct reaches: banded, not exact groups
+    # targets exactly at a point's reach (inclusive), just outside it, and random
+    unit = rng.normal(size=(100, 2))
+    unit /= np.hypot(*unit.T)[:, None]
+    on_edge = points[:100] + unit * reach[:100, None]
+    targets = np.vstack([on_edge, points[:100] + unit * (reach[:100, None] + 0.5),
+                         rng.uniform(0, 20_000, (600, 2))])
+    bands = coverage._reach_bands(reach)
+    assert len(bands) < len(np.unique(reach)) and any(lo < hi for lo, hi, _ in bands)
+    calls = []
+    check = coverage._check_pairs
+    monkeypatch.setattr(coverage, "_check_pairs",
+                        lambda *a, **k: calls.append(len(a[1])) or check(*a, **k))
+    got = covered_within_reach(targets, points, reach)
+    assert sum(calls) > 0  # borderline targets were checked pair by pair
+    want = brute_force(targets, points, reach * (1 + 1e-9) + 1e-9)
+    np.testing.assert_array_equal(got, want)
+    assert got[:100].all()  # a target at exactly the reach is covered
+
+
+@settings(max_examples=40)
+@given(
+    points=st.lists(st.tuples(st.floats(0, 5000), st.floats(0, 5000), st.floats(0, 3000)),
+                    min_size=60, max_size=150, unique_by=lambda p: p[2]),
+    targets=st.lists(st.tuples(st.floats(0, 5000), st.floats(0, 5000)), min_size=1,
+                     max_size=60),
+)
+def test_banded_path_matches_brute_force(points, targets):
+    p = np.array([(x, y) for x, y, _ in points])
+    r = np.array([r for *_, r in points])
+    t = np.array(targets)
+    assert len(np.unique(r)) > coverage._MAX_EXACT_GROUPS  # the banded path
+    got = covered_within_reach(t, p, r)
+    # exact up to float noise at the boundary
+    assert np.all(got <= brute_force(t, p, r + 1e-6))
+    assert np.all(got >= brute_force(t, p, r - 1e-6))
+
+
+def test_nearest_distance_without_points_is_infinite():
+    t = np.array([[0.0, 0.0], [3.0, 4.0]])
+    assert nearest_distance_m(t, np.array([[0.0, 0.0]])).tolist() == [0.0, 5.0]
+    assert np.isinf(nearest_distance_m(t, np.zeros((0, 2)))).all()
+
+
+def make_points(rows):
+    return gpd.GeoDataFrame(
+        {"technology": [r[0] for r in rows], "kind": [r[1] for r in rows],
+         "range_m": [r[2] for r in rows]},
+        geometry=[shapely.Point(0, 0)] * len(rows), crs=32648)
+
+
+def test_with_reach_defaults_measurements_and_caps():
+    pts = make_points([("4g", "site", np.nan), ("fibre", "node", np.nan),
+                       ("4g", "measurement", np.nan), ("3g", "site", 2500.0),
+                       ("2g", "site", 90_000.0)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GeoDxWarning)
+        out = with_reach(pts)
+    assert out["reach_m"].tolist() == [4000.0, 1500.0, 300.0, 2500.0, 35000.0]
+    assert [str(w.message) for w in caught] == [
+        "capped the reach of 1 coverage point(s) at the configured coverage.max_range_m "
+        "(2g: 1)"]
+    assert "reach_m" not in pts  # the input is not modified
+
+
+def test_with_reach_uses_the_configured_ranges():
+    config = Config(coverage=CoverageConfig(
+        default_range_m={**CoverageConfig().default_range_m, "4g": 2000.0},
+        max_range_m={**CoverageConfig().max_range_m, "4g": 3000.0},
+        measurement_range_m=50.0))
+    pts = make_points([("4g", "site", np.nan), ("4g", "site", 5000.0),
+                       ("4g", "measurement", np.nan)])
+    with pytest.warns(GeoDxWarning, match="capped the reach of 1"):
+        out = with_reach(pts, config=config)
+    assert out["reach_m"].tolist() == [2000.0, 3000.0, 50.0]

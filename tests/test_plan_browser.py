@@ -1,0 +1,77 @@
+"""The plan layer in headless Chromium with no network: drawn, popups as text, no errors.
+
+Skipped with the reason of ``tests/test_browser.py`` when Chromium or chromedriver is absent.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from test_browser import _open, _requested_urls, _severe, driver, pytestmark  # noqa: F401
+
+from geo_dx.communes import summarise_communes
+from geo_dx.config import Config, PlanConfig
+from geo_dx.maps import write_maps
+from geo_dx.plan_report import plan_map_kwargs
+from geo_dx.planning import plan
+from geo_dx.schema import validate_candidates
+from tests.conftest import UTM48N, X0, Y0, make_communes, make_villages
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def plan_dir() -> Path:
+    villages = make_villages([(1000, 1000), (5000, 5000), (2000, 1500)],
+                             score=[80.0, 40.0, 60.0], population=[100, 200, 300])
+    villages["village_name"] = [XSS, "Bản Nà", "Bản Hua"]
+    villages["commune_id"] = "C00"
+    villages["has_mobile_broadband"] = False
+    villages["has_fibre"] = [False, True, True]
+    villages["gap_class"] = ["no_fibre_no_mobile", "no_mobile", "no_mobile"]
+    cands = validate_candidates(gpd.GeoDataFrame(
+        {"candidate_id": ["A", "B"]},
+        geometry=[shapely.Point(X0 + 1500, Y0 + 1200), shapely.Point(X0 + 5200, Y0 + 5000)],
+        crs=UTM48N))
+    fibre = gpd.GeoDataFrame({"technology": ["fibre"]},
+                             geometry=[shapely.Point(X0 + 5000, Y0 + 5000)], crs=UTM48N)
+    result = plan(villages, budget_vnd=10e9, candidates=cands, fibre=fibre,
+                  config=Config(plan=PlanConfig()), curve=False)
+    assert set(result.items["kind"]) == {"new_site", "fibre"}
+    communes = summarise_communes(result.villages, make_communes())
+    out = Path(tempfile.mkdtemp(prefix="geodx-plan-browser-"))
+    write_maps(out, result.villages, communes, fibre.assign(reach_m=1500.0),
+               title="Plan test", **plan_map_kwargs(result))
+    yield out
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def test_plan_layer_draws_offline_with_text_popups(driver, plan_dir):  # noqa: F811
+    _open(driver, plan_dir / "map.html")
+    time.sleep(0.5)
+    popups = driver.execute_script("""
+        var out = [], map = window.geoDxMaps[0].map;
+        map.eachLayer(function (l) {
+            if (l.getPopup && l.getPopup() && l.options && l.options.radius === 8) {
+                l.openPopup(); out.push(l.getPopup().getElement().textContent);
+            }
+        });
+        return out;
+    """)
+    assert len(popups) == 2  # two sites
+    assert any(XSS in text for text in popups)  # the name shown as text
+    assert driver.execute_script("return document.querySelectorAll('img[src=x]').length") == 0
+    assert driver.execute_script("return window.__alerts") == []
+    layers = driver.find_element("css selector", ".leaflet-control-layers").get_attribute(
+        "textContent")
+    assert "Investment plan (3 items)" in layers
+    assert _severe(driver) == []
+    assert driver.execute_script("return window.__errors") == []
+    remote = [u for u in _requested_urls(driver) if not u.startswith(("file:", "data:"))]
+    assert remote == []
