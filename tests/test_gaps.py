@@ -243,8 +243,9 @@ def _brute_force_gaps(villages: gpd.GeoDataFrame, cov: gpd.GeoDataFrame) -> dict
         out["mobile_source"].append(min(mobile, key=order.index) if mobile else None)
         out["mobile_technology"].append(min(techs, key=["5g", "4g", "3g", "2g"].index)
                                         if techs else "none")
-        out["nearest_fibre_m"].append(min(near_f))
-        out["nearest_mobile_m"].append(min(near_m))
+        # no point of the kind at all: missing (NaN), never inf
+        out["nearest_fibre_m"].append(min(near_f) if len(near_f) > 1 else np.nan)
+        out["nearest_mobile_m"].append(min(near_m) if len(near_m) > 1 else np.nan)
     return out
 
 
