@@ -40,6 +40,7 @@ from geo_dx.schema import (
     MOBILE_BROADBAND,
     MOBILE_ORDER,
     SOURCES,
+    conforms,
     validate_coverage,
     validate_villages,
     village_locations,
@@ -169,7 +170,7 @@ def find_gaps(
 
 def _validated(layer: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
     """``layer`` as validated by :mod:`geo_dx.schema` (validated here when it was not)."""
-    if isinstance(layer, gpd.GeoDataFrame) and layer.attrs.get("geo_dx_layer") == kind:
+    if conforms(layer, kind):
         return layer
     validate = validate_villages if kind == "villages" else validate_coverage
     return validate(layer, source=kind)

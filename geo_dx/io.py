@@ -106,7 +106,6 @@ def read_coverage(
     crs = frames[0].crs
     merged = gpd.GeoDataFrame(pd.concat([f.to_crs(crs) for f in frames], ignore_index=True),
                               geometry="geometry", crs=crs)
-    merged.attrs["geo_dx_layer"] = "coverage"
     return merged
 
 
@@ -271,6 +270,7 @@ def _points_from_table(
     frame = read_numbers(frame, source=str(path),
                          decimal_comma=frame.attrs.get("separator") == ";",
                          text_columns=_text_columns(frame, role))
+    frame.attrs.pop("separator", None)  # read; metadata does not travel with the layer
     lon, lat = find_lon_lat(frame.columns)
     if lon is None or lat is None:
         which = "lon" if lon is None else "lat"
