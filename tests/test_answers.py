@@ -74,13 +74,13 @@ def test_overlapping_communes_are_reported():
     table, messages = recorded(check_overlaps, validate_communes(communes))
     assert table[["commune_a", "commune_b"]].values.tolist() == [["C00", "C01"]]
     assert table["share_of_smaller"].iloc[0] == pytest.approx(0.8)
-    assert any("1 pair(s) of communes overlap by more than 1% of the smaller one: C00 and C01 "
+    assert any("1 pair(s) of communes overlap by more than 5% of the smaller one: C00 and C01 "
                "(80%)" in m for m in messages)
 
 
 def test_touching_communes_and_slivers_are_not_reported():
     communes = make_communes()
-    communes.loc[1, "geometry"] = shapely.box(X0 + 9990, Y0, X0 + 20_000, Y0 + 10_000)  # 0.1%
+    communes.loc[1, "geometry"] = shapely.box(X0 + 9600, Y0, X0 + 20_000, Y0 + 10_000)  # 4%
     table, messages = recorded(check_overlaps, validate_communes(communes))
     assert table.empty and not messages
     assert check_overlaps(validate_communes(make_communes())).empty
