@@ -363,12 +363,15 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
             write_maps(staging, result.villages, result.communes, map_points(result.coverage),
                        title=result.summary["title"],
                        coverage_raster=tif if tif.exists() else None,
-                       context=context, **plan_map_kwargs(result.plan),
+                       context=context,
+                       **plan_map_kwargs(result.plan, language=result.summary.get(
+                           "language", DEFAULT_LANGUAGE)),
                        plan_items=result.plan.items if result.plan is not None else None)
 
     def plan_files(staging: Path) -> None:
         if result.plan is not None:
-            write_plan_files(staging, result.plan)
+            write_plan_files(staging, result.plan,
+                             language=result.summary.get("language", DEFAULT_LANGUAGE))
 
     def workbook(staging: Path) -> None:
         write_workbook(staging / "priority.xlsx", result.villages, result.communes,
