@@ -23,7 +23,8 @@ from geo_dx.config import Config
 from geo_dx.dem import DemGrid
 from geo_dx.i18n import Translator
 from geo_dx.reasons import blocked_sentence
-from geo_dx.schema import MOBILE_BROADBAND, village_locations
+from geo_dx.schema import MOBILE_BROADBAND
+from geo_dx.spatial import village_locations
 from geo_dx.terrain import highest_obstruction
 
 __all__ = ["BLOCKING_COLUMNS", "blocked_sentences", "terrain_blocking"]

@@ -37,7 +37,8 @@ from geo_dx.coverage import _EPS, with_reach
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.io import read_layer
-from geo_dx.schema import validate_candidates, village_locations, working_crs
+from geo_dx.schema import validate_candidates
+from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 

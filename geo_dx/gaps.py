@@ -35,13 +35,8 @@ from geo_dx.coverage import (
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.disputes import apply_disputes, weak_measurements
 from geo_dx.errors import InputError
-from geo_dx.schema import (
-    MOBILE_BROADBAND,
-    MOBILE_ORDER,
-    SOURCES,
-    village_locations,
-    working_crs,
-)
+from geo_dx.schema import MOBILE_BROADBAND, MOBILE_ORDER, SOURCES
+from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 

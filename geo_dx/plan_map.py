@@ -109,7 +109,7 @@ def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
 
 def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """Village locations (representative points), indexed by village id."""
-    from geo_dx.schema import village_locations
+    from geo_dx.spatial import village_locations
 
     return gpd.GeoSeries(village_locations(villages).to_numpy(),
                          index=villages["village_id"].astype(str).to_numpy(), crs=villages.crs)

@@ -33,7 +33,7 @@ from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.optimise import Budget, Problem, Solution, must_cost, solve_greedy, solve_milp
 from geo_dx.routes import FibreNetwork, fibre_routes
-from geo_dx.schema import village_locations, working_crs
+from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 

@@ -27,9 +27,8 @@ from geo_dx.schema import (
     normalise_technology,
     validate_coverage,
     validate_villages,
-    village_locations,
-    working_crs,
 )
+from geo_dx.spatial import village_locations, working_crs
 
 
 def test_contract_constants_are_consistent():
