@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from geo_dx.config import LANGUAGES, Config, load_config, with_weights
+from geo_dx.config import Config, load_config, with_weights
 from geo_dx.errors import GeoDxError, InputError
-from geo_dx.i18n import translator
+from geo_dx.i18n import LANGUAGES, translator
 
 EXIT_INPUT = 2
 #: Stages a ``run`` marks (read, DEM, gaps, raster, travel, scoring, write, raster file, maps).
