@@ -39,13 +39,27 @@ def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 
+def _table(values: Mapping[str, Any] | None = None) -> Any:
+    """A read-only ``{name: value}`` default of a dataclass field (a fresh one per instance).
+
+    Examples
+    --------
+    >>> @dataclass(frozen=True)
+    ... class Ranges:
+    ...     range_m: Mapping[str, float] = _table({"fibre": 1500.0})
+    >>> dict(Ranges().range_m)
+    {'fibre': 1500.0}
+    """
+    return field(default_factory=lambda: _frozen(values or {}))
+
+
 @dataclass(frozen=True)
 class ColumnsConfig:
     """Column renames applied when reading each layer: ``{your_column: geo_dx_column}``."""
 
-    communes: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
-    villages: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
-    coverage: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    communes: Mapping[str, str] = _table()
+    villages: Mapping[str, str] = _table()
+    coverage: Mapping[str, str] = _table()
 
 
 @dataclass(frozen=True)
@@ -57,15 +71,11 @@ class CoverageConfig:
     capped at ``max_range_m`` of its technology.
     """
 
-    default_range_m: Mapping[str, float] = field(
-        default_factory=lambda: _frozen(
-            {"fibre": 1500.0, "5g": 1000.0, "4g": 4000.0, "3g": 5000.0, "2g": 8000.0}
-        )
+    default_range_m: Mapping[str, float] = _table(
+        {"fibre": 1500.0, "5g": 1000.0, "4g": 4000.0, "3g": 5000.0, "2g": 8000.0}
     )
-    max_range_m: Mapping[str, float] = field(
-        default_factory=lambda: _frozen(
-            {"fibre": 3000.0, "5g": 5000.0, "4g": 15000.0, "3g": 20000.0, "2g": 35000.0}
-        )
+    max_range_m: Mapping[str, float] = _table(
+        {"fibre": 3000.0, "5g": 5000.0, "4g": 15000.0, "3g": 20000.0, "2g": 35000.0}
     )
     measurement_range_m: float = 300.0
 
@@ -107,15 +117,12 @@ class SignalConfig:
     predicted signal is reached (ITM broadcast mode).
     """
 
-    frequency_mhz: Mapping[str, float] = field(
-        default_factory=lambda: _frozen({"5g": 3500.0, "4g": 1800.0, "3g": 2100.0, "2g": 900.0})
+    frequency_mhz: Mapping[str, float] = _table(
+        {"5g": 3500.0, "4g": 1800.0, "3g": 2100.0, "2g": 900.0}
     )
-    eirp_dbm: Mapping[str, float] = field(
-        default_factory=lambda: _frozen({"5g": 30.0, "4g": 30.0, "3g": 47.0, "2g": 57.0})
-    )
-    threshold_dbm: Mapping[str, float] = field(
-        default_factory=lambda: _frozen({"5g": -110.0, "4g": -110.0, "3g": -100.0,
-                                         "2g": -100.0})
+    eirp_dbm: Mapping[str, float] = _table({"5g": 30.0, "4g": 30.0, "3g": 47.0, "2g": 57.0})
+    threshold_dbm: Mapping[str, float] = _table(
+        {"5g": -110.0, "4g": -110.0, "3g": -100.0, "2g": -100.0}
     )
     polarisation: str = "vertical"
     climate: str = "continental_subtropical"
@@ -169,15 +176,11 @@ class RemotenessConfig:
 class ScoringConfig:
     """Priority score: weights, gap severity and robustness checks."""
 
-    weights: Mapping[str, float] = field(
-        default_factory=lambda: _frozen(
-            {"ethnic": 0.30, "remoteness": 0.30, "severity": 0.20, "people": 0.15, "poverty": 0.05}
-        )
+    weights: Mapping[str, float] = _table(
+        {"ethnic": 0.30, "remoteness": 0.30, "severity": 0.20, "people": 0.15, "poverty": 0.05}
     )
-    severity: Mapping[str, float] = field(
-        default_factory=lambda: _frozen(
-            {"no_fibre_no_mobile": 1.0, "no_mobile": 0.7, "no_fibre": 0.5, "none": 0.0}
-        )
+    severity: Mapping[str, float] = _table(
+        {"no_fibre_no_mobile": 1.0, "no_mobile": 0.7, "no_fibre": 0.5, "none": 0.0}
     )
     normalisation: str = "percentile"
     especially_difficult_bonus: float = 0.2

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.atomic import SUMMARY, staged_run
+from geo_dx.blocking import BLOCKING_COLUMNS
 from geo_dx.communes import COUNT_COLUMNS
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.qgis_style import write_layer_styles
@@ -47,12 +48,7 @@ PRIORITY_COLUMNS: tuple[str, ...] = (
     "elevation_m",
     "nearest_fibre_m",
     "nearest_mobile_m",
-    "mobile_blocked_by",
-    "blocked_site_distance_m",
-    "obstacle_elevation_m",
-    "obstacle_distance_m",
-    "obstacle_lon",
-    "obstacle_lat",
+    *BLOCKING_COLUMNS,
     "population",
     "households",
     "ethnic_minority_share",
