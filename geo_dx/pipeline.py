@@ -255,7 +255,7 @@ def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFram
     from geo_dx.candidates import read_candidates
     from geo_dx.planning import plan
 
-    candidates = (read_candidates(inputs.candidates, config=config) if inputs.candidates
+    candidates = (read_candidates(inputs.candidates) if inputs.candidates
                   else None)
     return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
                 dem=dem, roads=roads, config=config)

@@ -43,9 +43,17 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[fo
 
     Examples
     --------
-    >>> add = plan_layer(result.items, result.links)  # doctest: +SKIP
-    >>> write_maps("maps/demo", villages, communes, coverage, title="Demo",
-    ...            layers=(add,))  # doctest: +SKIP
+    >>> site = shapely.Point(103.0, 21.4)
+    >>> items = gpd.GeoDataFrame({"rank": [1], "item_id": ["M1"], "kind": ["new_site"],
+    ...                           "cost_vnd": [2e9], "cumulative_cost_vnd": [2e9],
+    ...                           "village_names": ["Bản Phì"], "people_served": [320]},
+    ...                          geometry=[site], crs=4326)
+    >>> links = gpd.GeoDataFrame({"item_id": ["M1"]}, crs=4326,
+    ...                          geometry=[shapely.LineString([site, (103.01, 21.41)])])
+    >>> m = folium.Map(location=(21.4, 103.0))
+    >>> group = plan_layer(items, links)(m)
+    >>> "Bản Phì" in m.get_root().render()
+    True
     """
     items = items.to_crs(4326) if len(items) else items
     links = links.to_crs(4326) if len(links) else links

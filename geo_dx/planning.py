@@ -138,10 +138,17 @@ def plan(
 
     Examples
     --------
-    >>> demo = geo_dx.load_demo()  # doctest: +SKIP
-    >>> result = geo_dx.plan(scored, budget_vnd=30e9, coverage=demo.coverage, dem=dem,
-    ...                      roads=demo.roads)  # doctest: +SKIP
-    >>> result.items[["item_id", "kind", "cost_vnd", "villages_served"]]  # doctest: +SKIP
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> scored = geo_dx.score(gaps, communes=demo.communes)
+    >>> result = geo_dx.plan(scored, budget_vnd=5e9, coverage=demo.coverage,
+    ...                      roads=demo.roads, curve=False)
+    >>> bool(0 < result.summary["cost_used_vnd"] <= 5e9)
+    True
+    >>> served = {v for s in result.items["villages_served"] for v in s.split(";")}
+    >>> bool(scored.set_index("village_id").loc[sorted(served), "gap_class"].ne("none").all())
+    True
     """
     config = config or Config()
     budget = Budget.parse(budget_vnd)

@@ -122,3 +122,11 @@ def test_the_flow_check_catches_a_backwards_import():
 def test_no_module_over_600_lines(module):
     lines = (PACKAGE / f"{module}.py").read_text(encoding="utf-8").count("\n")
     assert lines <= 600, f"geo_dx/{module}.py has {lines} lines; split it by concept"
+
+
+def test_no_docstring_example_is_skipped():
+    """Docstring examples run (on load_demo() or small data); none is skipped."""
+    skipped = [f"{p.name}:{n}" for p in sorted(PACKAGE.glob("*.py"))
+               for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+               if "doctest: +SKIP" in line.replace("doctest:+SKIP", "doctest: +SKIP")]
+    assert not skipped, f"skipped docstring examples: {skipped}"
