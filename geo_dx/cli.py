@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     if result.plan is not None:
         from geo_dx.plan_report import format_plan
 
-        print("\n" + format_plan(result.summary["plan"]))
+        print("\n" + format_plan(result.summary["plan"], language=config.language))
     files = ["map.html", "priority.csv", "priority.xlsx", "villages.gpkg", "summary.json"]
     if result.plan is not None:
         files += ["plan.csv", "budget_curve.png"]
@@ -103,6 +103,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from geo_dx.plan_map import run_language
     from geo_dx.plan_report import format_plan, plan_run
 
     config = _plan_options(load_config(args.config), args)
@@ -112,9 +113,12 @@ def _plan(args: argparse.Namespace) -> int:
                          "--budget mobile=20e9,fibre=10e9")
     result = plan_run(Path(args.run_dir), budget=budget, candidates=args.candidates,
                       config=config)
-    print(format_plan(result.summary))
-    print(f"\nwrote {args.run_dir}/ (plan.csv, budget_curve.png, villages.gpkg layers "
-          "plan_sites and plan_fibre, summary.json, map.html)")
+    language = run_language(args.run_dir)  # the plan speaks the run's language
+    print(format_plan(result.summary, language=language))
+    print("\n" + translator(language).gettext(
+        "wrote {folder}/ ({files})", folder=args.run_dir,
+        files="plan.csv, budget_curve.png, villages.gpkg (plan_sites, plan_fibre), "
+              "summary.json, map.html"))
     return 0
 
 

@@ -267,13 +267,11 @@ def _read_inputs(
     """Communes, villages and coverage, validated, each file checked against the communes."""
     communes = read_communes(inputs.communes, config=config)
     villages = read_villages(inputs.villages, config=config)
-    coverage = read_coverage(inputs.coverage, config=config)
     check_extent(villages, communes, source=str(inputs.villages),
                  reference_source=f"the communes in {inputs.communes}")
-    for path in inputs.coverage:
-        part = coverage[coverage["file"] == Path(path).name]
-        check_extent(part, communes, source=str(path),
-                     reference_source=f"the communes in {inputs.communes}")
+    # each file checked on its own (two operators' sites.csv in different folders too)
+    coverage = read_coverage(inputs.coverage, config=config, within=communes,
+                             within_source=f"the communes in {inputs.communes}")
     return communes, villages, coverage
 
 
@@ -366,12 +364,15 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
             write_maps(staging, result.villages, result.communes, map_points(result.coverage),
                        title=result.summary["title"],
                        coverage_raster=tif if tif.exists() else None,
-                       context=context, **plan_map_kwargs(result.plan),
+                       context=context,
+                       **plan_map_kwargs(result.plan, language=result.summary.get(
+                           "language", DEFAULT_LANGUAGE)),
                        plan_items=result.plan.items if result.plan is not None else None)
 
     def plan_files(staging: Path) -> None:
         if result.plan is not None:
-            write_plan_files(staging, result.plan)
+            write_plan_files(staging, result.plan,
+                             language=result.summary.get("language", DEFAULT_LANGUAGE))
 
     def workbook(staging: Path) -> None:
         write_workbook(staging / "priority.xlsx", result.villages, result.communes,
