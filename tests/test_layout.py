@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "geo_dx"
 #: Every geo_dx module in flow order, grouped by stage (a module may import earlier ones).
 FLOW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("leaves", ("_version", "errors", "i18n", "columns", "_itm_kernel", "itm")),
-    ("contracts", ("schema", "spatial", "config_checks", "config")),
+    ("contracts", ("cells", "schema", "spatial", "config_checks", "config")),
     ("io", ("atomic", "io", "dem", "relief", "routes")),
     ("coverage", ("coverage", "terrain", "viewshed", "calibration", "signal_strength",
                   "disputes", "communes", "zonal", "evidence")),
