@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 
 from geo_dx.errors import GeoDxWarning
-from geo_dx.schema import village_locations, working_crs
+from geo_dx.spatial import village_locations, working_crs
 
 #: Per-commune count columns, in output order.
 COUNT_COLUMNS: tuple[str, ...] = (
@@ -44,7 +44,7 @@ def assign_communes(
     max_distance_m
         How far outside every commune a village may lie and still be assigned.
     crs
-        Projected CRS for the distance; default: see :func:`geo_dx.schema.working_crs`.
+        Projected CRS for the distance; default: see :func:`geo_dx.spatial.working_crs`.
 
     Returns
     -------
