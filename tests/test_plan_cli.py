@@ -152,3 +152,21 @@ def test_plan_refuses_a_candidates_file_inside_the_run_folder(inputs, tmp_path, 
     assert main(["plan", str(out), "--budget", "1e9", "--candidates", str(cands)]) == 2
     _one_error_line(capsys, "holds the input")
     assert cands.exists() and not (out / "plan.csv").exists()
+
+
+def test_replanning_rewrites_every_output_that_shows_the_plan(inputs, tmp_path,  # noqa: F811
+                                                              capsys):
+    out = tmp_path / "out"
+    assert run(inputs, out, "--budget", "20e9") == 0
+    assert main(["plan", str(out), "--budget", "3e9", "-q"]) == 0
+    planned = pd.read_csv(out / "plan.csv", encoding="utf-8-sig")
+    assert planned["cumulative_cost_vnd"].iloc[-1] <= 3e9
+    # the workbook's plan sheet is the new plan, not the 20 bn one the run wrote
+    sheets = pd.read_excel(out / "priority.xlsx", sheet_name=None, header=None)
+    plan_sheet = next(s for s in sheets.values() if "M1" in set(s[1].astype(str))
+                      or "F1" in set(s[1].astype(str)))
+    assert plan_sheet[1].iloc[1:].astype(str).tolist() == planned["item_id"].tolist()
+    assert plan_sheet[7].iloc[1:].astype(float).tolist() == pytest.approx(
+        planned["cost_vnd"].astype(float).tolist())
+    layers = dict(pyogrio.list_layers(out / "villages.gpkg"))
+    assert {"villages", "communes", "coverage", "plan_sites", "plan_fibre"} <= set(layers)
