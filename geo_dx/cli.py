@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
     if result.plan is not None:
         from geo_dx.plan_report import format_plan
 
-        print("\n" + format_plan(result.summary["plan"]))
+        print("\n" + format_plan(result.summary["plan"], language=config.language))
     files = ["map.html", "priority.csv", "priority.xlsx", "villages.gpkg", "summary.json"]
     if result.plan is not None:
         files += ["plan.csv", "budget_curve.png"]
@@ -111,9 +111,14 @@ def _plan(args: argparse.Namespace) -> int:
                          "--budget mobile=20e9,fibre=10e9")
     result = plan_run(Path(args.run_dir), budget=budget, candidates=args.candidates,
                       config=config)
-    print(format_plan(result.summary))
-    print(f"\nwrote {args.run_dir}/ (plan.csv, budget_curve.png, villages.gpkg layers "
-          "plan_sites and plan_fibre, summary.json, map.html)")
+    from geo_dx.maps import run_language
+
+    language = run_language(args.run_dir)
+    print(format_plan(result.summary, language=language))
+    print("\n" + translator(language).gettext(
+        "wrote {folder}/ ({files})", folder=args.run_dir,
+        files="plan.csv, budget_curve.png, villages.gpkg (plan_sites, plan_fibre), "
+              "summary.json, map.html"))
     return 0
 
 

@@ -18,28 +18,30 @@ import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
+from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.map_assets import script_json
 
-#: User-facing labels of the plan layer, grouped for translation.
+#: User-facing labels of the plan layer (English msgids, translated when drawn).
 PLAN_MAP_TEXT: dict[str, str] = {
-    "layer": "Investment plan ({n} items)",
-    "site": "New or upgraded site",
-    "fibre": "Fibre extension",
-    "cost": "Cost",
-    "cumulative": "Cumulative cost",
-    "villages": "Villages newly served",
-    "people": "People",
-    "route": "Route length",
-    "rank": "Rank",
-    "bn": "bn VND",
+    "layer": N_("Investment plan ({n} items)"),
+    "cost": N_("Cost"),
+    "cumulative": N_("Cumulative cost"),
+    "villages": N_("Villages newly served"),
+    "people": N_("People"),
+    "route": N_("Route length"),
+    "rank": N_("Rank"),
+    "bn": N_("{amount} bn VND"),
 }
 _SITE_COLOUR = "#0b3d91"
 _FIBRE_COLOUR = "#1b9e77"
 
 
-def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[folium.Map], Any]:
+def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
+               language: str = DEFAULT_LANGUAGE) -> Callable[[folium.Map], Any]:
     """
     A callable that adds the plan layer to a folium map (for ``write_maps(layers=...)``).
+
+    Popups and the layer name are in ``language`` (``"vi"`` by default, or ``"en"``).
 
     Examples
     --------
@@ -55,8 +57,9 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[fo
         "sites": [], "routes": [],
         "siteColour": _SITE_COLOUR, "fibreColour": _FIBRE_COLOUR,
     }
+    tr = translator(language)
     for _, row in items.iterrows():
-        popup = _popup(row)
+        popup = _popup(row, tr)
         if row["kind"] == "fibre":
             payload["routes"].append({"lines": [_latlon(p) for p in
                                                 shapely.get_parts(row.geometry)],
@@ -66,7 +69,8 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[fo
                                      "popup": popup, "label": str(row["item_id"])})
 
     def add(m: folium.Map) -> folium.FeatureGroup:
-        group = folium.FeatureGroup(name=PLAN_MAP_TEXT["layer"].format(n=len(items)), show=True)
+        name = _text(tr)["layer"].format(n=tr.number(len(items)))
+        group = folium.FeatureGroup(name=name, show=True)
         group.add_to(m)
         _PlanLayer(payload, group).add_to(m)
         return group
@@ -74,7 +78,8 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[fo
     return add
 
 
-def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
+def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame, *,
+                        language: str = DEFAULT_LANGUAGE
                         ) -> Callable[[folium.Map], Any] | None:
     """
     The plan layer rebuilt from a run's GeoPackage (``plan_sites``, ``plan_fibre``), or None.
@@ -90,7 +95,7 @@ def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
     parts = [p for p in parts if len(p)]
     if not parts:
         return plan_layer(gpd.GeoDataFrame({"kind": []}, geometry=[], crs=villages.crs),
-                          gpd.GeoDataFrame(geometry=[], crs=villages.crs))
+                          gpd.GeoDataFrame(geometry=[], crs=villages.crs), language=language)
     items = gpd.GeoDataFrame(pd.concat([p.to_crs(parts[0].crs) for p in parts],
                                        ignore_index=True), crs=parts[0].crs)
     items = items.sort_values("rank").reset_index(drop=True)
@@ -104,7 +109,7 @@ def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
                              "geometry": shapely.LineString([site, where[vid]])})
     links = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["item_id", "village_id", "geometry"]),
                              geometry="geometry", crs=items.crs)
-    return plan_layer(items, links)
+    return plan_layer(items, links, language=language)
 
 
 def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -154,20 +159,27 @@ def _latlon(line: shapely.Geometry) -> list[list[float]]:
     return [[round(y, 6), round(x, 6)] for x, y in shapely.get_coordinates(line)]
 
 
-def _popup(row: Any) -> str:
-    t = PLAN_MAP_TEXT
+def _text(tr: Translator) -> dict[str, str]:
+    return {key: tr.gettext(message) for key, message in PLAN_MAP_TEXT.items()}
+
+
+def _popup(row: Any, tr: Translator) -> str:
+    t = _text(tr)
     e = html.escape
+
+    def bn(vnd: float) -> str:
+        return t["bn"].format(amount=tr.number(vnd / 1e9, decimals=2))
+
     names = [n for n in str(row["village_names"]).split(";") if n]
-    title = t["fibre"] if row["kind"] == "fibre" else t["site"]
     lines = [
-        f"<b>{e(str(row['item_id']))}</b> · {e(title)} ({e(str(row['kind']))})",
+        f"<b>{e(str(row['item_id']))}</b> · {e(tr.label('plan_kind', row['kind']))}",
         f"{e(t['rank'])}: {int(row['rank'])}",
-        f"{e(t['cost'])}: {row['cost_vnd'] / 1e9:,.2f} {e(t['bn'])}",
-        f"{e(t['cumulative'])}: {row['cumulative_cost_vnd'] / 1e9:,.2f} {e(t['bn'])}",
-        f"{e(t['villages'])}: {len(names)} — {e(', '.join(names[:12]))}"
+        f"{e(t['cost'])}: {e(bn(row['cost_vnd']))}",
+        f"{e(t['cumulative'])}: {e(bn(row['cumulative_cost_vnd']))}",
+        f"{e(t['villages'])}: {tr.number(len(names))} — {e(', '.join(names[:12]))}"
         + (" …" if len(names) > 12 else ""),
-        f"{e(t['people'])}: {row['people_served']:,.0f}",
+        f"{e(t['people'])}: {tr.number(row['people_served'])}",
     ]
     if row["kind"] == "fibre":
-        lines.append(f"{e(t['route'])}: {row['route_km']:,.1f} km")
+        lines.append(f"{e(t['route'])}: {tr.number(row['route_km'], decimals=1)} km")
     return "<br>".join(lines)

@@ -18,31 +18,33 @@ import pyogrio
 
 from geo_dx.config import Config
 from geo_dx.errors import InputError
+from geo_dx.i18n import DEFAULT_LANGUAGE, N_, translator
 from geo_dx.planning import PLAN_COLUMNS, PlanResult
 
 logger = logging.getLogger(__name__)
 
 #: User-facing texts of the plan outputs (console, chart), grouped for translation.
 PLAN_TEXT: dict[str, str] = {
-    "heading": "Investment plan (budget {budget} bn VND, cost used {cost} bn VND)",
-    "mobile": "new mobile broadband",
-    "fibre": "new fibre",
-    "villages_of": "{n} of {total} villages ({people:,} people, {em:,} ethnic minority)",
-    "unservable": "{n} village(s) no candidate or route can serve (satellite / other): see plan",
-    "solver": "exact answer {objective:.1f} ({status}, gap {gap}); greedy answer {greedy:.1f}",
-    "close_all": "closing every gap that can be closed costs about {cost} bn VND",
-    "chart_title": "What each budget buys (indicative unit costs)",
-    "chart_x": "budget (billion VND)",
-    "chart_villages": "villages newly served",
-    "chart_people": "people newly served",
-    "chart_any": "villages (any)",
-    "chart_mobile": "mobile broadband",
-    "chart_fibre": "fibre",
-    "chart_em": "ethnic-minority people",
-    "chart_all": "all people",
-    "chart_budget": "chosen budget",
-    "costs_warning": "Unit costs are indicative defaults: replace them with the province's own "
-                     "([plan.costs] in the config).",
+    "heading": N_("Investment plan (budget {budget} bn VND, cost used {cost} bn VND)"),
+    "mobile": N_("new mobile broadband"),
+    "fibre": N_("new fibre"),
+    "villages_of": N_("{n} of {total} villages ({people} people, {em} ethnic minority)"),
+    "unservable": N_("{n} village(s) no candidate or route can serve (satellite / other): "
+                     "see plan"),
+    "solver": N_("exact answer {objective} ({status}, gap {gap}); greedy answer {greedy}"),
+    "close_all": N_("closing every gap that can be closed costs about {cost} bn VND"),
+    "chart_title": N_("What each budget buys (indicative unit costs)"),
+    "chart_x": N_("budget (billion VND)"),
+    "chart_villages": N_("villages newly served"),
+    "chart_people": N_("people newly served"),
+    "chart_any": N_("villages (any)"),
+    "chart_mobile": N_("mobile broadband"),
+    "chart_fibre": N_("fibre"),
+    "chart_em": N_("ethnic-minority people"),
+    "chart_all": N_("all people"),
+    "chart_budget": N_("chosen budget"),
+    "costs_warning": N_("Unit costs are indicative defaults: replace them with the province's "
+                        "own ([plan.costs] in the config)."),
 }
 
 
@@ -65,16 +67,18 @@ def plan_layers(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
     return {"plan_sites": sites.reset_index(drop=True), "plan_fibre": fibre.reset_index(drop=True)}
 
 
-def write_plan_files(staging: Path, result: PlanResult) -> None:
-    """Write ``plan.csv`` and ``budget_curve.png`` into a (staging) folder."""
+def write_plan_files(staging: Path, result: PlanResult, *,
+                     language: str = DEFAULT_LANGUAGE) -> None:
+    """Write ``plan.csv`` (English columns) and ``budget_curve.png`` (in ``language``)."""
     from geo_dx.report import write_csv
 
     write_csv(Path(staging) / "plan.csv", plan_table(result))
     if len(result.curve):
-        write_budget_curve(Path(staging) / "budget_curve.png", result)
+        write_budget_curve(Path(staging) / "budget_curve.png", result, language=language)
 
 
-def write_budget_curve(path: Path, result: PlanResult) -> Path:
+def write_budget_curve(path: Path, result: PlanResult, *,
+                       language: str = DEFAULT_LANGUAGE) -> Path:
     """
     ``budget_curve.png``: villages and people newly served against the budget.
 
@@ -88,7 +92,8 @@ def write_budget_curve(path: Path, result: PlanResult) -> Path:
     import matplotlib.pyplot as plt
 
     curve = result.curve
-    t = PLAN_TEXT
+    tr = translator(language)
+    t = {k: tr.gettext(v) for k, v in PLAN_TEXT.items()}
     x = curve["budget_vnd"] / 1e9
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     ax1.plot(x, curve["villages"], "o-", color="#222222", label=t["chart_any"])
@@ -111,32 +116,50 @@ def write_budget_curve(path: Path, result: PlanResult) -> Path:
     return path
 
 
-def format_plan(plan: dict[str, Any]) -> str:
-    """The console block ``geo-dx plan`` / ``geo-dx run --budget`` prints."""
-    t = PLAN_TEXT
+def format_plan(plan: dict[str, Any], *, language: str = DEFAULT_LANGUAGE) -> str:
+    """
+    The console block ``geo-dx plan`` / ``geo-dx run --budget`` prints, in ``language``.
+
+    Examples
+    --------
+    >>> block = format_plan({
+    ...     "budget_vnd": 30e9, "cost_used_vnd": 29.5e9, "mobile_gap_villages": 86,
+    ...     "fibre_gap_villages": 261, "gap": 0.0, "objective": 2966.26, "status": "optimal",
+    ...     "greedy_objective": 2935.0, "unservable": {"mobile": 0, "fibre": 0},
+    ...     "newly_served": {k: {"villages": 27, "people": 4214, "ethnic_minority_people": 4171}
+    ...                      for k in ("mobile", "fibre")}})
+    >>> print(block.splitlines()[0])
+    Kế hoạch đầu tư (ngân sách 30,0 tỷ đồng, đã dùng 29,5 tỷ đồng)
+    >>> print(block.splitlines()[1])
+      băng rộng di động mới   27/86 thôn, bản (4.214 người, 4.171 người dân tộc thiểu số)
+    """
+    tr = translator(language)
+    t = {k: tr.gettext(v) for k, v in PLAN_TEXT.items()}
     served = plan["newly_served"]
+
+    def bn(vnd: float) -> str:
+        return tr.number(vnd / 1e9, decimals=1)
+
     lines = [
-        t["heading"].format(budget=_bn(plan["budget_vnd"]), cost=_bn(plan["cost_used_vnd"])),
+        t["heading"].format(budget=bn(plan["budget_vnd"]), cost=bn(plan["cost_used_vnd"])),
     ]
     for key, total in (("mobile", plan["mobile_gap_villages"]),
                        ("fibre", plan["fibre_gap_villages"])):
         s = served[key]
         lines.append(f"  {t[key]:<24}" + t["villages_of"].format(
-            n=s["villages"], total=total, people=s["people"], em=s["ethnic_minority_people"]))
-    gap = "n/a" if plan["gap"] is None else f"{100 * plan['gap']:.2g}%"
-    lines.append("  " + t["solver"].format(objective=plan["objective"], status=plan["status"],
-                                           gap=gap, greedy=plan["greedy_objective"]))
+            n=tr.number(s["villages"]), total=tr.number(total), people=tr.number(s["people"]),
+            em=tr.number(s["ethnic_minority_people"])))
+    gap = "–" if plan["gap"] is None else tr.percent(plan["gap"], decimals=1)
+    lines.append("  " + t["solver"].format(
+        objective=tr.number(plan["objective"], decimals=1), status=plan["status"], gap=gap,
+        greedy=tr.number(plan["greedy_objective"], decimals=1)))
     unservable = plan["unservable"]["mobile"] + plan["unservable"]["fibre"]
     if unservable:
-        lines.append("  " + t["unservable"].format(n=unservable))
+        lines.append("  " + t["unservable"].format(n=tr.number(unservable)))
     if plan.get("cost_to_close_all_vnd") is not None:
-        lines.append("  " + t["close_all"].format(cost=_bn(plan["cost_to_close_all_vnd"])))
+        lines.append("  " + t["close_all"].format(cost=bn(plan["cost_to_close_all_vnd"])))
     lines.append("  " + t["costs_warning"])
     return "\n".join(lines)
-
-
-def _bn(vnd: float) -> str:
-    return f"{vnd / 1e9:,.1f}"
 
 
 def plan_run(
@@ -220,8 +243,10 @@ def write_plan_into_run(
 
     old_raster = Path(run_dir) / "coverage_mobile.tif"
 
+    language = summary.get("language", DEFAULT_LANGUAGE)
+
     def files(staging: Path) -> None:
-        write_plan_files(staging, result)
+        write_plan_files(staging, result, language=language)
         if old_raster.exists() and not (staging / old_raster.name).exists():
             shutil.copy2(old_raster, staging / old_raster.name)
 
@@ -229,17 +254,19 @@ def write_plan_into_run(
         tif = staging / "coverage_mobile.tif"
         write_maps(staging, result.villages, communes, coverage, title=summary["title"],
                    coverage_raster=tif if tif.exists() else None,
-                   **plan_map_kwargs(result), plan_items=result.items)
+                   **plan_map_kwargs(result, language=language), plan_items=result.items,
+                   language=language)
 
     return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
                      summary=summary, extra_layers={**other_layers, **plan_layers(result)},
                      extra_writers=(files, maps), inputs=inputs)
 
 
-def plan_map_kwargs(result: PlanResult | None) -> dict[str, Any]:
+def plan_map_kwargs(result: PlanResult | None, *,
+                    language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
     """Keyword arguments that put the plan layer on the maps (empty without a plan)."""
     if result is None:
         return {}
     from geo_dx.plan_map import plan_layer
 
-    return {"layers": (plan_layer(result.items, result.links),)}
+    return {"layers": (plan_layer(result.items, result.links, language=language),)}

@@ -32,8 +32,9 @@ def code_messages() -> set[str | tuple[str, str]]:
     found = extract_from_dir(str(ROOT), method_map, options_map, keywords=DEFAULT_KEYWORDS)
     messages = set()
     for _filename, _lineno, message, _comments, context in found:
-        for text in message if isinstance(message, tuple) else (message,):
-            messages.add((context, text) if context else text)
+        # A plural message is one catalogue entry, keyed by its singular.
+        text = message[0] if isinstance(message, tuple) else message
+        messages.add((context, text) if context else text)
     return messages
 
 

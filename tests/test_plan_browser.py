@@ -47,7 +47,7 @@ def plan_dir() -> Path:
     communes = summarise_communes(result.villages, make_communes())
     out = Path(tempfile.mkdtemp(prefix="geodx-plan-browser-"))
     write_maps(out, result.villages, communes, fibre.assign(reach_m=1500.0),
-               title="Plan test", **plan_map_kwargs(result))
+               title="Plan test", **plan_map_kwargs(result, language="en"), language="en")
     yield out
     shutil.rmtree(out, ignore_errors=True)
 

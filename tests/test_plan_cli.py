@@ -22,7 +22,9 @@ def _one_error_line(capsys, message):
 def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "out"
     assert run(inputs, out, "--budget", "20e9") == 0
-    assert "Investment plan (budget 20.0 bn VND" in capsys.readouterr().out
+    console = capsys.readouterr().out  # Vietnamese by default
+    assert "Kế hoạch đầu tư (ngân sách 20,0 tỷ đồng" in console
+    assert "3/3 thôn, bản" in console
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     p = summary["plan"]
     assert p["budget_vnd"] == 20e9 and p["mobile_gap_villages"] == 3
@@ -42,13 +44,29 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
                                                                          "LineString")
     assert (out / "budget_curve.png").read_bytes()[:4] == b"\x89PNG"
     page = (out / "map.html").read_text(encoding="utf-8")
-    assert "Investment plan (" in page and "<img src=x onerror" not in page
+    plan_layer = json.dumps("Kế hoạch đầu tư (")[1:-1]  # as the layer control's JSON has it
+    assert plan_layer in page and "<img src=x onerror" not in page
     # offline: the plan layer adds no remote script or stylesheet
     assert not re.findall(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', page)
     # rebuilding the maps keeps the plan layer
     (out / "map.html").unlink()
     assert main(["map", str(out), "-q"]) == 0
+    assert plan_layer in (out / "map.html").read_text(encoding="utf-8")
+
+
+def test_plan_outputs_in_english_on_request(inputs, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "out"
+    assert run(inputs, out, "--budget", "20e9", "--lang", "en") == 0
+    console = capsys.readouterr().out
+    assert "Investment plan (budget 20.0 bn VND" in console and "3 of 3 villages" in console
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "Investment plan (" in page
+    # geo-dx map and geo-dx plan keep the run's language
+    assert main(["map", str(out), "-q"]) == 0
     assert "Investment plan (" in (out / "map.html").read_text(encoding="utf-8")
+    assert main(["plan", str(out), "--budget", "3e9", "-q"]) == 0
+    assert "Investment plan (budget 3.0 bn VND" in capsys.readouterr().out
+    assert '<html lang="en">' in (out / "index.html").read_text(encoding="utf-8")
 
 
 def test_plan_on_a_finished_run_recomputes_nothing_and_keeps_outputs(inputs, tmp_path,  # noqa: F811
