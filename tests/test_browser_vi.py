@@ -156,7 +156,10 @@ def _popup_text(driver, village_id: str) -> str:
     while not driver.find_elements("css selector", ".leaflet-popup-content .geodx-popup"):
         assert time.monotonic() < deadline, "no popup opened"
         time.sleep(0.05)
-    return driver.find_element("css selector", ".leaflet-popup-content").text
+    # innerText, not Selenium's .text: a tall popup scrolls, and .text leaves out what is
+    # scrolled out of view.
+    return driver.execute_script(
+        "return document.querySelector('.leaflet-popup-content').innerText;")
 
 
 def test_the_list_of_english_words_is_real():
