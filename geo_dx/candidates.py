@@ -181,6 +181,10 @@ def as_coverage_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     Prepared candidates as 4G coverage sites (to add to the coverage and re-run find_gaps).
 
+    The candidate's reach goes in ``range_m`` and no ``reach_m`` column is added, so that
+    ``find_gaps`` on the coverage with these rows appended derives every row's reach the
+    same way (a partly filled ``reach_m`` column would leave the other rows without one).
+
     Examples
     --------
     >>> gdf = gpd.GeoDataFrame({"candidate_id": ["A"], "kind": ["new_site"]},
@@ -194,7 +198,6 @@ def as_coverage_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         "source": "declared",
         "operator": candidates["operator"].to_numpy(),
         "range_m": candidates["reach_m"].to_numpy(dtype=float),
-        "reach_m": candidates["reach_m"].to_numpy(dtype=float),
         "antenna_height_m": candidates["antenna_height_m"].to_numpy(dtype=float),
         "candidate_id": candidates["candidate_id"].to_numpy(),
     }, geometry=candidates.geometry.to_numpy(), crs=candidates.crs)

@@ -102,6 +102,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from geo_dx.plan_map import run_language
     from geo_dx.plan_report import format_plan, plan_run
 
     config = _plan_options(load_config(args.config), args)
@@ -111,9 +112,7 @@ def _plan(args: argparse.Namespace) -> int:
                          "--budget mobile=20e9,fibre=10e9")
     result = plan_run(Path(args.run_dir), budget=budget, candidates=args.candidates,
                       config=config)
-    from geo_dx.maps import run_language
-
-    language = run_language(args.run_dir)
+    language = run_language(args.run_dir)  # the plan speaks the run's language
     print(format_plan(result.summary, language=language))
     print("\n" + translator(language).gettext(
         "wrote {folder}/ ({files})", folder=args.run_dir,

@@ -126,6 +126,7 @@ CODE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "plan_kind": MappingProxyType({
         "new_site": N_("New mobile broadband site"),
         "upgrade": N_("Upgrade of an existing site to 4G"),
+        "small_cell": N_("Small cell"),
         "fibre": N_("Fibre extension"),
     }),
     "plan_origin": MappingProxyType({

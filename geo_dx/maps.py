@@ -37,7 +37,7 @@ from folium.template import Template
 from geo_dx.atomic import run_outputs, write_text_atomic
 from geo_dx.blocking import blocked_sentences
 from geo_dx.errors import GeoDxWarning, InputError
-from geo_dx.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, translator
+from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
 from geo_dx.map_assets import asset, inline_assets, script_json
 from geo_dx.map_context import PlaceContext, context_payload
 from geo_dx.map_payload import map_payload, require_columns, to_wgs84
@@ -54,7 +54,7 @@ from geo_dx.pages import (
 from geo_dx.schema import GAP_COLOURS, working_crs
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
-           "run_language", "write_maps"]
+           "write_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -313,10 +313,10 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
     raster = run_dir / "coverage_mobile.tif"
     outputs = run_outputs(run_dir)  # a raster this run did not write is not its layer
     shown = raster.exists() and (outputs is None or raster.name in outputs)
-    from geo_dx.plan_map import plan_layer_from_run
+    from geo_dx.plan_map import plan_layer_from_run, run_language
 
     language = run_language(run_dir)
-    plan = plan_layer_from_run(gpkg, layers["villages"], language=language)
+    plan = plan_layer_from_run(gpkg, layers["villages"])
     return write_maps(run_dir, layers["villages"], layers["communes"], layers["coverage"],
                       title=_run_title(run_dir), commune_id=commune_id,
                       language=language,
@@ -521,24 +521,6 @@ def _readable_plan(plan: pd.DataFrame, tr: Translator) -> pd.DataFrame:
         out["village_names"] = out["village_names"].fillna("").astype(str).str.replace(
             ";", ", ", regex=False)
     return out
-
-
-def run_language(run_dir: str | Path) -> str:
-    """
-    The language a run was made in (``summary.json`` → ``language``), else the default.
-
-    Examples
-    --------
-    >>> run_language("no/such/run")
-    'vi'
-    """
-    run_dir = Path(run_dir)
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-        language = summary.get("language") if isinstance(summary, dict) else None
-    except (FileNotFoundError, json.JSONDecodeError):
-        language = None
-    return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def _run_context(run_dir: Path, gpkg: Path) -> PlaceContext:

@@ -266,13 +266,11 @@ def _read_inputs(
     """Communes, villages and coverage, validated, each file checked against the communes."""
     communes = read_communes(inputs.communes, config=config)
     villages = read_villages(inputs.villages, config=config)
-    coverage = read_coverage(inputs.coverage, config=config)
     check_extent(villages, communes, source=str(inputs.villages),
                  reference_source=f"the communes in {inputs.communes}")
-    for path in inputs.coverage:
-        part = coverage[coverage["file"] == Path(path).name]
-        check_extent(part, communes, source=str(path),
-                     reference_source=f"the communes in {inputs.communes}")
+    # each file checked on its own (two operators' sites.csv in different folders too)
+    coverage = read_coverage(inputs.coverage, config=config, within=communes,
+                             within_source=f"the communes in {inputs.communes}")
     return communes, villages, coverage
 
 

@@ -1,7 +1,8 @@
 """The investment plan as a map layer: chosen sites with lines to the villages each newly
 serves, fibre routes, and a popup per item (cost, villages served).
 
-Text from the data (village names, ids) is escaped before it reaches a popup.
+Labels are in the run's language (Vietnamese by default, :mod:`geo_dx.i18n`); text from
+the data (village names, ids) is escaped before it reaches a popup.
 """
 
 from __future__ import annotations
@@ -21,16 +22,26 @@ from folium.template import Template
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.map_assets import script_json
 
-#: User-facing labels of the plan layer (English msgids, translated when drawn).
+#: User-facing labels of the plan layer: English msgids, translated by
+#: :func:`geo_dx.i18n.translator`.
 PLAN_MAP_TEXT: dict[str, str] = {
     "layer": N_("Investment plan ({n} items)"),
+    "site": N_("New or upgraded site"),
+    "fibre": N_("Fibre extension"),
     "cost": N_("Cost"),
     "cumulative": N_("Cumulative cost"),
     "villages": N_("Villages newly served"),
     "people": N_("People"),
     "route": N_("Route length"),
     "rank": N_("Rank"),
-    "bn": N_("{amount} bn VND"),
+    "bn": N_("bn VND"),
+}
+#: Investment kinds as people read them (the ``kind`` code stays in the data).
+PLAN_KIND_TEXT: dict[str, str] = {
+    "new_site": N_("new 4G site"),
+    "upgrade": N_("upgrade to 4G"),
+    "small_cell": N_("small cell"),
+    "fibre": N_("fibre"),
 }
 _SITE_COLOUR = "#0b3d91"
 _FIBRE_COLOUR = "#1b9e77"
@@ -39,9 +50,8 @@ _FIBRE_COLOUR = "#1b9e77"
 def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
                language: str = DEFAULT_LANGUAGE) -> Callable[[folium.Map], Any]:
     """
-    A callable that adds the plan layer to a folium map (for ``write_maps(layers=...)``).
-
-    Popups and the layer name are in ``language`` (``"vi"`` by default, or ``"en"``).
+    A callable that adds the plan layer, labelled in ``language``, to a folium map (for
+    ``write_maps(layers=...)``).
 
     Examples
     --------
@@ -49,6 +59,7 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
     >>> write_maps("maps/demo", villages, communes, coverage, title="Demo",
     ...            layers=(add,))  # doctest: +SKIP
     """
+    tr = translator(language)
     items = items.to_crs(4326) if len(items) else items
     links = links.to_crs(4326) if len(links) else links
 
@@ -57,7 +68,6 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
         "sites": [], "routes": [],
         "siteColour": _SITE_COLOUR, "fibreColour": _FIBRE_COLOUR,
     }
-    tr = translator(language)
     for _, row in items.iterrows():
         popup = _popup(row, tr)
         if row["kind"] == "fibre":
@@ -69,8 +79,9 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
                                      "popup": popup, "label": str(row["item_id"])})
 
     def add(m: folium.Map) -> folium.FeatureGroup:
-        name = _text(tr)["layer"].format(n=tr.number(len(items)))
-        group = folium.FeatureGroup(name=name, show=True)
+        layer_name = PLAN_MAP_TEXT["layer"]
+        group = folium.FeatureGroup(name=tr.gettext(layer_name, n=tr.number(len(items))),
+                                    show=True)
         group.add_to(m)
         _PlanLayer(payload, group).add_to(m)
         return group
@@ -78,19 +89,20 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
     return add
 
 
-def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame, *,
-                        language: str = DEFAULT_LANGUAGE
+def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
                         ) -> Callable[[folium.Map], Any] | None:
     """
     The plan layer rebuilt from a run's GeoPackage (``plan_sites``, ``plan_fibre``), or None.
 
-    Lines from sites to villages are redrawn from ``villages_served`` and the villages layer.
+    Lines from sites to villages are redrawn from ``villages_served`` and the villages layer;
+    labels are in the run's language (``summary.json`` beside the GeoPackage).
     """
     import pyogrio
 
     names = {str(n) for n in pyogrio.list_layers(gpkg)[:, 0]}
     if not {"plan_sites", "plan_fibre"} <= names:
         return None
+    language = run_language(Path(gpkg).parent)
     parts = [gpd.read_file(gpkg, layer=n) for n in ("plan_sites", "plan_fibre")]
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -110,6 +122,24 @@ def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame, *,
     links = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["item_id", "village_id", "geometry"]),
                              geometry="geometry", crs=items.crs)
     return plan_layer(items, links, language=language)
+
+
+def run_language(run_dir: str | Path) -> str:
+    """
+    The language a run recorded in its ``summary.json`` (Vietnamese when absent).
+
+    Examples
+    --------
+    >>> run_language("no/such/run")
+    'vi'
+    """
+    import json
+
+    try:
+        summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
+        return str(summary["language"] or DEFAULT_LANGUAGE)
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_LANGUAGE
 
 
 def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -159,27 +189,26 @@ def _latlon(line: shapely.Geometry) -> list[list[float]]:
     return [[round(y, 6), round(x, 6)] for x, y in shapely.get_coordinates(line)]
 
 
-def _text(tr: Translator) -> dict[str, str]:
-    return {key: tr.gettext(message) for key, message in PLAN_MAP_TEXT.items()}
-
-
 def _popup(row: Any, tr: Translator) -> str:
-    t = _text(tr)
     e = html.escape
 
-    def bn(vnd: float) -> str:
-        return t["bn"].format(amount=tr.number(vnd / 1e9, decimals=2))
+    def t(key: str) -> str:
+        return e(tr.gettext(PLAN_MAP_TEXT[key]))
 
     names = [n for n in str(row["village_names"]).split(";") if n]
+    title = t("fibre") if row["kind"] == "fibre" else t("site")
+    kind = str(row["kind"])
+    kind = tr.gettext(PLAN_KIND_TEXT[kind]) if kind in PLAN_KIND_TEXT else kind
     lines = [
-        f"<b>{e(str(row['item_id']))}</b> · {e(tr.label('plan_kind', row['kind']))}",
-        f"{e(t['rank'])}: {int(row['rank'])}",
-        f"{e(t['cost'])}: {e(bn(row['cost_vnd']))}",
-        f"{e(t['cumulative'])}: {e(bn(row['cumulative_cost_vnd']))}",
-        f"{e(t['villages'])}: {tr.number(len(names))} — {e(', '.join(names[:12]))}"
+        f"<b>{e(str(row['item_id']))}</b> · {title} ({e(kind)})",
+        f"{t('rank')}: {int(row['rank'])}",
+        f"{t('cost')}: {e(tr.number(row['cost_vnd'] / 1e9, decimals=2))} {t('bn')}",
+        f"{t('cumulative')}: {e(tr.number(row['cumulative_cost_vnd'] / 1e9, decimals=2))} "
+        f"{t('bn')}",
+        f"{t('villages')}: {len(names)} — {e(', '.join(names[:12]))}"
         + (" …" if len(names) > 12 else ""),
-        f"{e(t['people'])}: {tr.number(row['people_served'])}",
+        f"{t('people')}: {e(tr.number(row['people_served']))}",
     ]
     if row["kind"] == "fibre":
-        lines.append(f"{e(t['route'])}: {tr.number(row['route_km'], decimals=1)} km")
+        lines.append(f"{t('route')}: {e(tr.km(row['route_km'] * 1000))}")
     return "<br>".join(lines)

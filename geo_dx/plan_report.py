@@ -1,7 +1,8 @@
 """Outputs of the investment plan: plan.csv, GeoPackage layers, budget_curve.png, a console
 block, and planning on a finished run (``geo-dx plan RUN_DIR``).
 
-User-facing strings are grouped in :data:`PLAN_TEXT` so they can be translated.
+What people read (console block, chart) is written in the run's language (Vietnamese by
+default) through :mod:`geo_dx.i18n`; the English messages are grouped in :data:`PLAN_TEXT`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import pyogrio
 
 from geo_dx.config import Config
 from geo_dx.errors import InputError
-from geo_dx.i18n import DEFAULT_LANGUAGE, N_, translator
+from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.planning import PLAN_COLUMNS, PlanResult
 
 logger = logging.getLogger(__name__)
 
-#: User-facing texts of the plan outputs (console, chart), grouped for translation.
+#: User-facing texts of the plan outputs (console, chart): English msgids, translated by
+#: :func:`geo_dx.i18n.translator` (Vietnamese in ``geo_dx/locale/vi/LC_MESSAGES/geo_dx.po``).
 PLAN_TEXT: dict[str, str] = {
     "heading": N_("Investment plan (budget {budget} bn VND, cost used {cost} bn VND)"),
     "mobile": N_("new mobile broadband"),
@@ -45,7 +47,19 @@ PLAN_TEXT: dict[str, str] = {
     "chart_budget": N_("chosen budget"),
     "costs_warning": N_("Unit costs are indicative defaults: replace them with the province's "
                         "own ([plan.costs] in the config)."),
+    "not_applicable": N_("n/a"),
 }
+
+
+#: Solver statuses as people read them (others are shown as HiGHS names them).
+PLAN_STATUS_TEXT: dict[str, str] = {
+    "optimal": N_("proven optimal"),
+    "time limit reached": N_("time limit reached"),
+}
+
+
+def _text(tr: Translator, key: str, **values: Any) -> str:
+    return tr.gettext(PLAN_TEXT[key], **values)
 
 
 def plan_table(result: PlanResult) -> pd.DataFrame:
@@ -69,7 +83,7 @@ def plan_layers(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
 
 def write_plan_files(staging: Path, result: PlanResult, *,
                      language: str = DEFAULT_LANGUAGE) -> None:
-    """Write ``plan.csv`` (English columns) and ``budget_curve.png`` (in ``language``)."""
+    """Write ``plan.csv`` and ``budget_curve.png`` (labelled in ``language``) into a folder."""
     from geo_dx.report import write_csv
 
     write_csv(Path(staging) / "plan.csv", plan_table(result))
@@ -82,6 +96,8 @@ def write_budget_curve(path: Path, result: PlanResult, *,
     """
     ``budget_curve.png``: villages and people newly served against the budget.
 
+    Axes, legend and the unit-cost warning are in ``language`` (Vietnamese by default).
+
     Examples
     --------
     >>> write_budget_curve(Path("maps/demo/budget_curve.png"), result)  # doctest: +SKIP
@@ -93,7 +109,7 @@ def write_budget_curve(path: Path, result: PlanResult, *,
 
     curve = result.curve
     tr = translator(language)
-    t = {k: tr.gettext(v) for k, v in PLAN_TEXT.items()}
+    t = {key: tr.gettext(message) for key, message in PLAN_TEXT.items()}
     x = curve["budget_vnd"] / 1e9
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     ax1.plot(x, curve["villages"], "o-", color="#222222", label=t["chart_any"])
@@ -122,44 +138,47 @@ def format_plan(plan: dict[str, Any], *, language: str = DEFAULT_LANGUAGE) -> st
 
     Examples
     --------
-    >>> block = format_plan({
-    ...     "budget_vnd": 30e9, "cost_used_vnd": 29.5e9, "mobile_gap_villages": 86,
-    ...     "fibre_gap_villages": 261, "gap": 0.0, "objective": 2966.26, "status": "optimal",
-    ...     "greedy_objective": 2935.0, "unservable": {"mobile": 0, "fibre": 0},
-    ...     "newly_served": {k: {"villages": 27, "people": 4214, "ethnic_minority_people": 4171}
-    ...                      for k in ("mobile", "fibre")}})
-    >>> print(block.splitlines()[0])
-    Kế hoạch đầu tư (ngân sách 30,0 tỷ đồng, đã dùng 29,5 tỷ đồng)
-    >>> print(block.splitlines()[1])
-      băng rộng di động mới   27/86 thôn, bản (4.214 người, 4.171 người dân tộc thiểu số)
+    >>> plan = {"budget_vnd": 30e9, "cost_used_vnd": 29.99e9, "mobile_gap_villages": 86,
+    ...         "fibre_gap_villages": 261, "objective": 2966.3, "status": "optimal",
+    ...         "gap": 0.0, "greedy_objective": 2935.0,
+    ...         "unservable": {"mobile": 0, "fibre": 0}, "cost_to_close_all_vnd": 564e9,
+    ...         "newly_served": {k: {"villages": n, "people": 7311, "ethnic_minority_people": 7216}
+    ...                          for k, n in (("mobile", 27), ("fibre", 17))}}
+    >>> print(format_plan(plan, language="en").splitlines()[1])
+      new mobile broadband    27 of 86 villages (7,311 people, 7,216 ethnic minority)
+    >>> print(format_plan(plan).splitlines()[0])
+    Kế hoạch đầu tư (ngân sách 30,0 tỷ đồng, đã dùng 30,0 tỷ đồng)
     """
     tr = translator(language)
-    t = {k: tr.gettext(v) for k, v in PLAN_TEXT.items()}
     served = plan["newly_served"]
-
-    def bn(vnd: float) -> str:
-        return tr.number(vnd / 1e9, decimals=1)
-
-    lines = [
-        t["heading"].format(budget=bn(plan["budget_vnd"]), cost=bn(plan["cost_used_vnd"])),
-    ]
+    lines = [_text(tr, "heading", budget=_bn(tr, plan["budget_vnd"]),
+                   cost=_bn(tr, plan["cost_used_vnd"]))]
     for key, total in (("mobile", plan["mobile_gap_villages"]),
                        ("fibre", plan["fibre_gap_villages"])):
         s = served[key]
-        lines.append(f"  {t[key]:<24}" + t["villages_of"].format(
-            n=tr.number(s["villages"]), total=tr.number(total), people=tr.number(s["people"]),
-            em=tr.number(s["ethnic_minority_people"])))
-    gap = "–" if plan["gap"] is None else tr.percent(plan["gap"], decimals=1)
-    lines.append("  " + t["solver"].format(
-        objective=tr.number(plan["objective"], decimals=1), status=plan["status"], gap=gap,
-        greedy=tr.number(plan["greedy_objective"], decimals=1)))
+        lines.append(f"  {_text(tr, key):<24}" + _text(
+            tr, "villages_of", n=tr.number(s["villages"]), total=tr.number(total),
+            people=tr.number(s["people"]), em=tr.number(s["ethnic_minority_people"])))
+    gap = (_text(tr, "not_applicable") if plan["gap"] is None
+           else tr.percent(plan["gap"], decimals=2))
+    lines.append("  " + _text(tr, "solver", objective=tr.number(plan["objective"], decimals=1),
+                              status=_status(tr, plan["status"]), gap=gap,
+                              greedy=tr.number(plan["greedy_objective"], decimals=1)))
     unservable = plan["unservable"]["mobile"] + plan["unservable"]["fibre"]
     if unservable:
-        lines.append("  " + t["unservable"].format(n=tr.number(unservable)))
+        lines.append("  " + _text(tr, "unservable", n=tr.number(unservable)))
     if plan.get("cost_to_close_all_vnd") is not None:
-        lines.append("  " + t["close_all"].format(cost=bn(plan["cost_to_close_all_vnd"])))
-    lines.append("  " + t["costs_warning"])
+        lines.append("  " + _text(tr, "close_all", cost=_bn(tr, plan["cost_to_close_all_vnd"])))
+    lines.append("  " + _text(tr, "costs_warning"))
     return "\n".join(lines)
+
+
+def _status(tr: Translator, status: str) -> str:
+    return tr.gettext(PLAN_STATUS_TEXT[status]) if status in PLAN_STATUS_TEXT else status
+
+
+def _bn(tr: Translator, vnd: float) -> str:
+    return tr.number(vnd / 1e9, decimals=1)
 
 
 def plan_run(
@@ -176,7 +195,8 @@ def plan_run(
     (the DEM and roads the run used, its CRS), plans, and rewrites the run's outputs
     atomically with ``plan.csv``, ``budget_curve.png``, the ``plan_sites`` and
     ``plan_fibre`` layers, ``planned_by`` on the villages, ``summary.json`` → ``plan``
-    and the maps with the plan layer.
+    and the maps with the plan layer. What people read is in the run's language
+    (``summary.json`` → ``language``, else Vietnamese).
 
     Examples
     --------
@@ -243,7 +263,7 @@ def write_plan_into_run(
 
     old_raster = Path(run_dir) / "coverage_mobile.tif"
 
-    language = summary.get("language", DEFAULT_LANGUAGE)
+    language = summary.get("language") or DEFAULT_LANGUAGE
 
     def files(staging: Path) -> None:
         write_plan_files(staging, result, language=language)
@@ -254,8 +274,7 @@ def write_plan_into_run(
         tif = staging / "coverage_mobile.tif"
         write_maps(staging, result.villages, communes, coverage, title=summary["title"],
                    coverage_raster=tif if tif.exists() else None,
-                   **plan_map_kwargs(result, language=language), plan_items=result.items,
-                   language=language)
+                   **plan_map_kwargs(result, language=language), plan_items=result.items)
 
     return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
                      summary=summary, extra_layers={**other_layers, **plan_layers(result)},
@@ -264,7 +283,7 @@ def write_plan_into_run(
 
 def plan_map_kwargs(result: PlanResult | None, *,
                     language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
-    """Keyword arguments that put the plan layer on the maps (empty without a plan)."""
+    """Keyword arguments that put the plan layer (labelled in ``language``) on the maps."""
     if result is None:
         return {}
     from geo_dx.plan_map import plan_layer

@@ -74,7 +74,9 @@ def rollout_clusters(
     if scored.crs is None:
         raise InputError("villages: the layer has no CRS; set one (e.g. EPSG:4326)")
     ids = pd.Series(pd.NA, index=scored.index, dtype="Int64", name="cluster_id")
-    gap = scored[scored["gap_class"].isin(GAPS)]
+    located = (scored["location_issue"].isna() if "location_issue" in scored
+               else pd.Series(True, index=scored.index))
+    gap = scored[scored["gap_class"].isin(GAPS) & located]  # misplaced villages: no cluster
     if gap.empty:
         return ids, _empty_clusters(scored.crs)
     points = village_locations(gap)
