@@ -88,7 +88,7 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "without_both": N_("Without both"),
     # Legend.
     "legend": N_("Legend"),
-    "legend_villages": N_("Villages"),
+    "legend_villages": N_("Villages by gap"),
     "legend_size": N_("Larger circle = higher priority score"),
     "legend_top": N_("Top {n} by priority rank"),
     "legend_coverage": N_("Coverage"),

@@ -54,7 +54,7 @@ from geo_dx.pages import (
 from geo_dx.schema import GAP_COLOURS, working_crs
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
-           "write_maps"]
+           "run_context", "write_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +321,7 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
                       title=_run_title(run_dir), commune_id=commune_id,
                       language=language,
                       coverage_raster=raster if shown else None,
-                      context=_run_context(run_dir, gpkg),
+                      context=run_context(run_dir),
                       layers=(plan,) if plan is not None else ())
 
 
@@ -523,10 +523,15 @@ def _readable_plan(plan: pd.DataFrame, tr: Translator) -> pd.DataFrame:
     return out
 
 
-def _run_context(run_dir: Path, gpkg: Path) -> PlaceContext:
-    """Roads and towns from the run's GeoPackage, relief from its DEM if still there."""
+def run_context(run_dir: str | Path) -> PlaceContext:
+    """
+    A finished run's place context: roads and towns from its ``villages.gpkg``, relief
+    from its DEM (``summary.json`` → ``inputs.dem``) if the DEM is still there.
+    """
     import pyogrio
 
+    run_dir = Path(run_dir)
+    gpkg = run_dir / "villages.gpkg"
     from geo_dx.dem import read_dem
 
     present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}

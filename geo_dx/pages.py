@@ -397,8 +397,8 @@ def dossier_html(
             "color": gap_colours.get(str(r["gap_class"]), "#888888"),
             "score": score(r.get("score")),
             "population": number(r.get("population")),
-            "reason": _text(r.get("reason")),
-            "blocked": _text(r.get("blocked_sentence")),
+            "reason": _keep_units(_text(r.get("reason"))),
+            "blocked": _keep_units(_text(r.get("blocked_sentence"))),
         })
     covered = villages[gap == "none"]
     covered_names = sorted(
@@ -467,13 +467,28 @@ def index_html(
          "gap": gap_labels.get(str(r["gap_class"]), str(r["gap_class"])),
          "color": gap_colours.get(str(r["gap_class"]), "#888888"),
          "score": score(r.get("score")), "population": number(r.get("population")),
-         "reason": _text(r.get("reason"))}
+         "reason": _keep_units(_text(r.get("reason")))}
         for r in top.to_dict("records")
     ]
     return _template("index.html").render(
         t=t, lang=lang, title=str(title), made=made, css=_markup(css), rows=rows, top=top_rows,
         downloads=[{"label": label, "href": href} for label, href in downloads],
         synthetic=synthetic)
+
+
+_UNIT = re.compile(r"(\d) (km|m|%|h|giờ|người|people)(?![\w])")
+
+
+def _keep_units(text: str | None) -> str | None:
+    """
+    A number and its unit joined by a no-break space, so a line never ends between them.
+
+    Examples
+    --------
+    >>> _keep_units("đỉnh chắn cao 1.720 m, cách bản 0,9 km; 99,6 %")
+    'đỉnh chắn cao 1.720\xa0m, cách bản 0,9\xa0km; 99,6\xa0%'
+    """
+    return None if text is None else _UNIT.sub("\\1\u00a0\\2", text)
 
 
 def _markup(text: str) -> Any:

@@ -386,6 +386,7 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
             coverage=result.coverage,
             summary=result.summary,
             extra_layers=result.extra_layers,
-            extra_writers=(raster, maps, plan_files, workbook),
+            # maps last: the index links the data files already written
+            extra_writers=(raster, plan_files, workbook, maps),
             inputs=result.input_paths,
         )

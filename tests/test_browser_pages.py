@@ -203,7 +203,7 @@ def test_dossier_prints_the_whole_village_table_without_cutting_rows(driver, pag
         assert len(holding) == 1, (token, holding)
         page = pages[holding[0]]
         assert re.search(re.escape(name), page), (name, holding)
-        assert f"{100 + i} người" in page.replace("\n", " "), (i, holding)
+        assert f"{100 + i} người" in page.replace("\n", " ").replace("\xa0", " "), (i, holding)
         assert text.count(token) == 1
     # Rows run in priority order across the pages.
     order = [text.index(f"row-token-{i:02d}") for i in range(N_LONG)]
@@ -266,6 +266,9 @@ def test_demo_map_and_dossier_screenshots(driver, demo_run):
         """)
         assert state["relief"] == 1 and state["roads"] > 500 and state["towns"] > 40
         assert state["labels"] == 45
+        # Place the labels now rather than wait for the page's timer (a loaded machine may
+        # take longer than the sleep above).
+        driver.execute_script("window.geoDxMaps[0].declutter();")
         shown = driver.execute_script("""
             return Array.from(document.querySelectorAll(
                 '.geodx-commune-label, .geodx-town-label, .geodx-rank')).filter(function (e) {

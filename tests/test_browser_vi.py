@@ -260,12 +260,19 @@ def test_vietnamese_map_on_a_phone(driver, vi_dir):
             "return [r.left, r.top, r.right, r.bottom];")
         assert box[0] >= 0 and box[1] >= 0 and box[2] <= 400 and box[3] <= 800, box
         assert BLOCKED in driver.find_element("css selector", ".leaflet-popup-content").text
-        # The open legend fits too.
+        # No button is drawn over the open popup's text.
+        popup = {"cls": "popup", "left": box[0], "top": box[1], "right": box[2],
+                 "bottom": box[3]}
+        assert _overlaps([popup, *driver.execute_script(_CONTROLS)]) == []
+        driver.execute_script("window.geoDxMaps[0].map.closePopup();")
+        time.sleep(0.2)
+        # The open legend fits on the screen and covers no other control (the scale bar).
         driver.find_element("css selector", ".geodx-legend-toggle").click()
         legend = driver.execute_script(
             "var r = document.querySelector('.geodx-legend').getBoundingClientRect();"
             "return [r.left, r.top, r.right, r.bottom];")
         assert legend[0] >= 0 and legend[1] >= 0 and legend[2] <= 400 and legend[3] <= 800
+        assert _overlaps(driver.execute_script(_CONTROLS)) == []
         assert severe(driver) == []
     finally:
         _phone(driver, False)
