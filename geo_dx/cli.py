@@ -11,10 +11,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from geo_dx.config import LANGUAGES, Config, load_config, with_weights
+from geo_dx.config import Config, load_config, with_weights
 from geo_dx.errors import GeoDxError, InputError
-from geo_dx.i18n import translator
+from geo_dx.i18n import LANGUAGES, translator
 
 EXIT_INPUT = 2
 #: Stages a ``run`` marks (read, DEM, gaps, raster, travel, scoring, write, raster file, maps).
@@ -195,15 +196,13 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(run)
     run.set_defaults(func=_run)
 
-    plan = sub.add_parser("plan", help="plan investments on a finished run (no recomputing)")
-    plan.add_argument("run_dir", nargs="?", default="maps/demo", help="a run's output folder")
+    plan = _on_run_dir(sub, "plan", "plan investments on a finished run (no recomputing)")
     plan.add_argument("--config", metavar="FILE.toml", help="configuration ([plan], [plan.costs])")
     _plan_arguments(plan)
     _verbosity(plan)
     plan.set_defaults(func=_plan)
 
-    rebuild = sub.add_parser("map", help="rebuild maps from a finished run's outputs")
-    rebuild.add_argument("run_dir", nargs="?", default="maps/demo", help="a run's output folder")
+    rebuild = _on_run_dir(sub, "map", "rebuild maps from a finished run's outputs")
     rebuild.add_argument("--commune", metavar="ID", help="only this commune's map")
     _verbosity(rebuild)
     rebuild.set_defaults(func=_map)
@@ -214,6 +213,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", metavar="DIR", help="where to write (default: the repo's data/)")
     _verbosity(demo)
     demo.set_defaults(func=_demo)
+    return parser
+
+
+def _on_run_dir(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand that works on a finished run's output folder."""
+    parser = sub.add_parser(name, help=help)
+    parser.add_argument("run_dir", nargs="?", default="maps/demo", help="a run's output folder")
     return parser
 
 

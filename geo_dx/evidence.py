@@ -23,7 +23,8 @@ from geo_dx.config import MeasuredConfig
 from geo_dx.coverage import Evidence
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.io import open_raster
-from geo_dx.schema import MOBILE_BROADBAND, SOURCES, TECHNOLOGY_ALIASES, village_locations
+from geo_dx.schema import MOBILE_BROADBAND, SOURCES, TECHNOLOGY_ALIASES
+from geo_dx.spatial import village_locations
 from geo_dx.zonal import zonal_share
 
 logger = logging.getLogger(__name__)

@@ -43,9 +43,8 @@ from geo_dx.schema import (
     conforms,
     validate_coverage,
     validate_villages,
-    village_locations,
-    working_crs,
 )
+from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 

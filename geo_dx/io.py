@@ -23,12 +23,12 @@ from geo_dx.schema import (
     COMMUNES,
     COVERAGE,
     VILLAGES,
-    check_extent,
     rename_columns,
     validate_communes,
     validate_coverage,
     validate_villages,
 )
+from geo_dx.spatial import check_extent
 
 # --------------------------------------------------------------------------- reading
 
@@ -85,7 +85,7 @@ def read_coverage(
     An OpenCellID CSV export (``radio, lon, lat, range, ...``) loads as is; its rows
     with a radio geo_dx does not know (NB-IoT, ...) are skipped and counted. With
     ``within``, each file is checked on its own to lie over that layer (see
-    :func:`geo_dx.schema.check_extent`), even when two files share a name.
+    :func:`geo_dx.spatial.check_extent`), even when two files share a name.
     """
     config = config or Config()
     if isinstance(paths, str | Path):

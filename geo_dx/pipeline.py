@@ -34,7 +34,7 @@ from geo_dx.progress import stage
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
-from geo_dx.schema import MOBILE_BROADBAND, check_extent, village_locations, working_crs
+from geo_dx.schema import MOBILE_BROADBAND
 from geo_dx.scoring import normalised_weights, score, score_summary
 from geo_dx.signal_strength import (
     calibrate_signal,
@@ -42,6 +42,7 @@ from geo_dx.signal_strength import (
     signal_grid,
     write_signal_raster,
 )
+from geo_dx.spatial import check_extent, village_locations, working_crs
 from geo_dx.viewshed import viewshed_union, write_coverage_raster
 from geo_dx.zonal import zonal_share
 
@@ -254,7 +255,7 @@ def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFram
     from geo_dx.candidates import read_candidates
     from geo_dx.planning import plan
 
-    candidates = (read_candidates(inputs.candidates, config=config) if inputs.candidates
+    candidates = (read_candidates(inputs.candidates) if inputs.candidates
                   else None)
     return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
                 dem=dem, roads=roads, config=config)

@@ -55,9 +55,17 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
 
     Examples
     --------
-    >>> add = plan_layer(result.items, result.links)  # doctest: +SKIP
-    >>> write_maps("maps/demo", villages, communes, coverage, title="Demo",
-    ...            layers=(add,))  # doctest: +SKIP
+    >>> site = shapely.Point(103.0, 21.4)
+    >>> items = gpd.GeoDataFrame({"rank": [1], "item_id": ["M1"], "kind": ["new_site"],
+    ...                           "cost_vnd": [2e9], "cumulative_cost_vnd": [2e9],
+    ...                           "village_names": ["Bản Phì"], "people_served": [320]},
+    ...                          geometry=[site], crs=4326)
+    >>> links = gpd.GeoDataFrame({"item_id": ["M1"]}, crs=4326,
+    ...                          geometry=[shapely.LineString([site, (103.01, 21.41)])])
+    >>> m = folium.Map(location=(21.4, 103.0))
+    >>> group = plan_layer(items, links)(m)
+    >>> "Bản Phì" in m.get_root().render()
+    True
     """
     tr = translator(language)
     items = items.to_crs(4326) if len(items) else items
@@ -144,7 +152,7 @@ def run_language(run_dir: str | Path) -> str:
 
 def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """Village locations (representative points), indexed by village id."""
-    from geo_dx.schema import village_locations
+    from geo_dx.spatial import village_locations
 
     return gpd.GeoSeries(village_locations(villages).to_numpy(),
                          index=villages["village_id"].astype(str).to_numpy(), crs=villages.crs)

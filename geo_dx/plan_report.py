@@ -100,7 +100,18 @@ def write_budget_curve(path: Path, result: PlanResult, *,
 
     Examples
     --------
-    >>> write_budget_curve(Path("maps/demo/budget_curve.png"), result)  # doctest: +SKIP
+    >>> import tempfile
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> scored = geo_dx.score(gaps, communes=demo.communes)
+    >>> config = geo_dx.config_from_dict({"plan": {"curve_steps": 2}})
+    >>> result = geo_dx.plan(scored, budget_vnd=5e9, coverage=demo.coverage, config=config)
+    >>> len(result.curve)  # no money, half the cost of closing every gap, all of it
+    3
+    >>> png = write_budget_curve(Path(tempfile.mkdtemp()) / "budget_curve.png", result)
+    >>> png.read_bytes()[:4]
+    b'\x89PNG'
     """
     import matplotlib
 
@@ -200,7 +211,13 @@ def plan_run(
 
     Examples
     --------
-    >>> plan_run("maps/demo", budget=30e9)  # doctest: +SKIP
+    After ``geo-dx run`` wrote ``maps/demo``, ``plan_run("maps/demo", budget=30e9)``
+    plans on it; a folder that is not a run is refused:
+
+    >>> plan_run("no/such/run", budget=30e9)
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.InputError: no/such/run/villages.gpkg: not found; run `geo-dx run` to ...
     """
     from geo_dx.candidates import read_candidates
     from geo_dx.dem import read_dem
@@ -234,7 +251,7 @@ def plan_run(
                              "needs the same DEM (put it back or re-run `geo-dx run`)")
         dem = read_dem(inputs["dem"], crs=summary.get("crs") or config.crs)
     roads = read_layer(inputs["roads"]) if inputs.get("roads") else None
-    user = read_candidates(candidates, config=config) if candidates else None
+    user = read_candidates(candidates) if candidates else None
     villages = layers.pop("villages").drop(columns=["planned_by"], errors="ignore")
     result = plan(villages, budget_vnd=parsed, candidates=user, coverage=layers["coverage"],
                   dem=dem, roads=roads, config=config)

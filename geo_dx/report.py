@@ -17,10 +17,12 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.atomic import SUMMARY, staged_run
+from geo_dx.blocking import BLOCKING_COLUMNS
 from geo_dx.communes import COUNT_COLUMNS
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.qgis_style import write_layer_styles
-from geo_dx.schema import COMPONENTS, village_locations
+from geo_dx.schema import COMPONENTS
+from geo_dx.spatial import village_locations
 
 #: priority.csv columns, in order (those a run does not produce are left out).
 PRIORITY_COLUMNS: tuple[str, ...] = (
@@ -46,12 +48,7 @@ PRIORITY_COLUMNS: tuple[str, ...] = (
     "elevation_m",
     "nearest_fibre_m",
     "nearest_mobile_m",
-    "mobile_blocked_by",
-    "blocked_site_distance_m",
-    "obstacle_elevation_m",
-    "obstacle_distance_m",
-    "obstacle_lon",
-    "obstacle_lat",
+    *BLOCKING_COLUMNS,
     "population",
     "households",
     "ethnic_minority_share",

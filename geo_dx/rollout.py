@@ -16,7 +16,8 @@ import pandas as pd
 from shapely.geometry import MultiPoint
 
 from geo_dx.errors import ConfigError, InputError
-from geo_dx.schema import EARTH_RADIUS_M, GAPS, village_locations, working_crs
+from geo_dx.schema import EARTH_RADIUS_M, GAPS
+from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ import shapely
 from geo_dx.config import config_from_dict
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.io import read_communes, read_coverage, read_villages
-from geo_dx.schema import check_extent, validate_communes
+from geo_dx.schema import validate_communes
+from geo_dx.spatial import check_extent
 from tests.conftest import make_communes
 
 

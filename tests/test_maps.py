@@ -21,12 +21,11 @@ from hypothesis import strategies as st
 
 from geo_dx import maps
 from geo_dx.communes import summarise_communes
-from geo_dx.config import COMPONENTS
 from geo_dx.errors import InputError
 from geo_dx.map_payload import LABELS
 from geo_dx.maps import commune_file_name, rebuild_maps
 from geo_dx.pages import commune_page_names
-from geo_dx.schema import GAP_CLASSES, GAP_LABELS
+from geo_dx.schema import COMPONENTS, GAP_CLASSES, GAP_LABELS
 
 # These tests read the English map (``--lang en``); test_browser_vi.py reads the Vietnamese.
 build_map = functools.partial(maps.build_map, language="en")
