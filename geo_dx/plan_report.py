@@ -260,7 +260,7 @@ def plan_run(
     used = [p for p in (candidates, inputs.get("dem"), inputs.get("roads")) if p]
     write_plan_into_run(run_dir, result, summary=summary, communes=layers.pop("communes"),
                         coverage=layers.pop("coverage"), other_layers=layers,
-                        inputs=tuple(Path(p) for p in used), dem=dem)
+                        inputs=tuple(Path(p) for p in used))
     return result
 
 
@@ -273,7 +273,6 @@ def write_plan_into_run(
     coverage: gpd.GeoDataFrame,
     other_layers: dict[str, gpd.GeoDataFrame],
     inputs: tuple[Path, ...] = (),
-    dem: Any = None,
 ) -> Path:
     """
     Rewrite a run folder atomically with the plan added (see :func:`plan_run`).
@@ -282,7 +281,7 @@ def write_plan_into_run(
     ``budget_curve.png``, the GeoPackage layers, ``summary.json``, the maps and commune
     pages (with the run's relief, roads and towns), and ``priority.xlsx`` (its plan sheet).
     """
-    from geo_dx.maps import PlaceContext, write_maps
+    from geo_dx.maps import run_context, write_maps
     from geo_dx.report import write_run
     from geo_dx.workbook import write_workbook
 
@@ -300,19 +299,19 @@ def write_plan_into_run(
         # as a run draws them: sites and nodes, not measurement points
         points = (coverage[(coverage["kind"] != "measurement").to_numpy()]
                   if "kind" in coverage else coverage)
-        context = PlaceContext.from_layers(dem=dem, roads=other_layers.get("roads"),
-                                           towns=other_layers.get("towns"))
         write_maps(staging, result.villages, communes, points, title=summary["title"],
-                   coverage_raster=tif if tif.exists() else None, context=context,
-                   **plan_map_kwargs(result, language=language), plan_items=result.items)
+                   coverage_raster=tif if tif.exists() else None,
+                   **plan_map_kwargs(result, language=language), plan_items=result.items,
+                   context=run_context(run_dir), language=language)
 
     def workbook(staging: Path) -> None:
         write_workbook(staging / "priority.xlsx", result.villages, communes,
                        plan=plan_table(result), language=language, title=summary["title"])
 
+    # maps last: the index links the data files already written
     return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
                      summary=summary, extra_layers={**other_layers, **plan_layers(result)},
-                     extra_writers=(files, maps, workbook), inputs=inputs)
+                     extra_writers=(files, workbook, maps), inputs=inputs)
 
 
 def plan_map_kwargs(result: PlanResult | None, *,
