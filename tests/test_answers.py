@@ -444,3 +444,27 @@ def test_two_operators_sites_csv_are_each_checked_through_the_cli(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "vnpt/sites.csv: 1 of 1 features lie" in err[0], err
     assert not out.exists()
+
+
+def test_ookla_tiles_as_csv_are_used_through_the_cli(tmp_path):
+    paths = cli_inputs(tmp_path, [("fibre", 5000, 5100, 500.0)])
+    tiles = tiles_frame().translate(2.0, 0.045)  # tile "a" over V0 (105.0096°E, 21.3511°N)
+    tiles = tiles_frame().set_geometry(tiles)
+    frame = pd.DataFrame(tiles.drop(columns="geometry")).assign(tile=tiles.geometry.to_wkt())
+    frame.to_csv(tmp_path / "tiles.csv", index=False)
+    out = tmp_path / "out"
+    assert cli_run(paths, out, "--mobile-tiles", str(tmp_path / "tiles.csv")) == 0
+    layer = gpd.read_file(out / "villages.gpkg", layer="villages").set_index("village_id")
+    # V0 lies in the fast tile "a": measured mobile broadband; the others lie in no tile
+    assert layer["has_mobile_broadband"].to_dict() == {"V0": True, "V1": False, "V2": False,
+                                                       "V3": False}
+    assert layer.loc["V0", "mobile_source"] == "measured"
+
+
+@pytest.mark.parametrize("role", ["villages", "coverage", "communes"])
+def test_an_input_that_is_a_folder_is_one_line_exit_2(tmp_path, capsys, role):
+    paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)])
+    (tmp_path / "folder").mkdir()
+    paths[role] = tmp_path / "folder"
+    line = one_line_exit_2(paths, tmp_path / "out", capsys)
+    assert "folder" in line and "is a folder" in line
