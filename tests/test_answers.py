@@ -74,13 +74,13 @@ def test_overlapping_communes_are_reported():
     table, messages = recorded(check_overlaps, validate_communes(communes))
     assert table[["commune_a", "commune_b"]].values.tolist() == [["C00", "C01"]]
     assert table["share_of_smaller"].iloc[0] == pytest.approx(0.8)
-    assert any("1 pair(s) of communes overlap by more than 1% of the smaller one: C00 and C01 "
+    assert any("1 pair(s) of communes overlap by more than 5% of the smaller one: C00 and C01 "
                "(80%)" in m for m in messages)
 
 
 def test_touching_communes_and_slivers_are_not_reported():
     communes = make_communes()
-    communes.loc[1, "geometry"] = shapely.box(X0 + 9990, Y0, X0 + 20_000, Y0 + 10_000)  # 0.1%
+    communes.loc[1, "geometry"] = shapely.box(X0 + 9600, Y0, X0 + 20_000, Y0 + 10_000)  # 4%
     table, messages = recorded(check_overlaps, validate_communes(communes))
     assert table.empty and not messages
     assert check_overlaps(validate_communes(make_communes())).empty
@@ -385,3 +385,41 @@ def test_a_read_only_file_system_while_writing_is_one_line_exit_2(tmp_path, caps
     assert "read-only" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "communes.gpkg", "sites.gpkg", "villages.csv"]
+
+
+def test_a_cp1258_config_is_one_line_exit_2_and_a_bom_is_fine(tmp_path, capsys):
+    paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)])
+    config = tmp_path / "geo_dx.toml"
+    config.write_bytes('[columns.villages]\n"Tên ba\u0309n" = "village_name"\n'.encode("cp1258"))
+    line = one_line_exit_2(paths, tmp_path / "out", capsys, "--config", str(config))
+    assert "geo_dx.toml" in line and "not UTF-8" in line
+    config.write_bytes("\ufeff[scoring]\ntop_n = 2\n".encode())
+    assert cli_run(paths, tmp_path / "out", "--config", str(config)) == 0
+
+
+def test_a_column_mapped_onto_an_existing_column_is_one_line_exit_2(tmp_path, capsys):
+    paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)])
+    frame = pd.read_csv(paths["villages"]).assign(ten=lambda f: f["village_name"])
+    frame.to_csv(paths["villages"], index=False)
+    config = tmp_path / "geo_dx.toml"
+    config.write_text('[columns.villages]\nten = "village_name"\n', encoding="utf-8")
+    line = one_line_exit_2(paths, tmp_path / "out", capsys, "--config", str(config))
+    assert "villages.csv" in line and "already has a column 'village_name'" in line
+
+
+def test_two_operators_sites_csv_are_each_checked_through_the_cli(tmp_path, capsys):
+    from geo_dx.cli import main
+
+    paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)])
+    c = make_communes().to_crs(4326).geometry.iloc[0].centroid
+    for operator, dx in (("viettel", 0.0), ("vnpt", 5.0)):  # vnpt's file is 500 km off
+        (tmp_path / operator).mkdir()
+        (tmp_path / operator / "sites.csv").write_text(
+            f"technology,lon,lat\n4g,{c.x + dx},{c.y}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["run", "--communes", str(paths["communes"]), "--villages",
+                 str(paths["villages"]), "--coverage", str(tmp_path / "viettel" / "sites.csv"),
+                 str(tmp_path / "vnpt" / "sites.csv"), "--out", str(out), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "vnpt/sites.csv: 1 of 1 features lie" in err[0], err
+    assert not out.exists()

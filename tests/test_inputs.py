@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from geo_dx.columns import find_lon_lat, fold, recognise
+from geo_dx.config import config_from_dict
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.schema import validate_communes, validate_villages
@@ -250,3 +251,11 @@ def test_a_folder_given_as_an_input_file(tmp_path):
         read_communes(tmp_path)
     with pytest.raises(InputError, match="is a folder"):
         read_layer(tmp_path)
+
+
+def test_a_mapping_onto_an_existing_column_is_one_clear_error(tmp_path):
+    path = csv(tmp_path, "ma_ban,ten,village_name,lon,lat\nV1,Bản Nà,x,103,21.4\n")
+    with pytest.raises(InputError, match=r"\[columns\.villages\] \"ten\" = \"village_name\".* "
+                                         r"already has a column 'village_name'"):
+        read_villages(path, config=config_from_dict(
+            {"columns": {"villages": {"ma_ban": "village_id", "ten": "village_name"}}}))
