@@ -35,7 +35,9 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from geo_dx.atomic import run_outputs, write_text_atomic
+from geo_dx.blocking import blocked_sentences
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
 from geo_dx.map_assets import asset, inline_assets, script_json
 from geo_dx.map_context import PlaceContext, context_payload
 from geo_dx.map_payload import map_payload, require_columns, to_wgs84
@@ -52,7 +54,7 @@ from geo_dx.pages import (
 from geo_dx.spatial import working_crs
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
-           "write_maps"]
+           "run_context", "write_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ def build_map(
     show_covered: bool = True,
     show_coverage: bool = True,
     layers: Sequence[Callable[[folium.Map], Any]] = (),
+    language: str = DEFAULT_LANGUAGE,
 ) -> folium.Map:
     """
     Build an offline folium map of villages, communes and coverage.
@@ -110,6 +113,8 @@ def build_map(
     layers
         Extra layers: callables that add themselves to the map (e.g. the investment plan,
         :func:`geo_dx.plan_map.plan_layer`).
+    language
+        ``"vi"`` (default) or ``"en"``: the page's language, labels and number formats.
 
     Returns
     -------
@@ -126,7 +131,8 @@ def build_map(
     >>> "geoDxMap.build" in m.get_root().render()
     True
     """
-    data = map_payload(villages, communes, coverage, title=title, top_n=top_n)
+    data = map_payload(villages, communes, coverage, title=title, top_n=top_n,
+                       language=language)
     labels = data["labels"]
     bounds = data["bounds"]
     center = ([(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
@@ -134,7 +140,7 @@ def build_map(
     m = folium.Map(location=center, zoom_start=10, tiles=None, prefer_canvas=True,
                    control_scale=False, max_zoom=19, zoom_snap=0.25)
     inline_assets(m, title)
-    use_page_template(m, lang=data.get("lang", "en"), body_class="geodx-map-page")
+    use_page_template(m, lang=data["lang"], body_class="geodx-map-page")
     folium.FeatureGroup(name=labels["basemap_none"], overlay=False, show=True).add_to(m)
     folium.TileLayer(OSM_TILES, name=labels["basemap_osm"], attr=_OSM_ATTR,
                      overlay=False, show=False, max_zoom=19).add_to(m)
@@ -169,6 +175,7 @@ def write_maps(
     all_communes: bool = False,
     plan_items: pd.DataFrame | None = None,
     layers: Sequence[Callable[[folium.Map], Any]] = (),
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[Path]:
     """
     Write ``map.html``, a dossier page per commune with villages and ``index.html``.
@@ -207,6 +214,8 @@ def write_maps(
         its villages (``villages_served``, ``;``-separated ids). ``None`` without a plan.
     layers
         Extra layers for the main map (see :func:`build_map`).
+    language
+        ``"vi"`` (default) or ``"en"``: the language of every page.
 
     Returns
     -------
@@ -239,15 +248,17 @@ def write_maps(
     written, files = [], {}
     if commune_id is None:
         m = build_map(villages, communes, coverage, title=title, coverage_raster=coverage_raster,
-                      context=context, show_covered=False, show_coverage=False, layers=layers)
+                      context=context, show_covered=False, show_coverage=False, layers=layers,
+                      language=language)
         written.append(_save(m, out_dir / "map.html"))
     for i, cid in zip(ids.index, ids, strict=True):
         own = communes.loc[[i]]
         mine = villages[village_commune == cid]
         m = build_map(mine, own, near[cid], title=str(own["commune_name"].iloc[0]),
-                      coverage_raster=coverage_raster, clip=True, context=context)
+                      coverage_raster=coverage_raster, clip=True, context=context,
+                      language=language)
         plan = _plan_rows(plan_items, cid, mine) if plan_items is not None else None
-        _dossier_page(m, own.iloc[0], mine, title=title, plan=plan)
+        _dossier_page(m, own.iloc[0], mine, title=title, plan=plan, language=language)
         written.append(_save(m, out_dir / "communes" / names[cid]))
         files[cid] = names[cid]
     if commune_id is not None:
@@ -257,7 +268,7 @@ def write_maps(
             old.unlink()
     written.append(write_text_atomic(out_dir / "index.html",
                                      _index_html(communes, files, villages, title=title,
-                                                 out_dir=out_dir)))
+                                                 out_dir=out_dir, language=language)))
     log.info("wrote %d map files to %s", len(written), out_dir)
     return written
 
@@ -267,8 +278,9 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
     Rewrite the maps of a finished run from its outputs, recomputing nothing.
 
     Reads ``run_dir/villages.gpkg`` (layers ``villages``, ``communes``, ``coverage``, and
-    ``roads`` and ``towns`` if present), ``run_dir/summary.json`` (keys ``title`` and
-    ``inputs.dem``, for the relief) and ``run_dir/coverage_mobile.tif`` if present.
+    ``roads`` and ``towns`` if present), ``run_dir/summary.json`` (keys ``title``,
+    ``language`` and ``inputs.dem``, for the relief) and ``run_dir/coverage_mobile.tif`` if
+    present.
 
     Parameters
     ----------
@@ -301,13 +313,15 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
     raster = run_dir / "coverage_mobile.tif"
     outputs = run_outputs(run_dir)  # a raster this run did not write is not its layer
     shown = raster.exists() and (outputs is None or raster.name in outputs)
-    from geo_dx.plan_map import plan_layer_from_run
+    from geo_dx.plan_map import plan_layer_from_run, run_language
 
+    language = run_language(run_dir)
     plan = plan_layer_from_run(gpkg, layers["villages"])
     return write_maps(run_dir, layers["villages"], layers["communes"], layers["coverage"],
                       title=_run_title(run_dir), commune_id=commune_id,
+                      language=language,
                       coverage_raster=raster if shown else None,
-                      context=_run_context(run_dir, gpkg),
+                      context=run_context(run_dir),
                       layers=(plan,) if plan is not None else ())
 
 
@@ -434,11 +448,11 @@ _INDEX_TOP = 20
 
 
 def _index_html(table: pd.DataFrame, files: dict[str, str], villages: pd.DataFrame, *,
-                title: str, out_dir: Path) -> str:
+                title: str, out_dir: Path, language: str) -> str:
     """The index: data files, the province's top villages, communes in the table's order."""
     require_columns(table, ("villages", "with_gap", "without_fibre", "without_mobile_broadband",
                             "without_both", "gap_share"), "communes", "summarise_communes")
-    words = page_words()
+    words = page_words(language)
     top = villages.iloc[:0]
     if "rank" in villages:
         top = villages[pd.to_numeric(villages["rank"], errors="coerce").notna()]
@@ -477,22 +491,43 @@ def _plan_rows(plan_items: pd.DataFrame, commune_id: str,
 
 
 def _dossier_page(m: folium.Map, commune: pd.Series, villages: pd.DataFrame, *, title: str,
-                  plan: pd.DataFrame | None) -> None:
+                  plan: pd.DataFrame | None, language: str) -> None:
     """Wrap a commune's map in its dossier: header and totals above, villages below."""
-    words = page_words()
+    words = page_words(language)
+    tr = translator(language)
+    table = pd.DataFrame(villages.drop(columns="geometry", errors="ignore"))
+    if "blocked_sentence" not in table:
+        table["blocked_sentence"] = blocked_sentences(table, tr)
+    if plan is not None:
+        plan = _readable_plan(plan, tr)
     head, tail = dossier_html(
-        commune.to_dict(), pd.DataFrame(villages.drop(columns="geometry", errors="ignore")),
-        title=title, words=words,
+        commune.to_dict(), table, title=title, words=words,
         plan=plan_section(plan, heading=words.labels["dossier_plan"],
                           column_labels=words.plan_columns, number=words.number))
     use_page_template(m, lang=words.lang, body_class="geodx-doc geodx-dossier", before=head,
                       after=tail)
 
 
-def _run_context(run_dir: Path, gpkg: Path) -> PlaceContext:
-    """Roads and towns from the run's GeoPackage, relief from its DEM if still there."""
+def _readable_plan(plan: pd.DataFrame, tr: Translator) -> pd.DataFrame:
+    """Plan rows as a reader sees them: works named in words, villages comma-separated."""
+    out = plan.copy()
+    if "kind" in out:
+        out["kind"] = out["kind"].map(lambda k: tr.label("plan_kind", k))
+    if "village_names" in out:
+        out["village_names"] = out["village_names"].fillna("").astype(str).str.replace(
+            ";", ", ", regex=False)
+    return out
+
+
+def run_context(run_dir: str | Path) -> PlaceContext:
+    """
+    A finished run's place context: roads and towns from its ``villages.gpkg``, relief
+    from its DEM (``summary.json`` → ``inputs.dem``) if the DEM is still there.
+    """
     import pyogrio
 
+    run_dir = Path(run_dir)
+    gpkg = run_dir / "villages.gpkg"
     from geo_dx.dem import read_dem
 
     present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
