@@ -47,6 +47,10 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
     "candidate_id", "name", "kind", "generated_by", "operator", "antenna_height_m",
     "reach_m", "cost_vnd",
 )
+#: How a candidate was generated (``user`` for candidates from a file).
+GENERATED_BY: tuple[str, ...] = (
+    "user", "dem_peak", "gap_village", "existing_2g_site", "existing_3g_site",
+)
 
 
 def read_candidates(path: str | Path) -> gpd.GeoDataFrame:
