@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geo_dx.communes import assign_communes, check_overlaps
 from geo_dx.errors import GeoDxWarning, InputError
@@ -17,6 +19,7 @@ from geo_dx.gaps import find_gaps
 from geo_dx.report import priority_table
 from geo_dx.schema import validate_communes, validate_coverage, validate_villages
 from geo_dx.scoring import score
+from geo_dx.spatial import check_crs_covers, utm_crs
 from tests.conftest import NAN, UTM48N, X0, Y0, make_communes, make_coverage, make_villages
 from tests.test_evidence import tiles_frame, villages_at, write_raster
 
@@ -250,6 +253,8 @@ def test_run_without_fibre_leaves_nearest_fibre_empty_in_csv_and_workbook(tmp_pa
     assert "inf" not in text.lower()
     table = pd.read_csv(out / "priority.csv", encoding="utf-8-sig")
     assert len(table) == 4 and table["nearest_fibre_m"].isna().all()
+    layer = gpd.read_file(out / "villages.gpkg", layer="villages")
+    assert layer["nearest_fibre_m"].isna().all() and np.isfinite(layer["nearest_mobile_m"]).all()
     assert table["nearest_mobile_m"].notna().all()
     book = openpyxl.load_workbook(out / "priority.xlsx")
     sheet = book["Priority villages"]
@@ -468,3 +473,21 @@ def test_an_input_that_is_a_folder_is_one_line_exit_2(tmp_path, capsys, role):
     paths[role] = tmp_path / "folder"
     line = one_line_exit_2(paths, tmp_path / "out", capsys)
     assert "folder" in line and "is a folder" in line
+
+
+# --------------------------------------------------------------------- working CRS
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bulk=st.lists(st.tuples(st.floats(102.2, 107.8), st.floats(8.5, 23.3)), min_size=3,
+                  max_size=20),
+    outliers=st.lists(st.tuples(st.floats(-179, 179), st.floats(-80, 80)), max_size=20),
+)
+def test_a_minority_of_misplaced_points_never_moves_the_utm_zone(bulk, outliers):
+    # Vietnam's villages (UTM 48N) and fewer misplaced ones anywhere (a lost sign, a typo)
+    outliers = outliers[: len(bulk) // 2 - (len(bulk) % 2 == 0)]  # strictly fewer
+    pts = gpd.GeoSeries([shapely.Point(x, y) for x, y in bulk + outliers], crs=4326)
+    assert utm_crs(pts).to_epsg() == 32648
+    check_crs_covers("EPSG:32648", pts)  # the configured zone stays accepted
+    with pytest.raises(InputError, match="EPSG:32648"):
+        check_crs_covers("EPSG:32631", pts)
