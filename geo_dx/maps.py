@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,8 +39,16 @@ from folium.template import Template
 
 from geo_dx.atomic import run_outputs, write_text_atomic
 from geo_dx.errors import GeoDxWarning, InputError
-from geo_dx.map_assets import asset, inline_assets, script_json
+from geo_dx.map_assets import (
+    SHARED_ASSETS,
+    asset,
+    inline_assets,
+    link_assets,
+    script_json,
+    write_shared_assets,
+)
 from geo_dx.map_context import PlaceContext, context_payload
+from geo_dx.map_overview import OVERVIEW_ABOVE_VILLAGES, areas_nav_html, drill_down_areas
 from geo_dx.map_payload import map_payload, require_columns, to_wgs84
 from geo_dx.map_raster import RASTER_RGB, raster_overlay
 from geo_dx.pages import (
@@ -62,6 +73,8 @@ _OSM_ATTR = (
 )
 #: Coverage within this distance (or its reach, if larger) of a commune shows on its map.
 _NEAR_MIN_M = 1000.0
+#: Commune pages are written by a pool of processes (one per core) from this many pages.
+_PARALLEL_MIN_PAGES = 48
 
 
 def build_map(
@@ -77,6 +90,8 @@ def build_map(
     show_covered: bool = True,
     show_coverage: bool = True,
     layers: Sequence[Callable[[folium.Map], Any]] = (),
+    assets_href: str | None = None,
+    overview: bool = False,
 ) -> folium.Map:
     """
     Build an offline folium map of villages, communes and coverage.
@@ -110,6 +125,14 @@ def build_map(
     layers
         Extra layers: callables that add themselves to the map (e.g. the investment plan,
         :func:`geo_dx.plan_map.plan_layer`).
+    assets_href
+        Link the shared page code from this folder (relative to the page, e.g.
+        ``"../assets/"``; see :func:`geo_dx.map_assets.write_shared_assets`) instead of
+        inlining ~200 kB of it into the page (the default: one self-contained file).
+    overview
+        Draw the communes only (shaded by their share of villages with a gap), no village,
+        site or node markers: the national overview of a large run (the counts in the
+        title and legend still are those of ``villages``).
 
     Returns
     -------
@@ -126,14 +149,21 @@ def build_map(
     >>> "geoDxMap.build" in m.get_root().render()
     True
     """
-    data = map_payload(villages, communes, coverage, title=title, top_n=top_n)
+    data = map_payload(villages, communes, coverage.iloc[:0] if overview else coverage,
+                       title=title, top_n=top_n)
+    if overview:
+        data["villages"] = {key: [] for key in data["villages"]}
+        data["hasScore"] = False
     labels = data["labels"]
     bounds = data["bounds"]
     center = ([(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
               if bounds else [0.0, 0.0])
     m = folium.Map(location=center, zoom_start=10, tiles=None, prefer_canvas=True,
                    control_scale=False, max_zoom=19, zoom_snap=0.25)
-    inline_assets(m, title)
+    if assets_href is None:
+        inline_assets(m, title)
+    else:
+        link_assets(m, title, assets_href)
     use_page_template(m, lang=data.get("lang", "en"), body_class="geodx-map-page")
     folium.FeatureGroup(name=labels["basemap_none"], overlay=False, show=True).add_to(m)
     folium.TileLayer(OSM_TILES, name=labels["basemap_osm"], attr=_OSM_ATTR,
@@ -147,6 +177,9 @@ def build_map(
         data["raster"] = {"label": labels["layer_raster"],
                           "color": "#{:02x}{:02x}{:02x}".format(*RASTER_RGB)}
     groups = _feature_groups(data, show_covered=show_covered, show_coverage=show_coverage)
+    if overview:
+        markers = {c["key"] for c in data["gapClasses"]} | {"top"}
+        groups = {k: g for k, g in groups.items() if k not in markers}
     for group in groups.values():
         group.add_to(m)
     _Layers(data, groups).add_to(m)
@@ -234,22 +267,20 @@ def write_maps(
         ids = all_ids[all_ids == str(commune_id)]
     else:
         ids = all_ids[(pd.to_numeric(communes["villages"]) > 0) | all_communes]
-    near = _coverage_near(coverage, communes[all_ids.isin(ids)])
+    write_shared_assets(out_dir)
+    # villages grouped by commune once (positions), not one scan of all villages per commune
     village_commune = villages["commune_id"].astype("string").fillna("").to_numpy()
+    by_commune = pd.Series(np.arange(len(villages))).groupby(village_commune).indices
     written, files = [], {}
     if commune_id is None:
-        m = build_map(villages, communes, coverage, title=title, coverage_raster=coverage_raster,
-                      context=context, show_covered=False, show_coverage=False, layers=layers)
-        written.append(_save(m, out_dir / "map.html"))
-    for i, cid in zip(ids.index, ids, strict=True):
-        own = communes.loc[[i]]
-        mine = villages[village_commune == cid]
-        m = build_map(mine, own, near[cid], title=str(own["commune_name"].iloc[0]),
-                      coverage_raster=coverage_raster, clip=True, context=context)
-        plan = _plan_rows(plan_items, cid, mine) if plan_items is not None else None
-        _dossier_page(m, own.iloc[0], mine, title=title, plan=plan)
-        written.append(_save(m, out_dir / "communes" / names[cid]))
-        files[cid] = names[cid]
+        written += _main_maps(out_dir, villages, communes, coverage, by_commune, title=title,
+                              coverage_raster=coverage_raster, context=context, layers=layers)
+    near = _coverage_near(coverage, communes[all_ids.isin(ids)])
+    jobs = [(int(i), cid, names[cid]) for i, cid in zip(ids.index, ids, strict=True)]
+    shared = _PageInputs(villages, communes, near, by_commune, title, coverage_raster,
+                         context, plan_items)
+    written += _commune_pages(out_dir, jobs, shared)
+    files = {cid: name for _, cid, name in jobs}
     if commune_id is not None:
         return written
     for old in (out_dir / "communes").glob("*.html"):
@@ -260,6 +291,114 @@ def write_maps(
                                                  out_dir=out_dir)))
     log.info("wrote %d map files to %s", len(written), out_dir)
     return written
+
+
+def _main_maps(
+    out_dir: Path, villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
+    coverage: gpd.GeoDataFrame, by_commune: dict[str, np.ndarray], *, title: str,
+    coverage_raster: str | Path | None, context: PlaceContext | None,
+    layers: Sequence[Callable[[folium.Map], Any]],
+) -> list[Path]:
+    """``map.html``: every village, or above a size the overview and one map per area."""
+    href = SHARED_ASSETS + "/"
+    if len(villages) <= OVERVIEW_ABOVE_VILLAGES:
+        m = build_map(villages, communes, coverage, title=title, coverage_raster=coverage_raster,
+                      context=context, show_covered=False, show_coverage=False, layers=layers,
+                      assets_href=href)
+        for old in (out_dir / "areas").glob("*.html"):
+            old.unlink()
+        return [_save(m, out_dir / "map.html")]
+    areas = drill_down_areas(communes)
+    ids = communes["commune_id"].astype(str)
+    empty = np.zeros(0, dtype=np.intp)
+    keys = [f"A{i + 1}" for i in range(len(areas))]
+    area_files = commune_page_names(pd.Series(keys), pd.Series(list(areas)))
+    written, links = [], []
+    for key, (name, members) in zip(keys, areas.items(), strict=True):
+        part = communes[ids.isin(members).to_numpy()]
+        rows = np.sort(np.concatenate([by_commune.get(c, empty) for c in members] or [empty]))
+        mine = villages.iloc[rows]
+        outline = part.dissolve().assign(commune_id=name)[["commune_id", "geometry"]]
+        near = _coverage_near(coverage, outline)[name]
+        m = build_map(mine, part, near, title=f"{title} — {name}",
+                      coverage_raster=coverage_raster, clip=True, context=context,
+                      show_covered=False, show_coverage=False, assets_href="../" + href)
+        file = f"areas/{area_files[key]}"
+        written.append(_save(m, out_dir / file))
+        links.append((name, file, len(mine),
+                      int(pd.to_numeric(part["with_gap"], errors="coerce").fillna(0).sum())))
+    keep = {Path(f).name for _, f, _, _ in links}
+    for old in (out_dir / "areas").glob("*.html"):
+        if old.name not in keep:
+            old.unlink()
+    m = build_map(villages, communes, coverage, title=title, context=None, layers=layers,
+                  assets_href=href, overview=True)
+    use_page_template(m, lang=page_words().lang, body_class="geodx-doc geodx-overview",
+                      after=areas_nav_html(links))
+    return [_save(m, out_dir / "map.html"), *written]
+
+
+class _PageInputs:
+    """What every commune page reads (inherited by the worker processes, never pickled)."""
+
+    def __init__(self, villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
+                 near: dict[str, gpd.GeoDataFrame], by_commune: dict[str, np.ndarray],
+                 title: str, coverage_raster: str | Path | None, context: PlaceContext | None,
+                 plan_items: pd.DataFrame | None):
+        self.villages, self.communes, self.near, self.by_commune = (
+            villages, communes, near, by_commune)
+        self.title, self.coverage_raster, self.context = title, coverage_raster, context
+        self.plan_items = plan_items
+
+
+_SHARED: tuple[Path, _PageInputs] | None = None
+
+
+def _commune_pages(out_dir: Path, jobs: list[tuple[int, str, str]],
+                   shared: _PageInputs) -> list[Path]:
+    """
+    Write the commune pages; from :data:`_PARALLEL_MIN_PAGES` pages on, one process per core.
+
+    The worker processes are forked, so they inherit the run's layers instead of receiving
+    copies (only on platforms with ``fork`` and while no other thread runs; else in turn).
+    """
+    global _SHARED
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    workers = min(cores, max(1, len(jobs) // (_PARALLEL_MIN_PAGES // 2)))
+    can_fork = ("fork" in multiprocessing.get_all_start_methods()
+                and threading.active_count() == 1)
+    if workers < 2 or len(jobs) < _PARALLEL_MIN_PAGES or not can_fork:
+        return [_commune_page(out_dir, shared, *job) for job in jobs]
+    _SHARED = (out_dir, shared)
+    try:
+        chunks = [jobs[k::workers] for k in range(workers)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            done = pool.map(_commune_pages_in_worker, chunks)
+    finally:
+        _SHARED = None
+    paths = {job: path for chunk, part in zip(chunks, done, strict=True)
+             for job, path in zip(chunk, part, strict=True)}
+    return [paths[job] for job in jobs]
+
+
+def _commune_pages_in_worker(jobs: list[tuple[int, str, str]]) -> list[Path]:
+    assert _SHARED is not None, "set by _commune_pages before the pool forks"
+    out_dir, shared = _SHARED
+    return [_commune_page(out_dir, shared, *job) for job in jobs]
+
+
+def _commune_page(out_dir: Path, shared: _PageInputs, index: int, cid: str,
+                  name: str) -> Path:
+    """One commune's dossier page."""
+    own = shared.communes.loc[[index]]
+    mine = shared.villages.iloc[shared.by_commune.get(cid, np.zeros(0, dtype=np.intp))]
+    m = build_map(mine, own, shared.near[cid], title=str(own["commune_name"].iloc[0]),
+                  coverage_raster=shared.coverage_raster, clip=True, context=shared.context,
+                  assets_href="../" + SHARED_ASSETS + "/")
+    plan = (_plan_rows(shared.plan_items, cid, mine) if shared.plan_items is not None
+            else None)
+    _dossier_page(m, own.iloc[0], mine, title=shared.title, plan=plan)
+    return _save(m, out_dir / "communes" / name)
 
 
 def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[Path]:
