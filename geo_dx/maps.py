@@ -299,12 +299,16 @@ def _main_maps(
     coverage_raster: str | Path | None, context: PlaceContext | None,
     layers: Sequence[Callable[[folium.Map], Any]],
 ) -> list[Path]:
-    """``map.html``: every village, or above a size the overview and one map per area."""
+    """
+    ``map.html``: every village, or above a size the overview and one map per area.
+
+    ``map.html`` stays one self-contained file (it is the map people send on); the area
+    and commune pages link the shared assets.
+    """
     href = SHARED_ASSETS + "/"
     if len(villages) <= OVERVIEW_ABOVE_VILLAGES:
         m = build_map(villages, communes, coverage, title=title, coverage_raster=coverage_raster,
-                      context=context, show_covered=False, show_coverage=False, layers=layers,
-                      assets_href=href)
+                      context=context, show_covered=False, show_coverage=False, layers=layers)
         for old in (out_dir / "areas").glob("*.html"):
             old.unlink()
         return [_save(m, out_dir / "map.html")]
@@ -332,7 +336,7 @@ def _main_maps(
         if old.name not in keep:
             old.unlink()
     m = build_map(villages, communes, coverage, title=title, context=None, layers=layers,
-                  assets_href=href, overview=True)
+                  overview=True)
     use_page_template(m, lang=page_words().lang, body_class="geodx-doc geodx-overview",
                       after=areas_nav_html(links))
     return [_save(m, out_dir / "map.html"), *written]

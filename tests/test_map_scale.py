@@ -23,16 +23,19 @@ def _normalised(text: str) -> str:
     return re.sub(r"_[0-9a-f]{32}", "_X", text)
 
 
-def test_pages_of_a_run_share_one_copy_of_the_page_code(tmp_path):
+def test_commune_pages_share_one_copy_of_the_page_code(tmp_path):
     out = tmp_path / "run"
     paths = write_maps(out, make_villages(), make_communes(), make_coverage(), title=TITLE)
     js = (out / "assets" / "geo_dx.js").read_text(encoding="utf-8")
     css = (out / "assets" / "geo_dx.css").read_text(encoding="utf-8")
     assert "Leaflet 1.9.4" in js and "geoDxMap" in js and "leaflet.fullscreen" in js
     assert asset("geo_dx_page.css").decode("utf-8") in css and "data:image/png;base64," in css
-    for p in paths[:-1]:  # the maps, not the index
+    assert paths[0].name == "map.html"
+    main = paths[0].read_text(encoding="utf-8")  # one self-contained file
+    assert "Leaflet 1.9.4" in main and "assets/geo_dx.js" not in main
+    for p in paths[1:-1]:  # the commune pages
         page = p.read_text(encoding="utf-8")
-        prefix = "" if p.parent == out else "../"
+        prefix = "../"
         assert f'<script src="{prefix}assets/geo_dx.js"></script>' in page
         assert f'<link rel="stylesheet" href="{prefix}assets/geo_dx.css">' in page
         assert "Leaflet 1.9.4" not in page and "L.Icon.Default" not in page
