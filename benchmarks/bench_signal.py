@@ -31,8 +31,9 @@ from geo_dx.dem import read_dem  # noqa: E402
 from geo_dx.demo import demo_paths  # noqa: E402
 from geo_dx.io import read_coverage, read_villages  # noqa: E402
 from geo_dx.itm import TerrainProfiles, itm_loss_db  # noqa: E402
-from geo_dx.schema import MOBILE_ORDER, village_locations  # noqa: E402
+from geo_dx.schema import MOBILE_ORDER
 from geo_dx.signal_strength import pair_profiles, predict_pairs  # noqa: E402
+from geo_dx.spatial import village_locations  # noqa: E402
 
 ITM_OPTIONS = {"climate": "continental_subtropical", "surface_refractivity_n": 320.0,
                "time_pct": 50.0, "location_pct": 90.0, "situation_pct": 90.0}

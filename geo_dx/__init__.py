@@ -30,8 +30,8 @@ from geo_dx.planning import PlanResult, plan
 from geo_dx.remoteness import remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, format_summary, priority_table, write_priority_csv
 from geo_dx.rollout import rollout_clusters
-from geo_dx.schema import check_extent
 from geo_dx.scoring import score, score_summary
+from geo_dx.spatial import check_extent
 
 __all__ = [
     "Config",

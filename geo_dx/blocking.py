@@ -23,7 +23,8 @@ from geo_dx.config import Config
 from geo_dx.dem import DemGrid
 from geo_dx.i18n import Translator
 from geo_dx.reasons import blocked_sentence
-from geo_dx.schema import MOBILE_BROADBAND, village_locations
+from geo_dx.schema import MOBILE_BROADBAND
+from geo_dx.spatial import village_locations
 from geo_dx.terrain import highest_obstruction
 
 __all__ = ["BLOCKING_COLUMNS", "blocked_sentences", "terrain_blocking"]
@@ -74,8 +75,19 @@ def terrain_blocking(
 
     Examples
     --------
-    >>> blocked = terrain_blocking(gaps, coverage, dem)  # doctest: +SKIP
-    >>> blocked.dropna().head(1)  # doctest: +SKIP
+    >>> from geo_dx import find_gaps, load_demo, read_dem
+    >>> from geo_dx.coverage import with_reach
+    >>> demo = load_demo()
+    >>> dem = read_dem(demo.dem_path)
+    >>> gaps = find_gaps(demo.villages, demo.coverage, communes=demo.communes, dem=dem)
+    >>> blocked = terrain_blocking(gaps, with_reach(demo.coverage), dem)
+    >>> hit = blocked["mobile_blocked_by"].notna()
+    >>> bool(gaps.loc[hit, "has_mobile_broadband"].any())  # only villages without it
+    False
+    >>> blocked[hit].iloc[0].to_dict()  # the nearest blocked site and the ridge in the way
+    {'mobile_blocked_by': 'SYNS0634', 'blocked_site_distance_m': 1624.0, \
+'obstacle_elevation_m': 1446.0, 'obstacle_distance_m': 860.0, 'obstacle_lon': 102.91775, \
+'obstacle_lat': 21.389583}
     """
     config = config or Config()
     out = pd.DataFrame({c: np.nan for c in BLOCKING_COLUMNS}, index=villages.index)

@@ -37,7 +37,8 @@ from geo_dx.coverage import _EPS, with_reach
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.io import read_layer
-from geo_dx.schema import validate_candidates, village_locations, working_crs
+from geo_dx.schema import validate_candidates
+from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +53,18 @@ GENERATED_BY: tuple[str, ...] = (
 )
 
 
-def read_candidates(path: str | Path, *, config: Config | None = None) -> gpd.GeoDataFrame:
+def read_candidates(path: str | Path) -> gpd.GeoDataFrame:
     """
     Read and validate a candidates file (any vector format, or CSV with lon/lat).
 
     Examples
     --------
-    >>> read_candidates("candidates.csv")  # doctest: +SKIP
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "candidates.csv"
+    >>> _ = path.write_text("candidate_id,kind,lon,lat\\nA,Upgrade,103.0,21.4\\n")
+    >>> read_candidates(path)[["candidate_id", "kind"]].to_numpy().tolist()
+    [['A', 'upgrade']]
     """
-    config = config or Config()
     layer = read_layer(path)
     return validate_candidates(layer, source=str(path))
 
@@ -97,8 +101,16 @@ def generate_candidates(
 
     Examples
     --------
-    >>> cands = generate_candidates(gaps, coverage=demo.coverage, dem=dem)  # doctest: +SKIP
-    >>> cands.generated_by.value_counts()  # doctest: +SKIP
+    >>> from geo_dx import find_gaps, load_demo, read_dem
+    >>> demo = load_demo()
+    >>> gaps = find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> cands = generate_candidates(gaps, coverage=demo.coverage,
+    ...                             dem=read_dem(demo.dem_path))
+    >>> sorted(set(cands.generated_by))
+    ['dem_peak', 'existing_2g_site', 'existing_3g_site', 'gap_village']
+    >>> upgrades = (cands.generated_by == "existing_3g_site").sum()
+    >>> bool(upgrades == (demo.coverage.technology == "3g").sum())  # every 3G site
+    True
     """
     config = config or Config()
     work_crs = crs or (dem.crs if dem is not None else working_crs(villages, config.crs))
@@ -181,6 +193,10 @@ def as_coverage_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     Prepared candidates as 4G coverage sites (to add to the coverage and re-run find_gaps).
 
+    The candidate's reach goes in ``range_m`` and no ``reach_m`` column is added, so that
+    ``find_gaps`` on the coverage with these rows appended derives every row's reach the
+    same way (a partly filled ``reach_m`` column would leave the other rows without one).
+
     Examples
     --------
     >>> gdf = gpd.GeoDataFrame({"candidate_id": ["A"], "kind": ["new_site"]},
@@ -194,7 +210,6 @@ def as_coverage_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         "source": "declared",
         "operator": candidates["operator"].to_numpy(),
         "range_m": candidates["reach_m"].to_numpy(dtype=float),
-        "reach_m": candidates["reach_m"].to_numpy(dtype=float),
         "antenna_height_m": candidates["antenna_height_m"].to_numpy(dtype=float),
         "candidate_id": candidates["candidate_id"].to_numpy(),
     }, geometry=candidates.geometry.to_numpy(), crs=candidates.crs)

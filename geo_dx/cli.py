@@ -11,10 +11,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from geo_dx.config import LANGUAGES, Config, load_config, with_weights
+from geo_dx.config import Config, load_config, with_weights
 from geo_dx.errors import GeoDxError, InputError
-from geo_dx.i18n import translator
+from geo_dx.i18n import LANGUAGES, translator
 
 EXIT_INPUT = 2
 #: Stages a ``run`` marks (read, DEM, gaps, raster, travel, scoring, write, raster file, maps).
@@ -94,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     if result.plan is not None:
         from geo_dx.plan_report import format_plan
 
-        print("\n" + format_plan(result.summary["plan"]))
+        print("\n" + format_plan(result.summary["plan"], language=config.language))
     files = ["map.html", "priority.csv", "priority.xlsx", "villages.gpkg", "summary.json"]
     if result.plan is not None:
         files += ["plan.csv", "budget_curve.png"]
@@ -103,6 +104,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from geo_dx.plan_map import run_language
     from geo_dx.plan_report import format_plan, plan_run
 
     config = _plan_options(load_config(args.config), args)
@@ -112,9 +114,12 @@ def _plan(args: argparse.Namespace) -> int:
                          "--budget mobile=20e9,fibre=10e9")
     result = plan_run(Path(args.run_dir), budget=budget, candidates=args.candidates,
                       config=config)
-    print(format_plan(result.summary))
-    print(f"\nwrote {args.run_dir}/ (plan.csv, budget_curve.png, villages.gpkg layers "
-          "plan_sites and plan_fibre, summary.json, map.html)")
+    language = run_language(args.run_dir)  # the plan speaks the run's language
+    print(format_plan(result.summary, language=language))
+    print("\n" + translator(language).gettext(
+        "wrote {folder}/ ({files})", folder=args.run_dir,
+        files="plan.csv, budget_curve.png, villages.gpkg (plan_sites, plan_fibre), "
+              "summary.json, map.html"))
     return 0
 
 
@@ -198,15 +203,13 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(run)
     run.set_defaults(func=_run)
 
-    plan = sub.add_parser("plan", help="plan investments on a finished run (no recomputing)")
-    plan.add_argument("run_dir", nargs="?", default="maps/demo", help="a run's output folder")
+    plan = _on_run_dir(sub, "plan", "plan investments on a finished run (no recomputing)")
     plan.add_argument("--config", metavar="FILE.toml", help="configuration ([plan], [plan.costs])")
     _plan_arguments(plan)
     _verbosity(plan)
     plan.set_defaults(func=_plan)
 
-    rebuild = sub.add_parser("map", help="rebuild maps from a finished run's outputs")
-    rebuild.add_argument("run_dir", nargs="?", default="maps/demo", help="a run's output folder")
+    rebuild = _on_run_dir(sub, "map", "rebuild maps from a finished run's outputs")
     rebuild.add_argument("--commune", metavar="ID", help="only this commune's map")
     _verbosity(rebuild)
     rebuild.set_defaults(func=_map)
@@ -217,6 +220,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", metavar="DIR", help="where to write (default: the repo's data/)")
     _verbosity(demo)
     demo.set_defaults(func=_demo)
+    return parser
+
+
+def _on_run_dir(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand that works on a finished run's output folder."""
+    parser = sub.add_parser(name, help=help)
+    parser.add_argument("run_dir", nargs="?", default="maps/demo", help="a run's output folder")
     return parser
 
 

@@ -7,9 +7,10 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo_dx.errors import GeoDxWarning
-from geo_dx.schema import village_locations, working_crs
+from geo_dx.spatial import village_locations, working_crs
 
 #: Per-commune count columns, in output order.
 COUNT_COLUMNS: tuple[str, ...] = (
@@ -43,7 +44,7 @@ def assign_communes(
     max_distance_m
         How far outside every commune a village may lie and still be assigned.
     crs
-        Projected CRS for the distance; default: see :func:`geo_dx.schema.working_crs`.
+        Projected CRS for the distance; default: see :func:`geo_dx.spatial.working_crs`.
 
     Returns
     -------
@@ -84,15 +85,120 @@ def assign_communes(
     out["commune_id"] = given.astype(object)
     names = communes.set_index("commune_id")["commune_name"]
     out["commune_name"] = out["commune_id"].map(names)
-    unassigned = int(out["commune_id"].isna().sum())
-    if unassigned:
-        warnings.warn(
-            f"{unassigned} village(s) lie more than {max_distance_m:g} m outside every commune; "
-            "kept them unassigned",
-            GeoDxWarning,
-            stacklevel=2,
-        )
+    out["location_issue"] = _location_issues(out, communes, kept=~todo,
+                                             max_distance_m=max_distance_m, crs=crs)
+    _warn_misplaced(out, max_distance_m)
+    check_overlaps(communes, crs=crs)
     return out
+
+
+def _location_issues(
+    villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *, kept: pd.Series,
+    max_distance_m: float, crs: object | None,
+) -> pd.Series:
+    """Why a village's location cannot be trusted (None when it can)."""
+    issue = pd.Series(None, index=villages.index, dtype=object)
+    unassigned = villages["commune_id"].isna()
+    issue[unassigned] = f"more than {max_distance_m:g} m outside every commune"
+    check = kept.to_numpy(dtype=bool) & ~unassigned.to_numpy()
+    if check.any():
+        work_crs = working_crs(villages, crs)
+        locations = village_locations(villages[check]).to_crs(work_crs).to_numpy()
+        polys = communes.set_index("commune_id").geometry.to_crs(work_crs)
+        own = polys.reindex(villages.loc[check, "commune_id"]).to_numpy()
+        distance = shapely.distance(locations, own)
+        far = distance > max_distance_m
+        if far.any():
+            where = villages.index[check][far]
+            issue[where] = [
+                f"{d / 1000:,.1f} km outside its commune_id {cid}"
+                for d, cid in zip(distance[far], villages.loc[where, "commune_id"], strict=True)
+            ]
+    return issue
+
+
+def _warn_misplaced(villages: gpd.GeoDataFrame, max_distance_m: float) -> None:
+    """One counted warning per kind of misplaced village, naming them."""
+    issue = villages["location_issue"]
+    ids = villages["village_id"] if "village_id" in villages else villages.index.to_series()
+    unassigned = villages["commune_id"].isna()
+    contradicting = issue.notna() & ~unassigned
+    for mask, what in (
+        (unassigned, f"lie more than {max_distance_m:g} m outside every commune; kept them "
+                     "unassigned"),
+        (contradicting, f"lie more than {max_distance_m:g} m outside the commune their "
+                        "commune_id names"),
+    ):
+        if not mask.any():
+            continue
+        shown = ", ".join(
+            f"{v} ({i})" if mask is contradicting else str(v)
+            for v, i in zip(ids[mask].head(5), issue[mask].head(5), strict=True)
+        )
+        more = f" and {int(mask.sum()) - 5} more" if mask.sum() > 5 else ""
+        warnings.warn(
+            f"{int(mask.sum())} village(s) {what}: {shown}{more}; they are left out of the "
+            "ranking (location_issue): check their coordinates (lon/lat swapped or a sign "
+            "lost?) and commune_id",
+            GeoDxWarning,
+            stacklevel=3,
+        )
+
+
+def check_overlaps(
+    communes: gpd.GeoDataFrame, *, crs: object | None = None, tolerance: float = 0.05
+) -> pd.DataFrame:
+    """
+    Report pairs of communes that overlap by more than ``tolerance`` of the smaller one.
+
+    Overlapping communes make "which commune" depend on the order of the file (one can
+    take the other's villages), so every such pair is counted in one warning. Slivers
+    from digitising (below the tolerance; GADM's Son La communes share up to 2%) are
+    ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``commune_a, commune_b, overlap_km2, share_of_smaller`` for the reported pairs.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> c = gpd.GeoDataFrame({"commune_id": ["A", "B"]},
+    ...     geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(500, 0, 1500, 1000)],
+    ...     crs=32648)
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True):
+    ...     check_overlaps(c).share_of_smaller.tolist()
+    [0.5]
+    """
+    columns = ["commune_a", "commune_b", "overlap_km2", "share_of_smaller"]
+    if len(communes) < 2:
+        return pd.DataFrame(columns=columns)
+    polys = communes.geometry.to_crs(working_crs(communes, crs)).to_numpy()
+    left, right = shapely.STRtree(polys).query(polys, predicate="intersects")
+    pair = left < right
+    left, right = left[pair], right[pair]
+    area = shapely.area(polys)
+    shared = shapely.area(shapely.intersection(polys[left], polys[right]))
+    smaller = np.minimum(area[left], area[right])
+    share = np.divide(shared, smaller, out=np.zeros_like(shared), where=smaller > 0)
+    bad = share > tolerance
+    ids = communes["commune_id"].astype(str).to_numpy()
+    table = pd.DataFrame({"commune_a": ids[left[bad]], "commune_b": ids[right[bad]],
+                          "overlap_km2": shared[bad] / 1e6, "share_of_smaller": share[bad]},
+                         columns=columns)
+    if len(table):
+        shown = ", ".join(f"{r.commune_a} and {r.commune_b} ({r.share_of_smaller:.0%})"
+                          for r in table.head(5).itertuples())
+        warnings.warn(
+            f"{len(table)} pair(s) of communes overlap by more than {tolerance:.0%} of the "
+            f"smaller one: {shown}{' …' if len(table) > 5 else ''}; villages in an overlap "
+            "go to one of them: fix the boundaries",
+            GeoDxWarning,
+            stacklevel=3,
+        )
+    return table
 
 
 def summarise_communes(

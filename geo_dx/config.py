@@ -29,11 +29,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pyproj import CRS
-from pyproj.exceptions import CRSError
-
+from geo_dx.config_checks import check_config
 from geo_dx.errors import ConfigError
-from geo_dx.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from geo_dx.i18n import DEFAULT_LANGUAGE
 from geo_dx.schema import COMPONENTS, GAP_CLASSES, TECHNOLOGIES
 
 
@@ -41,13 +39,27 @@ def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 
+def _table(values: Mapping[str, Any] | None = None) -> Any:
+    """A read-only ``{name: value}`` default of a dataclass field (a fresh one per instance).
+
+    Examples
+    --------
+    >>> @dataclass(frozen=True)
+    ... class Ranges:
+    ...     range_m: Mapping[str, float] = _table({"fibre": 1500.0})
+    >>> dict(Ranges().range_m)
+    {'fibre': 1500.0}
+    """
+    return field(default_factory=lambda: _frozen(values or {}))
+
+
 @dataclass(frozen=True)
 class ColumnsConfig:
     """Column renames applied when reading each layer: ``{your_column: geo_dx_column}``."""
 
-    communes: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
-    villages: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
-    coverage: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    communes: Mapping[str, str] = _table()
+    villages: Mapping[str, str] = _table()
+    coverage: Mapping[str, str] = _table()
 
 
 @dataclass(frozen=True)
@@ -59,15 +71,11 @@ class CoverageConfig:
     capped at ``max_range_m`` of its technology.
     """
 
-    default_range_m: Mapping[str, float] = field(
-        default_factory=lambda: _frozen(
-            {"fibre": 1500.0, "5g": 1000.0, "4g": 4000.0, "3g": 5000.0, "2g": 8000.0}
-        )
+    default_range_m: Mapping[str, float] = _table(
+        {"fibre": 1500.0, "5g": 1000.0, "4g": 4000.0, "3g": 5000.0, "2g": 8000.0}
     )
-    max_range_m: Mapping[str, float] = field(
-        default_factory=lambda: _frozen(
-            {"fibre": 3000.0, "5g": 5000.0, "4g": 15000.0, "3g": 20000.0, "2g": 35000.0}
-        )
+    max_range_m: Mapping[str, float] = _table(
+        {"fibre": 3000.0, "5g": 5000.0, "4g": 15000.0, "3g": 20000.0, "2g": 35000.0}
     )
     measurement_range_m: float = 300.0
 
@@ -109,15 +117,12 @@ class SignalConfig:
     predicted signal is reached (ITM broadcast mode).
     """
 
-    frequency_mhz: Mapping[str, float] = field(
-        default_factory=lambda: _frozen({"5g": 3500.0, "4g": 1800.0, "3g": 2100.0, "2g": 900.0})
+    frequency_mhz: Mapping[str, float] = _table(
+        {"5g": 3500.0, "4g": 1800.0, "3g": 2100.0, "2g": 900.0}
     )
-    eirp_dbm: Mapping[str, float] = field(
-        default_factory=lambda: _frozen({"5g": 30.0, "4g": 30.0, "3g": 47.0, "2g": 57.0})
-    )
-    threshold_dbm: Mapping[str, float] = field(
-        default_factory=lambda: _frozen({"5g": -110.0, "4g": -110.0, "3g": -100.0,
-                                         "2g": -100.0})
+    eirp_dbm: Mapping[str, float] = _table({"5g": 30.0, "4g": 30.0, "3g": 47.0, "2g": 57.0})
+    threshold_dbm: Mapping[str, float] = _table(
+        {"5g": -110.0, "4g": -110.0, "3g": -100.0, "2g": -100.0}
     )
     polarisation: str = "vertical"
     climate: str = "continental_subtropical"
@@ -171,15 +176,11 @@ class RemotenessConfig:
 class ScoringConfig:
     """Priority score: weights, gap severity and robustness checks."""
 
-    weights: Mapping[str, float] = field(
-        default_factory=lambda: _frozen(
-            {"ethnic": 0.30, "remoteness": 0.30, "severity": 0.20, "people": 0.15, "poverty": 0.05}
-        )
+    weights: Mapping[str, float] = _table(
+        {"ethnic": 0.30, "remoteness": 0.30, "severity": 0.20, "people": 0.15, "poverty": 0.05}
     )
-    severity: Mapping[str, float] = field(
-        default_factory=lambda: _frozen(
-            {"no_fibre_no_mobile": 1.0, "no_mobile": 0.7, "no_fibre": 0.5, "none": 0.0}
-        )
+    severity: Mapping[str, float] = _table(
+        {"no_fibre_no_mobile": 1.0, "no_mobile": 0.7, "no_fibre": 0.5, "none": 0.0}
     )
     normalisation: str = "percentile"
     especially_difficult_bonus: float = 0.2
@@ -313,7 +314,7 @@ def load_config(path: str | Path | None) -> Config:
 def config_from_dict(data: Mapping[str, Any], *, source: str = "config") -> Config:
     """Build a :class:`Config` from nested dicts (as read from TOML), validating keys."""
     config = _build(Config, data, source, "")
-    _check(config, source)
+    check_config(config, source)
     return config
 
 
@@ -345,7 +346,7 @@ def with_weights(config: Config, spec: str) -> Config:
             raise ConfigError(f"--weights: {name}={value!r} is not a number") from err
     scoring = dataclasses.replace(config.scoring, weights=_frozen(weights))
     new = dataclasses.replace(config, scoring=scoring)
-    _check(new, "--weights")
+    check_config(new, "--weights")
     return new
 
 
@@ -429,186 +430,3 @@ def _coerce(current: Any, value: Any, source: str, where: str) -> Any:
             raise ConfigError(f"{source}: {where} must be a string, got {value!r}")
         return value
     return value
-
-
-#: Allowed range of every numeric setting: (lowest, highest, lowest allowed itself).
-_BOUNDS: dict[str, tuple[float, float, bool]] = {
-    "assign_max_distance_m": (0.0, 1e6, True),
-    "coverage.measurement_range_m": (0.0, 1e6, True),
-    "terrain.antenna_height_m": (0.0, 1000.0, True),
-    "terrain.receiver_height_m": (0.0, 1000.0, True),
-    "terrain.clearance_m": (0.0, 1000.0, True),
-    "terrain.k_factor": (0.0, 100.0, False),
-    "terrain.sample_step_m": (0.0, 1e5, False),
-    "measured.mobile_min_down_kbps": (0.0, 1e8, True),
-    "measured.mobile_min_up_kbps": (0.0, 1e8, True),
-    "measured.fixed_min_down_kbps": (0.0, 1e8, True),
-    "measured.fixed_min_up_kbps": (0.0, 1e8, True),
-    "measured.min_tests": (0.0, 1e9, True),
-    "measured.dispute_min_tests": (1.0, 1e9, True),
-    "measured.dispute_min_days": (0.0, 1e6, True),
-    "measured.dispute_radius_m": (0.0, 1e6, True),
-    "signal.surface_refractivity_n": (250.0, 400.0, True),
-    "signal.permittivity": (1.0, 100.0, True),
-    "signal.conductivity_s_m": (0.0, 100.0, False),
-    "signal.holdout_share": (0.0, 0.99, True),
-    "signal.calibration_max_distance_m": (0.0, 1e6, False),
-    "signal.raster_cell_m": (0.0, 1e5, False),
-    "remoteness.walking_speed_kmh": (0.0, 1000.0, False),
-    "remoteness.road_speed_kmh": (0.0, 1000.0, False),
-    "remoteness.straight_line_speed_kmh": (0.0, 1000.0, False),
-    "scoring.especially_difficult_bonus": (0.0, 1.0, True),
-    "scoring.household_size": (0.0, 100.0, False),
-    "scoring.sensitivity_draws": (0.0, 100_000.0, True),
-    "scoring.sensitivity_concentration": (0.0, 1e6, False),
-    "scoring.seed": (0.0, 2.0**32 - 1, True),
-    "scoring.top_n": (0.0, 1e6, True),
-    "scoring.cluster_radius_m": (0.0, 1e6, False),
-    "plan.candidate_spacing_m": (0.0, 1e5, False),
-    "plan.max_peak_candidates": (0.0, 1e7, True),
-    "plan.small_cell_range_m": (0.0, 1e5, False),
-    "plan.small_cell_antenna_height_m": (0.0, 1000.0, False),
-    "plan.detour_factor": (1.0, 10.0, True),
-    "plan.max_fibre_route_km": (0.0, 1e4, False),
-    "plan.time_limit_s": (0.0, 1e5, False),
-    "plan.curve_steps": (1.0, 1000.0, True),
-    **{f"plan.costs.{name}": (0.0, 1e16, True) for name in (
-        "new_site_vnd", "upgrade_vnd", "small_cell_vnd", "fibre_road_per_km_vnd",
-        "fibre_offroad_per_km_vnd", "drop_per_village_vnd")},
-}
-#: Allowed range of every value in a mapping setting.
-_MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
-    "coverage.default_range_m": (0.0, 1e6, True),
-    "coverage.max_range_m": (0.0, 1e6, True),
-    "scoring.weights": (0.0, 1e6, True),
-    "scoring.severity": (0.0, 1.0, True),
-    "signal.frequency_mhz": (20.0, 20000.0, True),
-    "signal.eirp_dbm": (-30.0, 100.0, True),
-    "signal.threshold_dbm": (-160.0, -20.0, True),
-}
-
-
-def _bounded(value: Any, bounds: tuple[float, float, bool], source: str, key: str) -> None:
-    low, high, low_ok = bounds
-    ok = math.isfinite(value) and (value >= low if low_ok else value > low) and value <= high
-    if not ok:
-        allowed = f"{'>=' if low_ok else '>'} {_number(low)} and <= {_number(high)}"
-        what = "negative" if value < 0 else "out of range"
-        raise ConfigError(f"{source}: {key} = {_number(value)} is {what}; allowed: {allowed}")
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if math.isfinite(value) and float(value).is_integer() else f"{value:g}"
-
-
-def _check(config: Config, source: str) -> None:
-    """Every value in range, known model names, a usable CRS: all checks in one place."""
-    for key, bounds in _BOUNDS.items():
-        value = _get(config, key)
-        if value is not None:
-            _bounded(value, bounds, source, key)
-    for key, bounds in _MAPPING_BOUNDS.items():
-        for name, value in _get(config, key).items():
-            _bounded(value, bounds, source, f"{key}.{name}")
-    if sum(config.scoring.weights.values()) <= 0:
-        raise ConfigError(f"{source}: the scoring weights sum to 0; give at least one weight > 0")
-    if config.terrain.model not in ("auto", "radius", "terrain", "itm"):
-        raise ConfigError(
-            f"{source}: terrain.model was {config.terrain.model!r}; "
-            "allowed: 'auto', 'radius', 'terrain', 'itm'"
-        )
-    _check_signal(config, source)
-    if config.scoring.normalisation not in ("percentile", "minmax"):
-        raise ConfigError(
-            f"{source}: scoring.normalisation was {config.scoring.normalisation!r}; "
-            "allowed: 'percentile', 'minmax'"
-        )
-    if config.language not in LANGUAGES:
-        raise ConfigError(
-            f"{source}: language was {config.language!r}; allowed: "
-            f"{', '.join(map(repr, LANGUAGES))}"
-        )
-    for layer in ("communes", "villages", "coverage"):
-        mapping = getattr(config.columns, layer)
-        targets = list(mapping.values())
-        twice = sorted({t for t in targets if targets.count(t) > 1})
-        if twice:
-            sources = [k for k, v in mapping.items() if v == twice[0]]
-            raise ConfigError(
-                f"{source}: [columns.{layer}] maps {', '.join(map(repr, sources))} all onto "
-                f"{twice[0]!r}; map one column onto each geo_dx column"
-            )
-    if config.crs:
-        check_crs(config.crs, source=source)
-    _check_plan(config.plan, source)
-
-
-def check_crs(crs: str, *, source: str = "config") -> CRS:
-    """
-    Parse the configured working CRS; it must be projected with metre units.
-
-    Examples
-    --------
-    >>> check_crs("EPSG:32648").to_epsg()
-    32648
-    >>> check_crs("EPSG:4326")
-    Traceback (most recent call last):
-    ...
-    geo_dx.errors.ConfigError: config: crs = 'EPSG:4326' is geographic (degrees) ...
-    """
-    try:
-        parsed = CRS.from_user_input(crs)
-    except CRSError as err:
-        raise ConfigError(
-            f"{source}: crs = {crs!r} is not a CRS pyproj understands; give an EPSG code of "
-            "a projected CRS in metres, e.g. crs = \"EPSG:32648\" for UTM zone 48N (or leave "
-            "it out to use the UTM zone of the data)"
-        ) from err
-    if not parsed.is_projected:
-        raise ConfigError(
-            f"{source}: crs = {crs!r} is geographic (degrees) but distances need metres; give "
-            "a projected CRS, e.g. crs = \"EPSG:32648\" (UTM 48N), or leave it out"
-        )
-    units = {axis.unit_name for axis in parsed.axis_info}
-    if not units <= {"metre", "meter"}:
-        raise ConfigError(
-            f"{source}: crs = {crs!r} measures in {', '.join(sorted(units))}, not metres; give "
-            "a projected CRS in metres, e.g. crs = \"EPSG:32648\""
-        )
-    return parsed
-
-
-def _get(config: Config, key: str) -> Any:
-    value: Any = config
-    for part in key.split("."):
-        value = getattr(value, part)
-    return value
-
-
-def _check_signal(config: Config, source: str) -> None:
-    from geo_dx.itm import CLIMATES, POLARISATIONS
-
-    sig = config.signal
-    for key, allowed in (("climate", CLIMATES), ("polarisation", POLARISATIONS)):
-        if getattr(sig, key) not in allowed:
-            raise ConfigError(f"{source}: signal.{key} was {getattr(sig, key)!r}; "
-                              f"allowed: {', '.join(allowed)}")
-    for key in ("time_pct", "location_pct", "situation_pct"):
-        if not 0 < getattr(sig, key) < 100:
-            raise ConfigError(f"{source}: signal.{key} was {getattr(sig, key)!r}; "
-                              "give a percentage strictly between 0 and 100")
-
-
-#: Allowed values of ``plan.weight`` and ``plan.generate``.
-PLAN_WEIGHTS: tuple[str, ...] = ("priority", "population", "ethnic_population", "count")
-PLAN_GENERATE: tuple[str, ...] = ("auto", "always", "never")
-
-
-def _check_plan(plan: PlanConfig, source: str) -> None:
-    """Known plan options (numbers are checked with the others, in ``_BOUNDS``)."""
-    if plan.weight not in PLAN_WEIGHTS:
-        raise ConfigError(f"{source}: plan.weight was {plan.weight!r}; "
-                          f"allowed: {', '.join(map(repr, PLAN_WEIGHTS))}")
-    if plan.generate not in PLAN_GENERATE:
-        raise ConfigError(f"{source}: plan.generate was {plan.generate!r}; "
-                          f"allowed: {', '.join(map(repr, PLAN_GENERATE))}")

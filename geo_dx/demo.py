@@ -266,7 +266,8 @@ class _GapCounter:
     def __init__(self, villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                  dem_path: Path) -> None:
         from geo_dx.dem import read_dem
-        from geo_dx.schema import validate_communes, validate_villages, working_crs
+        from geo_dx.schema import validate_communes, validate_villages
+        from geo_dx.spatial import working_crs
 
         public = [c for c in villages.columns if not c.startswith("_")]
         self.villages = validate_villages(villages[public].to_crs("EPSG:4326"))

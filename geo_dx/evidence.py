@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+import shapely
 from pyproj import CRS
 from rasterio.windows import Window
 
@@ -22,7 +23,8 @@ from geo_dx.config import MeasuredConfig
 from geo_dx.coverage import Evidence
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.io import open_raster
-from geo_dx.schema import MOBILE_BROADBAND, SOURCES, TECHNOLOGY_ALIASES, village_locations
+from geo_dx.schema import MOBILE_BROADBAND, SOURCES, TECHNOLOGY_ALIASES
+from geo_dx.spatial import village_locations
 from geo_dx.zonal import zonal_share
 
 logger = logging.getLogger(__name__)
@@ -94,6 +96,11 @@ def raster_evidence(
         raise InputError(f"{path}: source was {source!r}; allowed: {', '.join(SOURCES)}")
     if villages.crs is None:
         raise InputError("villages have no CRS; set one before sampling a coverage raster")
+    if threshold is not None and not np.isfinite(threshold):
+        raise InputError(
+            f"{path}: threshold was {threshold!r}; give a number (e.g. -105 for signal in dBm), "
+            "or no threshold for a 0/1 mask"
+        )
     with open_raster(path, what="coverage raster", crs_example="EPSG:4326") as src:
         if not 1 <= band <= src.count:
             raise InputError(f"{path}: band was {band}; the raster has bands 1..{src.count}")
@@ -101,11 +108,8 @@ def raster_evidence(
         _check_overlap(path, src, villages, local)
         points = village_locations(local)
         values = _sample_points(src, band, points)
-        if threshold is None and np.nanmin(values, initial=0.0) < 0:
-            raise InputError(
-                f"{path}: values below 0 (min {np.nanmin(values):g}) look like signal strength, "
-                "not a 0/1 mask; give threshold (e.g. threshold=-105 for dBm)"
-            )
+        if threshold is None:
+            _check_mask(src, band, path)
         covered = pd.Series(_passes(values, threshold), index=villages.index, dtype=bool)
         polygon = local.geom_type.isin(["Polygon", "MultiPolygon"])
         if polygon.any():
@@ -180,6 +184,27 @@ def _passes(values: np.ndarray, threshold: float | None) -> np.ndarray:
         return np.isfinite(values) & (values >= threshold)
 
 
+#: Cells read (at most, per side) to check that a raster without threshold is a 0/1 mask.
+_MASK_CHECK_CELLS = 2048
+
+
+def _check_mask(src: rasterio.io.DatasetReader, band: int, path: Path) -> None:
+    """Refuse a raster used without threshold unless its values are 0 and 1 (or 0 and 255)."""
+    shape = (min(src.height, _MASK_CHECK_CELLS), min(src.width, _MASK_CHECK_CELLS))
+    data = src.read(band, out_shape=shape, masked=True)
+    values = np.unique(np.asarray(data.compressed(), dtype="float64"))
+    values = values[np.isfinite(values)]
+    if set(values.tolist()) <= {0.0, 1.0} or set(values.tolist()) <= {0.0, 255.0}:
+        return
+    kind = ("look like signal strength" if values.min() < 0 else
+            "look like elevation or another measure" if len(values) > 2 else "are not 0/1")
+    raise InputError(
+        f"{path}: values {values.min():g}..{values.max():g} ({len(values)} distinct) {kind}, "
+        "not a 0/1 mask; give threshold (--raster-threshold, e.g. -105 for dBm), or a raster "
+        "of 0 (not covered) and 1 (covered)"
+    )
+
+
 def read_speed_tiles(path: str | Path) -> gpd.GeoDataFrame:
     """
     Read measured speed tiles in the Ookla open-data layout.
@@ -207,13 +232,17 @@ def read_speed_tiles(path: str | Path) -> gpd.GeoDataFrame:
     try:
         if path.suffix.lower() in (".parquet", ".geoparquet"):
             tiles = _read_parquet_tiles(path)
+        elif path.suffix.lower() in (".csv", ".txt"):
+            frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+            tiles = _wkt_tiles(frame, path)
         else:
             tiles = gpd.read_file(path, engine="pyogrio")
-    except (OSError, ValueError, RuntimeError) as err:
+    except (OSError, ValueError, RuntimeError, pd.errors.ParserError) as err:
         if isinstance(err, InputError):
             raise
         raise InputError(
-            f"{path}: cannot read speed tiles ({err}); give GeoParquet or GeoPackage"
+            f"{path}: cannot read speed tiles ({_first_line(err)}); "
+            "give GeoParquet, GeoPackage or a CSV with a WKT 'tile' column"
         ) from err
     missing = [c for c in TILE_COLUMNS if c not in tiles.columns]
     if missing:
@@ -243,13 +272,28 @@ def _read_parquet_tiles(path: Path) -> gpd.GeoDataFrame:
         return gpd.read_parquet(path)
     except ValueError:
         frame = pd.read_parquet(path)  # Ookla's files: plain Parquet, WKT in `tile`
+    return _wkt_tiles(frame, path)
+
+
+def _wkt_tiles(frame: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
+    """Tiles from a table with Ookla's WKT ``tile`` column (EPSG:4326); bad WKT named by row."""
     if "tile" not in frame.columns:
         raise InputError(
-            f"{path}: Parquet without geometry metadata and no WKT 'tile' column; "
-            "give GeoParquet or Ookla's tile file"
+            f"{path}: no geometry and no WKT 'tile' column (have "
+            f"{', '.join(map(str, frame.columns[:15]))}); give GeoParquet, GeoPackage or "
+            "Ookla's tile file"
         )
-    geometry = gpd.GeoSeries.from_wkt(frame["tile"], crs="EPSG:4326")
-    return gpd.GeoDataFrame(frame.drop(columns="tile"), geometry=geometry)
+    text = frame["tile"].astype("string").str.strip()
+    geometry = shapely.from_wkt(text.fillna("").to_numpy(dtype=object), on_invalid="ignore")
+    bad = pd.isna(geometry) | text.isna().to_numpy() | (text == "").to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise InputError(
+            f"{path}: column 'tile' has {len(rows)} value(s) that are not WKT polygons, e.g. "
+            f"{str(frame['tile'].iloc[rows[0]])[:40]!r} at data row {rows[0] + 1}; fix or "
+            "remove those rows"
+        )
+    return gpd.GeoDataFrame(frame.drop(columns="tile"), geometry=geometry, crs="EPSG:4326")
 
 
 def tile_evidence(
@@ -319,3 +363,7 @@ def tile_evidence(
     covered = pd.Series(villages.index.isin(joined.index.unique()), index=villages.index)
     logger.info("%s: %d of %d villages covered", label, int(covered.sum()), len(covered))
     return Evidence(tech_class, covered, "measured", label)
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

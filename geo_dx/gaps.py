@@ -12,6 +12,7 @@ terrain model, a mobile *site* must also be in line of sight of the village.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +35,16 @@ from geo_dx.coverage import (
 )
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.disputes import apply_disputes, weak_measurements
-from geo_dx.errors import InputError
+from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.schema import (
     MOBILE_BROADBAND,
     MOBILE_ORDER,
     SOURCES,
-    village_locations,
-    working_crs,
+    conforms,
+    validate_coverage,
+    validate_villages,
 )
+from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +104,8 @@ def find_gaps(
     (86, 261)
     """
     config = config or Config()
-    out = villages.copy()
+    out = _validated(villages, "villages").copy()
+    coverage = _validated(coverage, "coverage")
     if communes is not None:
         out = assign_communes(out, communes, max_distance_m=config.assign_max_distance_m,
                               crs=config.crs)
@@ -141,8 +145,11 @@ def find_gaps(
     out["fibre_source"] = pd.array(fibre.to_numpy(), dtype="str")
     out["mobile_source"] = pd.array(mobile.to_numpy(), dtype="str")
     out["mobile_technology"] = _best_technology(found.by_group, out["has_mobile_broadband"])
-    out["nearest_fibre_m"] = found.nearest_fibre_m
-    out["nearest_mobile_m"] = found.nearest_mobile_m
+    # no point at all: missing (empty in the CSV), never inf
+    out["nearest_fibre_m"] = _finite(found.nearest_fibre_m)
+    out["nearest_mobile_m"] = _finite(found.nearest_mobile_m)
+    _warn_missing_evidence(cov["technology"].astype(str).to_numpy(), points.reach, usable,
+                           evidence)
     if model in ("terrain", "itm"):
         out["has_mobile_broadband_radius"] = (
             found.radius_mobile | out["has_mobile_broadband"].to_numpy()
@@ -159,6 +166,49 @@ def find_gaps(
         model, len(out), (~out["has_fibre"]).sum(), (~out["has_mobile_broadband"]).sum(),
     )
     return out
+
+
+def _validated(layer: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
+    """``layer`` as validated by :mod:`geo_dx.schema` (validated here when it was not)."""
+    if conforms(layer, kind):
+        return layer
+    validate = validate_villages if kind == "villages" else validate_coverage
+    return validate(layer, source=kind)
+
+
+def _finite(distance_m: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(distance_m), distance_m, np.nan)
+
+
+def _warn_missing_evidence(
+    tech: np.ndarray, reach: np.ndarray, usable: np.ndarray, evidence: Sequence[Evidence]
+) -> None:
+    """Say so when no evidence at all could give a village mobile broadband or fibre."""
+    classes = {ev.technology_class for ev in evidence}
+    mobile = np.isin(tech, MOBILE_BROADBAND) & usable
+    if "mobile" not in classes:
+        if not mobile.any():
+            second = int((tech == "2g").sum())
+            only = f" (only 2g: {second})" if second else ""
+            warnings.warn(
+                f"no 3g/4g/5g coverage point{only} and no other mobile evidence, so every "
+                "village is without mobile broadband; give the mobile sites with --coverage "
+                "(technology 3g/4g/5g) if you have them",
+                GeoDxWarning, stacklevel=3,
+            )
+        elif (reach[mobile] <= 0).all():
+            warnings.warn(
+                "every 3g/4g/5g coverage point has a reach of 0 m (range_m = 0?), so every "
+                "village is without mobile broadband unless a site lies inside its polygon; "
+                "leave range_m blank to use the default reach of each technology",
+                GeoDxWarning, stacklevel=3,
+            )
+    if "fibre" not in classes and not (tech == "fibre").any():
+        warnings.warn(
+            "no fibre coverage point and no other fibre evidence, so every village is without "
+            "fibre; give the fibre nodes with --coverage (technology fibre) if you have them",
+            GeoDxWarning, stacklevel=3,
+        )
 
 
 def gap_class(has_fibre: pd.Series, has_mobile: pd.Series) -> pd.Series:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,25 +16,40 @@ import pyogrio
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader
 
+from geo_dx.columns import find_lon_lat, fold, recognise
 from geo_dx.config import Config
-from geo_dx.errors import InputError, MissingDependencyError
+from geo_dx.errors import GeoDxWarning, InputError, MissingDependencyError
 from geo_dx.schema import (
+    COMMUNES,
+    COVERAGE,
+    VILLAGES,
     rename_columns,
     validate_communes,
     validate_coverage,
     validate_villages,
 )
+from geo_dx.spatial import check_extent
 
 # --------------------------------------------------------------------------- reading
 
-_LON = ("lon", "longitude", "lng")
-_LAT = ("lat", "latitude")
 _PARQUET = (".parquet", ".geoparquet")
+_TABLES = (".csv", ".txt", ".tsv")
+_EXCEL = (".xlsx", ".xlsm")
+#: Layer names looked for in a multi-layer file, per role.
+_ROLE_LAYERS: dict[str, tuple[str, ...]] = {
+    "communes": ("communes", "commune", "xa"),
+    "villages": ("villages", "village", "ban", "thon"),
+    "coverage": ("coverage", "sites", "cells", "nodes"),
+    "towns": ("towns", "centres", "centers"),
+    "roads": ("roads", "duong"),
+}
 
 
 def read_communes(path: str | Path, *, config: Config | None = None) -> gpd.GeoDataFrame:
     """
     Read and validate a communes file (GeoPackage, GeoJSON, Shapefile, GeoParquet).
+
+    ``path`` may name a layer of a multi-layer file as ``FILE:LAYER``.
 
     Examples
     --------
@@ -43,12 +60,13 @@ def read_communes(path: str | Path, *, config: Config | None = None) -> gpd.GeoD
     """
     config = config or Config()
     return validate_communes(
-        read_layer(path, role="communes"), source=str(path), columns=config.columns.communes
+        read_layer(path, columns=config.columns.communes, role="communes"), source=str(path),
+        columns=config.columns.communes,
     )
 
 
 def read_villages(path: str | Path, *, config: Config | None = None) -> gpd.GeoDataFrame:
-    """Read and validate a villages file (points or polygons, or CSV with lon/lat)."""
+    """Read and validate villages (points or polygons, a CSV or Excel sheet with lon/lat)."""
     config = config or Config()
     return validate_villages(
         read_layer(path, columns=config.columns.villages, role="villages"),
@@ -58,12 +76,16 @@ def read_villages(path: str | Path, *, config: Config | None = None) -> gpd.GeoD
 
 
 def read_coverage(
-    paths: str | Path | Sequence[str | Path], *, config: Config | None = None
+    paths: str | Path | Sequence[str | Path], *, config: Config | None = None,
+    within: gpd.GeoDataFrame | None = None, within_source: str = "the communes",
 ) -> gpd.GeoDataFrame:
     """
     Read, validate and concatenate coverage point files (sites, nodes, measurements).
 
-    An OpenCellID CSV export (``radio, lon, lat, range, ...``) loads as is.
+    An OpenCellID CSV export (``radio, lon, lat, range, ...``) loads as is; its rows
+    with a radio geo_dx does not know (NB-IoT, ...) are skipped and counted. With
+    ``within``, each file is checked on its own to lie over that layer (see
+    :func:`geo_dx.spatial.check_extent`), even when two files share a name.
     """
     config = config or Config()
     if isinstance(paths, str | Path):
@@ -77,29 +99,68 @@ def read_coverage(
             source=str(path),
             columns=config.columns.coverage,
         )
-        layer["file"] = Path(path).name
+        if within is not None:
+            check_extent(layer, within, source=str(path), reference_source=within_source)
+        layer["file"] = Path(split_layer(path)[0]).name
         frames.append(layer)
     crs = frames[0].crs
-    merged = pd.concat([f.to_crs(crs) for f in frames], ignore_index=True)
-    return gpd.GeoDataFrame(merged, geometry="geometry", crs=crs)
+    merged = gpd.GeoDataFrame(pd.concat([f.to_crs(crs) for f in frames], ignore_index=True),
+                              geometry="geometry", crs=crs)
+    return merged
+
+
+def split_layer(path: str | Path) -> tuple[Path, str | None]:
+    """
+    Split ``FILE:LAYER`` into the file and the layer (or sheet) name.
+
+    A path that exists as given is never split (so ``C:\\data\\v.gpkg`` stays whole).
+
+    Examples
+    --------
+    >>> split_layer("inputs.gpkg:villages")
+    (PosixPath('inputs.gpkg'), 'villages')
+    >>> split_layer("villages.csv")
+    (PosixPath('villages.csv'), None)
+    """
+    text = str(path)
+    whole = Path(text)
+    if whole.exists() or ":" not in text:
+        return whole, None
+    file, _, layer = text.rpartition(":")
+    if not file or not layer or len(file) == 1:  # "C:" is a drive, not a file
+        return whole, None
+    return Path(file), layer
 
 
 def read_layer(
     path: str | Path, *, columns: Mapping[str, str] | None = None, role: str = "layer"
 ) -> gpd.GeoDataFrame:
     """
-    Read any vector file GDAL reads, GeoParquet, or a CSV with lon/lat columns (EPSG:4326).
+    Read any vector file GDAL reads, GeoParquet, a CSV or an Excel sheet with lon/lat.
 
-    Raises :class:`InputError` naming the file when it is missing, empty or unreadable.
+    Tables (CSV, ``.xlsx``) need longitude/latitude columns in EPSG:4326, recognised
+    by name in any case and with or without accents (``lon``/``lat``, ``longitude``,
+    ``x``/``y``, ``kinh_do``/``vi_do``, ``Kinh độ``/``Vĩ độ``). A CSV saved by
+    Vietnamese-locale Excel (``;`` separator, decimal comma) is read as such.
+    ``FILE:LAYER`` picks a layer of a multi-layer file (or a sheet of a workbook);
+    without it a file with several layers is read by the layer named after ``role``
+    (``villages``, ``communes``, ...), else refused with the list of layers.
+
+    Raises :class:`InputError` naming the file when it is missing, a folder, empty,
+    unreadable or ambiguous.
     """
-    path = Path(path)
+    path, layer = split_layer(path)
     if not path.exists():
         raise InputError(f"{path}: file not found; check the path")
+    if path.is_dir() and path.suffix.lower() != ".gdb":
+        raise InputError(f"{path}: is a folder; give a file (e.g. {path}/villages.gpkg)")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes); give a file with features")
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return _read_csv(path, columns or {}, role)
+    if suffix in _TABLES:
+        return _points_from_table(_read_csv(path), path, columns or {}, role)
+    if suffix in _EXCEL:
+        return _points_from_table(_read_excel(path, layer), path, columns or {}, role)
     if suffix in _PARQUET:
         try:
             return gpd.read_parquet(path)
@@ -110,7 +171,8 @@ def read_layer(
         except (ValueError, OSError) as err:
             raise InputError(f"{path}: cannot read as GeoParquet ({err})") from err
     try:
-        return pyogrio.read_dataframe(path)
+        name = _choose_layer(path, layer, role)
+        return pyogrio.read_dataframe(path, layer=name)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as err:
         raise InputError(
             f"{path}: cannot read this file ({_first_line(err)}); give a GeoPackage, GeoJSON, "
@@ -118,32 +180,112 @@ def read_layer(
         ) from err
 
 
-def _read_csv(path: Path, columns: Mapping[str, str], role: str) -> gpd.GeoDataFrame:
+def _choose_layer(path: Path, layer: str | None, role: str) -> str | int:
+    """The layer to read: the one asked for, the only one, or the one named after the role."""
+    listed = pyogrio.list_layers(path)
+    names = [str(n) for n, geometry in listed if geometry is not None] or [
+        str(n) for n, _ in listed]
+    shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
+    if layer is not None:
+        if layer not in names:
+            raise InputError(f"{path}: has no layer {layer!r}; its layers: {shown}")
+        return layer
+    if len(names) <= 1:
+        return names[0] if names else 0
+    wanted = _ROLE_LAYERS.get(role, (role,))
+    by_fold = {fold(n): n for n in names}
+    match = [by_fold[w] for w in wanted if w in by_fold]
+    if match:
+        return match[0]
+    raise InputError(
+        f"{path}: has {len(names)} layers ({shown}); say which holds the {role}, e.g. "
+        f"--{role} {path}:{names[0]}"
+    )
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        with open(path, encoding="utf-8-sig") as handle:
+            header = handle.readline()
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"{path}: the CSV is not UTF-8 (Windows-1258 or another legacy encoding?); "
+            "save it as UTF-8 CSV (Excel: 'CSV UTF-8')"
+        ) from err
+    sep = max((",", ";", "\t"), key=header.count)
+    try:
+        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False,
+                            sep=sep)
     except pd.errors.EmptyDataError as err:
         raise InputError(f"{path}: the CSV file is empty; give a header row and data") from err
     except (UnicodeDecodeError, pd.errors.ParserError) as err:
         raise InputError(
             f"{path}: cannot parse the CSV ({_first_line(err)}); save it as UTF-8 CSV"
         ) from err
+    frame.attrs["separator"] = sep
+    return frame
+
+
+def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
+    try:
+        import openpyxl
+    except ImportError as err:  # a core dependency, but keep the message useful
+        raise MissingDependencyError(f"{path}: reading .xlsx needs openpyxl: pip install "
+                                     "openpyxl") from err
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises zipfile/KeyError/InvalidFileException
+        raise InputError(
+            f"{path}: cannot read this Excel file ({_first_line(err)}); save it as .xlsx"
+        ) from err
+    try:
+        names = book.sheetnames
+        if sheet is not None and sheet not in names:
+            raise InputError(f"{path}: has no sheet {sheet!r}; its sheets: {', '.join(names)}")
+        rows = list(book[sheet or names[0]].iter_rows(values_only=True))
+    finally:
+        book.close()
+    rows = [r for r in rows if any(v is not None and str(v).strip() for v in r)]
+    if not rows:
+        raise InputError(f"{path}: sheet {sheet or names[0]!r} is empty; give a header row "
+                         "and data")
+    header = [str(v).strip() if v is not None else f"column_{i + 1}"
+              for i, v in enumerate(rows[0])]
+    body = [["" if v is None else _cell_text(v) for v in r] for r in rows[1:]]
+    return pd.DataFrame(body, columns=header, dtype=object)
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _points_from_table(
+    frame: pd.DataFrame, path: Path, columns: Mapping[str, str], role: str
+) -> gpd.GeoDataFrame:
+    """Points from a table's longitude/latitude columns (EPSG:4326), numbers read per locale."""
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = rename_columns(frame, columns, source=str(path), layer=role)
-    lon = next((c for c in _LON if c in frame), None)
-    lat = next((c for c in _LAT if c in frame), None)
+    frame = read_numbers(frame, source=str(path),
+                         decimal_comma=frame.attrs.get("separator") == ";",
+                         text_columns=_text_columns(frame, role))
+    frame.attrs.pop("separator", None)  # read; metadata does not travel with the layer
+    lon, lat = find_lon_lat(frame.columns)
     if lon is None or lat is None:
         which = "lon" if lon is None else "lat"
         raise InputError(
-            f"{path}: column {which!r} is missing "
-            f"(columns found: {', '.join(frame.columns[:15])}); "
-            "a CSV needs lon and lat columns in EPSG:4326 (WGS84 degrees), or map yours in the "
-            "config, e.g. [columns.villages] \"x\" = \"lon\""
+            f"{path}: column {which!r} is missing (no {'longitude' if lon is None else 'latitude'}"
+            f" column among: {', '.join(frame.columns[:15])}); "
+            "a table needs lon and lat columns in EPSG:4326 (WGS84 degrees), e.g. lon/lat, "
+            "longitude/latitude, x/y, kinh_do/vi_do, or map yours in the config, e.g. "
+            f"[columns.{role}] \"E\" = \"lon\""
         )
     xy = {}
     for col in (lon, lat):
-        text = frame[col].str.strip()
-        values = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-        bad = values.isna()
+        text = frame[col].astype(str).str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        bad = values.isna() | ~np.isfinite(values)
         if bad.any():
             rows = np.flatnonzero(bad.to_numpy())
             raise InputError(
@@ -151,9 +293,105 @@ def _read_csv(path: Path, columns: Mapping[str, str], role: str) -> gpd.GeoDataF
                 f"{frame[col].iloc[rows[0]]!r} at data row {rows[0] + 1} (line {rows[0] + 2})"
                 f"{f' and {len(rows) - 1} more rows' if len(rows) > 1 else ''}; fix those cells"
             )
-        xy[col] = values.to_numpy()
+        xy[col] = values.to_numpy(dtype=float)
     geometry = gpd.points_from_xy(xy[lon], xy[lat])
     return gpd.GeoDataFrame(frame.drop(columns=[lon, lat]), geometry=geometry, crs=4326)
+
+
+def _text_columns(frame: pd.DataFrame, role: str) -> list[str]:
+    """Columns that hold text, not numbers (ids, names): never read as numbers."""
+    strings = {"communes": COMMUNES, "villages": VILLAGES, "coverage": COVERAGE}.get(role)
+    known = set(strings.strings) if strings else set()
+    text = []
+    for col in frame.columns:
+        name = fold(col)
+        target = recognise([col], role, strings.known if strings else ()).get(col, col)
+        if target in known or name.endswith("id") or name.startswith(("ma_", "ten", "name")):
+            text.append(col)
+    return text
+
+
+_THOUSANDS_DOT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+_DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+$")
+_PLAIN = re.compile(r"^[+-]?\d+$")
+
+
+def read_numbers(
+    frame: pd.DataFrame, *, source: str, decimal_comma: bool, text_columns: Sequence[str] = ()
+) -> pd.DataFrame:
+    """
+    Rewrite a text table's numbers to one convention (``1250``, ``21.5``), per file.
+
+    A file uses one decimal mark for every column. It is a decimal comma (Vietnamese
+    locale: ``1.250`` is 1250, ``21,5`` is 21.5) when cells have a decimal comma, or when
+    the separator is ``;`` (``decimal_comma``) and no cell has a decimal point; then a
+    warning says so once. A file mixing decimal commas and decimal points, or a ``;`` file
+    with decimal points and ``1.250``-like cells, is ambiguous and refused. Columns in
+    ``text_columns`` and columns with any non-number cell are left alone.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"population": ["1.250", "80"], "lon": ["103,5", "103"]})
+    >>> read_numbers(frame, source="v.csv", decimal_comma=True).to_dict("list")
+    {'population': ['1250', '80'], 'lon': ['103.5', '103']}
+    """
+    numeric = {}
+    for col in frame.columns:
+        if col in text_columns:
+            continue
+        cells = frame[col].astype(str).str.strip()
+        filled = cells[cells != ""]
+        if len(filled) and filled.map(_looks_numeric).all():
+            numeric[col] = cells
+    if not numeric:
+        return frame
+
+    def first(pattern: re.Pattern[str], *, unless: re.Pattern[str] | None = None):
+        for col, cells in numeric.items():
+            for row, cell in enumerate(cells):
+                if pattern.match(cell) and not (unless and unless.match(cell)):
+                    return col, row, cell
+        return None
+
+    comma = first(_DECIMAL_COMMA)
+    point = first(_DECIMAL_POINT, unless=_THOUSANDS_DOT)
+    grouped = first(_THOUSANDS_DOT)
+    if comma and point:
+        raise InputError(
+            f"{source}: numbers mix a decimal comma ({comma[2]!r} in column {comma[0]!r}, data "
+            f"row {comma[1] + 1}) and a decimal point ({point[2]!r} in column {point[0]!r}, "
+            f"data row {point[1] + 1}); use one convention for the whole file"
+        )
+    if decimal_comma and point and grouped:
+        raise InputError(
+            f"{source}: the file uses ';' (Vietnamese locale: '.' between thousands) but also "
+            f"decimal points ({point[2]!r} in column {point[0]!r}); is {grouped[2]!r} in column "
+            f"{grouped[0]!r} {grouped[2].replace('.', '')} or {grouped[2]}? Use one convention "
+            "for the whole file"
+        )
+    if not (comma or (decimal_comma and not point)):
+        return frame
+    out = frame.copy()
+    changed = False
+    for col, cells in numeric.items():
+        converted = cells.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        changed |= bool((converted != cells).any())
+        out[col] = converted.where(cells != "", frame[col])
+    if changed:
+        warnings.warn(
+            f"{source}: read numbers with a decimal comma and '.' between thousands "
+            "(Vietnamese locale), e.g. 1.250 = 1250 and 21,5 = 21.5",
+            GeoDxWarning,
+            stacklevel=3,
+        )
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def _looks_numeric(cell: str) -> bool:
+    return bool(_PLAIN.match(cell) or _DECIMAL_COMMA.match(cell) or _DECIMAL_POINT.match(cell)
+                or _THOUSANDS_DOT.match(cell))
 
 
 def _first_line(err: BaseException) -> str:

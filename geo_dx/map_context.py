@@ -9,9 +9,13 @@ towns are vectors in the page.
 
 Examples
 --------
->>> ctx = PlaceContext.from_layers(dem=dem, roads=roads, towns=towns)  # doctest: +SKIP
->>> payload = context_payload(ctx, communes, bounds=(102.9, 21.3, 103.1, 21.5))  # doctest: +SKIP
->>> sorted(payload)  # doctest: +SKIP
+>>> from geo_dx.dem import read_dem
+>>> from geo_dx.demo import load_demo
+>>> demo = load_demo()
+>>> ctx = PlaceContext.from_layers(dem=read_dem(demo.dem_path), roads=demo.roads,
+...                                towns=demo.towns, relief_max_px=200)
+>>> payload = context_payload(ctx, demo.communes, bounds=(102.9, 21.3, 103.1, 21.5))
+>>> sorted(payload)
 ['communeLabels', 'relief', 'roads', 'towns']
 """
 

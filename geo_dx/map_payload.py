@@ -36,8 +36,8 @@ from geo_dx.schema import (
     GAPS,
     SHARE_BINS,
     SHARE_COLOURS,
-    village_locations,
 )
+from geo_dx.spatial import village_locations
 
 __all__ = ["LABELS", "TECH_STYLE", "map_payload", "to_wgs84"]
 

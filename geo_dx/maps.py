@@ -60,7 +60,8 @@ from geo_dx.pages import (
     plan_section,
     use_page_template,
 )
-from geo_dx.schema import GAP_COLOURS, working_crs
+from geo_dx.schema import GAP_COLOURS
+from geo_dx.spatial import working_crs
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
            "write_maps"]

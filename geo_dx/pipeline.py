@@ -34,7 +34,7 @@ from geo_dx.progress import stage
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
-from geo_dx.schema import MOBILE_BROADBAND, check_extent, village_locations, working_crs
+from geo_dx.schema import MOBILE_BROADBAND
 from geo_dx.scoring import normalised_weights, score, score_summary
 from geo_dx.signal_strength import (
     calibrate_signal,
@@ -42,6 +42,7 @@ from geo_dx.signal_strength import (
     signal_grid,
     write_signal_raster,
 )
+from geo_dx.spatial import check_extent, village_locations, working_crs
 from geo_dx.viewshed import viewshed_union, write_coverage_raster
 from geo_dx.zonal import zonal_share
 
@@ -271,7 +272,7 @@ def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFram
     from geo_dx.candidates import read_candidates
     from geo_dx.planning import plan
 
-    candidates = (read_candidates(inputs.candidates, config=config) if inputs.candidates
+    candidates = (read_candidates(inputs.candidates) if inputs.candidates
                   else None)
     return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
                 dem=dem, roads=roads, config=config)
@@ -283,13 +284,11 @@ def _read_inputs(
     """Communes, villages and coverage, validated, each file checked against the communes."""
     communes = read_communes(inputs.communes, config=config)
     villages = read_villages(inputs.villages, config=config)
-    coverage = read_coverage(inputs.coverage, config=config)
     check_extent(villages, communes, source=str(inputs.villages),
                  reference_source=f"the communes in {inputs.communes}")
-    for path in inputs.coverage:
-        part = coverage[coverage["file"] == Path(path).name]
-        check_extent(part, communes, source=str(path),
-                     reference_source=f"the communes in {inputs.communes}")
+    # each file checked on its own (two operators' sites.csv in different folders too)
+    coverage = read_coverage(inputs.coverage, config=config, within=communes,
+                             within_source=f"the communes in {inputs.communes}")
     return communes, villages, coverage
 
 
@@ -382,12 +381,15 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
             write_maps(staging, result.villages, result.communes, map_points(result.coverage),
                        title=result.summary["title"],
                        coverage_raster=tif if tif.exists() else None,
-                       context=context, **plan_map_kwargs(result.plan),
+                       context=context,
+                       **plan_map_kwargs(result.plan, language=result.summary.get(
+                           "language", DEFAULT_LANGUAGE)),
                        plan_items=result.plan.items if result.plan is not None else None)
 
     def plan_files(staging: Path) -> None:
         if result.plan is not None:
-            write_plan_files(staging, result.plan)
+            write_plan_files(staging, result.plan,
+                             language=result.summary.get("language", DEFAULT_LANGUAGE))
 
     def workbook(staging: Path) -> None:
         write_workbook(staging / "priority.xlsx", result.villages, result.communes,

@@ -1,7 +1,8 @@
 """The investment plan as a map layer: chosen sites with lines to the villages each newly
 serves, fibre routes, and a popup per item (cost, villages served).
 
-Text from the data (village names, ids) is escaped before it reaches a popup.
+Labels are in the run's language (Vietnamese by default, :mod:`geo_dx.i18n`); text from
+the data (village names, ids) is escaped before it reaches a popup.
 """
 
 from __future__ import annotations
@@ -18,35 +19,55 @@ import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
+from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.map_assets import script_json
 
-#: User-facing labels of the plan layer, grouped for translation.
+#: User-facing labels of the plan layer: English msgids, translated by
+#: :func:`geo_dx.i18n.translator`.
 PLAN_MAP_TEXT: dict[str, str] = {
-    "layer": "Investment plan ({n} items)",
-    "site": "New or upgraded site",
-    "fibre": "Fibre extension",
-    "cost": "Cost",
-    "cumulative": "Cumulative cost",
-    "villages": "Villages newly served",
-    "people": "People",
-    "route": "Route length",
-    "rank": "Rank",
-    "bn": "bn VND",
+    "layer": N_("Investment plan ({n} items)"),
+    "site": N_("New or upgraded site"),
+    "fibre": N_("Fibre extension"),
+    "cost": N_("Cost"),
+    "cumulative": N_("Cumulative cost"),
+    "villages": N_("Villages newly served"),
+    "people": N_("People"),
+    "route": N_("Route length"),
+    "rank": N_("Rank"),
+    "bn": N_("bn VND"),
+}
+#: Investment kinds as people read them (the ``kind`` code stays in the data).
+PLAN_KIND_TEXT: dict[str, str] = {
+    "new_site": N_("new 4G site"),
+    "upgrade": N_("upgrade to 4G"),
+    "small_cell": N_("small cell"),
+    "fibre": N_("fibre"),
 }
 _SITE_COLOUR = "#0b3d91"
 _FIBRE_COLOUR = "#1b9e77"
 
 
-def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[folium.Map], Any]:
+def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
+               language: str = DEFAULT_LANGUAGE) -> Callable[[folium.Map], Any]:
     """
-    A callable that adds the plan layer to a folium map (for ``write_maps(layers=...)``).
+    A callable that adds the plan layer, labelled in ``language``, to a folium map (for
+    ``write_maps(layers=...)``).
 
     Examples
     --------
-    >>> add = plan_layer(result.items, result.links)  # doctest: +SKIP
-    >>> write_maps("maps/demo", villages, communes, coverage, title="Demo",
-    ...            layers=(add,))  # doctest: +SKIP
+    >>> site = shapely.Point(103.0, 21.4)
+    >>> items = gpd.GeoDataFrame({"rank": [1], "item_id": ["M1"], "kind": ["new_site"],
+    ...                           "cost_vnd": [2e9], "cumulative_cost_vnd": [2e9],
+    ...                           "village_names": ["Bản Phì"], "people_served": [320]},
+    ...                          geometry=[site], crs=4326)
+    >>> links = gpd.GeoDataFrame({"item_id": ["M1"]}, crs=4326,
+    ...                          geometry=[shapely.LineString([site, (103.01, 21.41)])])
+    >>> m = folium.Map(location=(21.4, 103.0))
+    >>> group = plan_layer(items, links)(m)
+    >>> "Bản Phì" in m.get_root().render()
+    True
     """
+    tr = translator(language)
     items = items.to_crs(4326) if len(items) else items
     links = links.to_crs(4326) if len(links) else links
 
@@ -56,7 +77,7 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[fo
         "siteColour": _SITE_COLOUR, "fibreColour": _FIBRE_COLOUR,
     }
     for _, row in items.iterrows():
-        popup = _popup(row)
+        popup = _popup(row, tr)
         if row["kind"] == "fibre":
             payload["routes"].append({"lines": [_latlon(p) for p in
                                                 shapely.get_parts(row.geometry)],
@@ -66,7 +87,9 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> Callable[[fo
                                      "popup": popup, "label": str(row["item_id"])})
 
     def add(m: folium.Map) -> folium.FeatureGroup:
-        group = folium.FeatureGroup(name=PLAN_MAP_TEXT["layer"].format(n=len(items)), show=True)
+        layer_name = PLAN_MAP_TEXT["layer"]
+        group = folium.FeatureGroup(name=tr.gettext(layer_name, n=tr.number(len(items))),
+                                    show=True)
         group.add_to(m)
         _PlanLayer(payload, group).add_to(m)
         return group
@@ -79,18 +102,20 @@ def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
     """
     The plan layer rebuilt from a run's GeoPackage (``plan_sites``, ``plan_fibre``), or None.
 
-    Lines from sites to villages are redrawn from ``villages_served`` and the villages layer.
+    Lines from sites to villages are redrawn from ``villages_served`` and the villages layer;
+    labels are in the run's language (``summary.json`` beside the GeoPackage).
     """
     import pyogrio
 
     names = {str(n) for n in pyogrio.list_layers(gpkg)[:, 0]}
     if not {"plan_sites", "plan_fibre"} <= names:
         return None
+    language = run_language(Path(gpkg).parent)
     parts = [gpd.read_file(gpkg, layer=n) for n in ("plan_sites", "plan_fibre")]
     parts = [p for p in parts if len(p)]
     if not parts:
         return plan_layer(gpd.GeoDataFrame({"kind": []}, geometry=[], crs=villages.crs),
-                          gpd.GeoDataFrame(geometry=[], crs=villages.crs))
+                          gpd.GeoDataFrame(geometry=[], crs=villages.crs), language=language)
     items = gpd.GeoDataFrame(pd.concat([p.to_crs(parts[0].crs) for p in parts],
                                        ignore_index=True), crs=parts[0].crs)
     items = items.sort_values("rank").reset_index(drop=True)
@@ -104,12 +129,30 @@ def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
                              "geometry": shapely.LineString([site, where[vid]])})
     links = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["item_id", "village_id", "geometry"]),
                              geometry="geometry", crs=items.crs)
-    return plan_layer(items, links)
+    return plan_layer(items, links, language=language)
+
+
+def run_language(run_dir: str | Path) -> str:
+    """
+    The language a run recorded in its ``summary.json`` (Vietnamese when absent).
+
+    Examples
+    --------
+    >>> run_language("no/such/run")
+    'vi'
+    """
+    import json
+
+    try:
+        summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
+        return str(summary["language"] or DEFAULT_LANGUAGE)
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_LANGUAGE
 
 
 def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """Village locations (representative points), indexed by village id."""
-    from geo_dx.schema import village_locations
+    from geo_dx.spatial import village_locations
 
     return gpd.GeoSeries(village_locations(villages).to_numpy(),
                          index=villages["village_id"].astype(str).to_numpy(), crs=villages.crs)
@@ -154,20 +197,26 @@ def _latlon(line: shapely.Geometry) -> list[list[float]]:
     return [[round(y, 6), round(x, 6)] for x, y in shapely.get_coordinates(line)]
 
 
-def _popup(row: Any) -> str:
-    t = PLAN_MAP_TEXT
+def _popup(row: Any, tr: Translator) -> str:
     e = html.escape
+
+    def t(key: str) -> str:
+        return e(tr.gettext(PLAN_MAP_TEXT[key]))
+
     names = [n for n in str(row["village_names"]).split(";") if n]
-    title = t["fibre"] if row["kind"] == "fibre" else t["site"]
+    title = t("fibre") if row["kind"] == "fibre" else t("site")
+    kind = str(row["kind"])
+    kind = tr.gettext(PLAN_KIND_TEXT[kind]) if kind in PLAN_KIND_TEXT else kind
     lines = [
-        f"<b>{e(str(row['item_id']))}</b> · {e(title)} ({e(str(row['kind']))})",
-        f"{e(t['rank'])}: {int(row['rank'])}",
-        f"{e(t['cost'])}: {row['cost_vnd'] / 1e9:,.2f} {e(t['bn'])}",
-        f"{e(t['cumulative'])}: {row['cumulative_cost_vnd'] / 1e9:,.2f} {e(t['bn'])}",
-        f"{e(t['villages'])}: {len(names)} — {e(', '.join(names[:12]))}"
+        f"<b>{e(str(row['item_id']))}</b> · {title} ({e(kind)})",
+        f"{t('rank')}: {int(row['rank'])}",
+        f"{t('cost')}: {e(tr.number(row['cost_vnd'] / 1e9, decimals=2))} {t('bn')}",
+        f"{t('cumulative')}: {e(tr.number(row['cumulative_cost_vnd'] / 1e9, decimals=2))} "
+        f"{t('bn')}",
+        f"{t('villages')}: {len(names)} — {e(', '.join(names[:12]))}"
         + (" …" if len(names) > 12 else ""),
-        f"{e(t['people'])}: {row['people_served']:,.0f}",
+        f"{t('people')}: {e(tr.number(row['people_served']))}",
     ]
     if row["kind"] == "fibre":
-        lines.append(f"{e(t['route'])}: {row['route_km']:,.1f} km")
+        lines.append(f"{t('route')}: {e(tr.km(row['route_km'] * 1000))}")
     return "<br>".join(lines)

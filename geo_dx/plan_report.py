@@ -1,7 +1,8 @@
 """Outputs of the investment plan: plan.csv, GeoPackage layers, budget_curve.png, a console
 block, and planning on a finished run (``geo-dx plan RUN_DIR``).
 
-User-facing strings are grouped in :data:`PLAN_TEXT` so they can be translated.
+What people read (console block, chart) is written in the run's language (Vietnamese by
+default) through :mod:`geo_dx.i18n`; the English messages are grouped in :data:`PLAN_TEXT`.
 """
 
 from __future__ import annotations
@@ -18,32 +19,47 @@ import pyogrio
 
 from geo_dx.config import Config
 from geo_dx.errors import InputError
+from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.planning import PLAN_COLUMNS, PlanResult
 
 logger = logging.getLogger(__name__)
 
-#: User-facing texts of the plan outputs (console, chart), grouped for translation.
+#: User-facing texts of the plan outputs (console, chart): English msgids, translated by
+#: :func:`geo_dx.i18n.translator` (Vietnamese in ``geo_dx/locale/vi/LC_MESSAGES/geo_dx.po``).
 PLAN_TEXT: dict[str, str] = {
-    "heading": "Investment plan (budget {budget} bn VND, cost used {cost} bn VND)",
-    "mobile": "new mobile broadband",
-    "fibre": "new fibre",
-    "villages_of": "{n} of {total} villages ({people:,} people, {em:,} ethnic minority)",
-    "unservable": "{n} village(s) no candidate or route can serve (satellite / other): see plan",
-    "solver": "exact answer {objective:.1f} ({status}, gap {gap}); greedy answer {greedy:.1f}",
-    "close_all": "closing every gap that can be closed costs about {cost} bn VND",
-    "chart_title": "What each budget buys (indicative unit costs)",
-    "chart_x": "budget (billion VND)",
-    "chart_villages": "villages newly served",
-    "chart_people": "people newly served",
-    "chart_any": "villages (any)",
-    "chart_mobile": "mobile broadband",
-    "chart_fibre": "fibre",
-    "chart_em": "ethnic-minority people",
-    "chart_all": "all people",
-    "chart_budget": "chosen budget",
-    "costs_warning": "Unit costs are indicative defaults: replace them with the province's own "
-                     "([plan.costs] in the config).",
+    "heading": N_("Investment plan (budget {budget} bn VND, cost used {cost} bn VND)"),
+    "mobile": N_("new mobile broadband"),
+    "fibre": N_("new fibre"),
+    "villages_of": N_("{n} of {total} villages ({people} people, {em} ethnic minority)"),
+    "unservable": N_("{n} village(s) no candidate or route can serve (satellite / other): "
+                     "see plan"),
+    "solver": N_("exact answer {objective} ({status}, gap {gap}); greedy answer {greedy}"),
+    "close_all": N_("closing every gap that can be closed costs about {cost} bn VND"),
+    "chart_title": N_("What each budget buys (indicative unit costs)"),
+    "chart_x": N_("budget (billion VND)"),
+    "chart_villages": N_("villages newly served"),
+    "chart_people": N_("people newly served"),
+    "chart_any": N_("villages (any)"),
+    "chart_mobile": N_("mobile broadband"),
+    "chart_fibre": N_("fibre"),
+    "chart_em": N_("ethnic-minority people"),
+    "chart_all": N_("all people"),
+    "chart_budget": N_("chosen budget"),
+    "costs_warning": N_("Unit costs are indicative defaults: replace them with the province's "
+                        "own ([plan.costs] in the config)."),
+    "not_applicable": N_("n/a"),
 }
+
+
+#: Solver statuses as people read them (others are shown as HiGHS names them).
+PLAN_STATUS_TEXT: dict[str, str] = {
+    "optimal": N_("proven optimal"),
+    "time limit reached": N_("time limit reached"),
+}
+
+
+def _text(tr: Translator, key: str, **values: Any) -> str:
+    return tr.gettext(PLAN_TEXT[key], **values)
 
 
 def plan_table(result: PlanResult) -> pd.DataFrame:
@@ -65,22 +81,37 @@ def plan_layers(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
     return {"plan_sites": sites.reset_index(drop=True), "plan_fibre": fibre.reset_index(drop=True)}
 
 
-def write_plan_files(staging: Path, result: PlanResult) -> None:
-    """Write ``plan.csv`` and ``budget_curve.png`` into a (staging) folder."""
+def write_plan_files(staging: Path, result: PlanResult, *,
+                     language: str = DEFAULT_LANGUAGE) -> None:
+    """Write ``plan.csv`` and ``budget_curve.png`` (labelled in ``language``) into a folder."""
     from geo_dx.report import write_csv
 
     write_csv(Path(staging) / "plan.csv", plan_table(result))
     if len(result.curve):
-        write_budget_curve(Path(staging) / "budget_curve.png", result)
+        write_budget_curve(Path(staging) / "budget_curve.png", result, language=language)
 
 
-def write_budget_curve(path: Path, result: PlanResult) -> Path:
+def write_budget_curve(path: Path, result: PlanResult, *,
+                       language: str = DEFAULT_LANGUAGE) -> Path:
     """
     ``budget_curve.png``: villages and people newly served against the budget.
 
+    Axes, legend and the unit-cost warning are in ``language`` (Vietnamese by default).
+
     Examples
     --------
-    >>> write_budget_curve(Path("maps/demo/budget_curve.png"), result)  # doctest: +SKIP
+    >>> import tempfile
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> scored = geo_dx.score(gaps, communes=demo.communes)
+    >>> config = geo_dx.config_from_dict({"plan": {"curve_steps": 2}})
+    >>> result = geo_dx.plan(scored, budget_vnd=5e9, coverage=demo.coverage, config=config)
+    >>> len(result.curve)  # no money, half the cost of closing every gap, all of it
+    3
+    >>> png = write_budget_curve(Path(tempfile.mkdtemp()) / "budget_curve.png", result)
+    >>> png.read_bytes()[:4]
+    b'\x89PNG'
     """
     import matplotlib
 
@@ -88,7 +119,8 @@ def write_budget_curve(path: Path, result: PlanResult) -> Path:
     import matplotlib.pyplot as plt
 
     curve = result.curve
-    t = PLAN_TEXT
+    tr = translator(language)
+    t = {key: tr.gettext(message) for key, message in PLAN_TEXT.items()}
     x = curve["budget_vnd"] / 1e9
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     ax1.plot(x, curve["villages"], "o-", color="#222222", label=t["chart_any"])
@@ -111,32 +143,53 @@ def write_budget_curve(path: Path, result: PlanResult) -> Path:
     return path
 
 
-def format_plan(plan: dict[str, Any]) -> str:
-    """The console block ``geo-dx plan`` / ``geo-dx run --budget`` prints."""
-    t = PLAN_TEXT
+def format_plan(plan: dict[str, Any], *, language: str = DEFAULT_LANGUAGE) -> str:
+    """
+    The console block ``geo-dx plan`` / ``geo-dx run --budget`` prints, in ``language``.
+
+    Examples
+    --------
+    >>> plan = {"budget_vnd": 30e9, "cost_used_vnd": 29.99e9, "mobile_gap_villages": 86,
+    ...         "fibre_gap_villages": 261, "objective": 2966.3, "status": "optimal",
+    ...         "gap": 0.0, "greedy_objective": 2935.0,
+    ...         "unservable": {"mobile": 0, "fibre": 0}, "cost_to_close_all_vnd": 564e9,
+    ...         "newly_served": {k: {"villages": n, "people": 7311, "ethnic_minority_people": 7216}
+    ...                          for k, n in (("mobile", 27), ("fibre", 17))}}
+    >>> print(format_plan(plan, language="en").splitlines()[1])
+      new mobile broadband    27 of 86 villages (7,311 people, 7,216 ethnic minority)
+    >>> print(format_plan(plan).splitlines()[0])
+    Kế hoạch đầu tư (ngân sách 30,0 tỷ đồng, đã dùng 30,0 tỷ đồng)
+    """
+    tr = translator(language)
     served = plan["newly_served"]
-    lines = [
-        t["heading"].format(budget=_bn(plan["budget_vnd"]), cost=_bn(plan["cost_used_vnd"])),
-    ]
+    lines = [_text(tr, "heading", budget=_bn(tr, plan["budget_vnd"]),
+                   cost=_bn(tr, plan["cost_used_vnd"]))]
     for key, total in (("mobile", plan["mobile_gap_villages"]),
                        ("fibre", plan["fibre_gap_villages"])):
         s = served[key]
-        lines.append(f"  {t[key]:<24}" + t["villages_of"].format(
-            n=s["villages"], total=total, people=s["people"], em=s["ethnic_minority_people"]))
-    gap = "n/a" if plan["gap"] is None else f"{100 * plan['gap']:.2g}%"
-    lines.append("  " + t["solver"].format(objective=plan["objective"], status=plan["status"],
-                                           gap=gap, greedy=plan["greedy_objective"]))
+        lines.append(f"  {_text(tr, key):<24}" + _text(
+            tr, "villages_of", n=tr.number(s["villages"]), total=tr.number(total),
+            people=tr.number(s["people"]), em=tr.number(s["ethnic_minority_people"])))
+    gap = (_text(tr, "not_applicable") if plan["gap"] is None
+           else tr.percent(plan["gap"], decimals=2))
+    lines.append("  " + _text(tr, "solver", objective=tr.number(plan["objective"], decimals=1),
+                              status=_status(tr, plan["status"]), gap=gap,
+                              greedy=tr.number(plan["greedy_objective"], decimals=1)))
     unservable = plan["unservable"]["mobile"] + plan["unservable"]["fibre"]
     if unservable:
-        lines.append("  " + t["unservable"].format(n=unservable))
+        lines.append("  " + _text(tr, "unservable", n=tr.number(unservable)))
     if plan.get("cost_to_close_all_vnd") is not None:
-        lines.append("  " + t["close_all"].format(cost=_bn(plan["cost_to_close_all_vnd"])))
-    lines.append("  " + t["costs_warning"])
+        lines.append("  " + _text(tr, "close_all", cost=_bn(tr, plan["cost_to_close_all_vnd"])))
+    lines.append("  " + _text(tr, "costs_warning"))
     return "\n".join(lines)
 
 
-def _bn(vnd: float) -> str:
-    return f"{vnd / 1e9:,.1f}"
+def _status(tr: Translator, status: str) -> str:
+    return tr.gettext(PLAN_STATUS_TEXT[status]) if status in PLAN_STATUS_TEXT else status
+
+
+def _bn(tr: Translator, vnd: float) -> str:
+    return tr.number(vnd / 1e9, decimals=1)
 
 
 def plan_run(
@@ -153,11 +206,18 @@ def plan_run(
     (the DEM and roads the run used, its CRS), plans, and rewrites the run's outputs
     atomically with ``plan.csv``, ``budget_curve.png``, the ``plan_sites`` and
     ``plan_fibre`` layers, ``planned_by`` on the villages, ``summary.json`` → ``plan``
-    and the maps with the plan layer.
+    and the maps with the plan layer. What people read is in the run's language
+    (``summary.json`` → ``language``, else Vietnamese).
 
     Examples
     --------
-    >>> plan_run("maps/demo", budget=30e9)  # doctest: +SKIP
+    After ``geo-dx run`` wrote ``maps/demo``, ``plan_run("maps/demo", budget=30e9)``
+    plans on it; a folder that is not a run is refused:
+
+    >>> plan_run("no/such/run", budget=30e9)
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.InputError: no/such/run/villages.gpkg: not found; run `geo-dx run` to ...
     """
     from geo_dx.candidates import read_candidates
     from geo_dx.dem import read_dem
@@ -191,7 +251,7 @@ def plan_run(
                              "needs the same DEM (put it back or re-run `geo-dx run`)")
         dem = read_dem(inputs["dem"], crs=summary.get("crs") or config.crs)
     roads = read_layer(inputs["roads"]) if inputs.get("roads") else None
-    user = read_candidates(candidates, config=config) if candidates else None
+    user = read_candidates(candidates) if candidates else None
     villages = layers.pop("villages").drop(columns=["planned_by"], errors="ignore")
     result = plan(villages, budget_vnd=parsed, candidates=user, coverage=layers["coverage"],
                   dem=dem, roads=roads, config=config)
@@ -220,8 +280,10 @@ def write_plan_into_run(
 
     old_raster = Path(run_dir) / "coverage_mobile.tif"
 
+    language = summary.get("language") or DEFAULT_LANGUAGE
+
     def files(staging: Path) -> None:
-        write_plan_files(staging, result)
+        write_plan_files(staging, result, language=language)
         if old_raster.exists() and not (staging / old_raster.name).exists():
             shutil.copy2(old_raster, staging / old_raster.name)
 
@@ -229,17 +291,18 @@ def write_plan_into_run(
         tif = staging / "coverage_mobile.tif"
         write_maps(staging, result.villages, communes, coverage, title=summary["title"],
                    coverage_raster=tif if tif.exists() else None,
-                   **plan_map_kwargs(result), plan_items=result.items)
+                   **plan_map_kwargs(result, language=language), plan_items=result.items)
 
     return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
                      summary=summary, extra_layers={**other_layers, **plan_layers(result)},
                      extra_writers=(files, maps), inputs=inputs)
 
 
-def plan_map_kwargs(result: PlanResult | None) -> dict[str, Any]:
-    """Keyword arguments that put the plan layer on the maps (empty without a plan)."""
+def plan_map_kwargs(result: PlanResult | None, *,
+                    language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """Keyword arguments that put the plan layer (labelled in ``language``) on the maps."""
     if result is None:
         return {}
     from geo_dx.plan_map import plan_layer
 
-    return {"layers": (plan_layer(result.items, result.links),)}
+    return {"layers": (plan_layer(result.items, result.links, language=language),)}

@@ -31,9 +31,10 @@ from geo_dx.candidates import (
 from geo_dx.config import Config
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
-from geo_dx.optimise import Budget, Problem, Solution, must_cost, solve_greedy, solve_milp
+from geo_dx.optimise import Budget, Problem, Solution, solve_greedy, solve_milp
+from geo_dx.plan_curve import budget_curve, close_all_cost
 from geo_dx.routes import FibreNetwork, fibre_routes
-from geo_dx.schema import village_locations, working_crs
+from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -137,10 +138,17 @@ def plan(
 
     Examples
     --------
-    >>> demo = geo_dx.load_demo()  # doctest: +SKIP
-    >>> result = geo_dx.plan(scored, budget_vnd=30e9, coverage=demo.coverage, dem=dem,
-    ...                      roads=demo.roads)  # doctest: +SKIP
-    >>> result.items[["item_id", "kind", "cost_vnd", "villages_served"]]  # doctest: +SKIP
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> scored = geo_dx.score(gaps, communes=demo.communes)
+    >>> result = geo_dx.plan(scored, budget_vnd=5e9, coverage=demo.coverage,
+    ...                      roads=demo.roads, curve=False)
+    >>> bool(0 < result.summary["cost_used_vnd"] <= 5e9)
+    True
+    >>> served = {v for s in result.items["villages_served"] for v in s.split(";")}
+    >>> bool(scored.set_index("village_id").loc[sorted(served), "gap_class"].ne("none").all())
+    True
     """
     config = config or Config()
     budget = Budget.parse(budget_vnd)
@@ -174,7 +182,7 @@ def plan(
     villages = gaps.copy()
     villages["planned_by"] = planned_by
     unservable = _unservable(gaps, cover, mobile_gap, network, fibre_gap, config)
-    table = (_curve(problem, budget, gaps, cover, columns, network, mobile_gap, fibre_gap,
+    table = (budget_curve(problem, budget, gaps, cover, columns, network, mobile_gap, fibre_gap,
                     people, em_people, config) if curve else pd.DataFrame())
     summary = _summary(budget, best, milp, greedy, problem, items, villages, mobile_gap,
                        fibre_gap, people, em_people, unservable, cands, network, table, config,
@@ -517,77 +525,6 @@ def _unservable(
             reason = "too_far" if np.isfinite(network.village_route_km[k]) else "no_fibre_route"
             rows.append((ids[v], names[v], "fibre", REASONS[reason]))
     return pd.DataFrame(rows, columns=["village_id", "village_name", "need", "reason"])
-
-
-def _served_sets(
-    problem: Problem, solution: Solution, cover: sparse.csr_matrix, columns: np.ndarray,
-    network: FibreNetwork, mobile_gap: np.ndarray, fibre_gap: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks over all villages: newly served by mobile, by fibre."""
-    mobile = np.zeros(len(mobile_gap), dtype=bool)
-    chosen = columns[solution.site]
-    hit = np.asarray(sparse.csc_matrix(cover)[:, chosen].sum(axis=1)).ravel() > 0
-    mobile[np.flatnonzero(mobile_gap)[hit]] = True
-    fibre = np.zeros(len(fibre_gap), dtype=bool)
-    ok = network.village_segment >= 0
-    built = np.zeros(len(network.village_segment), dtype=bool)
-    built[ok] = solution.segment[network.village_segment[ok]]
-    fibre[np.flatnonzero(fibre_gap)[built]] = True
-    return mobile, fibre
-
-
-def close_all_cost(problem: Problem) -> tuple[float, float]:
-    """
-    (mobile, fibre) cost of serving every village that can be served at all.
-
-    The greedy answer with unlimited money and every village counting 1 (set cover for
-    sites, the whole pruned fibre tree for fibre).
-    """
-    everything = Problem(np.ones_like(problem.mobile_weight), problem.cover, problem.site_cost,
-                         problem.must, (problem.segment_weight > 0).astype(float),
-                         problem.segment_cost, problem.segment_parent)
-    full = solve_greedy(everything, Budget(mobile_vnd=math.inf, fibre_vnd=math.inf))
-    return problem.cost(full.site, full.segment)
-
-
-def _curve(
-    problem: Problem,
-    budget: Budget,
-    gaps: gpd.GeoDataFrame,
-    cover: sparse.csr_matrix,
-    columns: np.ndarray,
-    network: FibreNetwork,
-    mobile_gap: np.ndarray,
-    fibre_gap: np.ndarray,
-    people: np.ndarray,
-    em_people: np.ndarray,
-    config: Config,
-) -> pd.DataFrame:
-    """Villages and people newly served for evenly spaced budgets up to closing every gap."""
-    site_all, fibre_all = close_all_cost(problem)
-    steps = config.plan.curve_steps
-    pinned = must_cost(problem)
-    rows = []
-    limit = max(config.plan.time_limit_s / steps, 1.0)
-    for k in range(steps + 1):
-        f = k / steps
-        if budget.shared:
-            b = Budget(total_vnd=pinned + (site_all + fibre_all - pinned) * f)
-        else:
-            b = Budget(mobile_vnd=pinned + (site_all - pinned) * f, fibre_vnd=fibre_all * f)
-        sol = solve_milp(problem, b, time_limit_s=limit)
-        mobile, fibre = _served_sets(problem, sol, cover, columns, network, mobile_gap,
-                                     fibre_gap)
-        anyone = mobile | fibre
-        site_cost, fibre_cost = problem.cost(sol.site, sol.segment)
-        rows.append({
-            "budget_vnd": b.total, "cost_used_vnd": site_cost + fibre_cost,
-            "villages": int(anyone.sum()), "mobile_villages": int(mobile.sum()),
-            "fibre_villages": int(fibre.sum()), "people": float(people[anyone].sum()),
-            "ethnic_minority_people": float(em_people[anyone].sum()),
-            "objective": sol.objective,
-        })
-    return pd.DataFrame(rows)
 
 
 def _summary(

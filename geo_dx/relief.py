@@ -137,9 +137,13 @@ class ReliefImage:
 
         Examples
         --------
-        >>> img = relief_image(dem)  # doctest: +SKIP
-        >>> img.crop((103.0, 21.3, 103.1, 21.4)).levels.shape  # doctest: +SKIP
-        (180, 165)
+        >>> from geo_dx.dem import read_dem
+        >>> from geo_dx.demo import demo_paths
+        >>> img = relief_image(read_dem(demo_paths().dem), max_px=400)
+        >>> img.levels.shape, img.crop((103.0, 21.3, 103.1, 21.4)).levels.shape
+        ((353, 260), (40, 37))
+        >>> img.crop((0.0, 0.0, 1.0, 1.0)) is None  # far from the DEM
+        True
         """
         from pyproj import Transformer
 
@@ -179,9 +183,10 @@ def relief_image(dem: DemGrid, *, max_px: int = 1400, z_factor: float = 1.5) -> 
     Examples
     --------
     >>> from geo_dx.dem import read_dem
-    >>> img = relief_image(read_dem("data/terrain/dem.tif"), max_px=400)  # doctest: +SKIP
-    >>> max(img.levels.shape) <= 400  # doctest: +SKIP
-    True
+    >>> from geo_dx.demo import demo_paths
+    >>> img = relief_image(read_dem(demo_paths().dem), max_px=400)
+    >>> max(img.levels.shape) <= 400, img.png_uri().startswith("data:image/png;base64,")
+    (True, True)
     """
     from rasterio.warp import Resampling, calculate_default_transform, reproject
 

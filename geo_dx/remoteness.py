@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 from geo_dx.config import RemotenessConfig
 from geo_dx.dem import DemGrid, read_dem
 from geo_dx.errors import ConfigError, GeoDxWarning, InputError
-from geo_dx.schema import village_locations, working_crs
+from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def travel_time_h(
         Speeds; ``RemotenessConfig()`` by default.
     crs
         The configured working CRS (``Config.crs``); default: see
-        :func:`geo_dx.schema.working_crs`. A DEM grid's own CRS wins.
+        :func:`geo_dx.spatial.working_crs`. A DEM grid's own CRS wins.
     max_cell_m
         Search on the DEM averaged to cells of at most this size (``geo-dx run`` uses
         :data:`geo_dx.dem.OVERLAY_CELL_M` = 100 m: walking times gain nothing from a 30 m

@@ -17,10 +17,12 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.atomic import SUMMARY, staged_run
+from geo_dx.blocking import BLOCKING_COLUMNS
 from geo_dx.communes import COUNT_COLUMNS
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.qgis_style import write_layer_styles
-from geo_dx.schema import COMPONENTS, village_locations
+from geo_dx.schema import COMPONENTS
+from geo_dx.spatial import village_locations
 
 #: priority.csv columns, in order (those a run does not produce are left out).
 PRIORITY_COLUMNS: tuple[str, ...] = (
@@ -46,12 +48,7 @@ PRIORITY_COLUMNS: tuple[str, ...] = (
     "elevation_m",
     "nearest_fibre_m",
     "nearest_mobile_m",
-    "mobile_blocked_by",
-    "blocked_site_distance_m",
-    "obstacle_elevation_m",
-    "obstacle_distance_m",
-    "obstacle_lon",
-    "obstacle_lat",
+    *BLOCKING_COLUMNS,
     "population",
     "households",
     "ethnic_minority_share",
@@ -90,9 +87,14 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
     One row per village with a gap, in priority order, with the documented columns.
 
     Villages are ordered by ``rank`` when present, else by ``score`` descending.
-    ``lon``/``lat`` are the village location in WGS84, rounded to 6 decimals.
+    ``lon``/``lat`` are the village location in WGS84, rounded to 6 decimals. Villages
+    with a ``location_issue`` (misplaced, never ranked) are left out; distances without
+    any point (``inf``) are left empty.
     """
-    gaps = villages[villages["gap_class"] != "none"]
+    keep = villages["gap_class"] != "none"
+    if "location_issue" in villages:
+        keep &= villages["location_issue"].isna()
+    gaps = villages[keep]
     loc = village_locations(gaps).to_crs(4326)
     table = pd.DataFrame(gaps.drop(columns=gaps.geometry.name))
     table["lon"] = loc.x.round(6).to_numpy()
@@ -105,7 +107,8 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
             table[col] = table[col].astype("Int64")
     for col in table.columns:
         if col.endswith("_m"):
-            table[col] = table[col].round(0)
+            numbers = pd.to_numeric(table[col], errors="coerce")
+            table[col] = numbers.where(np.isfinite(numbers)).round(0)
         elif col.startswith("contrib_") or col in ("score", "travel_time_h"):
             table[col] = table[col].round(2)
     return table[[c for c in PRIORITY_COLUMNS if c in table]].reset_index(drop=True)

@@ -16,7 +16,8 @@ import pandas as pd
 from shapely.geometry import MultiPoint
 
 from geo_dx.errors import ConfigError, InputError
-from geo_dx.schema import EARTH_RADIUS_M, GAPS, village_locations, working_crs
+from geo_dx.schema import EARTH_RADIUS_M, GAPS
+from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,9 @@ def rollout_clusters(
     if scored.crs is None:
         raise InputError("villages: the layer has no CRS; set one (e.g. EPSG:4326)")
     ids = pd.Series(pd.NA, index=scored.index, dtype="Int64", name="cluster_id")
-    gap = scored[scored["gap_class"].isin(GAPS)]
+    located = (scored["location_issue"].isna() if "location_issue" in scored
+               else pd.Series(True, index=scored.index))
+    gap = scored[scored["gap_class"].isin(GAPS) & located]  # misplaced villages: no cluster
     if gap.empty:
         return ids, _empty_clusters(scored.crs)
     points = village_locations(gap)

@@ -140,6 +140,8 @@ def score(
     for column in ("travel_time_h", "elevation_m", "remoteness_method"):
         out[column] = travel[column]
     is_gap = out["gap_class"].isin(GAPS)
+    if "location_issue" in out:  # a misplaced village is never scored as if it were real
+        is_gap &= out["location_issue"].isna()
     raw, from_commune = _raw_components(out, communes=communes, config=config)
     out["ethnic_minority_share_used"] = _lookup(out, "ethnic_minority_share", communes)
     out["population_used"] = _population(out, config)

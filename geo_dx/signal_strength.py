@@ -238,8 +238,22 @@ def calibrate_signal(
 
     Examples
     --------
-    >>> cal = calibrate_signal(coverage, dem, config=config)  # doctest: +SKIP
-    >>> cal.report["after"]["rmse_db"]  # doctest: +SKIP
+    Measurements 6 dB weaker than predicted give an offset of -6 dB:
+
+    >>> from affine import Affine
+    >>> from pyproj import CRS
+    >>> flat = DemGrid(np.zeros((100, 100)), Affine(100, 0, 0, 0, -100, 10_000),
+    ...                CRS.from_epsg(32648))
+    >>> site = np.array([[5000.0, 5000.0]])
+    >>> points = np.array([[5000.0 + d, 5000.0] for d in (500, 1000, 2000, 3000)])
+    >>> pairs = predict_pairs(flat, site, np.array(["4g"]), np.array([15_000.0]), points)
+    >>> measured = pairs.sort_values("target")["signal_dbm"].to_numpy() - 6.0
+    >>> coverage = gpd.GeoDataFrame(
+    ...     {"technology": ["4g"] * 5, "kind": ["site"] + ["measurement"] * 4,
+    ...      "rsrp_dbm": [np.nan, *measured]},
+    ...     geometry=shapely.points(np.vstack([site, points])), crs=32648)
+    >>> round(calibrate_signal(coverage, flat).offsets_db[("4g", "")], 1)
+    -6.0
     """
     config = config or Config()
     cov = coverage.to_crs(dem.crs)

@@ -82,12 +82,8 @@ def line_of_sight(
     >>> line_of_sight(flat, site, 30.0, villages, 1.5)  # radio horizon ≈ 27.6 km
     array([ True, False])
     """
-    config = config or TerrainConfig()
-    n = len(np.asarray(from_xy, dtype=float).reshape(-1, 2))
-    clear = np.ones(n, dtype=bool)
-    for idx, profile in _profiles(dem, from_xy, from_height_m, to_xy, to_height_m, config):
-        clear[idx] = ~(profile.excess_m > 0).any(axis=1)  # NaN (unknown terrain) is False
-    return clear
+    top = highest_obstruction(dem, from_xy, from_height_m, to_xy, to_height_m, config=config)
+    return ~(top.excess_m > 0)  # NaN (unknown terrain) is not > 0: clear
 
 
 class Obstruction(NamedTuple):

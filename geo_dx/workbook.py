@@ -111,8 +111,15 @@ def write_workbook(
 
     Examples
     --------
-    >>> write_workbook("maps/demo/priority.xlsx", scored, per_commune)  # doctest: +SKIP
-    PosixPath('maps/demo/priority.xlsx')
+    >>> import tempfile
+    >>> from geo_dx import find_gaps, load_demo, score, summarise_communes
+    >>> demo = load_demo()
+    >>> gaps = find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> scored = score(gaps, communes=demo.communes)
+    >>> per_commune = summarise_communes(scored, demo.communes)
+    >>> path = write_workbook(Path(tempfile.mkdtemp()) / "priority.xlsx", scored, per_commune)
+    >>> path.name, path.read_bytes()[:2]  # an xlsx file is a zip archive
+    ('priority.xlsx', b'PK')
     """
     import xlsxwriter
 

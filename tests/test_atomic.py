@@ -275,3 +275,17 @@ def test_staged_run_refuses_a_folder_that_became_foreign(tmp_path):
         out.mkdir()
         (out / "thesis.docx").write_bytes(b"precious")
     assert (out / "thesis.docx").read_bytes() == b"precious"
+
+
+def test_the_run_is_staged_beside_out_on_the_same_file_system(tmp_path):
+    seen = []
+
+    def where(staging):
+        seen.append((staging.parent, staging.name, os.stat(staging).st_dev))
+
+    out = tmp_path / "run"
+    write(out, where)
+    parent, name, device = seen[0]
+    assert parent == tmp_path and name.startswith(".run.geo_dx-staging-")
+    assert device == os.stat(tmp_path).st_dev  # one rename, never a copy across devices
+    assert not list(tmp_path.glob(".run.geo_dx-*"))

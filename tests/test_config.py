@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from geo_dx.config import Config, check_crs, config_from_dict, load_config, with_weights
+from geo_dx.config import Config, config_from_dict, load_config, with_weights
+from geo_dx.config_checks import check_crs
 from geo_dx.errors import ConfigError, InputError
-from geo_dx.schema import COMPONENTS, GAP_CLASSES, TECHNOLOGIES, check_crs_covers
+from geo_dx.schema import COMPONENTS, GAP_CLASSES, TECHNOLOGIES
+from geo_dx.spatial import check_crs_covers
 from tests.conftest import make_villages
 
 

@@ -1,8 +1,11 @@
 """Tests for geo_dx.coverage: reach of coverage points and the within-reach query.
 
-``covered_within_reach`` answers with k-d tree queries per group of equal reach, or, with
-more than 48 distinct reaches, per geometric band of reaches whose borderline targets are
-checked pair by pair (``_reach_bands``, ``_check_pairs``); brute force is the oracle.
+``reach_and_nearest`` (and ``covered_within_reach`` on it) settles most targets with the
+nearest point or the few nearest points; a target with more candidates than that goes
+through ``_cover_by_bands``: k-d tree queries per group of equal reach, or, with more than
+48 distinct reaches, per geometric band of reaches whose borderline targets are checked
+pair by pair (``_reach_bands``, ``_check_pairs``). Brute force is the oracle; the tests
+below force the banded path (``_K_NEAREST = 1``) and check that it ran.
 """
 
 from __future__ import annotations
@@ -75,6 +78,65 @@ def test_banded_path_matches_brute_force(points, targets):
     # exact up to float noise at the boundary
     assert np.all(got <= brute_force(t, p, r + 1e-6))
     assert np.all(got >= brute_force(t, p, r - 1e-6))
+
+
+@settings(max_examples=60)
+@given(
+    points=st.lists(st.tuples(st.floats(0, 5000), st.floats(0, 5000),
+                              st.sampled_from([0.0, 250.0, 1000.0, 2500.0]) | st.floats(0, 3000)),
+                    min_size=2, max_size=120),
+    targets=st.lists(st.tuples(st.floats(0, 5000), st.floats(0, 5000), st.booleans()),
+                     min_size=1, max_size=60),
+)
+def test_forced_band_path_matches_brute_force(points, targets):
+    """With one nearest point only, every unsettled target goes through the bands
+    (exact groups for few reaches, geometric bands for many)."""
+    p = np.array([(x, y) for x, y, _ in points])
+    r = np.array([r for *_, r in points])
+    t = np.array([(x, y) for x, y, _ in targets])
+    need = np.array([n for *_, n in targets])
+    ran = []
+    bands = coverage._cover_by_bands
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(coverage, "_K_NEAREST", 1)
+        mp.setattr(coverage, "_cover_by_bands",
+                   lambda cov, todo, *a: ran.append(int(todo.sum())) or bands(cov, todo, *a))
+        got, _ = coverage.reach_and_nearest(t, p, r, need=need)
+        alone = covered_within_reach(t, p, r)
+    assert np.all(got <= brute_force(t, p, r + 1e-6) & need)
+    assert np.all(got >= brute_force(t, p, r - 1e-6) & need)
+    assert np.all(alone <= brute_force(t, p, r + 1e-6))
+    assert np.all(alone >= brute_force(t, p, r - 1e-6))
+    # the banded path ran whenever a needed target's (unique) nearest point does not
+    # reach it but a farther point might
+    d = np.hypot(t[:, None, 0] - p[None, :, 0], t[:, None, 1] - p[None, :, 1])
+    first, second = np.sort(d, axis=1)[:, :2].T
+    own = r[d.argmin(axis=1)]
+    unsettled = (need & (second > first + 1e-6) & (first > own + 1e-6)
+                 & (first > r.min() + 1e-6) & (first < r.max() - 1e-6))
+    if unsettled.any():
+        assert ran and max(ran) > 0
+
+
+def test_forced_band_path_exact_on_the_edge(monkeypatch):
+    """Targets at exactly a point's reach are covered through the bands and pair checks."""
+    rng = np.random.default_rng(11)
+    points = rng.uniform(0, 10_000, (200, 2))
+    reach = rng.uniform(100, 3000, 200)
+    unit = rng.normal(size=(80, 2))
+    unit /= np.hypot(*unit.T)[:, None]
+    targets = np.vstack([points[:80] + unit * reach[:80, None],
+                         points[:80] + unit * (reach[:80, None] + 0.5),
+                         rng.uniform(0, 10_000, (300, 2))])
+    calls = []
+    check = coverage._check_pairs
+    monkeypatch.setattr(coverage, "_K_NEAREST", 1)
+    monkeypatch.setattr(coverage, "_check_pairs",
+                        lambda *a, **k: calls.append(len(a[1])) or check(*a, **k))
+    got = covered_within_reach(targets, points, reach)
+    assert sum(calls) > 0
+    np.testing.assert_array_equal(got, brute_force(targets, points, reach * (1 + 1e-9) + 1e-9))
+    assert got[:80].all()
 
 
 def test_nearest_distance_without_points_is_infinite():

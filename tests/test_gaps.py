@@ -46,7 +46,7 @@ def test_2g_is_not_broadband_but_is_reported():
     assert not out["has_mobile_broadband"].iloc[0]
     assert out["mobile_technology"].iloc[0] == "2g"
     assert out["gap_class"].iloc[0] == "no_fibre_no_mobile"
-    assert np.isinf(out["nearest_mobile_m"].iloc[0])
+    assert np.isnan(out["nearest_mobile_m"].iloc[0])  # no 3g-5g point: missing, not inf
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def test_adding_a_site_never_removes_coverage(villages, sites):
         more = find_gaps(v, validate_coverage(make_coverage(sites)))
     assert (more["has_fibre"] >= base["has_fibre"]).all()
     assert (more["has_mobile_broadband"] >= base["has_mobile_broadband"]).all()
-    assert (more["nearest_fibre_m"] <= base["nearest_fibre_m"]).all()
+    assert (more["nearest_fibre_m"].fillna(np.inf) <= base["nearest_fibre_m"].fillna(np.inf)).all()
 
 
 def test_config_is_default():
@@ -243,8 +243,9 @@ def _brute_force_gaps(villages: gpd.GeoDataFrame, cov: gpd.GeoDataFrame) -> dict
         out["mobile_source"].append(min(mobile, key=order.index) if mobile else None)
         out["mobile_technology"].append(min(techs, key=["5g", "4g", "3g", "2g"].index)
                                         if techs else "none")
-        out["nearest_fibre_m"].append(min(near_f))
-        out["nearest_mobile_m"].append(min(near_m))
+        # no point of the kind at all: missing (NaN), never inf
+        out["nearest_fibre_m"].append(min(near_f) if len(near_f) > 1 else np.nan)
+        out["nearest_mobile_m"].append(min(near_m) if len(near_m) > 1 else np.nan)
     return out
 
 

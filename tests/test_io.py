@@ -10,7 +10,8 @@ import shapely
 from geo_dx.config import config_from_dict
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.io import read_communes, read_coverage, read_villages
-from geo_dx.schema import check_extent, validate_communes
+from geo_dx.schema import validate_communes
+from geo_dx.spatial import check_extent
 from tests.conftest import make_communes
 
 
@@ -63,7 +64,7 @@ def test_column_mapping_from_config(tmp_path):
 def test_missing_column_names_file_column_and_fix(tmp_path):
     path = write_csv(tmp_path, "v.csv", "vilage_id,village_name,lon,lat\n1,a,103,21\n")
     with pytest.raises(InputError, match=r"v\.csv: required column 'village_id' is missing.*"
-                       r"did you mean 'vilage_id'\?.*\[columns\.villages\]"):
+                       r"did you mean 'vilage_id' for 'village_id'\?.*\[columns\.villages\]"):
         read_villages(path)
 
 

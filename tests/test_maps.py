@@ -19,12 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo_dx.communes import summarise_communes
-from geo_dx.config import COMPONENTS
 from geo_dx.errors import InputError
 from geo_dx.map_payload import LABELS
 from geo_dx.maps import build_map, commune_file_name, rebuild_maps, write_maps
 from geo_dx.pages import commune_page_names
-from geo_dx.schema import GAP_CLASSES, GAP_LABELS
+from geo_dx.schema import COMPONENTS, GAP_CLASSES, GAP_LABELS
 
 UTM = "EPSG:32648"
 X0, Y0 = 500_000.0, 2_360_000.0

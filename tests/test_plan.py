@@ -64,6 +64,25 @@ def test_higher_priority_wins_though_it_serves_fewer():
     assert by_count.items["candidate_id"].tolist() == ["B"]
 
 
+@pytest.mark.parametrize(("weight", "winner", "objective"), [
+    ("priority", "A", 90.0),            # A: one village of score 90
+    ("population", "B", 400.0),         # B: two villages of 200 people
+    ("ethnic_population", "C", 350.0),  # C: 350 people, all ethnic minority
+    ("count", "D", 3.0),                # D: three small villages
+])
+def test_each_weight_option_chooses_its_own_winner(weight, winner, objective):
+    xy = [(0, 0), (20_000, 0), (21_000, 0), (40_000, 0), (60_000, 0), (60_500, 0), (61_000, 0)]
+    gaps = _gaps(xy, score=[90.0, 20.0, 20.0, 10.0, 5.0, 5.0, 5.0],
+                 population=[100, 200, 200, 350, 10, 10, 10],
+                 ethnic_minority_share=[1.0, 0.1, 0.1, 1.0, 0.0, 0.0, 0.0])
+    cands = _candidates([("A", 500, 0), ("B", 20_500, 0), ("C", 40_500, 0), ("D", 60_500, 0)])
+    result = plan(gaps, budget_vnd=2.5 * GB, candidates=cands, config=_config(weight=weight),
+                  curve=False)
+    assert result.items["candidate_id"].tolist() == [winner]
+    assert result.summary["objective"] == pytest.approx(objective)
+    assert result.summary["greedy_objective"] == pytest.approx(objective)
+
+
 def test_pinned_candidate_is_always_chosen():
     gaps = _gaps([(0, 0), (20_000, 0), (21_000, 0)], score=[90.0, 30.0, 30.0])
     cands = _candidates([("A", 500, 0), ("B", 20_500, 0)])
@@ -318,6 +337,58 @@ def test_every_candidate_serves_what_find_gaps_says(demo_gaps):
                               "village_id"])
         rows = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
         assert newly == set(result.served_village_ids[rows]), cands.iloc[j]["candidate_id"]
+
+
+@st.composite
+def radius_worlds(draw):
+    """Villages (points or small squares), 2G/4G sites and candidates in a 12 km square."""
+    coord = st.integers(0, 12).map(lambda k: k * 1_000.0)
+    n_v = draw(st.integers(1, 8))
+    vxy = [(draw(coord), draw(coord)) for _ in range(n_v)]
+    squares = draw(st.lists(st.booleans(), min_size=n_v, max_size=n_v))
+    sites = [(draw(st.sampled_from(["2g", "4g"])), draw(coord), draw(coord),
+              draw(st.sampled_from([1_000.0, 2_500.0, math.nan])))
+             for _ in range(draw(st.integers(0, 3)))]
+    cands = [(f"K{i}", draw(coord), draw(coord), draw(st.sampled_from(["new_site",
+                                                                        "small_cell"])),
+              draw(st.sampled_from([math.nan, 1_000.0, 3_000.0])))
+             for i in range(draw(st.integers(1, 5)))]
+    return vxy, squares, sites, cands
+
+
+@settings(max_examples=40, deadline=None)
+@given(radius_worlds())
+def test_find_gaps_agrees_with_the_plan_under_the_radius_model(world):
+    from geo_dx.schema import validate_coverage, validate_villages
+
+    vxy, squares, sites, cands = world
+    geoms = [shapely.box(X0 + x - 200, Y0 + y - 200, X0 + x + 200, Y0 + y + 200) if sq
+             else shapely.Point(X0 + x, Y0 + y) for (x, y), sq in zip(vxy, squares, strict=True)]
+    villages = validate_villages(gpd.GeoDataFrame(
+        {"village_id": [f"V{i}" for i in range(len(vxy))],
+         "village_name": [f"Bản {i}" for i in range(len(vxy))], "score": 50.0},
+        geometry=geoms, crs=UTM48N))
+    rows = [*sites, ("fibre", 0.0, 0.0, math.nan)]
+    coverage = validate_coverage(make_coverage(rows))
+    gaps = find_gaps(villages, coverage)
+    ids, xs, ys, kinds, ranges = zip(*cands, strict=True)
+    candidates = validate_candidates(gpd.GeoDataFrame(
+        {"candidate_id": list(ids), "kind": list(kinds), "range_m": list(ranges)},
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in zip(xs, ys, strict=True)],
+        crs=UTM48N))
+    result = plan(gaps, budget_vnd=100 * GB, candidates=candidates, coverage=coverage,
+                  config=_config(weight="count", generate="never"), curve=False)
+    chosen = result.candidates[result.candidates["chosen"]]
+    promised = {v for s in result.items.loc[result.items["kind"] != "fibre", "villages_served"]
+                for v in s.split(";") if v}
+    added = as_coverage_sites(chosen).to_crs(coverage.crs)
+    after = find_gaps(villages, pd.concat([coverage, added], ignore_index=True))
+    newly = set(after.loc[after["has_mobile_broadband"] & ~gaps["has_mobile_broadband"],
+                          "village_id"])
+    assert newly == promised
+    # with money for everything, every village some candidate serves is served
+    unservable = set(result.unservable.loc[result.unservable["need"] == "mobile", "village_id"])
+    assert unservable == set(gaps.loc[~gaps["has_mobile_broadband"], "village_id"]) - promised
 
 
 def test_terrain_gaps_without_the_dem_are_refused(demo_gaps):

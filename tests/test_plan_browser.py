@@ -70,7 +70,7 @@ def test_plan_layer_draws_offline_with_text_popups(driver, plan_dir):  # noqa: F
     assert driver.execute_script("return window.__alerts") == []
     layers = driver.find_element("css selector", ".leaflet-control-layers").get_attribute(
         "textContent")
-    assert "Investment plan (3 items)" in layers
+    assert "Kế hoạch đầu tư (3 hạng mục)" in layers  # Vietnamese by default
     assert _severe(driver) == []
     assert driver.execute_script("return window.__errors") == []
     remote = [u for u in _requested_urls(driver) if not u.startswith(("file:", "data:"))]

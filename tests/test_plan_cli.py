@@ -19,10 +19,18 @@ def _one_error_line(capsys, message):
     assert message in err[0] and "Traceback" not in err[0]
 
 
+def _shows(page: str, text: str) -> bool:
+    """Text on a map page, as written or JSON-escaped inside a script."""
+    return text in page or json.dumps(text)[1:-1] in page
+
+
 def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "out"
     assert run(inputs, out, "--budget", "20e9") == 0
-    assert "Investment plan (budget 20.0 bn VND" in capsys.readouterr().out
+    # Vietnamese by default: the console block, the chart and the map layer
+    printed = capsys.readouterr().out
+    assert "Kế hoạch đầu tư (ngân sách 20,0 tỷ đồng" in printed
+    assert "3 trên 3 thôn, bản" in printed and "Investment plan" not in printed
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     p = summary["plan"]
     assert p["budget_vnd"] == 20e9 and p["mobile_gap_villages"] == 3
@@ -34,6 +42,13 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
     raw = (out / "plan.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     table = pd.read_csv(out / "plan.csv", encoding="utf-8-sig")
+    # the columns the issue asks for, in order, plus how each item was made and its weight
+    assert table.columns.tolist() == [
+        "rank", "item_id", "kind", "candidate_id", "generated_by", "lon", "lat", "cost_vnd",
+        "cumulative_cost_vnd", "villages_served", "village_names", "people_served",
+        "ethnic_minority_people_served", "communes", "route_km", "weight_served"]
+    assert set(table["kind"]) <= {"new_site", "upgrade", "small_cell", "fibre"}
+    assert table["route_km"].notna().tolist() == (table["kind"] == "fibre").tolist()
     assert table["rank"].tolist() == list(range(1, len(table) + 1))
     assert table["cumulative_cost_vnd"].iloc[-1] == pytest.approx(p["cost_used_vnd"], abs=1)
     assert any(str(n).startswith("'=HYPERLINK") for n in table["village_names"])
@@ -42,10 +57,26 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
                                                                          "LineString")
     assert (out / "budget_curve.png").read_bytes()[:4] == b"\x89PNG"
     page = (out / "map.html").read_text(encoding="utf-8")
-    assert "Investment plan (" in page and "<img src=x onerror" not in page
+    assert _shows(page, "Kế hoạch đầu tư (") and "<img src=x onerror" not in page
+    assert not _shows(page, "Investment plan (")
     # offline: the plan layer adds no remote script or stylesheet
     assert not re.findall(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', page)
     # rebuilding the maps keeps the plan layer
+    (out / "map.html").unlink()
+    assert main(["map", str(out), "-q"]) == 0
+    assert _shows((out / "map.html").read_text(encoding="utf-8"), "Kế hoạch đầu tư (")
+
+
+def test_plan_text_follows_the_run_language(inputs, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "out"
+    assert run(inputs, out, "--lang", "en") == 0
+    capsys.readouterr()
+    assert main(["plan", str(out), "--budget", "20e9", "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "Investment plan (budget 20.0 bn VND, cost used" in printed
+    assert "3 of 3 villages" in printed and "Kế hoạch" not in printed
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert _shows(page, "Investment plan (") and not _shows(page, "Kế hoạch đầu tư")
     (out / "map.html").unlink()
     assert main(["map", str(out), "-q"]) == 0
     assert "Investment plan (" in (out / "map.html").read_text(encoding="utf-8")

@@ -27,9 +27,8 @@ from geo_dx.schema import (
     normalise_technology,
     validate_coverage,
     validate_villages,
-    village_locations,
-    working_crs,
 )
+from geo_dx.spatial import village_locations, working_crs
 
 
 def test_contract_constants_are_consistent():
@@ -41,12 +40,13 @@ def test_contract_constants_are_consistent():
 
 
 def test_schema_imports_no_later_module():
-    """schema is first in the flow: among geo_dx modules it imports only the leaves errors
-    and i18n (the labels of its codes), and i18n imports only errors."""
+    """schema is first in the flow: among geo_dx modules it imports only the leaves errors,
+    i18n (the labels of its codes), columns (header recognition) and cells (cell values),
+    which import at most errors and columns (the whole package: tests/test_layout.py)."""
     import ast
     import inspect
 
-    from geo_dx import i18n
+    from geo_dx import columns, i18n
 
     def imported(module):
         tree = ast.parse(inspect.getsource(module))
@@ -54,8 +54,12 @@ def test_schema_imports_no_later_module():
                 if isinstance(node, ast.ImportFrom) and node.module
                 and node.module.startswith("geo_dx")}
 
-    assert imported(schema) == {"geo_dx.errors", "geo_dx.i18n"}
+    from geo_dx import cells
+
+    assert imported(schema) == {"geo_dx.errors", "geo_dx.i18n", "geo_dx.columns", "geo_dx.cells"}
     assert imported(i18n) == {"geo_dx.errors"}
+    assert imported(columns) <= {"geo_dx.errors"}
+    assert imported(cells) == {"geo_dx.errors", "geo_dx.columns"}
 
 
 @given(st.sampled_from(sorted(TECHNOLOGY_ALIASES)), st.sampled_from([str.upper, str.title,

@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from geo_dx.config import COMPONENTS, Config, ScoringConfig, with_weights
+from geo_dx.config import Config, ScoringConfig, with_weights
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.remoteness import remoteness_summary, travel_time_h
 from geo_dx.rollout import rollout_clusters
+from geo_dx.schema import COMPONENTS
 from geo_dx.scoring import (
     SCORE_COLUMNS,
     normalise,

@@ -257,3 +257,53 @@ def test_a_whole_run_with_the_itm_model(tmp_path):
         grid = src.read(1)
         assert src.tags(1)["units"] == "dBm"
     assert np.nanmax(grid) < 60 and np.nanmin(grid) > -300
+
+
+def test_calibrate_true_in_the_config_applies_the_fitted_offset_in_a_run(tmp_path):
+    import rasterio
+
+    from geo_dx.pipeline import RunInputs, analyse
+    from tests.conftest import make_communes
+
+    dem = ridge_dem()
+    with rasterio.open(tmp_path / "dem.tif", "w", driver="GTiff", height=dem.shape[0],
+                       width=dem.shape[1], count=1, dtype="float32", crs=dem.crs,
+                       transform=dem.transform) as dst:
+        dst.write(dem.elevation_m.astype("float32"), 1)
+    site = (6_000.0, 15_000.0)
+    rng = np.random.default_rng(21)
+    pts = [(site[0] + r * np.cos(a), site[1] + r * np.sin(a))
+           for r, a in zip(rng.uniform(1_000, 3_500, 80), rng.uniform(0, 2 * np.pi, 80),
+                           strict=True)]
+    probe = predict_pairs(dem, np.array([[X0 + site[0], Y0 + site[1]]]), np.array(["4g"]),
+                          np.array([8_000.0]), np.array([[X0 + x, Y0 + y] for x, y in pts]),
+                          terrain=ITM.terrain, signal=ITM.signal).sort_values("target")
+    assert len(probe) == len(pts)
+    # measured 6 dB below the prediction (1 dB noise)
+    measured = probe["signal_dbm"].to_numpy() - 6.0 + rng.normal(0, 1.0, len(pts))
+    coverage = pd.concat([
+        make_coverage([("4g", *site, 8_000.0)], kind=["site"], rsrp_dbm=[np.nan]),
+        make_coverage([("4g", x, y, np.nan) for x, y in pts], kind=["measurement"] * len(pts),
+                      rsrp_dbm=list(measured)),
+    ], ignore_index=True)
+    coverage.to_file(tmp_path / "coverage.gpkg")
+    make_communes().to_file(tmp_path / "communes.gpkg")
+    make_villages([(2_000, 15_000), (4_000, 22_000), (9_000, 9_000)],
+                  population=[100, 200, 300]).to_file(tmp_path / "villages.gpkg")
+    inputs = RunInputs(communes=tmp_path / "communes.gpkg", villages=tmp_path / "villages.gpkg",
+                       coverage=(tmp_path / "coverage.gpkg",), dem=tmp_path / "dem.tif")
+    runs = {flag: analyse(inputs, config=config_from_dict(
+        {"terrain": {"model": "itm", "calibrate": flag}})) for flag in (False, True)}
+    reports = {flag: r.summary["signal_calibration"] for flag, r in runs.items()}
+    assert reports[False]["applied"] is False and reports[True]["applied"] is True
+    # fitted (and reported) either way, from the same 70/30 split
+    assert reports[True]["n_train"] + reports[True]["before"]["n"] == len(pts)
+    assert reports[True]["after"]["rmse_db"] < reports[True]["before"]["rmse_db"]
+    assert reports[True]["before"]["mean_db"] == pytest.approx(-6.0, abs=0.6)
+    assert abs(reports[True]["after"]["mean_db"]) < 0.6
+    offset = next(iter(reports[True]["offsets_db"].values()))
+    assert offset == pytest.approx(-6.0, abs=0.4)
+    plain = runs[False].villages.set_index("village_id")["mobile_signal_dbm"]
+    shifted = runs[True].villages.set_index("village_id")["mobile_signal_dbm"]
+    np.testing.assert_allclose((shifted - plain.loc[shifted.index]).to_numpy(), offset,
+                               atol=0.11)

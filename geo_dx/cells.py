@@ -1,0 +1,202 @@
+"""Cell values of input tables: text, numbers, booleans, dates, choices and ids.
+
+The layer validators (:mod:`geo_dx.schema`) convert each column with these; every
+failure is one :class:`~geo_dx.errors.InputError` naming the file, the column, the value
+received, the 1-based rows (:func:`describe_rows`) and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo_dx.columns import nfc
+from geo_dx.errors import InputError
+
+#: Spellings read as true / false (any case; Vietnamese "có" / "không" with or without accents).
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "có", "co", "x"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "không", "khong", ""})
+
+
+def as_date(series: pd.Series, source: str) -> pd.Series:
+    """ISO dates or date-times, kept in local wall-clock time (an offset is ignored, so
+    distinct days are the days the testers lived)."""
+    text = series.map(lambda v: v if v is None or isinstance(v, float)
+                      else re.sub(r"(Z|[+-]\d\d:?\d\d)$", "", str(v).strip()))
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    bad = parsed.isna() & series.notna()
+    if bad.any():
+        raise InputError(
+            f"{source}: column 'measured_at' must be an ISO date or date-time "
+            f"(2025-03-14 or 2025-03-14T08:30:00), got {series[bad].iloc[0]!r} at "
+            f"{describe_rows(bad)}"
+        )
+    return parsed
+
+
+def blank_to_missing(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Strip text cells (Unicode NFC) and turn empty ones into NaN, in place (give a copy)."""
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        series = gdf[col]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            text = series.map(lambda v: nfc(v).strip() if isinstance(v, str) else v)
+            gdf[col] = text.replace("", np.nan)
+    return gdf
+
+
+def check_ids(gdf: gpd.GeoDataFrame, column: str, source: str) -> None:
+    """
+    Raise unless every ``column`` value is present and unique.
+
+    Examples
+    --------
+    >>> check_ids(pd.DataFrame({"village_id": ["V1", "V1"]}), "village_id", "v.csv")
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.InputError: v.csv: column 'village_id' has duplicate ids 'V1' (2 rows); ...
+    """
+    ids = gdf[column]
+    blank = ids.isna()
+    if blank.any():
+        raise InputError(
+            f"{source}: column {column!r} is blank at {describe_rows(blank)}; every feature "
+            "needs an id"
+        )
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        values = sorted(ids[dup].unique())
+        shown = ", ".join(repr(v) for v in values[:5]) + (" …" if len(values) > 5 else "")
+        raise InputError(
+            f"{source}: column {column!r} has duplicate ids {shown} ({dup.sum()} rows); "
+            "ids must be unique: fix or remove the duplicates"
+        )
+
+
+def as_string(series: pd.Series) -> pd.Series:
+    """
+    Text, with whole floats read back as integers (an id typed 12 in Excel reads 12.0).
+
+    Examples
+    --------
+    >>> as_string(pd.Series([12.0, "A7", None])).tolist()
+    ['12', 'A7', nan]
+    """
+    def one(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return np.nan
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    return series.map(one).astype(object)
+
+
+def as_number(
+    series: pd.Series, source: str, column: str, *, minimum: float | None = None,
+    maximum: float | None = None,
+) -> pd.Series:
+    """
+    Finite numbers within ``minimum``..``maximum``; blank stays NaN.
+
+    Examples
+    --------
+    >>> as_number(pd.Series(["0.4", None]), "v.csv", "poverty_rate", minimum=0.0,
+    ...           maximum=1.0).tolist()
+    [0.4, nan]
+    >>> as_number(pd.Series([40]), "v.csv", "poverty_rate", minimum=0.0, maximum=1.0)
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.InputError: v.csv: column 'poverty_rate' has value 40 at row 1; ...
+    """
+    numbers = pd.to_numeric(series, errors="coerce").astype(float)
+    bad = (numbers.isna() & series.notna()) | np.isinf(numbers)
+    if bad.any():
+        raise InputError(
+            f"{source}: column {column!r} must be numeric, got {series[bad].iloc[0]!r} at "
+            f"{describe_rows(bad)}; fix those cells or leave them blank"
+        )
+    low = (numbers < minimum) if minimum is not None else pd.Series(False, index=numbers.index)
+    high = (numbers > maximum) if maximum is not None else pd.Series(False, index=numbers.index)
+    if (low | high).any():
+        allowed = f"{minimum:g}..{maximum:g}" if maximum is not None else f">= {minimum:g}"
+        value = numbers[low | high].iloc[0]
+        percent = maximum == 1.0 and value <= 100
+        hint = "; it looks like a percentage: divide by 100" if percent else ""
+        raise InputError(
+            f"{source}: column {column!r} has value {value:g} at {describe_rows(low | high)}; "
+            f"allowed {allowed}{hint}"
+        )
+    return numbers
+
+
+def as_bool(series: pd.Series, source: str, column: str) -> pd.Series:
+    """
+    True/false from :data:`TRUE_WORDS` / :data:`FALSE_WORDS` (any case); blank is false.
+
+    Examples
+    --------
+    >>> as_bool(pd.Series(["Có", "no", None, 1.0]), "v.csv", "especially_difficult").tolist()
+    [True, False, False, True]
+    """
+    def one(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return False
+        if isinstance(v, bool | np.bool_):
+            return bool(v)
+        text = str(v).strip().lower()
+        if text.endswith(".0"):
+            text = text[:-2]
+        if text in TRUE_WORDS:
+            return True
+        if text in FALSE_WORDS:
+            return False
+        return None
+
+    parsed = series.map(one)
+    bad = parsed.isna()
+    if bad.any():
+        raise InputError(
+            f"{source}: column {column!r} must be true/false, got {series[bad].iloc[0]!r} at "
+            f"{describe_rows(bad)}; use true/false, yes/no or 1/0"
+        )
+    return parsed.astype(bool)
+
+
+def as_choice(series: pd.Series, allowed: tuple[str, ...], source: str, column: str) -> pd.Series:
+    """
+    Lower-cased values that must be among ``allowed``.
+
+    Examples
+    --------
+    >>> as_choice(pd.Series(["Site", "node"]), ("site", "node"), "c.csv", "kind").tolist()
+    ['site', 'node']
+    """
+    lowered = series.astype(str).str.strip().str.lower()
+    bad = ~lowered.isin(allowed)
+    if bad.any():
+        raise InputError(
+            f"{source}: column {column!r} has value {series[bad].iloc[0]!r} at "
+            f"{describe_rows(bad)}; "
+            f"allowed: {', '.join(allowed)}"
+        )
+    return lowered.astype(object)
+
+
+def describe_rows(mask: pd.Series | np.ndarray) -> str:
+    """
+    Describe the rows where ``mask`` is True as 1-based data rows.
+
+    Examples
+    --------
+    >>> describe_rows([False, False, True, False, False, False, True])
+    'rows 3, 7'
+    """
+    positions = np.flatnonzero(np.asarray(mask)) + 1
+    shown = ", ".join(str(p) for p in positions[:5])
+    more = f" and {len(positions) - 5} more" if len(positions) > 5 else ""
+    return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"
