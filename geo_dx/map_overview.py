@@ -15,13 +15,22 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["AREA_LABELS", "OVERVIEW_ABOVE_VILLAGES", "areas_nav_html", "drill_down_areas"]
+from geo_dx.map_payload import to_wgs84
+from geo_dx.pages import commune_page_names
+from geo_dx.spatial import working_crs
+
+__all__ = ["AREA_LABELS", "OVERVIEW_ABOVE_VILLAGES", "Area", "areas_nav_html", "coverage_near",
+           "drill_down_areas", "split_areas"]
+
+#: Coverage within this distance (or its reach, if larger) of a commune shows on its map.
+_NEAR_MIN_M = 1000.0
 
 #: Above this many villages ``map.html`` is an overview that links to per-area maps.
 OVERVIEW_ABOVE_VILLAGES = 20_000
@@ -36,6 +45,43 @@ AREA_LABELS: Mapping[str, str] = {
     "area_name": "Area {n}",
     "area_counts": "{villages} villages, {gaps} with a gap",
 }
+
+
+@dataclass(frozen=True)
+class Area:
+    """One area map: its name, file (relative to the run) and layers."""
+
+    name: str
+    file: str
+    communes: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    coverage: gpd.GeoDataFrame
+    with_gap: int
+
+
+def split_areas(
+    villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
+    by_commune: Mapping[str, np.ndarray],
+) -> list[Area]:
+    """
+    The areas of :func:`drill_down_areas` with their communes, villages and nearby coverage.
+
+    ``by_commune`` maps a commune id to the positions of its villages in ``villages``.
+    """
+    areas = drill_down_areas(communes)
+    ids = communes["commune_id"].astype(str)
+    keys = [f"A{i + 1}" for i in range(len(areas))]
+    files = commune_page_names(pd.Series(keys), pd.Series(list(areas)))
+    empty = np.zeros(0, dtype=np.intp)
+    out = []
+    for key, (name, members) in zip(keys, areas.items(), strict=True):
+        part = communes[ids.isin(members).to_numpy()]
+        rows = np.sort(np.concatenate([by_commune.get(c, empty) for c in members] or [empty]))
+        outline = part.dissolve().assign(commune_id=name)[["commune_id", "geometry"]]
+        with_gap = int(pd.to_numeric(part["with_gap"], errors="coerce").fillna(0).sum())
+        out.append(Area(name, f"areas/{files[key]}", part, villages.iloc[rows],
+                        coverage_near(coverage, outline)[name], with_gap))
+    return out
 
 
 def drill_down_areas(
@@ -112,3 +158,36 @@ def areas_nav_html(
         for name, href, v, g in areas)
     return (f'<section class="geodx-areas"><h2>{html.escape(AREA_LABELS["areas_heading"])}</h2>'
             f'<p>{html.escape(AREA_LABELS["areas_note"])}</p><ul>{items}</ul></section>')
+
+
+def coverage_near(
+    coverage: gpd.GeoDataFrame, communes: gpd.GeoDataFrame
+) -> dict[str, gpd.GeoDataFrame]:
+    """
+    For each commune id, the coverage points whose reach (at least 1 km) touches it.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point, box
+    >>> cov = gpd.GeoDataFrame({"reach_m": [5000.0, 100.0]},
+    ...                        geometry=[Point(14000, 0), Point(11500, 0)], crs=32648)
+    >>> area = gpd.GeoDataFrame({"commune_id": ["a"]}, geometry=[box(0, -10, 10000, 10)],
+    ...                         crs=32648)
+    >>> len(coverage_near(cov.to_crs(4326), area.to_crs(4326))["a"])
+    1
+    """
+    coverage = to_wgs84(coverage, "coverage")
+    communes = to_wgs84(communes, "communes")
+    ids = communes["commune_id"].astype(str).tolist()
+    out = {cid: coverage.iloc[:0] for cid in ids}
+    if coverage.empty or communes.empty:
+        return out
+    crs = working_crs(communes)
+    points = coverage.to_crs(crs).geometry.to_numpy()
+    reach = pd.to_numeric(coverage.get("reach_m", pd.Series(np.nan, index=coverage.index)),
+                          errors="coerce").fillna(0).clip(lower=_NEAR_MIN_M).to_numpy()
+    tree = shapely.STRtree(points)
+    for cid, geom in zip(ids, communes.to_crs(crs).geometry.to_numpy(), strict=True):
+        idx = tree.query(geom, predicate="dwithin", distance=float(reach.max()))
+        out[cid] = coverage.iloc[np.sort(idx[shapely.distance(points[idx], geom) <= reach[idx]])]
+    return out

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
-import os
-import threading
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +31,12 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
 from geo_dx.atomic import run_outputs, write_text_atomic
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.forked import fork_map
 from geo_dx.map_assets import (
     SHARED_ASSETS,
     asset,
@@ -48,7 +46,12 @@ from geo_dx.map_assets import (
     write_shared_assets,
 )
 from geo_dx.map_context import PlaceContext, context_payload
-from geo_dx.map_overview import OVERVIEW_ABOVE_VILLAGES, areas_nav_html, drill_down_areas
+from geo_dx.map_overview import (
+    OVERVIEW_ABOVE_VILLAGES,
+    areas_nav_html,
+    coverage_near,
+    split_areas,
+)
 from geo_dx.map_payload import map_payload, require_columns, to_wgs84
 from geo_dx.map_raster import RASTER_RGB, raster_overlay
 from geo_dx.pages import (
@@ -61,7 +64,6 @@ from geo_dx.pages import (
     use_page_template,
 )
 from geo_dx.schema import GAP_COLOURS
-from geo_dx.spatial import working_crs
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
            "write_maps"]
@@ -72,8 +74,6 @@ OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 _OSM_ATTR = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
-#: Coverage within this distance (or its reach, if larger) of a commune shows on its map.
-_NEAR_MIN_M = 1000.0
 #: Commune pages are written by a pool of processes (one per core) from this many pages.
 _PARALLEL_MIN_PAGES = 48
 
@@ -127,13 +127,11 @@ def build_map(
         Extra layers: callables that add themselves to the map (e.g. the investment plan,
         :func:`geo_dx.plan_map.plan_layer`).
     assets_href
-        Link the shared page code from this folder (relative to the page, e.g.
-        ``"../assets/"``; see :func:`geo_dx.map_assets.write_shared_assets`) instead of
-        inlining ~200 kB of it into the page (the default: one self-contained file).
+        Link the shared page code from this folder (e.g. ``"../assets/"``,
+        :func:`geo_dx.map_assets.write_shared_assets`) instead of inlining its ~200 kB.
     overview
-        Draw the communes only (shaded by their share of villages with a gap), no village,
-        site or node markers: the national overview of a large run (the counts in the
-        title and legend still are those of ``villages``).
+        Communes only, no village or site markers (the national overview; counts in the
+        title and legend are still those of ``villages``).
 
     Returns
     -------
@@ -272,15 +270,14 @@ def write_maps(
     # villages grouped by commune once (positions), not one scan of all villages per commune
     village_commune = villages["commune_id"].astype("string").fillna("").to_numpy()
     by_commune = pd.Series(np.arange(len(villages))).groupby(village_commune).indices
-    written, files = [], {}
-    if commune_id is None:
-        written += _main_maps(out_dir, villages, communes, coverage, by_commune, title=title,
-                              coverage_raster=coverage_raster, context=context, layers=layers)
-    near = _coverage_near(coverage, communes[all_ids.isin(ids)])
+    written = [] if commune_id is not None else _main_maps(
+        out_dir, villages, communes, coverage, by_commune, title=title,
+        coverage_raster=coverage_raster, context=context, layers=layers)
+    near = coverage_near(coverage, communes[all_ids.isin(ids)])
     jobs = [(int(i), cid, names[cid]) for i, cid in zip(ids.index, ids, strict=True)]
-    shared = _PageInputs(villages, communes, near, by_commune, title, coverage_raster,
-                         context, plan_items)
-    written += _commune_pages(out_dir, jobs, shared)
+    shared = _PageInputs(out_dir, villages, communes, near, by_commune, title,
+                         coverage_raster, context, plan_items)
+    written += fork_map(_commune_page, shared, jobs, min_jobs=_PARALLEL_MIN_PAGES)
     files = {cid: name for _, cid, name in jobs}
     if commune_id is not None:
         return written
@@ -300,12 +297,7 @@ def _main_maps(
     coverage_raster: str | Path | None, context: PlaceContext | None,
     layers: Sequence[Callable[[folium.Map], Any]],
 ) -> list[Path]:
-    """
-    ``map.html``: every village, or above a size the overview and one map per area.
-
-    ``map.html`` stays one self-contained file (it is the map people send on); the area
-    and commune pages link the shared assets.
-    """
+    """``map.html`` (self-contained), above a size the overview and the area maps."""
     href = SHARED_ASSETS + "/"
     if len(villages) <= OVERVIEW_ABOVE_VILLAGES:
         m = build_map(villages, communes, coverage, title=title, coverage_raster=coverage_raster,
@@ -313,29 +305,16 @@ def _main_maps(
         for old in (out_dir / "areas").glob("*.html"):
             old.unlink()
         return [_save(m, out_dir / "map.html")]
-    areas = drill_down_areas(communes)
-    ids = communes["commune_id"].astype(str)
-    empty = np.zeros(0, dtype=np.intp)
-    keys = [f"A{i + 1}" for i in range(len(areas))]
-    area_files = commune_page_names(pd.Series(keys), pd.Series(list(areas)))
-    written, links = [], []
-    for key, (name, members) in zip(keys, areas.items(), strict=True):
-        part = communes[ids.isin(members).to_numpy()]
-        rows = np.sort(np.concatenate([by_commune.get(c, empty) for c in members] or [empty]))
-        mine = villages.iloc[rows]
-        outline = part.dissolve().assign(commune_id=name)[["commune_id", "geometry"]]
-        near = _coverage_near(coverage, outline)[name]
-        m = build_map(mine, part, near, title=f"{title} — {name}",
-                      coverage_raster=coverage_raster, clip=True, context=context,
-                      show_covered=False, show_coverage=False, assets_href="../" + href)
-        file = f"areas/{area_files[key]}"
-        written.append(_save(m, out_dir / file))
-        links.append((name, file, len(mine),
-                      int(pd.to_numeric(part["with_gap"], errors="coerce").fillna(0).sum())))
-    keep = {Path(f).name for _, f, _, _ in links}
+    areas = split_areas(villages, communes, coverage, by_commune)
+    written = [_save(build_map(a.villages, a.communes, a.coverage, title=f"{title} — {a.name}",
+                               coverage_raster=coverage_raster, clip=True, context=context,
+                               show_covered=False, show_coverage=False,
+                               assets_href="../" + href), out_dir / a.file) for a in areas]
+    keep = {Path(a.file).name for a in areas}
     for old in (out_dir / "areas").glob("*.html"):
         if old.name not in keep:
             old.unlink()
+    links = [(a.name, a.file, len(a.villages), a.with_gap) for a in areas]
     m = build_map(villages, communes, coverage, title=title, context=None, layers=layers,
                   overview=True)
     use_page_template(m, lang=page_words().lang, body_class="geodx-doc geodx-overview",
@@ -343,58 +322,24 @@ def _main_maps(
     return [_save(m, out_dir / "map.html"), *written]
 
 
+@dataclass(frozen=True)
 class _PageInputs:
-    """What every commune page reads (inherited by the worker processes, never pickled)."""
+    """What every commune page reads (inherited by forked workers, never pickled)."""
 
-    def __init__(self, villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
-                 near: dict[str, gpd.GeoDataFrame], by_commune: dict[str, np.ndarray],
-                 title: str, coverage_raster: str | Path | None, context: PlaceContext | None,
-                 plan_items: pd.DataFrame | None):
-        self.villages, self.communes, self.near, self.by_commune = (
-            villages, communes, near, by_commune)
-        self.title, self.coverage_raster, self.context = title, coverage_raster, context
-        self.plan_items = plan_items
-
-
-_SHARED: tuple[Path, _PageInputs] | None = None
+    out_dir: Path
+    villages: gpd.GeoDataFrame
+    communes: gpd.GeoDataFrame
+    near: dict[str, gpd.GeoDataFrame]
+    by_commune: dict[str, np.ndarray]
+    title: str
+    coverage_raster: str | Path | None
+    context: PlaceContext | None
+    plan_items: pd.DataFrame | None
 
 
-def _commune_pages(out_dir: Path, jobs: list[tuple[int, str, str]],
-                   shared: _PageInputs) -> list[Path]:
-    """
-    Write the commune pages; from :data:`_PARALLEL_MIN_PAGES` pages on, one process per core.
-
-    The worker processes are forked, so they inherit the run's layers instead of receiving
-    copies (only on platforms with ``fork`` and while no other thread runs; else in turn).
-    """
-    global _SHARED
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    workers = min(cores, max(1, len(jobs) // (_PARALLEL_MIN_PAGES // 2)))
-    can_fork = ("fork" in multiprocessing.get_all_start_methods()
-                and threading.active_count() == 1)
-    if workers < 2 or len(jobs) < _PARALLEL_MIN_PAGES or not can_fork:
-        return [_commune_page(out_dir, shared, *job) for job in jobs]
-    _SHARED = (out_dir, shared)
-    try:
-        chunks = [jobs[k::workers] for k in range(workers)]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            done = pool.map(_commune_pages_in_worker, chunks)
-    finally:
-        _SHARED = None
-    paths = {job: path for chunk, part in zip(chunks, done, strict=True)
-             for job, path in zip(chunk, part, strict=True)}
-    return [paths[job] for job in jobs]
-
-
-def _commune_pages_in_worker(jobs: list[tuple[int, str, str]]) -> list[Path]:
-    assert _SHARED is not None, "set by _commune_pages before the pool forks"
-    out_dir, shared = _SHARED
-    return [_commune_page(out_dir, shared, *job) for job in jobs]
-
-
-def _commune_page(out_dir: Path, shared: _PageInputs, index: int, cid: str,
-                  name: str) -> Path:
-    """One commune's dossier page."""
+def _commune_page(shared: _PageInputs, job: tuple[int, str, str]) -> Path:
+    """One commune's dossier page (``job``: table row, commune id, file name)."""
+    index, cid, name = job
     own = shared.communes.loc[[index]]
     mine = shared.villages.iloc[shared.by_commune.get(cid, np.zeros(0, dtype=np.intp))]
     m = build_map(mine, own, shared.near[cid], title=str(own["commune_name"].iloc[0]),
@@ -403,7 +348,7 @@ def _commune_page(out_dir: Path, shared: _PageInputs, index: int, cid: str,
     plan = (_plan_rows(shared.plan_items, cid, mine) if shared.plan_items is not None
             else None)
     _dossier_page(m, own.iloc[0], mine, title=shared.title, plan=plan)
-    return _save(m, out_dir / "communes" / name)
+    return _save(m, shared.out_dir / "communes" / name)
 
 
 def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[Path]:
@@ -541,27 +486,6 @@ def _add_raster(
         overlay=True, show=show, interactive=False,
     ).add_to(m)
     return True
-
-
-def _coverage_near(
-    coverage: gpd.GeoDataFrame, communes: gpd.GeoDataFrame
-) -> dict[str, gpd.GeoDataFrame]:
-    """For each commune id, the coverage points whose reach (at least 1 km) touches it."""
-    coverage = to_wgs84(coverage, "coverage")
-    communes = to_wgs84(communes, "communes")
-    ids = communes["commune_id"].astype(str).tolist()
-    out = {cid: coverage.iloc[:0] for cid in ids}
-    if coverage.empty or communes.empty:
-        return out
-    crs = working_crs(communes)
-    points = coverage.to_crs(crs).geometry.to_numpy()
-    reach = pd.to_numeric(coverage.get("reach_m", pd.Series(np.nan, index=coverage.index)),
-                          errors="coerce").fillna(0).clip(lower=_NEAR_MIN_M).to_numpy()
-    tree = shapely.STRtree(points)
-    for cid, geom in zip(ids, communes.to_crs(crs).geometry.to_numpy(), strict=True):
-        idx = tree.query(geom, predicate="dwithin", distance=float(reach.max()))
-        out[cid] = coverage.iloc[np.sort(idx[shapely.distance(points[idx], geom) <= reach[idx]])]
-    return out
 
 
 def _save(m: folium.Map, path: Path) -> Path:

@@ -38,7 +38,7 @@ from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError, MissingDependencyError
 from geo_dx.gaps import find_gaps
 from geo_dx.map_overview import drill_down_areas
-from geo_dx.schema import working_crs
+from geo_dx.spatial import working_crs
 
 __all__ = ["partition_margin_m", "partitioned_gaps", "village_partitions"]
 
@@ -81,8 +81,8 @@ def village_partitions(
     >>> import geo_dx
     >>> demo = geo_dx.load_demo()
     >>> parts = village_partitions(demo.villages, demo.communes, partitions=4)
-    >>> len(parts), sum(len(p) for p in parts) == len(demo.villages)
-    (4, True)
+    >>> len(parts) >= 4, sum(len(p) for p in parts) == len(demo.villages)
+    (True, True)
     """
     assigned = villages if "commune_id" in villages else assign_communes(villages, communes)
     cid = assigned["commune_id"].astype("string").fillna("").to_numpy()

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_maps import TITLE, make_communes, make_coverage, make_villages, payload
 
+import geo_dx.forked as forked
 import geo_dx.maps as maps
 from geo_dx.map_assets import asset
 from geo_dx.map_overview import areas_nav_html, drill_down_areas
@@ -52,18 +53,18 @@ def test_a_single_map_still_inlines_everything():
 def test_commune_pages_in_parallel_equal_those_written_in_turn(tmp_path, monkeypatch):
     villages, communes, coverage = make_villages(), make_communes(), make_coverage()
     write_maps(tmp_path / "serial", villages, communes, coverage, title=TITLE)
-    forked = []
-    real_pool = maps.multiprocessing.get_context
+    contexts = []
+    real_pool = forked.multiprocessing.get_context
 
     def spy(method):
-        forked.append(method)
+        contexts.append(method)
         return real_pool(method)
 
     monkeypatch.setattr(maps, "_PARALLEL_MIN_PAGES", 2)
-    monkeypatch.setattr(maps.multiprocessing, "get_context", spy)
-    monkeypatch.setattr(maps.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(forked.multiprocessing, "get_context", spy)
+    monkeypatch.setattr(forked, "usable_cores", lambda: 2)
     paths = write_maps(tmp_path / "parallel", villages, communes, coverage, title=TITLE)
-    assert forked == ["fork"]  # the pool really ran
+    assert contexts == ["fork"]  # the pool really ran
     assert paths[0].name == "map.html" and paths[-1].name == "index.html"
     serial = sorted((tmp_path / "serial" / "communes").glob("*.html"))
     parallel = sorted((tmp_path / "parallel" / "communes").glob("*.html"))
