@@ -123,6 +123,20 @@ CODE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "straight_line": N_("Straight-line distance"),
         "none": N_("Not known"),
     }),
+    "plan_kind": MappingProxyType({
+        "new_site": N_("New mobile broadband site"),
+        "upgrade": N_("Upgrade of an existing site to 4G"),
+        "small_cell": N_("Small cell"),
+        "fibre": N_("Fibre extension"),
+    }),
+    "plan_origin": MappingProxyType({
+        "existing_2g_site": N_("Existing 2G site"),
+        "existing_3g_site": N_("Existing 3G site"),
+        "dem_peak": N_("Hilltop from the elevation model"),
+        "gap_village": N_("In the village"),
+        "fibre_route": N_("Along the roads"),
+        "user": N_("Candidate given by the province"),
+    }),
     "boolean": MappingProxyType({"True": N_("Yes"), "False": N_("No")}),
 })
 
@@ -173,6 +187,19 @@ COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
     "without_mobile_broadband": N_("Without mobile broadband"),
     "without_both": N_("Without both"),
     "gap_share": N_("Share of villages with a gap"),
+    "item_id": N_("Item"),
+    "kind": N_("Works"),
+    "candidate_id": N_("Candidate"),
+    "generated_by": N_("Where the candidate comes from"),
+    "cost_vnd": N_("Cost (VND)"),
+    "cumulative_cost_vnd": N_("Cumulative cost (VND)"),
+    "villages_served": N_("Village codes served"),
+    "village_names": N_("Villages served"),
+    "people_served": N_("People served"),
+    "ethnic_minority_people_served": N_("Ethnic minority people served"),
+    "communes": N_("Communes served"),
+    "route_km": N_("Fibre route (km)"),
+    "weight_served": N_("Priority weight served"),
 })
 
 
@@ -258,6 +285,21 @@ class Translator:
         if metres is None or not math.isfinite(float(metres)):
             return _MISSING
         return f"{self.number(round(metres))} m"
+
+    def number_format(self) -> dict[str, str]:
+        """
+        Separators and percent pattern for page code (``geo_dx_map.js``), from Babel.
+
+        Examples
+        --------
+        >>> translator("vi").number_format()
+        {'decimal': ',', 'group': '.', 'percent': '{n} %'}
+        """
+        from babel.numbers import get_decimal_symbol, get_group_symbol
+
+        return {"decimal": get_decimal_symbol(self.language),
+                "group": get_group_symbol(self.language),
+                "percent": "{n} %" if self.language == "vi" else "{n}%"}
 
     def date(self, value: dt.date) -> str:
         """A date: vi ``23/11/2026``, en ``23 Nov 2026``."""

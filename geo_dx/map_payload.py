@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_dx.blocking import blocked_sentences
 from geo_dx.communes import COUNT_COLUMNS
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.schema import (
     COMPONENTS,
     DISPUTED_CLASS,
@@ -32,97 +34,122 @@ from geo_dx.schema import (
     DISPUTED_LABEL,
     GAP_CLASSES,
     GAP_COLOURS,
-    GAP_LABELS,
     GAPS,
     SHARE_BINS,
     SHARE_COLOURS,
 )
 from geo_dx.spatial import village_locations
 
-__all__ = ["LABELS", "TECH_STYLE", "map_payload", "to_wgs84"]
+__all__ = ["CONFIDENCE_LABELS", "LABELS", "TECH_STYLE", "map_labels", "map_payload", "to_wgs84"]
 
-#: Every piece of text a map shows, in one place. ``{n}`` and ``{label}`` are filled in.
+#: Every piece of text a map shows, in one place (English msgids, marked for the catalogue;
+#: :func:`map_labels` gives them in a language). ``{n}`` and ``{label}`` are filled in.
 LABELS: Mapping[str, str] = MappingProxyType({
     # Layer control and title (drawn by folium, from Python).
-    "basemap_none": "No basemap (offline)",
-    "basemap_osm": "OpenStreetMap (needs internet)",
-    "layer_communes": "Communes: share of villages with a gap",
-    "layer_gap": "{label} ({n})",
-    "layer_top": "Top {n} priority labels",
-    "layer_mobile": "Mobile sites and reach ({n})",
-    "layer_fibre": "Fibre nodes ({n})",
-    "layer_raster": "Terrain mobile coverage",
-    "layer_relief": "Relief (hill shading)",
-    "layer_commune_names": "Commune names",
-    "layer_roads": "Roads",
-    "layer_towns": "Towns and commune seats",
-    "layer_reach": "Reach of mobile sites",
-    "subtitle": "{villages} · {gaps} with a gap · {communes} · made {date}",
-    "village_one": "{n} village",
-    "village_many": "{n} villages",
-    "commune_one": "{n} commune",
-    "commune_many": "{n} communes",
-    "commune_title": "{title} — {name}",
+    "basemap_none": N_("No basemap (offline)"),
+    "basemap_osm": N_("OpenStreetMap (needs internet)"),
+    "layer_communes": N_("Communes: share of villages with a gap"),
+    "layer_gap": N_("{label} ({n})"),
+    "layer_top": N_("Top {n} priority labels"),
+    "layer_mobile": N_("Mobile sites and reach ({n})"),
+    "layer_fibre": N_("Fibre nodes ({n})"),
+    "layer_raster": N_("Terrain mobile coverage"),
+    "layer_relief": N_("Relief (hill shading)"),
+    "layer_commune_names": N_("Commune names"),
+    "layer_roads": N_("Roads"),
+    "layer_towns": N_("Towns and commune seats"),
+    "layer_reach": N_("Reach of mobile sites"),
+    "subtitle": N_("{villages} · {gaps} with a gap · {communes} · made {date}"),
+    "commune_title": N_("{title} — {name}"),
     # Village popup (drawn by geo_dx_map.js).
-    "commune": "Commune",
-    "gap": "Gap",
-    "nearest_fibre": "Nearest fibre",
-    "nearest_mobile": "Nearest mobile (3G+)",
-    "confidence": "Mobile answer rests on",
-    "signal": "Predicted signal",
-    "dispute": "Measured weak or no service",
-    "dispute_evidence": "{tests} tests on {days} days nearby",
-    "best_mobile": "Best mobile here",
-    "population": "Population",
-    "ethnic": "Ethnic minority",
-    "priority_rank": "Priority rank",
-    "rank_likely": "#{rank} (likely {p05}\u2013{p95})",
-    "rank_only": "#{rank}",
-    "score": "Score {score} / 100",
-    "not_scored": "Not scored on (no data): {names}",
-    "unknown": "unknown",
-    "none_known": "none known",
+    "commune": N_("Commune"),
+    "gap": N_("Gap"),
+    "nearest_fibre": N_("Nearest fibre"),
+    "nearest_mobile": N_("Nearest mobile (3G+)"),
+    "confidence": N_("Mobile answer rests on"),
+    "signal": N_("Predicted signal"),
+    "dispute": N_("Measured weak or no service"),
+    "dispute_evidence": N_("{tests} tests on {days} days nearby"),
+    "best_mobile": N_("Best mobile here"),
+    "population": N_("Population"),
+    "ethnic": N_("Ethnic minority"),
+    "priority_rank": N_("Priority rank"),
+    "rank_likely": N_("#{rank} (likely {p05}–{p95})"),
+    "rank_only": N_("#{rank}"),
+    "score": N_("Score {score} / 100"),
+    "not_scored": N_("Not scored on (no data): {names}"),
+    "unknown": N_("unknown"),
+    "none_known": N_("none known"),
     # Commune tooltip.
-    "villages": "Villages",
-    "with_gap": "With a gap",
-    "without_fibre": "Without fibre",
-    "without_mobile": "Without mobile broadband",
-    "without_both": "Without both",
+    "villages": N_("Villages"),
+    "with_gap": N_("With a gap"),
+    "without_fibre": N_("Without fibre"),
+    "without_mobile": N_("Without mobile broadband"),
+    "without_both": N_("Without both"),
     # Legend.
-    "legend": "Legend",
-    "legend_villages": "Villages",
-    "legend_size": "Larger circle = higher priority score",
-    "legend_top": "Top {n} by priority rank",
-    "legend_coverage": "Coverage",
-    "legend_communes": "Communes: share of villages with a gap",
+    "legend": N_("Legend"),
+    "legend_villages": N_("Villages by gap"),
+    "legend_size": N_("Larger circle = higher priority score"),
+    "legend_top": N_("Top {n} by priority rank"),
+    "legend_coverage": N_("Coverage"),
+    "legend_communes": N_("Communes: share of villages with a gap"),
     # Coverage points.
-    "reach": "reach {distance}",
+    "reach": N_("reach {distance}"),
     # Search and controls.
-    "search_placeholder": "Search village\u2026",
-    "search_aria": "Search village by name",
-    "search_none": "No village found",
-    "fullscreen": "Full screen",
-    "fullscreen_exit": "Exit full screen",
-    "print": "Print / save as PDF",
+    "search_placeholder": N_("Search village…"),
+    "search_aria": N_("Search village by name"),
+    "search_none": N_("No village found"),
+    "fullscreen": N_("Full screen"),
+    "fullscreen_exit": N_("Exit full screen"),
+    "print": N_("Print / save as PDF"),
+    "zoom_in": N_("Zoom in"),
+    "zoom_out": N_("Zoom out"),
+    "layers": N_("Layers"),
+    "close": N_("Close"),
     # Kinds and sources of coverage points (site tooltips).
-    "kind_site": "site",
-    "kind_node": "node",
-    "kind_measurement": "measurement",
-    "source_measured": "measured",
-    "source_modelled": "modelled",
-    "source_declared": "declared",
-    # Score components, as shown on the contribution bars.
-    **{f"component_{c}": c for c in COMPONENTS},
+    "kind_site": N_("site"),
+    "kind_node": N_("node"),
+    "kind_measurement": N_("measurement"),
+    "source_measured": N_("measured"),
+    "source_modelled": N_("modelled"),
+    "source_declared": N_("declared"),
 })
+
+#: What ``mobile_confidence`` says, as the village popup shows it.
+CONFIDENCE_LABELS: Mapping[str, str] = MappingProxyType({
+    "measured": N_("measurements (speed tests)"),
+    "modelled": N_("a coverage model"),
+    "declared": N_("the operator's declared coverage"),
+    "disputed": N_("declared coverage that measurements dispute"),
+    "none": N_("no evidence of service"),
+})
+
+
+def map_labels(tr: Translator) -> dict[str, str]:
+    """
+    Every text of a map in ``tr``'s language, score components included.
+
+    Examples
+    --------
+    >>> from geo_dx.i18n import translator
+    >>> labels = map_labels(translator("vi"))
+    >>> labels["legend"], labels["component_people"]
+    ('Chú giải', 'Số dân')
+    """
+    out = {key: tr.gettext(message) for key, message in LABELS.items()}
+    out.update({f"component_{c}": tr.label("component", c) for c in COMPONENTS})
+    out.update({f"confidence_{k}": tr.gettext(m) for k, m in CONFIDENCE_LABELS.items()})
+    return out
+
 
 #: How each technology is drawn: colour, legend text, dash pattern of its reach circle.
 TECH_STYLE: Mapping[str, Mapping[str, Any]] = MappingProxyType({
-    "5g": {"color": "#08306b", "label": "5G site and reach"},
-    "4g": {"color": "#2171b5", "label": "4G site and reach"},
-    "3g": {"color": "#6baed6", "label": "3G site and reach"},
-    "2g": {"color": "#8c8c8c", "label": "2G site (not broadband)", "dash": "4 4"},
-    "fibre": {"color": "#6a3d9a", "label": "Fibre node"},
-    "other": {"color": "#444444", "label": "Other coverage point"},
+    "5g": {"color": "#08306b", "label": N_("5G site and reach")},
+    "4g": {"color": "#2171b5", "label": N_("4G site and reach")},
+    "3g": {"color": "#6baed6", "label": N_("3G site and reach")},
+    "2g": {"color": "#8c8c8c", "label": N_("2G site (not broadband)"), "dash": "4 4"},
+    "fibre": {"color": "#6a3d9a", "label": N_("Fibre node")},
+    "other": {"color": "#444444", "label": N_("Other coverage point")},
 })
 _SHARE_BINS = SHARE_BINS
 _SHARE_COLORS = SHARE_COLOURS
@@ -139,9 +166,10 @@ def map_payload(
     *,
     title: str,
     top_n: int = 20,
+    language: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
     """
-    The JSON-ready data of one map, with named fields.
+    The JSON-ready data of one map, with named fields, in ``language``.
 
     Parameters
     ----------
@@ -155,6 +183,9 @@ def map_payload(
         The map's title.
     top_n
         How many top-ranked villages get a rank label.
+    language
+        ``"vi"`` (default) or ``"en"``: every label, gap class name, number format and the
+        terrain-blocking sentence of villages with ``obstacle_*`` columns.
 
     Returns
     -------
@@ -171,6 +202,8 @@ def map_payload(
     >>> data = map_payload(village, nothing, nothing, title="One village")
     >>> data["villages"]["name"], [c["count"] for c in data["gapClasses"]]
     (['Bản Nà'], [0, 0, 1, 0])
+    >>> data["lang"], data["gapClasses"][2]["label"], data["subtitle"].split(" · ")[0]
+    ('vi', 'Chưa có cáp quang', '1 thôn, bản')
     """
     require_columns(villages, ("gap_class",), "villages", "find_gaps")
     villages = to_wgs84(villages, "villages")
@@ -179,24 +212,28 @@ def map_payload(
     if len(communes):
         require_columns(communes, ("commune_id", *COUNT_COLUMNS, "gap_share"), "communes",
                         "summarise_communes")
-    rows = _village_columns(villages, communes)
+    tr = translator(language)
+    rows = _village_columns(villages, communes, tr)
     sites = _site_columns(coverage)
-    classes = {k: (GAP_LABELS[k], GAP_COLOURS[k]) for k in GAP_CLASSES}
+    classes = {k: (tr.label("gap_class", k), GAP_COLOURS[k]) for k in GAP_CLASSES}
     if DISPUTED_CLASS in rows["gap"]:
-        classes[DISPUTED_CLASS] = (DISPUTED_LABEL, DISPUTED_COLOUR)
+        classes[DISPUTED_CLASS] = (tr.gettext(DISPUTED_LABEL), DISPUTED_COLOUR)
     counts = {k: int(np.sum(np.asarray(rows["gap"]) == k)) for k in classes}
     bounds = _bounds([villages, communes] if len(villages) or len(communes) else [coverage])
-    subtitle = LABELS["subtitle"].format(
-        villages=_plural(len(villages), "village"),
-        gaps=f"{int(villages['gap_class'].isin(GAPS).sum()):,}",
-        communes=_plural(len(communes), "commune"), date=date.today().isoformat())
+    labels = map_labels(tr)
+    n_villages, n_communes = len(villages), len(communes)
+    subtitle = labels["subtitle"].format(
+        villages=tr.ngettext("{n} village", "{n} villages", n_villages),
+        gaps=tr.number(int(villages["gap_class"].isin(GAPS).sum())),
+        communes=tr.ngettext("{n} commune", "{n} communes", n_communes),
+        date=tr.date(date.today()))
     present = set(sites["tech"])
     return {
         "title": str(title),
         "subtitle": subtitle,
-        "lang": "en",
-        "numberFormat": {"decimal": ".", "group": ",", "percent": "{n}%"},
-        "labels": dict(LABELS),
+        "lang": tr.language,
+        "numberFormat": tr.number_format(),
+        "labels": labels,
         "gapClasses": [{"key": k, "label": label, "color": colour, "count": counts[k]}
                        for k, (label, colour) in classes.items()],
         "components": list(COMPONENTS),
@@ -210,11 +247,16 @@ def map_payload(
         "sites": sites,
         "techStyle": {k: {"color": v["color"], "dash": v.get("dash")}
                       for k, v in TECH_STYLE.items()},
-        "siteLegend": [{"label": v["label"], "color": v["color"],
+        "siteLegend": [{"label": _translated(tr, style, "label"), "color": style["color"],
                         "ring": k not in ("fibre", "other")}
-                       for k, v in TECH_STYLE.items() if k in present],
+                       for k, style in TECH_STYLE.items() if k in present],
         "bounds": bounds,
     }
+
+
+def _translated(tr: Translator, entry: Mapping[str, Any], key: str) -> str:
+    message = entry[key]
+    return tr.gettext(message)
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str, source: str) -> None:
@@ -237,10 +279,6 @@ def to_wgs84(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
                       stacklevel=3)
         return frame.set_crs(4326)
     return frame.to_crs(4326) if frame.crs.to_epsg() != 4326 else frame
-
-
-def _plural(n: int, noun: str) -> str:
-    return LABELS[f"{noun}_one" if n == 1 else f"{noun}_many"].format(n=f"{n:,}")
 
 
 def _names(frame: pd.DataFrame, column: str, fallback: str) -> pd.Series:
@@ -272,7 +310,8 @@ def _column(frame: pd.DataFrame, name: str) -> list:
     return frame[name].tolist() if name in frame else [None] * len(frame)
 
 
-def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> dict[str, Any]:
+def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
+                     tr: Translator) -> dict[str, Any]:
     """One list per field, all as long as ``villages`` (the page zips them into rows)."""
     gap = villages["gap_class"].astype(str)
     unknown = sorted(set(gap) - set(GAP_CLASSES))
@@ -297,7 +336,10 @@ def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> 
     def texts(name: str) -> list:
         return [_text(x) for x in _column(villages, name)]
 
-    tech = [t.upper() if t and t != "none" else None for t in texts("mobile_technology")]
+    tech = [tr.label("technology", t) if t and t != "none" else None
+            for t in texts("mobile_technology")]
+    blocked = texts("blocked_sentence") if "blocked_sentence" in villages else [
+        _text(x) for x in blocked_sentences(villages, tr)]
     disputed = [bool(x) is True for x in _column(villages, "mobile_disputed")]
     map_class = [DISPUTED_CLASS if d else g for d, g in zip(disputed, gap, strict=True)]
     return {
@@ -319,11 +361,13 @@ def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> 
         "population": numbers("population", 0),
         "ethnicShare": numbers("ethnic_minority_share", 3),
         "reason": texts("reason"),
-        "missing": texts("missing_components"),
+        "missing": [None if m is None else ", ".join(
+            tr.label("component", c.strip()) for c in m.split(",") if c.strip())
+            for m in texts("missing_components")],
         "rankP05": numbers("rank_p05", 0),
         "rankP95": numbers("rank_p95", 0),
         "tech": tech,
-        "blocked": texts("blocked_sentence"),
+        "blocked": blocked,
         "contrib": contrib,
     }
 

@@ -31,21 +31,21 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import MacroElement
-from folium.template import Template
 
 from geo_dx.atomic import run_outputs, write_text_atomic
+from geo_dx.blocking import blocked_sentences
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.forked import fork_map
+from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
 from geo_dx.map_assets import (
     SHARED_ASSETS,
     asset,
     inline_assets,
     link_assets,
-    script_json,
     write_shared_assets,
 )
 from geo_dx.map_context import PlaceContext, context_payload
+from geo_dx.map_layers import GeoDxLayers, add_raster, feature_groups
 from geo_dx.map_overview import (
     OVERVIEW_ABOVE_VILLAGES,
     areas_nav_html,
@@ -53,7 +53,7 @@ from geo_dx.map_overview import (
     split_areas,
 )
 from geo_dx.map_payload import map_payload, require_columns, to_wgs84
-from geo_dx.map_raster import RASTER_RGB, raster_overlay
+from geo_dx.map_raster import RASTER_RGB
 from geo_dx.pages import (
     commune_file_name,
     commune_page_names,
@@ -66,7 +66,7 @@ from geo_dx.pages import (
 from geo_dx.schema import GAP_COLOURS
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
-           "write_maps"]
+           "run_context", "write_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def build_map(
     show_covered: bool = True,
     show_coverage: bool = True,
     layers: Sequence[Callable[[folium.Map], Any]] = (),
+    language: str = DEFAULT_LANGUAGE,
     assets_href: str | None = None,
     overview: bool = False,
 ) -> folium.Map:
@@ -126,6 +127,8 @@ def build_map(
     layers
         Extra layers: callables that add themselves to the map (e.g. the investment plan,
         :func:`geo_dx.plan_map.plan_layer`).
+    language
+        ``"vi"`` (default) or ``"en"``: the page's language, labels and number formats.
     assets_href
         Link the shared page code from this folder (e.g. ``"../assets/"``,
         :func:`geo_dx.map_assets.write_shared_assets`) instead of inlining its ~200 kB.
@@ -149,7 +152,7 @@ def build_map(
     True
     """
     data = map_payload(villages, communes, coverage.iloc[:0] if overview else coverage,
-                       title=title, top_n=top_n)
+                       title=title, top_n=top_n, language=language)
     if overview:
         data["villages"] = {key: [] for key in data["villages"]}
         data["hasScore"] = False
@@ -163,7 +166,7 @@ def build_map(
         inline_assets(m, title)
     else:
         link_assets(m, title, assets_href)
-    use_page_template(m, lang=data.get("lang", "en"), body_class="geodx-map-page")
+    use_page_template(m, lang=data["lang"], body_class="geodx-map-page")
     folium.FeatureGroup(name=labels["basemap_none"], overlay=False, show=True).add_to(m)
     folium.TileLayer(OSM_TILES, name=labels["basemap_osm"], attr=_OSM_ATTR,
                      overlay=False, show=False, max_zoom=19).add_to(m)
@@ -171,17 +174,17 @@ def build_map(
     if clip and len(communes):
         clip_box = tuple(float(x) for x in to_wgs84(communes, "communes").total_bounds)
     data["context"] = context_payload(context, to_wgs84(communes, "communes"), bounds=clip_box)
-    if coverage_raster is not None and _add_raster(m, coverage_raster, clip_box,
+    if coverage_raster is not None and add_raster(m, coverage_raster, clip_box,
                                                    labels["layer_raster"], show_coverage):
         data["raster"] = {"label": labels["layer_raster"],
                           "color": "#{:02x}{:02x}{:02x}".format(*RASTER_RGB)}
-    groups = _feature_groups(data, show_covered=show_covered, show_coverage=show_coverage)
+    groups = feature_groups(data, show_covered=show_covered, show_coverage=show_coverage)
     if overview:
         markers = {c["key"] for c in data["gapClasses"]} | {"top"}
         groups = {k: g for k, g in groups.items() if k not in markers}
     for group in groups.values():
         group.add_to(m)
-    _Layers(data, groups).add_to(m)
+    GeoDxLayers(data, groups).add_to(m)
     for add_layer in layers:
         add_layer(m)
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
@@ -201,6 +204,7 @@ def write_maps(
     all_communes: bool = False,
     plan_items: pd.DataFrame | None = None,
     layers: Sequence[Callable[[folium.Map], Any]] = (),
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[Path]:
     """
     Write ``map.html``, a dossier page per commune with villages and ``index.html``.
@@ -239,6 +243,8 @@ def write_maps(
         its villages (``villages_served``, ``;``-separated ids). ``None`` without a plan.
     layers
         Extra layers for the main map (see :func:`build_map`).
+    language
+        ``"vi"`` (default) or ``"en"``: the language of every page.
 
     Returns
     -------
@@ -272,11 +278,11 @@ def write_maps(
     by_commune = pd.Series(np.arange(len(villages))).groupby(village_commune).indices
     written = [] if commune_id is not None else _main_maps(
         out_dir, villages, communes, coverage, by_commune, title=title,
-        coverage_raster=coverage_raster, context=context, layers=layers)
+        coverage_raster=coverage_raster, context=context, layers=layers, language=language)
     near = coverage_near(coverage, communes[all_ids.isin(ids)])
     jobs = [(int(i), cid, names[cid]) for i, cid in zip(ids.index, ids, strict=True)]
     shared = _PageInputs(out_dir, villages, communes, near, by_commune, title,
-                         coverage_raster, context, plan_items)
+                         coverage_raster, context, plan_items, language)
     written += fork_map(_commune_page, shared, jobs, min_jobs=_PARALLEL_MIN_PAGES)
     files = {cid: name for _, cid, name in jobs}
     if commune_id is not None:
@@ -286,7 +292,7 @@ def write_maps(
             old.unlink()
     written.append(write_text_atomic(out_dir / "index.html",
                                      _index_html(communes, files, villages, title=title,
-                                                 out_dir=out_dir)))
+                                                 out_dir=out_dir, language=language)))
     log.info("wrote %d map files to %s", len(written), out_dir)
     return written
 
@@ -295,20 +301,21 @@ def _main_maps(
     out_dir: Path, villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
     coverage: gpd.GeoDataFrame, by_commune: dict[str, np.ndarray], *, title: str,
     coverage_raster: str | Path | None, context: PlaceContext | None,
-    layers: Sequence[Callable[[folium.Map], Any]],
+    layers: Sequence[Callable[[folium.Map], Any]], language: str,
 ) -> list[Path]:
     """``map.html`` (self-contained), above a size the overview and the area maps."""
     href = SHARED_ASSETS + "/"
     if len(villages) <= OVERVIEW_ABOVE_VILLAGES:
         m = build_map(villages, communes, coverage, title=title, coverage_raster=coverage_raster,
-                      context=context, show_covered=False, show_coverage=False, layers=layers)
+                      context=context, show_covered=False, show_coverage=False, layers=layers,
+                      language=language)
         for old in (out_dir / "areas").glob("*.html"):
             old.unlink()
         return [_save(m, out_dir / "map.html")]
     areas = split_areas(villages, communes, coverage, by_commune)
     written = [_save(build_map(a.villages, a.communes, a.coverage, title=f"{title} — {a.name}",
                                coverage_raster=coverage_raster, clip=True, context=context,
-                               show_covered=False, show_coverage=False,
+                               show_covered=False, show_coverage=False, language=language,
                                assets_href="../" + href), out_dir / a.file) for a in areas]
     keep = {Path(a.file).name for a in areas}
     for old in (out_dir / "areas").glob("*.html"):
@@ -316,8 +323,8 @@ def _main_maps(
             old.unlink()
     links = [(a.name, a.file, len(a.villages), a.with_gap) for a in areas]
     m = build_map(villages, communes, coverage, title=title, context=None, layers=layers,
-                  overview=True)
-    use_page_template(m, lang=page_words().lang, body_class="geodx-doc geodx-overview",
+                  language=language, overview=True)
+    use_page_template(m, lang=page_words(language).lang, body_class="geodx-doc geodx-overview",
                       after=areas_nav_html(links))
     return [_save(m, out_dir / "map.html"), *written]
 
@@ -335,6 +342,7 @@ class _PageInputs:
     coverage_raster: str | Path | None
     context: PlaceContext | None
     plan_items: pd.DataFrame | None
+    language: str
 
 
 def _commune_page(shared: _PageInputs, job: tuple[int, str, str]) -> Path:
@@ -344,10 +352,11 @@ def _commune_page(shared: _PageInputs, job: tuple[int, str, str]) -> Path:
     mine = shared.villages.iloc[shared.by_commune.get(cid, np.zeros(0, dtype=np.intp))]
     m = build_map(mine, own, shared.near[cid], title=str(own["commune_name"].iloc[0]),
                   coverage_raster=shared.coverage_raster, clip=True, context=shared.context,
-                  assets_href="../" + SHARED_ASSETS + "/")
+                  language=shared.language, assets_href="../" + SHARED_ASSETS + "/")
     plan = (_plan_rows(shared.plan_items, cid, mine) if shared.plan_items is not None
             else None)
-    _dossier_page(m, own.iloc[0], mine, title=shared.title, plan=plan)
+    _dossier_page(m, own.iloc[0], mine, title=shared.title, plan=plan,
+                  language=shared.language)
     return _save(m, shared.out_dir / "communes" / name)
 
 
@@ -356,8 +365,9 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
     Rewrite the maps of a finished run from its outputs, recomputing nothing.
 
     Reads ``run_dir/villages.gpkg`` (layers ``villages``, ``communes``, ``coverage``, and
-    ``roads`` and ``towns`` if present), ``run_dir/summary.json`` (keys ``title`` and
-    ``inputs.dem``, for the relief) and ``run_dir/coverage_mobile.tif`` if present.
+    ``roads`` and ``towns`` if present), ``run_dir/summary.json`` (keys ``title``,
+    ``language`` and ``inputs.dem``, for the relief) and ``run_dir/coverage_mobile.tif`` if
+    present.
 
     Parameters
     ----------
@@ -390,13 +400,15 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
     raster = run_dir / "coverage_mobile.tif"
     outputs = run_outputs(run_dir)  # a raster this run did not write is not its layer
     shown = raster.exists() and (outputs is None or raster.name in outputs)
-    from geo_dx.plan_map import plan_layer_from_run
+    from geo_dx.plan_map import plan_layer_from_run, run_language
 
+    language = run_language(run_dir)
     plan = plan_layer_from_run(gpkg, layers["villages"])
     return write_maps(run_dir, layers["villages"], layers["communes"], layers["coverage"],
                       title=_run_title(run_dir), commune_id=commune_id,
+                      language=language,
                       coverage_raster=raster if shown else None,
-                      context=_run_context(run_dir, gpkg),
+                      context=run_context(run_dir),
                       layers=(plan,) if plan is not None else ())
 
 
@@ -405,87 +417,6 @@ def _check_commune_id(ids: pd.Series, commune_id: str, where: str) -> None:
         raise InputError(
             f"{where}: commune_id {commune_id!r} not found; valid ids include: "
             f"{', '.join(ids.head(10))}{' ...' if len(ids) > 10 else ''}")
-
-
-# --- Map assembly -------------------------------------------------------------------------
-
-
-class _Layers(MacroElement):
-    """Hands the embedded data and the empty feature groups to geo_dx_map.js."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = geoDxMap.build({{ this._parent.get_name() }},
-            {{ this.payload }},
-            { {%- for key, group in this.groups.items() %}
-              {{ key|tojson }}: {{ group.get_name() }},
-            {%- endfor %} });
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, payload: dict[str, Any], groups: dict[str, folium.FeatureGroup]):
-        super().__init__()
-        self._name = "GeoDxLayers"
-        self.payload = script_json(payload)
-        self.groups = groups
-
-
-def _feature_groups(
-    data: dict[str, Any], *, show_covered: bool = True, show_coverage: bool = True
-) -> dict[str, folium.FeatureGroup]:
-    """The empty layers (filled by geo_dx_map.js) that the layer control lists, in order."""
-    labels = data["labels"]
-    context = data.get("context", {})
-    groups: dict[str, folium.FeatureGroup] = {}
-    if "relief" in context:
-        groups["relief"] = folium.FeatureGroup(labels["layer_relief"])
-    if data["communes"]["features"]:
-        groups["communes"] = folium.FeatureGroup(labels["layer_communes"])
-    if context.get("communeLabels", {}).get("name"):
-        groups["communeLabels"] = folium.FeatureGroup(labels["layer_commune_names"])
-    if context.get("roads", {}).get("lines"):
-        groups["roads"] = folium.FeatureGroup(labels["layer_roads"])
-    if context.get("towns", {}).get("name"):
-        groups["towns"] = folium.FeatureGroup(labels["layer_towns"])
-    for cls in data["gapClasses"]:
-        groups[cls["key"]] = folium.FeatureGroup(
-            labels["layer_gap"].format(label=cls["label"], n=_count(data, cls["count"])),
-            show=show_covered or cls["key"] != "none")
-    if data["hasScore"]:
-        groups["top"] = folium.FeatureGroup(labels["layer_top"].format(n=data["topN"]))
-    tech = data["sites"]["tech"]
-    n_fibre = tech.count("fibre")
-    if len(tech) - n_fibre:
-        groups["mobile"] = folium.FeatureGroup(
-            labels["layer_mobile"].format(n=_count(data, len(tech) - n_fibre)), show=show_coverage)
-        groups["reach"] = folium.FeatureGroup(labels["layer_reach"], show=False)
-    if n_fibre:
-        groups["fibre"] = folium.FeatureGroup(labels["layer_fibre"].format(n=_count(data, n_fibre)),
-                                              show=show_coverage)
-    return groups
-
-
-def _count(data: dict[str, Any], n: int) -> str:
-    """A whole number grouped the page's way (``1.650`` in Vietnamese, ``1,650`` in English)."""
-    return f"{int(n):,}".replace(",", data["numberFormat"]["group"])
-
-
-def _add_raster(
-    m: folium.Map, path: str | Path, clip_lonlat: tuple[float, float, float, float] | None,
-    name: str, show: bool,
-) -> bool:
-    overlay = raster_overlay(path, clip_lonlat=clip_lonlat)
-    if overlay is None:
-        return False
-    png_uri, bounds = overlay
-    folium.map.CustomPane("geodx-raster", z_index=350, pointer_events=False).add_to(m)
-    folium.raster_layers.ImageOverlay(
-        png_uri, bounds=bounds, name=name, opacity=0.3, pane="geodx-raster",
-        overlay=True, show=show, interactive=False,
-    ).add_to(m)
-    return True
 
 
 def _save(m: folium.Map, path: Path) -> Path:
@@ -502,11 +433,11 @@ _INDEX_TOP = 20
 
 
 def _index_html(table: pd.DataFrame, files: dict[str, str], villages: pd.DataFrame, *,
-                title: str, out_dir: Path) -> str:
+                title: str, out_dir: Path, language: str) -> str:
     """The index: data files, the province's top villages, communes in the table's order."""
     require_columns(table, ("villages", "with_gap", "without_fibre", "without_mobile_broadband",
                             "without_both", "gap_share"), "communes", "summarise_communes")
-    words = page_words()
+    words = page_words(language)
     top = villages.iloc[:0]
     if "rank" in villages:
         top = villages[pd.to_numeric(villages["rank"], errors="coerce").notna()]
@@ -547,11 +478,17 @@ def _plan_rows(plan_items: pd.DataFrame, commune_id: str,
 
 
 def _dossier_page(m: folium.Map, commune: pd.Series, villages: pd.DataFrame, *, title: str,
-                  plan: pd.DataFrame | None) -> None:
+                  plan: pd.DataFrame | None, language: str) -> None:
     """Wrap a commune's map in its dossier: header and totals above, villages below."""
-    words = page_words()
+    words = page_words(language)
+    tr = translator(language)
+    table = pd.DataFrame(villages.drop(columns="geometry", errors="ignore"))
+    if "blocked_sentence" not in table:
+        table["blocked_sentence"] = blocked_sentences(table, tr)
+    if plan is not None:
+        plan = _readable_plan(plan, tr)
     head, tail = dossier_html(
-        commune.to_dict(), pd.DataFrame(villages.drop(columns="geometry", errors="ignore")),
+        commune.to_dict(), table,
         title=title, made=words.made, labels=words.labels, gap_labels=words.gap_labels,
         gap_colours=GAP_COLOURS, number=words.number, percent=words.percent, score=words.score,
         plan=plan_section(plan, heading=words.labels["dossier_plan"],
@@ -560,10 +497,26 @@ def _dossier_page(m: folium.Map, commune: pd.Series, villages: pd.DataFrame, *, 
                       after=tail)
 
 
-def _run_context(run_dir: Path, gpkg: Path) -> PlaceContext:
-    """Roads and towns from the run's GeoPackage, relief from its DEM if still there."""
+def _readable_plan(plan: pd.DataFrame, tr: Translator) -> pd.DataFrame:
+    """Plan rows as a reader sees them: works named in words, villages comma-separated."""
+    out = plan.copy()
+    if "kind" in out:
+        out["kind"] = out["kind"].map(lambda k: tr.label("plan_kind", k))
+    if "village_names" in out:
+        out["village_names"] = out["village_names"].fillna("").astype(str).str.replace(
+            ";", ", ", regex=False)
+    return out
+
+
+def run_context(run_dir: str | Path) -> PlaceContext:
+    """
+    A finished run's place context: roads and towns from its ``villages.gpkg``, relief
+    from its DEM (``summary.json`` → ``inputs.dem``) if the DEM is still there.
+    """
     import pyogrio
 
+    run_dir = Path(run_dir)
+    gpkg = run_dir / "villages.gpkg"
     from geo_dx.dem import read_dem
 
     present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}

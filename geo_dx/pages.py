@@ -34,6 +34,7 @@ import pandas as pd
 from folium.template import Template
 
 from geo_dx.errors import GeoDxError
+from geo_dx.i18n import DEFAULT_LANGUAGE, N_, translator
 
 __all__ = [
     "PAGE_LABELS", "PageWords", "commune_file_name", "commune_page_names", "dossier_html",
@@ -43,50 +44,50 @@ __all__ = [
 #: Every piece of text the index and dossier pages show, in one place (English msgids;
 #: translated as a whole). ``{n}``, ``{title}``, ``{date}``... are filled in.
 PAGE_LABELS: Mapping[str, str] = MappingProxyType({
-    "index_title": "{title} — communes",
-    "index_intro": "Communes below, worst first: the largest share of villages with a gap "
-                   "(no fibre, no mobile broadband, or neither).",
-    "open_map": "Open the province map",
-    "made": "Made {date}.",
-    "synthetic": "Synthetic demo data: not real villages.",
-    "downloads": "Data files",
-    "download_xlsx": "Workbook for Excel (priority.xlsx)",
-    "download_csv": "Priority list, CSV (priority.csv)",
-    "download_gpkg": "Layers for QGIS (villages.gpkg)",
-    "download_summary": "Summary, JSON (summary.json)",
-    "top_villages": "The {n} villages to connect first",
-    "communes": "Communes",
-    "col_rank": "#",
-    "col_village": "Village",
-    "col_commune": "Commune",
-    "col_id": "Id",
-    "col_gap": "Missing",
-    "col_score": "Score",
-    "col_population": "People",
-    "col_reason": "Why",
-    "col_villages": "Villages",
-    "col_with_gap": "With a gap",
-    "col_share": "Share with a gap",
-    "col_no_fibre": "No fibre",
-    "col_no_mobile": "No mobile broadband",
-    "col_neither": "Neither",
-    "no_villages": "no villages",
-    "back_index": "All communes",
-    "province_map": "Province map",
-    "print": "Print / save as PDF",
-    "dossier_totals": "In numbers",
-    "dossier_villages": "Villages with a gap, in priority order",
-    "dossier_no_gaps": "Every village of this commune has fibre and mobile broadband.",
-    "dossier_covered": "Villages with fibre and mobile broadband ({n})",
-    "dossier_plan": "Planned works",
-    "dossier_rank_note": "# is the village's rank in the whole province.",
-    "total_villages": "Villages",
-    "total_with_gap": "With a gap",
-    "total_no_fibre": "Without fibre",
-    "total_no_mobile": "Without mobile broadband",
-    "total_neither": "Without both",
-    "total_people_gap": "People in villages with a gap",
-    "legend_villages": "Villages",
+    "index_title": N_("{title} — communes"),
+    "index_intro": N_("Communes below, worst first: the largest share of villages with a gap "
+                         "(no fibre, no mobile broadband, or neither)."),
+    "open_map": N_("Open the province map"),
+    "made": N_("Made {date}."),
+    "synthetic": N_("Synthetic demo data: not real villages."),
+    "downloads": N_("Data files"),
+    "download_xlsx": N_("Workbook for Excel (priority.xlsx)"),
+    "download_csv": N_("Priority list, CSV (priority.csv)"),
+    "download_gpkg": N_("Layers for QGIS (villages.gpkg)"),
+    "download_summary": N_("Summary, JSON (summary.json)"),
+    "top_villages": N_("The {n} villages to connect first"),
+    "communes": N_("Communes"),
+    "col_rank": N_("#"),
+    "col_village": N_("Village"),
+    "col_commune": N_("Commune"),
+    "col_id": N_("Id"),
+    "col_gap": N_("Missing"),
+    "col_score": N_("Score"),
+    "col_population": N_("People"),
+    "col_reason": N_("Why"),
+    "col_villages": N_("Villages"),
+    "col_with_gap": N_("With a gap"),
+    "col_share": N_("Share with a gap"),
+    "col_no_fibre": N_("No fibre"),
+    "col_no_mobile": N_("No mobile broadband"),
+    "col_neither": N_("Neither"),
+    "no_villages": N_("no villages"),
+    "back_index": N_("All communes"),
+    "province_map": N_("Province map"),
+    "print": N_("Print / save as PDF"),
+    "dossier_totals": N_("In numbers"),
+    "dossier_villages": N_("Villages with a gap, in priority order"),
+    "dossier_no_gaps": N_("Every village of this commune has fibre and mobile broadband."),
+    "dossier_covered": N_("Villages with fibre and mobile broadband ({n})"),
+    "dossier_plan": N_("Planned works"),
+    "dossier_rank_note": N_("# is the village's rank in the whole province."),
+    "total_villages": N_("Villages"),
+    "total_with_gap": N_("With a gap"),
+    "total_no_fibre": N_("Without fibre"),
+    "total_no_mobile": N_("Without mobile broadband"),
+    "total_neither": N_("Without both"),
+    "total_people_gap": N_("People in villages with a gap"),
+    "legend_villages": N_("Villages"),
 })
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class PageWords:
     plan_columns: Mapping[str, str]
 
 
-def page_words(lang: str = "en") -> PageWords:
+def page_words(lang: str = DEFAULT_LANGUAGE) -> PageWords:
     """
     Page texts, gap class names, today's date and number formats for ``lang``.
 
@@ -112,29 +113,37 @@ def page_words(lang: str = "en") -> PageWords:
     >>> words = page_words("en")
     >>> words.number(1650), words.percent(0.25), words.score(88.04)
     ('1,650', '25%', '88.0')
+    >>> vi = page_words("vi")
+    >>> vi.number(1650), vi.percent(0.996), vi.score(88.04), vi.labels["print"]
+    ('1.650', '100 %', '88,0', 'In / lưu PDF')
     """
     from geo_dx.schema import GAP_LABELS
 
-    def missing(x: Any) -> bool:
-        return x is None or bool(pd.isna(x))
-
+    tr = translator(lang)
     return PageWords(
-        lang=lang, labels=PAGE_LABELS, gap_labels=GAP_LABELS, made=date.today().isoformat(),
-        number=lambda x: "–" if missing(x) else f"{float(x):,.0f}",
-        percent=lambda x: "–" if missing(x) else f"{float(x):.0%}",
-        score=lambda x: "–" if missing(x) else f"{float(x):.1f}",
-        plan_columns=PLAN_COLUMN_LABELS,
+        lang=tr.language,
+        labels=MappingProxyType({k: tr.gettext(v) for k, v in PAGE_LABELS.items()}),
+        gap_labels=MappingProxyType({k: tr.label("gap_class", k) for k in GAP_LABELS}),
+        made=tr.date(date.today()),
+        number=lambda x: tr.number(None if _missing(x) else float(x)),
+        percent=lambda x: tr.percent(None if _missing(x) else float(x)),
+        score=lambda x: tr.number(None if _missing(x) else float(x), decimals=1),
+        plan_columns=MappingProxyType({k: tr.gettext(v) for k, v in PLAN_COLUMN_LABELS.items()}),
     )
 
 
-#: Headers of the plan items a dossier lists.
+def _missing(x: Any) -> bool:
+    return x is None or bool(pd.isna(x))
+
+
+#: Headers of the plan items a dossier lists (English msgids).
 PLAN_COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
-    "rank": "#",
-    "item_id": "Item",
-    "kind": "Works",
-    "cost_vnd": "Cost (VND)",
-    "village_names": "Villages served",
-    "people_served": "People served",
+    "rank": N_("#"),
+    "item_id": N_("Item"),
+    "kind": N_("Works"),
+    "cost_vnd": N_("Cost (VND)"),
+    "village_names": N_("Villages served"),
+    "people_served": N_("People served"),
 })
 
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
@@ -287,7 +296,7 @@ def _template(name: str) -> jinja2.Template:
 def plan_section(
     plan_items: pd.DataFrame | None,
     *,
-    heading: str = PAGE_LABELS["dossier_plan"],
+    heading: str = "Planned works",
     column_labels: Mapping[str, str] | None = None,
     number: Callable[[Any], str] | None = None,
 ) -> str:
@@ -388,8 +397,8 @@ def dossier_html(
             "color": gap_colours.get(str(r["gap_class"]), "#888888"),
             "score": score(r.get("score")),
             "population": number(r.get("population")),
-            "reason": _text(r.get("reason")),
-            "blocked": _text(r.get("blocked_sentence")),
+            "reason": _keep_units(_text(r.get("reason"))),
+            "blocked": _keep_units(_text(r.get("blocked_sentence"))),
         })
     covered = villages[gap == "none"]
     covered_names = sorted(
@@ -458,13 +467,28 @@ def index_html(
          "gap": gap_labels.get(str(r["gap_class"]), str(r["gap_class"])),
          "color": gap_colours.get(str(r["gap_class"]), "#888888"),
          "score": score(r.get("score")), "population": number(r.get("population")),
-         "reason": _text(r.get("reason"))}
+         "reason": _keep_units(_text(r.get("reason")))}
         for r in top.to_dict("records")
     ]
     return _template("index.html").render(
         t=t, lang=lang, title=str(title), made=made, css=_markup(css), rows=rows, top=top_rows,
         downloads=[{"label": label, "href": href} for label, href in downloads],
         synthetic=synthetic)
+
+
+_UNIT = re.compile(r"(\d) (km|m|%|h|giờ|người|people)(?![\w])")
+
+
+def _keep_units(text: str | None) -> str | None:
+    """
+    A number and its unit joined by a no-break space, so a line never ends between them.
+
+    Examples
+    --------
+    >>> _keep_units("đỉnh chắn cao 1.720 m, cách bản 0,9 km; 99,6 %")
+    'đỉnh chắn cao 1.720\xa0m, cách bản 0,9\xa0km; 99,6\xa0%'
+    """
+    return None if text is None else _UNIT.sub("\\1\u00a0\\2", text)
 
 
 def _markup(text: str) -> Any:

@@ -363,6 +363,8 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
     from geo_dx.plan_report import plan_map_kwargs, plan_table, write_plan_files
     from geo_dx.workbook import write_workbook
 
+    language = result.summary.get("language", DEFAULT_LANGUAGE)
+
     def raster(staging: Path) -> None:
         if result.coverage_mask is not None and result.dem is not None:
             with stage("write raster"):
@@ -381,21 +383,18 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
             write_maps(staging, result.villages, result.communes, map_points(result.coverage),
                        title=result.summary["title"],
                        coverage_raster=tif if tif.exists() else None,
-                       context=context,
-                       **plan_map_kwargs(result.plan, language=result.summary.get(
-                           "language", DEFAULT_LANGUAGE)),
-                       plan_items=result.plan.items if result.plan is not None else None)
+                       context=context, **plan_map_kwargs(result.plan, language=language),
+                       plan_items=result.plan.items if result.plan is not None else None,
+                       language=language)
 
     def plan_files(staging: Path) -> None:
         if result.plan is not None:
-            write_plan_files(staging, result.plan,
-                             language=result.summary.get("language", DEFAULT_LANGUAGE))
+            write_plan_files(staging, result.plan, language=language)
 
     def workbook(staging: Path) -> None:
         write_workbook(staging / "priority.xlsx", result.villages, result.communes,
                        plan=plan_table(result.plan) if result.plan is not None else None,
-                       language=result.summary.get("language", DEFAULT_LANGUAGE),
-                       title=result.summary["title"])
+                       language=language, title=result.summary["title"])
 
     with stage("write"):
         return write_run(
@@ -405,6 +404,7 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
             coverage=result.coverage,
             summary=result.summary,
             extra_layers=result.extra_layers,
-            extra_writers=(raster, maps, plan_files, workbook),
+            # maps last: the index links the data files already written
+            extra_writers=(raster, plan_files, workbook, maps),
             inputs=result.input_paths,
         )

@@ -275,8 +275,9 @@ def write_plan_into_run(
     inputs: tuple[Path, ...] = (),
 ) -> Path:
     """Rewrite a run folder atomically with the plan added (see :func:`plan_run`)."""
-    from geo_dx.maps import write_maps
+    from geo_dx.maps import run_context, write_maps
     from geo_dx.report import write_run
+    from geo_dx.workbook import write_workbook
 
     old_raster = Path(run_dir) / "coverage_mobile.tif"
 
@@ -291,11 +292,17 @@ def write_plan_into_run(
         tif = staging / "coverage_mobile.tif"
         write_maps(staging, result.villages, communes, coverage, title=summary["title"],
                    coverage_raster=tif if tif.exists() else None,
-                   **plan_map_kwargs(result, language=language), plan_items=result.items)
+                   **plan_map_kwargs(result, language=language), plan_items=result.items,
+                   context=run_context(run_dir), language=language)
 
+    def workbook(staging: Path) -> None:
+        write_workbook(staging / "priority.xlsx", result.villages, communes,
+                       plan=plan_table(result), language=language, title=summary["title"])
+
+    # maps last: the index links the data files already written
     return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
                      summary=summary, extra_layers={**other_layers, **plan_layers(result)},
-                     extra_writers=(files, maps), inputs=inputs)
+                     extra_writers=(files, workbook, maps), inputs=inputs)
 
 
 def plan_map_kwargs(result: PlanResult | None, *,

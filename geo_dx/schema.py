@@ -30,7 +30,7 @@ from geo_dx.cells import (
 )
 from geo_dx.columns import fold, missing_columns_message, nfc, recognise
 from geo_dx.errors import GeoDxWarning, InputError
-from geo_dx.i18n import CODE_LABELS
+from geo_dx.i18n import CODE_LABELS, N_
 
 #: Technologies geo_dx knows, best first within each class.
 TECHNOLOGIES: tuple[str, ...] = ("fibre", "5g", "4g", "3g", "2g")
@@ -79,7 +79,7 @@ SHARE_COLOURS: tuple[str, ...] = ("#f1eef6", "#d0d1e6", "#a6bddb", "#74a9cf", "#
 #: Map class of villages whose declared coverage measurements dispute (see disputes.py):
 #: drawn in its own colour whatever their gap class, listed after the gap classes.
 DISPUTED_CLASS = "disputed"
-DISPUTED_LABEL = "Disputed: declared covered, measured weak or no service"
+DISPUTED_LABEL = N_("Disputed: declared covered, measured weak or no service")
 DISPUTED_COLOUR = "#000000"
 
 

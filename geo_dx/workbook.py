@@ -52,6 +52,8 @@ VILLAGE_SHEET_COLUMNS: tuple[str, ...] = (
 #: Code columns shown by their label, and the label kind (see ``geo_dx.i18n.CODE_LABELS``).
 _CODED: Mapping[str, str] = {
     "gap_class": "gap_class",
+    "kind": "plan_kind",
+    "generated_by": "plan_origin",
     "mobile_technology": "technology",
     "mobile_source": "source",
     "fibre_source": "source",

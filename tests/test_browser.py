@@ -64,7 +64,8 @@ _COUNT_VILLAGES = """
 @pytest.fixture(scope="module")
 def maps_dir() -> Path:
     out = Path(tempfile.mkdtemp(prefix="geodx-browser-"))
-    write_maps(out, make_villages(), make_communes(), make_coverage(), title=TITLE)
+    write_maps(out, make_villages(), make_communes(), make_coverage(), title=TITLE,
+               language="en")  # the English map (--lang en); test_browser_vi reads Vietnamese
     yield out
     shutil.rmtree(out, ignore_errors=True)
 

@@ -56,9 +56,9 @@ def _long_commune() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
             "has_fibre": gap == "no_mobile", "has_mobile_broadband": gap == "no_fibre",
             "population": 100.0 + i, "score": 90.0 - i * 0.5, "rank": 100 + i,
             # A long reason, so rows wrap over several lines; the token marks its row.
-            "reason": f"row-token-{i:02d}; 5.5 h from the nearest town; 100% ethnic minority, "
-                      "especially difficult village; no mobile signal and no fibre; "
-                      f"{100 + i} people",
+            "reason": f"row-token-{i:02d}; cách thị trấn gần nhất 5,5 giờ; 100 % đồng bào "
+                      "dân tộc thiểu số, thôn đặc biệt khó khăn; không có sóng di động, chưa "
+                      f"có cáp quang; {100 + i} người",
             "geometry": shapely.Point(X0 + 500 + (i % 8) * 1200,
                                       Y0 + 10_500 + (i // 8) * 1200 + rng.uniform(0, 300)),
         })
@@ -203,7 +203,7 @@ def test_dossier_prints_the_whole_village_table_without_cutting_rows(driver, pag
         assert len(holding) == 1, (token, holding)
         page = pages[holding[0]]
         assert re.search(re.escape(name), page), (name, holding)
-        assert f"{100 + i} people" in page.replace("\n", " "), (i, holding)
+        assert f"{100 + i} người" in page.replace("\n", " ").replace("\xa0", " "), (i, holding)
         assert text.count(token) == 1
     # Rows run in priority order across the pages.
     order = [text.index(f"row-token-{i:02d}") for i in range(N_LONG)]
@@ -266,6 +266,9 @@ def test_demo_map_and_dossier_screenshots(driver, demo_run):
         """)
         assert state["relief"] == 1 and state["roads"] > 500 and state["towns"] > 40
         assert state["labels"] == 45
+        # Place the labels now rather than wait for the page's timer (a loaded machine may
+        # take longer than the sleep above).
+        driver.execute_script("window.geoDxMaps[0].declutter();")
         shown = driver.execute_script("""
             return Array.from(document.querySelectorAll(
                 '.geodx-commune-label, .geodx-town-label, .geodx-rank')).filter(function (e) {

@@ -143,7 +143,7 @@ def test_map_draws_disputed_villages_as_their_own_class_with_the_evidence():
     communes = make_communes()
     gaps = find_gaps(validate_villages(make_villages([(1_000, 0), (2_000, 500)])), cov,
                      communes=communes, config=config_from_dict(RULES))
-    data = map_payload(gaps, summarise_communes(gaps, communes), cov, title="t")
+    data = map_payload(gaps, summarise_communes(gaps, communes), cov, title="t", language="en")
     keys = [c["key"] for c in data["gapClasses"]]
     assert keys == [*GAP_CLASSES, "disputed"]
     disputed = data["gapClasses"][-1]

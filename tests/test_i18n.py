@@ -32,8 +32,9 @@ def code_messages() -> set[str | tuple[str, str]]:
     found = extract_from_dir(str(ROOT), method_map, options_map, keywords=DEFAULT_KEYWORDS)
     messages = set()
     for _filename, _lineno, message, _comments, context in found:
-        for text in message if isinstance(message, tuple) else (message,):
-            messages.add((context, text) if context else text)
+        # A plural message is one catalogue entry, keyed by its singular.
+        text = message[0] if isinstance(message, tuple) else message
+        messages.add((context, text) if context else text)
     return messages
 
 
@@ -91,6 +92,14 @@ def test_every_code_shown_to_people_has_a_vietnamese_label() -> None:
         for code in values:
             assert code in CODE_LABELS[kind], (kind, code)
             assert vi.label(kind, code) != en.label(kind, code) or code in ("5g", "4g", "3g")
+    from geo_dx.candidates import GENERATED_BY
+    from geo_dx.schema import CANDIDATE_KINDS
+
+    for code in GENERATED_BY:
+        assert code in CODE_LABELS["plan_origin"], code
+    for code in (*CANDIDATE_KINDS, "fibre"):
+        assert code in CODE_LABELS["plan_kind"], code
+    assert vi.label("plan_kind", "new_site") == "Xây trạm băng rộng di động mới"
     assert vi.label("technology", "fibre") == "Cáp quang"
     assert vi.label("technology", "4g") == "Băng rộng di động 4G"
     assert vi.label("source", "measured").startswith("Đo thực tế")

@@ -6,6 +6,7 @@ villages (one named like an XSS payload), three mobile sites and one fibre node.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -18,12 +19,17 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geo_dx import maps
 from geo_dx.communes import summarise_communes
 from geo_dx.errors import InputError
 from geo_dx.map_payload import LABELS
-from geo_dx.maps import build_map, commune_file_name, rebuild_maps, write_maps
+from geo_dx.maps import commune_file_name, rebuild_maps
 from geo_dx.pages import commune_page_names
 from geo_dx.schema import COMPONENTS, GAP_CLASSES, GAP_LABELS
+
+# These tests read the English map (``--lang en``); test_browser_vi.py reads the Vietnamese.
+build_map = functools.partial(maps.build_map, language="en")
+write_maps = functools.partial(maps.write_maps, language="en")
 
 UTM = "EPSG:32648"
 X0, Y0 = 500_000.0, 2_360_000.0
@@ -165,7 +171,7 @@ def test_payload_villages_and_classes(page):
     assert by_id["v01"]["name"] == XSS and by_id["v01"]["commune"] == "Xã Mường Phăng"
     assert by_id["v01"]["gap"] == "no_fibre_no_mobile"
     assert by_id["v04"]["gap"] == "none"
-    assert by_id["v05"]["nearestFibreM"] == 13_000 and by_id["v05"]["tech"] == "4G"
+    assert by_id["v05"]["nearestFibreM"] == 13_000 and by_id["v05"]["tech"] == "4G mobile broadband"
     # v01 at (2 km, 2 km) from the origin: about 21.34 N, 105.02 E; rounded to 5 decimals.
     lat, lon = by_id["v01"]["lat"], by_id["v01"]["lon"]
     assert 21.3 < lat < 21.4 and 105.0 < lon < 105.05
@@ -185,7 +191,8 @@ def test_contributions_sum_to_score(page):
 
 def test_every_label_shown_comes_from_labels(page):
     data = payload(page)
-    assert data["labels"] == dict(LABELS)
+    assert {k: data["labels"][k] for k in LABELS} == dict(LABELS)  # English: the msgids
+    assert data["labels"]["component_people"] == "People"
     js = (Path(__file__).resolve().parents[1] / "geo_dx" / "assets" / "geo_dx_map.js").read_text()
     used = set(re.findall(r"\bT\.(\w+)", js))
     assert used and used <= set(LABELS), used - set(LABELS)
@@ -350,7 +357,8 @@ def run_dir(tmp_path) -> Path:
     make_villages().to_file(gpkg, layer="villages")
     make_communes().to_file(gpkg, layer="communes")
     make_coverage().to_file(gpkg, layer="coverage")
-    (tmp_path / "summary.json").write_text(json.dumps({"title": "From the run"}))
+    (tmp_path / "summary.json").write_text(json.dumps({"title": "From the run",
+                                                        "language": "en"}))
     return tmp_path
 
 

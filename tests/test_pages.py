@@ -131,7 +131,8 @@ def test_dossier_lists_gap_villages_in_priority_order_with_reasons():
                       r"(\d+)</td><td>(.*?)</td>", tail)
     assert rows == [("v2", "2", "&lt;img src=x onerror=alert(1)&gt;"), ("v3", "7", "Bản Một"),
                     ("v1", "30", "Bản Ba")]
-    assert '<div class="geodx-blocked">Blocked by terrain: site 1.6 km away</div>' in tail
+    # a number and its unit never part at a line end
+    assert '<div class="geodx-blocked">Blocked by terrain: site 1.6\u00a0km away</div>' in tail
     assert "51.2" in tail or "51.3" in tail
     # Fully covered villages are listed by name, and there is no plan yet.
     assert "Bản Có, Bản Đủ" in tail

@@ -152,3 +152,26 @@ def test_plan_refuses_a_candidates_file_inside_the_run_folder(inputs, tmp_path, 
     assert main(["plan", str(out), "--budget", "1e9", "--candidates", str(cands)]) == 2
     _one_error_line(capsys, "holds the input")
     assert cands.exists() and not (out / "plan.csv").exists()
+
+
+@pytest.mark.parametrize(("lang", "sheet", "item", "cost"),
+                         [("vi", "Kế hoạch", "Hạng mục", "Chi phí (đồng)"),
+                          ("en", "Plan", "Item", "Cost (VND)")])
+def test_plan_on_a_finished_run_rewrites_workbook_and_pages_in_its_language(
+        inputs, tmp_path, capsys, lang, sheet, item, cost):  # noqa: F811
+    import openpyxl
+
+    out = tmp_path / "out"
+    assert run(inputs, out, "--lang", lang) == 0
+    assert sheet not in openpyxl.load_workbook(out / "priority.xlsx").sheetnames
+    assert main(["plan", str(out), "--budget", "20e9", "-q"]) == 0
+    book = openpyxl.load_workbook(out / "priority.xlsx")
+    assert sheet in book.sheetnames
+    header = [c.value for c in book[sheet][1]]
+    assert item in header and cost in header
+    costs = [row[header.index(cost)].value for row in book[sheet].iter_rows(min_row=2)]
+    assert costs and all(isinstance(v, int | float) and v > 0 for v in costs)
+    for page in ("index.html", "map.html"):
+        assert f'<html lang="{lang}">' in (out / page).read_text(encoding="utf-8"), page
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="priority.xlsx"' in index and 'href="priority.csv"' in index

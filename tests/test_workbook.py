@@ -122,7 +122,7 @@ def test_english_workbook_and_plan_sheet(tmp_path) -> None:
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["Communes", "Priority villages", "Plan", "About"]
     rows = _rows(book["Plan"])
-    assert rows[0] == ("item", "kind", "Commune", "cost_vnd", "villages_connected")
+    assert rows[0] == ("item", "Works", "Commune", "Cost (VND)", "villages_connected")
     assert rows[1] == (1, "site", "A", 1.5e9, 3)
     assert rows[2][2] == "'=B"
     assert book["Priority villages"]["D2"].value == "No fibre, no mobile broadband"

@@ -101,9 +101,11 @@
     addRow(t, T.nearest_mobile, fmtDistance(row.nearestMobileM));
     if (row.tech !== null) { addRow(t, T.best_mobile, row.tech); }
     if (row.signalDbm !== null && row.signalDbm !== undefined) {
-      addRow(t, T.signal, row.signalDbm.toFixed(1) + ' dBm');
+      addRow(t, T.signal, fmtFixed(row.signalDbm, 1) + ' dBm');
     }
-    if (row.confidence) { addRow(t, T.confidence, row.confidence); }
+    if (row.confidence) {
+      addRow(t, T.confidence, T['confidence_' + row.confidence] || row.confidence);
+    }
     if (row.gap === 'disputed') {
       addRow(t, T.dispute, fmt(T.dispute_evidence,
                                {tests: row.disputeTests, days: row.disputeDays}));
@@ -301,6 +303,19 @@
     return ctl;
   }
 
+  // Leaflet's own button titles, in the page's language.
+  function translateLeaflet(map) {
+    function name(node, text) {
+      if (node && text) { node.title = text; node.setAttribute('aria-label', text); }
+    }
+    if (map.zoomControl) {
+      name(map.zoomControl._zoomInButton, T.zoom_in);
+      name(map.zoomControl._zoomOutButton, T.zoom_out);
+    }
+    var toggles = map.getContainer().querySelectorAll('.leaflet-control-layers-toggle');
+    for (var i = 0; i < toggles.length; i++) { name(toggles[i], T.layers); }
+  }
+
   function build(map, data, groups) {
     T = data.labels;
     NF = data.numberFormat || NF;
@@ -425,6 +440,14 @@
                             titleCancel: T.fullscreen_exit}).addTo(map);
     }
     legendControl(data).addTo(map);
+    translateLeaflet(map);
+    map.on('popupopen', function (e) {
+      var close = e.popup.getElement() &&
+        e.popup.getElement().querySelector('.leaflet-popup-close-button');
+      if (close) { close.setAttribute('aria-label', T.close); close.title = T.close; }
+    });
+    // The layer control is added after this script: name its button once it is there.
+    setTimeout(function () { translateLeaflet(map); }, 0);
     if (data.bounds) { map.fitBounds(data.bounds, {padding: [10, 10]}); }
 
     root.geoDxMaps = root.geoDxMaps || [];

@@ -196,6 +196,11 @@
     L.control.scale({imperial: false, metric: true, position: 'bottomleft'}).addTo(map);
     printControl(state).addTo(map);
     fitPopups(state);
+    // On a phone an open popup takes the screen: the buttons above it step aside (CSS)
+    // instead of covering its text, and come back when it closes.
+    var box = map.getContainer();
+    map.on('popupopen', function () { L.DomUtil.addClass(box, 'geodx-popup-open'); });
+    map.on('popupclose', function () { L.DomUtil.removeClass(box, 'geodx-popup-open'); });
 
     // Place labels once the map has settled (after zoom animations and font loading).
     var timer = null;
