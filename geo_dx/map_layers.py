@@ -7,6 +7,8 @@ by ``geo_dx_map.js``); :class:`GeoDxLayers` hands them and the embedded data to
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,41 @@ from folium.template import Template
 from geo_dx.map_assets import script_json
 from geo_dx.map_raster import raster_overlay
 
-__all__ = ["GeoDxLayers", "add_raster", "count_text", "feature_groups"]
+__all__ = ["GeoDxLayers", "add_raster", "compiled_once", "count_text", "feature_groups"]
+
+
+@contextmanager
+def compiled_once() -> Iterator[None]:
+    """
+    Within the block, compile each branca element template source once, not per element.
+
+    branca compiles the Jinja template of every element it creates (``Element(template)``):
+    ~38 compilations per page, 20% of a commune page's time. A compiled template only
+    renders, so elements with the same source can share it. Restored on exit.
+
+    Examples
+    --------
+    >>> from branca.element import Element
+    >>> with compiled_once():
+    ...     a, b = Element("<b>{{ this.x }}</b>"), Element("<b>{{ this.x }}</b>")
+    >>> a._template is b._template, Element("<i></i>")._template is Element("<i></i>")._template
+    (True, False)
+    """
+    import branca.element
+
+    original = branca.element.Template
+    cache: dict[str, Any] = {}
+
+    def template(source: str) -> Any:
+        if source not in cache:
+            cache[source] = original(source)
+        return cache[source]
+
+    branca.element.Template = template  # type: ignore[assignment,misc]
+    try:
+        yield
+    finally:
+        branca.element.Template = original  # type: ignore[misc]
 
 
 class GeoDxLayers(MacroElement):

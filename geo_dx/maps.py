@@ -45,7 +45,7 @@ from geo_dx.map_assets import (
     write_shared_assets,
 )
 from geo_dx.map_context import PlaceContext, context_payload
-from geo_dx.map_layers import GeoDxLayers, add_raster, feature_groups
+from geo_dx.map_layers import GeoDxLayers, add_raster, compiled_once, feature_groups
 from geo_dx.map_overview import (
     OVERVIEW_ABOVE_VILLAGES,
     areas_nav_html,
@@ -283,7 +283,8 @@ def write_maps(
     jobs = [(int(i), cid, names[cid]) for i, cid in zip(ids.index, ids, strict=True)]
     shared = _PageInputs(out_dir, villages, communes, near, by_commune, title,
                          coverage_raster, context, plan_items, language)
-    written += fork_map(_commune_page, shared, jobs, min_jobs=_PARALLEL_MIN_PAGES)
+    with compiled_once():
+        written += fork_map(_commune_page, shared, jobs, min_jobs=_PARALLEL_MIN_PAGES)
     files = {cid: name for _, cid, name in jobs}
     if commune_id is not None:
         return written
