@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geo_dx.communes import assign_communes, check_overlaps
 from geo_dx.errors import GeoDxWarning, InputError
@@ -17,6 +19,7 @@ from geo_dx.gaps import find_gaps
 from geo_dx.report import priority_table
 from geo_dx.schema import validate_communes, validate_coverage, validate_villages
 from geo_dx.scoring import score
+from geo_dx.spatial import check_crs_covers, utm_crs
 from tests.conftest import NAN, UTM48N, X0, Y0, make_communes, make_coverage, make_villages
 from tests.test_evidence import tiles_frame, villages_at, write_raster
 
@@ -250,6 +253,8 @@ def test_run_without_fibre_leaves_nearest_fibre_empty_in_csv_and_workbook(tmp_pa
     assert "inf" not in text.lower()
     table = pd.read_csv(out / "priority.csv", encoding="utf-8-sig")
     assert len(table) == 4 and table["nearest_fibre_m"].isna().all()
+    layer = gpd.read_file(out / "villages.gpkg", layer="villages")
+    assert layer["nearest_fibre_m"].isna().all() and np.isfinite(layer["nearest_mobile_m"]).all()
     assert table["nearest_mobile_m"].notna().all()
     book = openpyxl.load_workbook(out / "priority.xlsx")
     sheet = book["Priority villages"]
@@ -275,21 +280,42 @@ def test_run_flags_a_village_with_lon_typed_minus_zero_and_does_not_rank_it(tmp_
     assert isinstance(issue["V2"], str) and issue.drop("V2").isna().all()
 
 
-def test_run_with_many_villages_shifted_far_is_refused_or_flags_every_one(tmp_path):
+@pytest.mark.parametrize("with_ids", [False, True])
+def test_run_with_many_villages_shifted_far_flags_every_one_and_ranks_none(tmp_path, with_ids):
     # 40% of the villages 200 km east of every commune: never ranked as if they were real
     xy = [(1000 + 2000 * i, 1000 + 2000 * i) for i in range(6)] + [
         (200_000 + 1000 * i, 5000) for i in range(4)]
+    ids = {"commune_id": ["C00"] * 5 + ["C11", "C00", "C01", "C02", "C10"]} if with_ids else {}
     paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)],
-                       villages_xy=xy)
+                       villages_xy=xy, **ids)
     out = tmp_path / "out"
-    code = cli_run(paths, out)
-    if code == 2:
-        assert not out.exists()
-        return
-    assert code == 0
+    assert cli_run(paths, out) == 0
     table = pd.read_csv(out / "priority.csv", encoding="utf-8-sig")
-    assert not {"V6", "V7", "V8", "V9"} & set(table["village_id"])
-    assert any("V6" in w and "V9" in w for w in summary_of(out)["warnings"])
+    assert not {"V6", "V7", "V8", "V9"} & set(table["village_id"]) and len(table) >= 4
+    what = ("outside the commune their commune_id names" if with_ids
+            else "outside every commune")
+    assert any(w.startswith("4 village(s)") and what in w and "V6" in w and "V9" in w
+               for w in summary_of(out)["warnings"]), summary_of(out)["warnings"]
+    layer = gpd.read_file(out / "villages.gpkg", layer="villages").set_index("village_id")
+    assert layer["location_issue"].notna().sum() == 4
+    shifted = layer.loc[["V6", "V7", "V8", "V9"]]
+    assert shifted["rank"].isna().all() and shifted["score"].isna().all()
+    assert shifted["cluster_id"].isna().all()  # no rollout cluster around a wrong location
+    assert sorted(layer["rank"].dropna()) == list(range(1, len(table) + 1))
+
+
+def test_run_reads_the_villages_layer_of_a_multi_layer_geopackage(tmp_path):
+    paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)])
+    bundle = tmp_path / "inputs.gpkg"
+    all_villages = make_villages([(1000 + 1000 * i, 1000 + 1000 * i) for i in range(12)])
+    all_villages.iloc[:5].to_file(bundle, layer="a_draft")  # the first layer: 5 villages
+    all_villages.to_file(bundle, layer="villages")
+    paths["villages"] = bundle
+    assert cli_run(paths, tmp_path / "out") == 0
+    assert summary_of(tmp_path / "out")["totals"]["villages"] == 12
+    paths["villages"] = f"{bundle}:a_draft"
+    assert cli_run(paths, tmp_path / "draft") == 0
+    assert summary_of(tmp_path / "draft")["totals"]["villages"] == 5
 
 
 def test_run_reports_overlapping_communes(tmp_path):
@@ -423,3 +449,45 @@ def test_two_operators_sites_csv_are_each_checked_through_the_cli(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "vnpt/sites.csv: 1 of 1 features lie" in err[0], err
     assert not out.exists()
+
+
+def test_ookla_tiles_as_csv_are_used_through_the_cli(tmp_path):
+    paths = cli_inputs(tmp_path, [("fibre", 5000, 5100, 500.0)])
+    tiles = tiles_frame().translate(2.0, 0.045)  # tile "a" over V0 (105.0096°E, 21.3511°N)
+    tiles = tiles_frame().set_geometry(tiles)
+    frame = pd.DataFrame(tiles.drop(columns="geometry")).assign(tile=tiles.geometry.to_wkt())
+    frame.to_csv(tmp_path / "tiles.csv", index=False)
+    out = tmp_path / "out"
+    assert cli_run(paths, out, "--mobile-tiles", str(tmp_path / "tiles.csv")) == 0
+    layer = gpd.read_file(out / "villages.gpkg", layer="villages").set_index("village_id")
+    # V0 lies in the fast tile "a": measured mobile broadband; the others lie in no tile
+    assert layer["has_mobile_broadband"].to_dict() == {"V0": True, "V1": False, "V2": False,
+                                                       "V3": False}
+    assert layer.loc["V0", "mobile_source"] == "measured"
+
+
+@pytest.mark.parametrize("role", ["villages", "coverage", "communes"])
+def test_an_input_that_is_a_folder_is_one_line_exit_2(tmp_path, capsys, role):
+    paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)])
+    (tmp_path / "folder").mkdir()
+    paths[role] = tmp_path / "folder"
+    line = one_line_exit_2(paths, tmp_path / "out", capsys)
+    assert "folder" in line and "is a folder" in line
+
+
+# --------------------------------------------------------------------- working CRS
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bulk=st.lists(st.tuples(st.floats(102.2, 107.8), st.floats(8.5, 23.3)), min_size=3,
+                  max_size=20),
+    outliers=st.lists(st.tuples(st.floats(-179, 179), st.floats(-80, 80)), max_size=20),
+)
+def test_a_minority_of_misplaced_points_never_moves_the_utm_zone(bulk, outliers):
+    # Vietnam's villages (UTM 48N) and fewer misplaced ones anywhere (a lost sign, a typo)
+    outliers = outliers[: len(bulk) // 2 - (len(bulk) % 2 == 0)]  # strictly fewer
+    pts = gpd.GeoSeries([shapely.Point(x, y) for x, y in bulk + outliers], crs=4326)
+    assert utm_crs(pts).to_epsg() == 32648
+    check_crs_covers("EPSG:32648", pts)  # the configured zone stays accepted
+    with pytest.raises(InputError, match="EPSG:32648"):
+        check_crs_covers("EPSG:32631", pts)

@@ -265,6 +265,10 @@ def test_demo_map_and_dossier_screenshots(driver, demo_run):
             return n;
         """)
         assert state["relief"] == 1 and state["roads"] > 500 and state["towns"] > 40
+        # The relief is scaled smoothly, not in blocks like the 0/1 coverage raster.
+        assert driver.execute_script(
+            "return getComputedStyle(document.querySelector('img.geodx-relief-image'))"
+            ".imageRendering;") == "auto"
         assert state["labels"] == 45
         # Place the labels now rather than wait for the page's timer (a loaded machine may
         # take longer than the sleep above).

@@ -303,6 +303,24 @@
     return ctl;
   }
 
+  // Fit the villages in the part of the map the title and the open legend leave free: beside
+  // them on a wide screen, below the title on a narrow one (top priorities are often at the
+  // province's edge, where the boxes sit).
+  function fitView(map, bounds) {
+    var size = map.getSize(), box = map.getContainer(), side = 0, top = 10;
+    var boxes = box.querySelectorAll('.leaflet-right .geodx-title, .leaflet-right .geodx-legend');
+    for (var i = 0; i < boxes.length; i++) {
+      var body = boxes[i].querySelector('.geodx-legend-body');
+      if (!body || body.style.display !== 'none') { side = Math.max(side, boxes[i].offsetWidth); }
+    }
+    var title = box.querySelector('.geodx-title');
+    var wide = side > 0 && size.x - side - 30 >= size.x / 2;
+    if (!wide && title && title.offsetHeight) { top = title.offsetHeight + 20; }
+    // (and clear of the column of buttons on the left when there is room)
+    map.fitBounds(bounds, {paddingTopLeft: [wide || size.x >= 500 ? 50 : 10, top],
+                           paddingBottomRight: [wide ? side + 30 : 10, 10]});
+  }
+
   // Leaflet's own button titles, in the page's language.
   function translateLeaflet(map) {
     function name(node, text) {
@@ -448,7 +466,7 @@
     });
     // The layer control is added after this script: name its button once it is there.
     setTimeout(function () { translateLeaflet(map); }, 0);
-    if (data.bounds) { map.fitBounds(data.bounds, {padding: [10, 10]}); }
+    if (data.bounds) { fitView(map, data.bounds); }
 
     root.geoDxMaps = root.geoDxMaps || [];
     root.geoDxMaps.push(state);

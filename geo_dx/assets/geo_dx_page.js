@@ -48,8 +48,9 @@
     var relief = state.data.context && state.data.context.relief;
     var group = state.groups.relief;
     if (!relief || !group) { return; }
-    L.imageOverlay(relief.png, relief.bounds, {pane: 'geodx-relief', interactive: false})
-      .addTo(group);
+    // Smoothly scaled (the coverage raster's overlay makes image layers pixelated).
+    L.imageOverlay(relief.png, relief.bounds, {pane: 'geodx-relief', interactive: false,
+                                               className: 'geodx-relief-image'}).addTo(group);
   }
 
   function drawRoads(state, renderer) {
