@@ -32,6 +32,7 @@ from geo_dx.report import build_summary, format_summary, priority_table, write_p
 from geo_dx.rollout import rollout_clusters
 from geo_dx.scoring import score, score_summary
 from geo_dx.spatial import check_extent
+from geo_dx.workbook import write_workbook
 
 __all__ = [
     "Config",
@@ -73,4 +74,5 @@ __all__ = [
     "write",
     "write_maps",
     "write_priority_csv",
+    "write_workbook",
 ]

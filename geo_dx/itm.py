@@ -24,14 +24,11 @@ substituted, 3 a combination out of range, 4 out of range: results probably inva
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from geo_dx.errors import InputError, MissingDependencyError
-
-logger = logging.getLogger(__name__)
 
 #: ITM climate codes.
 CLIMATES: dict[str, int] = {
@@ -190,15 +187,6 @@ def free_space_loss_db(distance_m: np.ndarray | float, frequency_mhz: np.ndarray
     """
     wn = np.asarray(frequency_mhz, dtype=float) / 47.7
     return 20.0 * np.log10(2.0 * wn * np.asarray(distance_m, dtype=float))
-
-
-def numba_available() -> bool:
-    """Whether the compiled ITM can run (numba installed)."""
-    try:
-        _kernel()
-    except MissingDependencyError:
-        return False
-    return True
 
 
 def _kernel():  # noqa: ANN202 - a module

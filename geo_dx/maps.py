@@ -63,7 +63,6 @@ from geo_dx.pages import (
     plan_section,
     use_page_template,
 )
-from geo_dx.schema import GAP_COLOURS
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
            "run_context", "write_maps"]
@@ -451,10 +450,8 @@ def _index_html(table: pd.DataFrame, files: dict[str, str], villages: pd.DataFra
                  if (out_dir / name).exists()]
     return index_html(table, files, top=pd.DataFrame(top.drop(columns="geometry",
                                                               errors="ignore")),
-                      downloads=downloads, title=title, made=words.made, lang=words.lang,
-                      css=asset("geo_dx_page.css").decode("utf-8"), labels=words.labels,
-                      gap_labels=words.gap_labels, gap_colours=GAP_COLOURS,
-                      number=words.number, percent=words.percent, score=words.score,
+                      downloads=downloads, title=title,
+                      css=asset("geo_dx_page.css").decode("utf-8"), words=words,
                       synthetic="synthetic" in str(title).lower())
 
 
@@ -489,9 +486,7 @@ def _dossier_page(m: folium.Map, commune: pd.Series, villages: pd.DataFrame, *, 
     if plan is not None:
         plan = _readable_plan(plan, tr)
     head, tail = dossier_html(
-        commune.to_dict(), table,
-        title=title, made=words.made, labels=words.labels, gap_labels=words.gap_labels,
-        gap_colours=GAP_COLOURS, number=words.number, percent=words.percent, score=words.score,
+        commune.to_dict(), table, title=title, words=words,
         plan=plan_section(plan, heading=words.labels["dossier_plan"],
                           column_labels=words.plan_columns, number=words.number))
     use_page_template(m, lang=words.lang, body_class="geodx-doc geodx-dossier", before=head,

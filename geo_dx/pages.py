@@ -35,6 +35,7 @@ from folium.template import Template
 
 from geo_dx.errors import GeoDxError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, translator
+from geo_dx.schema import GAP_COLOURS, GAP_LABELS
 
 __all__ = [
     "PAGE_LABELS", "PageWords", "commune_file_name", "commune_page_names", "dossier_html",
@@ -117,8 +118,6 @@ def page_words(lang: str = DEFAULT_LANGUAGE) -> PageWords:
     >>> vi.number(1650), vi.percent(0.996), vi.score(88.04), vi.labels["print"]
     ('1.650', '100 %', '88,0', 'In / lưu PDF')
     """
-    from geo_dx.schema import GAP_LABELS
-
     tr = translator(lang)
     return PageWords(
         lang=tr.language,
@@ -335,13 +334,8 @@ def dossier_html(
     villages: pd.DataFrame,
     *,
     title: str,
-    made: str,
-    labels: Mapping[str, str] = PAGE_LABELS,
-    gap_labels: Mapping[str, str],
-    gap_colours: Mapping[str, str],
-    number: Callable[[Any], str],
-    percent: Callable[[Any], str],
-    score: Callable[[Any], str],
+    words: PageWords | None = None,
+    gap_colours: Mapping[str, str] = GAP_COLOURS,
     plan: str = "",
 ) -> tuple[str, str]:
     """
@@ -356,12 +350,11 @@ def dossier_html(
         The commune's villages with ``gap_class`` and, when scored, ``rank``, ``score``,
         ``reason``; optional ``population`` and ``blocked_sentence`` (why terrain blocks
         mobile).
-    title, made
-        The run's title and the date shown.
-    labels, gap_labels, gap_colours
-        Page texts (:data:`PAGE_LABELS`, translated), gap class names and colours.
-    number, percent, score
-        Formatters for counts, shares (0-1) and scores, in the reader's locale.
+    title
+        The run's title.
+    words, gap_colours
+        Page texts, gap class names, the date shown and number formats in the reader's
+        language (default: :func:`page_words`), and the gap class colours.
     plan
         Safe HTML of the planned works (:func:`plan_section`), empty before a plan exists.
 
@@ -371,7 +364,8 @@ def dossier_html(
         Safe HTML: the header (navigation, title, totals) and the rest (legend strip,
         village table, other villages, plan).
     """
-    t = labels
+    w = words or page_words()
+    t, number, percent = w.labels, w.number, w.percent
     gap = villages["gap_class"].astype(str)
     gaps = villages[gap != "none"].copy()
     if "rank" in gaps:
@@ -387,28 +381,16 @@ def dossier_html(
     ]
     if people.notna().any():
         totals.append((t["total_people_gap"], number(people.sum())))
-    rows = []
-    for r in gaps.to_dict("records"):
-        rows.append({
-            "id": _text(r.get("village_id")),
-            "rank": _text(r.get("rank"), integer=True),
-            "name": _text(r.get("village_name")) or _text(r.get("village_id")),
-            "gap": gap_labels.get(str(r["gap_class"]), str(r["gap_class"])),
-            "color": gap_colours.get(str(r["gap_class"]), "#888888"),
-            "score": score(r.get("score")),
-            "population": number(r.get("population")),
-            "reason": _keep_units(_text(r.get("reason"))),
-            "blocked": _keep_units(_text(r.get("blocked_sentence"))),
-        })
+    rows = [_village_row(r, w, gap_colours) for r in gaps.to_dict("records")]
     covered = villages[gap == "none"]
     covered_names = sorted(
         (_text(n) or "" for n in covered.get("village_name", covered.get("village_id", []))),
         key=lambda s: s.casefold())
-    common = {"t": t, "title": str(title), "made": made}
+    common = {"t": t, "title": str(title), "made": w.made}
     head = _template("dossier_head.html").render(
         **common, name=str(commune.get("commune_name") or commune["commune_id"]),
         cid=str(commune["commune_id"]), totals=totals)
-    legend = [{"label": gap_labels.get(k, k), "color": c} for k, c in gap_colours.items()]
+    legend = [{"label": w.gap_labels.get(k, k), "color": c} for k, c in gap_colours.items()]
     tail = _template("dossier_tail.html").render(
         **common, gaps=rows, covered=covered_names, legend=legend, plan=_markup(plan))
     return head, tail
@@ -421,15 +403,9 @@ def index_html(
     top: pd.DataFrame,
     downloads: Sequence[tuple[str, str]],
     title: str,
-    made: str,
-    lang: str,
     css: str,
-    labels: Mapping[str, str] = PAGE_LABELS,
-    gap_labels: Mapping[str, str],
-    gap_colours: Mapping[str, str],
-    number: Callable[[Any], str],
-    percent: Callable[[Any], str],
-    score: Callable[[Any], str],
+    words: PageWords | None = None,
+    gap_colours: Mapping[str, str] = GAP_COLOURS,
     synthetic: bool = False,
 ) -> str:
     """
@@ -448,8 +424,15 @@ def index_html(
         ``commune_name``, ``gap_class``, ``score``, ``population``, ``reason``).
     downloads
         ``(label, relative link)`` of the data files to offer.
+    title, css
+        The run's title and the page's style sheet.
+    words, gap_colours
+        As for :func:`dossier_html`.
+    synthetic
+        Say on the page that the data are synthetic.
     """
-    t = labels
+    w = words or page_words()
+    number, percent = w.number, w.percent
     rows = [
         {"file": files.get(str(r["commune_id"])), "name": _text(r.get("commune_name"))
          or str(r["commune_id"]), "id": str(r["commune_id"]),
@@ -460,20 +443,34 @@ def index_html(
         for r in communes.to_dict("records")
     ]
     top_rows = [
-        {"rank": _text(r.get("rank"), integer=True),
-         "name": _text(r.get("village_name")) or _text(r.get("village_id")),
+        {**_village_row(r, w, gap_colours),
          "commune": _text(r.get("commune_name")) or _text(r.get("commune_id")) or "",
-         "file": files.get(str(r.get("commune_id"))),
-         "gap": gap_labels.get(str(r["gap_class"]), str(r["gap_class"])),
-         "color": gap_colours.get(str(r["gap_class"]), "#888888"),
-         "score": score(r.get("score")), "population": number(r.get("population")),
-         "reason": _keep_units(_text(r.get("reason")))}
+         "file": files.get(str(r.get("commune_id")))}
         for r in top.to_dict("records")
     ]
     return _template("index.html").render(
-        t=t, lang=lang, title=str(title), made=made, css=_markup(css), rows=rows, top=top_rows,
+        t=w.labels, lang=w.lang, title=str(title), made=w.made, css=_markup(css), rows=rows,
+        top=top_rows,
         downloads=[{"label": label, "href": href} for label, href in downloads],
         synthetic=synthetic)
+
+
+def _village_row(r: Mapping[str, Any], words: PageWords, gap_colours: Mapping[str, str]
+                 ) -> dict[str, Any]:
+    """One village of a page's table: rank, name, gap (label and colour), score, people,
+    reason and the terrain-blocking sentence, formatted for ``words``' language."""
+    gap = str(r["gap_class"])
+    return {
+        "id": _text(r.get("village_id")),
+        "rank": _text(r.get("rank"), integer=True),
+        "name": _text(r.get("village_name")) or _text(r.get("village_id")),
+        "gap": words.gap_labels.get(gap, gap),
+        "color": gap_colours.get(gap, "#888888"),
+        "score": words.score(r.get("score")),
+        "population": words.number(r.get("population")),
+        "reason": _keep_units(_text(r.get("reason"))),
+        "blocked": _keep_units(_text(r.get("blocked_sentence"))),
+    }
 
 
 _UNIT = re.compile(r"(\d) (km|m|%|h|giờ|người|people)(?![\w])")

@@ -8,7 +8,6 @@ default) through :mod:`geo_dx.i18n`; the English messages are grouped in :data:`
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,6 @@ from geo_dx.config import Config
 from geo_dx.errors import InputError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.planning import PLAN_COLUMNS, PlanResult
-
-logger = logging.getLogger(__name__)
 
 #: User-facing texts of the plan outputs (console, chart): English msgids, translated by
 #: :func:`geo_dx.i18n.translator` (Vietnamese in ``geo_dx/locale/vi/LC_MESSAGES/geo_dx.po``).

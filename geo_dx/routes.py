@@ -86,23 +86,6 @@ class FibreNetwork:
         """Number of segments."""
         return len(self.segment_cost_vnd)
 
-    def path_matrix(self) -> sparse.csr_matrix:
-        """
-        Villages × segments, 1 where the segment lies on the village's route.
-
-        Unreachable villages have an empty row.
-        """
-        rows, cols = [], []
-        for v, s in enumerate(self.village_segment):
-            while s >= 0:
-                rows.append(v)
-                cols.append(s)
-                s = self.segment_parent[s]
-        data = np.ones(len(rows), dtype=np.float64)
-        return sparse.csr_matrix(
-            (data, (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
-            shape=(len(self.village_segment), self.n_segments),
-        )
 
 
 def fibre_routes(

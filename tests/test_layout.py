@@ -19,14 +19,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "geo_dx"
 FLOW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("leaves", ("_version", "errors", "i18n", "columns", "_itm_kernel", "itm", "forked")),
     ("contracts", ("cells", "schema", "spatial", "config_checks", "config")),
-    ("io", ("atomic", "io", "dem", "relief", "routes")),
+    ("io", ("atomic", "io", "dem", "relief")),
     ("coverage", ("coverage", "terrain", "viewshed", "calibration", "signal_strength",
                   "disputes", "communes", "zonal", "evidence")),
     ("gaps", ("gaps",)),
     ("remoteness", ("remoteness",)),
     ("scoring", ("reasons", "scoring", "blocking")),
     ("rollout", ("rollout",)),
-    ("plan", ("optimise", "candidates", "plan_curve", "planning")),
+    ("plan", ("optimise", "routes", "candidates", "plan_curve", "planning")),
     ("report/maps", ("qgis_style", "report", "workbook", "pages", "map_assets", "map_payload",
                      "map_raster", "map_context", "plan_map", "map_overview", "map_layers",
                      "maps",
@@ -133,3 +133,59 @@ def test_no_docstring_example_is_skipped():
                for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                if "doctest: +SKIP" in line.replace("doctest:+SKIP", "doctest: +SKIP")]
     assert not skipped, f"skipped docstring examples: {skipped}"
+
+
+def _notebook_code(path: Path) -> str:
+    import json
+
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in (PACKAGE.parent / "notebooks")
+                                            .glob("*.ipynb")))
+def test_notebooks_use_only_the_public_api(notebook):
+    """A notebook imports only ``geo_dx`` itself and uses names it exports."""
+    import geo_dx
+
+    code = _notebook_code(PACKAGE.parent / "notebooks" / notebook)
+    lines = [ln for ln in code.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    tree = ast.parse("\n".join(lines))
+    submodules = [n.module for n in ast.walk(tree)
+                  if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("geo_dx")]
+    submodules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                   for a in n.names if a.name.startswith("geo_dx.")]
+    assert not submodules, f"{notebook} imports {submodules}; use `import geo_dx` only"
+    used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name) and n.value.id == "geo_dx"}
+    assert used, f"{notebook} does not use geo_dx"
+    assert used <= set(geo_dx.__all__), f"{notebook} uses non-public {used - set(geo_dx.__all__)}"
+
+
+def test_public_api_has_real_signatures():
+    """Everything ``geo_dx`` exports is importable and no function hides its options
+    behind ``*args`` / ``**kwargs``."""
+    import inspect
+
+    import geo_dx
+
+    hidden = []
+    for name in geo_dx.__all__:
+        obj = getattr(geo_dx, name)
+        if inspect.isfunction(obj):
+            kinds = {p.kind for p in inspect.signature(obj).parameters.values()}
+            if kinds & {inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL}:
+                hidden.append(name)
+            assert obj.__doc__, f"geo_dx.{name} has no docstring"
+    assert not hidden, f"public functions with *args/**kwargs: {hidden}"
+    needed = {"read_communes", "read_villages", "read_coverage", "read_dem", "find_gaps",
+              "travel_time_h", "score", "rollout_clusters", "summarise_communes", "plan",
+              "write_priority_csv", "write_maps", "analyse", "write", "load_demo"}
+    assert needed <= set(geo_dx.__all__)
+
+
+def test_readme_layout_table_names_every_module():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):]
+    missing = [m for m in _modules() if f"`geo_dx/{m}.py`" not in layout]
+    assert not missing, f"README layout table lacks: {missing}"

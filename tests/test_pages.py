@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from geo_dx.errors import GeoDxError
 from geo_dx.pages import (
     PAGE_LABELS,
+    PageWords,
     commune_file_name,
     commune_page_names,
     dossier_html,
@@ -30,6 +31,8 @@ GAP_COLOURS = {"no_fibre_no_mobile": "#D55E00", "no_mobile": "#CC79A7", "no_fibr
 FORMATS = {"number": lambda x: "–" if x is None or pd.isna(x) else f"{x:,.0f}",
            "percent": lambda x: "–" if x is None or pd.isna(x) else f"{x:.0%}",
            "score": lambda x: "–" if x is None or pd.isna(x) else f"{x:.1f}"}
+WORDS = PageWords(lang="vi", labels=PAGE_LABELS, gap_labels=GAP_LABELS, made="23/11/2026",
+                  plan_columns={}, **FORMATS)
 
 
 @pytest.mark.parametrize(("text", "slug"), [
@@ -119,8 +122,8 @@ def _commune_row() -> dict:
 
 
 def test_dossier_lists_gap_villages_in_priority_order_with_reasons():
-    head, tail = dossier_html(_commune_row(), _commune_villages(), title="Demo", made="23/11/2026",
-                              gap_labels=GAP_LABELS, gap_colours=GAP_COLOURS, **FORMATS)
+    head, tail = dossier_html(_commune_row(), _commune_villages(), title="Demo", words=WORDS,
+                              gap_colours=GAP_COLOURS)
     assert '<a href="../index.html">' in head and '<a href="../map.html">' in head
     assert "Xã &lt;i&gt;Sín&lt;/i&gt; Lịch" in head and "<i>" not in head
     assert "window.print()" in head
@@ -143,8 +146,7 @@ def test_dossier_carries_the_plan_and_says_when_nothing_is_missing():
     covered = _commune_villages().assign(gap_class="none")
     plan = plan_section(pd.DataFrame({"item": ["New 4G site"]}))
     _, tail = dossier_html({**_commune_row(), "with_gap": 0, "gap_share": 0.0}, covered,
-                           title="Demo", made="x", gap_labels=GAP_LABELS,
-                           gap_colours=GAP_COLOURS, plan=plan, **FORMATS)
+                           title="Demo", words=WORDS, gap_colours=GAP_COLOURS, plan=plan)
     assert PAGE_LABELS["dossier_no_gaps"] in tail
     assert "geodx-village-row" not in tail
     assert 'id="geodx-plan"' in tail and "New 4G site" in tail
@@ -158,8 +160,7 @@ def test_index_lists_top_villages_downloads_and_communes():
     top = _commune_villages().iloc[[1, 2]].assign(commune_id="SYN21", commune_name="Xã Sín Lịch")
     page = index_html(communes, {"SYN21": "xa-sin-lich-SYN21.html"}, top=top,
                       downloads=[("Workbook", "priority.xlsx"), ("CSV", "priority.csv")],
-                      title="Demo", made="23/11/2026", lang="vi", css="body{}",
-                      gap_labels=GAP_LABELS, gap_colours=GAP_COLOURS, **FORMATS)
+                      title="Demo", css="body{}", words=WORDS, gap_colours=GAP_COLOURS)
     assert page.startswith("<!DOCTYPE html>") and '<html lang="vi">' in page
     assert '<a href="priority.xlsx" download>Workbook</a>' in page
     assert '<a href="priority.csv" download>CSV</a>' in page

@@ -28,7 +28,6 @@ from geo_dx.schema import (
     validate_coverage,
     validate_villages,
 )
-from geo_dx.spatial import village_locations, working_crs
 
 
 def test_contract_constants_are_consistent():
@@ -71,23 +70,6 @@ def test_every_alias_in_any_case_normalises(alias, spell):
 def test_unknown_technology_names_the_row_and_the_allowed_values():
     with pytest.raises(InputError, match=r"sites.csv: column 'technology' has unknown.*'wifi'"):
         normalise_technology(pd.Series(["4g", "wifi"]), source="sites.csv")
-
-
-def test_village_locations_keep_points_and_put_polygons_inside():
-    geoms = [shapely.Point(1, 1), shapely.box(0, 0, 10, 1), shapely.Polygon(
-        [(0, 0), (10, 0), (10, 10), (9, 10), (9, 1), (0, 1)])]  # an L: centroid outside
-    v = gpd.GeoDataFrame(geometry=geoms, index=[5, 6, 7], crs=32648)
-    loc = village_locations(v)
-    assert loc.index.tolist() == [5, 6, 7] and loc.crs == v.crs
-    assert loc.iloc[0].equals(geoms[0])
-    assert all(p.within(g) for p, g in zip(loc.iloc[1:], geoms[1:], strict=True))
-
-
-def test_working_crs_configured_else_projected_else_utm():
-    lonlat = gpd.GeoSeries([shapely.Point(103.0, 21.4)], crs=4326)
-    assert working_crs(lonlat).to_epsg() == 32648
-    assert working_crs(lonlat.to_crs(32649)).to_epsg() == 32649  # already metric: kept
-    assert working_crs(lonlat, "EPSG:3405").to_epsg() == 3405  # configured wins
 
 
 def test_validate_villages_cleans_a_copy():
