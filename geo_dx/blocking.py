@@ -173,8 +173,9 @@ def _pairs_in_reach(
 
 
 def _site_names(sites: pd.DataFrame) -> np.ndarray:
-    fallback = [f"{t} site {label}" for t, label in zip(sites["technology"], sites.index,
-                                                        strict=True)]
+    # without a site_id: technology and row, readable in any language ("4G #12")
+    fallback = [f"{str(t).upper()} #{label}" for t, label in zip(sites["technology"],
+                                                                  sites.index, strict=True)]
     if "site_id" not in sites:
         return np.asarray(fallback, dtype=object)
     ids = sites["site_id"].to_numpy(dtype=object)

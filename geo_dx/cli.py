@@ -88,7 +88,8 @@ def _run(args: argparse.Namespace) -> int:
     from geo_dx.progress import progress_bar
 
     with progress_bar(RUN_STAGES):  # drawn only when stderr is a terminal
-        result = analyse(inputs, config=config)
+        result = analyse(inputs, config=config, partitions=args.partitions,
+                         scheduler_address=args.scheduler)
         write(result, out)
     print(format_summary(result.summary, language=config.language))
     if result.plan is not None:
@@ -192,6 +193,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--title", help="dataset title shown on the map and summary")
     _language(run)
     run.add_argument("--out", metavar="DIR", help="output folder (default maps/demo or maps/run)")
+    run.add_argument("--partitions", type=int, metavar="N",
+                     help="decide gaps over N spatial partitions in parallel with dask "
+                          "(pip install 'geo_dx[scale]'); same result")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="with --partitions: a running dask scheduler (default: a local "
+                          "cluster on all cores)")
     _plan_arguments(run)
     _verbosity(run)
     run.set_defaults(func=_run)

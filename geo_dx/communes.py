@@ -224,7 +224,8 @@ def summarise_communes(
     -------
     geopandas.GeoDataFrame
         ``commune_id, commune_name, villages, with_gap, without_fibre,
-        without_mobile_broadband, without_both, gap_share`` with the commune geometry.
+        without_mobile_broadband, without_both, gap_share`` with the commune geometry
+        (and ``province`` after ``commune_name`` when the communes have one).
 
     Examples
     --------
@@ -246,7 +247,9 @@ def summarise_communes(
         "without_both": no_fibre & no_mobile,
     })
     counts = flags.groupby("commune_id")[list(COUNT_COLUMNS)].sum()
-    out = communes[["commune_id", "commune_name", "geometry"]].merge(
+    # the province (when given) lets a national map drill down province by province
+    keep = ["commune_id", "commune_name", *(["province"] if "province" in communes else [])]
+    out = communes[[*keep, "geometry"]].merge(
         counts, left_on="commune_id", right_index=True, how="left"
     )
     out[list(COUNT_COLUMNS)] = out[list(COUNT_COLUMNS)].fillna(0).astype(int)
@@ -256,7 +259,7 @@ def summarise_communes(
         na_position="last", kind="stable",
     ).reset_index(drop=True)
     return gpd.GeoDataFrame(
-        out[["commune_id", "commune_name", *COUNT_COLUMNS, "gap_share", "geometry"]],
+        out[[*keep, *COUNT_COLUMNS, "gap_share", "geometry"]],
         geometry="geometry",
         crs=communes.crs,
     )

@@ -141,8 +141,9 @@ def find_gaps(
     mobile = _best_source(found.by_group, MOBILE_BROADBAND, evidence, "mobile", out.index)
     out["has_fibre"] = fibre.notna().to_numpy()
     out["has_mobile_broadband"] = mobile.notna().to_numpy()
-    out["fibre_source"] = fibre.to_numpy()
-    out["mobile_source"] = mobile.to_numpy()
+    # str whatever the data (an all-None object column would otherwise stay object)
+    out["fibre_source"] = pd.array(fibre.to_numpy(), dtype="str")
+    out["mobile_source"] = pd.array(mobile.to_numpy(), dtype="str")
     out["mobile_technology"] = _best_technology(found.by_group, out["has_mobile_broadband"])
     # no point at all: missing (empty in the CSV), never inf
     out["nearest_fibre_m"] = _finite(found.nearest_fibre_m)

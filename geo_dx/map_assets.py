@@ -1,7 +1,12 @@
-"""The vendored Leaflet, its fullscreen plugin and geo_dx's page code, inlined into a map.
+"""The vendored Leaflet, its fullscreen plugin and geo_dx's page code, inlined or shared.
 
 Files come from ``geo_dx/assets/`` (fetched by ``scripts/vendor_assets.py``, hashes checked
 with ``--check``); images become data URIs, so a map needs no internet and no CDN.
+
+A single map inlines them (:func:`inline_assets`, ~200 kB). The pages of a run share one copy
+instead: :func:`write_shared_assets` writes ``assets/geo_dx.css`` and ``assets/geo_dx.js``
+once into the run folder and each page links them by a relative path (:func:`link_assets`),
+so a page still opens offline from disk as long as it stays in its run folder.
 """
 
 from __future__ import annotations
@@ -11,12 +16,17 @@ import html
 import json
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import folium
 from branca.element import Element
 
-__all__ = ["asset", "inline_assets", "script_json"]
+__all__ = ["SHARED_ASSETS", "asset", "inline_assets", "link_assets", "script_json",
+           "write_shared_assets"]
+
+#: Folder of a run holding the page code shared by every page.
+SHARED_ASSETS = "assets"
 
 
 @cache
@@ -54,8 +64,61 @@ def inline_assets(m: folium.Map, title: str) -> None:
     m.default_css = []
     root = m.get_root()
     root.title = html.escape(str(title))
-    root.header.add_child(Element(f"<style>{_inline_css()}</style>"), name="geodx_css")
-    root.header.add_child(Element(f"<script>{_inline_js()}</script>"), name="geodx_js")
+    # _Raw: ~200 kB of code compiled as a Jinja template per page was most of a page's cost
+    root.header.add_child(_Raw(f"<style>{_inline_css()}</style>"), name="geodx_css")
+    root.header.add_child(_Raw(f"<script>{_inline_js()}</script>"), name="geodx_js")
+
+
+def link_assets(m: folium.Map, title: str, href: str) -> None:
+    """
+    Link the shared ``geo_dx.css`` and ``geo_dx.js`` from folder ``href`` into ``m``'s head.
+
+    ``href`` is relative to the page (``"assets/"`` beside it, ``"../assets/"`` one level
+    down); the files are those of :func:`write_shared_assets`.
+
+    Examples
+    --------
+    >>> m = folium.Map(tiles=None)
+    >>> link_assets(m, "Demo", "../assets/")
+    >>> '<script src="../assets/geo_dx.js"></script>' in m.get_root().render()
+    True
+    """
+    m.default_js = []
+    m.default_css = []
+    root = m.get_root()
+    root.title = html.escape(str(title))
+    href = html.escape(href, quote=True)
+    root.header.add_child(_Raw(f'<link rel="stylesheet" href="{href}geo_dx.css">'),
+                          name="geodx_css")
+    root.header.add_child(_Raw(f'<script src="{href}geo_dx.js"></script>'), name="geodx_js")
+
+
+def write_shared_assets(out_dir: str | Path) -> list[Path]:
+    """
+    Write ``assets/geo_dx.css`` and ``assets/geo_dx.js`` into ``out_dir`` (atomically).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> [p.name for p in write_shared_assets(tempfile.mkdtemp())]
+    ['geo_dx.css', 'geo_dx.js']
+    """
+    from geo_dx.atomic import write_text_atomic
+
+    folder = Path(out_dir) / SHARED_ASSETS
+    return [write_text_atomic(folder / "geo_dx.css", _inline_css()),
+            write_text_atomic(folder / "geo_dx.js", _inline_js())]
+
+
+class _Raw(Element):
+    """Fixed markup, rendered as is (a branca Element would compile it as a template)."""
+
+    def __init__(self, markup: str):
+        super().__init__()
+        self.markup = markup
+
+    def render(self, **kwargs: Any) -> str:
+        return self.markup
 
 
 def _data_uri(name: str, mime: str) -> str:

@@ -71,6 +71,8 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "dispute": N_("Measured weak or no service"),
     "dispute_evidence": N_("{tests} tests on {days} days nearby"),
     "best_mobile": N_("Best mobile here"),
+    "blocked_by": N_("Mobile site blocked by terrain"),
+    "obstacle": N_("Obstacle elevation (m)"),
     "population": N_("Population"),
     "ethnic": N_("Ethnic minority"),
     "priority_rank": N_("Priority rank"),
@@ -368,6 +370,9 @@ def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
         "rankP95": numbers("rank_p95", 0),
         "tech": tech,
         "blocked": blocked,
+        "blockedBy": texts("mobile_blocked_by"),
+        "obstacleLat": numbers("obstacle_lat", _COORD_DECIMALS),
+        "obstacleLon": numbers("obstacle_lon", _COORD_DECIMALS),
         "contrib": contrib,
     }
 

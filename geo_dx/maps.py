@@ -23,6 +23,7 @@ import json
 import logging
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +31,29 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from branca.element import MacroElement
-from folium.template import Template
 
 from geo_dx.atomic import run_outputs, write_text_atomic
 from geo_dx.blocking import blocked_sentences
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.forked import fork_map
 from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
-from geo_dx.map_assets import asset, inline_assets, script_json
+from geo_dx.map_assets import (
+    SHARED_ASSETS,
+    asset,
+    inline_assets,
+    link_assets,
+    write_shared_assets,
+)
 from geo_dx.map_context import PlaceContext, context_payload
+from geo_dx.map_layers import GeoDxLayers, add_raster, compiled_once, feature_groups
+from geo_dx.map_overview import (
+    OVERVIEW_ABOVE_VILLAGES,
+    areas_nav_html,
+    coverage_near,
+    split_areas,
+)
 from geo_dx.map_payload import map_payload, require_columns, to_wgs84
-from geo_dx.map_raster import RASTER_RGB, raster_overlay
+from geo_dx.map_raster import RASTER_RGB
 from geo_dx.pages import (
     commune_file_name,
     commune_page_names,
@@ -51,7 +63,6 @@ from geo_dx.pages import (
     plan_section,
     use_page_template,
 )
-from geo_dx.spatial import working_crs
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
            "run_context", "write_maps"]
@@ -62,8 +73,8 @@ OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 _OSM_ATTR = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
-#: Coverage within this distance (or its reach, if larger) of a commune shows on its map.
-_NEAR_MIN_M = 1000.0
+#: Commune pages are written by a pool of processes (one per core) from this many pages.
+_PARALLEL_MIN_PAGES = 48
 
 
 def build_map(
@@ -80,6 +91,8 @@ def build_map(
     show_coverage: bool = True,
     layers: Sequence[Callable[[folium.Map], Any]] = (),
     language: str = DEFAULT_LANGUAGE,
+    assets_href: str | None = None,
+    overview: bool = False,
 ) -> folium.Map:
     """
     Build an offline folium map of villages, communes and coverage.
@@ -115,6 +128,12 @@ def build_map(
         :func:`geo_dx.plan_map.plan_layer`).
     language
         ``"vi"`` (default) or ``"en"``: the page's language, labels and number formats.
+    assets_href
+        Link the shared page code from this folder (e.g. ``"../assets/"``,
+        :func:`geo_dx.map_assets.write_shared_assets`) instead of inlining its ~200 kB.
+    overview
+        Communes only, no village or site markers (the national overview; counts in the
+        title and legend are still those of ``villages``).
 
     Returns
     -------
@@ -131,15 +150,21 @@ def build_map(
     >>> "geoDxMap.build" in m.get_root().render()
     True
     """
-    data = map_payload(villages, communes, coverage, title=title, top_n=top_n,
-                       language=language)
+    data = map_payload(villages, communes, coverage.iloc[:0] if overview else coverage,
+                       title=title, top_n=top_n, language=language)
+    if overview:
+        data["villages"] = {key: [] for key in data["villages"]}
+        data["hasScore"] = False
     labels = data["labels"]
     bounds = data["bounds"]
     center = ([(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
               if bounds else [0.0, 0.0])
     m = folium.Map(location=center, zoom_start=10, tiles=None, prefer_canvas=True,
                    control_scale=False, max_zoom=19, zoom_snap=0.25)
-    inline_assets(m, title)
+    if assets_href is None:
+        inline_assets(m, title)
+    else:
+        link_assets(m, title, assets_href)
     use_page_template(m, lang=data["lang"], body_class="geodx-map-page")
     folium.FeatureGroup(name=labels["basemap_none"], overlay=False, show=True).add_to(m)
     folium.TileLayer(OSM_TILES, name=labels["basemap_osm"], attr=_OSM_ATTR,
@@ -148,14 +173,17 @@ def build_map(
     if clip and len(communes):
         clip_box = tuple(float(x) for x in to_wgs84(communes, "communes").total_bounds)
     data["context"] = context_payload(context, to_wgs84(communes, "communes"), bounds=clip_box)
-    if coverage_raster is not None and _add_raster(m, coverage_raster, clip_box,
+    if coverage_raster is not None and add_raster(m, coverage_raster, clip_box,
                                                    labels["layer_raster"], show_coverage):
         data["raster"] = {"label": labels["layer_raster"],
                           "color": "#{:02x}{:02x}{:02x}".format(*RASTER_RGB)}
-    groups = _feature_groups(data, show_covered=show_covered, show_coverage=show_coverage)
+    groups = feature_groups(data, show_covered=show_covered, show_coverage=show_coverage)
+    if overview:
+        markers = {c["key"] for c in data["gapClasses"]} | {"top"}
+        groups = {k: g for k, g in groups.items() if k not in markers}
     for group in groups.values():
         group.add_to(m)
-    _Layers(data, groups).add_to(m)
+    GeoDxLayers(data, groups).add_to(m)
     for add_layer in layers:
         add_layer(m)
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
@@ -243,24 +271,20 @@ def write_maps(
         ids = all_ids[all_ids == str(commune_id)]
     else:
         ids = all_ids[(pd.to_numeric(communes["villages"]) > 0) | all_communes]
-    near = _coverage_near(coverage, communes[all_ids.isin(ids)])
+    write_shared_assets(out_dir)
+    # villages grouped by commune once (positions), not one scan of all villages per commune
     village_commune = villages["commune_id"].astype("string").fillna("").to_numpy()
-    written, files = [], {}
-    if commune_id is None:
-        m = build_map(villages, communes, coverage, title=title, coverage_raster=coverage_raster,
-                      context=context, show_covered=False, show_coverage=False, layers=layers,
-                      language=language)
-        written.append(_save(m, out_dir / "map.html"))
-    for i, cid in zip(ids.index, ids, strict=True):
-        own = communes.loc[[i]]
-        mine = villages[village_commune == cid]
-        m = build_map(mine, own, near[cid], title=str(own["commune_name"].iloc[0]),
-                      coverage_raster=coverage_raster, clip=True, context=context,
-                      language=language)
-        plan = _plan_rows(plan_items, cid, mine) if plan_items is not None else None
-        _dossier_page(m, own.iloc[0], mine, title=title, plan=plan, language=language)
-        written.append(_save(m, out_dir / "communes" / names[cid]))
-        files[cid] = names[cid]
+    by_commune = pd.Series(np.arange(len(villages))).groupby(village_commune).indices
+    written = [] if commune_id is not None else _main_maps(
+        out_dir, villages, communes, coverage, by_commune, title=title,
+        coverage_raster=coverage_raster, context=context, layers=layers, language=language)
+    near = coverage_near(coverage, communes[all_ids.isin(ids)])
+    jobs = [(int(i), cid, names[cid]) for i, cid in zip(ids.index, ids, strict=True)]
+    shared = _PageInputs(out_dir, villages, communes, near, by_commune, title,
+                         coverage_raster, context, plan_items, language)
+    with compiled_once():
+        written += fork_map(_commune_page, shared, jobs, min_jobs=_PARALLEL_MIN_PAGES)
+    files = {cid: name for _, cid, name in jobs}
     if commune_id is not None:
         return written
     for old in (out_dir / "communes").glob("*.html"):
@@ -271,6 +295,69 @@ def write_maps(
                                                  out_dir=out_dir, language=language)))
     log.info("wrote %d map files to %s", len(written), out_dir)
     return written
+
+
+def _main_maps(
+    out_dir: Path, villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
+    coverage: gpd.GeoDataFrame, by_commune: dict[str, np.ndarray], *, title: str,
+    coverage_raster: str | Path | None, context: PlaceContext | None,
+    layers: Sequence[Callable[[folium.Map], Any]], language: str,
+) -> list[Path]:
+    """``map.html`` (self-contained), above a size the overview and the area maps."""
+    href = SHARED_ASSETS + "/"
+    if len(villages) <= OVERVIEW_ABOVE_VILLAGES:
+        m = build_map(villages, communes, coverage, title=title, coverage_raster=coverage_raster,
+                      context=context, show_covered=False, show_coverage=False, layers=layers,
+                      language=language)
+        for old in (out_dir / "areas").glob("*.html"):
+            old.unlink()
+        return [_save(m, out_dir / "map.html")]
+    areas = split_areas(villages, communes, coverage, by_commune)
+    written = [_save(build_map(a.villages, a.communes, a.coverage, title=f"{title} — {a.name}",
+                               coverage_raster=coverage_raster, clip=True, context=context,
+                               show_covered=False, show_coverage=False, language=language,
+                               assets_href="../" + href), out_dir / a.file) for a in areas]
+    keep = {Path(a.file).name for a in areas}
+    for old in (out_dir / "areas").glob("*.html"):
+        if old.name not in keep:
+            old.unlink()
+    links = [(a.name, a.file, len(a.villages), a.with_gap) for a in areas]
+    m = build_map(villages, communes, coverage, title=title, context=None, layers=layers,
+                  language=language, overview=True)
+    use_page_template(m, lang=page_words(language).lang, body_class="geodx-doc geodx-overview",
+                      after=areas_nav_html(links))
+    return [_save(m, out_dir / "map.html"), *written]
+
+
+@dataclass(frozen=True)
+class _PageInputs:
+    """What every commune page reads (inherited by forked workers, never pickled)."""
+
+    out_dir: Path
+    villages: gpd.GeoDataFrame
+    communes: gpd.GeoDataFrame
+    near: dict[str, gpd.GeoDataFrame]
+    by_commune: dict[str, np.ndarray]
+    title: str
+    coverage_raster: str | Path | None
+    context: PlaceContext | None
+    plan_items: pd.DataFrame | None
+    language: str
+
+
+def _commune_page(shared: _PageInputs, job: tuple[int, str, str]) -> Path:
+    """One commune's dossier page (``job``: table row, commune id, file name)."""
+    index, cid, name = job
+    own = shared.communes.loc[[index]]
+    mine = shared.villages.iloc[shared.by_commune.get(cid, np.zeros(0, dtype=np.intp))]
+    m = build_map(mine, own, shared.near[cid], title=str(own["commune_name"].iloc[0]),
+                  coverage_raster=shared.coverage_raster, clip=True, context=shared.context,
+                  language=shared.language, assets_href="../" + SHARED_ASSETS + "/")
+    plan = (_plan_rows(shared.plan_items, cid, mine) if shared.plan_items is not None
+            else None)
+    _dossier_page(m, own.iloc[0], mine, title=shared.title, plan=plan,
+                  language=shared.language)
+    return _save(m, shared.out_dir / "communes" / name)
 
 
 def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[Path]:
@@ -330,108 +417,6 @@ def _check_commune_id(ids: pd.Series, commune_id: str, where: str) -> None:
         raise InputError(
             f"{where}: commune_id {commune_id!r} not found; valid ids include: "
             f"{', '.join(ids.head(10))}{' ...' if len(ids) > 10 else ''}")
-
-
-# --- Map assembly -------------------------------------------------------------------------
-
-
-class _Layers(MacroElement):
-    """Hands the embedded data and the empty feature groups to geo_dx_map.js."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = geoDxMap.build({{ this._parent.get_name() }},
-            {{ this.payload }},
-            { {%- for key, group in this.groups.items() %}
-              {{ key|tojson }}: {{ group.get_name() }},
-            {%- endfor %} });
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, payload: dict[str, Any], groups: dict[str, folium.FeatureGroup]):
-        super().__init__()
-        self._name = "GeoDxLayers"
-        self.payload = script_json(payload)
-        self.groups = groups
-
-
-def _feature_groups(
-    data: dict[str, Any], *, show_covered: bool = True, show_coverage: bool = True
-) -> dict[str, folium.FeatureGroup]:
-    """The empty layers (filled by geo_dx_map.js) that the layer control lists, in order."""
-    labels = data["labels"]
-    context = data.get("context", {})
-    groups: dict[str, folium.FeatureGroup] = {}
-    if "relief" in context:
-        groups["relief"] = folium.FeatureGroup(labels["layer_relief"])
-    if data["communes"]["features"]:
-        groups["communes"] = folium.FeatureGroup(labels["layer_communes"])
-    if context.get("communeLabels", {}).get("name"):
-        groups["communeLabels"] = folium.FeatureGroup(labels["layer_commune_names"])
-    if context.get("roads", {}).get("lines"):
-        groups["roads"] = folium.FeatureGroup(labels["layer_roads"])
-    if context.get("towns", {}).get("name"):
-        groups["towns"] = folium.FeatureGroup(labels["layer_towns"])
-    for cls in data["gapClasses"]:
-        groups[cls["key"]] = folium.FeatureGroup(
-            labels["layer_gap"].format(label=cls["label"], n=_count(data, cls["count"])),
-            show=show_covered or cls["key"] != "none")
-    if data["hasScore"]:
-        groups["top"] = folium.FeatureGroup(labels["layer_top"].format(n=data["topN"]))
-    tech = data["sites"]["tech"]
-    n_fibre = tech.count("fibre")
-    if len(tech) - n_fibre:
-        groups["mobile"] = folium.FeatureGroup(
-            labels["layer_mobile"].format(n=_count(data, len(tech) - n_fibre)), show=show_coverage)
-        groups["reach"] = folium.FeatureGroup(labels["layer_reach"], show=False)
-    if n_fibre:
-        groups["fibre"] = folium.FeatureGroup(labels["layer_fibre"].format(n=_count(data, n_fibre)),
-                                              show=show_coverage)
-    return groups
-
-
-def _count(data: dict[str, Any], n: int) -> str:
-    """A whole number grouped the page's way (``1.650`` in Vietnamese, ``1,650`` in English)."""
-    return f"{int(n):,}".replace(",", data["numberFormat"]["group"])
-
-
-def _add_raster(
-    m: folium.Map, path: str | Path, clip_lonlat: tuple[float, float, float, float] | None,
-    name: str, show: bool,
-) -> bool:
-    overlay = raster_overlay(path, clip_lonlat=clip_lonlat)
-    if overlay is None:
-        return False
-    png_uri, bounds = overlay
-    folium.map.CustomPane("geodx-raster", z_index=350, pointer_events=False).add_to(m)
-    folium.raster_layers.ImageOverlay(
-        png_uri, bounds=bounds, name=name, opacity=0.3, pane="geodx-raster",
-        overlay=True, show=show, interactive=False,
-    ).add_to(m)
-    return True
-
-
-def _coverage_near(
-    coverage: gpd.GeoDataFrame, communes: gpd.GeoDataFrame
-) -> dict[str, gpd.GeoDataFrame]:
-    """For each commune id, the coverage points whose reach (at least 1 km) touches it."""
-    coverage = to_wgs84(coverage, "coverage")
-    communes = to_wgs84(communes, "communes")
-    ids = communes["commune_id"].astype(str).tolist()
-    out = {cid: coverage.iloc[:0] for cid in ids}
-    if coverage.empty or communes.empty:
-        return out
-    crs = working_crs(communes)
-    points = coverage.to_crs(crs).geometry.to_numpy()
-    reach = pd.to_numeric(coverage.get("reach_m", pd.Series(np.nan, index=coverage.index)),
-                          errors="coerce").fillna(0).clip(lower=_NEAR_MIN_M).to_numpy()
-    tree = shapely.STRtree(points)
-    for cid, geom in zip(ids, communes.to_crs(crs).geometry.to_numpy(), strict=True):
-        idx = tree.query(geom, predicate="dwithin", distance=float(reach.max()))
-        out[cid] = coverage.iloc[np.sort(idx[shapely.distance(points[idx], geom) <= reach[idx]])]
-    return out
 
 
 def _save(m: folium.Map, path: Path) -> Path:

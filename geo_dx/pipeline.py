@@ -117,7 +117,8 @@ def demo_inputs(*, language: str = DEFAULT_LANGUAGE) -> RunInputs:
     )
 
 
-def analyse(inputs: RunInputs, *, config: Config | None = None) -> RunResult:
+def analyse(inputs: RunInputs, *, config: Config | None = None, partitions: int | None = None,
+            scheduler_address: str | None = None) -> RunResult:
     """
     Read and validate the inputs, find gaps, score gap villages, summarise.
 
@@ -125,11 +126,16 @@ def analyse(inputs: RunInputs, *, config: Config | None = None) -> RunResult:
     coverage mask) → travel times → scores → rollout clusters → per-commune table → the
     run summary. Warnings raised on the way (repaired geometries, capped ranges,
     unassigned villages) are logged and listed in the summary.
+
+    With ``partitions`` the gap decisions run over that many spatial partitions on a dask
+    cluster (:func:`geo_dx.partition.partitioned_gaps`, the ``[scale]`` extra; same
+    result), a local one unless ``scheduler_address`` is given.
     """
     config = config or Config()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GeoDxWarning)
-        result, fields = _analyse(inputs, config)
+        result, fields = _analyse(inputs, config, partitions=partitions,
+                                  scheduler_address=scheduler_address)
     messages = [str(w.message) for w in caught if issubclass(w.category, GeoDxWarning)]
     for message in messages:
         logger.warning("%s", message)
@@ -138,7 +144,8 @@ def analyse(inputs: RunInputs, *, config: Config | None = None) -> RunResult:
     return dataclasses.replace(result, summary=summary)
 
 
-def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, Any]]:
+def _analyse(inputs: RunInputs, config: Config, *, partitions: int | None = None,
+             scheduler_address: str | None = None) -> tuple[RunResult, dict[str, Any]]:
     """The run's layers, and the summary's fields (the summary is built by the caller)."""
     with stage("read inputs"):
         communes, villages, coverage = _read_inputs(inputs, config)
@@ -152,9 +159,19 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
     model = mobile_model(config, dem)
     calibration = calibrate_signal(coverage, dem, config=config) if model == "itm" else None
     with stage("gaps"):
-        gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
-                         evidence=evidence,
-                         calibration=calibration if config.terrain.calibrate else None)
+        applied = calibration if config.terrain.calibrate else None
+        if partitions and not evidence:
+            from geo_dx.partition import partitioned_gaps
+
+            gaps = partitioned_gaps(villages, coverage, communes=communes, config=config,
+                                    dem=dem, calibration=applied, partitions=partitions,
+                                    scheduler_address=scheduler_address)
+        else:
+            if partitions:
+                logger.warning("coverage rasters and speed tiles are decided in one process; "
+                               "--partitions ignored")
+            gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
+                             evidence=evidence, calibration=applied)
         if dem is not None and model == "terrain":
             gaps = gaps.join(terrain_blocking(gaps, coverage, dem, config=config))
     mask = None
@@ -193,7 +210,7 @@ def _analyse(inputs: RunInputs, config: Config) -> tuple[RunResult, dict[str, An
         per_commune = summarise_communes(scored, communes)
     is_gap = scored["gap_class"] != "none"
     fields: dict[str, Any] = {
-        "mobile_model": mobile_model(config, dem),
+        "mobile_model": model,
         "synthetic": inputs.synthetic or "synthetic" in inputs.title.lower(),
         "language": config.language,
         "generator": f"geo_dx {__version__}",

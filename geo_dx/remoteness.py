@@ -314,10 +314,10 @@ def _terrain_hours(
                         sampling=(abs(grid.transform.e), abs(grid.transform.a)))
     vrows, vcols = _cells(grid, xy)
     vin = _inside(grid, vrows, vcols)
-    # the search stops once every village cell is settled (exact: cells leave the
-    # queue in order of cost), instead of spreading over the whole grid
-    ends = sorted(set(zip(vrows[vin].tolist(), vcols[vin].tolist(), strict=True)))
-    cumulative, _ = mcp.find_costs(starts, ends=ends or None, find_all_ends=True)
+    # No ``ends``: skimage checks every settled cell against the whole list of ends, so
+    # stopping at the village cells costs O(cells x villages) (measured: 13 min instead of
+    # ~1 min for 16,500 villages on 17.7 M cells); one search over the crop is linear.
+    cumulative, _ = mcp.find_costs(starts)
     logger.info("travel-time search over %d x %d cells (%.0f m) from %d centre cells",
                 *grid.shape, grid.cell_size_m, len(starts))
     hours = np.full(len(xy), np.nan)

@@ -112,6 +112,9 @@ def _villages() -> gpd.GeoDataFrame:
     villages["blocked_site_distance_m"] = np.where(blocked, 1630.0, np.nan)
     villages["obstacle_elevation_m"] = np.where(blocked, 1720.0, np.nan)
     villages["obstacle_distance_m"] = np.where(blocked, 912.0, np.nan)
+    ridge = gpd.GeoSeries([shapely.Point(X0 + 7_000, Y0 + 2_100)], crs=UTM).to_crs(4326)
+    villages["obstacle_lon"] = np.where(blocked, ridge.x.iloc[0], np.nan)
+    villages["obstacle_lat"] = np.where(blocked, ridge.y.iloc[0], np.nan)
     villages["mobile_confidence"] = "declared"
     return villages
 
@@ -234,10 +237,22 @@ def test_popup_of_a_village_behind_a_ridge_says_why(driver, vi_dir):
     _open(driver, vi_dir / "map.html")
     text = _popup_text(driver, "v03")
     assert BLOCKED in text
+    assert "Trạm di động bị địa hình che chắn\tS-4G-1" in text  # the site behind the ridge
+    # The ridge top is marked on the map while the popup is open, and only then.
+    marks = driver.find_elements("css selector", ".geodx-obstacle")
+    assert len(marks) == 1 and marks[0].get_attribute("title") == "Độ cao đỉnh chắn (m)"
+    where = driver.execute_script("""
+        var s = window.geoDxMaps[0], r = arguments[0].getBoundingClientRect();
+        var p = s.map.containerPointToLatLng([r.left + r.width / 2, r.top + r.height / 2]);
+        return [p.lat, p.lng];""", marks[0])
+    ridge = gpd.GeoSeries([shapely.Point(X0 + 7_000, Y0 + 2_100)], crs=UTM).to_crs(4326)
+    # within ~100 m (the village is 900 m away; the view may still be settling)
+    assert abs(where[0] - ridge.y.iloc[0]) < 1e-3 and abs(where[1] - ridge.x.iloc[0]) < 1e-3
     blocked = driver.find_element("css selector", ".geodx-popup-blocked")
     assert blocked.get_attribute("textContent") == BLOCKED  # (the popup may scroll)
-    # The others have no such sentence.
+    # The others have no such sentence, and no ridge is marked for them.
     assert "Bị núi che" not in _popup_text(driver, "v02")
+    assert driver.find_elements("css selector", ".geodx-obstacle") == []
     assert severe(driver) == []
 
 

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "geo_dx"
 
 #: Every geo_dx module in flow order, grouped by stage (a module may import earlier ones).
 FLOW: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("leaves", ("_version", "errors", "i18n", "columns", "_itm_kernel", "itm")),
+    ("leaves", ("_version", "errors", "i18n", "columns", "_itm_kernel", "itm", "forked")),
     ("contracts", ("cells", "schema", "spatial", "config_checks", "config")),
     ("io", ("atomic", "io", "dem", "relief")),
     ("coverage", ("coverage", "terrain", "viewshed", "calibration", "signal_strength",
@@ -28,8 +28,11 @@ FLOW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rollout", ("rollout",)),
     ("plan", ("optimise", "routes", "candidates", "plan_curve", "planning")),
     ("report/maps", ("qgis_style", "report", "workbook", "pages", "map_assets", "map_payload",
-                     "map_raster", "map_context", "plan_map", "maps", "plan_report")),
-    ("on top", ("_demo_world", "demo", "progress", "pipeline", "cli", "__init__")),
+                     "map_raster", "map_context", "plan_map", "map_overview", "map_layers",
+                     "maps",
+                     "plan_report")),
+    ("on top", ("_demo_world", "demo", "progress", "partition", "pipeline", "cli",
+                "__init__")),
 )
 ORDER: dict[str, int] = {m: i for i, m in enumerate(m for _, ms in FLOW for m in ms)}
 

@@ -103,6 +103,7 @@
     if (row.signalDbm !== null && row.signalDbm !== undefined) {
       addRow(t, T.signal, fmtFixed(row.signalDbm, 1) + ' dBm');
     }
+    if (row.blockedBy) { addRow(t, T.blocked_by, row.blockedBy); }
     if (row.confidence) {
       addRow(t, T.confidence, T['confidence_' + row.confidence] || row.confidence);
     }
@@ -393,10 +394,24 @@
                          autoPanPaddingBottomRight: [20, 20]});
     var hover = L.tooltip({direction: 'top', offset: [0, -6]});
     state.popup = popup;
+    // While a blocked village's popup is open, the ridge top that hides its site is marked.
+    var obstacle = L.layerGroup();
+    map.on('popupclose', function () { obstacle.clearLayers(); map.removeLayer(obstacle); });
     state.open = function (i) {
       var row = state.rows[i];
       popup.setLatLng([row.lat, row.lon]).setContent(villagePopup(data, row)).openOn(map);
       state.openIndex = i;
+      obstacle.clearLayers();
+      if (row.blocked && row.obstacleLat !== null && row.obstacleLat !== undefined) {
+        L.polyline([[row.lat, row.lon], [row.obstacleLat, row.obstacleLon]], {
+          color: '#6b3a00', weight: 1.5, dashArray: '3 4', interactive: false
+        }).addTo(obstacle);
+        L.marker([row.obstacleLat, row.obstacleLon], {
+          icon: L.divIcon({className: 'geodx-obstacle', html: '\u25b2', iconSize: [14, 14]}),
+          title: T.obstacle, keyboard: false, interactive: false
+        }).addTo(obstacle);
+        obstacle.addTo(map);
+      }
     };
     state.show = function (i) {
       var row = state.rows[i];

@@ -1,0 +1,193 @@
+"""The national overview of a large run and the areas it drills down to.
+
+A province's ``map.html`` draws every village. A national run has ~100,000 of them and
+~86,000 sites: one page with all of them is ~85 MB that no browser draws at country zoom. Above
+:data:`OVERVIEW_ABOVE_VILLAGES` villages, ``map.html`` becomes an overview (communes shaded by
+their share of villages with a gap, no village or site markers) that links to one map per
+area, ``areas/<name>-<hash>.html``, each drawn like a province map.
+
+An area is a province (the communes' ``province`` column) or, without one, a group of
+neighbouring communes found by recursive bisection of their centres, with at most
+``max_villages`` villages (:func:`drill_down_areas`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_dx.map_payload import to_wgs84
+from geo_dx.pages import commune_page_names
+from geo_dx.spatial import working_crs
+
+__all__ = ["AREA_LABELS", "OVERVIEW_ABOVE_VILLAGES", "Area", "areas_nav_html", "coverage_near",
+           "drill_down_areas", "split_areas"]
+
+#: Coverage within this distance (or its reach, if larger) of a commune shows on its map.
+_NEAR_MIN_M = 1000.0
+
+#: Above this many villages ``map.html`` is an overview that links to per-area maps.
+OVERVIEW_ABOVE_VILLAGES = 20_000
+#: Most villages in an area found by bisection (a province map of ~5,000 villages is ~3 MB).
+AREA_MAX_VILLAGES = 5_000
+
+#: Texts of the overview page.
+AREA_LABELS: Mapping[str, str] = {
+    "areas_heading": "Maps by area",
+    "areas_note": ("This overview shades communes by their share of villages with a gap; "
+                   "open an area to see its villages, sites and fibre nodes."),
+    "area_name": "Area {n}",
+    "area_counts": "{villages} villages, {gaps} with a gap",
+}
+
+
+@dataclass(frozen=True)
+class Area:
+    """One area map: its name, file (relative to the run) and layers."""
+
+    name: str
+    file: str
+    communes: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    coverage: gpd.GeoDataFrame
+    with_gap: int
+
+
+def split_areas(
+    villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
+    by_commune: Mapping[str, np.ndarray],
+) -> list[Area]:
+    """
+    The areas of :func:`drill_down_areas` with their communes, villages and nearby coverage.
+
+    ``by_commune`` maps a commune id to the positions of its villages in ``villages``.
+    """
+    areas = drill_down_areas(communes)
+    ids = communes["commune_id"].astype(str)
+    keys = [f"A{i + 1}" for i in range(len(areas))]
+    files = commune_page_names(pd.Series(keys), pd.Series(list(areas)))
+    empty = np.zeros(0, dtype=np.intp)
+    out = []
+    for key, (name, members) in zip(keys, areas.items(), strict=True):
+        part = communes[ids.isin(members).to_numpy()]
+        rows = np.sort(np.concatenate([by_commune.get(c, empty) for c in members] or [empty]))
+        outline = part.dissolve().assign(commune_id=name)[["commune_id", "geometry"]]
+        with_gap = int(pd.to_numeric(part["with_gap"], errors="coerce").fillna(0).sum())
+        out.append(Area(name, f"areas/{files[key]}", part, villages.iloc[rows],
+                        coverage_near(coverage, outline)[name], with_gap))
+    return out
+
+
+def drill_down_areas(
+    communes: gpd.GeoDataFrame, *, max_villages: int = AREA_MAX_VILLAGES
+) -> dict[str, list[str]]:
+    """
+    The areas of an overview: area name → commune ids, in the table's order.
+
+    By the ``province`` column when every commune has one; otherwise neighbouring communes
+    grouped by recursive bisection of their centres (along the longer side of their extent)
+    until an area holds at most ``max_villages`` villages or one commune.
+
+    Parameters
+    ----------
+    communes
+        The per-commune table (``commune_id``, ``villages``, optionally ``province``).
+    max_villages
+        Largest area (in villages) when areas are found by bisection.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> table = gpd.GeoDataFrame({"commune_id": ["a", "b", "c", "d"],
+    ...                           "villages": [3, 3, 3, 3]},
+    ...                          geometry=[box(i, 0, i + 1, 1) for i in range(4)])
+    >>> drill_down_areas(table, max_villages=6)
+    {'Area 1': ['a', 'b'], 'Area 2': ['c', 'd']}
+    """
+    ids = communes["commune_id"].astype(str).to_numpy()
+    if "province" in communes and communes["province"].notna().all():
+        groups: dict[str, list[str]] = {}
+        for cid, province in zip(ids, communes["province"].astype(str), strict=True):
+            groups.setdefault(province, []).append(cid)
+        return groups
+    xy = shapely.get_coordinates(shapely.point_on_surface(communes.geometry.to_numpy()))
+    weight = pd.to_numeric(communes["villages"], errors="coerce").fillna(0).to_numpy()
+    parts: list[np.ndarray] = []
+    _bisect(np.arange(len(ids)), xy, weight, max_villages, parts)
+    parts.sort(key=lambda p: int(p.min()))
+    return {AREA_LABELS["area_name"].format(n=i + 1): ids[np.sort(p)].tolist()
+            for i, p in enumerate(parts)}
+
+
+def _bisect(idx: np.ndarray, xy: np.ndarray, weight: np.ndarray, limit: float,
+            out: list[np.ndarray]) -> None:
+    """Split ``idx`` at the weighted median of its longer side until each part fits."""
+    if len(idx) <= 1 or weight[idx].sum() <= limit:
+        out.append(idx)
+        return
+    span = xy[idx].max(axis=0) - xy[idx].min(axis=0)
+    axis = int(np.argmax(span))
+    order = idx[np.argsort(xy[idx, axis], kind="stable")]
+    cum = np.cumsum(weight[order])
+    cut = int(np.searchsorted(cum, cum[-1] / 2)) + 1
+    cut = min(max(cut, 1), len(order) - 1)
+    _bisect(order[:cut], xy, weight, limit, out)
+    _bisect(order[cut:], xy, weight, limit, out)
+
+
+def areas_nav_html(
+    areas: Sequence[tuple[str, str, int, int]], *, number: object = "{:,}".format
+) -> str:
+    """
+    The overview's list of area maps: ``(name, href, villages, with_gap)`` per area, escaped.
+
+    Examples
+    --------
+    >>> print(areas_nav_html([("Tỉnh <A>", "areas/a.html", 1650, 900)]))  # doctest: +ELLIPSIS
+    <section ...<a href="areas/a.html">Tỉnh &lt;A&gt;</a> ...(1,650 villages, 900 with a gap)...
+    """
+    items = "".join(
+        f'<li><a href="{html.escape(href, quote=True)}">{html.escape(name)}</a> '
+        f'<span class="geodx-muted">({html.escape(AREA_LABELS["area_counts"].format(villages=number(v), gaps=number(g)))})</span></li>'  # noqa: E501
+        for name, href, v, g in areas)
+    return (f'<section class="geodx-areas"><h2>{html.escape(AREA_LABELS["areas_heading"])}</h2>'
+            f'<p>{html.escape(AREA_LABELS["areas_note"])}</p><ul>{items}</ul></section>')
+
+
+def coverage_near(
+    coverage: gpd.GeoDataFrame, communes: gpd.GeoDataFrame
+) -> dict[str, gpd.GeoDataFrame]:
+    """
+    For each commune id, the coverage points whose reach (at least 1 km) touches it.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point, box
+    >>> cov = gpd.GeoDataFrame({"reach_m": [5000.0, 100.0]},
+    ...                        geometry=[Point(14000, 0), Point(11500, 0)], crs=32648)
+    >>> area = gpd.GeoDataFrame({"commune_id": ["a"]}, geometry=[box(0, -10, 10000, 10)],
+    ...                         crs=32648)
+    >>> len(coverage_near(cov.to_crs(4326), area.to_crs(4326))["a"])
+    1
+    """
+    coverage = to_wgs84(coverage, "coverage")
+    communes = to_wgs84(communes, "communes")
+    ids = communes["commune_id"].astype(str).tolist()
+    out = {cid: coverage.iloc[:0] for cid in ids}
+    if coverage.empty or communes.empty:
+        return out
+    crs = working_crs(communes)
+    points = coverage.to_crs(crs).geometry.to_numpy()
+    reach = pd.to_numeric(coverage.get("reach_m", pd.Series(np.nan, index=coverage.index)),
+                          errors="coerce").fillna(0).clip(lower=_NEAR_MIN_M).to_numpy()
+    tree = shapely.STRtree(points)
+    for cid, geom in zip(ids, communes.to_crs(crs).geometry.to_numpy(), strict=True):
+        idx = tree.query(geom, predicate="dwithin", distance=float(reach.max()))
+        out[cid] = coverage.iloc[np.sort(idx[shapely.distance(points[idx], geom) <= reach[idx]])]
+    return out
