@@ -112,7 +112,7 @@ def find_gaps(
     grid = _dem_grid(dem, out, config)
     work_crs = grid.crs if grid is not None else working_crs(out, config.crs)
     model = mobile_model(config, grid)
-    cov = coverage if "reach_m" in coverage else with_reach(coverage, config=config)
+    cov = _with_missing_reach(coverage, config)
     cov = cov.to_crs(work_crs)
     vxy = shapely.get_coordinates(village_locations(out).to_crs(work_crs).to_numpy())
     pxy = shapely.get_coordinates(cov.geometry.to_numpy())
@@ -167,6 +167,22 @@ def find_gaps(
     )
     return out
 
+
+def _with_missing_reach(coverage: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
+    """Coverage with ``reach_m`` for every row: given values kept, missing ones computed.
+
+    A ``reach_m`` column with gaps (rows appended to a layer that had one) must not leave
+    those rows reaching nowhere: they get :func:`geo_dx.coverage.with_reach`'s value.
+    """
+    if "reach_m" not in coverage:
+        return with_reach(coverage, config=config)
+    missing = coverage["reach_m"].isna().to_numpy()
+    if not missing.any():
+        return coverage
+    filled = coverage["reach_m"].to_numpy(dtype=float, na_value=np.nan).copy()
+    filled[missing] = with_reach(coverage[missing].drop(columns="reach_m"),
+                                 config=config)["reach_m"].to_numpy(dtype=float)
+    return coverage.assign(reach_m=filled)
 
 def _validated(layer: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
     """``layer`` as validated by :mod:`geo_dx.schema` (validated here when it was not)."""

@@ -6,6 +6,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import given, settings
@@ -38,6 +39,19 @@ def test_default_range_per_technology_when_range_missing():
     out = gaps_for(villages, cov)
     assert out["has_mobile_broadband"].tolist() == [True, False, True, True]
     assert out["has_fibre"].tolist() == [False, False, True, False]
+
+
+def test_rows_missing_reach_get_their_default_not_nothing():
+    # a layer that already has reach_m, with rows appended without it (e.g. planned sites)
+    villages = make_villages([(3990, 0), (0, 1490), (0, 20_000)])
+    cov = with_reach(validate_coverage(make_coverage([("4g", 0, 25_000, 1000.0)])))
+    extra = validate_coverage(make_coverage([("4g", 0, 0, NAN), ("fibre", 0, 0, NAN)]))
+    both = gpd.GeoDataFrame(pd.concat([cov, extra], ignore_index=True), crs=cov.crs)
+    assert both["reach_m"].isna().sum() == 2
+    out = find_gaps(validate_villages(villages), both)
+    # defaults 4g 4000 m and fibre 1500 m; the first row keeps its own 1000 m reach
+    assert out["has_mobile_broadband"].tolist() == [True, True, False]
+    assert out["has_fibre"].tolist() == [False, True, False]
 
 
 def test_2g_is_not_broadband_but_is_reported():
