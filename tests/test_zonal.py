@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from affine import Affine
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
 from shapely.geometry import Point, box
@@ -56,6 +56,9 @@ def test_share_matches_brute_force_over_cell_centres(seed, x0, y0, w, h):
                         lambda win: mask[win.toslices()]).iloc[0]
     rows, cols = np.mgrid[0:5, 0:6]
     cx, cy = 80 * (cols + 0.5), 400 - 80 * (rows + 0.5)
+    # a centre exactly on the edge is in or out by GDAL's half-open convention, not by
+    # contains_xy's: such ties are a convention, not an answer to check
+    assume(not shapely.intersects_xy(poly.boundary, cx, cy).any())
     inside = shapely.contains_xy(poly, cx, cy)
     if inside.any():
         assert share == mask[inside].mean()
