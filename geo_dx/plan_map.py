@@ -36,13 +36,6 @@ PLAN_MAP_TEXT: dict[str, str] = {
     "rank": N_("Rank"),
     "bn": N_("bn VND"),
 }
-#: Investment kinds as people read them (the ``kind`` code stays in the data).
-PLAN_KIND_TEXT: dict[str, str] = {
-    "new_site": N_("new 4G site"),
-    "upgrade": N_("upgrade to 4G"),
-    "small_cell": N_("small cell"),
-    "fibre": N_("fibre"),
-}
 _SITE_COLOUR = "#0b3d91"
 _FIBRE_COLOUR = "#1b9e77"
 
@@ -205,8 +198,7 @@ def _popup(row: Any, tr: Translator) -> str:
 
     names = [n for n in str(row["village_names"]).split(";") if n]
     title = t("fibre") if row["kind"] == "fibre" else t("site")
-    kind = str(row["kind"])
-    kind = tr.gettext(PLAN_KIND_TEXT[kind]) if kind in PLAN_KIND_TEXT else kind
+    kind = tr.label("plan_kind", row["kind"])
     lines = [
         f"<b>{e(str(row['item_id']))}</b> · {title} ({e(kind)})",
         f"{t('rank')}: {int(row['rank'])}",
