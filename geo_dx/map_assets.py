@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -46,16 +47,27 @@ def script_json(obj: Any) -> str:
     """
     JSON that is safe inside a ``<script>`` element (no ``</script>``, ``<!--``, U+2028).
 
+    Nor does it contain ``{{``, ``{%`` or ``{#``: folium hands every rendered script back to
+    Jinja as a template, so a village named ``{{ 7*7 }}`` would be shown as ``49`` (and
+    ``{% raw %}`` would stop the map being written). Compact JSON never has these pairs
+    outside strings, so each such ``{`` is escaped as ``\\u007b``.
+
     Examples
     --------
     >>> script_json({"name": "</script><b>"})
     '{"name":"\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e"}'
+    >>> script_json({"name": "{{ 7*7 }}"})
+    '{"name":"\\\\u007b{ 7*7 }}"}'
     """
     text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     for raw, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                      ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, esc)
-    return text
+    return _JINJA_OPENING.sub(r"\\u007b", text)
+
+
+#: A ``{`` that opens Jinja syntax (``{{``, ``{%``, ``{#``).
+_JINJA_OPENING = re.compile(r"\{(?=[{%#])")
 
 
 def inline_assets(m: folium.Map, title: str) -> None:

@@ -153,6 +153,45 @@ def test_input_strings_never_appear_raw(page):
     assert "\\u003cimg src=x onerror=alert(1)\\u003e" in page
 
 
+JINJA = ["{{ 7*7 }}", "{% raw %}", "{#", "{{{x}}}", "{%- if 1 %}"]
+
+
+def test_jinja_syntax_in_names_is_shown_as_typed(tmp_path):
+    # folium hands rendered scripts back to Jinja: a name with "{{ 7*7 }}" was shown as 49
+    # and one with "{% raw %}" stopped every map being written.
+    villages = make_villages()
+    villages.loc[villages.index[:len(JINJA)], "village_name"] = JINJA
+    outlines = make_outlines()
+    outlines.loc[0, "commune_name"] = "Xã {{ 6*7 }} {% raw %}"
+    communes = summarise_communes(villages, outlines)
+    out = tmp_path / "run"
+    paths = write_maps(out, villages, communes, make_coverage(), title="T {{ 8*8 }} {%")
+    main = (out / "map.html").read_text(encoding="utf-8")
+    names = payload(main)["villages"]["name"]
+    assert names[:len(JINJA)] == JINJA
+    assert payload(main)["title"] == "T {{ 8*8 }} {%"
+    page_a = next(p for p in paths if p.parent.name == "communes" and "-A." in p.name)
+    a = payload(page_a.read_text(encoding="utf-8"))
+    assert a["title"] == "Xã {{ 6*7 }} {% raw %}"
+    assert sorted(a["villages"]["name"][:4]) == sorted(JINJA[:4])  # v01-v04 are in A
+    dossier = page_a.read_text(encoding="utf-8")
+    assert "<h1>Xã {{ 6*7 }} {% raw %}" in dossier and "<td>{{ 7*7 }}</td>" in dossier
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "Xã {{ 6*7 }} {% raw %}</a>" in index
+
+
+@given(st.recursive(st.text(alphabet="{}%#<>&\"\\ab\u2028"), lambda inner: st.one_of(
+    st.lists(inner, max_size=3),
+    st.dictionaries(st.text(alphabet="{}%#a", max_size=3), inner, max_size=3))))
+@settings(max_examples=150)
+def test_script_json_round_trips_without_jinja_or_html_openings(obj):
+    from geo_dx.map_assets import script_json
+
+    text = script_json(obj)
+    assert json.loads(text) == obj
+    assert not re.search(r"\{[{%#]|<|>|&|\u2028", text)
+
+
 def test_title_escaped_in_page_title():
     m = build_map(make_villages(), make_communes(), make_coverage(), title="</title><script>x")
     text = render(m)
