@@ -17,7 +17,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "geo_dx"
 
 #: Every geo_dx module in flow order, grouped by stage (a module may import earlier ones).
 FLOW: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("leaves", ("_version", "errors", "i18n", "columns", "_itm_kernel", "itm", "forked")),
+    ("leaves", ("_version", "errors", "i18n", "columns", "_itm_kernel", "itm", "forked",
+                "_least_cost_kernel", "least_cost")),
     ("contracts", ("cells", "schema", "spatial", "config_checks", "config")),
     ("io", ("atomic", "io", "dem", "relief")),
     ("coverage", ("coverage", "terrain", "viewshed", "calibration", "signal_strength",
