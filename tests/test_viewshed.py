@@ -71,6 +71,29 @@ def test_viewshed_union_is_the_union_of_single_sites(seed):
     assert np.array_equal(union, np.logical_or.reduce(singles))
 
 
+def test_viewshed_union_over_forked_processes_equals_one_process(monkeypatch):
+    """Many sites are swept by one forked process per core: the same mask as in turn."""
+    from geo_dx import viewshed
+
+    dem = random_dem(7)
+    rng = np.random.default_rng(7)
+    sites = rng.uniform(0, 4000, (9, 2))
+    heights = rng.uniform(10, 40, 9)
+    reach = rng.uniform(500, 2000, 9)
+    alone = viewshed_union(dem, sites, heights, reach)
+    real, jobs_seen = viewshed.fork_map, []
+
+    def spy(func, shared, jobs, **kwargs):
+        jobs_seen.append(len(jobs))
+        return real(func, shared, jobs, **kwargs)
+
+    monkeypatch.setattr(viewshed, "_PARALLEL_MIN_SITES", 2)
+    monkeypatch.setattr(viewshed, "fork_map", spy)
+    spread = viewshed_union(dem, sites, heights, reach)
+    assert jobs_seen == [viewshed.usable_cores()]
+    assert np.array_equal(spread, alone) and alone.any() and not alone.all()
+
+
 def test_viewshed_shadow_behind_a_ridge():
     dem = profile_dem(ridge, cols=60, rows=41)
     y = centre_y(dem) + 50  # a cell centre row
