@@ -49,6 +49,7 @@ from geo_dx.map_context import PlaceContext, context_payload
 from geo_dx.map_layers import GeoDxLayers, add_raster, feature_groups, text_elements
 from geo_dx.map_overview import (
     OVERVIEW_ABOVE_VILLAGES,
+    Area,
     areas_nav_html,
     coverage_near,
     split_areas,
@@ -80,6 +81,8 @@ _OSM_PROVIDER = xyzservices.TileProvider(name="osm", url=OSM_TILES, attribution=
                                          html_attribution=_OSM_ATTR)
 #: Commune pages are written by a pool of processes (one per core) from this many pages.
 _PARALLEL_MIN_PAGES = 48
+#: ... and an overview's area maps (each up to ~20,000 villages) from this many areas.
+_PARALLEL_MIN_AREAS = 4
 
 
 def build_map(
@@ -318,10 +321,9 @@ def _main_maps(
             old.unlink()
         return [_save(m, out_dir / "map.html")]
     areas = split_areas(villages, communes, coverage, by_commune)
-    written = [_save(build_map(a.villages, a.communes, a.coverage, title=f"{title} — {a.name}",
-                               coverage_raster=coverage_raster, clip=True, context=context,
-                               show_covered=False, show_coverage=False, language=language,
-                               assets_href="../" + href), out_dir / a.file) for a in areas]
+    shared = _AreaInputs(out_dir, areas, title, coverage_raster, context, language,
+                         "../" + href)
+    written = fork_map(_area_map, shared, range(len(areas)), min_jobs=_PARALLEL_MIN_AREAS)
     keep = {Path(a.file).name for a in areas}
     for old in (out_dir / "areas").glob("*.html"):
         if old.name not in keep:
@@ -332,6 +334,29 @@ def _main_maps(
     use_page_template(m, lang=page_words(language).lang, body_class="geodx-doc geodx-overview",
                       after=areas_nav_html(links))
     return [_save(m, out_dir / "map.html"), *written]
+
+
+@dataclass(frozen=True)
+class _AreaInputs:
+    """What every area map of an overview reads (inherited by forked workers)."""
+
+    out_dir: Path
+    areas: list[Area]
+    title: str
+    coverage_raster: str | Path | None
+    context: PlaceContext | None
+    language: str
+    assets_href: str
+
+
+def _area_map(shared: _AreaInputs, index: int) -> Path:
+    """The map of one area of the overview."""
+    a = shared.areas[index]
+    m = build_map(a.villages, a.communes, a.coverage, title=f"{shared.title} — {a.name}",
+                  coverage_raster=shared.coverage_raster, clip=True, context=shared.context,
+                  show_covered=False, show_coverage=False, language=shared.language,
+                  assets_href=shared.assets_href)
+    return _save(m, shared.out_dir / a.file)
 
 
 @dataclass(frozen=True)

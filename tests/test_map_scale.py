@@ -103,6 +103,31 @@ def test_large_run_gets_an_overview_and_one_map_per_area(tmp_path, monkeypatch):
     assert payload((out / "map.html").read_text(encoding="utf-8"))["villages"]["id"]
 
 
+def test_area_maps_in_parallel_equal_those_written_in_turn(tmp_path, monkeypatch):
+    monkeypatch.setattr(maps, "OVERVIEW_ABOVE_VILLAGES", 5)
+    villages = make_villages()
+    communes = make_communes().assign(province=["North", "North", "South"])
+    write_maps(tmp_path / "serial", villages, communes, make_coverage(), title=TITLE)
+    contexts = []
+    real_pool = forked.multiprocessing.get_context
+
+    def spy(method):
+        contexts.append(method)
+        return real_pool(method)
+
+    monkeypatch.setattr(maps, "_PARALLEL_MIN_AREAS", 2)
+    monkeypatch.setattr(forked.multiprocessing, "get_context", spy)
+    monkeypatch.setattr(forked, "usable_cores", lambda: 2)
+    write_maps(tmp_path / "parallel", villages, communes, make_coverage(), title=TITLE)
+    assert contexts == ["fork"]  # the area maps' pool really ran (pages stay in turn)
+    serial = sorted((tmp_path / "serial" / "areas").glob("*.html"))
+    parallel = sorted((tmp_path / "parallel" / "areas").glob("*.html"))
+    assert [p.name for p in serial] == [p.name for p in parallel] and len(serial) == 2
+    for a, b in zip(serial, parallel, strict=True):
+        assert _normalised(a.read_text(encoding="utf-8")) == _normalised(
+            b.read_text(encoding="utf-8"))
+
+
 def test_overview_draws_no_village_or_site_markers(monkeypatch):
     m = build_map(make_villages(), make_communes(), make_coverage(), title=TITLE, overview=True)
     data = payload(m.get_root().render())
