@@ -24,6 +24,30 @@ def _normalised(text: str) -> str:
     return re.sub(r"_[0-9a-f]{32}", "_X", text)
 
 
+def _same_pages(one, other) -> int:
+    """How many pages two folders hold, after checking they hold the same (ids aside)."""
+    first, second = sorted(one.glob("*.html")), sorted(other.glob("*.html"))
+    assert [p.name for p in first] == [p.name for p in second]
+    for a, b in zip(first, second, strict=True):
+        assert _normalised(a.read_text(encoding="utf-8")) == _normalised(
+            b.read_text(encoding="utf-8"))
+    return len(first)
+
+
+def _spy_on_pools(monkeypatch) -> list[str]:
+    """Two usable cores, and the start method of every process pool fork_map opens."""
+    contexts: list[str] = []
+    real_pool = forked.multiprocessing.get_context
+
+    def spy(method):
+        contexts.append(method)
+        return real_pool(method)
+
+    monkeypatch.setattr(forked.multiprocessing, "get_context", spy)
+    monkeypatch.setattr(forked, "usable_cores", lambda: 2)
+    return contexts
+
+
 def test_commune_pages_share_one_copy_of_the_page_code(tmp_path):
     out = tmp_path / "run"
     paths = write_maps(out, make_villages(), make_communes(), make_coverage(), title=TITLE)
@@ -53,25 +77,12 @@ def test_a_single_map_still_inlines_everything():
 def test_commune_pages_in_parallel_equal_those_written_in_turn(tmp_path, monkeypatch):
     villages, communes, coverage = make_villages(), make_communes(), make_coverage()
     write_maps(tmp_path / "serial", villages, communes, coverage, title=TITLE)
-    contexts = []
-    real_pool = forked.multiprocessing.get_context
-
-    def spy(method):
-        contexts.append(method)
-        return real_pool(method)
-
     monkeypatch.setattr(maps, "_PARALLEL_MIN_PAGES", 2)
-    monkeypatch.setattr(forked.multiprocessing, "get_context", spy)
-    monkeypatch.setattr(forked, "usable_cores", lambda: 2)
+    contexts = _spy_on_pools(monkeypatch)
     paths = write_maps(tmp_path / "parallel", villages, communes, coverage, title=TITLE)
     assert contexts == ["fork"]  # the pool really ran
     assert paths[0].name == "map.html" and paths[-1].name == "index.html"
-    serial = sorted((tmp_path / "serial" / "communes").glob("*.html"))
-    parallel = sorted((tmp_path / "parallel" / "communes").glob("*.html"))
-    assert [p.name for p in serial] == [p.name for p in parallel] and len(serial) == 3
-    for a, b in zip(serial, parallel, strict=True):
-        assert _normalised(a.read_text(encoding="utf-8")) == _normalised(
-            b.read_text(encoding="utf-8"))
+    assert _same_pages(tmp_path / "serial" / "communes", tmp_path / "parallel" / "communes") == 3
 
 
 def test_large_run_gets_an_overview_and_one_map_per_area(tmp_path, monkeypatch):
@@ -108,24 +119,11 @@ def test_area_maps_in_parallel_equal_those_written_in_turn(tmp_path, monkeypatch
     villages = make_villages()
     communes = make_communes().assign(province=["North", "North", "South"])
     write_maps(tmp_path / "serial", villages, communes, make_coverage(), title=TITLE)
-    contexts = []
-    real_pool = forked.multiprocessing.get_context
-
-    def spy(method):
-        contexts.append(method)
-        return real_pool(method)
-
     monkeypatch.setattr(maps, "_PARALLEL_MIN_AREAS", 2)
-    monkeypatch.setattr(forked.multiprocessing, "get_context", spy)
-    monkeypatch.setattr(forked, "usable_cores", lambda: 2)
+    contexts = _spy_on_pools(monkeypatch)
     write_maps(tmp_path / "parallel", villages, communes, make_coverage(), title=TITLE)
     assert contexts == ["fork"]  # the area maps' pool really ran (pages stay in turn)
-    serial = sorted((tmp_path / "serial" / "areas").glob("*.html"))
-    parallel = sorted((tmp_path / "parallel" / "areas").glob("*.html"))
-    assert [p.name for p in serial] == [p.name for p in parallel] and len(serial) == 2
-    for a, b in zip(serial, parallel, strict=True):
-        assert _normalised(a.read_text(encoding="utf-8")) == _normalised(
-            b.read_text(encoding="utf-8"))
+    assert _same_pages(tmp_path / "serial" / "areas", tmp_path / "parallel" / "areas") == 2
 
 
 def test_overview_draws_no_village_or_site_markers(monkeypatch):
