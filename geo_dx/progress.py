@@ -132,7 +132,7 @@ def progress_bar(
         yield None
         return
     if factory is None:
-        from tqdm import tqdm as factory
+        factory = _quiet_tqdm()
     bar = factory(total=total, file=stream, unit="stage", leave=False,
                   bar_format="{desc:<22} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
     token = _bar.set(bar)
@@ -141,3 +141,14 @@ def progress_bar(
     finally:
         _bar.reset(token)
         bar.close()
+
+
+def _quiet_tqdm() -> type:
+    """tqdm without its monitor thread: forking with a thread running can deadlock, so
+    :func:`geo_dx.forked.fork_map` would write the maps in one process on a terminal."""
+    from tqdm import tqdm
+
+    class Bar(tqdm):  # type: ignore[misc]
+        monitor_interval = 0
+
+    return Bar

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 
 from geo_dx.progress import progress_bar, recording, stage
@@ -45,6 +46,12 @@ def test_bar_on_a_terminal_names_the_stage_and_shows_elapsed_time():
     text = stream.getvalue()
     assert "travel time" in text
     assert "00:00" in text  # elapsed
+
+
+def test_bar_starts_no_thread_so_work_can_still_fork():
+    # tqdm's monitor thread made fork_map write pages in one process on a terminal
+    with progress_bar(2, stream=FakeTerminal()) as bar:
+        assert bar is not None and threading.active_count() == 1
 
 
 def test_cli_run_prints_no_bar_when_stderr_is_not_a_terminal(tmp_path, capsys):
