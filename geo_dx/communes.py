@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import geopandas as gpd
 import numpy as np
@@ -10,6 +13,7 @@ import pandas as pd
 import shapely
 
 from geo_dx.errors import GeoDxWarning
+from geo_dx.i18n import N_, Translator
 from geo_dx.spatial import village_locations, working_crs
 
 #: Per-commune count columns, in output order.
@@ -20,6 +24,16 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "without_mobile_broadband",
     "without_both",
 )
+
+#: The messages of ``location_issue`` (English, as the column holds them; a reader sees
+#: them through :func:`location_issue_text`). ``{distance}`` is e.g. ``1000 m`` or ``205.0 km``.
+LOCATION_ISSUES: Mapping[str, str] = MappingProxyType({
+    "outside_every": N_("more than {distance} outside every commune"),
+    "outside_own": N_("{distance} outside its commune_id {commune_id}"),
+})
+#: Columns of :func:`misplaced_villages`, in order.
+MISPLACED_COLUMNS: tuple[str, ...] = (
+    "village_id", "village_name", "commune_id", "commune_name", "location_issue", "lon", "lat")
 
 
 def assign_communes(
@@ -99,7 +113,8 @@ def _location_issues(
     """Why a village's location cannot be trusted (None when it can)."""
     issue = pd.Series(None, index=villages.index, dtype=object)
     unassigned = villages["commune_id"].isna()
-    issue[unassigned] = f"more than {max_distance_m:g} m outside every commune"
+    issue[unassigned] = LOCATION_ISSUES["outside_every"].format(
+        distance=f"{max_distance_m:g} m")
     check = kept.to_numpy(dtype=bool) & ~unassigned.to_numpy()
     if check.any():
         work_crs = working_crs(villages, crs)
@@ -111,10 +126,114 @@ def _location_issues(
         if far.any():
             where = villages.index[check][far]
             issue[where] = [
-                f"{d / 1000:,.1f} km outside its commune_id {cid}"
+                LOCATION_ISSUES["outside_own"].format(distance=f"{d / 1000:,.1f} km",
+                                                      commune_id=cid)
                 for d, cid in zip(distance[far], villages.loc[where, "commune_id"], strict=True)
             ]
     return issue
+
+
+def placed(villages: pd.DataFrame) -> pd.Series:
+    """
+    Which villages are where their coordinates say: those without a ``location_issue``.
+
+    The one rule every stage uses for misplaced villages (set by :func:`assign_communes`):
+    they are never scored, ranked, clustered or listed, and maps leave them off. Without a
+    ``location_issue`` column every village is placed; an empty text counts as no issue.
+
+    Returns
+    -------
+    pandas.Series
+        Booleans aligned to ``villages``' index.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"location_issue": [None, "more than 1000 m outside every commune"]})
+    >>> placed(v).tolist(), placed(v.drop(columns="location_issue")).tolist()
+    ([True, False], [True, True])
+    """
+    if "location_issue" not in villages:
+        return pd.Series(True, index=villages.index)
+    issue = villages["location_issue"]
+    return issue.isna() | (issue.astype(str).str.strip() == "")
+
+
+def misplaced_villages(villages: gpd.GeoDataFrame) -> pd.DataFrame:
+    """
+    The villages :func:`placed` leaves out, with their coordinates as given, to fix the source.
+
+    Parameters
+    ----------
+    villages
+        Villages with ``location_issue`` (any CRS; a frame without a CRS is taken as
+        longitude/latitude).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`MISPLACED_COLUMNS` (missing ones empty): ``lon``/``lat`` are the village
+        location in WGS84, rounded to 6 decimals, in the order of ``villages``.
+
+    Examples
+    --------
+    >>> v = gpd.GeoDataFrame({"village_id": ["V1", "V2"], "location_issue": [None, "far"]},
+    ...                      geometry=gpd.points_from_xy([103.1, -103.1], [21.4, 21.4]), crs=4326)
+    >>> misplaced_villages(v)[["village_id", "location_issue", "lon", "lat"]].values.tolist()
+    [['V2', 'far', -103.1, 21.4]]
+    """
+    rows = villages[~placed(villages).to_numpy()]
+    out = pd.DataFrame({c: rows[c] if c in rows else pd.Series(None, index=rows.index,
+                                                                dtype=object)
+                        for c in MISPLACED_COLUMNS[:5]})
+    loc = village_locations(rows)
+    if loc.crs is not None and len(loc):
+        loc = loc.to_crs(4326)
+    out["lon"] = loc.x.round(6).to_numpy() if len(loc) else []
+    out["lat"] = loc.y.round(6).to_numpy() if len(loc) else []
+    return out.reset_index(drop=True)
+
+
+def location_issue_text(issue: str | None, tr: Translator) -> str | None:
+    """
+    A ``location_issue`` in ``tr``'s language, numbers formatted for it.
+
+    Texts that are not one of :data:`LOCATION_ISSUES` (written by another tool) are
+    returned as they are.
+
+    Examples
+    --------
+    >>> from geo_dx.i18n import translator
+    >>> location_issue_text("205.0 km outside its commune_id C00", translator("vi"))
+    'nằm ngoài xã C00 ghi ở cột commune_id, cách 205,0 km'
+    >>> location_issue_text("more than 1000 m outside every commune", translator("en"))
+    'more than 1,000 m outside every commune'
+    """
+    if issue is None or pd.isna(issue):
+        return None
+    text = str(issue)
+    for message, pattern in _ISSUE_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        values = match.groupdict()
+        number, unit = values["distance"].split(" ")
+        value = float(number.replace(",", ""))
+        values["distance"] = (tr.km(value * 1000.0, decimals=1) if unit == "km"
+                              else tr.metres(value))
+        return tr.gettext(message, **values)
+    return text
+
+
+_DISTANCE = r"(?P<distance>\d[\d,]*(?:\.\d+)? (?:km|m))"
+
+
+def _issue_pattern(message: str) -> re.Pattern[str]:
+    """A regular expression matching ``message`` with its placeholders filled."""
+    pattern = re.escape(message).replace(re.escape("{distance}"), _DISTANCE)
+    return re.compile(pattern.replace(re.escape("{commune_id}"), r"(?P<commune_id>.+)"))
+
+
+_ISSUE_PATTERNS = tuple((m, _issue_pattern(m)) for m in LOCATION_ISSUES.values())
 
 
 def _warn_misplaced(villages: gpd.GeoDataFrame, max_distance_m: float) -> None:

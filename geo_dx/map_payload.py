@@ -24,7 +24,7 @@ import pandas as pd
 import shapely
 
 from geo_dx.blocking import blocked_sentences
-from geo_dx.communes import COUNT_COLUMNS
+from geo_dx.communes import COUNT_COLUMNS, placed
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.schema import (
@@ -177,6 +177,9 @@ def map_payload(
     ----------
     villages
         Villages with ``gap_class`` (scoring columns are shown when present), any CRS.
+        Misplaced villages (a ``location_issue``, see :func:`geo_dx.communes.placed`) are
+        left off: not drawn, not in the bounds, counts or subtitle, only counted in
+        ``unplaced`` and said in ``unplacedNote``.
     communes
         The per-commune table of :func:`geo_dx.communes.summarise_communes` (may be empty).
     coverage
@@ -193,7 +196,9 @@ def map_payload(
     -------
     dict
         ``villages`` and ``sites`` as columns, ``communes`` as GeoJSON with the summary's
-        counts, ``gapClasses``, ``labels`` and the drawing options.
+        counts, ``gapClasses``, ``labels``, the drawing options, and ``unplaced`` (how many
+        misplaced villages were left off) with ``unplacedNote`` (the legend's line about
+        them, ``None`` when there are none).
 
     Examples
     --------
@@ -209,6 +214,8 @@ def map_payload(
     """
     require_columns(villages, ("gap_class",), "villages", "find_gaps")
     villages = to_wgs84(villages, "villages")
+    is_placed = placed(villages).to_numpy()
+    villages = villages[is_placed]  # a wrong position is not drawn, nor zoomed out to
     communes = to_wgs84(communes, "communes")
     coverage = to_wgs84(coverage, "coverage")
     if len(communes):
@@ -230,6 +237,7 @@ def map_payload(
         communes=tr.ngettext("{n} commune", "{n} communes", n_communes),
         date=tr.date(date.today()))
     present = set(sites["tech"])
+    unplaced = int((~is_placed).sum())
     return {
         "title": str(title),
         "subtitle": subtitle,
@@ -253,6 +261,10 @@ def map_payload(
                         "ring": k not in ("fibre", "other")}
                        for k, style in TECH_STYLE.items() if k in present],
         "bounds": bounds,
+        "unplaced": unplaced,
+        "unplacedNote": tr.ngettext("{n} village not shown: its location needs checking",
+                                    "{n} villages not shown: their location needs checking",
+                                    unplaced) if unplaced else None,
     }
 
 

@@ -35,6 +35,7 @@ import xyzservices
 
 from geo_dx.atomic import run_outputs, write_text_atomic
 from geo_dx.blocking import blocked_sentences
+from geo_dx.communes import misplaced_villages
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.forked import fork_map
 from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
@@ -491,7 +492,8 @@ def _index_html(table: pd.DataFrame, files: dict[str, str], villages: pd.DataFra
                                                               errors="ignore")),
                       downloads=downloads, title=title,
                       css=asset("geo_dx_page.css").decode("utf-8"), words=words,
-                      synthetic="synthetic" in str(title).lower())
+                      synthetic="synthetic" in str(title).lower(),
+                      misplaced=misplaced_villages(villages))
 
 
 #: Plan item columns a dossier shows, in order (those present).
@@ -526,6 +528,7 @@ def _dossier_page(m: folium.Map, commune: pd.Series, villages: pd.DataFrame, *, 
         plan = _readable_plan(plan, tr)
     head, tail = dossier_html(
         commune.to_dict(), table, title=title, words=words,
+        misplaced=misplaced_villages(villages),
         plan=plan_section(plan, heading=words.labels["dossier_plan"],
                           column_labels=words.plan_columns, number=words.number))
     use_page_template(m, lang=words.lang, body_class="geodx-doc geodx-dossier", before=head,

@@ -33,6 +33,7 @@ import jinja2
 import pandas as pd
 from folium.template import Template
 
+from geo_dx.communes import location_issue_text, placed
 from geo_dx.errors import GeoDxError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, translator
 from geo_dx.schema import GAP_COLOURS, GAP_LABELS
@@ -89,6 +90,12 @@ PAGE_LABELS: Mapping[str, str] = MappingProxyType({
     "total_neither": N_("Without both"),
     "total_people_gap": N_("People in villages with a gap"),
     "legend_villages": N_("Villages"),
+    "misplaced": N_("Villages whose location needs checking ({n})"),
+    "misplaced_intro": N_("Not shown on the maps and not ranked: their coordinates lie far "
+                          "outside the commune. Fix them in the villages file and run again."),
+    "col_issue": N_("What is wrong"),
+    "col_lon": N_("Longitude"),
+    "col_lat": N_("Latitude"),
 })
 
 @dataclass(frozen=True)
@@ -337,6 +344,7 @@ def dossier_html(
     words: PageWords | None = None,
     gap_colours: Mapping[str, str] = GAP_COLOURS,
     plan: str = "",
+    misplaced: pd.DataFrame | None = None,
 ) -> tuple[str, str]:
     """
     The HTML before and after the map of a commune's dossier page.
@@ -357,15 +365,20 @@ def dossier_html(
         language (default: :func:`page_words`), and the gap class colours.
     plan
         Safe HTML of the planned works (:func:`plan_section`), empty before a plan exists.
+    misplaced
+        The commune's misplaced villages (:func:`geo_dx.communes.misplaced_villages`), listed
+        in a section of their own; ``villages`` with a ``location_issue`` are left out of the
+        other lists.
 
     Returns
     -------
     tuple of str
         Safe HTML: the header (navigation, title, totals) and the rest (legend strip,
-        village table, other villages, plan).
+        village table, other villages, misplaced villages, plan).
     """
     w = words or page_words()
     t, number, percent = w.labels, w.number, w.percent
+    villages = villages[placed(villages).to_numpy()]
     gap = villages["gap_class"].astype(str)
     gaps = villages[gap != "none"].copy()
     if "rank" in gaps:
@@ -392,7 +405,8 @@ def dossier_html(
         cid=str(commune["commune_id"]), totals=totals)
     legend = [{"label": w.gap_labels.get(k, k), "color": c} for k, c in gap_colours.items()]
     tail = _template("dossier_tail.html").render(
-        **common, gaps=rows, covered=covered_names, legend=legend, plan=_markup(plan))
+        **common, gaps=rows, covered=covered_names, legend=legend, plan=_markup(plan),
+        misplaced=_misplaced_section(misplaced, w))
     return head, tail
 
 
@@ -407,6 +421,7 @@ def index_html(
     words: PageWords | None = None,
     gap_colours: Mapping[str, str] = GAP_COLOURS,
     synthetic: bool = False,
+    misplaced: pd.DataFrame | None = None,
 ) -> str:
     """
     The run's ``index.html``: data files, the province's top villages, the communes.
@@ -430,6 +445,9 @@ def index_html(
         As for :func:`dossier_html`.
     synthetic
         Say on the page that the data are synthetic.
+    misplaced
+        Every misplaced village of the run (:func:`geo_dx.communes.misplaced_villages`), with
+        its commune (linked to its page) when it has one.
     """
     w = words or page_words()
     number, percent = w.number, w.percent
@@ -452,7 +470,31 @@ def index_html(
         t=w.labels, lang=w.lang, title=str(title), made=w.made, css=_markup(css), rows=rows,
         top=top_rows,
         downloads=[{"label": label, "href": href} for label, href in downloads],
-        synthetic=synthetic)
+        synthetic=synthetic, misplaced=_misplaced_section(misplaced, w, files=files))
+
+
+def _misplaced_section(misplaced: pd.DataFrame | None, words: PageWords, *,
+                       files: Mapping[str, str] | None = None) -> Any:
+    """Safe HTML listing misplaced villages (with their commune when ``files`` is given)."""
+    if misplaced is None or misplaced.empty:
+        return _markup("")
+    tr = translator(words.lang)
+    rows = [{"id": _text(r.get("village_id")) or "",
+             "name": _text(r.get("village_name")) or _text(r.get("village_id")) or "",
+             "commune": _text(r.get("commune_name")) or _text(r.get("commune_id")) or "",
+             "file": (files or {}).get(str(r.get("commune_id"))),
+             "issue": location_issue_text(r.get("location_issue"), tr) or "",
+             "lon": _coordinate(r.get("lon")), "lat": _coordinate(r.get("lat"))}
+            for r in misplaced.to_dict("records")]
+    return _markup(_template("misplaced_section.html").render(
+        t=words.labels, rows=rows, with_commune=files is not None))
+
+
+def _coordinate(value: Any) -> str:
+    """A coordinate as a file would hold it (``.`` decimal point, up to 6 decimals)."""
+    if _missing(value):
+        return ""
+    return str(round(float(value), 6))
 
 
 def _village_row(r: Mapping[str, Any], words: PageWords, gap_colours: Mapping[str, str]

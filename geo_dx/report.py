@@ -18,7 +18,7 @@ import pandas as pd
 
 from geo_dx.atomic import SUMMARY, staged_run
 from geo_dx.blocking import BLOCKING_COLUMNS
-from geo_dx.communes import COUNT_COLUMNS
+from geo_dx.communes import COUNT_COLUMNS, placed
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.qgis_style import write_layer_styles
 from geo_dx.schema import COMPONENTS
@@ -91,9 +91,7 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
     with a ``location_issue`` (misplaced, never ranked) are left out; distances without
     any point (``inf``) are left empty.
     """
-    keep = villages["gap_class"] != "none"
-    if "location_issue" in villages:
-        keep &= villages["location_issue"].isna()
+    keep = (villages["gap_class"] != "none") & placed(villages)
     gaps = villages[keep]
     loc = village_locations(gaps).to_crs(4326)
     table = pd.DataFrame(gaps.drop(columns=gaps.geometry.name))

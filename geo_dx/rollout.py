@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import MultiPoint
 
+from geo_dx.communes import placed
 from geo_dx.errors import ConfigError, InputError
 from geo_dx.schema import EARTH_RADIUS_M, GAPS
 from geo_dx.spatial import village_locations, working_crs
@@ -75,9 +76,7 @@ def rollout_clusters(
     if scored.crs is None:
         raise InputError("villages: the layer has no CRS; set one (e.g. EPSG:4326)")
     ids = pd.Series(pd.NA, index=scored.index, dtype="Int64", name="cluster_id")
-    located = (scored["location_issue"].isna() if "location_issue" in scored
-               else pd.Series(True, index=scored.index))
-    gap = scored[scored["gap_class"].isin(GAPS) & located]  # misplaced villages: no cluster
+    gap = scored[scored["gap_class"].isin(GAPS) & placed(scored)]  # misplaced villages: no cluster
     if gap.empty:
         return ids, _empty_clusters(scored.crs)
     points = village_locations(gap)

@@ -35,6 +35,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo_dx.communes import placed
 from geo_dx.config import Config
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.i18n import translator
@@ -139,9 +140,8 @@ def score(
     out = gaps.copy()
     for column in ("travel_time_h", "elevation_m", "remoteness_method"):
         out[column] = travel[column]
-    is_gap = out["gap_class"].isin(GAPS)
-    if "location_issue" in out:  # a misplaced village is never scored as if it were real
-        is_gap &= out["location_issue"].isna()
+    # a misplaced village is never scored as if it were real
+    is_gap = out["gap_class"].isin(GAPS) & placed(out)
     raw, from_commune = _raw_components(out, communes=communes, config=config)
     out["ethnic_minority_share_used"] = _lookup(out, "ethnic_minority_share", communes)
     out["population_used"] = _population(out, config)

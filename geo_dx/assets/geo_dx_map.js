@@ -201,6 +201,9 @@
         line.appendChild(el('span', null, c.label + ' (' + fmtNumber(c.count) + ')'));
         box.appendChild(line);
       });
+      if (data.unplacedNote) {  // misplaced villages: counted here, never drawn
+        box.appendChild(el('div', 'geodx-legend-note geodx-legend-unplaced', data.unplacedNote));
+      }
       if (data.hasScore) {
         box.appendChild(el('div', 'geodx-legend-note', T.legend_size));
         var rk = el('div', 'geodx-legend-row');
