@@ -48,10 +48,31 @@ PLAN_TEXT: dict[str, str] = {
 }
 
 
-#: Solver statuses as people read them (others are shown as HiGHS names them).
+#: Solver statuses as people read them: every HiGHS model status (lower case, as
+#: geo_dx.optimise reports them) and PuLP's own; any other is shown as the solver names it.
 PLAN_STATUS_TEXT: dict[str, str] = {
     "optimal": N_("proven optimal"),
     "time limit reached": N_("time limit reached"),
+    "infeasible": N_("infeasible: no choice satisfies the budget and the pinned works"),
+    "unbounded": N_("unbounded (a model error: please report it)"),
+    "primal infeasible or unbounded": N_("infeasible or unbounded"),
+    "empty": N_("nothing to choose from"),
+    "interrupted by user": N_("interrupted"),
+    "interrupted by highs": N_("interrupted by the solver"),
+    "iteration limit reached": N_("iteration limit reached"),
+    "solution limit reached": N_("solution limit reached"),
+    "memory limit reached": N_("memory limit reached"),
+    "bound on objective reached": N_("objective bound reached"),
+    "target for objective reached": N_("objective target reached"),
+    "load error": N_("solver error (model not loaded)"),
+    "model error": N_("solver error (model)"),
+    "presolve error": N_("solver error (presolve)"),
+    "postsolve error": N_("solver error (postsolve)"),
+    "solve error": N_("solver error"),
+    "not set": N_("not solved"),
+    "unknown": N_("status unknown"),
+    "not solved": N_("not solved"),
+    "undefined": N_("status unknown"),
 }
 
 

@@ -439,3 +439,32 @@ def test_prepare_candidates_fills_reach_height_and_cost():
     assert out["reach_m"].tolist() == [4000.0, 1000.0, 15000.0]  # 4G default, small, 4G cap
     assert out["antenna_height_m"].tolist() == [30.0, 12.0, 30.0]
     assert out["cost_vnd"].tolist() == [2.5e9, 7.0, 0.5e9]
+
+
+def _console_plan(status: str) -> dict:
+    """A finished plan's summary as format_plan reads it, with a given solver status."""
+    return {"budget_vnd": 1e9, "cost_used_vnd": 0.0, "mobile_gap_villages": 3,
+            "fibre_gap_villages": 4, "objective": 0.0, "status": status, "gap": None,
+            "greedy_objective": 0.0, "unservable": {"mobile": 0, "fibre": 0},
+            "cost_to_close_all_vnd": None,
+            "newly_served": {k: {"villages": 0, "people": 0, "ethnic_minority_people": 0}
+                             for k in ("mobile", "fibre")}}
+
+
+def test_every_solver_status_reads_in_the_run_language():
+    import highspy
+
+    from geo_dx.i18n import translator
+    from geo_dx.plan_report import PLAN_STATUS_TEXT, format_plan
+
+    highs = highspy.Highs()
+    statuses = {str(highs.modelStatusToString(getattr(highspy.HighsModelStatus, name))).lower()
+                for name in dir(highspy.HighsModelStatus) if name.startswith("k")}
+    assert len(statuses) > 15 and statuses <= set(PLAN_STATUS_TEXT)
+    vi = translator("vi")
+    for message in PLAN_STATUS_TEXT.values():
+        assert vi.gettext(message) != message
+    assert "không khả thi: không có phương án" in format_plan(_console_plan("infeasible"))
+    english = format_plan(_console_plan("infeasible"), language="en")
+    assert "(infeasible: no choice satisfies the budget" in english
+    assert "(some new status," in format_plan(_console_plan("some new status"), language="en")
