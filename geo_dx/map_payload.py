@@ -168,6 +168,7 @@ def map_payload(
     *,
     title: str,
     top_n: int = 20,
+    top_of_map: bool = False,
     language: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
     """
@@ -187,7 +188,11 @@ def map_payload(
     title
         The map's title.
     top_n
-        How many top-ranked villages get a rank label.
+        How many top-ranked villages get a rank label: those ranked 1 to ``top_n``.
+    top_of_map
+        Label the ``top_n`` best-ranked villages of this map instead (an area of a national
+        run, where few villages rank in the national top 20); ``topRank`` is then the rank
+        of the ``top_n``-th of them. Labels always show the rank as in the priority list.
     language
         ``"vi"`` (default) or ``"en"``: every label, gap class name, number format and the
         terrain-blocking sentence of villages with ``obstacle_*`` columns.
@@ -250,6 +255,7 @@ def map_payload(
         "villages": rows,
         "hasScore": bool(pd.Series(rows["score"], dtype=float).notna().any()),
         "topN": int(top_n),
+        "topRank": _top_rank(rows["rank"], top_n) if top_of_map else float(top_n),
         "communes": _commune_features(communes),
         "shareBins": list(_SHARE_BINS),
         "shareColors": list(_SHARE_COLORS),
@@ -266,6 +272,19 @@ def map_payload(
                                     "{n} villages not shown: their location needs checking",
                                     unplaced) if unplaced else None,
     }
+
+
+def _top_rank(ranks: Sequence[float | None], top_n: int) -> float:
+    """
+    The rank of the ``top_n``-th best-ranked village (all of them when fewer are ranked).
+
+    Examples
+    --------
+    >>> _top_rank([None, 40, 7, 112, 9], 2), _top_rank([None, 40], 5), _top_rank([], 5)
+    (9.0, 40.0, 5.0)
+    """
+    ranked = sorted(float(r) for r in ranks if r is not None)
+    return ranked[min(top_n, len(ranked)) - 1] if ranked else float(top_n)
 
 
 def _translated(tr: Translator, entry: Mapping[str, Any], key: str) -> str:

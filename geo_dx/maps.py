@@ -94,6 +94,7 @@ def build_map(
     title: str,
     coverage_raster: str | Path | None = None,
     top_n: int = 20,
+    top_of_map: bool = False,
     clip: bool = False,
     context: PlaceContext | None = None,
     show_covered: bool = True,
@@ -121,7 +122,10 @@ def build_map(
     coverage_raster
         Optional 0/1 GeoTIFF of terrain mobile coverage, shown as a semi-transparent layer.
     top_n
-        How many top-ranked villages get a rank label.
+        How many top-ranked villages get a rank label (ranks 1 to ``top_n``).
+    top_of_map
+        Label this map's ``top_n`` best-ranked villages instead (the area maps of a
+        national overview), each with its rank in the priority list.
     clip
         Cut the coverage raster, relief, roads and towns to the communes' extent (for a
         commune's own map).
@@ -160,7 +164,8 @@ def build_map(
     True
     """
     data = map_payload(villages, communes, coverage.iloc[:0] if overview else coverage,
-                       title=title, top_n=top_n, language=language)
+                       title=title, top_n=top_n, top_of_map=top_of_map,
+                       language=language)
     if overview:
         data["villages"] = {key: [] for key in data["villages"]}
         data["hasScore"] = False
@@ -356,7 +361,7 @@ def _area_map(shared: _AreaInputs, index: int) -> Path:
     m = build_map(a.villages, a.communes, a.coverage, title=f"{shared.title} — {a.name}",
                   coverage_raster=shared.coverage_raster, clip=True, context=shared.context,
                   show_covered=False, show_coverage=False, language=shared.language,
-                  assets_href=shared.assets_href)
+                  assets_href=shared.assets_href, top_of_map=True)
     return _save(m, shared.out_dir / a.file)
 
 

@@ -169,3 +169,22 @@ def test_area_list_escapes_names():
     nav = areas_nav_html([("<b>x</b>", 'a"b.html', 10, np.int64(3))])
     assert "&lt;b&gt;x&lt;/b&gt;" in nav and 'href="a&quot;b.html"' in nav
     assert "(10 villages, 3 with a gap)" in nav
+
+
+def test_area_maps_label_their_own_best_ranked_villages(tmp_path, monkeypatch):
+    # ranks are national: an area map labels its own 20 best, numbered by their rank
+    monkeypatch.setattr(maps, "OVERVIEW_ABOVE_VILLAGES", 5)
+    villages = make_villages()
+    communes = make_communes().assign(province=["North", "North", "South"])
+    write_maps(tmp_path / "run", villages, communes, make_coverage(), title=TITLE)
+    overview = payload((tmp_path / "run" / "map.html").read_text(encoding="utf-8"))
+    assert overview["topRank"] == 20  # ranks 1-20, as on a province map
+    for area in (tmp_path / "run" / "areas").glob("*.html"):
+        data = payload(area.read_text(encoding="utf-8"))
+        ranks = sorted(r for r in data["villages"]["rank"] if r is not None)
+        assert ranks and data["topRank"] == ranks[-1]  # fewer than 20: every ranked one
+    north = villages[villages["commune_id"].isin(["A", "B"])]
+    data = payload(build_map(north, make_communes().iloc[:2], make_coverage(), title=TITLE,
+                             top_n=2, top_of_map=True).get_root().render())
+    assert data["topRank"] == sorted(north["rank"].dropna())[1]
+    assert data["topRank"] > 2  # the best two of this map are not the country's 1 and 2

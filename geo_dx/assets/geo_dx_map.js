@@ -441,7 +441,7 @@
       });
       state.markers[i] = m;
       if (groups[cls.key]) { m.addTo(groups[cls.key]); }
-      if (groups.top && row.rank !== null && row.rank <= data.topN) {
+      if (groups.top && row.rank !== null && row.rank <= data.topRank) {
         L.marker([row.lat, row.lon], {
           icon: L.divIcon({className: 'geodx-rank', html: String(Number(row.rank)),
                            iconSize: [20, 20], iconAnchor: [-4, 24]}),
