@@ -44,7 +44,10 @@ def misplaced_province() -> gpd.GeoDataFrame:
     extra = villages.loc[[v05]].assign(
         village_id="vX", village_name=NAME_X, commune_id=None, commune_name=None,
         location_issue=OUTSIDE, geometry=[shapely.Point(21.25, 13.5)])
-    return gpd.GeoDataFrame(pd.concat([villages, extra], ignore_index=True), crs=4326)
+    out = gpd.GeoDataFrame(pd.concat([villages, extra], ignore_index=True), crs=4326)
+    scored = [c for c in out if c.startswith("contrib_")] + ["score", "rank", "reason"]
+    out.loc[out["location_issue"].notna(), scored] = None  # as geo_dx.score leaves them
+    return out
 
 
 def placed_only(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
