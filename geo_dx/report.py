@@ -8,6 +8,7 @@ output folder as it was.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -257,8 +258,11 @@ def format_summary(
     lines += ["", f"{heads[0]:<{widths[0]}}" + "".join(
         f"{h:>{w}}" for h, w in zip(heads[1:], widths[1:], strict=True))]
     keys = ("villages", "without_mobile_broadband", "without_fibre", "without_both")
+    # a name several communes share (a national run) is told apart by the commune's id
+    shared = Counter(str(row["commune_name"]) for row in summary["communes"])
     for row in summary["communes"][:max_communes]:
-        name = str(row["commune_name"])[: widths[0] - 2]
+        name = _console_name(row, repeated=shared[str(row["commune_name"])] > 1,
+                             width=widths[0] - 2)
         lines.append(f"{name:<{widths[0]}}" + "".join(
             f"{tr.number(row[k]):>{w}}" for k, w in zip(keys, widths[1:], strict=True)))
     hidden = len(summary["communes"]) - max_communes
@@ -336,3 +340,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
+
+
+def _console_name(row: Mapping[str, Any], *, repeated: bool, width: int) -> str:
+    """A commune's name cut to ``width``, with its id when other communes share the name.
+
+    Examples
+    --------
+    >>> _console_name({"commune_name": "Xã Tân Lập", "commune_id": "P07-21"},
+    ...               repeated=True, width=28)
+    'Xã Tân Lập (P07-21)'
+    >>> _console_name({"commune_name": "Xã Mường Phăng Trên Cao", "commune_id": "12"},
+    ...               repeated=True, width=20)
+    'Xã Mường Phăng (12)'
+    """
+    name = str(row["commune_name"])
+    if not repeated:
+        return name[:width]
+    suffix = f" ({row['commune_id']})"
+    return name[: max(width - len(suffix), 1)].rstrip() + suffix

@@ -132,3 +132,23 @@ def test_console_summary_index_and_maps_rank_communes_identically(tmp_path):
     page = (out / "map.html").read_text(encoding="utf-8")
     ids = re.findall(r'"properties":\{"id":"(\w+)"', page)
     assert ids == ["B", "A"]
+
+
+def test_console_tells_communes_that_share_a_name_apart_by_id():
+    row = {"villages": 5, "without_mobile_broadband": 1, "without_fibre": 2, "without_both": 1}
+    summary = {
+        "title": "Country", "language": "en",
+        "totals": {"villages": 15, "without_mobile_broadband": 3, "without_fibre": 6,
+                   "without_both": 3, "unassigned": 0, "warnings": 0},
+        "communes": [{"commune_id": "P01-7", "commune_name": "Xã Tân Lập", **row},
+                     {"commune_id": "P02-7", "commune_name": "Xã Tân Lập", **row},
+                     {"commune_id": "P02-9", "commune_name": "Xã Nà Tấu", **row}],
+    }
+    lines = format_summary(summary).splitlines()
+    assert any(line.startswith("Xã Tân Lập (P01-7) ") for line in lines)
+    assert any(line.startswith("Xã Tân Lập (P02-7) ") for line in lines)
+    assert any(line.startswith("Xã Nà Tấu ") for line in lines)
+    assert "P02-9" not in "\n".join(lines)
+    # the one name shown once in the table is still repeated in the whole run: both show ids
+    one = format_summary(summary, max_communes=1)
+    assert "Xã Tân Lập (P01-7)" in one and "P02-7" not in one
