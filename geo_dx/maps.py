@@ -225,7 +225,9 @@ def write_maps(
     Commune pages are ``communes/<name slug>-<id>.html`` (see
     :func:`geo_dx.pages.commune_page_names`): the commune's map, totals, gap villages in
     priority order with reasons, and its plan items. Each file is written atomically;
-    stale commune pages from an earlier run are removed.
+    stale commune pages from an earlier run are removed. Misplaced villages (a
+    ``location_issue``) are left off every map and listed on the index and their commune's
+    page (:func:`geo_dx.communes.misplaced_villages`).
 
     Parameters
     ----------

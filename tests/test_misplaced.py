@@ -44,7 +44,10 @@ def misplaced_province() -> gpd.GeoDataFrame:
     extra = villages.loc[[v05]].assign(
         village_id="vX", village_name=NAME_X, commune_id=None, commune_name=None,
         location_issue=OUTSIDE, geometry=[shapely.Point(21.25, 13.5)])
-    return gpd.GeoDataFrame(pd.concat([villages, extra], ignore_index=True), crs=4326)
+    out = gpd.GeoDataFrame(pd.concat([villages, extra], ignore_index=True), crs=4326)
+    scored = [c for c in out if c.startswith("contrib_")] + ["score", "rank", "reason"]
+    out.loc[out["location_issue"].notna(), scored] = None  # as geo_dx.score leaves them
+    return out
 
 
 def placed_only(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -200,6 +203,23 @@ def test_the_pages_speak_vietnamese(written):
         "1 thôn, bản chưa hiện trên bản đồ: tọa độ cần kiểm tra")
 
 
+def test_the_overview_and_its_area_maps_leave_them_off_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(maps, "OVERVIEW_ABOVE_VILLAGES", 5)  # the 13 villages are "large"
+    communes = make_communes().assign(province=["North", "North", "South"])
+    maps.write_maps(tmp_path, misplaced_province(), communes, make_coverage(), title="T",
+                    language="en")
+    overview = payload(read(tmp_path / "map.html"))
+    assert overview["unplaced"] == 2 and sum(c["count"] for c in overview["gapClasses"]) == 11
+    areas = {p.name: payload(read(p)) for p in sorted((tmp_path / "areas").glob("*.html"))}
+    assert len(areas) == 2
+    seen = [v for data in areas.values() for v in data["villages"]["id"]]
+    assert sorted(seen) == sorted(v for v in make_villages()["village_id"] if v != "v05")
+    north = next(data for name, data in areas.items() if name.startswith("north"))
+    assert north["unplaced"] == 1  # v05 of commune B; vX has no commune, hence no area
+    (south, west), (top, east) = north["bounds"]
+    assert 104.99 < west < east < 105.3 and 21.3 < south < top < 21.5
+
+
 # ----------------------------------------------------------------------- the real pipeline
 
 def test_a_demo_village_with_its_longitude_sign_lost_stays_off_the_province_map(tmp_path):
@@ -214,11 +234,18 @@ def test_a_demo_village_with_its_longitude_sign_lost_stays_off_the_province_map(
         warnings.simplefilter("ignore")
         out = write(analyse(inputs), tmp_path / "run")
     vid = str(villages.loc[wrong, "village_id"])
-    data = payload(read(out / "map.html"))
-    assert vid not in data["villages"]["id"] and len(data["villages"]["id"]) == len(villages) - 1
     west, south, east, north = gpd.read_file(inputs.communes).to_crs(4326).total_bounds
-    (s, w), (n, e) = data["bounds"]
-    assert west - 0.01 <= w < e <= east + 0.01 and south - 0.01 <= s < n <= north + 0.01
-    assert data["unplaced"] == 1
-    index = section(read(out / "index.html"))
-    assert re.search(rf'<td>{vid}</td>.*?<td class="num">{re.escape(str(-point.x)[:8])}', index)
+    for rebuilt in (False, True):
+        if rebuilt:  # `geo-dx map` reads location_issue back from villages.gpkg
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                maps.rebuild_maps(out)
+        data = payload(read(out / "map.html"))
+        assert vid not in data["villages"]["id"]
+        assert len(data["villages"]["id"]) == len(villages) - 1
+        (s, w), (n, e) = data["bounds"]
+        assert west - 0.01 <= w < e <= east + 0.01 and south - 0.01 <= s < n <= north + 0.01
+        assert data["unplaced"] == 1
+        index = section(read(out / "index.html"))
+        lon = re.escape(str(-point.x)[:8])
+        assert re.search(rf'<td>{vid}</td>.*?<td class="num">{lon}', index), rebuilt
