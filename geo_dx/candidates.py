@@ -32,6 +32,7 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from geo_dx.communes import placed
 from geo_dx.config import Config
 from geo_dx.coverage import _EPS, with_reach
 from geo_dx.dem import DemGrid
@@ -114,7 +115,8 @@ def generate_candidates(
     """
     config = config or Config()
     work_crs = crs or (dem.crs if dem is not None else working_crs(villages, config.crs))
-    gap = villages[~villages["has_mobile_broadband"].astype(bool)]
+    # a misplaced village (location_issue) would put a mast where nobody lives
+    gap = villages[~villages["has_mobile_broadband"].astype(bool) & placed(villages)]
     frames = []
     loc = village_locations(gap)
     frames.append(gpd.GeoDataFrame({

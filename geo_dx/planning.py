@@ -28,6 +28,7 @@ from geo_dx.candidates import (
     prepare_candidates,
     served_matrix,
 )
+from geo_dx.communes import placed
 from geo_dx.config import Config
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
@@ -112,7 +113,8 @@ def plan(
     ----------
     gaps
         Every village with ``has_fibre`` and ``has_mobile_broadband`` (``find_gaps``),
-        and ``score`` when ``plan.weight = "priority"`` (``geo_dx.score``).
+        and ``score`` when ``plan.weight = "priority"`` (``geo_dx.score``). Villages with a
+        ``location_issue`` are not planned for.
     budget_vnd
         One shared budget (e.g. ``30e9``) or ``{"mobile": .., "fibre": ..}``.
     candidates
@@ -159,8 +161,9 @@ def plan(
     weight = village_weights(gaps, config.plan.weight)
     people, em_people = _people(gaps)
 
-    mobile_gap = ~gaps["has_mobile_broadband"].astype(bool).to_numpy()
-    fibre_gap = ~gaps["has_fibre"].astype(bool).to_numpy()
+    located = placed(gaps).to_numpy()  # misplaced villages are no place to build for
+    mobile_gap = ~gaps["has_mobile_broadband"].astype(bool).to_numpy() & located
+    fibre_gap = ~gaps["has_fibre"].astype(bool).to_numpy() & located
     cands = _candidates(gaps, candidates, coverage, grid, config, crs)
     mobile_villages = gaps[mobile_gap]
     cover = served_matrix(mobile_villages, cands, crs=crs, dem=grid, model=model, config=config)

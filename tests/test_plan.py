@@ -83,6 +83,25 @@ def test_each_weight_option_chooses_its_own_winner(weight, winner, objective):
     assert result.summary["greedy_objective"] == pytest.approx(objective)
 
 
+def test_misplaced_villages_are_not_planned_for():
+    # B reaches villages 1 and 2 (count 2) but village 2's location is in doubt: by count,
+    # A's single village ties B's one real village; A comes first. No candidate is
+    # generated at a misplaced village, and it is neither a mobile nor a fibre gap to close.
+    gaps = _gaps([(0, 0), (20_000, 0), (21_000, 0)], score=[None, None, None], fibre=False,
+                 location_issue=[None, None, "more than 1000 m outside every commune"])
+    cands = _candidates([("A", 500, 0), ("B", 20_500, 0)])
+    result = plan(gaps, budget_vnd=2.5 * GB, candidates=cands,
+                  config=_config(weight="count"), curve=False)
+    sites = result.items[result.items["kind"] != "fibre_extension"]
+    assert "V2" not in ";".join(result.items["villages_served"])
+    assert result.summary["mobile_gap_villages"] == 2 and result.summary["fibre_gap_villages"] == 2
+    assert sites["villages_served"].tolist() in (["V0"], ["V1"])
+    assert result.villages["planned_by"].iloc[2] == ""
+    generated = plan(gaps, budget_vnd=2.5 * GB, config=_config(weight="count"), curve=False)
+    assert "gen-village-V2" not in set(generated.candidates["candidate_id"])
+    assert {"gen-village-V0", "gen-village-V1"} <= set(generated.candidates["candidate_id"])
+
+
 def test_pinned_candidate_is_always_chosen():
     gaps = _gaps([(0, 0), (20_000, 0), (21_000, 0)], score=[90.0, 30.0, 30.0])
     cands = _candidates([("A", 500, 0), ("B", 20_500, 0)])
