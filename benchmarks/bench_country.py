@@ -158,8 +158,8 @@ def _write_dem(path, dem100, nodata, left, top, cols, rows, offsets) -> None:
 def worker(paths: dict[str, str], out_dir: str) -> None:
     """One run in this process; prints a JSON line of stage records."""
     from geo_dx.config import config_from_dict
-    from geo_dx.pipeline import RunInputs, analyse, write
-    from geo_dx.progress import recording
+    from geo_dx.run.pipeline import RunInputs, analyse, write
+    from geo_dx.run.progress import recording
 
     inputs = RunInputs(
         communes=Path(paths["communes"]),

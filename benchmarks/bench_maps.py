@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark geo_dx.maps: file sizes and build times, demo-sized and 20,000 villages.
+"""Benchmark geo_dx.maps.write: file sizes and build times, demo-sized and 20,000 villages.
 
 Cases (synthetic, seeded):
 
@@ -34,7 +34,7 @@ import shapely
 
 from geo_dx.communes import summarise_communes
 from geo_dx.config import COMPONENTS
-from geo_dx.maps import build_map, write_maps
+from geo_dx.maps.write import build_map, write_maps
 
 UTM = "EPSG:32648"
 X0, Y0 = 380_000.0, 2_330_000.0

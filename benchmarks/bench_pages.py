@@ -5,7 +5,7 @@ Analyses the embedded synthetic demo once, then writes its maps twice in the sam
 
 * ``baseline`` — ``write_maps`` without place context (no relief, roads or towns);
 * ``context``  — with the relief from the demo DEM, its roads and towns
-  (:class:`geo_dx.maps.PlaceContext`), as ``geo-dx run`` does.
+  (:class:`geo_dx.maps.write.PlaceContext`), as ``geo-dx run`` does.
 
 Prints build times, the size of ``map.html``, of all commune pages and of the relief image,
 and the ratios context / baseline.
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from geo_dx.maps import PlaceContext, write_maps
-from geo_dx.pipeline import analyse, demo_inputs
+from geo_dx.maps.write import PlaceContext, write_maps
+from geo_dx.run.pipeline import analyse, demo_inputs
 
 
 def mb(n: int) -> str:

@@ -5,7 +5,7 @@ Country-like case: 100,000 villages, 5,000 without mobile broadband (in remote c
 400 × 800 km with ridges (terrain line of sight), a road grid every 20 km and 2,000 fibre
 nodes. Times, each measured in this run:
 
-- the candidate coverage (:func:`geo_dx.candidates.served_matrix`: reach + line of sight
+- the candidate coverage (:func:`geo_dx.plan.candidates.served_matrix`: reach + line of sight
   for every candidate × gap-village pair), sparse; the memory a dense village × candidate
   matrix would need is printed for comparison;
 - the whole :func:`geo_dx.plan` (candidates, coverage, fibre tree, MILP, greedy, outputs;
@@ -29,10 +29,10 @@ from affine import Affine
 from pyproj import CRS
 from scipy.ndimage import gaussian_filter
 
-from geo_dx.candidates import prepare_candidates, served_matrix
 from geo_dx.config import Config, PlanConfig
 from geo_dx.dem import DemGrid
-from geo_dx.planning import plan
+from geo_dx.plan.candidates import prepare_candidates, served_matrix
+from geo_dx.plan.model import plan
 
 CRS_UTM = CRS.from_epsg(32648)
 X0, Y0 = 200_000.0, 1_000_000.0

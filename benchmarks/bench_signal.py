@@ -30,9 +30,9 @@ from geo_dx.coverage import with_reach  # noqa: E402
 from geo_dx.dem import read_dem  # noqa: E402
 from geo_dx.demo import demo_paths  # noqa: E402
 from geo_dx.io import read_coverage, read_villages  # noqa: E402
-from geo_dx.itm import TerrainProfiles, itm_loss_db  # noqa: E402
 from geo_dx.schema import MOBILE_ORDER
-from geo_dx.signal_strength import pair_profiles, predict_pairs  # noqa: E402
+from geo_dx.signal.itm import TerrainProfiles, itm_loss_db  # noqa: E402
+from geo_dx.signal.strength import pair_profiles, predict_pairs  # noqa: E402
 from geo_dx.spatial import village_locations  # noqa: E402
 
 ITM_OPTIONS = {"climate": "continental_subtropical", "surface_refractivity_n": 320.0,
@@ -106,7 +106,7 @@ def main() -> None:
     ])
     slow_s = time.perf_counter() - t0
     per_fast = itm_s / args.pairs * 1e6
-    print(f"3. per pair: geo_dx.itm {per_fast:.1f} us (batch of {args.pairs:,}; "
+    print(f"3. per pair: geo_dx.signal.itm {per_fast:.1f} us (batch of {args.pairs:,}; "
           f"{fast_s / n * 1e6:.0f} us in a batch of {n}), itmlogic {slow_s / n * 1e6:.0f} us "
           f"-> {slow_s / n * 1e6 / per_fast:,.0f}x faster; max |difference| "
           f"{np.max(np.abs(fast - slow)):.4f} dB over {n} profiles")

@@ -1,8 +1,8 @@
 """Benchmark terrain-aware coverage on a demo-sized province.
 
-Times :func:`geo_dx.viewshed.viewshed_union` (radial sweep) for ~300 sites with reach
+Times :func:`geo_dx.signal.viewshed.viewshed_union` (radial sweep) for ~300 sites with reach
 5-15 km on a ~1,000 x 1,000 DEM at 100 m, against a baseline measured in the same run:
-per-cell :func:`~geo_dx.terrain.line_of_sight` to every cell in reach (exact, vectorised
+per-cell :func:`~geo_dx.signal.terrain.line_of_sight` to every cell in reach (exact, vectorised
 over cells) for a subset of sites, scaled to all sites by cells in reach x mean path
 length. Also times line_of_sight over 20,000 site-village pairs.
 
@@ -23,8 +23,8 @@ from pyproj import CRS
 from scipy.ndimage import gaussian_filter
 
 from geo_dx.dem import DemGrid, read_dem
-from geo_dx.terrain import line_of_sight, visible_pairs
-from geo_dx.viewshed import viewshed_union
+from geo_dx.signal.terrain import line_of_sight, visible_pairs
+from geo_dx.signal.viewshed import viewshed_union
 
 logger = logging.getLogger("bench_terrain")
 DEM_PATH = Path(__file__).resolve().parents[1] / "data" / "terrain" / "dem.tif"

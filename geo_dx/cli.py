@@ -46,8 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from geo_dx.atomic import check_out_dir
-    from geo_dx.pipeline import RunInputs, analyse, demo_inputs, input_paths, write
-    from geo_dx.report import format_summary
+    from geo_dx.run.pipeline import RunInputs, analyse, demo_inputs, input_paths, write
+    from geo_dx.run.report import format_summary
 
     config = _plan_options(load_config(args.config), args)
     if args.weights:
@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         out = Path(args.out or "maps/run")
     check_out_dir(out, inputs=input_paths(inputs))  # before the analysis, not after
-    from geo_dx.progress import progress_bar
+    from geo_dx.run.progress import progress_bar
 
     with progress_bar(RUN_STAGES):  # drawn only when stderr is a terminal
         result = analyse(inputs, config=config, partitions=args.partitions,
@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         write(result, out)
     print(format_summary(result.summary, language=config.language))
     if result.plan is not None:
-        from geo_dx.plan_report import format_plan
+        from geo_dx.run.plan_outputs import format_plan
 
         print("\n" + format_plan(result.summary["plan"], language=config.language))
     files = ["map.html", "priority.csv", "priority.xlsx", "villages.gpkg", "summary.json"]
@@ -104,8 +104,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from geo_dx.plan_map import run_language
-    from geo_dx.plan_report import format_plan, plan_run
+    from geo_dx.maps.plan_layer import run_language
+    from geo_dx.run.plan_outputs import format_plan, plan_run
 
     config = _plan_options(load_config(args.config), args)
     budget = _budget(args)
@@ -127,7 +127,7 @@ def _budget(args: argparse.Namespace) -> object | None:
     """The --budget value, checked (one clear line on a bad value)."""
     if args.budget is None:
         return None
-    from geo_dx.optimise import Budget
+    from geo_dx.plan.optimise import Budget
 
     return Budget.parse(args.budget)
 
@@ -145,7 +145,7 @@ def _plan_options(config: Config, args: argparse.Namespace) -> Config:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from geo_dx.maps import rebuild_maps
+    from geo_dx.maps.write import rebuild_maps
 
     paths = rebuild_maps(Path(args.run_dir), commune_id=args.commune)
     for path in paths:

@@ -382,3 +382,52 @@ def summarise_communes(
         geometry="geometry",
         crs=communes.crs,
     )
+
+
+def area_groups(communes: gpd.GeoDataFrame, *, max_villages: float) -> list[list[str]]:
+    """
+    Neighbouring communes grouped into areas of at most ``max_villages`` villages.
+
+    Recursive bisection of the communes' centres along the longer side of their extent,
+    at the weighted median, until an area holds at most ``max_villages`` villages or one
+    commune. Areas come in the table's order (by their first commune); ids only.
+
+    Parameters
+    ----------
+    communes
+        ``commune_id``, ``villages`` (a count) and geometry.
+    max_villages
+        Largest area, in villages.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> table = gpd.GeoDataFrame({"commune_id": ["a", "b", "c", "d"],
+    ...                           "villages": [3, 3, 3, 3]},
+    ...                          geometry=[box(i, 0, i + 1, 1) for i in range(4)])
+    >>> area_groups(table, max_villages=6)
+    [['a', 'b'], ['c', 'd']]
+    """
+    ids = communes["commune_id"].astype(str).to_numpy()
+    xy = shapely.get_coordinates(shapely.point_on_surface(communes.geometry.to_numpy()))
+    weight = pd.to_numeric(communes["villages"], errors="coerce").fillna(0).to_numpy()
+    parts: list[np.ndarray] = []
+    _bisect(np.arange(len(ids)), xy, weight, max_villages, parts)
+    parts.sort(key=lambda p: int(p.min()))
+    return [ids[np.sort(p)].tolist() for p in parts]
+
+
+def _bisect(idx: np.ndarray, xy: np.ndarray, weight: np.ndarray, limit: float,
+            out: list[np.ndarray]) -> None:
+    """Split ``idx`` at the weighted median of its longer side until each part fits."""
+    if len(idx) <= 1 or weight[idx].sum() <= limit:
+        out.append(idx)
+        return
+    span = xy[idx].max(axis=0) - xy[idx].min(axis=0)
+    axis = int(np.argmax(span))
+    order = idx[np.argsort(xy[idx, axis], kind="stable")]
+    cum = np.cumsum(weight[order])
+    cut = int(np.searchsorted(cum, cum[-1] / 2)) + 1
+    cut = min(max(cut, 1), len(order) - 1)
+    _bisect(order[:cut], xy, weight, limit, out)
+    _bisect(order[cut:], xy, weight, limit, out)

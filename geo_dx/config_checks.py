@@ -15,7 +15,7 @@ from pyproj.exceptions import CRSError
 
 from geo_dx.errors import ConfigError
 from geo_dx.i18n import LANGUAGES
-from geo_dx.itm import CLIMATES, POLARISATIONS
+from geo_dx.schema import CLIMATES, POLARISATIONS
 
 if TYPE_CHECKING:
     from geo_dx.config import Config, PlanConfig

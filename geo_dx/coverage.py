@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.spatial import cKDTree
 
 from geo_dx.config import Config
@@ -209,7 +210,7 @@ def reach_and_nearest(
                            workers=workers)
     dist, idx = dist.reshape(len(pending), k), idx.reshape(len(pending), k)
     reach_pad = np.append(reach_m, -np.inf)  # idx == len(points) marks "no neighbour"
-    ok = (dist <= reach_pad[idx] * (1 + _EPS) + _EPS).any(axis=1)
+    ok = (dist <= reach_pad[idx] * (1 + REACH_EPS) + REACH_EPS).any(axis=1)
     covered[pending[ok]] = True
     if k < len(point_xy):
         unresolved = pending[~ok & np.isfinite(dist[:, -1])]
@@ -234,7 +235,7 @@ def _tree(point_xy: np.ndarray) -> cKDTree:
 
 
 def _loose(reach: float) -> float:
-    return reach * (1 + _EPS) + _EPS
+    return reach * (1 + REACH_EPS) + REACH_EPS
 
 
 def _cover_by_bands(
@@ -261,7 +262,8 @@ def _cover_by_bands(
             )
 
 
-_EPS = 1e-9
+#: Relative and absolute tolerance of "within reach" (a point at exactly its reach covers).
+REACH_EPS = 1e-9
 _K_NEAREST = 8
 _MAX_EXACT_GROUPS = 48
 _BAND_RATIO = 1.25
@@ -290,7 +292,27 @@ def _check_pairs(
     flat = np.fromiter((j for x in lists for j in x), dtype=np.int64, count=int(lengths.sum()))
     owner = np.repeat(np.arange(len(targets)), lengths)
     d = np.hypot(*(targets[owner] - points[flat]).T)
-    ok = d <= reach[flat] * (1 + _EPS) + _EPS
+    ok = d <= reach[flat] * (1 + REACH_EPS) + REACH_EPS
     result = np.zeros(len(targets), dtype=bool)
     result[owner[ok]] = True
     return result
+
+
+def points_in_polygons(
+    villages: gpd.GeoSeries, points: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Pairs (point position, village position) where a point lies in a village polygon.
+
+    A tree of the points is queried with the polygons' boxes (one query per polygon,
+    not per point), and each candidate pair is tested exactly (boundary included).
+    """
+    is_polygon = (villages.geom_type != "Point").to_numpy()
+    if not is_polygon.any() or len(points) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    positions = np.flatnonzero(is_polygon)
+    polygons = villages.to_numpy()[positions]
+    poly_pos, point_pos = shapely.STRtree(points).query(polygons)
+    xy = shapely.get_coordinates(points[point_pos])
+    ok = shapely.intersects_xy(polygons[poly_pos], xy[:, 0], xy[:, 1])
+    return point_pos[ok], positions[poly_pos[ok]]

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import rasterio
 import rasterio.errors
@@ -17,6 +18,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from geo_dx.errors import InputError
 from geo_dx.io import open_raster
+from geo_dx.spatial import working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -295,3 +297,21 @@ def _utm_for_bounds(crs: CRS, bounds: rasterio.coords.BoundingBox) -> CRS:
         datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat)
     )
     return CRS.from_epsg(info[0].code)
+
+
+def dem_for(
+    dem: DemGrid | str | Path | None, layer: gpd.GeoDataFrame, *, crs: str | None = None
+) -> DemGrid | None:
+    """
+    A DEM as a grid in the working CRS of ``layer``: read from a path, or as given.
+
+    The one way the gap rule and the plan read a DEM, so both see the same cells.
+
+    Examples
+    --------
+    >>> dem_for(None, gpd.GeoDataFrame(geometry=[])) is None
+    True
+    """
+    if dem is None or isinstance(dem, DemGrid):
+        return dem
+    return read_dem(dem, crs=working_crs(layer, crs))

@@ -260,7 +260,7 @@ def _write_dem(world: _w.World, path: Path) -> None:
 
 class _GapCounter:
     """Runs the project's analysis on the demo layers the way a default run does
-    (:func:`geo_dx.pipeline.analyse`): validated layers, ``with_reach``, the DEM read
+    (:func:`geo_dx.run.pipeline.analyse`): validated layers, ``with_reach``, the DEM read
     once in the villages' UTM zone, :func:`geo_dx.find_gaps` with communes and DEM."""
 
     def __init__(self, villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_dx.calibration import Calibration
 from geo_dx.communes import assign_communes
 from geo_dx.config import Config
 from geo_dx.coverage import (
@@ -30,20 +29,23 @@ from geo_dx.coverage import (
     category_codes,
     covered_within_reach,
     nearest_distance_m,
+    points_in_polygons,
     reach_and_nearest,
     with_reach,
 )
-from geo_dx.dem import DemGrid, read_dem
+from geo_dx.dem import DemGrid, dem_for
 from geo_dx.disputes import apply_disputes, weak_measurements
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.schema import (
     MOBILE_BROADBAND,
     MOBILE_ORDER,
     SOURCES,
+    TECHNOLOGIES,
     conforms,
     validate_coverage,
     validate_villages,
 )
+from geo_dx.signal.calibration import Calibration
 from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
@@ -81,7 +83,7 @@ def find_gaps(
         Extra per-village evidence (coverage rasters, speed tiles).
     calibration
         Offsets added to predicted signal (``itm`` model), from
-        :func:`geo_dx.signal_strength.calibrate_signal`.
+        :func:`geo_dx.signal.strength.calibrate_signal`.
 
     Returns
     -------
@@ -109,14 +111,14 @@ def find_gaps(
     if communes is not None:
         out = assign_communes(out, communes, max_distance_m=config.assign_max_distance_m,
                               crs=config.crs)
-    grid = _dem_grid(dem, out, config)
+    grid = dem_for(dem, out, crs=config.crs)
     work_crs = grid.crs if grid is not None else working_crs(out, config.crs)
     model = mobile_model(config, grid)
     cov = _with_missing_reach(coverage, config)
     cov = cov.to_crs(work_crs)
     vxy = shapely.get_coordinates(village_locations(out).to_crs(work_crs).to_numpy())
     pxy = shapely.get_coordinates(cov.geometry.to_numpy())
-    inside_point, inside_village = _points_in_polygons(out.geometry.to_crs(work_crs),
+    inside_point, inside_village = points_in_polygons(out.geometry.to_crs(work_crs),
                                                        cov.geometry.to_numpy())
     is_site = (cov["kind"] == "site").to_numpy(dtype=bool)
     antenna = _antenna_height(cov, config)
@@ -246,14 +248,6 @@ def gap_class(has_fibre: pd.Series, has_mobile: pd.Series) -> pd.Series:
     return pd.Series(labels, index=has_fibre.index, dtype=object)
 
 
-def _dem_grid(
-    dem: DemGrid | str | Path | None, villages: gpd.GeoDataFrame, config: Config
-) -> DemGrid | None:
-    if dem is None or isinstance(dem, DemGrid):
-        return dem
-    return read_dem(dem, crs=working_crs(villages, config.crs))
-
-
 def mobile_model(config: Config, dem: DemGrid | str | Path | None) -> str:
     """
     The mobile coverage model a run uses: ``"terrain"`` (line of sight), ``"itm"``
@@ -292,7 +286,7 @@ def _itm_hits(
     Returns the covering pairs (coverage position, village position) and the best
     broadband signal per village.
     """
-    from geo_dx.signal_strength import best_per_target, predict_pairs
+    from geo_dx.signal.strength import best_per_target, predict_pairs
 
     tech = cov["technology"].to_numpy().astype(str)
     sites = np.flatnonzero(candidates & np.isin(tech, MOBILE_ORDER))
@@ -345,7 +339,7 @@ def _covered_in_sight(
     config: Config,
 ) -> np.ndarray:
     """Villages within reach of a site AND in its line of sight over the DEM."""
-    from geo_dx.terrain import visible_pairs
+    from geo_dx.signal.terrain import visible_pairs
 
     _, village = visible_pairs(grid, sxy, antenna_m, reach, vxy, config=config.terrain)
     hit = np.zeros(len(vxy), dtype=bool)
@@ -353,27 +347,7 @@ def _covered_in_sight(
     return hit
 
 
-def _points_in_polygons(
-    villages: gpd.GeoSeries, points: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """
-    Pairs (point position, village position) where a point lies in a village polygon.
-
-    A tree of the points is queried with the polygons' boxes (one query per polygon,
-    not per point), and each candidate pair is tested exactly (boundary included).
-    """
-    is_polygon = (villages.geom_type != "Point").to_numpy()
-    if not is_polygon.any() or len(points) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    positions = np.flatnonzero(is_polygon)
-    polygons = villages.to_numpy()[positions]
-    poly_pos, point_pos = shapely.STRtree(points).query(polygons)
-    xy = shapely.get_coordinates(points[point_pos])
-    ok = shapely.intersects_xy(polygons[poly_pos], xy[:, 0], xy[:, 1])
-    return point_pos[ok], positions[poly_pos[ok]]
-
-#: Technologies in the order groups are examined: fibre, then mobile best first.
-TECHNOLOGIES: tuple[str, ...] = ("fibre", *MOBILE_ORDER)
+#: Sentinel technology code: no technology.
 _NONE = 99
 
 

@@ -1,4 +1,4 @@
-"""Reading input layers (writing is in :mod:`geo_dx.atomic` and :mod:`geo_dx.report`)."""
+"""Reading input layers (writing is in :mod:`geo_dx.atomic` and :mod:`geo_dx.run.report`)."""
 
 from __future__ import annotations
 

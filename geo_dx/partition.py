@@ -2,7 +2,7 @@
 
 :func:`partitioned_gaps` gives the same table as :func:`geo_dx.gaps.find_gaps` (same rows,
 columns and values) by splitting the villages into spatial partitions (groups of
-neighbouring communes, :func:`geo_dx.map_overview.drill_down_areas`) and running
+neighbouring communes, :func:`geo_dx.communes.area_groups`) and running
 ``find_gaps`` on each with only what it needs: the coverage points and DEM cells within a
 margin of the partition (the largest reach, dispute radius and measurement range, plus 1 km:
 everything that can decide a village's answer). Partitions run as tasks of a
@@ -30,14 +30,13 @@ import numpy as np
 import pandas as pd
 from affine import Affine
 
-from geo_dx.calibration import Calibration
-from geo_dx.communes import assign_communes
+from geo_dx.communes import area_groups, assign_communes
 from geo_dx.config import Config
 from geo_dx.coverage import with_reach
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError, MissingDependencyError
 from geo_dx.gaps import find_gaps
-from geo_dx.map_overview import drill_down_areas
+from geo_dx.signal.calibration import Calibration
 from geo_dx.spatial import working_crs
 
 __all__ = ["partition_margin_m", "partitioned_gaps", "village_partitions"]
@@ -91,9 +90,8 @@ def village_partitions(
         commune_id=communes["commune_id"].astype(str))
     table = table.assign(villages=table["commune_id"].map(counts).fillna(0).to_numpy())
     limit = max(1.0, float(table["villages"].sum()) / max(partitions, 1))
-    areas = drill_down_areas(table.drop(columns="province", errors="ignore"),
-                             max_villages=int(np.ceil(limit)))
-    of_commune = {c: k for k, ids in enumerate(areas.values()) for c in ids}
+    areas = area_groups(table, max_villages=int(np.ceil(limit)))
+    of_commune = {c: k for k, ids in enumerate(areas) for c in ids}
     group = np.array([of_commune.get(c, -1) for c in cid])
     return [np.flatnonzero(group == k) for k in sorted(set(group.tolist()))]
 

@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_dx.cells import (
+from geo_dx.columns import fold, missing_columns_message, nfc, recognise
+from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.i18n import CODE_LABELS, N_
+from geo_dx.tables import (
     as_bool,
     as_choice,
     as_date,
@@ -28,9 +31,6 @@ from geo_dx.cells import (
     check_ids,
     describe_rows,
 )
-from geo_dx.columns import fold, missing_columns_message, nfc, recognise
-from geo_dx.errors import GeoDxWarning, InputError
-from geo_dx.i18n import CODE_LABELS, N_
 
 #: Technologies geo_dx knows, best first within each class.
 TECHNOLOGIES: tuple[str, ...] = ("fibre", "5g", "4g", "3g", "2g")
@@ -58,6 +58,20 @@ SOURCES: tuple[str, ...] = ("measured", "modelled", "declared")
 COMPONENTS: tuple[str, ...] = ("severity", "remoteness", "ethnic", "people", "poverty")
 #: Mean Earth radius (IUGG), metres: great-circle distances and the radio horizon.
 EARTH_RADIUS_M = 6_371_000.0
+#: ITM climate codes (the [terrain] climate setting).
+CLIMATES: dict[str, int] = {
+    "equatorial": 1,
+    "continental_subtropical": 2,
+    "maritime_subtropical": 3,
+    "desert": 4,
+    "continental_temperate": 5,
+    "maritime_temperate_land": 6,
+    "maritime_temperate_sea": 7,
+}
+#: ITM modes of variability (``mdvar`` without the +10/+20 flags).
+VARIABILITY_MODES: dict[str, int] = {"single": 0, "accidental": 1, "mobile": 2, "broadcast": 3}
+#: ITM antenna polarisations.
+POLARISATIONS: dict[str, int] = {"horizontal": 0, "vertical": 1}
 KINDS: tuple[str, ...] = ("site", "node", "measurement")
 #: Values of ``gap_class``, worst first.
 GAP_CLASSES: tuple[str, ...] = ("no_fibre_no_mobile", "no_mobile", "no_fibre", "none")

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Fetch the JavaScript/CSS that geo_dx maps inline, from the npm registry, into geo_dx/assets/.
+"""Fetch the JavaScript/CSS that geo_dx maps inline, from the npm registry, into geo_dx/maps/static/.
 
 The HTML maps geo_dx writes must open with no internet, so Leaflet and the one plugin we use
-are committed under ``geo_dx/assets/`` (with their licences) and inlined into every map.
+are committed under ``geo_dx/maps/static/`` (with their licences) and inlined into every map.
 This script is how they got there; re-run it to refresh or to bump a version::
 
     python scripts/vendor_assets.py            # fetch with `npm pack`, copy, write SOURCES.txt
     python scripts/vendor_assets.py --check    # only verify the committed files against SOURCES.txt
 
 It needs ``npm`` on PATH and access to the npm registry. It only copies the files listed in
-``PACKAGES`` and records each file's SHA-256 in ``geo_dx/assets/SOURCES.txt``.
+``PACKAGES`` and records each file's SHA-256 in ``geo_dx/maps/static/SOURCES.txt``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parent.parent / "geo_dx" / "assets"
+ASSETS = Path(__file__).resolve().parent.parent / "geo_dx" / "maps" / "static"
 
-#: npm package spec -> {path inside the package tarball: path under geo_dx/assets/}
+#: npm package spec -> {path inside the package tarball: path under geo_dx/maps/static/}
 PACKAGES: dict[str, dict[str, str]] = {
     "leaflet@1.9.4": {
         "package/dist/leaflet.js": "leaflet/leaflet.js",
@@ -53,7 +53,7 @@ def _sha256(path: Path) -> str:
 
 
 def fetch() -> None:
-    """Run ``npm pack`` for each package and copy the listed files into geo_dx/assets/."""
+    """Run ``npm pack`` for each package and copy the listed files into geo_dx/maps/static/."""
     if shutil.which("npm") is None:
         sys.exit("npm not found on PATH; install Node.js/npm (Debian: apt-get install npm)")
     lines = [
@@ -78,7 +78,7 @@ def fetch() -> None:
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     dest.write_bytes(data.read())
                     lines.append(f"{spec}  {target}  {_sha256(dest)}")
-                    print(f"{spec}: {member} -> geo_dx/assets/{target}")
+                    print(f"{spec}: {member} -> geo_dx/maps/static/{target}")
     SOURCES.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {SOURCES}")
 

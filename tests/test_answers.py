@@ -16,7 +16,7 @@ from geo_dx.communes import assign_communes, check_overlaps
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.evidence import raster_evidence, read_speed_tiles
 from geo_dx.gaps import find_gaps
-from geo_dx.report import priority_table
+from geo_dx.run.report import priority_table
 from geo_dx.schema import validate_communes, validate_coverage, validate_villages
 from geo_dx.scoring import score
 from geo_dx.spatial import check_crs_covers, utm_crs
@@ -383,14 +383,14 @@ def test_half_nan_and_huge_coordinates_are_one_line_exit_2(tmp_path, capsys):
 
 def test_a_read_only_out_is_one_line_exit_2_before_the_analysis(tmp_path, capsys, monkeypatch):
     import geo_dx.atomic
-    import geo_dx.pipeline
+    import geo_dx.run.pipeline
 
     paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)])
 
     def no_analysis(*args, **kwargs):
         raise AssertionError("the analysis ran before --out was checked")
 
-    monkeypatch.setattr(geo_dx.pipeline, "analyse", no_analysis)
+    monkeypatch.setattr(geo_dx.run.pipeline, "analyse", no_analysis)
     monkeypatch.setattr(geo_dx.atomic.os, "access", lambda path, mode: False)
     line = one_line_exit_2(paths, tmp_path / "out", capsys)
     assert "read-only" in line
@@ -399,14 +399,14 @@ def test_a_read_only_out_is_one_line_exit_2_before_the_analysis(tmp_path, capsys
 def test_a_read_only_file_system_while_writing_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     import errno
 
-    import geo_dx.report
+    import geo_dx.run.report
 
     paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)])
 
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system", "priority.csv")
 
-    monkeypatch.setattr(geo_dx.report, "write_priority_csv", read_only)
+    monkeypatch.setattr(geo_dx.run.report, "write_priority_csv", read_only)
     line = one_line_exit_2(paths, tmp_path / "out", capsys)
     assert "read-only" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == [

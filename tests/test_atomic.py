@@ -21,7 +21,7 @@ from geo_dx import atomic
 from geo_dx.atomic import check_out_dir, clean_stale, run_outputs, staged_run
 from geo_dx.communes import summarise_communes
 from geo_dx.errors import InputError, OutputError
-from geo_dx.report import build_summary, write_run
+from geo_dx.run.report import build_summary, write_run
 from tests.conftest import make_communes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +140,7 @@ def test_rerun_replaces_only_its_own_files_and_keeps_the_users(tmp_path):
 
 
 def test_stale_raster_is_not_shown_by_geo_dx_map(tmp_path):
-    from geo_dx.maps import rebuild_maps
+    from geo_dx.maps.write import rebuild_maps
 
     with_raster = write(tmp_path / "with", tif_writer)
     rebuild_maps(with_raster)

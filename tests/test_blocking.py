@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from pyproj import CRS, Transformer
 from shapely.geometry import Point
 
-from geo_dx.blocking import BLOCKING_COLUMNS, blocked_sentences, terrain_blocking
 from geo_dx.config import TerrainConfig
 from geo_dx.dem import DemGrid
 from geo_dx.i18n import translator
-from geo_dx.terrain import highest_obstruction, line_of_sight
+from geo_dx.signal.blocking import BLOCKING_COLUMNS, blocked_sentences, terrain_blocking
+from geo_dx.signal.terrain import highest_obstruction, line_of_sight
 
 UTM = CRS.from_epsg(32648)
 X0, Y = 400_000.0, 2_400_500.0  # every path runs east-west along y = Y

@@ -27,7 +27,7 @@ from test_maps import (
     make_villages,
 )
 
-from geo_dx.maps import write_maps
+from geo_dx.maps.write import write_maps
 from geo_dx.schema import GAP_LABELS
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

@@ -17,8 +17,8 @@ from test_browser import CHROMEDRIVER, CHROMIUM, _open, _severe
 from test_maps import make_communes, make_coverage
 from test_misplaced import misplaced_province
 
-from geo_dx.maps import write_maps
-from geo_dx.pages import commune_page_names
+from geo_dx.maps.pages import commune_page_names
+from geo_dx.maps.write import write_maps
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,

@@ -27,8 +27,8 @@ from test_browser import CHROMEDRIVER, CHROMIUM, _open, _severe
 from test_maps import TITLE, UTM, X0, Y0, make_coverage, make_outlines, make_villages
 
 from geo_dx.communes import summarise_communes
-from geo_dx.maps import PlaceContext, write_maps
-from geo_dx.pages import commune_page_names
+from geo_dx.maps.pages import commune_page_names
+from geo_dx.maps.write import PlaceContext, write_maps
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
@@ -229,7 +229,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "img"
 
 @pytest.fixture(scope="module")
 def demo_run() -> Path:
-    from geo_dx.pipeline import analyse, demo_inputs, write
+    from geo_dx.run.pipeline import analyse, demo_inputs, write
 
     out = Path(tempfile.mkdtemp(prefix="geodx-demo-pages-")) / "demo"
     write(analyse(demo_inputs()), out)

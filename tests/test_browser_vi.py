@@ -31,10 +31,10 @@ from test_browser_pages import _CONTROLS, _context, _overlaps, _phone
 from test_maps import UTM, X0, Y0, make_communes, make_coverage, make_villages
 
 from geo_dx.i18n import CODE_LABELS, translator
-from geo_dx.map_payload import CONFIDENCE_LABELS, LABELS, TECH_STYLE
-from geo_dx.maps import write_maps
-from geo_dx.pages import PAGE_LABELS, PLAN_COLUMN_LABELS, commune_page_names
-from geo_dx.plan_map import PLAN_MAP_TEXT, plan_layer
+from geo_dx.maps.pages import PAGE_LABELS, PLAN_COLUMN_LABELS, commune_page_names
+from geo_dx.maps.payload import CONFIDENCE_LABELS, LABELS, TECH_STYLE
+from geo_dx.maps.plan_layer import PLAN_MAP_TEXT, plan_layer
+from geo_dx.maps.write import write_maps
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,

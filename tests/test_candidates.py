@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from affine import Affine
 
-from geo_dx.candidates import generate_candidates
 from geo_dx.config import Config, PlanConfig
 from geo_dx.dem import DemGrid
-from geo_dx.planning import plan
+from geo_dx.plan.candidates import generate_candidates
+from geo_dx.plan.model import plan
 from tests.conftest import UTM48N, X0, Y0, make_coverage, make_villages
 
 CELL_M = 100.0

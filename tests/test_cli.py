@@ -107,12 +107,12 @@ def inputs_names(inputs):
 
 
 def test_out_problems_are_one_line_before_the_analysis(inputs, tmp_path, capsys, monkeypatch):
-    import geo_dx.pipeline
+    import geo_dx.run.pipeline
 
     def no_analysis(*args, **kwargs):
         raise AssertionError("the analysis ran before --out was checked")
 
-    monkeypatch.setattr(geo_dx.pipeline, "analyse", no_analysis)
+    monkeypatch.setattr(geo_dx.run.pipeline, "analyse", no_analysis)
     project = tmp_path  # the inputs' own folder
     before = {p.name: p.read_bytes() for p in project.iterdir() if p.is_file()}
     assert run(inputs, project) == 2
@@ -130,12 +130,12 @@ def test_out_problems_are_one_line_before_the_analysis(inputs, tmp_path, capsys,
 
 
 def test_disk_full_is_one_line_exit_2(inputs, tmp_path, capsys, monkeypatch):
-    import geo_dx.report
+    import geo_dx.run.report
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "priority.csv")
 
-    monkeypatch.setattr(geo_dx.report, "write_priority_csv", full)
+    monkeypatch.setattr(geo_dx.run.report, "write_priority_csv", full)
     out = tmp_path / "out"
     assert run(inputs, out) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -17,8 +17,8 @@ import shapely
 
 from geo_dx.communes import assign_communes, summarise_communes
 from geo_dx.errors import GeoDxWarning
-from geo_dx.pipeline import RunInputs, analyse, write
-from geo_dx.report import format_summary
+from geo_dx.run.pipeline import RunInputs, analyse, write
+from geo_dx.run.report import format_summary
 from geo_dx.spatial import village_locations
 from tests.conftest import UTM48N, X0, Y0, make_communes, make_villages
 

@@ -131,7 +131,7 @@ def test_dispute_rules_are_validated():
 
 def test_map_draws_disputed_villages_as_their_own_class_with_the_evidence():
     from geo_dx.communes import summarise_communes
-    from geo_dx.map_payload import map_payload
+    from geo_dx.maps.payload import map_payload
     from geo_dx.schema import DISPUTED_LABEL, GAP_CLASSES
     from tests.conftest import make_communes
 

@@ -19,7 +19,7 @@ from geo_dx.i18n import (
     read_catalogue,
     translator,
 )
-from geo_dx.report import PRIORITY_COLUMNS
+from geo_dx.run.report import PRIORITY_COLUMNS
 from geo_dx.schema import COMPONENTS, GAP_CLASSES, SOURCES, TECHNOLOGIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def test_every_code_shown_to_people_has_a_vietnamese_label() -> None:
         for code in values:
             assert code in CODE_LABELS[kind], (kind, code)
             assert vi.label(kind, code) != en.label(kind, code) or code in ("5g", "4g", "3g")
-    from geo_dx.candidates import GENERATED_BY
+    from geo_dx.plan.candidates import GENERATED_BY
     from geo_dx.schema import CANDIDATE_KINDS
 
     for code in GENERATED_BY:

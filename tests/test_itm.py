@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from geo_dx.errors import InputError
-from geo_dx.itm import CLIMATES, TerrainProfiles, free_space_loss_db, itm_loss_db
+from geo_dx.signal.itm import CLIMATES, TerrainProfiles, free_space_loss_db, itm_loss_db
 from tests.itm_oracle import itmlogic_loss_db
 
 #: NTIA QKPFL test profile: Crystal Palace to Mursley, England, 156 intervals over 77.8 km.

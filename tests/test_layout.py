@@ -1,9 +1,18 @@
-"""The package's layout: imports follow the data flow, and no module grows past 600 lines.
+"""The package's layout: a flat core with four wings, imports one way, no module over 600 lines.
 
-Data flows one way (schema → io → coverage → gaps → remoteness → scoring → rollout →
-plan → report/maps, with the pipeline and the CLI on top). :data:`FLOW` declares every
-module's place; a module may import (at the top or inside a function) only modules
-declared before it. A new module must be given its place here.
+Data flows one way: inputs → coverage → ``signal/`` (what a site reaches) → gaps →
+remoteness → scoring → ``plan/`` (what to build) → ``maps/`` (what a planner opens) →
+``run/`` (a run folder and the files it writes), with the CLI on top.
+
+The rules, as tests:
+
+- the core keeps its flow order (:data:`CORE`): a core module imports only core modules
+  before it, and ``signal/`` only from :data:`SIGNAL_AT` on;
+- ``signal/`` imports the core before :data:`SIGNAL_AT` and ``signal/``;
+- ``plan/`` imports the core and ``signal/``;
+- ``maps/`` imports the core and ``signal/`` (and ``plan/`` only for type hints);
+- ``run/`` imports anything but ``cli``; only ``cli`` and ``__init__`` import from ``run/``;
+- no module imports another module's ``_private`` name.
 """
 
 from __future__ import annotations
@@ -14,32 +23,47 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "geo_dx"
+WINGS: tuple[str, ...] = ("signal", "plan", "maps", "run")
 
-#: Every geo_dx module in flow order, grouped by stage (a module may import earlier ones).
-FLOW: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("leaves", ("_version", "errors", "i18n", "columns", "_itm_kernel", "itm", "forked",
-                "_least_cost_kernel", "least_cost")),
-    ("contracts", ("cells", "schema", "spatial", "config_checks", "config")),
-    ("io", ("atomic", "io", "dem", "relief")),
-    ("coverage", ("coverage", "terrain", "viewshed", "calibration", "signal_strength",
-                  "disputes", "communes", "zonal", "evidence")),
-    ("gaps", ("gaps",)),
-    ("remoteness", ("remoteness",)),
-    ("scoring", ("reasons", "scoring", "blocking")),
-    ("rollout", ("rollout",)),
-    ("plan", ("optimise", "routes", "candidates", "plan_curve", "planning")),
-    ("report/maps", ("qgis_style", "report", "workbook", "pages", "map_assets", "map_payload",
-                     "map_raster", "map_context", "plan_map", "map_overview", "map_layers",
-                     "maps",
-                     "plan_report")),
-    ("on top", ("_demo_world", "demo", "progress", "partition", "pipeline", "cli",
-                "__init__")),
+#: The flat core in flow order (a core module may import earlier ones).
+CORE: tuple[str, ...] = (
+    "_version", "errors", "i18n", "columns", "forked", "_least_cost_kernel", "least_cost",
+    "tables", "schema", "spatial", "config_checks", "config", "atomic", "io", "dem",
+    "coverage", "disputes", "communes", "zonal", "evidence", "reasons",
+    # signal/ sits here: the modules below may use what a site reaches
+    "gaps", "partition", "remoteness", "scoring", "rollout", "_demo_world", "demo",
+    "cli", "__init__",
 )
-ORDER: dict[str, int] = {m: i for i, m in enumerate(m for _, ms in FLOW for m in ms)}
+#: The first core module that may import ``signal/``.
+SIGNAL_AT = "gaps"
+ORDER: dict[str, int] = {m: i for i, m in enumerate(CORE)}
+
+#: Which wings each wing may import at run time (the core is allowed as said above).
+ALLOWED_WINGS: dict[str, set[str]] = {
+    "signal": {"signal"},
+    "plan": {"signal", "plan"},
+    "maps": {"signal", "maps"},
+    "run": {"signal", "plan", "maps", "run"},
+}
 
 
 def _modules() -> list[str]:
-    return sorted(p.stem for p in PACKAGE.glob("*.py"))
+    """Every module as a dotted name below ``geo_dx`` (``gaps``, ``signal.served``)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).with_suffix("")
+        if rel.parts[0] not in WINGS and len(rel.parts) > 1:
+            continue
+        found.append(".".join(rel.parts))
+    return found
+
+
+def _path(module: str) -> Path:
+    return PACKAGE.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def _exists(module: str) -> bool:
+    return _path(module).exists() or (PACKAGE / module.replace(".", "/") / "__init__.py").exists()
 
 
 def _type_checking_only(node: ast.AST) -> bool:
@@ -50,11 +74,13 @@ def _type_checking_only(node: ast.AST) -> bool:
     )
 
 
-def imports_of(source: str) -> dict[str, int]:
+def imports_of(source: str, *, package: str = "") -> dict[str, int]:
     """geo_dx modules ``source`` imports at run time, with the line of the first import.
 
-    Imports under ``if TYPE_CHECKING:`` are annotations only and are left out;
-    ``from geo_dx import x`` counts as module ``x`` when it is one, else as the package.
+    Names are dotted below ``geo_dx`` (``gaps``, ``signal.terrain``); a wing's package
+    itself is ``signal.__init__``. Imports under ``if TYPE_CHECKING:`` are annotations only
+    and are left out; ``from geo_dx import x`` counts as module ``x`` when it is one, else
+    as ``__init__``; relative imports are resolved against ``package``.
 
     Examples
     --------
@@ -64,7 +90,12 @@ def imports_of(source: str) -> dict[str, int]:
     ...            "def f():\\n    from geo_dx import find_gaps\\n")
     {'schema': 1, 'io': 2, '__init__': 7}
     """
-    found: dict[str, int] = {}
+    return {name: line for name, (line, _) in _import_nodes(source, package=package).items()}
+
+
+def _import_nodes(source: str, *, package: str = "") -> dict[str, tuple[int, list[str]]]:
+    """Module imported -> (first line, names taken from it)."""
+    found: dict[str, tuple[int, list[str]]] = {}
     skip: set[int] = set()
     tree = ast.parse(source)
     for node in ast.walk(tree):
@@ -73,64 +104,156 @@ def imports_of(source: str) -> dict[str, int]:
     for node in ast.walk(tree):
         if id(node) in skip:
             continue
-        names: list[str] = []
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            parts = node.module.split(".")
+        pairs: list[tuple[str, list[str]]] = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ["geo_dx", *package.split(".")] if package else ["geo_dx"]
+                base = base[: len(base) - node.level + 1]
+                parts = base + (node.module.split(".") if node.module else [])
+            elif node.module:
+                parts = node.module.split(".")
+            else:
+                continue
             if parts[0] != "geo_dx":
                 continue
-            if len(parts) > 1:
-                names = [parts[1]]
+            taken = [a.name for a in node.names]
+            rest = ".".join(parts[1:])
+            if rest and _path(rest).exists():
+                pairs.append((rest, taken))
             else:
-                names = [a.name if (PACKAGE / f"{a.name}.py").exists() else "__init__"
-                         for a in node.names]
+                for a in node.names:
+                    sub = f"{rest}.{a.name}" if rest else a.name
+                    if _path(sub).exists():
+                        pairs.append((sub, []))
+                    else:
+                        pairs.append((f"{rest}.__init__" if rest else "__init__", [a.name]))
         elif isinstance(node, ast.Import):
-            names = [a.name.split(".")[1] for a in node.names
+            pairs = [(a.name.split(".", 1)[1], []) for a in node.names
                      if a.name.startswith("geo_dx.")]
-        for name in names:
-            found.setdefault(name, node.lineno)
-    return dict(sorted(found.items(), key=lambda kv: kv[1]))
+        for name, taken in pairs:
+            line, names = found.setdefault(name, (node.lineno, []))
+            names.extend(taken)
+    return dict(sorted(found.items(), key=lambda kv: kv[1][0]))
 
 
-def test_imports_of_reads_top_level_lazy_and_package_imports():
+def test_imports_of_reads_top_level_lazy_package_and_wing_imports():
     source = ("from geo_dx.gaps import find_gaps\n"
-              "def f():\n    import geo_dx.maps\n    from geo_dx import io, score\n")
-    assert imports_of(source) == {"gaps": 1, "maps": 3, "io": 4, "__init__": 4}
+              "def f():\n    import geo_dx.maps.write\n    from geo_dx import io, score\n"
+              "from geo_dx.signal import terrain\nfrom geo_dx.plan.model import plan\n")
+    assert imports_of(source) == {"gaps": 1, "maps.write": 3, "io": 4, "__init__": 4,
+                                  "signal.terrain": 5, "plan.model": 6}
 
 
-def test_every_module_has_a_place_in_the_flow():
-    missing = [m for m in _modules() if m not in ORDER]
-    assert not missing, f"give these modules a place in tests/test_layout.py FLOW: {missing}"
+def _wing(module: str) -> str | None:
+    head = module.split(".")[0]
+    return head if head in WINGS and "." in module else None
+
+
+def layout_violations(module: str, imported: str) -> str | None:
+    """Why ``module`` may not import ``imported`` at run time, or None when it may.
+
+    Examples
+    --------
+    >>> layout_violations("signal.terrain", "gaps")
+    'signal/ imports only the core before gaps'
+    >>> layout_violations("gaps", "signal.terrain") is None
+    True
+    """
+    here, there = _wing(module), _wing(imported)
+    if imported == module or imported.endswith(".__init__") and module.startswith(
+            imported.rsplit(".", 1)[0] + "."):
+        return None
+    if there == "run" and here != "run" and module not in ("cli", "__init__"):
+        return "only cli and __init__ import from run/"
+    if imported == "cli":
+        return "nothing imports the cli"
+    if here is None:  # core
+        if there is None:
+            if ORDER.get(imported, len(ORDER)) > ORDER.get(module, len(ORDER)):
+                return f"the core imports only modules before {module} in its flow"
+            return None
+        if there == "signal" and ORDER[module] >= ORDER[SIGNAL_AT]:
+            return None
+        if module in ("cli", "__init__"):
+            return None
+        return f"core module {module} may not import {there}/"
+    if there is None:
+        if here == "signal" and ORDER.get(imported, len(ORDER)) >= ORDER[SIGNAL_AT]:
+            return f"signal/ imports only the core before {SIGNAL_AT}"
+        if imported in ("cli", "__init__"):
+            return f"{here}/ may not import the package's top"
+        return None
+    if there not in ALLOWED_WINGS[here]:
+        return f"{here}/ may not import {there}/"
+    return None
+
+
+def test_every_core_module_has_a_place_in_the_flow():
+    missing = [m for m in _modules() if _wing(m) is None and m not in ORDER]
+    assert not missing, f"give these core modules a place in tests/test_layout.py CORE: {missing}"
 
 
 @pytest.mark.parametrize("module", _modules())
-def test_module_imports_only_earlier_modules(module):
-    if module not in ORDER:
-        pytest.fail(f"{module} has no place in FLOW")
-    source = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
-    later = {name: line for name, line in imports_of(source).items()
-             if name != module and ORDER.get(name, len(ORDER)) > ORDER[module]}
-    assert not later, (
-        f"geo_dx/{module}.py imports modules later in the flow: "
-        + ", ".join(f"{name} (line {line})" for name, line in later.items())
-    )
+def test_module_imports_follow_the_layout(module):
+    package = module.rsplit(".", 1)[0] if "." in module else ""
+    source = _path(module).read_text(encoding="utf-8")
+    bad = {name: (line, why) for name, line in imports_of(source, package=package).items()
+           if (why := layout_violations(module, name))}
+    assert not bad, f"geo_dx/{module.replace('.', '/')}.py: " + "; ".join(
+        f"imports {name} (line {line}): {why}" for name, (line, why) in bad.items())
 
 
-def test_the_flow_check_catches_a_backwards_import():
-    """The check is not vacuous: schema importing coverage is reported."""
-    later = {name for name in imports_of("from geo_dx.coverage import with_reach\n")
-             if ORDER[name] > ORDER["schema"]}
-    assert later == {"coverage"}
+def test_the_layout_check_catches_backwards_imports():
+    """The check is not vacuous: each rule reports a backwards import."""
+    assert layout_violations("schema", "coverage")
+    assert layout_violations("coverage", "signal.terrain")
+    assert layout_violations("signal.terrain", "plan.model")
+    assert layout_violations("plan.model", "maps.write")
+    assert layout_violations("maps.write", "run.report")
+    assert layout_violations("gaps", "run.folder")
+    assert layout_violations("partition", "maps.overview")
+    assert layout_violations("run.pipeline", "gaps") is None
+    assert layout_violations("plan.model", "signal.served") is None
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_no_module_imports_another_modules_private_name(module):
+    """A name starting with ``_`` stays in its module: two users mean it needs a public owner."""
+    package = module.rsplit(".", 1)[0] if "." in module else ""
+    source = _path(module).read_text(encoding="utf-8")
+    private = {name: [n for n in names if n.startswith("_") and not n.startswith("__")]
+               for name, (_, names) in _import_nodes(source, package=package).items()
+               if name != module}
+    tree = ast.parse(source)
+    aliases = {a.asname or a.name.rsplit(".", 1)[-1]: a.name for n in ast.walk(tree)
+               if isinstance(n, ast.ImportFrom | ast.Import) for a in n.names}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not node.attr.startswith("__") and isinstance(node.value, ast.Name)
+                and node.value.id in aliases and node.value.id not in ("self", "cls")
+                and _exists(aliases[node.value.id].replace("geo_dx.", "")
+                            if aliases[node.value.id].startswith("geo_dx.")
+                            else aliases[node.value.id])):
+            private.setdefault(node.value.id, []).append(node.attr)
+    private = {k: v for k, v in private.items() if v}
+    assert not private, f"geo_dx/{module.replace('.', '/')}.py uses private names: {private}"
+
+
+def test_the_private_import_check_catches_one():
+    nodes = _import_nodes("from geo_dx.gaps import _dem_grid, find_gaps\n")
+    assert nodes["gaps"][1] == ["_dem_grid", "find_gaps"]
 
 
 @pytest.mark.parametrize("module", _modules())
 def test_no_module_over_600_lines(module):
-    lines = (PACKAGE / f"{module}.py").read_text(encoding="utf-8").count("\n")
-    assert lines <= 600, f"geo_dx/{module}.py has {lines} lines; split it by concept"
+    lines = _path(module).read_text(encoding="utf-8").count("\n")
+    path = module.replace('.', '/')
+    assert lines <= 600, f"geo_dx/{path}.py has {lines} lines; split it by concept"
 
 
 def test_no_docstring_example_is_skipped():
     """Docstring examples run (on load_demo() or small data); none is skipped."""
-    skipped = [f"{p.name}:{n}" for p in sorted(PACKAGE.glob("*.py"))
+    skipped = [f"{p.name}:{n}" for p in sorted(PACKAGE.rglob("*.py"))
                for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                if "doctest: +SKIP" in line.replace("doctest:+SKIP", "doctest: +SKIP")]
     assert not skipped, f"skipped docstring examples: {skipped}"
@@ -185,8 +308,8 @@ def test_public_api_has_real_signatures():
     assert needed <= set(geo_dx.__all__)
 
 
-def test_readme_layout_table_names_every_module():
-    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
-    layout = readme[readme.index("## Layout"):]
-    missing = [m for m in _modules() if f"`geo_dx/{m}.py`" not in layout]
-    assert not missing, f"README layout table lacks: {missing}"
+def test_architecture_page_names_every_module():
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [m for m in _modules() if not m.endswith("__init__")
+               and f"`geo_dx/{m.replace('.', '/')}.py`" not in page]
+    assert not missing, f"docs/architecture.md lacks: {missing}"

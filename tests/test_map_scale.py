@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from test_maps import TITLE, make_communes, make_coverage, make_villages, payload
 
 import geo_dx.forked as forked
-import geo_dx.maps as maps
-from geo_dx.map_assets import asset
-from geo_dx.map_overview import areas_nav_html, drill_down_areas
-from geo_dx.maps import build_map, write_maps
+import geo_dx.maps.write as maps
+from geo_dx.maps.assets import asset
+from geo_dx.maps.overview import areas_nav_html, drill_down_areas
+from geo_dx.maps.write import build_map, write_maps
 
 
 def _normalised(text: str) -> str:

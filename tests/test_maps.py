@@ -1,4 +1,4 @@
-"""Tests for geo_dx.maps: offline HTML maps, per-commune maps, the index and rebuilding.
+"""Tests for geo_dx.maps.write: offline HTML maps, per-commune maps, the index and rebuilding.
 
 The layers are hand-made: three 10 km square communes side by side in UTM 48N, twelve
 villages (one named like an XSS payload), three mobile sites and one fibre node.
@@ -19,12 +19,12 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo_dx import maps
 from geo_dx.communes import summarise_communes
 from geo_dx.errors import InputError
-from geo_dx.map_payload import LABELS
-from geo_dx.maps import commune_file_name, rebuild_maps
-from geo_dx.pages import commune_page_names
+from geo_dx.maps import write as maps
+from geo_dx.maps.pages import commune_page_names
+from geo_dx.maps.payload import LABELS
+from geo_dx.maps.write import commune_file_name, rebuild_maps
 from geo_dx.schema import COMPONENTS, GAP_CLASSES, GAP_LABELS
 
 # These tests read the English map (``--lang en``); test_browser_vi.py reads the Vietnamese.
@@ -185,7 +185,7 @@ def test_jinja_syntax_in_names_is_shown_as_typed(tmp_path):
     st.dictionaries(st.text(alphabet="{}%#a", max_size=3), inner, max_size=3))))
 @settings(max_examples=150)
 def test_script_json_round_trips_without_jinja_or_html_openings(obj):
-    from geo_dx.map_assets import script_json
+    from geo_dx.maps.assets import script_json
 
     text = script_json(obj)
     assert json.loads(text) == obj
@@ -232,7 +232,8 @@ def test_every_label_shown_comes_from_labels(page):
     data = payload(page)
     assert {k: data["labels"][k] for k in LABELS} == dict(LABELS)  # English: the msgids
     assert data["labels"]["component_people"] == "People"
-    js = (Path(__file__).resolve().parents[1] / "geo_dx" / "assets" / "geo_dx_map.js").read_text()
+    js = (Path(__file__).resolve().parents[1] / "geo_dx" / "maps" / "static"
+          / "geo_dx_map.js").read_text()
     used = set(re.findall(r"\bT\.(\w+)", js))
     assert used and used <= set(LABELS), used - set(LABELS)
 

@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo_dx import maps
 from geo_dx.communes import location_issue_text, misplaced_villages, placed
 from geo_dx.i18n import translator
-from geo_dx.map_payload import map_payload
-from geo_dx.pages import commune_page_names
-from geo_dx.pipeline import analyse, demo_inputs, write
+from geo_dx.maps import write as maps
+from geo_dx.maps.pages import commune_page_names
+from geo_dx.maps.payload import map_payload
+from geo_dx.run.pipeline import analyse, demo_inputs, write
 from tests.test_maps import make_communes, make_coverage, make_villages, payload
 
 FAR = "205.0 km outside its commune_id B"

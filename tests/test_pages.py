@@ -1,4 +1,4 @@
-"""Tests for geo_dx.pages: readable safe file names, the index, the commune dossier."""
+"""Tests for geo_dx.maps.pages: readable safe file names, the index, the commune dossier."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo_dx.errors import GeoDxError
-from geo_dx.pages import (
+from geo_dx.maps.pages import (
     PAGE_LABELS,
     PageWords,
     commune_file_name,

@@ -1,4 +1,4 @@
-"""Tests for geo_dx.pipeline: the whole run on a tiny province, each step once, in order.
+"""Tests for geo_dx.run.pipeline: the whole run on a tiny province, each step once, in order.
 
 Communes: the 3x3 grid of ``conftest``; four villages; one 4G site and one fibre node;
 a towns layer with one town.
@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo_dx import pipeline
 from geo_dx.config import Config, with_weights
-from geo_dx.pipeline import RunInputs, analyse, write
+from geo_dx.run import pipeline
+from geo_dx.run.pipeline import RunInputs, analyse, write
 from tests.conftest import UTM48N, X0, Y0, make_communes, make_coverage, make_villages
 
 

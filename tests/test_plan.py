@@ -14,13 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from geo_dx.candidates import as_coverage_sites, prepare_candidates
 from geo_dx.config import Config, PlanConfig, config_from_dict
 from geo_dx.errors import ConfigError, InputError
 from geo_dx.gaps import find_gaps
-from geo_dx.optimise import Budget, Problem, solve_greedy, solve_milp
-from geo_dx.planning import plan
-from geo_dx.routes import fibre_routes
+from geo_dx.plan.candidates import as_coverage_sites, prepare_candidates
+from geo_dx.plan.model import plan
+from geo_dx.plan.optimise import Budget, Problem, solve_greedy, solve_milp
+from geo_dx.plan.routes import fibre_routes
 from geo_dx.schema import validate_candidates
 from tests.conftest import UTM48N, X0, Y0, make_coverage, make_villages
 
@@ -474,7 +474,7 @@ def test_every_solver_status_reads_in_the_run_language():
     import highspy
 
     from geo_dx.i18n import translator
-    from geo_dx.plan_report import PLAN_STATUS_TEXT, format_plan
+    from geo_dx.run.plan_outputs import PLAN_STATUS_TEXT, format_plan
 
     highs = highspy.Highs()
     statuses = {str(highs.modelStatusToString(getattr(highspy.HighsModelStatus, name))).lower()

@@ -17,9 +17,9 @@ from test_browser import _open, _requested_urls, _severe, driver, pytestmark  # 
 
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config, PlanConfig
-from geo_dx.maps import write_maps
-from geo_dx.plan_report import plan_map_kwargs
-from geo_dx.planning import plan
+from geo_dx.maps.write import write_maps
+from geo_dx.plan.model import plan
+from geo_dx.run.plan_outputs import plan_map_kwargs
 from geo_dx.schema import validate_candidates
 from tests.conftest import UTM48N, X0, Y0, make_communes, make_villages
 

@@ -6,7 +6,7 @@ import io
 import threading
 import time
 
-from geo_dx.progress import progress_bar, recording, stage
+from geo_dx.run.progress import progress_bar, recording, stage
 
 
 class FakeTerminal(io.StringIO):

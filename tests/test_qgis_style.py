@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import geopandas as gpd
 from shapely.geometry import Point, box
 
-from geo_dx.qgis_style import write_layer_styles
+from geo_dx.run.qgis_style import write_layer_styles
 from geo_dx.schema import GAP_CLASSES, GAP_COLOURS, SHARE_BINS, SHARE_COLOURS
 
 

@@ -16,7 +16,7 @@ from pyproj import CRS, Transformer
 
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
-from geo_dx.relief import ReliefImage, hillshade, relief_image
+from geo_dx.maps.relief import ReliefImage, hillshade, relief_image
 
 SIN45 = math.sin(math.radians(45))
 

@@ -9,7 +9,7 @@ import shapely
 
 from geo_dx.communes import summarise_communes
 from geo_dx.errors import GeoDxError
-from geo_dx.report import build_summary, neutralise_formulas, priority_table, write_run
+from geo_dx.run.report import build_summary, neutralise_formulas, priority_table, write_run
 from tests.conftest import make_communes
 
 

@@ -53,9 +53,8 @@ def test_schema_imports_no_later_module():
                 if isinstance(node, ast.ImportFrom) and node.module
                 and node.module.startswith("geo_dx")}
 
-    from geo_dx import cells
-
-    assert imported(schema) == {"geo_dx.errors", "geo_dx.i18n", "geo_dx.columns", "geo_dx.cells"}
+    from geo_dx import tables as cells
+    assert imported(schema) == {"geo_dx.errors", "geo_dx.i18n", "geo_dx.columns", "geo_dx.tables"}
     assert imported(i18n) == {"geo_dx.errors"}
     assert imported(columns) <= {"geo_dx.errors"}
     assert imported(cells) == {"geo_dx.errors", "geo_dx.columns"}

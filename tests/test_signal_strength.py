@@ -9,14 +9,14 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 
-from geo_dx.calibration import Calibration, fit_offsets
 from geo_dx.config import Config, config_from_dict
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.gaps import find_gaps
-from geo_dx.itm import TerrainProfiles, itm_loss_db
 from geo_dx.schema import validate_coverage, validate_villages
-from geo_dx.signal_strength import (
+from geo_dx.signal.calibration import Calibration, fit_offsets
+from geo_dx.signal.itm import TerrainProfiles, itm_loss_db
+from geo_dx.signal.strength import (
     best_per_target,
     calibrate_signal,
     pair_profiles,
@@ -222,7 +222,7 @@ def test_measured_signal_columns_are_validated():
 
 
 def test_signal_grid_and_covered_mask_on_flat_ground():
-    from geo_dx.signal_strength import signal_grid
+    from geo_dx.signal.strength import signal_grid
 
     dem = flat_dem(size_km=10)
     cov = validate_coverage(make_coverage([("4g", 5_000, 5_000, 3_000.0)]))
@@ -238,7 +238,7 @@ def test_signal_grid_and_covered_mask_on_flat_ground():
 
 
 def test_a_whole_run_with_the_itm_model(tmp_path):
-    from geo_dx.pipeline import analyse, demo_inputs, write
+    from geo_dx.run.pipeline import analyse, demo_inputs, write
 
     result = analyse(demo_inputs(), config=ITM)
     models = result.summary["mobile_models"]
@@ -262,7 +262,7 @@ def test_a_whole_run_with_the_itm_model(tmp_path):
 def test_calibrate_true_in_the_config_applies_the_fitted_offset_in_a_run(tmp_path):
     import rasterio
 
-    from geo_dx.pipeline import RunInputs, analyse
+    from geo_dx.run.pipeline import RunInputs, analyse
     from tests.conftest import make_communes
 
     dem = ridge_dem()

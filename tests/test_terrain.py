@@ -1,4 +1,4 @@
-"""Tests for geo_dx.terrain: line of sight between antennas and receivers."""
+"""Tests for geo_dx.signal.terrain: line of sight between antennas and receivers."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
 
-from geo_dx import terrain
 from geo_dx.config import TerrainConfig
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
-from geo_dx.terrain import line_of_sight, visible_pairs
+from geo_dx.signal import terrain
+from geo_dx.signal.terrain import line_of_sight, visible_pairs
 
 UTM48 = CRS.from_epsg(32648)
 

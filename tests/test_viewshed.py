@@ -1,4 +1,4 @@
-"""Tests for geo_dx.viewshed: the terrain coverage raster (radial sweep) and its file."""
+"""Tests for geo_dx.signal.viewshed: the terrain coverage raster (radial sweep) and its file."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pyproj import CRS
 
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
-from geo_dx.terrain import line_of_sight
-from geo_dx.viewshed import viewshed_union, write_coverage_raster
+from geo_dx.signal.terrain import line_of_sight
+from geo_dx.signal.viewshed import viewshed_union, write_coverage_raster
 from tests.test_terrain import UTM48, centre_y, profile_dem, random_dem, ridge
 
 
@@ -73,8 +73,7 @@ def test_viewshed_union_is_the_union_of_single_sites(seed):
 
 def test_viewshed_union_over_forked_processes_equals_one_process(monkeypatch):
     """Many sites are swept by one forked process per core: the same mask as in turn."""
-    from geo_dx import viewshed
-
+    from geo_dx.signal import viewshed
     dem = random_dem(7)
     rng = np.random.default_rng(7)
     sites = rng.uniform(0, 4000, (9, 2))

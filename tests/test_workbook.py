@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from geo_dx.workbook import write_workbook
+from geo_dx.run.workbook import write_workbook
 
 openpyxl = pytest.importorskip("openpyxl", reason="openpyxl is in the dev extras")
 
@@ -130,7 +130,7 @@ def test_english_workbook_and_plan_sheet(tmp_path) -> None:
 
 
 def test_a_failed_write_keeps_the_previous_workbook(tmp_path, monkeypatch) -> None:
-    import geo_dx.workbook as workbook
+    import geo_dx.run.workbook as workbook
 
     path = tmp_path / "p.xlsx"
     path.write_bytes(b"previous")

@@ -9,7 +9,7 @@ is raised by ``d1 * d2 / (2 k R)``. On flat ground this gives the radio horizon
 
 Terrain that is unknown (off the DEM, or DEM nodata) never blocks a path: where we cannot
 see the ground we fall back to the plain radius model rather than invent an obstacle.
-The coverage raster (every cell a site sees) is :mod:`geo_dx.viewshed`.
+The coverage raster (every cell a site sees) is :mod:`geo_dx.signal.viewshed`.
 """
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
 """Self-contained, offline HTML maps of connectivity gaps for planners.
 
 A map is one HTML file that opens by double-click with no internet: Leaflet, its fullscreen
-plugin and geo_dx's page code are inlined (:mod:`geo_dx.map_assets`); nothing is fetched
+plugin and geo_dx's page code are inlined (:mod:`geo_dx.maps.assets`); nothing is fetched
 from a CDN. The only remote URL in a map is the OpenStreetMap tile template of an optional
 base layer that is off by default.
 
 What a map shows: communes shaded by the share of their villages with a gap (tooltip with
 counts); villages as circles coloured by ``gap_class`` and sized by ``score``, the top 20
 labelled with their rank; a popup per village; mobile sites with reach circles and fibre
-nodes; optionally the terrain coverage raster (:mod:`geo_dx.map_raster`); a legend, a title,
+nodes; optionally the terrain coverage raster (:mod:`geo_dx.maps.raster`); a legend, a title,
 a layer control, a village search box, a scale bar and a fullscreen button. The data drawn
-comes from :func:`geo_dx.map_payload.map_payload`; this module assembles the folium map and
+comes from :func:`geo_dx.maps.payload.map_payload`; this module assembles the folium map and
 writes the files of a run: ``map.html``, one map per commune and ``index.html``.
 
 The per-commune counts and their order (worst first) are those of
@@ -34,30 +34,30 @@ import pandas as pd
 import xyzservices
 
 from geo_dx.atomic import run_outputs, write_text_atomic
-from geo_dx.blocking import blocked_sentences
+from geo_dx.signal.blocking import blocked_sentences
 from geo_dx.communes import misplaced_villages
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.forked import fork_map
 from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
-from geo_dx.map_assets import (
+from geo_dx.maps.assets import (
     SHARED_ASSETS,
     asset,
     inline_assets,
     link_assets,
     write_shared_assets,
 )
-from geo_dx.map_context import PlaceContext, context_payload
-from geo_dx.map_layers import GeoDxLayers, add_raster, feature_groups, text_elements
-from geo_dx.map_overview import (
+from geo_dx.maps.context import PlaceContext, context_payload
+from geo_dx.maps.layers import GeoDxLayers, add_raster, feature_groups, text_elements
+from geo_dx.maps.overview import (
     OVERVIEW_ABOVE_VILLAGES,
     Area,
     areas_nav_html,
     coverage_near,
     split_areas,
 )
-from geo_dx.map_payload import map_payload, require_columns, to_wgs84
-from geo_dx.map_raster import RASTER_RGB
-from geo_dx.pages import (
+from geo_dx.maps.payload import map_payload, require_columns, to_wgs84
+from geo_dx.maps.raster import RASTER_RGB
+from geo_dx.maps.pages import (
     commune_file_name,
     commune_page_names,
     dossier_html,
@@ -138,12 +138,12 @@ def build_map(
         start hidden; every layer can be switched on in the layer control).
     layers
         Extra layers: callables that add themselves to the map (e.g. the investment plan,
-        :func:`geo_dx.plan_map.plan_layer`).
+        :func:`geo_dx.maps.plan_layer.plan_layer`).
     language
         ``"vi"`` (default) or ``"en"``: the page's language, labels and number formats.
     assets_href
         Link the shared page code from this folder (e.g. ``"../assets/"``,
-        :func:`geo_dx.map_assets.write_shared_assets`) instead of inlining its ~200 kB.
+        :func:`geo_dx.maps.assets.write_shared_assets`) instead of inlining its ~200 kB.
     overview
         Communes only, no village or site markers (the national overview; counts in the
         title and legend are still those of ``villages``).
@@ -223,7 +223,7 @@ def write_maps(
     Write ``map.html``, a dossier page per commune with villages and ``index.html``.
 
     Commune pages are ``communes/<name slug>-<id>.html`` (see
-    :func:`geo_dx.pages.commune_page_names`): the commune's map, totals, gap villages in
+    :func:`geo_dx.maps.pages.commune_page_names`): the commune's map, totals, gap villages in
     priority order with reasons, and its plan items. Each file is written atomically;
     stale commune pages from an earlier run are removed. Misplaced villages (a
     ``location_issue``) are left off every map and listed on the index and their commune's
@@ -253,7 +253,7 @@ def write_maps(
     all_communes
         Also write pages of communes without villages.
     plan_items
-        Planned works (the plan's items, :func:`geo_dx.planning.plan_investments`); each
+        Planned works (the plan's items, :func:`geo_dx.plan.model.plan_investments`); each
         dossier lists those with a ``commune_id`` equal to its commune's or serving one of
         its villages (``villages_served``, ``;``-separated ids). ``None`` without a plan.
     layers
@@ -438,7 +438,7 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
     raster = run_dir / "coverage_mobile.tif"
     outputs = run_outputs(run_dir)  # a raster this run did not write is not its layer
     shown = raster.exists() and (outputs is None or raster.name in outputs)
-    from geo_dx.plan_map import plan_layer_from_run, run_language
+    from geo_dx.maps.plan_layer import plan_layer_from_run, run_language
 
     language = run_language(run_dir)
     plan = plan_layer_from_run(gpkg, layers["villages"])

@@ -1,6 +1,6 @@
 """The vendored Leaflet, its fullscreen plugin and geo_dx's page code, inlined or shared.
 
-Files come from ``geo_dx/assets/`` (fetched by ``scripts/vendor_assets.py``, hashes checked
+Files come from ``geo_dx/maps/static/`` (fetched by ``scripts/vendor_assets.py``, hashes checked
 with ``--check``); images become data URIs, so a map needs no internet and no CDN.
 
 A single map inlines them (:func:`inline_assets`, ~200 kB). The pages of a run share one copy
@@ -33,14 +33,14 @@ SHARED_ASSETS = "assets"
 @cache
 def asset(name: str) -> bytes:
     """
-    The bytes of a file in ``geo_dx/assets/``.
+    The bytes of a file in ``geo_dx/maps/static/``.
 
     Examples
     --------
     >>> b"geoDxMap" in asset("geo_dx_map.js")
     True
     """
-    return resources.files("geo_dx").joinpath("assets", name).read_bytes()
+    return resources.files("geo_dx.maps").joinpath("static", name).read_bytes()
 
 
 def script_json(obj: Any) -> str:

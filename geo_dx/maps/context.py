@@ -32,7 +32,7 @@ import shapely
 from shapely.ops import polylabel
 
 from geo_dx.dem import DemGrid
-from geo_dx.relief import ReliefImage, relief_image
+from geo_dx.maps.relief import ReliefImage, relief_image
 
 __all__ = ["PlaceContext", "context_payload"]
 
@@ -58,7 +58,7 @@ class PlaceContext:
     Attributes
     ----------
     relief
-        Relief shading of the DEM (see :func:`geo_dx.relief.relief_image`).
+        Relief shading of the DEM (see :func:`geo_dx.maps.relief.relief_image`).
     roads
         Road lines in EPSG:4326 with an optional ``kind`` (``main`` or other).
     towns

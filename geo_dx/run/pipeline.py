@@ -18,8 +18,6 @@ import numpy as np
 import shapely
 
 from geo_dx._version import __version__
-from geo_dx.blocking import terrain_blocking
-from geo_dx.calibration import Calibration
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config
 from geo_dx.coverage import Evidence, with_reach
@@ -30,20 +28,22 @@ from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps, mobile_model
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
-from geo_dx.progress import stage
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
-from geo_dx.report import build_summary, write_run
 from geo_dx.rollout import rollout_clusters
+from geo_dx.run.progress import stage
+from geo_dx.run.report import build_summary, write_run
 from geo_dx.schema import MOBILE_BROADBAND
 from geo_dx.scoring import normalised_weights, score, score_summary
-from geo_dx.signal_strength import (
+from geo_dx.signal.blocking import terrain_blocking
+from geo_dx.signal.calibration import Calibration
+from geo_dx.signal.strength import (
     calibrate_signal,
     model_comparison,
     signal_grid,
     write_signal_raster,
 )
+from geo_dx.signal.viewshed import viewshed_union, write_coverage_raster
 from geo_dx.spatial import check_extent, village_locations, working_crs
-from geo_dx.viewshed import viewshed_union, write_coverage_raster
 from geo_dx.zonal import zonal_share
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class RunResult:
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     #: The run's input files: never overwritten, refused inside the output folder.
     input_paths: tuple[Path, ...] = ()
-    #: The investment plan (:class:`geo_dx.planning.PlanResult`) when a budget was given.
+    #: The investment plan (:class:`geo_dx.plan.model.PlanResult`) when a budget was given.
     plan: Any = None
 
 
@@ -237,7 +237,7 @@ def _analyse(inputs: RunInputs, config: Config, *, partitions: int | None = None
                    if layer is not None and not layer.empty})
     planned = None
     if inputs.budget is not None:
-        from geo_dx.plan_report import plan_layers
+        from geo_dx.run.plan_outputs import plan_layers
 
         planned = _plan(inputs, scored, coverage, dem, roads, config)
         scored = planned.villages
@@ -268,9 +268,9 @@ def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibr
 
 def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
           dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config) -> Any:
-    """The investment plan for ``inputs.budget`` (see :func:`geo_dx.planning.plan`)."""
-    from geo_dx.candidates import read_candidates
-    from geo_dx.planning import plan
+    """The investment plan for ``inputs.budget`` (see :func:`geo_dx.plan.model.plan`)."""
+    from geo_dx.plan.candidates import read_candidates
+    from geo_dx.plan.model import plan
 
     candidates = (read_candidates(inputs.candidates) if inputs.candidates
                   else None)
@@ -359,9 +359,9 @@ def map_points(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def write(result: RunResult, out_dir: str | Path) -> Path:
     """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
-    from geo_dx.maps import PlaceContext, write_maps
-    from geo_dx.plan_report import plan_map_kwargs, plan_table, write_plan_files
-    from geo_dx.workbook import write_workbook
+    from geo_dx.maps.write import PlaceContext, write_maps
+    from geo_dx.run.plan_outputs import plan_map_kwargs, plan_table, write_plan_files
+    from geo_dx.run.workbook import write_workbook
 
     language = result.summary.get("language", DEFAULT_LANGUAGE)
 

@@ -13,7 +13,7 @@ the receiver's effective height from the second-to-last profile point, (2) in th
 degenerate branch of ``zlsq1`` it widens the fit window with the wrong sign. With
 ``quirks`` false the kernel follows NTIA.
 
-Import through :mod:`geo_dx.itm`, which raises a readable error when numba is missing.
+Import through :mod:`geo_dx.signal.itm`, which raises a readable error when numba is missing.
 """
 
 from __future__ import annotations

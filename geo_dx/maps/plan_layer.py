@@ -20,7 +20,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
-from geo_dx.map_assets import script_json
+from geo_dx.maps.assets import script_json
 
 #: User-facing labels of the plan layer: English msgids, translated by
 #: :func:`geo_dx.i18n.translator`.

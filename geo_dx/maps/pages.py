@@ -287,10 +287,10 @@ def use_page_template(
 
 @cache
 def _template(name: str) -> jinja2.Template:
-    """A page template from ``geo_dx/assets/pages/`` (Jinja2, every value escaped)."""
+    """A page template from ``geo_dx/maps/static/pages/`` (Jinja2, every value escaped)."""
     env = jinja2.Environment(autoescape=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined)
-    text = resources.files("geo_dx").joinpath("assets", "pages", name).read_text("utf-8")
+    text = resources.files("geo_dx.maps").joinpath("static", "pages", name).read_text("utf-8")
     return env.from_string(text)
 
 

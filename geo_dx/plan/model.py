@@ -1,8 +1,8 @@
 """The investment plan: which sites and fibre routes close the most important gaps in a budget.
 
 :func:`plan` takes the villages with their gaps (and priority scores), candidate sites
-(:mod:`geo_dx.candidates`), the fibre network and the roads (:mod:`geo_dx.routes`),
-and chooses within the budget (:mod:`geo_dx.optimise`) what to build so that the sum of
+(:mod:`geo_dx.plan.candidates`), the fibre network and the roads (:mod:`geo_dx.plan.routes`),
+and chooses within the budget (:mod:`geo_dx.plan.optimise`) what to build so that the sum of
 the weights of newly served villages is as large as possible. It reports the exact
 answer and the greedy one, the budget curve (what each step of money buys) and the
 villages that no candidate can serve (candidates for satellite or other technology).
@@ -23,18 +23,18 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from geo_dx.candidates import (
-    generate_candidates,
-    prepare_candidates,
-    served_matrix,
-)
 from geo_dx.communes import placed
 from geo_dx.config import Config
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
-from geo_dx.optimise import Budget, Problem, Solution, solve_greedy, solve_milp
-from geo_dx.plan_curve import budget_curve, close_all_cost
-from geo_dx.routes import FibreNetwork, fibre_routes
+from geo_dx.plan.candidates import (
+    generate_candidates,
+    prepare_candidates,
+    served_matrix,
+)
+from geo_dx.plan.curve import budget_curve, close_all_cost
+from geo_dx.plan.optimise import Budget, Problem, Solution, solve_greedy, solve_milp
+from geo_dx.plan.routes import FibreNetwork, fibre_routes
 from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def plan(
     budget_vnd
         One shared budget (e.g. ``30e9``) or ``{"mobile": .., "fibre": ..}``.
     candidates
-        Validated candidate sites (:func:`geo_dx.candidates.read_candidates`); with
+        Validated candidate sites (:func:`geo_dx.plan.candidates.read_candidates`); with
         ``plan.generate = "auto"`` (default) candidates are generated only without them.
     coverage
         Existing coverage points: 2G/3G sites become upgrade candidates; its fibre
@@ -241,9 +241,9 @@ def _check_gaps(gaps: gpd.GeoDataFrame, config: Config) -> None:
 
 def _grid(dem: DemGrid | str | Path | None, gaps: gpd.GeoDataFrame, config: Config
           ) -> DemGrid | None:
-    from geo_dx.gaps import _dem_grid  # the same grid find_gaps reads
+    from geo_dx.dem import dem_for  # the same grid find_gaps reads
 
-    return _dem_grid(dem, gaps, config)
+    return dem_for(dem, gaps, crs=config.crs)
 
 
 def _model(gaps: gpd.GeoDataFrame, config: Config, grid: DemGrid | None) -> str:
@@ -301,7 +301,7 @@ def _candidates(
 
 
 def _prepared_empty(crs: object) -> gpd.GeoDataFrame:
-    from geo_dx.candidates import CANDIDATE_COLUMNS
+    from geo_dx.plan.candidates import CANDIDATE_COLUMNS
 
     return gpd.GeoDataFrame({c: [] for c in CANDIDATE_COLUMNS}, geometry=[], crs=crs)
 

@@ -4,7 +4,7 @@ Headers and code values are in the run's language (Vietnamese by default), numbe
 stored as numbers with a display format (so a Vietnamese-locale spreadsheet shows
 ``0,996`` or ``99,6 %``, never ``996``), the header row is frozen and filtered, and
 columns are sized to their content. Text is neutralised against formula injection with
-:func:`geo_dx.report.neutralise_formulas`, the same rule as ``priority.csv``.
+:func:`geo_dx.run.report.neutralise_formulas`, the same rule as ``priority.csv``.
 
 Sheets: the per-commune summary (worst first), the gap villages in priority order with
 their reasons, the connection plan when one is given, and a short "about" sheet.
@@ -26,7 +26,7 @@ import pandas as pd
 
 from geo_dx.atomic import atomic_path
 from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
-from geo_dx.report import neutralise_formulas, priority_table
+from geo_dx.run.report import neutralise_formulas, priority_table
 from geo_dx.schema import COMPONENTS
 
 __all__ = ["COMMUNE_SHEET_COLUMNS", "VILLAGE_SHEET_COLUMNS", "write_workbook"]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_dx.blocking import blocked_sentences
+from geo_dx.signal.blocking import blocked_sentences
 from geo_dx.communes import COUNT_COLUMNS, placed
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_dx.map_payload import to_wgs84
-from geo_dx.pages import commune_page_names
+from geo_dx.maps.payload import to_wgs84
+from geo_dx.maps.pages import commune_page_names
+from geo_dx.communes import area_groups
 from geo_dx.spatial import working_crs
 
 __all__ = ["AREA_LABELS", "OVERVIEW_ABOVE_VILLAGES", "Area", "areas_nav_html", "coverage_near",
@@ -90,16 +91,8 @@ def drill_down_areas(
     """
     The areas of an overview: area name → commune ids, in the table's order.
 
-    By the ``province`` column when every commune has one; otherwise neighbouring communes
-    grouped by recursive bisection of their centres (along the longer side of their extent)
-    until an area holds at most ``max_villages`` villages or one commune.
-
-    Parameters
-    ----------
-    communes
-        The per-commune table (``commune_id``, ``villages``, optionally ``province``).
-    max_villages
-        Largest area (in villages) when areas are found by bisection.
+    By the ``province`` column when every commune has one; otherwise the groups of
+    :func:`geo_dx.communes.area_groups`, named "Area 1", "Area 2", ...
 
     Examples
     --------
@@ -116,29 +109,8 @@ def drill_down_areas(
         for cid, province in zip(ids, communes["province"].astype(str), strict=True):
             groups.setdefault(province, []).append(cid)
         return groups
-    xy = shapely.get_coordinates(shapely.point_on_surface(communes.geometry.to_numpy()))
-    weight = pd.to_numeric(communes["villages"], errors="coerce").fillna(0).to_numpy()
-    parts: list[np.ndarray] = []
-    _bisect(np.arange(len(ids)), xy, weight, max_villages, parts)
-    parts.sort(key=lambda p: int(p.min()))
-    return {AREA_LABELS["area_name"].format(n=i + 1): ids[np.sort(p)].tolist()
-            for i, p in enumerate(parts)}
-
-
-def _bisect(idx: np.ndarray, xy: np.ndarray, weight: np.ndarray, limit: float,
-            out: list[np.ndarray]) -> None:
-    """Split ``idx`` at the weighted median of its longer side until each part fits."""
-    if len(idx) <= 1 or weight[idx].sum() <= limit:
-        out.append(idx)
-        return
-    span = xy[idx].max(axis=0) - xy[idx].min(axis=0)
-    axis = int(np.argmax(span))
-    order = idx[np.argsort(xy[idx, axis], kind="stable")]
-    cum = np.cumsum(weight[order])
-    cut = int(np.searchsorted(cum, cum[-1] / 2)) + 1
-    cut = min(max(cut, 1), len(order) - 1)
-    _bisect(order[:cut], xy, weight, limit, out)
-    _bisect(order[cut:], xy, weight, limit, out)
+    return {AREA_LABELS["area_name"].format(n=i + 1): part
+            for i, part in enumerate(area_groups(communes, max_villages=max_villages))}
 
 
 def areas_nav_html(

@@ -29,20 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geo_dx.errors import InputError, MissingDependencyError
-
-#: ITM climate codes.
-CLIMATES: dict[str, int] = {
-    "equatorial": 1,
-    "continental_subtropical": 2,
-    "maritime_subtropical": 3,
-    "desert": 4,
-    "continental_temperate": 5,
-    "maritime_temperate_land": 6,
-    "maritime_temperate_sea": 7,
-}
-#: ITM modes of variability (``mdvar`` without the +10/+20 flags).
-VARIABILITY_MODES: dict[str, int] = {"single": 0, "accidental": 1, "mobile": 2, "broadcast": 3}
-POLARISATIONS: dict[str, int] = {"horizontal": 0, "vertical": 1}
+from geo_dx.schema import CLIMATES, POLARISATIONS, VARIABILITY_MODES
 
 
 @dataclass(frozen=True)
@@ -124,7 +111,7 @@ def itm_loss_db(
     system_elevation_m
         Scales the refractivity; ``None`` computes it from each profile (NTIA).
     itmlogic_compatible
-        Reproduce itmlogic's two deviations from NTIA (see :mod:`geo_dx._itm_kernel`);
+        Reproduce itmlogic's two deviations from NTIA (see :mod:`geo_dx.signal._itm_kernel`);
         for testing against itmlogic only.
 
     Returns
@@ -191,7 +178,7 @@ def free_space_loss_db(distance_m: np.ndarray | float, frequency_mhz: np.ndarray
 
 def _kernel():  # noqa: ANN202 - a module
     try:
-        from geo_dx import _itm_kernel
+        from geo_dx.signal import _itm_kernel
     except ImportError as err:
         raise MissingDependencyError(
             "the ITM signal model needs numba; install it with "

@@ -3,7 +3,7 @@
 The ``itm`` mobile model: for every site-village pair in reach (the same KD-tree pairs
 the line-of-sight model checks), the terrain profile is sampled from the DEM every
 ``terrain.sample_step_m`` (default: the cell size), the Longley-Rice basic transmission
-loss is computed (:mod:`geo_dx.itm`), and the received power is
+loss is computed (:mod:`geo_dx.signal.itm`), and the received power is
 
     signal_dbm = EIRP (site's ``eirp_dbm``, else ``signal.eirp_dbm[technology]``) - loss
 
@@ -26,13 +26,13 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 
-from geo_dx.calibration import Calibration, fit_offsets
 from geo_dx.config import Config, SignalConfig, TerrainConfig
 from geo_dx.coverage import with_reach
 from geo_dx.dem import DemGrid
-from geo_dx.itm import TerrainProfiles, free_space_loss_db, itm_loss_db
 from geo_dx.schema import MOBILE_BROADBAND
-from geo_dx.terrain import pairs_in_reach
+from geo_dx.signal.calibration import Calibration, fit_offsets
+from geo_dx.signal.itm import TerrainProfiles, free_space_loss_db, itm_loss_db
+from geo_dx.signal.terrain import pairs_in_reach
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def calibrate_signal(
     Each measurement of a mobile technology with ``rsrp_dbm`` is paired with the best
     signal predicted at its location from the sites of its technology within
     ``signal.calibration_max_distance_m`` (and of its operator when both name one); see
-    :mod:`geo_dx.calibration` for the fit and the held-out report.
+    :mod:`geo_dx.signal.calibration` for the fit and the held-out report.
 
     Examples
     --------

@@ -4,7 +4,7 @@ For each site a radial sweep runs inside its reach window: rays to the window pe
 (one per perimeter cell, so rays are at most a cell apart), each sampled every
 ``sample_step_m`` with a running maximum of the obstruction angle. A cell is covered when
 the angle to a receiver above it is at least the horizon read from the two rays either side
-of it. This is the criterion of :func:`geo_dx.terrain.line_of_sight` evaluated on ray
+of it. This is the criterion of :func:`geo_dx.signal.terrain.line_of_sight` evaluated on ray
 samples instead of on the cell's own path, so the two differ only where visibility changes
 within about a cell (see :func:`viewshed_union`).
 """
@@ -24,7 +24,7 @@ from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.forked import fork_map, usable_cores
 from geo_dx.schema import EARTH_RADIUS_M
-from geo_dx.terrain import per_point, sample_step_m
+from geo_dx.signal.terrain import per_point, sample_step_m
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def viewshed_union(
     rays either side of it. Cells with no elevation within reach count as covered
     (unknown terrain never blocks).
 
-    This is the criterion of :func:`geo_dx.terrain.line_of_sight` (the angle form of
+    This is the criterion of :func:`geo_dx.signal.terrain.line_of_sight` (the angle form of
     "terrain + bulge + clearance below the line"), but the obstruction is read from ray
     samples: at most a cell to the side of the cell's own path (rays are at most a cell
     apart at the reach) and at multiples of the step rather than at the path's own

@@ -14,7 +14,7 @@ Which villages a candidate serves comes from the same coverage model as
 :func:`geo_dx.find_gaps`: a candidate is a 4G *site* (reach: its ``range_m``, else the
 4G default, capped by the 4G maximum; small cells ``plan.small_cell_range_m``); with
 the terrain model it serves a village within reach AND in line of sight
-(:func:`geo_dx.terrain.visible_pairs`), with the radius model within reach; and a
+(:func:`geo_dx.signal.terrain.visible_pairs`), with the radius model within reach; and a
 candidate inside a village polygon serves that village. Adding the chosen candidates
 to the coverage as 4G sites (:func:`as_coverage_sites`) and re-running ``find_gaps``
 gives exactly the villages the plan says it newly serves.
@@ -34,7 +34,7 @@ from scipy.spatial import cKDTree
 
 from geo_dx.communes import placed
 from geo_dx.config import Config
-from geo_dx.coverage import _EPS, with_reach
+from geo_dx.coverage import REACH_EPS, with_reach
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.io import read_layer
@@ -263,15 +263,15 @@ def served_matrix(
     if model == "terrain":
         if dem is None:
             raise InputError("the terrain coverage model needs a DEM; pass dem=")
-        from geo_dx.terrain import visible_pairs
+        from geo_dx.signal.terrain import visible_pairs
 
         c_idx, v_idx = visible_pairs(dem, cxy, candidates["antenna_height_m"].to_numpy(float),
                                      reach, vxy, config=config.terrain)
     else:
         c_idx, v_idx = _pairs_within_reach(cxy, reach, vxy)
-    from geo_dx.gaps import _points_in_polygons  # the gap rule's own polygon test
+    from geo_dx.coverage import points_in_polygons  # the gap rule's own polygon test
 
-    inside_c, inside_v = _points_in_polygons(villages.geometry.to_crs(crs),
+    inside_c, inside_v = points_in_polygons(villages.geometry.to_crs(crs),
                                              shapely.points(cxy))
     rows = np.concatenate([v_idx, inside_v]).astype(np.int64)
     cols = np.concatenate([c_idx, inside_c]).astype(np.int64)
@@ -286,7 +286,7 @@ def _pairs_within_reach(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(candidate, village) pairs with distance <= reach (the radius rule's tolerance)."""
     tree = cKDTree(vxy)
-    hits = tree.query_ball_point(cxy, r=reach * (1 + _EPS) + _EPS)
+    hits = tree.query_ball_point(cxy, r=reach * (1 + REACH_EPS) + REACH_EPS)
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
     if counts.sum() == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)

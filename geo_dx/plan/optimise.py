@@ -5,7 +5,7 @@ The problem, on plain arrays (:class:`Problem`):
 - mobile: binary ``x_c`` per candidate site with cost ``c_c``; a village without mobile
   broadband is newly served (``z_v`` ≤ 1) when some chosen candidate serves it
   (``z_v ≤ Σ_{c serves v} x_c``);
-- fibre: binary ``y_s`` per segment of the fibre tree (:mod:`geo_dx.routes`) with cost
+- fibre: binary ``y_s`` per segment of the fibre tree (:mod:`geo_dx.plan.routes`) with cost
   ``c_s``; a segment can only be built with the one above it (``y_s ≤ y_parent``); a
   village without fibre is newly served when its own segment is built;
 - maximise ``Σ w_v z_v + Σ w_v y_{s(v)}`` subject to the budget (one shared, or one

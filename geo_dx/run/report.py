@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.atomic import SUMMARY, staged_run
-from geo_dx.blocking import BLOCKING_COLUMNS
 from geo_dx.communes import COUNT_COLUMNS, placed
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
-from geo_dx.qgis_style import write_layer_styles
+from geo_dx.run.qgis_style import write_layer_styles
 from geo_dx.schema import COMPONENTS
+from geo_dx.signal.blocking import BLOCKING_COLUMNS
 from geo_dx.spatial import village_locations
 
 #: priority.csv columns, in order (those a run does not produce are left out).

@@ -4,7 +4,7 @@ A village without mobile broadband under the terrain model may still have mobile
 within reach: their signal is blocked by terrain. For such a village this module names
 the nearest blocked site in reach, its distance, and the obstacle: the point of the
 path profile that rises highest above the line of sight (the same profile
-:func:`geo_dx.terrain.line_of_sight` uses), with its location, ground elevation and
+:func:`geo_dx.signal.terrain.line_of_sight` uses), with its location, ground elevation and
 distance from the village. A planner can then check the ridge on a map instead of
 distrusting a bare "nearest mobile 1.6 km".
 """
@@ -24,8 +24,8 @@ from geo_dx.dem import DemGrid
 from geo_dx.i18n import Translator
 from geo_dx.reasons import blocked_sentence
 from geo_dx.schema import MOBILE_BROADBAND
+from geo_dx.signal.terrain import highest_obstruction
 from geo_dx.spatial import village_locations
-from geo_dx.terrain import highest_obstruction
 
 __all__ = ["BLOCKING_COLUMNS", "blocked_sentences", "terrain_blocking"]
 

@@ -15,8 +15,8 @@ import pandas as pd
 from scipy import sparse
 
 from geo_dx.config import Config
-from geo_dx.optimise import Budget, Problem, Solution, must_cost, solve_greedy, solve_milp
-from geo_dx.routes import FibreNetwork
+from geo_dx.plan.optimise import Budget, Problem, Solution, must_cost, solve_greedy, solve_milp
+from geo_dx.plan.routes import FibreNetwork
 
 
 def served_sets(

@@ -19,7 +19,7 @@ import pyogrio
 from geo_dx.config import Config
 from geo_dx.errors import InputError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
-from geo_dx.planning import PLAN_COLUMNS, PlanResult
+from geo_dx.plan.model import PLAN_COLUMNS, PlanResult
 
 #: User-facing texts of the plan outputs (console, chart): English msgids, translated by
 #: :func:`geo_dx.i18n.translator` (Vietnamese in ``geo_dx/locale/vi/LC_MESSAGES/geo_dx.po``).
@@ -49,7 +49,7 @@ PLAN_TEXT: dict[str, str] = {
 
 
 #: Solver statuses as people read them: every HiGHS model status (lower case, as
-#: geo_dx.optimise reports them) and PuLP's own; any other is shown as the solver names it.
+#: geo_dx.plan.optimise reports them) and PuLP's own; any other is shown as the solver names it.
 PLAN_STATUS_TEXT: dict[str, str] = {
     "optimal": N_("proven optimal"),
     "time limit reached": N_("time limit reached"),
@@ -102,7 +102,7 @@ def plan_layers(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
 def write_plan_files(staging: Path, result: PlanResult, *,
                      language: str = DEFAULT_LANGUAGE) -> None:
     """Write ``plan.csv`` and ``budget_curve.png`` (labelled in ``language``) into a folder."""
-    from geo_dx.report import write_csv
+    from geo_dx.run.report import write_csv
 
     write_csv(Path(staging) / "plan.csv", plan_table(result))
     if len(result.curve):
@@ -237,11 +237,11 @@ def plan_run(
     ...
     geo_dx.errors.InputError: no/such/run/villages.gpkg: not found; run `geo-dx run` to ...
     """
-    from geo_dx.candidates import read_candidates
     from geo_dx.dem import read_dem
     from geo_dx.io import read_layer
-    from geo_dx.optimise import Budget
-    from geo_dx.planning import plan
+    from geo_dx.plan.candidates import read_candidates
+    from geo_dx.plan.model import plan
+    from geo_dx.plan.optimise import Budget
 
     config = config or Config()
     parsed = Budget.parse(budget)
@@ -299,9 +299,9 @@ def write_plan_into_run(
     ``budget_curve.png``, the GeoPackage layers, ``summary.json``, the maps and commune
     pages (with the run's relief, roads and towns), and ``priority.xlsx`` (its plan sheet).
     """
-    from geo_dx.maps import run_context, write_maps
-    from geo_dx.report import write_run
-    from geo_dx.workbook import write_workbook
+    from geo_dx.maps.write import run_context, write_maps
+    from geo_dx.run.report import write_run
+    from geo_dx.run.workbook import write_workbook
 
     old_raster = Path(run_dir) / "coverage_mobile.tif"
 
@@ -337,6 +337,6 @@ def plan_map_kwargs(result: PlanResult | None, *,
     """Keyword arguments that put the plan layer (labelled in ``language``) on the maps."""
     if result is None:
         return {}
-    from geo_dx.plan_map import plan_layer
+    from geo_dx.maps.plan_layer import plan_layer
 
     return {"layers": (plan_layer(result.items, result.links, language=language),)}

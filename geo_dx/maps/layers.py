@@ -17,8 +17,8 @@ import folium
 from branca.element import MacroElement
 from folium.template import Template
 
-from geo_dx.map_assets import script_json
-from geo_dx.map_raster import raster_overlay
+from geo_dx.maps.assets import script_json
+from geo_dx.maps.raster import raster_overlay
 
 __all__ = ["GeoDxLayers", "add_raster", "text_elements", "count_text", "feature_groups"]
 

@@ -1,0 +1,1 @@
+"""What a mobile site reaches: terrain, viewsheds, the ITM model, calibration, blocking."""
