@@ -213,6 +213,33 @@ class PlanCostsConfig:
     fibre_offroad_per_km_vnd: float = 0.4e9
     #: Fibre drop per village: splitter cabinet, OLT port and the village's access point.
     drop_per_village_vnd: float = 0.1e9
+    #: Microwave backhaul: a pair of radios and dishes for one line-of-sight hop.
+    microwave_link_vnd: float = 0.3e9
+    #: Satellite (VSAT/LEO) backhaul of a site: terminal and installation.
+    satellite_backhaul_vnd: float = 0.15e9
+    #: Satellite community access for a village: terminal, Wi-Fi hotspot, installation.
+    satellite_access_vnd: float = 0.05e9
+    #: Connecting a site to the grid (when within plan.max_grid_distance_m of a line).
+    grid_connection_vnd: float = 0.1e9
+    #: Solar panels, battery bank and controller for a site far from the grid.
+    solar_power_vnd: float = 0.4e9
+    #: Yearly operating cost of a new site: maintenance, land, security (power apart).
+    site_opex_vnd_per_year: float = 0.12e9
+    #: Yearly operating cost added by upgrading an existing site to 4G.
+    upgrade_opex_vnd_per_year: float = 0.04e9
+    #: Yearly electricity bill of a grid-powered site.
+    grid_power_opex_vnd_per_year: float = 0.036e9
+    #: Yearly upkeep of a solar site's power (cleaning, battery wear).
+    solar_opex_vnd_per_year: float = 0.03e9
+    #: Yearly upkeep of a microwave hop.
+    microwave_opex_vnd_per_year: float = 0.01e9
+    #: Monthly fee of satellite backhaul for a site.
+    satellite_backhaul_vnd_per_month: float = 0.02e9
+    #: Monthly fee of a village's satellite access (VNPT Vinasat quotes ~2.1 M VND for
+    #: 4 Mbps / 384 kbps).
+    satellite_access_vnd_per_month: float = 2.1e6
+    #: Yearly upkeep of laid fibre, per km.
+    fibre_opex_vnd_per_km_year: float = 3e6
 
 
 @dataclass(frozen=True)
@@ -244,6 +271,29 @@ class PlanConfig:
     #: Candidate ids that must be built / must not be built.
     must: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    #: Years over which operating costs count (net present cost, ``npv_cost_vnd``).
+    horizon_years: int = 10
+    #: Yearly discount rate of operating costs (a share: 0.08 is 8 %).
+    discount_rate: float = 0.08
+    #: What the budget pays for: ``"capex"`` (the investment line) or ``"npv"`` (capital
+    #: plus discounted operating costs over ``horizon_years``).
+    budget_basis: str = "capex"
+    #: Follow the public telecom fund's rule: plan mobile sites only for villages with grid
+    #: electricity (a village without is answered, not planned).
+    require_grid_power: bool = False
+    #: A site farther than this from a power line gets solar power instead of the grid.
+    max_grid_distance_m: float = 2000.0
+    #: A village within this distance of a power line has grid power (when its own
+    #: ``has_grid_power`` is blank).
+    grid_village_distance_m: float = 1000.0
+    #: Longest microwave backhaul hop (line of sight checked on the DEM).
+    microwave_max_hop_km: float = 20.0
+    #: A new site farther than this (straight line) from a fibre node has no fibre backhaul.
+    fibre_backhaul_max_km: float = 10.0
+    #: What satellite access is worth against 4G coverage of the same village (0-1).
+    satellite_access_weight: float = 0.3
+    #: Budget per year (``{2026: 10e9, 2027: 10e9}``): a year-by-year schedule.
+    yearly_budgets: Mapping[str, float] = _table()
     costs: PlanCostsConfig = field(default_factory=PlanCostsConfig)
 
 

@@ -7,6 +7,7 @@ one :class:`~geo_dx.errors.ConfigError` naming the key, the value and what is al
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -61,9 +62,13 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "plan.max_fibre_route_km": (0.0, 1e4, False),
     "plan.time_limit_s": (0.0, 1e5, False),
     "plan.curve_steps": (1.0, 1000.0, True),
-    **{f"plan.costs.{name}": (0.0, 1e16, True) for name in (
-        "new_site_vnd", "upgrade_vnd", "small_cell_vnd", "fibre_road_per_km_vnd",
-        "fibre_offroad_per_km_vnd", "drop_per_village_vnd")},
+    "plan.horizon_years": (1.0, 100.0, True),
+    "plan.discount_rate": (0.0, 1.0, True),
+    "plan.max_grid_distance_m": (0.0, 1e6, True),
+    "plan.grid_village_distance_m": (0.0, 1e6, True),
+    "plan.microwave_max_hop_km": (0.0, 1e3, True),
+    "plan.fibre_backhaul_max_km": (0.0, 1e4, True),
+    "plan.satellite_access_weight": (0.0, 1.0, True),
 }
 #: Allowed range of every value in a mapping setting.
 MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
@@ -74,6 +79,7 @@ MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
     "signal.frequency_mhz": (20.0, 20000.0, True),
     "signal.eirp_dbm": (-30.0, 100.0, True),
     "signal.threshold_dbm": (-160.0, -20.0, True),
+    "plan.yearly_budgets": (0.0, 1e16, True),
 }
 
 
@@ -189,6 +195,8 @@ def _check_signal(config: Config, source: str) -> None:
 #: Allowed values of ``plan.weight`` and ``plan.generate``.
 PLAN_WEIGHTS: tuple[str, ...] = ("priority", "population", "ethnic_population", "count")
 PLAN_GENERATE: tuple[str, ...] = ("auto", "always", "never")
+#: Allowed values of ``plan.budget_basis``.
+BUDGET_BASES: tuple[str, ...] = ("capex", "npv")
 
 
 def _check_plan(plan: PlanConfig, source: str) -> None:
@@ -199,3 +207,13 @@ def _check_plan(plan: PlanConfig, source: str) -> None:
     if plan.generate not in PLAN_GENERATE:
         raise ConfigError(f"{source}: plan.generate was {plan.generate!r}; "
                           f"allowed: {', '.join(map(repr, PLAN_GENERATE))}")
+    if plan.budget_basis not in BUDGET_BASES:
+        raise ConfigError(f"{source}: plan.budget_basis was {plan.budget_basis!r}; "
+                          f"allowed: {', '.join(map(repr, BUDGET_BASES))}")
+    for cost in dataclasses.fields(plan.costs):
+        _bounded(getattr(plan.costs, cost.name), (0.0, 1e16, True), source,
+                 f"plan.costs.{cost.name}")
+    for year in plan.yearly_budgets:
+        if not (str(year).isdigit() and 2000 <= int(year) <= 2100):
+            raise ConfigError(f"{source}: plan.yearly_budgets has the key {year!r}; "
+                              "give years such as 2026 = 10e9")

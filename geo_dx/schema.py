@@ -140,7 +140,7 @@ VILLAGES = LayerSchema(
     id_column="village_id",
     fractions=("ethnic_minority_share", "poverty_rate"),
     counts=("population", "households"),
-    booleans=("especially_difficult",),
+    booleans=("especially_difficult", "has_grid_power"),
     strings=("village_id", "village_name", "commune_id"),
 )
 COVERAGE = LayerSchema(

@@ -29,7 +29,7 @@ WINGS: tuple[str, ...] = ("signal", "plan", "maps", "run")
 CORE: tuple[str, ...] = (
     "_version", "errors", "i18n", "columns", "forked", "_least_cost_kernel", "least_cost",
     "tables", "schema", "spatial", "config_checks", "config", "atomic", "io", "dem",
-    "coverage", "disputes", "communes", "zonal", "evidence", "reasons",
+    "coverage", "disputes", "communes", "zonal", "power", "evidence", "reasons",
     # signal/ sits here: the modules below may use what a site reaches
     "gaps", "partition", "remoteness", "scoring", "rollout", "_demo_world", "demo",
     "cli", "__init__",
