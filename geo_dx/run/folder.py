@@ -64,11 +64,6 @@ OUTPUT_PATTERNS: tuple[str, ...] = (
     "index.html", "coverage_mobile.tif", "signal_mobile_dbm.tif", "plan.csv",
     "budget_curve.png", "assets/*.css", "assets/*.js", "communes/*.html", "areas/*.html",
 )
-#: Files a geo_dx run wrote before runs listed them in summary.json (``outputs``).
-LEGACY_OUTPUTS: tuple[str, ...] = (
-    "villages.gpkg", "priority.csv", "summary.json", "map.html", "index.html",
-    "coverage_mobile.tif",
-)
 #: Every folium page (and so every commune page geo_dx ever wrote) creates its map so.
 _LEGACY_PAGE_MARK = b"L.map("
 _STAGING = "geo_dx-staging"
@@ -111,8 +106,8 @@ def run_outputs(folder: str | Path) -> set[str] | None:
 
     ``None`` when ``folder`` holds no geo_dx run: no ``summary.json`` written by geo_dx,
     or one listing a file geo_dx never writes. Runs older than the ``outputs`` list are
-    recognised by their ``generator`` and known file names; of their commune pages only
-    map pages (folium's) count as theirs.
+    recognised by their ``generator``: their files are those at paths geo_dx writes, and of
+    the pages in sub-folders only maps (folium's) count as theirs.
 
     Examples
     --------
@@ -129,12 +124,23 @@ def run_outputs(folder: str | Path) -> set[str] | None:
                 isinstance(p, str) and is_output_path(p) for p in outputs):
             return None
         return set(outputs)
-    legacy = {p for p in LEGACY_OUTPUTS if (folder / p).is_file()}
-    for page in sorted((folder / "communes").glob("*.html")):
-        with contextlib.suppress(OSError):
-            if page.is_file() and not page.is_symlink() and _LEGACY_PAGE_MARK in page.read_bytes():
-                legacy.add(f"communes/{page.name}")
-    return legacy
+    return _legacy_outputs(folder)
+
+
+def _legacy_outputs(folder: Path) -> set[str]:
+    """What a run of an older geo_dx (no ``outputs`` list) wrote: the files at paths geo_dx
+    writes, of its sub-folders' pages only maps (folium's), never a note of the user's."""
+    found = set()
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder).as_posix()
+        if not is_output_path(rel) or path.is_symlink() or not path.is_file():
+            continue
+        if "/" in rel and rel.endswith(".html"):
+            with contextlib.suppress(OSError):
+                if _LEGACY_PAGE_MARK not in path.read_bytes():
+                    continue
+        found.add(rel)
+    return found
 
 
 def shown_outputs(outputs: Iterable[str]) -> list[str]:
@@ -432,22 +438,27 @@ def _swap(staging: Path, out: Path) -> None:
 
 
 def _carry_over(out: Path, staging: Path, previous_outputs: set[str]) -> None:
-    """Copy files and empty folders a user added to the previous run into the new one."""
+    """Copy files and folders a user added to the previous run into the new one."""
     new_outputs = _written(staging)
+    files, folders = [], []
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out).as_posix()
-        target = staging / rel
         if path.is_dir() and not path.is_symlink():
-            if not any(path.iterdir()) and not target.exists():
-                target.mkdir(parents=True)
-                shutil.copystat(path, target)
-            continue
-        if rel in previous_outputs:
-            continue
-        if rel in new_outputs:
-            raise InputError(f"--out {out}: {rel} was not written by geo_dx but the new run "
-                             "writes it; move it out of the folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
+            if not any(path.iterdir()):
+                folders.append(rel)
+        elif rel not in previous_outputs:
+            if rel in new_outputs:
+                raise InputError(f"--out {out}: {rel} was not written by geo_dx but the new run "
+                                 "writes it; move it out of the folder")
+            files.append(rel)
+    needed = {str(p) for rel in [*files, *folders] for p in Path(rel).parents if str(p) != "."}
+    needed |= set(folders)
+    for rel in sorted(needed, key=lambda r: r.count("/")):  # parents first, with their mode
+        if not (staging / rel).exists():
+            (staging / rel).mkdir()
+            shutil.copystat(out / rel, staging / rel)
+    for rel in files:
+        path, target = out / rel, staging / rel
         if path.is_symlink():
             os.symlink(os.readlink(path), target)
         else:
