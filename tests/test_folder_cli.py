@@ -30,6 +30,23 @@ def state(folder: Path) -> tuple[dict[str, bytes], int, list[str]]:
     return tree(folder), stat.S_IMODE(folder.stat().st_mode), dirs
 
 
+def finished(inputs, out: Path, change=None) -> Path:  # noqa: F811
+    """A finished run in ``out``, its summary.json then edited by hand with ``change``."""
+    assert run(inputs, out) == 0
+    if change is not None:
+        edit_summary(out, change)
+    return out
+
+
+def edit_summary(out: Path, change) -> None:
+    """Rewrite ``out/summary.json`` by hand: ``change`` edits the parsed document (or
+    returns another one)."""
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    changed = change(summary)
+    (out / "summary.json").write_text(json.dumps(summary if changed is None else changed),
+                                      encoding="utf-8")
+
+
 def one_error_line(capsys, *fragments: str) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("geo-dx: error: "), err
@@ -56,11 +73,8 @@ def test_another_tools_summary_json_makes_the_folder_foreign(inputs, tmp_path,  
 
 def test_a_summary_listing_a_file_geo_dx_never_writes_is_not_a_run(inputs, tmp_path,  # noqa: F811
                                                                     capsys):
-    out = tmp_path / "out"
-    assert run(inputs, out) == 0
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    summary["outputs"].append("notes.txt")  # edited by hand, or by another tool
-    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    # edited by hand, or by another tool
+    out = finished(inputs, tmp_path / "out", lambda s: s["outputs"].append("notes.txt"))
     (out / "notes.txt").write_text("ghi chú của tôi", encoding="utf-8")
     before = state(out)
     capsys.readouterr()
@@ -73,12 +87,9 @@ def test_a_summary_listing_a_file_geo_dx_never_writes_is_not_a_run(inputs, tmp_p
 
 def test_an_old_run_without_outputs_keeps_a_users_commune_note(inputs, tmp_path,  # noqa: F811
                                                                 capsys):
-    out = tmp_path / "out"
-    assert run(inputs, out) == 0
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    for key in ("outputs", "run_id"):  # as geo_dx wrote it before both existed
-        del summary[key]
-    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    # as geo_dx wrote it before both existed
+    out = finished(inputs, tmp_path / "out",
+                   lambda s: {k: v for k, v in s.items() if k not in ("outputs", "run_id")})
     note = "<html><body><p>Ghi chú: họp xã ngày 3/12</p></body></html>".encode()
     (out / "communes" / "ghi_chu.html").write_bytes(note)
     old_pages = {p.name for p in (out / "communes").glob("*.html")} - {"ghi_chu.html"}
@@ -173,12 +184,8 @@ def test_a_symlink_loop_as_an_input_is_no_traceback(inputs, tmp_path, capsys):  
 ])
 def test_plan_on_a_broken_summary_is_one_line(inputs, tmp_path, capsys, document,  # noqa: F811
                                               fragment):
-    out = tmp_path / "out"
-    assert run(inputs, out) == 0
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    if isinstance(document, dict):
-        document = {**summary, **document}
-    (out / "summary.json").write_text(json.dumps(document), encoding="utf-8")
+    out = finished(inputs, tmp_path / "out",
+                   lambda s: {**s, **document} if isinstance(document, dict) else document)
     before = state(out)
     capsys.readouterr()
     assert main(["plan", str(out), "--budget", "1e9", "-q"]) == 2
@@ -188,11 +195,7 @@ def test_plan_on_a_broken_summary_is_one_line(inputs, tmp_path, capsys, document
 
 def test_plan_on_a_summary_without_a_title_uses_the_folder_name(inputs, tmp_path,  # noqa: F811
                                                                  capsys):
-    out = tmp_path / "Điện Biên"
-    assert run(inputs, out) == 0
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    del summary["title"]
-    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    out = finished(inputs, tmp_path / "Điện Biên", lambda s: s.pop("title") and None)
     assert main(["plan", str(out), "--budget", "1e9", "-q"]) == 0
     assert read_run(out).summary.title == "Điện Biên"
 
