@@ -175,15 +175,23 @@ def as_number(
     low = (numbers < minimum) if minimum is not None else pd.Series(False, index=numbers.index)
     high = (numbers > maximum) if maximum is not None else pd.Series(False, index=numbers.index)
     if (low | high).any():
-        allowed = f"{minimum:g}..{maximum:g}" if maximum is not None else f">= {minimum:g}"
+        allowed = (f"{_number(minimum)}..{_number(maximum)}" if maximum is not None
+                   else f">= {_number(minimum)}")
         value = numbers[low | high].iloc[0]
         percent = maximum == 1.0 and value <= 100
         hint = "; it looks like a percentage: divide by 100" if percent else ""
         raise InputError(
-            f"{source}: column {column!r} has value {value:g} at {describe_rows(low | high)}; "
+            f"{source}: column {column!r} has value {_number(value)} at "
+            f"{describe_rows(low | high)}; "
             f"allowed {allowed}{hint}"
         )
     return numbers
+
+
+def _number(value: float) -> str:
+    """A number as people write it: 100000, not 1e+05; 0.35 stays 0.35."""
+    whole = float(value).is_integer() and abs(value) < 1e16
+    return f"{value:.0f}" if whole else f"{value:g}"
 
 
 def as_bool(series: pd.Series, source: str, column: str) -> pd.Series:
