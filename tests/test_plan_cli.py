@@ -203,8 +203,8 @@ def test_candidates_300_km_outside_the_province_are_refused(inputs, tmp_path,  #
     cands = tmp_path / "cands.csv"
     # a spreadsheet column shifted by one row's worth: 3 degrees of longitude east
     cands.write_text("candidate_id,lon,lat\n"
-                     f"A,{centre.x + 3:.5f},{centre.y:.5f}\nB,{centre.x + 3.01:.5f},{centre.y:.5f}\n",
-                     encoding="utf-8")
+                     f"A,{centre.x + 3:.5f},{centre.y:.5f}\n"
+                     f"B,{centre.x + 3.01:.5f},{centre.y:.5f}\n", encoding="utf-8")
     out = tmp_path / "out"
     assert run(inputs, out, "--budget", "1e9", "--candidates", str(cands)) == 2
     _one_error_line(capsys, "cands.csv: 2 of 2 features lie more than 50 km outside the "
