@@ -279,7 +279,9 @@ def _plan(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
     from geo_dx.plan.candidates import read_candidates
     from geo_dx.plan.model import plan
 
-    candidates = read_candidates(inputs.candidates) if inputs.candidates else None
+    candidates = (read_candidates(inputs.candidates, within=read.communes,
+                                  within_source=f"the communes in {inputs.communes}")
+                  if inputs.candidates else None)
     return plan(ranked.villages, budget_vnd=inputs.budget, candidates=candidates,
                 coverage=decided.coverage, dem=read.dem, roads=read.roads, config=config)
 

@@ -253,7 +253,9 @@ def plan_run(
     content = run_content(run)
     dem = run.dem(required=True, crs=run.summary.crs or config.crs)
     roads = run.summary.inputs.get("roads")
-    user = read_candidates(candidates) if candidates else None
+    user = (read_candidates(candidates, within=content.communes,
+                            within_source=f"the communes of the run in {run.folder}")
+            if candidates else None)
     villages = content.villages.drop(columns=["planned_by"], errors="ignore")
     result = plan(villages, budget_vnd=parsed, candidates=user, coverage=content.coverage,
                   dem=dem, roads=read_layer(roads) if roads else None, config=config)
