@@ -240,8 +240,8 @@ def _analyse(inputs: RunInputs, config: Config, *, partitions: int | None = None
     if inputs.budget is not None:
         from geo_dx.run.plan_outputs import plan_layers
 
-        planned = _plan(inputs, scored, coverage, dem, roads, config,
-                        calibration if config.terrain.calibrate else None)
+        planned = _plan(inputs, scored, coverage, dem, roads, config, communes=communes,
+                        calibration=calibration if config.terrain.calibrate else None)
         scored = planned.villages
         fields["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
         fields["extra"] = {**fields["extra"], "plan": planned.summary}
@@ -269,14 +269,15 @@ def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibr
 
 
 def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
-          dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config,
-          calibration: Calibration | None) -> Any:
+          dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config, *,
+          communes: gpd.GeoDataFrame, calibration: Calibration | None) -> Any:
     """The investment plan for ``inputs.budget`` (see :func:`geo_dx.plan.model.plan`)."""
     from geo_dx.plan.candidates import read_candidates
     from geo_dx.plan.model import plan
 
-    candidates = (read_candidates(inputs.candidates) if inputs.candidates
-                  else None)
+    candidates = (read_candidates(inputs.candidates, within=communes,
+                                  within_source=f"the communes in {inputs.communes}")
+                  if inputs.candidates else None)
     return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
                 dem=dem, roads=roads, config=config, calibration=calibration)
 
