@@ -134,11 +134,10 @@ def test_the_itm_model_serves_by_predicted_signal_not_by_radius():
 
 @pytest.mark.parametrize("model", ["banana", "", "Terrain"])
 def test_an_unknown_model_is_refused_not_read_as_radius(model):
-    config = Config(terrain=TerrainConfig(model=model))
     villages = make_villages([(0.0, 0.0)])
     coverage = validate_coverage(make_coverage([("4g", 0.0, 0.0, math.nan)]))
     with pytest.raises(ConfigError, match=f"terrain.model was {model!r}"):
-        find_gaps(villages, coverage, config=config)
+        find_gaps(villages, coverage, config=Config(terrain=TerrainConfig(model=model)))
     with pytest.raises(ConfigError, match=f"model was {model!r}"):
         served_matrix(villages, coverage, model=model, crs=UTM48N)
 
