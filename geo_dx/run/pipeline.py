@@ -25,7 +25,7 @@ from geo_dx.dem import OVERLAY_CELL_M, DemGrid, read_dem
 from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
-from geo_dx.gaps import find_gaps, mobile_model
+from geo_dx.gaps import find_gaps
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.plan.model import PlanResult
@@ -38,6 +38,7 @@ from geo_dx.schema import MOBILE_BROADBAND
 from geo_dx.scoring import normalised_weights, score, score_summary
 from geo_dx.signal.blocking import terrain_blocking
 from geo_dx.signal.calibration import Calibration
+from geo_dx.signal.served import mobile_model
 from geo_dx.signal.strength import calibrate_signal, model_comparison, signal_grid
 from geo_dx.signal.viewshed import viewshed_union
 from geo_dx.spatial import check_extent, village_locations, working_crs
@@ -283,7 +284,8 @@ def _plan(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
                                   within_source=f"the communes in {inputs.communes}")
                   if inputs.candidates else None)
     return plan(ranked.villages, budget_vnd=inputs.budget, candidates=candidates,
-                coverage=decided.coverage, dem=read.dem, roads=read.roads, config=config)
+                coverage=decided.coverage, dem=read.dem, roads=read.roads, config=config,
+                calibration=decided.calibration if config.terrain.calibrate else None)
 
 
 def _summary(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
