@@ -109,7 +109,7 @@ def test_every_docs_page_is_in_the_index() -> None:
     listed = {(DOCS / target.partition("#")[0]).resolve() for target in links(DOCS / "README.md")}
     missing = [str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")
                if p.name != "README.md" and p.resolve() not in listed]
-    assert not missing, f"docs/README.md does not link: {missing}"
+    assert not missing, f"add a line for {missing} to docs/README.md, the index of docs/"
     assert index.startswith("# ")
 
 
