@@ -29,6 +29,7 @@ from test_maps import TITLE, UTM, X0, Y0, make_coverage, make_outlines, make_vil
 from geo_dx.communes import summarise_communes
 from geo_dx.maps.pages import commune_page_names
 from geo_dx.maps.write import PlaceContext, write_maps
+from geo_dx.schema import GAP_COLOURS
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf is not installed (dev extra)")
 
@@ -266,12 +267,16 @@ def demo_run() -> Path:
 
 
 def _save_small_png(png: bytes, path: Path, *, colours: int = 256) -> int:
-    """Keep a screenshot small: an adaptive palette of ``colours`` colours."""
+    """Keep a screenshot small: an adaptive palette of ``colours`` colours.
+
+    Octree, not median cut: median cut merged the few pixels of the legend's green swatch
+    (villages with both services) into a blue, so the picture showed a wrong colour.
+    """
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
     image = Image.open(io.BytesIO(png)).convert("RGB")
-    image.quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+    image.quantize(colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(
         path, optimize=True)
     return path.stat().st_size
 
@@ -312,6 +317,13 @@ def test_demo_map_and_dossier_screenshots(driver, demo_run):
         png = driver.get_screenshot_as_png()
         for path in _shot_paths("map.png"):
             assert _save_small_png(png, path) < 250_000
+        # The small picture keeps every gap class's colour (the legend's swatches at least).
+        from PIL import Image
+
+        pixels = np.asarray(Image.open(ARTIFACTS / "map.png").convert("RGB"), dtype=int)
+        for gap, colour in GAP_COLOURS.items():
+            rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+            assert (np.abs(pixels - rgb).max(axis=2) <= 6).sum() >= 20, (gap, colour)
         # The dossier of the commune with the province's first village.
         index = (demo_run / "index.html").read_text(encoding="utf-8")
         first = re.search(r'<a href="(communes/[\w-]+\.html)">', index).group(1)
@@ -322,5 +334,22 @@ def test_demo_map_and_dossier_screenshots(driver, demo_run):
         png = driver.get_screenshot_as_png()
         for path in _shot_paths("dossier.png"):
             assert _save_small_png(png, path) < 250_000
+        # The popup of the province's first village (the Vietnamese guide's picture), with
+        # the legend folded so it does not cover the popup.
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 760, "height": 620, "deviceScaleFactor": 1, "mobile": False})
+        _open(driver, demo_run / "map.html")
+        driver.find_element("css selector", ".geodx-legend-toggle").click()
+        driver.execute_script("""
+            var s = window.geoDxMaps[0];
+            s.show(s.rows.findIndex(function (r) { return r.rank === 1; }));""")
+        box = _popup_box_on_screen(driver)
+        assert box[0] >= 0 and box[1] >= 0 and box[2] <= 760 and box[3] <= 620, box
+        driver.execute_script("window.geoDxMaps[0].declutter();")
+        settle(driver)
+        assert "Thứ 1 (" in driver.find_element("css selector", ".leaflet-popup-content").text
+        png = driver.get_screenshot_as_png()
+        for path in _shot_paths("popup.png"):
+            assert _save_small_png(png, path) < 100_000
     finally:
         _phone(driver, False)
