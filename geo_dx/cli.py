@@ -220,7 +220,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="covered where the raster value >= VALUE, e.g. -105 (default: nonzero)")
     run.add_argument("--mobile-tiles", metavar="P", help="Ookla-layout mobile speed tiles")
     run.add_argument("--fixed-tiles", metavar="P", help="Ookla-layout fixed speed tiles")
-    run.add_argument("--config", metavar="FILE.toml", help="configuration (see README)")
+    run.add_argument("--config", metavar="FILE.toml",
+                     help="configuration (see docs/configuration.md)")
     run.add_argument("--weights", metavar="NAME=W,...",
                      help="override scoring weights, e.g. ethnic=0.5,remoteness=0.3")
     run.add_argument("--title", help="dataset title shown on the map and summary")
