@@ -193,10 +193,10 @@ def run_geo_dx(scale: float, case: str, queue: mp.Queue) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         coverage = with_reach(coverage)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     out = find_gaps(villages, coverage)
-    seconds = time.perf_counter() - start
-    queue.put((seconds, _peak_mb(), out["has_fibre"].to_numpy(),
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    queue.put((seconds, cpu, _peak_mb(), out["has_fibre"].to_numpy(),
                out["has_mobile_broadband"].to_numpy()))
 
 
@@ -235,10 +235,10 @@ def run_reference(scale: float, case: str, queue: mp.Queue) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         coverage = with_reach(coverage)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     fibre, mobile = indexed_reference(villages, coverage)
-    seconds = time.perf_counter() - start
-    queue.put((seconds, _peak_mb(), fibre, mobile))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    queue.put((seconds, cpu, _peak_mb(), fibre, mobile))
 
 
 def run_baseline(scale: float, case: str, queue: mp.Queue) -> None:
@@ -249,7 +249,7 @@ def run_baseline(scale: float, case: str, queue: mp.Queue) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         coverage = with_reach(coverage)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     location = villages.geometry.representative_point()
     result = []
     for techs in (["fibre"], ["5g", "4g", "3g"]):
@@ -262,8 +262,8 @@ def run_baseline(scale: float, case: str, queue: mp.Queue) -> None:
                            predicate="within")
         hit[villages.index.get_indexer(inside["index_right"].unique())] = True
         result.append(hit)
-    seconds = time.perf_counter() - start
-    queue.put((seconds, _peak_mb(), result[0], result[1]))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    queue.put((seconds, cpu, _peak_mb(), result[0], result[1]))
 
 
 def _peak_mb() -> float:
@@ -303,22 +303,25 @@ def run_case(case: str, scale: float, repeat: int, baseline: bool) -> float:
     # interleave runs so both see the same load
     for _ in range(repeat):
         for name, target in (("find_gaps", run_geo_dx), ("reference", run_reference)):
-            t, peak, fibre, mobile = _in_process(target, scale, case)
-            if name not in rows or t < rows[name][0]:
-                rows[name] = (t, max(peak, rows.get(name, (0, 0))[1]), fibre, mobile)
+            t, cpu, peak, fibre, mobile = _in_process(target, scale, case)
+            old = rows.get(name, (np.inf, np.inf, 0.0))
+            rows[name] = (min(t, old[0]), min(cpu, old[1]), max(peak, old[2]), fibre, mobile)
     if baseline:
         rows["baseline"] = _in_process(run_baseline, scale, case)
-    for name, (t, peak, fibre, mobile) in rows.items():
-        print(f"  {name:10s}: {t:8.2f} s   peak {peak:7.0f} MB   "
+    for name, (t, cpu, peak, fibre, mobile) in rows.items():
+        print(f"  {name:10s}: {t:8.2f} s (cpu {cpu:6.2f} s)   peak {peak:7.0f} MB   "
               f"no fibre {(~fibre).sum():,}  no mobile {(~mobile).sum():,}")
     ratio = rows["find_gaps"][0] / rows["reference"][0]
-    print(f"  find_gaps / reference: {ratio:.2f} (target <= 0.7)")
-    _agreement("reference", rows["find_gaps"][2:], rows["reference"][2:])
+    # cpu time counts find_gaps' two query threads twice: a conservative figure, and the
+    # steadier one when other jobs share the cores
+    print(f"  find_gaps / reference: {ratio:.2f} wall (target <= 0.7), "
+          f"{rows['find_gaps'][1] / rows['reference'][1]:.2f} cpu")
+    _agreement("reference", rows["find_gaps"][3:], rows["reference"][3:])
     if "baseline" in rows:
         print(f"  speed-up over baseline: {rows['baseline'][0] / rows['find_gaps'][0]:.1f} x")
         # buffers are polygons inscribed in the circle, so the baseline can only miss
         # villages right at the edge of a reach
-        _agreement("baseline", rows["find_gaps"][2:], rows["baseline"][2:])
+        _agreement("baseline", rows["find_gaps"][3:], rows["baseline"][3:])
     return ratio
 
 
