@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -299,13 +300,14 @@ def _check_pairs(
 
 
 def points_in_polygons(
-    villages: gpd.GeoSeries, points: np.ndarray
+    villages: gpd.GeoSeries, points: np.ndarray, *, workers: int = 2
 ) -> tuple[np.ndarray, np.ndarray]:
     """
     Pairs (point position, village position) where a point lies in a village polygon.
 
     A tree of the points is queried with the polygons' boxes (one query per polygon,
     not per point), and each candidate pair is tested exactly (boundary included).
+    The polygons are shared among ``workers`` threads (shapely releases the GIL).
 
     Examples
     --------
@@ -319,11 +321,24 @@ def points_in_polygons(
     positions = np.flatnonzero(shapely.get_type_id(geoms) > 0)  # not points, not missing
     if len(positions) == 0 or len(points) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    polygons = geoms[positions]
-    poly_pos, point_pos = shapely.STRtree(points).query(polygons)
+    tree = shapely.STRtree(points)
     # every point's coordinates read once, in order, then picked: reading the geometries
     # in the pairs' scattered order is several times slower on large layers
     xy = shapely.get_coordinates(points)
-    xy = xy[point_pos] if len(xy) == len(points) else shapely.get_coordinates(points[point_pos])
-    ok = shapely.intersects_xy(polygons[poly_pos], xy[:, 0], xy[:, 1])
-    return point_pos[ok], positions[poly_pos[ok]]
+    if len(xy) != len(points):  # empty or multi-part points: read them pair by pair
+        xy = None
+
+    def inside(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        polygons = geoms[chunk]
+        poly_pos, point_pos = tree.query(polygons)
+        pair_xy = xy[point_pos] if xy is not None else shapely.get_coordinates(
+            points[point_pos])
+        ok = shapely.intersects_xy(polygons[poly_pos], pair_xy[:, 0], pair_xy[:, 1])
+        return point_pos[ok], chunk[poly_pos[ok]]
+
+    chunks = np.array_split(positions, max(1, min(workers, len(positions) // 1000)))
+    if len(chunks) == 1:
+        return inside(chunks[0])
+    with ThreadPoolExecutor(len(chunks)) as pool:
+        found = list(pool.map(inside, chunks))
+    return (np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]))

@@ -219,3 +219,18 @@ def test_points_in_polygons_matches_brute_force(villages, extra):
     want = {(p, v) for v, g in enumerate(geoms) if g.geom_type != "Point"
             for p, point in enumerate(points) if g.intersects(point)}
     assert set(zip(got_point.tolist(), got_village.tolist(), strict=True)) == want
+
+
+def test_points_in_polygons_in_threads_matches_shapely_on_many_polygons():
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(0, 50_000, (3000, 2))
+    polygons = [_star(x, y, list(rng.uniform(50, 400, rng.integers(6, 41))), i % 7 == 0)
+                for i, (x, y) in enumerate(centres)]
+    villages = gpd.GeoSeries(polygons + [shapely.Point(1, 1)], crs="EPSG:32648")
+    points = shapely.points(rng.uniform(0, 50_000, (40_000, 2)))
+    want = shapely.STRtree(points).query(villages.to_numpy()[:-1], predicate="intersects")
+    want = set(zip(want[1].tolist(), want[0].tolist(), strict=True))
+    assert len(want) > 1000
+    for workers in (1, 2):
+        got = coverage.points_in_polygons(villages, points, workers=workers)
+        assert set(zip(*[g.tolist() for g in got], strict=True)) == want
