@@ -113,7 +113,11 @@ def _irregular_villages(towns: np.ndarray, n: int, rng: np.random.Generator) -> 
     for q in np.unique(quad_segs):  # buffer takes one quad_segs per call
         pick = quad_segs == q
         discs[pick] = shapely.buffer(seeds[pick], radius[pick], quad_segs=int(q))
-    return _pulled_in(shapely.intersection(cells, discs), centre, rng)
+    clipped = shapely.intersection(cells, discs)
+    # a sliver between two close centres keeps its disc: 6 vertices at least
+    few = shapely.get_num_coordinates(clipped) < 7
+    clipped[few] = discs[few]
+    return _pulled_in(clipped, centre, rng)
 
 
 def _pulled_in(polygons: np.ndarray, centre: np.ndarray, rng: np.random.Generator) -> np.ndarray:
