@@ -2,11 +2,12 @@
 
 Routes follow the roads layer (a graph of road vertices, every road stretch an edge at
 the along-road cost per km). Fibre leaves the road only where it must: from a fibre node
-to the road, and for the last link from the road (or straight from a fibre node) to the
-village. Those off-road links are straight lines of at most ``plan.max_offroad_km``,
-priced by the terrain they cross: the slope along the line, read from the DEM, puts each
-stretch in a slope class whose factor multiplies the off-road cost per km
-(``plan.offroad_slope_factor``); without a DEM they are priced as flat ground.
+to the road, and for the last link from the road to the village (never straight from a
+node to a village across the hills, never through another village). Those off-road
+links are straight lines of at most ``plan.max_offroad_km``, priced by the terrain they
+cross: the slope along the line, read from the DEM, puts each stretch in a slope class
+whose factor multiplies the off-road cost per km (``plan.offroad_slope_factor``);
+without a DEM they are priced as flat ground.
 
 The routes form one tree, so that a trunk is paid once however many villages hang from
 it: the cheapest tree joining the villages to the network is a Steiner tree
@@ -47,10 +48,9 @@ DENSIFY_M = 100.0
 _SNAP_M = 0.1
 #: Cost of a zero-length edge (csgraph drops explicit zeros).
 _TINY = 1e-6
-#: A village may land on at most this many nearby roads (the nearest point of each), and
-#: be linked straight to at most this many nearby fibre nodes.
+#: A village's last link may start from the nearest point of each of at most this many
+#: roads within ``plan.max_offroad_km`` (the cheapest one, slope included, is used).
 LANDINGS = 8
-FIBRE_LINKS = 3
 
 
 @dataclass(frozen=True)
@@ -289,8 +289,8 @@ def offroad_cost_vnd(
 def _offroad_links(edges: _Edges, vxy: np.ndarray, fxy: np.ndarray, road_geoms: np.ndarray,
                    road_xy: np.ndarray, *, f0: int, v0: int,
                    dem: DemGrid | None, config: PlanConfig) -> None:
-    """Off-road links within ``max_offroad_km``: fibre node to its nearest road vertex;
-    village to the nearest point of each nearby road and to its nearest fibre nodes."""
+    """Off-road links within ``max_offroad_km``: each fibre node to its nearest road
+    vertex, each village to the nearest point of each of its nearest roads."""
     limit_m = config.max_offroad_km * 1000.0
     vertices = cKDTree(road_xy)
     d_f, r_f = vertices.query(fxy)
@@ -310,14 +310,6 @@ def _offroad_links(edges: _Edges, vxy: np.ndarray, fxy: np.ndarray, road_geoms: 
     edges.add(landing[ok], v0 + pv[ok], offroad_cost_vnd(road_xy[landing[ok]], vxy[pv[ok]],
                                                          dem=dem, config=config),
               d_l[ok], True)
-    k = min(FIBRE_LINKS, len(fxy))
-    d_vf, i_vf = cKDTree(fxy).query(vxy, k=k, distance_upper_bound=limit_m)
-    d_vf, i_vf = d_vf.reshape(len(vxy), k), i_vf.reshape(len(vxy), k)
-    ok = np.isfinite(d_vf)
-    village = np.repeat(np.arange(len(vxy)), k).reshape(len(vxy), k)[ok]
-    node = i_vf[ok]
-    edges.add(f0 + node, v0 + village, offroad_cost_vnd(fxy[node], vxy[village], dem=dem,
-                                                        config=config), d_vf[ok], True)
 
 
 def _nearest_per_village(pv: np.ndarray, pl: np.ndarray, gap: np.ndarray, k: int
