@@ -338,16 +338,6 @@ def _network(
     return fibre_routes(vxy, fxy, roads=lines, dem=grid, config=config.plan)
 
 
-def _route_note(network: FibreNetwork, config: Config) -> str:
-    """How the fibre routes were drawn and priced (``summary.json`` → ``plan.fibre_routes``)."""
-    ground = ("priced by the slope from the DEM" if network.slope_priced
-              else "priced as flat ground (no DEM)")
-    tree = ("Steiner tree" if network.tree == "steiner" else "shortest-path tree")
-    return (f"along roads; off-road only from a fibre node to the road and from the road to "
-            f"the village, each at most {config.plan.max_offroad_km:g} km, {ground}; "
-            f"trunks shared as a {tree}")
-
-
 def _problem(
     cands: gpd.GeoDataFrame,
     cover: sparse.csr_matrix,
@@ -587,8 +577,7 @@ def _summary(
                        "by_origin": {str(k): int(v) for k, v in
                                      cands["generated_by"].value_counts().items()},
                        "coverage_model": model},
-        "fibre_routes": (_route_note(network, config) if network.along_roads else
-                         f"straight lines × {config.plan.detour_factor} (no roads layer)"),
+        "fibre_routes": network.note(config.plan),
         "solver": best.solver,
         "status": milp.status,
         "objective": round(milp.objective, 6),

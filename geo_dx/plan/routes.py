@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 from geo_dx.config import PlanConfig
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
-from geo_dx.plan.steiner import steiner_tree, tree_cost
+from geo_dx.plan.steiner import path_sums, steiner_tree, tree_cost
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,17 @@ class FibreNetwork:
     def segment_road_km(self) -> np.ndarray:
         """Length of each segment along roads (km)."""
         return self.segment_length_km - self.segment_offroad_km
+
+    def note(self, config: PlanConfig) -> str:
+        """How the routes were drawn and priced (``summary.json`` → ``plan.fibre_routes``)."""
+        if not self.along_roads:
+            return f"straight lines × {config.detour_factor} (no roads layer)"
+        ground = ("priced by the slope from the DEM" if self.slope_priced
+                  else "priced as flat ground (no DEM)")
+        tree = "Steiner tree" if self.tree == "steiner" else "shortest-path tree"
+        return (f"along roads; off-road only from a fibre node to the road and from the road "
+                f"to the village, each at most {config.max_offroad_km:g} km, {ground}; "
+                f"trunks shared as a {tree}")
 
 
 @dataclass
@@ -397,17 +408,15 @@ def _along(pred: np.ndarray, targets: np.ndarray, edge_len: sparse.csr_matrix,
 
 
 def _cumulative(parent: np.ndarray, order: np.ndarray, edge: sparse.csr_matrix) -> np.ndarray:
-    """Sum of an edge attribute from the top of a tree, for nodes in top-down ``order``."""
-    par = parent[order]
-    has = par >= 0
-    step = np.zeros(len(order))
-    if has.any():
-        step[has] = np.asarray(edge[par[has], order[has]]).ravel()
-    total = np.zeros(len(parent))
-    for node, p, x in zip(order.tolist(), par.tolist(), step.tolist(), strict=True):
-        if p >= 0:
-            total[node] = total[p] + x
-    return total
+    """Sum of an edge attribute from the top of a tree down to each node of ``order`` (the
+    nodes of whole paths from the top; 0 elsewhere)."""
+    on = np.zeros(len(parent), dtype=bool)
+    on[order] = True
+    child = np.flatnonzero(on & (parent >= 0))
+    step = np.zeros(len(parent))
+    if len(child):
+        step[child] = np.asarray(edge[parent[child], child]).ravel()
+    return path_sums(np.where(on, parent, -1), step)
 
 
 def _lines(roads: shapely.Geometry | np.ndarray | None) -> np.ndarray:
@@ -431,7 +440,9 @@ def _road_graph(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     dense = shapely.segmentize(lines, DENSIFY_M)
     coords, owner = shapely.get_coordinates(dense, return_index=True)
     key = np.round(coords / _SNAP_M).astype(np.int64)
-    unique, inverse = np.unique(key, axis=0, return_inverse=True)
+    key -= key.min(axis=0)
+    unique, inverse = np.unique(key[:, 0] * (key[:, 1].max() + 1) + key[:, 1],
+                                return_inverse=True)  # one int per cell: 10x faster
     inverse = inverse.reshape(-1)
     xy = np.zeros((len(unique), 2))
     xy[inverse] = coords
@@ -506,7 +517,7 @@ def _contract(
         parent_seg.append(-1 if is_root[node] else seg_of[node])
         seg_root.append(node - f0 if is_root[node] else -1)
         xy = node_xy[chain[::-1]]
-        xy = xy[np.r_[True, (np.diff(xy, axis=0) != 0).any(axis=1)]]
+        xy = xy[np.concatenate(([True], (np.diff(xy, axis=0) != 0).any(axis=1)))]
         geometry.append(shapely.LineString(np.vstack([xy, xy[-1:]]) if len(xy) == 1 else xy))
     parent_seg_arr = np.asarray(parent_seg, dtype=np.int64)
     root_arr = np.asarray(seg_root, dtype=np.int64)
@@ -536,14 +547,13 @@ def _contract(
 def _route_nodes(pred: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Every node on the tree paths from ``starts`` up to their sources."""
     seen = np.zeros(len(pred), dtype=bool)
-    out = []
-    for s in starts:
-        node = s
-        while node >= 0 and not seen[node]:
-            seen[node] = True
-            out.append(node)
-            node = pred[node]
-    return np.asarray(out, dtype=np.int64)
+    level = np.unique(np.asarray(starts, dtype=np.int64))
+    while len(level):
+        seen[level] = True
+        level = pred[level]
+        level = np.unique(level[level >= 0])
+        level = level[~seen[level]]
+    return np.flatnonzero(seen)
 
 
 def _empty(n_v: int, *, along_roads: bool) -> FibreNetwork:
