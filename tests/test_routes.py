@@ -227,3 +227,15 @@ def test_steiner_tree_is_within_its_proven_bound_of_the_brute_force_optimum(case
     leaves = on_tree - set(parent[parent >= 0].tolist()) - {0}
     assert leaves <= terminals
     assert all(weights[parent[v], v] > 0 for v in on_tree - {0})
+
+
+def test_a_fibre_node_at_a_road_junction_makes_no_empty_segment():
+    # the node sits on the junction of three roads; each village is 1 km up one road
+    roads = np.array([shapely.LineString([(0, 0), (x, y)])
+                      for x, y in ((5_000, 0), (0, 5_000), (-5_000, 0))])
+    villages = np.array([[2_000.0, 100.0], [100.0, 2_000.0], [-2_000.0, 100.0]])
+    net = fibre_routes(villages, np.array([[0.0, 0.0]]), roads=roads)
+    assert net.n_segments == 3
+    assert (net.segment_length_km > 0).all()
+    assert net.segment_parent.tolist() == [-1, -1, -1]
+    assert net.segment_root.tolist() == [0, 0, 0]

@@ -501,6 +501,7 @@ def _contract(
     key_nodes = nodes[is_key[nodes] & ~is_root[nodes]]
     key_nodes = key_nodes[np.argsort(cost_from_root[key_nodes], kind="stable")]
     seg_of: dict[int, int] = {}
+    same_place: dict[int, int] = {}  # zero-length chains: the node above stands for them
     cost, length, offroad, parent_seg, seg_root, geometry = [], [], [], [], [], []
     for k in key_nodes.tolist():
         chain = [k]
@@ -509,13 +510,17 @@ def _contract(
             chain.append(node)
             node = parent[node]
         chain.append(node)
+        top = same_place.get(node, node)
+        if k < v0 and cum_len[k] == cum_len[node]:
+            same_place[k] = top  # a branch point where the chain starts: no segment
+            continue
         seg_of[k] = len(cost)
         drop = drop_vnd if k >= v0 else 0.0
         cost.append(cost_from_root[k] - cost_from_root[node] + drop)
         length.append((cum_len[k] - cum_len[node]) / 1000.0)
         offroad.append((cum_off[k] - cum_off[node]) / 1000.0)
-        parent_seg.append(-1 if is_root[node] else seg_of[node])
-        seg_root.append(node - f0 if is_root[node] else -1)
+        parent_seg.append(-1 if is_root[top] else seg_of[top])
+        seg_root.append(top - f0 if is_root[top] else -1)
         xy = node_xy[chain[::-1]]
         xy = xy[np.concatenate(([True], (np.diff(xy, axis=0) != 0).any(axis=1)))]
         geometry.append(shapely.LineString(np.vstack([xy, xy[-1:]]) if len(xy) == 1 else xy))
