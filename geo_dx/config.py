@@ -138,6 +138,11 @@ class SignalConfig:
     holdout_share: float = 0.3
     #: Measurements farther than this from every site of their technology are not used.
     calibration_max_distance_m: float = 15000.0
+    #: An offset (per technology, and per operator) is fitted only from at least this many
+    #: training measurements; with fewer, no offset and a warning. Single measurements
+    #: scatter around the median by several dB (ITM's location variability, 8-10 dB in
+    #: hills), so the mean of n points is within about 9/sqrt(n) dB: 2 dB at 20.
+    calibration_min_measurements: int = 20
     seed: int = 20251123
     #: Cell size of the predicted signal raster (rounded to whole DEM cells).
     raster_cell_m: float = 500.0

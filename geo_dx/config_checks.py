@@ -42,6 +42,7 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "signal.conductivity_s_m": (0.0, 100.0, False),
     "signal.holdout_share": (0.0, 0.99, True),
     "signal.calibration_max_distance_m": (0.0, 1e6, False),
+    "signal.calibration_min_measurements": (1.0, 1e9, True),
     "signal.raster_cell_m": (0.0, 1e5, False),
     "remoteness.walking_speed_kmh": (0.0, 1000.0, False),
     "remoteness.road_speed_kmh": (0.0, 1000.0, False),
