@@ -162,7 +162,7 @@ def fit_offsets(
         "n_held_out": int(held.sum()),
         "min_measurements": int(min_measurements),
         "fitted_against": "median prediction (50 % of time, locations and situations)",
-        "offsets_db": {f"{t}/{o}" if o else t: round(v, 2) for (t, o), v in offsets.items()},
+        "offsets_db": {f"{t}/{o}" if o else str(t): round(v, 2) for (t, o), v in offsets.items()},
         "without_offset": too_few,
         "margin_db": (round(float(np.nanmean(margin)), 2) if np.isfinite(margin).any()
                       else None),
