@@ -21,6 +21,7 @@ from geo_dx.plan.technology import (
     npv_cost_vnd,
     satellite_access_cost,
     site_options,
+    with_technology,
 )
 from geo_dx.power import distance_to_grid_m, site_power, village_grid_power
 
@@ -162,3 +163,31 @@ def test_satellite_access_costs_its_terminal_and_fee():
 def test_bad_plan_settings_name_the_key(plan, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         config_from_dict({"plan": plan})
+
+
+def test_with_technology_costs_by_the_budget_basis_and_finds_backhaul_in_the_coverage():
+    """A new site 3 km from an existing 2G mast (flat, in sight) takes microwave; the budget
+    pays capex by default and the net present cost with plan.budget_basis = "npv"."""
+    cands = gpd.GeoDataFrame({"kind": ["new_site"], "antenna_height_m": [30.0],
+                              "cost_vnd": [2.5e9]},
+                             geometry=[Point(500000, 2300000)], crs=32648)
+    coverage = gpd.GeoDataFrame({"kind": ["site"], "technology": ["2g"],
+                                 "antenna_height_m": [25.0]},
+                                geometry=[Point(503000, 2300000)], crs=32648)
+    villages = gpd.GeoDataFrame({"village_id": ["v"]}, geometry=[Point(500100, 2300000)],
+                                crs=32648)
+    flat = DemGrid(np.zeros((40, 40)), Affine(1000, 0, 480000, 0, -1000, 2320000), UTM48)
+    capex_cfg, npv_cfg = Config(), config_from_dict({"plan": {"budget_basis": "npv"}})
+    by_capex = with_technology(cands, villages=villages, coverage=coverage, fibre_nodes=None,
+                               dem=flat, config=capex_cfg, crs=32648)
+    by_npv = with_technology(cands, villages=villages, coverage=coverage, fibre_nodes=None,
+                             dem=flat, config=npv_cfg, crs=32648)
+    assert by_capex["technology"].tolist() == ["macro_microwave_backhaul"]
+    costs = capex_cfg.plan.costs
+    assert by_capex["cost_vnd"].iloc[0] == 2.5e9 + costs.microwave_link_vnd + \
+        costs.grid_connection_vnd
+    assert by_capex["site_vnd"].iloc[0] == 2.5e9
+    assert by_npv["cost_vnd"].iloc[0] == pytest.approx(float(npv_cost_vnd(
+        by_npv["capex_vnd"].iloc[0], by_npv["opex_vnd_per_year"].iloc[0], config=npv_cfg)))
+    assert by_npv["cost_vnd"].iloc[0] > by_capex["cost_vnd"].iloc[0]
+    assert cands["cost_vnd"].tolist() == [2.5e9]  # the input is not changed

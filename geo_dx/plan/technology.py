@@ -27,14 +27,18 @@ import logging
 import math
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from geo_dx.config import Config
 from geo_dx.dem import DemGrid
-from geo_dx.power import site_power
+from geo_dx.power import distance_to_grid_m, site_power, village_grid_power
 from geo_dx.signal.terrain import line_of_sight
+from geo_dx.spatial import village_locations
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,9 @@ SERVICE: dict[str, str] = {
     "satellite_access": "satellite_hotspot",
     "fibre": "fibre",
 }
+#: Columns :func:`site_options` adds to the candidates.
+OPTION_COLUMNS: tuple[str, ...] = ("technology", "backhaul", "backhaul_km", "power", "capex_vnd",
+                                   "opex_vnd_per_year", "npv_cost_vnd")
 #: Backhauls of a new site, in the order they are preferred at equal cost.
 BACKHAULS: tuple[str, ...] = ("fibre", "microwave", "satellite")
 
@@ -253,3 +260,70 @@ def _microwave_hops(
                               relays.mast_height_m[mast], config=config.terrain)
     np.logical_or.at(ok, site, clear)
     return ok
+
+
+def with_technology(
+    candidates: gpd.GeoDataFrame,
+    *,
+    villages: gpd.GeoDataFrame,
+    coverage: gpd.GeoDataFrame | None,
+    fibre_nodes: gpd.GeoDataFrame | None,
+    dem: DemGrid | None,
+    power_lines: gpd.GeoDataFrame | None = None,
+    config: Config,
+    crs: object,
+) -> gpd.GeoDataFrame:
+    """
+    Prepared candidates with their technology, backhaul, power and costs.
+
+    Adds :func:`site_options`' columns; ``cost_vnd`` becomes what the budget pays for
+    (``plan.budget_basis``: the capital cost, or the net present cost) and the site's own
+    cost is kept as ``site_vnd``. Backhaul comes from the fibre nodes and the existing
+    sites of ``coverage`` (masts at their antenna height, else ``terrain.antenna_height_m``);
+    power from ``power_lines`` or, without them, the grid power of the nearest village.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> cands = gpd.GeoDataFrame({"kind": ["new_site"], "antenna_height_m": [30.0],
+    ...                           "cost_vnd": [2.5e9]},
+    ...                          geometry=[shapely.Point(500000, 2300000)], crs=32648)
+    >>> villages = gpd.GeoDataFrame({"has_grid_power": [False]},
+    ...                             geometry=[shapely.Point(500100, 2300000)], crs=32648)
+    >>> out = with_technology(cands, villages=villages, coverage=None, fibre_nodes=None,
+    ...                       dem=None, config=Config(), crs=32648)
+    >>> out[["technology", "power"]].values.tolist()
+    [['macro_satellite_backhaul', 'solar']]
+    """
+    out = candidates.copy()
+    if len(out) == 0:
+        for col in (*OPTION_COLUMNS, "site_vnd"):
+            out[col] = pd.Series(dtype=float if col.endswith(("vnd", "year", "km")) else object)
+        return out
+    xy = shapely.get_coordinates(out.geometry.to_crs(crs).to_numpy())
+    fibre_xy = (shapely.get_coordinates(village_locations(fibre_nodes).to_crs(crs).to_numpy())
+                if fibre_nodes is not None and len(fibre_nodes) else np.zeros((0, 2)))
+    mast_xy, mast_h = fibre_xy, np.full(len(fibre_xy), config.terrain.antenna_height_m)
+    if coverage is not None and len(coverage) and "kind" in coverage:
+        sites = coverage[(coverage["kind"] == "site") & (coverage["technology"] != "fibre")]
+        if len(sites):
+            sxy = shapely.get_coordinates(village_locations(sites).to_crs(crs).to_numpy())
+            sh = (sites["antenna_height_m"].astype(float).to_numpy()
+                  if "antenna_height_m" in sites else np.full(len(sites), np.nan))
+            sh = np.where(np.isnan(sh), config.terrain.antenna_height_m, sh)
+            mast_xy, mast_h = np.vstack([mast_xy, sxy]), np.concatenate([mast_h, sh])
+    power = village_grid_power(villages, power_lines,
+                               grid_distance_m=config.plan.grid_village_distance_m,
+                               crs=str(CRS.from_user_input(crs)))
+    vxy = shapely.get_coordinates(village_locations(villages).to_crs(crs).to_numpy())
+    _, nearest = cKDTree(vxy).query(xy, k=1) if len(vxy) else (None, np.zeros(len(xy), int))
+    village_power = power.to_numpy()[nearest] if len(vxy) else None
+    grid_m = distance_to_grid_m(out, power_lines, crs=str(CRS.from_user_input(crs)))
+    options = site_options(out, xy=xy, relays=Relays(fibre_xy, mast_xy, mast_h), dem=dem,
+                           grid_distance_m=grid_m, village_power=village_power, config=config)
+    out["site_vnd"] = out["cost_vnd"].astype(float)
+    for col in OPTION_COLUMNS:
+        out[col] = options[col].to_numpy()
+    basis = "npv_cost_vnd" if config.plan.budget_basis == "npv" else "capex_vnd"
+    out["cost_vnd"] = out[basis].astype(float)
+    return out
