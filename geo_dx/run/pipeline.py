@@ -30,6 +30,7 @@ from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.rollout import rollout_clusters
+from geo_dx.run.plan_outputs import gap_rule_settings
 from geo_dx.run.progress import stage
 from geo_dx.run.report import build_summary, write_run
 from geo_dx.schema import MOBILE_BROADBAND
@@ -230,7 +231,9 @@ def _analyse(inputs: RunInputs, config: Config, *, partitions: int | None = None
              "villages_covered": int(ev.covered.sum())}
             for ev in evidence
         ],
-        "extra": _signal_sections(scored, model, calibration, config),
+        "extra": {**_signal_sections(scored, model, calibration, config),
+                  "gap_rule": gap_rule_settings(config, model=model, calibration=(
+                      calibration if config.terrain.calibrate else None))},
     }
     layers = {"clusters": clusters}
     # Towns and roads go into the GeoPackage too, so `geo-dx map` can redraw them.

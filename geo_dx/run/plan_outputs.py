@@ -7,8 +7,10 @@ default) through :mod:`geo_dx.i18n`; the English messages are grouped in :data:`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,12 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geo_dx.config import Config
+from geo_dx.config import Config, PlanConfig, config_from_dict
 from geo_dx.errors import InputError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
+from geo_dx.plan.budget import Budget
 from geo_dx.plan.model import PLAN_COLUMNS, PlanResult
+from geo_dx.signal.calibration import Calibration
 
 #: User-facing texts of the plan outputs (console, chart): English msgids, translated by
 #: :func:`geo_dx.i18n.translator` (Vietnamese in ``geo_dx/locale/vi/LC_MESSAGES/geo_dx.po``).
@@ -45,6 +49,11 @@ PLAN_TEXT: dict[str, str] = {
     "costs_warning": N_("Unit costs are indicative defaults: replace them with the province's "
                         "own ([plan.costs] in the config)."),
     "not_applicable": N_("n/a"),
+    "model": N_("coverage model {model}: what each item is credited with is what the gaps "
+                "say once it is built"),
+    "greedy_within": N_("greedy answer within {share} of the bound"),
+    "curve_unproven": N_("{n} budget-curve step(s) stopped at the time limit: their figure "
+                         "is the best found, at least the greedy one"),
 }
 
 
@@ -76,6 +85,12 @@ PLAN_STATUS_TEXT: dict[str, str] = {
 }
 
 
+#: plan.csv columns only fibre items fill, and only site items fill (GeoPackage tables).
+FIBRE_ONLY: tuple[str, ...] = ("route_km", "route_ends", "start_node_id")
+SITE_ONLY: tuple[str, ...] = ("candidate_id", "name", "generated_by", "site_ref",
+                              "antenna_height_m")
+
+
 def _text(tr: Translator, key: str, **values: Any) -> str:
     return tr.gettext(PLAN_TEXT[key], **values)
 
@@ -94,8 +109,8 @@ def plan_layers(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
     """GeoPackage layers ``plan_sites`` (points) and ``plan_fibre`` (routes along the roads)."""
     items = result.items
     is_site = (items["kind"] != "fibre").to_numpy()
-    sites = items[is_site].drop(columns=["route_km"])
-    fibre = items[~is_site].drop(columns=["candidate_id", "generated_by"])
+    sites = items[is_site].drop(columns=[c for c in FIBRE_ONLY if c in items])
+    fibre = items[~is_site].drop(columns=[c for c in SITE_ONLY if c in items])
     return {"plan_sites": sites.reset_index(drop=True), "plan_fibre": fibre.reset_index(drop=True)}
 
 
@@ -193,6 +208,14 @@ def format_plan(plan: dict[str, Any], *, language: str = DEFAULT_LANGUAGE) -> st
     lines.append("  " + _text(tr, "solver", objective=tr.number(plan["objective"], decimals=1),
                               status=_status(tr, plan["status"]), gap=gap,
                               greedy=tr.number(plan["greedy_objective"], decimals=1)))
+    if plan.get("greedy_within_bound") is not None:
+        lines.append("  " + _text(tr, "greedy_within",
+                                  share=tr.percent(plan["greedy_within_bound"], decimals=2)))
+    if plan.get("coverage_model"):
+        lines.append("  " + _text(tr, "model", model=plan["coverage_model"]))
+    unproven = sum(1 for step in plan.get("curve", []) if step.get("proven") is False)
+    if unproven:
+        lines.append("  " + _text(tr, "curve_unproven", n=tr.number(unproven)))
     unservable = plan["unservable"]["mobile"] + plan["unservable"]["fibre"]
     if unservable:
         lines.append("  " + _text(tr, "unservable", n=tr.number(unservable)))
@@ -213,12 +236,18 @@ def _bn(tr: Translator, vnd: float) -> str:
 def plan_run(
     run_dir: str | Path,
     *,
-    budget: object,
+    budget: Budget | float | str | Mapping[str, float],
     candidates: str | Path | None = None,
     config: Config | None = None,
+    plan_options: PlanConfig | None = None,
 ) -> PlanResult:
     """
     Plan on a finished run without recomputing it, and write the plan into its folder.
+
+    Without ``config`` the plan uses the run's own gap rule (``summary.json`` →
+    ``gap_rule``: the model, reach, signal and dispute options, the calibration it
+    applied), so that it claims what the run's gaps would say; ``plan_options`` replaces
+    the ``plan`` section (budget options, pins, costs).
 
     Reads ``villages.gpkg`` (villages with gaps and scores, coverage), ``summary.json``
     (the DEM and roads the run used, its CRS), plans, and rewrites the run's outputs
@@ -241,9 +270,7 @@ def plan_run(
     from geo_dx.io import read_layer
     from geo_dx.plan.candidates import read_candidates
     from geo_dx.plan.model import plan
-    from geo_dx.plan.optimise import Budget
 
-    config = config or Config()
     parsed = Budget.parse(budget)
     run_dir = Path(run_dir)
     gpkg, summary_path = run_dir / "villages.gpkg", run_dir / "summary.json"
@@ -258,6 +285,9 @@ def plan_run(
     except (OSError, ValueError, pyogrio.errors.DataSourceError) as err:
         raise InputError(f"{run_dir}: cannot read the run's outputs ({err}); re-run "
                          "`geo-dx run`") from err
+    config, calibration, source = run_gap_rule(summary, config)
+    if plan_options is not None:
+        config = dataclasses.replace(config, plan=plan_options)
     missing = {"villages", "communes", "coverage"} - set(layers)
     if missing:
         raise InputError(f"{gpkg}: layer(s) {sorted(missing)} missing; re-run `geo-dx run`")
@@ -272,10 +302,12 @@ def plan_run(
     user = (read_candidates(candidates, within=layers["communes"],
                             within_source=f"the communes of the run in {run_dir}")
             if candidates else None)
-    villages = layers.pop("villages").drop(columns=["planned_by"], errors="ignore")
+    villages = layers.pop("villages").drop(columns=["planned_by", "plan_item", "plan_answer"],
+                                           errors="ignore")
     result = plan(villages, budget_vnd=parsed, candidates=user, coverage=layers["coverage"],
-                  dem=dem, roads=roads, config=config)
-    summary["plan"] = result.summary
+                  dem=dem, roads=roads, communes=layers["communes"], config=config,
+                  calibration=calibration)
+    summary["plan"] = {**result.summary, "settings_from": source}
     summary.setdefault("inputs", {})["candidates"] = str(candidates) if candidates else None
     used = [p for p in (candidates, inputs.get("dem"), inputs.get("roads")) if p]
     write_plan_into_run(run_dir, result, summary=summary, communes=layers.pop("communes"),
@@ -332,6 +364,69 @@ def write_plan_into_run(
     return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
                      summary=summary, extra_layers={**other_layers, **plan_layers(result)},
                      extra_writers=(files, workbook, maps), inputs=inputs)
+
+
+#: The sections of the configuration the gap rule reads (``summary.json`` → ``gap_rule``).
+GAP_RULE_SECTIONS: tuple[str, ...] = ("coverage", "terrain", "signal", "measured")
+
+
+def gap_rule_settings(config: Config, *, model: str,
+                      calibration: Calibration | None = None) -> dict[str, Any]:
+    """
+    What ``find_gaps`` decided with, for ``summary.json`` → ``gap_rule``: the model, the
+    coverage, terrain, signal and dispute options, the calibration offsets applied (full
+    precision), and the CRS. ``geo-dx plan`` plans with them (:func:`run_gap_rule`).
+
+    Examples
+    --------
+    >>> gap_rule_settings(Config(), model="radius")["terrain"]["model"]
+    'radius'
+    """
+    out: dict[str, Any] = {"crs": config.crs}
+    for name in GAP_RULE_SECTIONS:
+        section = getattr(config, name)
+        out[name] = {f.name: (dict(v) if isinstance(v, Mapping) else v)
+                     for f in dataclasses.fields(section)
+                     for v in [getattr(section, f.name)]}
+    out["terrain"]["model"] = model
+    out["calibration_offsets_db"] = (
+        None if calibration is None else
+        {f"{t}/{o}": float(v) for (t, o), v in calibration.offsets_db.items()})
+    return out
+
+
+def run_gap_rule(summary: Mapping[str, Any], config: Config | None
+                 ) -> tuple[Config, Calibration | None, str]:
+    """
+    The configuration and calibration to plan a finished run with, and where they come
+    from (``"run"``: the run's own ``gap_rule``; ``"config"``: the one given).
+
+    A run written before ``gap_rule`` was recorded gives its ``mobile_model`` and the
+    calibration offsets of its report.
+    """
+    settings = summary.get("gap_rule")
+    offsets = None
+    if settings:
+        offsets = settings.get("calibration_offsets_db")
+    else:
+        report = (summary.get("signal_calibration") or {})
+        offsets = report.get("offsets_db") if report.get("applied") else None
+    calibration = (Calibration({tuple(k.split("/", 1)) if "/" in k else (k, ""): float(v)
+                                for k, v in offsets.items()}) if offsets else None)
+    if config is not None:
+        return config, calibration if config.terrain.calibrate else None, "config"
+    if settings:
+        data: dict[str, Any] = {  # None: the default (TOML has no null)
+            k: {key: v for key, v in settings[k].items() if v is not None}
+            for k in GAP_RULE_SECTIONS if k in settings}
+        if settings.get("crs"):
+            data["crs"] = settings["crs"]
+    else:
+        data = {"terrain": {"model": summary.get("mobile_model", "auto"),
+                            "calibrate": calibration is not None}}
+    if summary.get("language"):
+        data["language"] = summary["language"]
+    return config_from_dict(data, source="summary.json → gap_rule"), calibration, "run"
 
 
 def plan_map_kwargs(result: PlanResult | None, *,
