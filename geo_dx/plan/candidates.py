@@ -264,8 +264,8 @@ def point_refs(points: gpd.GeoDataFrame) -> np.ndarray:
     ref = pd.Series([None] * len(points), index=points.index, dtype=object)
     for col in ("site_id", "node_id"):
         if col in points:
-            given = points[col].astype(object).where(points[col].notna())
-            given = given.map(lambda v: None if v is None or str(v).strip() == "" else str(v))
+            given = points[col].map(lambda v: None if pd.isna(v) or str(v).strip() == ""
+                                    else str(v).strip()).astype(object)
             ref = ref.where(ref.notna(), given)
     missing = ref.isna().to_numpy()
     if missing.any():

@@ -16,6 +16,7 @@ chosen items built changes the class of exactly the villages the plan claims.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,10 +247,9 @@ class InvestmentPlan:
         milp = solve_milp(self.problem, budget, time_limit_s=self.config.plan.time_limit_s,
                           start=greedy)
         best = milp if milp.objective >= greedy.objective - 1e-9 else greedy
-        _, *close_all = close_all_cost(self.problem, time_limit_s=self.config.plan.time_limit_s)
         choice = PlanChoice(site=self.columns[best.site], segment=best.segment, budget=budget,
                             best=best, milp=milp, greedy=greedy,
-                            close_all_vnd=float(sum(close_all)))
+                            close_all_vnd=float(sum(self.close_all_vnd)))
         items, links, villages, unservable, summary = describe_plan(self, choice)
         cands = self.candidates.copy()
         cands["chosen"] = False
@@ -257,6 +257,14 @@ class InvestmentPlan:
         return PlanResult(items, villages, cands, self.served,
                           pd.Index(self.villages["village_id"].iloc[self.mobile_rows]),
                           links, pd.DataFrame(), unservable, summary)
+
+    @functools.cached_property
+    def close_all_vnd(self) -> tuple[float, float]:
+        """(mobile, fibre) cost of the cheapest choice serving every village that can be
+        served (:func:`geo_dx.plan.curve.close_all_cost`), solved once."""
+        _, mobile, fibre = close_all_cost(self.problem,
+                                          time_limit_s=self.config.plan.time_limit_s)
+        return mobile, fibre
 
     def curve(self, budget_vnd: float | str | dict[str, float] | Budget | None = None, *,
               steps: int | None = None) -> pd.DataFrame:
@@ -269,11 +277,10 @@ class InvestmentPlan:
         plan_config = self.config.plan
         steps = plan_config.curve_steps if steps is None else steps
         budget = Budget.parse(budget_vnd if budget_vnd is not None else 0.0)
-        _, *close_all = close_all_cost(self.problem, time_limit_s=plan_config.time_limit_s)
         people, em_people = people_counts(self.villages)
         return budget_curve(self.problem, budget, steps=steps, mobile_rows=self.mobile_rows,
                             fibre_rows=self.fibre_rows, people=people, em_people=em_people,
-                            close_all=(close_all[0], close_all[1]),
+                            close_all=self.close_all_vnd,
                             time_limit_s=max(plan_config.time_limit_s / max(steps, 1), 1.0))
 
 
@@ -370,7 +377,8 @@ def _check_villages(villages: gpd.GeoDataFrame) -> None:
 
 
 def _model(villages: gpd.GeoDataFrame, config: Config, grid: DemGrid | None) -> str:
-    """The model of the gaps: the configured one, refused when the gaps say another."""
+    """The configured model, refused when the gaps' columns say they were found with another
+    (``has_mobile_broadband_radius``: terrain; ``has_mobile_broadband_terrain``: itm)."""
     found = ("itm" if "has_mobile_broadband_terrain" in villages else
              "terrain" if "has_mobile_broadband_radius" in villages else "radius")
     if found != "radius" and grid is None:
@@ -379,7 +387,7 @@ def _model(villages: gpd.GeoDataFrame, config: Config, grid: DemGrid | None) -> 
             "DEM (dem=... or --dem) so the plan uses the same coverage rule"
         )
     model = mobile_model(config, grid)
-    if model != found:
+    if found != "radius" and model != found:  # the gaps' own columns say which model
         raise InputError(
             f"plan: the gaps were found with the {found} model but the configuration gives "
             f"{model!r} (terrain.model = {config.terrain.model!r}); plan with the gaps' own "
