@@ -16,7 +16,7 @@ import pyogrio
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader
 
-from geo_dx.columns import find_lon_lat, fold, recognise
+from geo_dx.columns import find_lon_lat, fold, nfc, recognise
 from geo_dx.config import Config
 from geo_dx.errors import GeoDxWarning, InputError, MissingDependencyError
 from geo_dx.schema import (
@@ -201,6 +201,69 @@ def _choose_layer(path: Path, layer: str | None, role: str) -> str | int:
         f"{path}: has {len(names)} layers ({shown}); say which holds the {role}, e.g. "
         f"--{role} {path}:{names[0]}"
     )
+
+
+def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
+    """
+    A table's cells as text: a CSV (UTF-8, ``,``/``;``/tab), an Excel sheet or a Word table.
+
+    For ``.docx`` the first table of the document is read (its first row is the
+    header; merged cells repeat their text). ``sheet`` names an Excel sheet (default the
+    first). A CSV separated by ``;`` keeps ``attrs["separator"]`` so numbers can be read
+    with a decimal comma (:func:`read_numbers`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "list.csv"
+    ...     _ = path.write_text("Tên bản;Xã\\nBản Na;Xã Pá Khá\\n", encoding="utf-8")
+    ...     read_table(path).to_dict("list")
+    {'Tên bản': ['Bản Na'], 'Xã': ['Xã Pá Khá']}
+    """
+    path, layer = split_layer(path)
+    sheet = sheet or layer
+    if not path.is_file():
+        raise InputError(f"{path}: file not found; check the path")
+    suffix = path.suffix.lower()
+    if suffix in _TABLES:
+        frame = _read_csv(path)
+    elif suffix in _EXCEL:
+        frame = _read_excel(path, sheet)
+    elif suffix == ".docx":
+        frame = _read_docx(path)
+    else:
+        raise InputError(f"{path}: cannot read a {suffix or 'file without extension'} as a "
+                         "table; give .xlsx, .csv or .docx")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    for col in frame.columns:
+        frame[col] = frame[col].map(lambda v: nfc(v).strip() if isinstance(v, str) else v)
+    return frame
+
+
+def _read_docx(path: Path) -> pd.DataFrame:
+    """The first table of a Word document, its first row the header."""
+    try:
+        import docx
+    except ImportError as err:
+        raise MissingDependencyError(f"{path}: reading .docx needs python-docx: pip install "
+                                     "python-docx") from err
+    try:
+        tables = docx.Document(str(path)).tables
+    except Exception as err:  # python-docx raises zipfile/KeyError/ValueError
+        raise InputError(f"{path}: cannot read this Word file ({_first_line(err)}); save it "
+                         "as .docx") from err
+    if not tables:
+        raise InputError(f"{path}: the document has no table; put the list in a Word table "
+                         "(first row: the column names)")
+    rows = [[cell.text.strip() for cell in row.cells] for row in tables[0].rows]
+    rows = [r for r in rows if any(r)]
+    if len(rows) < 2:
+        raise InputError(f"{path}: the first table has no data rows under its header")
+    width = max(len(r) for r in rows)
+    header = [h or f"column_{i + 1}" for i, h in enumerate(rows[0] + [""] * (width - len(rows[0])))]
+    body = [r + [""] * (width - len(r)) for r in rows[1:]]
+    return pd.DataFrame(body, columns=header, dtype=object)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -1,0 +1,214 @@
+"""``geo-dx diff``: what changed between two runs, village by village, with the evidence.
+
+A village changes when its gap class, its dispute state, its rank band (top 20, 21-100,
+101-500, beyond, not ranked) or its plan item differs between the runs. Each change
+carries the evidence that moved it: measurements that dispute or confirm coverage, a
+nearer site, a weight or an input file that changed. ``diff.csv`` has one row per
+village and change (``village_id``, ``change``, ``before``, ``after``, ``evidence``);
+``diff.xlsx`` and ``diff.html`` (offline, in the run's language) add the totals before
+and after.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo_dx.i18n import N_, translator
+from geo_dx.run.readback import FinishedRun, write_together
+from geo_dx.run.report import write_csv
+from geo_dx.run.workbook import write_sheets
+
+__all__ = ["CHANGES", "RunDiff", "diff_runs", "rank_band", "write_diff"]
+
+#: Kinds of change (code → label msgid).
+CHANGES: Mapping[str, str] = {
+    "gap_class": N_("Gap class"), "disputed": N_("Disputed by measurements"),
+    "rank_band": N_("Rank band"), "plan_item": N_("Plan item"),
+}
+#: Upper rank of each band (inclusive).
+RANK_BANDS: tuple[tuple[int, str], ...] = ((20, "1-20"), (100, "21-100"), (500, "101-500"))
+_TOTALS = ("villages", "without_mobile_broadband", "without_fibre", "without_both")
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    """Changes (one row per village and change) and the totals of both runs."""
+
+    changes: pd.DataFrame
+    totals: pd.DataFrame
+
+
+def rank_band(rank: float | None) -> str:
+    """
+    The band of a priority rank.
+
+    Examples
+    --------
+    >>> rank_band(3), rank_band(150), rank_band(900), rank_band(float("nan"))
+    ('1-20', '101-500', '>500', 'not ranked')
+    """
+    if rank is None or not np.isfinite(rank):
+        return "not ranked"
+    return next((band for top, band in RANK_BANDS if rank <= top), f">{RANK_BANDS[-1][0]}")
+
+
+def _state(run: FinishedRun) -> pd.DataFrame:
+    v = run.villages.drop_duplicates("village_id").set_index("village_id")
+    return pd.DataFrame({
+        "gap_class": v["gap_class"].astype(str),
+        "disputed": v.get("mobile_disputed", pd.Series(False, index=v.index)).fillna(False)
+        .astype(bool).map({True: "yes", False: "no"}),
+        "rank_band": v.get("rank", pd.Series(np.nan, index=v.index)).map(rank_band),
+        "plan_item": v.get("planned_by", pd.Series("", index=v.index)).fillna("").astype(str),
+        "tests": v.get("mobile_dispute_tests", pd.Series(0, index=v.index)).fillna(0),
+        "days": v.get("mobile_dispute_days", pd.Series(0, index=v.index)).fillna(0),
+        "confidence": v.get("mobile_confidence", pd.Series("", index=v.index)).fillna(""),
+        "nearest_mobile_m": v.get("nearest_mobile_m", pd.Series(np.nan, index=v.index)),
+        "score": v.get("score", pd.Series(np.nan, index=v.index)),
+    })
+
+
+def _run_evidence(before: FinishedRun, after: FinishedRun) -> list[str]:
+    """What changed in the runs' inputs and settings (files, weights, model)."""
+    said = []
+    files_a = {Path(str(p)).name for p in before.summary.get("inputs", {}).get("coverage", [])}
+    files_b = {Path(str(p)).name for p in after.summary.get("inputs", {}).get("coverage", [])}
+    if files_b - files_a:
+        said.append("coverage added: " + ", ".join(sorted(files_b - files_a)))
+    if files_a - files_b:
+        said.append("coverage removed: " + ", ".join(sorted(files_a - files_b)))
+    weights_a = before.summary.get("scoring", {}).get("weights")
+    weights_b = after.summary.get("scoring", {}).get("weights")
+    if weights_a != weights_b:
+        said.append(f"weights {weights_a} -> {weights_b}")
+    if before.summary.get("mobile_model") != after.summary.get("mobile_model"):
+        said.append(f"mobile model {before.summary.get('mobile_model')} -> "
+                    f"{after.summary.get('mobile_model')}")
+    return said
+
+
+def diff_runs(before: FinishedRun, after: FinishedRun) -> RunDiff:
+    """
+    Villages whose gap class, dispute state, rank band or plan item changed, with evidence.
+    """
+    a, b = _state(before), _state(after)
+    common = a.index.intersection(b.index)
+    run_level = _run_evidence(before, after)
+    rows = []
+    for change in CHANGES:
+        moved = common[(a.loc[common, change] != b.loc[common, change]).to_numpy()]
+        for vid in sorted(moved):
+            rows.append({"village_id": vid, "change": change, "before": a.at[vid, change],
+                         "after": b.at[vid, change],
+                         "evidence": _evidence(a.loc[vid], b.loc[vid], run_level)})
+    for vid in sorted(b.index.difference(a.index)):
+        rows.append({"village_id": vid, "change": "gap_class", "before": None,
+                     "after": b.at[vid, "gap_class"], "evidence": "village added"})
+    for vid in sorted(a.index.difference(b.index)):
+        rows.append({"village_id": vid, "change": "gap_class", "before": a.at[vid, "gap_class"],
+                     "after": None, "evidence": "village removed"})
+    changes = pd.DataFrame(rows, columns=["village_id", "change", "before", "after",
+                                          "evidence"])
+    totals = pd.DataFrame({
+        "indicator": [*_TOTALS, "disputed"],
+        "before": [*(before.summary.get("totals", {}).get(k) for k in _TOTALS),
+                   int((a["disputed"] == "yes").sum())],
+        "after": [*(after.summary.get("totals", {}).get(k) for k in _TOTALS),
+                  int((b["disputed"] == "yes").sum())],
+    })
+    return RunDiff(changes=changes, totals=totals)
+
+
+def _evidence(a: pd.Series, b: pd.Series, run_level: list[str]) -> str:
+    """What differs for one village between the runs, in a few words."""
+    said = []
+    if a["tests"] != b["tests"] or a["days"] != b["days"]:
+        said.append(f"weak tests within reach {int(a['tests'])} on {int(a['days'])} day(s) -> "
+                    f"{int(b['tests'])} on {int(b['days'])} day(s)")
+    if a["confidence"] != b["confidence"]:
+        said.append(f"mobile evidence {a['confidence']} -> {b['confidence']}")
+    near_a, near_b = a["nearest_mobile_m"], b["nearest_mobile_m"]
+    if pd.notna(near_a) and pd.notna(near_b) and abs(near_a - near_b) >= 1:
+        said.append(f"nearest mobile site {near_a:.0f} m -> {near_b:.0f} m")
+    if a["plan_item"] != b["plan_item"]:
+        said.append(f"plan {a['plan_item'] or '-'} -> {b['plan_item'] or '-'}")
+    if (pd.notna(a["score"]) or pd.notna(b["score"])) and not (
+            pd.notna(a["score"]) and pd.notna(b["score"]) and a["score"] == b["score"]):
+        said.append(f"score {_num(a['score'])} -> {_num(b['score'])}")
+    return "; ".join(said + run_level)
+
+
+def _num(x: float) -> str:
+    return "-" if pd.isna(x) else f"{x:.1f}"
+
+
+def write_diff(diff: RunDiff, before: FinishedRun, after: FinishedRun, out_dir: str | Path
+               ) -> list[Path]:
+    """Write ``diff.csv``, ``diff.xlsx`` and ``diff.html`` (all or none)."""
+    out = Path(out_dir)
+    tr = translator(after.language)
+    _ = tr.gettext
+    names = after.villages.drop_duplicates("village_id").set_index("village_id")
+    shown = diff.changes.copy()
+    shown.insert(1, "village_name", shown["village_id"].map(names["village_name"]))
+    shown.insert(2, "commune_name", shown["village_id"].map(names.get("commune_name")))
+    for col in ("before", "after"):
+        shown[col] = [_shown(change, value, tr) for change, value in
+                      zip(shown["change"], shown[col], strict=True)]
+    shown["change"] = shown["change"].map(lambda c: _(CHANGES[c]))
+    totals = diff.totals.assign(indicator=diff.totals["indicator"].map(tr.column))
+    headers = {"change": _("Change"), "before": _("Before"), "after": _("After"),
+               "evidence": _("Evidence"), "indicator": _("Indicator")}
+    page = _diff_html(shown, totals, headers, before, after, tr)
+    return write_together({
+        out / "diff.csv": lambda p: write_csv(p, diff.changes),
+        out / "diff.xlsx": lambda p: write_sheets(
+            p, [(_("Totals"), totals), (_("Changes"), shown)], language=after.language,
+            headers=headers),
+        out / "diff.html": lambda p: p.write_text(page, encoding="utf-8"),
+    })
+
+
+def _shown(change: str, value: Any, tr: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    if change == "gap_class":
+        return tr.label("gap_class", value)
+    if change == "disputed":
+        return tr.label("boolean", value == "yes")
+    if change == "rank_band" and value == "not ranked":
+        return tr.gettext("not ranked")
+    return value
+
+
+def _diff_html(shown: pd.DataFrame, totals: pd.DataFrame, headers: Mapping[str, str],
+               before: FinishedRun, after: FinishedRun, tr: Any) -> str:
+    e = html.escape
+    _ = tr.gettext
+
+    def table(frame: pd.DataFrame) -> str:
+        head = "".join(f"<th>{e(str(headers.get(c) or tr.column(str(c))))}</th>"
+                       for c in frame.columns)
+        body = "".join("<tr>" + "".join(f"<td>{e('' if pd.isna(v) else str(v))}</td>"
+                                        for v in row) + "</tr>"
+                       for row in frame.itertuples(index=False))
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    title = _("What changed between two runs")
+    return f"""<!DOCTYPE html>
+<html lang="{e(after.language)}"><head><meta charset="utf-8"><title>{e(title)}</title>
+<style>body {{ font-family: sans-serif; margin: 1.5em; }} table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #999; padding: 3px 6px; vertical-align: top; }}</style></head>
+<body><h1>{e(title)}</h1>
+<p>{e(_("Before"))}: {e(str(before.folder))} · {e(_("After"))}: {e(str(after.folder))}</p>
+<h2>{e(_("Totals"))}</h2>{table(totals)}
+<h2>{e(_("Changes"))} ({len(shown)})</h2>{table(shown)}
+</body></html>
+"""
