@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
 from geo_dx.io import read_table
 from geo_dx.names import COMMUNE_PREFIXES, name_keys, plain
 from geo_dx.schema import COVERAGE, validate_coverage
@@ -133,7 +134,7 @@ def is_survey_export(path: str | Path) -> bool:
         f"{FORM['gps']}_latitude" for c in header if _field(c) == FORM["gps"]}
 
 
-def _tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+def _tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The export's submissions and its ``test`` repeat rows (None if it has none)."""
     suffix = path.suffix.lower()
     repeat = FORM["repeat"]
@@ -147,7 +148,7 @@ def _tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
             archive.extractall(folder, members=names)
             first = Path(folder) / main[0]
             submissions, tests = read_table(first), _sibling(first)
-        return submissions, tests, "odk"
+        return submissions, tests
     submissions = read_table(path)
     tests = _sibling(path)
     if tests is None and suffix == ".xlsx":
@@ -158,8 +159,7 @@ def _tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
         book.close()
         if repeat in sheets:
             tests = read_table(path, sheet=repeat)
-    kind = "kobo" if _column(submissions, ("submission_time",)) else "odk"
-    return submissions, tests, kind
+    return submissions, tests
 
 
 def _sibling(path: Path) -> pd.DataFrame | None:
@@ -183,6 +183,7 @@ def read_survey(
     *,
     village_ids: Collection[str] | None = None,
     max_accuracy_m: float = MAX_ACCURACY_M,
+    language: str = DEFAULT_LANGUAGE,
 ) -> SurveyImport:
     """
     Read an ODK Central or KoboToolbox export of the field form (see the module docstring).
@@ -196,6 +197,8 @@ def read_survey(
         The run's village ids: answers naming another id are rejected.
     max_accuracy_m
         GPS points less accurate than this are rejected.
+    language
+        Language of the reasons rows are rejected for.
 
     Examples
     --------
@@ -209,22 +212,26 @@ def read_survey(
     ...     _ = (Path(folder) / "f-test.csv").write_text(
     ...         "operator,network,signal_dbm,download_mbps,upload_mbps,PARENT_KEY,KEY\\n"
     ...         "viettel,4g,-112,1.5,0.4,uuid:a,uuid:a/test[1]\\n")
-    ...     got = read_survey(main, village_ids={"V1", "V2"})
+    ...     got = read_survey(main, village_ids={"V1", "V2"}, language="en")
+    ...     in_vietnamese = read_survey(main, language="vi")
     >>> got.measurements[["village_id", "technology", "rsrp_dbm", "download_kbps"]].values.tolist()
     [['V1', '4g', -112.0, 1500.0]]
     >>> got.rejected["reason"].tolist()
     ['no GPS point']
+    >>> in_vietnamese.rejected["reason"].tolist()
+    ['không có điểm GPS']
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found; check the path")
-    submissions, tests, kind = _tables(path)
+    submissions, tests = _tables(path)
     village = _column(submissions, (FORM["village"],))
     if village is None:
         raise InputError(f"{path}: no '{FORM['village']}' column; is this the export of a "
                          "geo-dx survey form (geo-dx survey)?")
-    visits, rejected = _visits(submissions, path, village, village_ids, max_accuracy_m)
-    measurements, more = _tests(tests, visits, path, kind)
+    tr = translator(language)
+    visits, rejected = _visits(submissions, path, village, village_ids, max_accuracy_m, tr)
+    measurements, more = _tests(tests, visits, path, tr)
     attributes = visits.loc[visits["ok"], ["submission", "village_id", "grid_power",
                                            "households", "measured_at"]]
     rejected = pd.DataFrame(rejected + more,
@@ -236,7 +243,7 @@ def read_survey(
 
 
 def _visits(submissions: pd.DataFrame, path: Path, village: str,
-            village_ids: Collection[str] | None, max_accuracy_m: float
+            village_ids: Collection[str] | None, max_accuracy_m: float, tr: Translator
             ) -> tuple[pd.DataFrame, list[tuple]]:
     """One row per submission: where, when, power, households, and whether it is usable."""
     gps = {part: _column(submissions, tuple(f"{FORM['gps']}_{name}" for name, p in
@@ -248,6 +255,7 @@ def _visits(submissions: pd.DataFrame, path: Path, village: str,
     power = _column(submissions, (FORM["grid_power"],))
     homes = _column(submissions, (FORM["households"],))
     known = set(map(str, village_ids)) if village_ids is not None else None
+    _ = tr.gettext
     rows, rejected = [], []
     for i, r in enumerate(submissions.to_dict("records")):
         lat, lon, acc = (_number(r[gps[p]]) if gps[p] else None for p in ("lat", "lon", "acc"))
@@ -258,19 +266,21 @@ def _visits(submissions: pd.DataFrame, path: Path, village: str,
         households = _number(r[homes]) if homes else None
         reason = None
         if lat is None or lon is None:
-            reason = "no GPS point"
+            reason = _("no GPS point")
         elif not (-90 <= lat <= 90 and -180 <= lon <= 180):  # NaN fails too
-            reason = f"GPS point not on the Earth ({lat}, {lon})"
+            reason = _("GPS point not on the Earth ({lat}, {lon})", lat=lat, lon=lon)
         elif acc is not None and not acc <= max_accuracy_m:
-            reason = f"GPS accuracy {acc:g} m is worse than {max_accuracy_m:g} m"
+            reason = _("GPS accuracy {accuracy} m is worse than {limit} m",
+                       accuracy=f"{acc:g}", limit=f"{max_accuracy_m:g}")
         elif not vid:
-            reason = "no village chosen"
+            reason = _("no village chosen")
         elif known is not None and vid not in known:
-            reason = f"village id {vid!r} is not in the run"
+            reason = _("village id {village_id} is not in the run", village_id=repr(vid))
         elif households is not None and not (RANGES["households"][0] <= households
                                              <= RANGES["households"][1]
                                              and float(households).is_integer()):
-            reason = f"households {r[homes]!r} is not a whole number of households"
+            reason = _("households {value} is not a whole number of households",
+                       value=repr(r[homes]))
         submission = str(r[key]).strip() if key else str(i + 1)
         if reason:
             rejected.append((path.name, i + 1, submission, vid or None, reason))
@@ -301,7 +311,7 @@ def _timestamp(value: object) -> pd.Timestamp:
         return pd.NaT
 
 
-def _tests(tests: pd.DataFrame | None, visits: pd.DataFrame, path: Path, kind: str
+def _tests(tests: pd.DataFrame | None, visits: pd.DataFrame, path: Path, tr: Translator
            ) -> tuple[gpd.GeoDataFrame, list[tuple]]:
     """One measurement per speed test of a usable visit; the others rejected with a reason."""
     empty = gpd.GeoDataFrame({c: [] for c in _MEASUREMENT_COLUMNS}, geometry=[], crs=4326)
@@ -316,25 +326,30 @@ def _tests(tests: pd.DataFrame | None, visits: pd.DataFrame, path: Path, kind: s
     columns = {name: _column(tests, (FORM[name],)) for name in
                ("operator", "network", "signal_dbm", "download_mbps", "upload_mbps")}
     rows, rejected = [], []
+    _ = tr.gettext
     for i, r in enumerate(tests.to_dict("records")):
         owner = str(r[parent]).strip()
-        where = f"{FORM['repeat']} row {i + 1}"
+        where = f"{FORM['repeat']} {i + 1}"
         if owner not in by_parent:
-            rejected.append((path.name, where, owner, None, "its submission is not in the export"))
+            rejected.append((path.name, where, owner, None,
+                             _("its submission is not in the export")))
             continue
         visit = by_parent[owner]
         if not visit["ok"]:
             rejected.append((path.name, where, visit["submission"], visit["village_id"],
-                             "its visit was rejected"))
+                             _("its visit was rejected")))
             continue
         values = {name: _number(r[col]) if col else None for name, col in columns.items()
                   if name not in ("operator", "network")}
-        bad = [f"{name} {r[columns[name]]!r} is outside {RANGES[name][0]:g}..{RANGES[name][1]:g}"
+        bad = [_("{field} {value} is outside {low}..{high}", field=name,
+                 value=repr(r[columns[name]]), low=f"{RANGES[name][0]:g}",
+                 high=f"{RANGES[name][1]:g}")
                for name, v in values.items() if v is not None
                and not RANGES[name][0] <= v <= RANGES[name][1]]
         network = plain(str(r[columns["network"]]).strip()) if columns["network"] else ""
         if network not in NETWORKS:
-            bad.append(f"network {network!r} is none of {', '.join(NETWORKS)}")
+            bad.append(_("network {value} is none of {allowed}", value=repr(network),
+                         allowed=", ".join(NETWORKS)))
         if bad:
             rejected.append((path.name, where, visit["submission"], visit["village_id"],
                              "; ".join(bad)))
@@ -383,7 +398,7 @@ def read_survey_coverage(path: str | Path, *, max_accuracy_m: float = MAX_ACCURA
     Rejected rows are named, with their reasons, in one warning (counted in the run's
     summary).
     """
-    survey = read_survey(path, max_accuracy_m=max_accuracy_m)
+    survey = read_survey(path, max_accuracy_m=max_accuracy_m, language="en")
     if not survey.rejected.empty:
         listed = "; ".join(f"{r.row}: {r.reason}" for r in survey.rejected.head(10).itertuples())
         more = len(survey.rejected) - 10

@@ -14,7 +14,6 @@ from pyxform.xls2xform import convert
 from geo_dx.cli import main
 from geo_dx.field_survey import read_survey
 from geo_dx.run.readback import read_run
-from tests.demo_run import demo_run, demo_villages  # noqa: F401 F811 (fixtures)
 
 ODK_MAIN = ("SubmissionDate,start,end,place-village,place-gps-Latitude,place-gps-Longitude,"
             "place-gps-Altitude,place-gps-Accuracy,grid_power,households,photo,notes,"
@@ -39,7 +38,7 @@ def _lonely_covered(villages: gpd.GeoDataFrame, n: int) -> gpd.GeoDataFrame:
           & villages["location_issue"].isna())
     chosen = villages[ok].sort_values("village_id")
     picked = []
-    for i, row in chosen.iterrows():  # also far from each other
+    for i in chosen.index:  # also far from each other
         if all(dist[villages.index.get_loc(i), villages.index.get_loc(j)] > 5000 for j in picked):
             picked.append(i)
         if len(picked) == n:
@@ -105,7 +104,7 @@ def write_kobo(folder: Path, visits: list[dict]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def disputed_three(demo_run, demo_villages, tmp_path_factory):  # noqa: F811
+def disputed_three(demo_run, demo_villages, tmp_path_factory):
     folder = tmp_path_factory.mktemp("survey")
     chosen = _lonely_covered(demo_villages, 3)
     assert len(chosen) == 3
@@ -117,7 +116,8 @@ def test_odk_central_and_kobo_exports_of_the_same_answers_read_the_same(disputed
                                                                         demo_villages):
     chosen, odk, kobo = disputed_three
     ids = set(demo_villages["village_id"])
-    a, b = read_survey(odk, village_ids=ids), read_survey(kobo, village_ids=ids)
+    a, b = (read_survey(odk, village_ids=ids, language="en"),
+            read_survey(kobo, village_ids=ids, language="en"))
     columns = ["village_id", "technology", "operator", "network_shown", "rsrp_dbm",
                "download_kbps", "upload_kbps", "measured_at"]
     assert len(a.measurements) == 12  # 3 villages x 2 visits x 2 tests
@@ -149,7 +149,8 @@ def test_bad_rows_are_listed_with_their_reason(tmp_path, demo_villages):
                   (v["village_id"], 5, -3, ("viettel", "4g", -100, 5, 1)),
                   (v["village_id"], 5, 10, ("viettel", "4g", -10, 5, 1)),
                   (v["village_id"], 5, 10, ("viettel", "6g", -100, 5, 1))])]
-    got = read_survey(write_odk(tmp_path, visits), village_ids=set(demo_villages["village_id"]))
+    got = read_survey(write_odk(tmp_path, visits), village_ids=set(demo_villages["village_id"]),
+                      language="en")
     reasons = got.rejected["reason"].tolist()
     assert reasons[:3] == ["village id 'SYNV9999' is not in the run",
                            "GPS accuracy 120 m is worse than 50 m",
@@ -161,7 +162,7 @@ def test_bad_rows_are_listed_with_their_reason(tmp_path, demo_villages):
 
 
 def test_measurements_against_declared_coverage_dispute_exactly_three_villages_and_diff_says_so(
-        disputed_three, demo_run, tmp_path):  # noqa: F811
+        disputed_three, demo_run, tmp_path):
     chosen, odk, _kobo = disputed_three
     inputs = read_run(demo_run).summary["inputs"]
     after = tmp_path / "after"
@@ -184,12 +185,13 @@ def test_measurements_against_declared_coverage_dispute_exactly_three_villages_a
     assert moved["evidence"].str.contains("coverage added: khao_sat.csv").all()
     assert set(diff["change"]) <= {"gap_class", "disputed", "rank_band"}
     page = (tmp_path / "diff" / "diff.html").read_text(encoding="utf-8")
-    assert "Bị tranh chấp" in page or "tranh chấp" in page.lower()
+    assert page.count("Bị số liệu đo thực tế phản bác") == 3  # the change, in Vietnamese
+    assert "số lần đo sóng yếu gần thôn, bản: 0 lần trong 0 ngày -&gt; 4 lần trong 2 ngày" in page
     totals = pd.read_excel(tmp_path / "diff" / "diff.xlsx", sheet_name=0)
     assert totals.iloc[:, 1].tolist()[:2] == [1650, 86]  # before: villages, without mobile
 
 
-def test_compare_list_of_the_analysis_itself_reports_no_difference(demo_run, tmp_path):  # noqa: F811
+def test_compare_list_of_the_analysis_itself_reports_no_difference(demo_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(demo_run, run)
     villages = read_run(run).villages
@@ -210,7 +212,7 @@ def test_compare_list_of_the_analysis_itself_reports_no_difference(demo_run, tmp
     assert 'id="list_comparison"' in (run / "index.html").read_text(encoding="utf-8")
 
 
-def test_compare_list_review_round_trip_and_attribute_for_the_next_run(demo_run, tmp_path):  # noqa: F811
+def test_compare_list_review_round_trip_and_attribute_for_the_next_run(demo_run, tmp_path):
     from docx import Document
 
     villages = read_run(demo_run).villages
@@ -233,7 +235,7 @@ def test_compare_list_review_round_trip_and_attribute_for_the_next_run(demo_run,
     assert first["match_status"].tolist() == ["exact", "not_found", "not_found"]
     review = pd.read_excel(out / "list_comparison.xlsx", sheet_name="Cần xem lại")
     assert review.iloc[0, 1] == "'=HYPERLINK(\"x\")"  # neutralised
-    review.iloc[:, -1] = ["không có", pair["village_id"].iloc[1]]
+    review[review.columns[-1]] = ["không có", pair["village_id"].iloc[1]]
     review.to_excel(tmp_path / "review.xlsx", index=False)
     assert main(["compare-list", str(demo_run), str(path), "--out", str(out), "--gap", "any",
                  "--resolved", str(tmp_path / "review.xlsx")]) == 0
@@ -246,14 +248,15 @@ def test_compare_list_review_round_trip_and_attribute_for_the_next_run(demo_run,
     assert marked["especially_difficult"].sum() == 1
 
 
-def test_survey_forms_convert_with_pyxform_and_list_the_communes_villages(demo_run, tmp_path):  # noqa: F811
+def test_survey_forms_convert_with_pyxform_and_list_the_communes_villages(demo_run, tmp_path):
     assert main(["survey", str(demo_run), "--communes", "SYN04,SYN21", "--out",
                  str(tmp_path)]) == 0
     villages = read_run(demo_run).villages
     for commune in ("SYN04", "SYN21"):
         form = tmp_path / f"survey_{commune}.xlsx"
         xform = convert(xlsform=str(form)).xform
-        assert "geopoint" in xform and 'nodeset="/geo_dx_survey_' in xform
+        assert 'type="geopoint"' in xform and f'id="geo_dx_survey_{commune}"' in xform
+        assert '<instance id="villages">' in xform and 'nodeset="/data/test"' in xform
         choices = pd.read_excel(form, sheet_name="choices", dtype=str)
         listed = choices[choices["list_name"] == "villages"]
         own = villages[villages["commune_id"] == commune]
@@ -275,7 +278,7 @@ def test_survey_forms_convert_with_pyxform_and_list_the_communes_villages(demo_r
     (["import-survey", "{run}", "{run}/priority.csv"], "no 'village' column"),
     (["diff", "{run}", "no/run"], "no finished run here"),
 ])
-def test_cli_errors_are_one_line_and_exit_2(argv, message, demo_run, tmp_path, capsys):  # noqa: F811
+def test_cli_errors_are_one_line_and_exit_2(argv, message, demo_run, tmp_path, capsys):
     argv = [a.format(run=demo_run, tmp=tmp_path) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geo_dx.names import match_villages, name_keys, plain
-from tests.demo_run import demo_run, demo_villages  # noqa: F401 F811 (fixtures)
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI", 7: "VII", 8: "VIII", 9: "IX",
          10: "X", 11: "XI", 12: "XII", 13: "XIII"}

@@ -75,47 +75,55 @@ def _state(run: FinishedRun) -> pd.DataFrame:
     })
 
 
-def _run_evidence(before: FinishedRun, after: FinishedRun) -> list[str]:
-    """What changed in the runs' inputs and settings (files, weights, model)."""
-    said = []
+def _run_evidence(before: FinishedRun, after: FinishedRun) -> list[tuple[str, dict]]:
+    """What changed in the runs' inputs and settings (files, weights, model), as messages."""
+    said: list[tuple[str, dict]] = []
     files_a = {Path(str(p)).name for p in before.summary.get("inputs", {}).get("coverage", [])}
     files_b = {Path(str(p)).name for p in after.summary.get("inputs", {}).get("coverage", [])}
     if files_b - files_a:
-        said.append("coverage added: " + ", ".join(sorted(files_b - files_a)))
+        said.append((N_("coverage added: {files}"),
+                     {"files": ", ".join(sorted(files_b - files_a))}))
     if files_a - files_b:
-        said.append("coverage removed: " + ", ".join(sorted(files_a - files_b)))
+        said.append((N_("coverage removed: {files}"),
+                     {"files": ", ".join(sorted(files_a - files_b))}))
     weights_a = before.summary.get("scoring", {}).get("weights")
     weights_b = after.summary.get("scoring", {}).get("weights")
     if weights_a != weights_b:
-        said.append(f"weights {weights_a} -> {weights_b}")
-    if before.summary.get("mobile_model") != after.summary.get("mobile_model"):
-        said.append(f"mobile model {before.summary.get('mobile_model')} -> "
-                    f"{after.summary.get('mobile_model')}")
+        said.append((N_("weights {before} -> {after}"), {"before": weights_a, "after": weights_b}))
+    model_a, model_b = before.summary.get("mobile_model"), after.summary.get("mobile_model")
+    if model_a != model_b:
+        said.append((N_("mobile model {before} -> {after}"), {"before": model_a, "after": model_b}))
     return said
 
 
 def diff_runs(before: FinishedRun, after: FinishedRun) -> RunDiff:
     """
     Villages whose gap class, dispute state, rank band or plan item changed, with evidence.
+
+    ``changes.evidence`` is in English (for software); ``changes.evidence_text`` in the
+    language of ``after``.
     """
     a, b = _state(before), _state(after)
     common = a.index.intersection(b.index)
     run_level = _run_evidence(before, after)
+    en, local = translator("en"), translator(after.language)
     rows = []
     for change in CHANGES:
         moved = common[(a.loc[common, change] != b.loc[common, change]).to_numpy()]
         for vid in sorted(moved):
+            parts = _evidence(a.loc[vid], b.loc[vid]) + run_level
             rows.append({"village_id": vid, "change": change, "before": a.at[vid, change],
-                         "after": b.at[vid, change],
-                         "evidence": _evidence(a.loc[vid], b.loc[vid], run_level)})
-    for vid in sorted(b.index.difference(a.index)):
-        rows.append({"village_id": vid, "change": "gap_class", "before": None,
-                     "after": b.at[vid, "gap_class"], "evidence": "village added"})
-    for vid in sorted(a.index.difference(b.index)):
-        rows.append({"village_id": vid, "change": "gap_class", "before": a.at[vid, "gap_class"],
-                     "after": None, "evidence": "village removed"})
+                         "after": b.at[vid, change], "evidence": _say(parts, en),
+                         "evidence_text": _say(parts, local)})
+    for vid, gone in [(v, False) for v in sorted(b.index.difference(a.index))] + [
+            (v, True) for v in sorted(a.index.difference(b.index))]:
+        message = N_("village removed") if gone else N_("village added")
+        rows.append({"village_id": vid, "change": "gap_class",
+                     "before": a.at[vid, "gap_class"] if gone else None,
+                     "after": None if gone else b.at[vid, "gap_class"],
+                     "evidence": en.gettext(message), "evidence_text": local.gettext(message)})
     changes = pd.DataFrame(rows, columns=["village_id", "change", "before", "after",
-                                          "evidence"])
+                                          "evidence", "evidence_text"])
     totals = pd.DataFrame({
         "indicator": [*_TOTALS, "disputed"],
         "before": [*(before.summary.get("totals", {}).get(k) for k in _TOTALS),
@@ -126,23 +134,33 @@ def diff_runs(before: FinishedRun, after: FinishedRun) -> RunDiff:
     return RunDiff(changes=changes, totals=totals)
 
 
-def _evidence(a: pd.Series, b: pd.Series, run_level: list[str]) -> str:
-    """What differs for one village between the runs, in a few words."""
-    said = []
+def _say(parts: list[tuple[str, dict]], tr: Any) -> str:
+    return "; ".join(tr.gettext(message, **values) for message, values in parts)
+
+
+def _evidence(a: pd.Series, b: pd.Series) -> list[tuple[str, dict]]:
+    """What differs for one village between the runs, as messages."""
+    said: list[tuple[str, dict]] = []
     if a["tests"] != b["tests"] or a["days"] != b["days"]:
-        said.append(f"weak tests within reach {int(a['tests'])} on {int(a['days'])} day(s) -> "
-                    f"{int(b['tests'])} on {int(b['days'])} day(s)")
+        said.append((N_("weak tests within reach {tests_before} on {days_before} day(s) -> "
+                        "{tests_after} on {days_after} day(s)"),
+                     {"tests_before": int(a["tests"]), "days_before": int(a["days"]),
+                      "tests_after": int(b["tests"]), "days_after": int(b["days"])}))
     if a["confidence"] != b["confidence"]:
-        said.append(f"mobile evidence {a['confidence']} -> {b['confidence']}")
+        said.append((N_("mobile evidence {before} -> {after}"),
+                     {"before": a["confidence"], "after": b["confidence"]}))
     near_a, near_b = a["nearest_mobile_m"], b["nearest_mobile_m"]
     if pd.notna(near_a) and pd.notna(near_b) and abs(near_a - near_b) >= 1:
-        said.append(f"nearest mobile site {near_a:.0f} m -> {near_b:.0f} m")
+        said.append((N_("nearest mobile site {before} m -> {after} m"),
+                     {"before": f"{near_a:.0f}", "after": f"{near_b:.0f}"}))
     if a["plan_item"] != b["plan_item"]:
-        said.append(f"plan {a['plan_item'] or '-'} -> {b['plan_item'] or '-'}")
+        said.append((N_("plan {before} -> {after}"),
+                     {"before": a["plan_item"] or "-", "after": b["plan_item"] or "-"}))
     if (pd.notna(a["score"]) or pd.notna(b["score"])) and not (
             pd.notna(a["score"]) and pd.notna(b["score"]) and a["score"] == b["score"]):
-        said.append(f"score {_num(a['score'])} -> {_num(b['score'])}")
-    return "; ".join(said + run_level)
+        said.append((N_("score {before} -> {after}"),
+                     {"before": _num(a["score"]), "after": _num(b["score"])}))
+    return said
 
 
 def _num(x: float) -> str:
@@ -163,12 +181,13 @@ def write_diff(diff: RunDiff, before: FinishedRun, after: FinishedRun, out_dir: 
         shown[col] = [_shown(change, value, tr) for change, value in
                       zip(shown["change"], shown[col], strict=True)]
     shown["change"] = shown["change"].map(lambda c: _(CHANGES[c]))
+    shown = shown.drop(columns="evidence").rename(columns={"evidence_text": "evidence"})
     totals = diff.totals.assign(indicator=diff.totals["indicator"].map(tr.column))
     headers = {"change": _("Change"), "before": _("Before"), "after": _("After"),
                "evidence": _("Evidence"), "indicator": _("Indicator")}
     page = _diff_html(shown, totals, headers, before, after, tr)
     return write_together({
-        out / "diff.csv": lambda p: write_csv(p, diff.changes),
+        out / "diff.csv": lambda p: write_csv(p, diff.changes.drop(columns="evidence_text")),
         out / "diff.xlsx": lambda p: write_sheets(
             p, [(_("Totals"), totals), (_("Changes"), shown)], language=after.language,
             headers=headers),

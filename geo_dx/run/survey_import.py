@@ -27,7 +27,8 @@ def import_survey(
 ) -> tuple[SurveyImport, list[Path]]:
     """Read every export (village ids checked against the run) and write the three files."""
     ids = set(run.villages["village_id"])
-    parts = [read_survey(p, village_ids=ids, max_accuracy_m=max_accuracy_m) for p in exports]
+    parts = [read_survey(p, village_ids=ids, max_accuracy_m=max_accuracy_m,
+                         language=run.language) for p in exports]
     measurements = gpd.GeoDataFrame(pd.concat([p.measurements for p in parts],
                                               ignore_index=True), geometry="geometry", crs=4326)
     merged = SurveyImport(
