@@ -187,6 +187,8 @@ def test_measurements_against_declared_coverage_dispute_exactly_three_villages_a
     page = (tmp_path / "diff" / "diff.html").read_text(encoding="utf-8")
     assert page.count("Bị số liệu đo thực tế phản bác") == 3  # the change, in Vietnamese
     assert "số lần đo sóng yếu gần thôn, bản: 0 lần trong 0 ngày -&gt; 4 lần trong 2 ngày" in page
+    layer = gpd.read_file(tmp_path / "diff" / "diff.gpkg", layer="changed_villages")
+    assert set(layer["village_id"]) == set(diff["village_id"])
     totals = pd.read_excel(tmp_path / "diff" / "diff.xlsx", sheet_name=0)
     assert totals.iloc[:, 1].tolist()[:2] == [1650, 86]  # before: villages, without mobile
 
@@ -283,3 +285,40 @@ def test_cli_errors_are_one_line_and_exit_2(argv, message, demo_run, tmp_path, c
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_an_odk_central_zip_and_a_kobo_workbook_read_like_their_csv_files(disputed_three,
+                                                                          tmp_path):
+    import zipfile
+
+    _chosen, odk, kobo = disputed_three
+    with zipfile.ZipFile(tmp_path / "khao_sat.zip", "w") as archive:
+        archive.write(odk, "khao_sat.csv")
+        archive.write(odk.with_name("khao_sat-test.csv"), "khao_sat-test.csv")
+    with pd.ExcelWriter(tmp_path / "kobo.xlsx") as book:  # Kobo's XLS export: a sheet per repeat
+        pd.read_csv(kobo, sep=";", dtype=str, keep_default_na=False).to_excel(
+            book, sheet_name="khao_sat", index=False)
+        pd.read_csv(kobo.with_name("kobo-test.csv"), sep=";", dtype=str,
+                    keep_default_na=False).to_excel(book, sheet_name="test", index=False)
+    columns = ["village_id", "technology", "operator", "rsrp_dbm", "download_kbps",
+               "measured_at"]
+    expected = read_survey(odk).measurements[columns]
+    for path in (tmp_path / "khao_sat.zip", tmp_path / "kobo.xlsx"):
+        pd.testing.assert_frame_equal(read_survey(path).measurements[columns], expected)
+
+
+def test_import_survey_writes_measurements_the_next_run_reads(disputed_three, demo_run,
+                                                              tmp_path, capsys):
+    _chosen, odk, _kobo = disputed_three
+    assert main(["import-survey", str(demo_run), str(odk), "--out", str(tmp_path)]) == 0
+    assert "Đã đọc 12 lần đo tốc độ và 6 lượt khảo sát" in capsys.readouterr().out
+    rejected = pd.read_csv(tmp_path / "survey_rejected.csv", encoding="utf-8-sig")
+    assert rejected["reason"].tolist() == ["không có điểm GPS",
+                                           "phiếu khảo sát của lần đo này bị loại"]
+    from geo_dx.io import read_coverage
+
+    coverage = read_coverage(tmp_path / "survey_measurements.csv")
+    assert len(coverage) == 12 and set(coverage["kind"]) == {"measurement"}
+    assert coverage["measured_at"].notna().all()
+    attributes = pd.read_csv(tmp_path / "survey_villages.csv", encoding="utf-8-sig")
+    assert attributes.columns.tolist()[1:4] == ["village_id", "grid_power", "households"]

@@ -256,6 +256,10 @@ def write_comparison(comparison: ListComparison, run: FinishedRun, out_dir: str 
     rows["category_label"] = rows["category"].map(lambda c: _(CATEGORIES[c][0]))
     shown = rows.copy()
     shown["match_status"] = shown["match_status"].map(lambda s: _(_STATUS_LABELS[s]))
+    shown["evidence_model"] = shown["evidence_model"].map(
+        lambda m: _(_MODEL_LABELS[m]) if m in _MODEL_LABELS else m)
+    shown["evidence_source"] = shown["evidence_source"].map(
+        lambda v: tr.label("source", v) if isinstance(v, str) else v)
     headers = {k: _(v) for k, v in _HEADERS.items()}
     headers["category_label"] = _("Category")
     review = shown[rows["match_status"].isin(("ambiguous", "not_found"))][
@@ -289,6 +293,9 @@ def write_comparison(comparison: ListComparison, run: FinishedRun, out_dir: str 
     return write_together(files)
 
 
+_MODEL_LABELS = {"radius": N_("reach radius of the sites"),
+                 "terrain": N_("line of sight over the terrain"),
+                 "itm": N_("ITM signal model (Longley-Rice)")}
 _STATUS_LABELS = {"exact": N_("exact"), "normalised": N_("same name, written differently"),
                   "fuzzy": N_("close spelling"), "reviewed": N_("chosen in review"),
                   "ambiguous": N_("several villages fit: review"),

@@ -6,7 +6,8 @@ carries the evidence that moved it: measurements that dispute or confirm coverag
 nearer site, a weight or an input file that changed. ``diff.csv`` has one row per
 village and change (``village_id``, ``change``, ``before``, ``after``, ``evidence``);
 ``diff.xlsx`` and ``diff.html`` (offline, in the run's language) add the totals before
-and after.
+and after; ``diff.gpkg`` holds the changed villages as a layer (``changed_villages``) to
+show over the second run's map in QGIS.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ CHANGES: Mapping[str, str] = {
 #: Upper rank of each band (inclusive).
 RANK_BANDS: tuple[tuple[int, str], ...] = ((20, "1-20"), (100, "21-100"), (500, "101-500"))
 _TOTALS = ("villages", "without_mobile_broadband", "without_fibre", "without_both")
+#: Indicators beyond the summary's totals (code → label msgid).
+_INDICATORS: Mapping[str, str] = {
+    "disputed": N_("Disputed by measurements"),
+    "people_without_mobile_broadband": N_("People in villages without mobile broadband"),
+    "people_without_fibre": N_("People in villages without fibre"),
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,8 @@ def _state(run: FinishedRun) -> pd.DataFrame:
         .astype(bool).map({True: "yes", False: "no"}),
         "rank_band": v.get("rank", pd.Series(np.nan, index=v.index)).map(rank_band),
         "plan_item": v.get("planned_by", pd.Series("", index=v.index)).fillna("").astype(str),
+        "population": v.get("population_used", v.get("population", pd.Series(
+            np.nan, index=v.index))).fillna(0),
         "tests": v.get("mobile_dispute_tests", pd.Series(0, index=v.index)).fillna(0),
         "days": v.get("mobile_dispute_days", pd.Series(0, index=v.index)).fillna(0),
         "confidence": v.get("mobile_confidence", pd.Series("", index=v.index)).fillna(""),
@@ -125,13 +134,21 @@ def diff_runs(before: FinishedRun, after: FinishedRun) -> RunDiff:
     changes = pd.DataFrame(rows, columns=["village_id", "change", "before", "after",
                                           "evidence", "evidence_text"])
     totals = pd.DataFrame({
-        "indicator": [*_TOTALS, "disputed"],
+        "indicator": [*_TOTALS, *_INDICATORS],
         "before": [*(before.summary.get("totals", {}).get(k) for k in _TOTALS),
-                   int((a["disputed"] == "yes").sum())],
-        "after": [*(after.summary.get("totals", {}).get(k) for k in _TOTALS),
-                  int((b["disputed"] == "yes").sum())],
+                   *_indicators(a)],
+        "after": [*(after.summary.get("totals", {}).get(k) for k in _TOTALS), *_indicators(b)],
     })
     return RunDiff(changes=changes, totals=totals)
+
+
+def _indicators(state: pd.DataFrame) -> list[int]:
+    """Disputed villages, people in villages without mobile broadband / without fibre."""
+    mobile = state["gap_class"].isin(("no_mobile", "no_fibre_no_mobile"))
+    fibre = state["gap_class"].isin(("no_fibre", "no_fibre_no_mobile"))
+    return [int((state["disputed"] == "yes").sum()),
+            int(round(state.loc[mobile, "population"].sum())),
+            int(round(state.loc[fibre, "population"].sum()))]
 
 
 def _say(parts: list[tuple[str, dict]], tr: Any) -> str:
@@ -169,7 +186,7 @@ def _num(x: float) -> str:
 
 def write_diff(diff: RunDiff, before: FinishedRun, after: FinishedRun, out_dir: str | Path
                ) -> list[Path]:
-    """Write ``diff.csv``, ``diff.xlsx`` and ``diff.html`` (all or none)."""
+    """Write ``diff.csv``, ``diff.xlsx``, ``diff.html`` and ``diff.gpkg`` (all or none)."""
     out = Path(out_dir)
     tr = translator(after.language)
     _ = tr.gettext
@@ -182,11 +199,18 @@ def write_diff(diff: RunDiff, before: FinishedRun, after: FinishedRun, out_dir: 
                       zip(shown["change"], shown[col], strict=True)]
     shown["change"] = shown["change"].map(lambda c: _(CHANGES[c]))
     shown = shown.drop(columns="evidence").rename(columns={"evidence_text": "evidence"})
-    totals = diff.totals.assign(indicator=diff.totals["indicator"].map(tr.column))
+    totals = diff.totals.assign(indicator=diff.totals["indicator"].map(
+        lambda k: _(_INDICATORS[k]) if k in _INDICATORS else tr.column(k)))
     headers = {"change": _("Change"), "before": _("Before"), "after": _("After"),
                "evidence": _("Evidence"), "indicator": _("Indicator")}
     page = _diff_html(shown, totals, headers, before, after, tr)
+    changed = after.villages.drop_duplicates("village_id").merge(
+        diff.changes.groupby("village_id", as_index=False).agg(
+            changes=("change", ";".join), evidence=("evidence_text", "first")),
+        on="village_id")[["village_id", "village_name", "commune_id", "gap_class", "changes",
+                          "evidence", "geometry"]]
     return write_together({
+        out / "diff.gpkg": lambda p: changed.to_file(p, layer="changed_villages", driver="GPKG"),
         out / "diff.csv": lambda p: write_csv(p, diff.changes.drop(columns="evidence_text")),
         out / "diff.xlsx": lambda p: write_sheets(
             p, [(_("Totals"), totals), (_("Changes"), shown)], language=after.language,
