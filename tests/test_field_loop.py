@@ -168,7 +168,7 @@ def test_measurements_against_declared_coverage_dispute_exactly_three_villages_a
     after = tmp_path / "after"
     args = ["run", "--communes", inputs["communes"], "--villages", inputs["villages"],
             "--coverage", *inputs["coverage"], str(odk), "--dem", inputs["dem"],
-            "--roads", inputs["roads"], "--out", str(after), "-q",
+            "--roads", inputs["roads"], "--towns", inputs["towns"], "--out", str(after), "-q",
             "--title", read_run(demo_run).summary["title"]]
     assert main(args) == 0
     run_b = read_run(after)
@@ -184,8 +184,14 @@ def test_measurements_against_declared_coverage_dispute_exactly_three_villages_a
                                           "2 day\\(s\\)").all()
     assert moved["evidence"].str.contains("coverage added: khao_sat.csv").all()
     assert set(diff["change"]) <= {"gap_class", "disputed", "rank_band"}
+    # the same inputs and settings but the survey: no other village's score moved
+    others = diff[~diff["village_id"].isin(chosen["village_id"])]
+    assert not others["evidence"].str.contains("score").any(), others
+    assert set(others["change"]) <= {"rank_band"} and others["evidence"].str.match(
+        r"rank \d+ -> \d+; coverage added: khao_sat.csv").all(), others
     page = (tmp_path / "diff" / "diff.html").read_text(encoding="utf-8")
-    assert page.count("Bị số liệu đo thực tế phản bác") == 3  # the change, in Vietnamese
+    # the change of the 3 villages and the totals row, in Vietnamese
+    assert page.count("<td>Bị số liệu đo thực tế phản bác</td>") == 3 + 1
     assert "số lần đo sóng yếu gần thôn, bản: 0 lần trong 0 ngày -&gt; 4 lần trong 2 ngày" in page
     layer = gpd.read_file(tmp_path / "diff" / "diff.gpkg", layer="changed_villages")
     assert set(layer["village_id"]) == set(diff["village_id"])

@@ -320,7 +320,8 @@ def _section_html(comparison: ListComparison, tr: Any) -> str:
     rows = "".join(f"<tr><td>{html.escape(str(label))}</td><td>{html.escape(str(value))}"
                    "</td></tr>" for label, value in _totals_sheet(comparison, tr).itertuples(
                        index=False))
-    return (f"<h2>{html.escape(_('The province list compared'))}</h2><table>{rows}</table>"
+    heading = html.escape(_("The province list compared"))
+    return (f"<h2>{heading}</h2><table>{rows}</table>"
             f"<p><a href=\"list_comparison.xlsx\">list_comparison.xlsx</a> · "
             f"<a href=\"list_comparison.csv\">list_comparison.csv</a></p>")
 

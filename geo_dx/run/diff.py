@@ -81,6 +81,7 @@ def _state(run: FinishedRun) -> pd.DataFrame:
         "confidence": v.get("mobile_confidence", pd.Series("", index=v.index)).fillna(""),
         "nearest_mobile_m": v.get("nearest_mobile_m", pd.Series(np.nan, index=v.index)),
         "score": v.get("score", pd.Series(np.nan, index=v.index)),
+        "rank": v.get("rank", pd.Series(np.nan, index=v.index)),
     })
 
 
@@ -95,6 +96,11 @@ def _run_evidence(before: FinishedRun, after: FinishedRun) -> list[tuple[str, di
     if files_a - files_b:
         said.append((N_("coverage removed: {files}"),
                      {"files": ", ".join(sorted(files_a - files_b))}))
+    for layer in ("communes", "villages", "dem", "roads", "towns"):
+        was, now = (_file(run.summary.get("inputs", {}).get(layer)) for run in (before, after))
+        if was != now:
+            said.append((N_("input {layer}: {before} -> {after}"),
+                         {"layer": layer, "before": was, "after": now}))
     weights_a = before.summary.get("scoring", {}).get("weights")
     weights_b = after.summary.get("scoring", {}).get("weights")
     if weights_a != weights_b:
@@ -103,6 +109,10 @@ def _run_evidence(before: FinishedRun, after: FinishedRun) -> list[tuple[str, di
     if model_a != model_b:
         said.append((N_("mobile model {before} -> {after}"), {"before": model_a, "after": model_b}))
     return said
+
+
+def _file(path: object) -> str:
+    return Path(str(path)).name if path else "-"
 
 
 def diff_runs(before: FinishedRun, after: FinishedRun) -> RunDiff:
@@ -168,20 +178,22 @@ def _evidence(a: pd.Series, b: pd.Series) -> list[tuple[str, dict]]:
                      {"before": a["confidence"], "after": b["confidence"]}))
     near_a, near_b = a["nearest_mobile_m"], b["nearest_mobile_m"]
     if pd.notna(near_a) and pd.notna(near_b) and abs(near_a - near_b) >= 1:
-        said.append((N_("nearest mobile site {before} m -> {after} m"),
+        said.append((N_("nearest mobile site or measurement {before} m -> {after} m"),
                      {"before": f"{near_a:.0f}", "after": f"{near_b:.0f}"}))
     if a["plan_item"] != b["plan_item"]:
         said.append((N_("plan {before} -> {after}"),
                      {"before": a["plan_item"] or "-", "after": b["plan_item"] or "-"}))
-    if (pd.notna(a["score"]) or pd.notna(b["score"])) and not (
-            pd.notna(a["score"]) and pd.notna(b["score"]) and a["score"] == b["score"]):
+    if _num(a["score"]) != _num(b["score"]):
         said.append((N_("score {before} -> {after}"),
                      {"before": _num(a["score"]), "after": _num(b["score"])}))
+    if _num(a["rank"], 0) != _num(b["rank"], 0):
+        said.append((N_("rank {before} -> {after}"),
+                     {"before": _num(a["rank"], 0), "after": _num(b["rank"], 0)}))
     return said
 
 
-def _num(x: float) -> str:
-    return "-" if pd.isna(x) else f"{x:.1f}"
+def _num(x: float, decimals: int = 1) -> str:
+    return "-" if pd.isna(x) else f"{x:.{decimals}f}"
 
 
 def write_diff(diff: RunDiff, before: FinishedRun, after: FinishedRun, out_dir: str | Path
@@ -245,13 +257,15 @@ def _diff_html(shown: pd.DataFrame, totals: pd.DataFrame, headers: Mapping[str, 
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     title = _("What changed between two runs")
+    said_before, said_after = e(_("Before")), e(_("After"))
+    said_totals, said_changes = e(_("Totals")), e(_("Changes"))
     return f"""<!DOCTYPE html>
 <html lang="{e(after.language)}"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>body {{ font-family: sans-serif; margin: 1.5em; }} table {{ border-collapse: collapse; }}
 th, td {{ border: 1px solid #999; padding: 3px 6px; vertical-align: top; }}</style></head>
 <body><h1>{e(title)}</h1>
-<p>{e(_("Before"))}: {e(str(before.folder))} · {e(_("After"))}: {e(str(after.folder))}</p>
-<h2>{e(_("Totals"))}</h2>{table(totals)}
-<h2>{e(_("Changes"))} ({len(shown)})</h2>{table(shown)}
+<p>{said_before}: {e(str(before.folder))} · {said_after}: {e(str(after.folder))}</p>
+<h2>{said_totals}</h2>{table(totals)}
+<h2>{said_changes} ({len(shown)})</h2>{table(shown)}
 </body></html>
 """

@@ -223,6 +223,7 @@ def _analyse(inputs: RunInputs, config: Config, *, partitions: int | None = None
             "coverage": [str(p) for p in inputs.coverage],
             "dem": str(inputs.dem) if inputs.dem else None,
             "roads": str(inputs.roads) if inputs.roads else None,
+            "towns": str(inputs.towns) if inputs.towns else None,
         },
         "scoring": {"remoteness": remoteness_summary(travel, is_gap),
                     **score_summary(scored, config=config, weights=weights)},

@@ -214,20 +214,23 @@ def checklist_html(run: FinishedRun, commune_id: str, ranking: pd.DataFrame) -> 
                  _("Grid power in the village"), _("Households"), _("Photo"), _("Notes")]
     head = "".join(f"<th>{e(h)}</th>" for h in
                    ["#", _("Code"), _("Village"), _("Analysis predicts"), *blanks])
+    title = e(_("Field checklist: {commune}", commune=name))
+    team, date = e(_("Team")), e(_("Date"))
+    order = e(_("Villages in the order to measure them: the first change the result most."))
+    asked = e(_("Questions at each village"))
     return f"""<!DOCTYPE html>
 <html lang="{e(run.language)}"><head><meta charset="utf-8">
-<title>{e(_("Field checklist: {commune}", commune=name))}</title>
+<title>{title}</title>
 <style>@page {{ size: A4 landscape; margin: 12mm; }}
 body {{ font-family: sans-serif; font-size: 10pt; }}
 table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ border: 1px solid #444; padding: 3px; vertical-align: top; }}
 td:nth-child(n+5) {{ min-width: 16mm; height: 9mm; }}
 tr {{ page-break-inside: avoid; }} svg {{ border: 1px solid #999; }}</style></head>
-<body><h1>{e(_("Field checklist: {commune}", commune=name))}</h1>
-<p>{e(_("Team"))}: ______________ {e(_("Date"))}: ____/____/______ ·
-{e(_("Villages in the order to measure them: the first change the result most."))}</p>
+<body><h1>{title}</h1>
+<p>{team}: ______________ {date}: ____/____/______ · {order}</p>
 {_map_svg(run, commune_id, own)}
-<h2>{e(_("Questions at each village"))}</h2>
+<h2>{asked}</h2>
 <ol>{"".join(f"<li>{e(q)}</li>" for q in questions)}</ol>
 <table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
 </body></html>
