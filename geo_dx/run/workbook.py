@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +123,6 @@ def write_workbook(
     >>> path.name, path.read_bytes()[:2]  # an xlsx file is a zip archive
     ('priority.xlsx', b'PK')
     """
-    import xlsxwriter
-
     tr = translator(language)
     _ = tr.gettext
     sheets: list[tuple[str, pd.DataFrame]] = [
@@ -134,17 +132,9 @@ def write_workbook(
     if plan is not None:
         sheets.append((_("Plan"), _coded(pd.DataFrame(plan).drop(
             columns=[c for c in ("geometry",) if c in plan.columns]), tr)))
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": False})
-        try:
-            styles = _Styles(book)
-            for name, frame in sheets:
-                _write_sheet(book.add_worksheet(_sheet_name(name)), frame, tr, styles)
-            _about_sheet(book.add_worksheet(_sheet_name(_("About"))), tr, styles,
-                         title=title, made=made or dt.date.today(), plan=plan is not None)
-        finally:
-            book.close()
+    path = _write_book(path, sheets, tr, after=lambda book, styles: _about_sheet(
+        book.add_worksheet(_sheet_name(_("About"))), tr, styles, title=title,
+        made=made or dt.date.today(), plan=plan is not None))
     logger.info("wrote %s", path)
     return path
 
@@ -170,9 +160,15 @@ def write_sheets(
     >>> path.read_bytes()[:2]
     b'PK'
     """
+    return _write_book(path, sheets, translator(language), headers=headers)
+
+
+def _write_book(path: str | Path, sheets: list[tuple[str, pd.DataFrame]], tr: Translator, *,
+                headers: Mapping[str, str] | None = None,
+                after: Callable[[Any, _Styles], None] | None = None) -> Path:
+    """One typed sheet per table (then ``after(book, styles)``), written atomically."""
     import xlsxwriter
 
-    tr = translator(language)
     path = Path(path)
     with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": False})
@@ -181,6 +177,8 @@ def write_sheets(
             for name, frame in sheets:
                 _write_sheet(book.add_worksheet(_sheet_name(name)), frame, tr, styles,
                              headers=headers)
+            if after is not None:
+                after(book, styles)
         finally:
             book.close()
     return path
