@@ -211,8 +211,9 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
 
     For ``.docx`` the first table of the document is read (its first row is the
     header; merged cells repeat their text). ``sheet`` names an Excel sheet (default the
-    first). A CSV separated by ``;`` keeps ``attrs["separator"]`` so numbers can be read
-    with a decimal comma (:func:`read_numbers`).
+    first). Every cell is text (a typed whole number as ``12``, not ``12.0``). A CSV
+    separated by ``;`` keeps ``attrs["separator"]`` so numbers can be read with a decimal
+    comma (:func:`read_numbers`).
 
     Examples
     --------
@@ -231,7 +232,7 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
     if suffix in _TABLES:
         frame = _read_csv(path)
     elif suffix in _EXCEL:
-        frame = _read_excel(path, sheet)
+        frame = _read_excel(path, sheet or _first_sheet(path), "table")
     elif suffix == ".docx":
         frame = _read_docx(path)
     else:
@@ -239,8 +240,28 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
                          "table; give .xlsx, .csv or .docx")
     frame.columns = [str(c).strip() for c in frame.columns]
     for col in frame.columns:
-        frame[col] = frame[col].map(lambda v: nfc(v).strip() if isinstance(v, str) else v)
+        frame[col] = frame[col].map(_text)
     return frame
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(nfc(value)).strip() if value is not None else ""
+
+
+def _first_sheet(path: Path) -> str | None:
+    """The first sheet of a workbook (None when it cannot be opened: read_excel says why)."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except Exception:  # openpyxl raises zipfile/KeyError/InvalidFileException
+        return None
+    try:
+        return book.sheetnames[0] if book.sheetnames else None
+    finally:
+        book.close()
 
 
 def _read_docx(path: Path) -> pd.DataFrame:
