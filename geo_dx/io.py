@@ -30,6 +30,7 @@ from geo_dx.schema import (
     validate_villages,
 )
 from geo_dx.spatial import check_extent
+from geo_dx.tables import read_docx_table
 
 # --------------------------------------------------------------------------- reading
 
@@ -234,7 +235,7 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
     elif suffix in _EXCEL:
         frame = _read_excel(path, sheet or _first_sheet(path), "table")
     elif suffix == ".docx":
-        frame = _read_docx(path)
+        frame = read_docx_table(path)
     else:
         raise InputError(f"{path}: cannot read a {suffix or 'file without extension'} as a "
                          "table; give .xlsx, .csv or .docx")
@@ -262,31 +263,6 @@ def _first_sheet(path: Path) -> str | None:
         return book.sheetnames[0] if book.sheetnames else None
     finally:
         book.close()
-
-
-def _read_docx(path: Path) -> pd.DataFrame:
-    """The first table of a Word document, its first row the header."""
-    try:
-        import docx
-    except ImportError as err:
-        raise MissingDependencyError(f"{path}: reading .docx needs python-docx: pip install "
-                                     "python-docx") from err
-    try:
-        tables = docx.Document(str(path)).tables
-    except Exception as err:  # python-docx raises zipfile/KeyError/ValueError
-        raise InputError(f"{path}: cannot read this Word file ({_first_line(err)}); save it "
-                         "as .docx") from err
-    if not tables:
-        raise InputError(f"{path}: the document has no table; put the list in a Word table "
-                         "(first row: the column names)")
-    rows = [[cell.text.strip() for cell in row.cells] for row in tables[0].rows]
-    rows = [r for r in rows if any(r)]
-    if len(rows) < 2:
-        raise InputError(f"{path}: the first table has no data rows under its header")
-    width = max(len(r) for r in rows)
-    header = [h or f"column_{i + 1}" for i, h in enumerate(rows[0] + [""] * (width - len(rows[0])))]
-    body = [r + [""] * (width - len(r)) for r in rows[1:]]
-    return pd.DataFrame(body, columns=header, dtype=object)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
