@@ -27,7 +27,7 @@ from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.field_survey import is_survey_export, read_survey_coverage
-from geo_dx.gaps import find_gaps, mobile_model
+from geo_dx.gaps import find_gaps
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
@@ -38,6 +38,7 @@ from geo_dx.schema import MOBILE_BROADBAND
 from geo_dx.scoring import normalised_weights, score, score_summary
 from geo_dx.signal.blocking import terrain_blocking
 from geo_dx.signal.calibration import Calibration
+from geo_dx.signal.served import mobile_model
 from geo_dx.signal.strength import (
     calibrate_signal,
     model_comparison,
@@ -242,7 +243,8 @@ def _analyse(inputs: RunInputs, config: Config, *, partitions: int | None = None
     if inputs.budget is not None:
         from geo_dx.run.plan_outputs import plan_layers
 
-        planned = _plan(inputs, scored, coverage, dem, roads, config, communes=communes)
+        planned = _plan(inputs, scored, coverage, dem, roads, config, communes=communes,
+                        calibration=calibration if config.terrain.calibrate else None)
         scored = planned.villages
         fields["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
         fields["extra"] = {**fields["extra"], "plan": planned.summary}
@@ -271,7 +273,7 @@ def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibr
 
 def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
           dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config, *,
-          communes: gpd.GeoDataFrame) -> Any:
+          communes: gpd.GeoDataFrame, calibration: Calibration | None) -> Any:
     """The investment plan for ``inputs.budget`` (see :func:`geo_dx.plan.model.plan`)."""
     from geo_dx.plan.candidates import read_candidates
     from geo_dx.plan.model import plan
@@ -280,7 +282,7 @@ def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFram
                                   within_source=f"the communes in {inputs.communes}")
                   if inputs.candidates else None)
     return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
-                dem=dem, roads=roads, config=config)
+                dem=dem, roads=roads, config=config, calibration=calibration)
 
 
 def _read_inputs(
