@@ -140,3 +140,35 @@ def test_keys_do_not_depend_on_case_spacing_or_unicode_form(name):
                                           ("Tổ 7", "7"), ("Bản Mười Lăm", "15")])
 def test_trailing_numbers(text, number):
     assert number in name_keys(text)
+
+
+SYLLABLES = ["Na", "Nà", "Pá", "Sín", "Lũng", "Tà", "Hỏm", "Khá", "Mòn", "Bó", "Co", "Sáng"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(SYLLABLES),
+                          st.sampled_from(SYLLABLES)), min_size=1, max_size=12),
+       st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(SYLLABLES),
+                          st.sampled_from(SYLLABLES), st.booleans()), min_size=1, max_size=8))
+def test_a_match_is_always_a_village_of_the_rows_commune_and_never_silent(villages, rows):
+    frame = pd.DataFrame({"village_id": [f"V{i}" for i in range(len(villages))],
+                          "village_name": [f"Bản {a} {b}" for _c, a, b in villages],
+                          "commune_id": [c for c, _a, _b in villages]})
+    communes = pd.DataFrame({"commune_id": ["A", "B"], "commune_name": ["Xã Một", "Xã Hai"]})
+    listed = pd.DataFrame({"ten": [plain(f"{a} {b}") if bare else f"Bản {a} {b}"
+                                   for _c, a, b, bare in rows],
+                           "xa": ["Xã Một" if c == "A" else "Xã Hai" for c, *_ in rows]})
+    found = match_villages(listed, frame, village_col="ten", commune_col="xa",
+                           communes=communes)
+    commune_of = dict(zip(frame["village_id"], frame["commune_id"], strict=True))
+    for (c, *_), vid, status in zip(rows, found["village_id"], found["match_status"],
+                                    strict=True):
+        assert (vid is None) == (status in ("ambiguous", "not_found"))
+        if vid is not None:
+            assert commune_of[vid] == c
+    # a name written as it is, in its commune, is found unless the commune has it twice
+    same = frame.groupby(["commune_id", "village_name"])["village_id"].transform("size")
+    for (c, a, b, bare), vid in zip(rows, found["village_id"], strict=True):
+        name = f"Bản {a} {b}"
+        mine = frame[(frame["commune_id"] == c) & (frame["village_name"] == name)]
+        if not bare and len(mine) == 1 and same[mine.index[0]] == 1:
+            assert vid == mine["village_id"].iloc[0]
