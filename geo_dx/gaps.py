@@ -1,6 +1,6 @@
 """Gaps: which villages have fibre and mobile broadband, and which have neither.
 
-The gap rule (the contract, also in the README): a village's location is its point,
+The gap rule (the contract, also in docs/gap-rule.md): a village's location is its point,
 or for a polygon its ``representative_point()``. Mobile broadband is 3g, 4g or 5g
 (2g is not broadband); fibre is fibre. A village has a technology class when some
 coverage point of that class lies within its reach of the village location, or

@@ -279,12 +279,12 @@ def test_survey_forms_convert_with_pyxform_and_list_the_communes_villages(demo_r
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["compare-list", "no/run", "x.csv"], "no finished run here"),
+    (["compare-list", "no/run", "x.csv"], "no/run: not found"),
     (["survey", "{run}", "--communes", "NOPE", "--out", "{tmp}"], "NOPE not in"),
     (["compare-list", "{run}", "{tmp}/missing.xlsx"], "file not found"),
     (["compare-list", "{run}", "{run}/priority.csv", "--as", "Bad Name"], "--as was"),
     (["import-survey", "{run}", "{run}/priority.csv"], "no 'village' column"),
-    (["diff", "{run}", "no/run"], "no finished run here"),
+    (["diff", "{run}", "no/run"], "no/run: not found"),
 ])
 def test_cli_errors_are_one_line_and_exit_2(argv, message, demo_run, tmp_path, capsys):
     argv = [a.format(run=demo_run, tmp=tmp_path) for a in argv]

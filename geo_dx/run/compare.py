@@ -36,7 +36,7 @@ from geo_dx.i18n import N_, translator
 from geo_dx.io import read_layer, read_table
 from geo_dx.maps.pages import add_index_section
 from geo_dx.names import match_villages, plain
-from geo_dx.run.readback import FinishedRun, write_together
+from geo_dx.run.readback import LoadedRun, write_together
 from geo_dx.run.report import write_csv
 from geo_dx.run.workbook import write_sheets
 from geo_dx.schema import MOBILE_BROADBAND
@@ -102,7 +102,7 @@ def _find_column(table: pd.DataFrame, given: str | None, known: tuple[str, ...],
 
 
 def compare_list(
-    run: FinishedRun,
+    run: LoadedRun,
     list_path: str | Path,
     *,
     sheet: str | None = None,
@@ -209,7 +209,7 @@ def _apply_review(rows: pd.DataFrame, path: str | Path, known: set[str]) -> pd.D
     return out
 
 
-def _evidence(villages: gpd.GeoDataFrame, run: FinishedRun, ids: pd.Series, gap: str
+def _evidence(villages: gpd.GeoDataFrame, run: LoadedRun, ids: pd.Series, gap: str
               ) -> pd.DataFrame:
     """Why the analysis says a listed village is covered: nearest site, distance, model."""
     by_id = villages.drop_duplicates("village_id").set_index("village_id")
@@ -243,7 +243,7 @@ def _evidence(villages: gpd.GeoDataFrame, run: FinishedRun, ids: pd.Series, gap:
     return frame
 
 
-def write_comparison(comparison: ListComparison, run: FinishedRun, out_dir: str | Path, *,
+def write_comparison(comparison: ListComparison, run: LoadedRun, out_dir: str | Path, *,
                      attribute: str | None = None) -> list[Path]:
     """
     Write ``list_comparison.xlsx``, ``list_comparison.csv`` (and ``villages_<attribute>.gpkg``
@@ -326,7 +326,7 @@ def _section_html(comparison: ListComparison, tr: Any) -> str:
             f"<a href=\"list_comparison.csv\">list_comparison.csv</a></p>")
 
 
-def _attribute_villages(run: FinishedRun, comparison: ListComparison, attribute: str
+def _attribute_villages(run: LoadedRun, comparison: ListComparison, attribute: str
                         ) -> gpd.GeoDataFrame:
     """The run's input villages with ``attribute`` true for the listed ones, for a next run."""
     source = run.summary.get("inputs", {}).get("villages")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.i18n import N_, translator
-from geo_dx.run.readback import FinishedRun, write_together
+from geo_dx.run.readback import LoadedRun, write_together
 from geo_dx.run.report import write_csv
 from geo_dx.run.workbook import write_sheets
 
@@ -66,7 +66,7 @@ def rank_band(rank: float | None) -> str:
     return next((band for top, band in RANK_BANDS if rank <= top), f">{RANK_BANDS[-1][0]}")
 
 
-def _state(run: FinishedRun) -> pd.DataFrame:
+def _state(run: LoadedRun) -> pd.DataFrame:
     v = run.villages.drop_duplicates("village_id").set_index("village_id")
     return pd.DataFrame({
         "gap_class": v["gap_class"].astype(str),
@@ -85,7 +85,7 @@ def _state(run: FinishedRun) -> pd.DataFrame:
     })
 
 
-def _run_evidence(before: FinishedRun, after: FinishedRun) -> list[tuple[str, dict]]:
+def _run_evidence(before: LoadedRun, after: LoadedRun) -> list[tuple[str, dict]]:
     """What changed in the runs' inputs and settings (files, weights, model), as messages."""
     said: list[tuple[str, dict]] = []
     files_a = {Path(str(p)).name for p in before.summary.get("inputs", {}).get("coverage", [])}
@@ -115,7 +115,7 @@ def _file(path: object) -> str:
     return Path(str(path)).name if path else "-"
 
 
-def diff_runs(before: FinishedRun, after: FinishedRun) -> RunDiff:
+def diff_runs(before: LoadedRun, after: LoadedRun) -> RunDiff:
     """
     Villages whose gap class, dispute state, rank band or plan item changed, with evidence.
 
@@ -196,7 +196,7 @@ def _num(x: float, decimals: int = 1) -> str:
     return "-" if pd.isna(x) else f"{x:.{decimals}f}"
 
 
-def write_diff(diff: RunDiff, before: FinishedRun, after: FinishedRun, out_dir: str | Path
+def write_diff(diff: RunDiff, before: LoadedRun, after: LoadedRun, out_dir: str | Path
                ) -> list[Path]:
     """Write ``diff.csv``, ``diff.xlsx``, ``diff.html`` and ``diff.gpkg`` (all or none)."""
     out = Path(out_dir)
@@ -244,7 +244,7 @@ def _shown(change: str, value: Any, tr: Any) -> Any:
 
 
 def _diff_html(shown: pd.DataFrame, totals: pd.DataFrame, headers: Mapping[str, str],
-               before: FinishedRun, after: FinishedRun, tr: Any) -> str:
+               before: LoadedRun, after: LoadedRun, tr: Any) -> str:
     e = html.escape
     _ = tr.gettext
 

@@ -1,77 +1,61 @@
-"""A finished run read back (for compare-list, survey, import-survey, diff), outputs added to it.
+"""A finished run's layers loaded for compare-list, survey, import-survey and diff.
 
-:func:`read_run` reads what ``geo-dx run`` wrote: the ``villages``, ``communes`` and
-``coverage`` layers of ``villages.gpkg`` and ``summary.json``. :func:`write_together`
-writes several files so that either all of them are replaced or none is.
+:func:`read_run` reads the run folder through :func:`geo_dx.run.folder.read_run` (its one
+owner) and loads the ``villages``, ``communes`` and ``coverage`` layers;
+:func:`write_together` writes several files so that either all of them are replaced or
+none is.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
-import pyogrio
 
-from geo_dx.errors import InputError, OutputError
-from geo_dx.i18n import DEFAULT_LANGUAGE
+from geo_dx.errors import OutputError
+from geo_dx.run.folder import read_run as read_finished_run
+from geo_dx.run.summary import RunSummary
 
-__all__ = ["FinishedRun", "read_run", "write_together"]
+__all__ = ["LoadedRun", "read_run", "write_together"]
 
 
 @dataclass(frozen=True)
-class FinishedRun:
+class LoadedRun:
     """A run folder's villages (with gaps, scores, evidence), communes, coverage, summary."""
 
     folder: Path
     villages: gpd.GeoDataFrame
     communes: gpd.GeoDataFrame
     coverage: gpd.GeoDataFrame | None
-    summary: Mapping[str, Any]
+    summary: RunSummary
 
     @property
     def language(self) -> str:
-        return str(self.summary.get("language") or DEFAULT_LANGUAGE)
+        return self.summary.language
 
 
-def read_run(run_dir: str | Path) -> FinishedRun:
+def read_run(run_dir: str | Path) -> LoadedRun:
     """
-    Read a finished run folder; a missing or broken one is one :class:`InputError` line.
+    A finished run folder (:func:`geo_dx.run.folder.read_run`) with its layers loaded.
 
     Examples
     --------
     >>> read_run("no/such/run")
     Traceback (most recent call last):
     ...
-    geo_dx.errors.InputError: no/such/run: no finished run here (villages.gpkg, ...
+    geo_dx.errors.InputError: no/such/run: not found; run `geo-dx run` to write it first
     """
-    folder = Path(run_dir)
-    gpkg, summary_path = folder / "villages.gpkg", folder / "summary.json"
-    if not gpkg.is_file() or not summary_path.is_file():
-        raise InputError(f"{folder}: no finished run here (villages.gpkg, summary.json); run "
-                         f"`geo-dx run --out {folder}` first")
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        names = {str(n) for n in pyogrio.list_layers(gpkg)[:, 0]}
-        missing = {"villages", "communes"} - names
-        if missing:
-            raise InputError(f"{gpkg}: layer(s) {sorted(missing)} missing; re-run `geo-dx run`")
-        villages = gpd.read_file(gpkg, layer="villages")
-        communes = gpd.read_file(gpkg, layer="communes")
-        coverage = gpd.read_file(gpkg, layer="coverage") if "coverage" in names else None
-    except (OSError, ValueError, pyogrio.errors.DataSourceError) as err:
-        if isinstance(err, InputError):
-            raise
-        raise InputError(f"{folder}: cannot read the run ({err}); re-run `geo-dx run`") from err
+    run = read_finished_run(run_dir)
+    layers = run.layers(["villages", "communes"], optional=["coverage"])
+    villages = layers["villages"]
     villages["village_id"] = villages["village_id"].astype(str)
-    return FinishedRun(folder=folder, villages=villages, communes=communes, coverage=coverage,
-                       summary=summary)
+    return LoadedRun(folder=run.folder, villages=villages, communes=layers["communes"],
+                     coverage=layers.get("coverage"), summary=run.summary)
 
 
 def write_together(files: Mapping[Path, Callable[[Path], object]]) -> list[Path]:

@@ -27,7 +27,7 @@ import pandas as pd
 from geo_dx.errors import InputError
 from geo_dx.field_survey import FORM, NETWORKS, OPERATORS, RANGES
 from geo_dx.i18n import Translator, translator
-from geo_dx.run.readback import FinishedRun, write_together
+from geo_dx.run.readback import LoadedRun, write_together
 from geo_dx.run.report import neutralise_formulas, write_csv
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ __all__ = ["measure_first", "survey_form", "write_survey"]
 MARGIN_SPAN_DB = 20.0
 
 
-def measure_first(run: FinishedRun) -> pd.DataFrame:
+def measure_first(run: LoadedRun) -> pd.DataFrame:
     """
     Villages ranked by how much one measurement could change the result.
 
@@ -98,7 +98,7 @@ def _prediction(r: pd.Series, tr: Translator) -> str:
     return "; ".join(parts)
 
 
-def survey_form(run: FinishedRun, commune_id: str, *, villages: pd.DataFrame | None = None
+def survey_form(run: LoadedRun, commune_id: str, *, villages: pd.DataFrame | None = None
                 ) -> dict[str, pd.DataFrame]:
     """The XLSForm of one commune: ``survey``, ``choices`` and ``settings`` tables."""
     tr = translator(run.language)
@@ -167,7 +167,7 @@ def _write_xlsform(path: Path, form: dict[str, pd.DataFrame]) -> None:
             neutralise_formulas(frame).to_excel(writer, sheet_name=sheet, index=False)
 
 
-def write_survey(run: FinishedRun, out_dir: str | Path, *, communes: list[str] | None = None
+def write_survey(run: LoadedRun, out_dir: str | Path, *, communes: list[str] | None = None
                  ) -> list[Path]:
     """Write the field pack of each commune (all of them by default) and measure_first.csv."""
     out = Path(out_dir)
@@ -190,7 +190,7 @@ def write_survey(run: FinishedRun, out_dir: str | Path, *, communes: list[str] |
     return write_together(files)
 
 
-def checklist_html(run: FinishedRun, commune_id: str, ranking: pd.DataFrame) -> str:
+def checklist_html(run: LoadedRun, commune_id: str, ranking: pd.DataFrame) -> str:
     """A printable A4 checklist of one commune (offline, escaped), villages to measure first."""
     tr = translator(run.language)
     _ = tr.gettext
@@ -237,7 +237,7 @@ tr {{ page-break-inside: avoid; }} svg {{ border: 1px solid #999; }}</style></he
 """
 
 
-def _map_svg(run: FinishedRun, commune_id: str, own: pd.DataFrame, width: int = 360,
+def _map_svg(run: LoadedRun, commune_id: str, own: pd.DataFrame, width: int = 360,
              height: int = 260) -> str:
     """A small static map: the commune's outline and its villages numbered in visit order."""
     commune = run.communes[run.communes["commune_id"].astype(str) == str(commune_id)]

@@ -15,14 +15,14 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_dx.field_survey import MAX_ACCURACY_M, SurveyImport, read_survey
-from geo_dx.run.readback import FinishedRun, write_together
+from geo_dx.run.readback import LoadedRun, write_together
 from geo_dx.run.report import write_csv
 
 __all__ = ["import_survey"]
 
 
 def import_survey(
-    run: FinishedRun, exports: Sequence[str | Path], *, out_dir: str | Path | None = None,
+    run: LoadedRun, exports: Sequence[str | Path], *, out_dir: str | Path | None = None,
     max_accuracy_m: float = MAX_ACCURACY_M,
 ) -> tuple[SurveyImport, list[Path]]:
     """Read every export (village ids checked against the run) and write the three files."""
