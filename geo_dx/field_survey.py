@@ -46,6 +46,7 @@ from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
 from geo_dx.io import read_table
 from geo_dx.names import COMMUNE_PREFIXES, name_keys, plain
 from geo_dx.schema import COVERAGE, validate_coverage
+from geo_dx.tables import sheet_names
 
 logger = logging.getLogger(__name__)
 
@@ -151,14 +152,8 @@ def _tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         return submissions, tests
     submissions = read_table(path)
     tests = _sibling(path)
-    if tests is None and suffix == ".xlsx":
-        import openpyxl
-
-        book = openpyxl.load_workbook(path, read_only=True)
-        sheets = book.sheetnames
-        book.close()
-        if repeat in sheets:
-            tests = read_table(path, sheet=repeat)
+    if tests is None and suffix == ".xlsx" and repeat in sheet_names(path):
+        tests = read_table(path, sheet=repeat)
     return submissions, tests
 
 

@@ -30,7 +30,7 @@ from geo_dx.schema import (
     validate_villages,
 )
 from geo_dx.spatial import check_extent
-from geo_dx.tables import read_docx_table
+from geo_dx.tables import cell_text, read_docx_table, sheet_names
 
 # --------------------------------------------------------------------------- reading
 
@@ -229,11 +229,8 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
     """
     A table's cells as text: a CSV (UTF-8, ``,``/``;``/tab), an Excel sheet or a Word table.
 
-    For ``.docx`` the first table of the document is read (its first row is the
-    header; merged cells repeat their text). ``sheet`` names an Excel sheet (default the
-    first). Every cell is text (a typed whole number as ``12``, not ``12.0``). A CSV
-    separated by ``;`` keeps ``attrs["separator"]`` so numbers can be read with a decimal
-    comma (:func:`read_numbers`).
+    ``sheet``: an Excel sheet (default the first); a Word document's first table is read.
+    Every cell is text (:func:`geo_dx.tables.cell_text`).
 
     Examples
     --------
@@ -252,7 +249,7 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
     if suffix in _TABLES:
         frame = _read_csv(path)
     elif suffix in _EXCEL:
-        frame = _read_excel(path, sheet or _first_sheet(path), "table")
+        frame = _read_excel(path, sheet or (sheet_names(path) or [None])[0], "table")
     elif suffix == ".docx":
         frame = read_docx_table(path)
     else:
@@ -260,28 +257,8 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
                          "table; give .xlsx, .csv or .docx")
     frame.columns = [str(c).strip() for c in frame.columns]
     for col in frame.columns:
-        frame[col] = frame[col].map(_text)
+        frame[col] = frame[col].map(cell_text)
     return frame
-
-
-def _text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(nfc(value)).strip() if value is not None else ""
-
-
-def _first_sheet(path: Path) -> str | None:
-    """The first sheet of a workbook (None when it cannot be opened: read_excel says why)."""
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True)
-    except Exception:  # openpyxl raises zipfile/KeyError/InvalidFileException
-        return None
-    try:
-        return book.sheetnames[0] if book.sheetnames else None
-    finally:
-        book.close()
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

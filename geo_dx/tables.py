@@ -291,3 +291,31 @@ def read_docx_table(path: Path) -> pd.DataFrame:
     rows = [r + [""] * (width - len(r)) for r in rows]
     header = [h or f"column_{i + 1}" for i, h in enumerate(rows[0])]
     return pd.DataFrame(rows[1:], columns=header, dtype=object)
+
+
+def cell_text(value: object) -> str:
+    """
+    A table cell as text: NFC, stripped, a typed whole number without ``.0``.
+
+    Examples
+    --------
+    >>> cell_text(12.0), cell_text(" Bản Na "), cell_text(None)
+    ('12', 'Bản Na', '')
+    """
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(nfc(value)).strip() if value is not None else ""
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The sheets of a workbook, in order ([] when it cannot be opened: reading it says why)."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except Exception:  # openpyxl raises zipfile/KeyError/InvalidFileException
+        return []
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()

@@ -40,6 +40,7 @@ from geo_dx.run.readback import LoadedRun, write_together
 from geo_dx.run.report import write_csv
 from geo_dx.run.workbook import write_sheets
 from geo_dx.schema import MOBILE_BROADBAND
+from geo_dx.tables import sheet_names
 
 logger = logging.getLogger(__name__)
 
@@ -165,19 +166,9 @@ def compare_list(
 def _apply_review(rows: pd.DataFrame, path: str | Path, known: set[str]) -> pd.DataFrame:
     """The planner's answers: a village code per list row, or 'none' (not in the run)."""
     path = Path(path)
-    import openpyxl
-
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            book = openpyxl.load_workbook(path, read_only=True)
-            sheets = book.sheetnames
-            book.close()
-        except Exception as err:  # openpyxl raises zipfile/KeyError/InvalidFileException
-            raise InputError(f"{path}: cannot read this Excel file ({err})") from err
-        names = [s for s in sheets if s in ("Cần xem lại", "Review")] or sheets[:1]
-        review = read_table(path, sheet=names[0])
-    else:
-        review = read_table(path)
+    sheets = sheet_names(path) if path.suffix.lower() in (".xlsx", ".xlsm") else []
+    review = read_table(path, sheet=next(
+        (s for s in sheets if s in ("Cần xem lại", "Review")), None))
     keyed = {re.search(r"\((\w+)\)\s*$", c).group(1) if re.search(r"\((\w+)\)\s*$", c)
              else fold(c): c for c in review.columns}
     if "list_row" not in keyed or not ({"village_id", "resolved_village_id"} & set(keyed)):

@@ -45,10 +45,10 @@ def read_run(run_dir: str | Path) -> LoadedRun:
 
     Examples
     --------
-    >>> read_run("no/such/run")
+    >>> import tempfile
+    >>> read_run(tempfile.mkdtemp())  # an empty folder is no run
     Traceback (most recent call last):
-    ...
-    geo_dx.errors.InputError: no/such/run: not found; run `geo-dx run` to write it first
+    geo_dx.errors.InputError: .../villages.gpkg: not found; re-run `geo-dx run` ...
     """
     run = read_finished_run(run_dir)
     layers = run.layers(["villages", "communes"], optional=["coverage"])
