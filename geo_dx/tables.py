@@ -65,10 +65,11 @@ def blank_to_missing(gdf: gpd.GeoDataFrame, *, source: str = "layer") -> gpd.Geo
             continue
         series = gdf[col]
         if series.dtype == object or pd.api.types.is_string_dtype(series):
-            dirty = series.map(lambda v: isinstance(v, str) and bool(CONTROL_CHARACTERS.search(v)))
+            dirty = _control_cells(series)
+            text = series.map(lambda v: nfc(v).strip() if isinstance(v, str) else v)
             if dirty.any():
-                changed[str(col)] = dirty.to_numpy(dtype=bool)
-            text = series.map(lambda v: _clean_text(v) if isinstance(v, str) else v)
+                changed[str(col)] = dirty
+                text[dirty] = text[dirty].map(_clean_text)
             gdf[col] = text.replace("", np.nan)
     if changed:
         count = sum(int(mask.sum()) for mask in changed.values())
@@ -84,8 +85,17 @@ def blank_to_missing(gdf: gpd.GeoDataFrame, *, source: str = "layer") -> gpd.Geo
     return gdf
 
 
+def _control_cells(series: pd.Series) -> np.ndarray:
+    """Which cells hold a control character (vectorised for string columns)."""
+    if isinstance(series.dtype, pd.StringDtype):
+        found = series.str.contains(CONTROL_CHARACTERS.pattern, regex=True)
+        return found.fillna(False).to_numpy(dtype=bool)
+    return series.map(lambda v: isinstance(v, str) and CONTROL_CHARACTERS.search(v) is not None
+                      ).to_numpy(dtype=bool)
+
+
 def _clean_text(value: str) -> str:
-    spaced = re.sub(r"[\t\r\n]+", " ", nfc(value))
+    spaced = re.sub(r"[\t\r\n]+", " ", value)
     return CONTROL_CHARACTERS.sub("", spaced).strip()
 
 
