@@ -219,12 +219,13 @@ def validate_villages(
 
 def _warn_stacked(villages: gpd.GeoDataFrame, source: str) -> None:
     """Warn once when several villages share one location (exactly the same bounds)."""
-    bounds = shapely.bounds(villages.geometry.to_numpy())
-    _, first, inverse, counts = np.unique(bounds, axis=0, return_index=True,
-                                          return_inverse=True, return_counts=True)
-    stacked = counts[inverse.ravel()] > 1
+    bounds = pd.DataFrame(shapely.bounds(villages.geometry.to_numpy()))
+    stacked = bounds.duplicated(keep=False).to_numpy()  # hashed: fast on a million rows
     if not stacked.any():
         return
+    _, first, counts = np.unique(bounds[stacked].to_numpy(), axis=0, return_index=True,
+                                 return_counts=True)
+    first = np.flatnonzero(stacked)[first]
     top = int(np.argmax(counts))
     where = villages.geometry.iloc[[first[top]]].to_crs(4326).representative_point().iloc[0]
     warnings.warn(
@@ -446,20 +447,28 @@ def conforms(layer: object, kind: str) -> bool:
     >>> conforms(raw, "coverage"), conforms(validate_coverage(raw), "coverage")
     (False, True)
     """
-    if (not isinstance(layer, gpd.GeoDataFrame) or layer.empty or layer.crs is None
-            or layer.geometry.isna().any() or layer.geometry.is_empty.any()):
+    if not isinstance(layer, gpd.GeoDataFrame) or layer.empty or layer.crs is None:
         return False
-    if not np.isfinite(shapely.get_coordinates(layer.geometry.to_numpy())).all():
+    geoms = layer.geometry.to_numpy()
+    # integer type ids and coordinate counts: no per-row strings on large layers
+    if not (shapely.get_num_coordinates(geoms) > 0).all():  # missing or empty geometry
         return False
+    if not np.isfinite(shapely.get_coordinates(geoms)).all():
+        return False
+    types = shapely.get_type_id(geoms)
     if kind == "coverage":
         allowed = {"technology": TECHNOLOGIES, "kind": KINDS, "source": SOURCES}
         return ("range_m" in layer and all(c in layer and layer[c].isin(v).all()
                                            for c, v in allowed.items())
-                and bool((layer.geom_type == "Point").all()))
+                and bool((types == _TYPE_IDS["Point"]).all()))
     schema = VILLAGES
     return (all(c in layer for c in schema.required)
             and layer[schema.id_column].is_unique
-            and bool(layer.geom_type.isin(schema.geometry_types).all()))
+            and bool(np.isin(types, [_TYPE_IDS[t] for t in schema.geometry_types]).all()))
+
+
+#: shapely's integer geometry type ids.
+_TYPE_IDS: Mapping[str, int] = MappingProxyType({"Point": 0, "Polygon": 3, "MultiPolygon": 6})
 
 
 def _check_geometry(gdf: gpd.GeoDataFrame, schema: LayerSchema, source: str) -> gpd.GeoDataFrame:

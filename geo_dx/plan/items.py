@@ -46,14 +46,15 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "site_ref", "start_node_id", "operator", "antenna_height_m", "lon", "lat", "elevation_m",
     "location_commune", "road_distance_m", "cost_vnd", "cumulative_cost_vnd",
     "villages_served", "village_names", "people_served", "ethnic_minority_people_served",
-    "communes", "route_km", "route_ends", "weight_served",
+    "communes", "route_km", "route_road_km", "route_offroad_km", "route_ends", "weight_served",
 )
 #: Why a village cannot be planned (user-facing, grouped for translation).
 REASONS: dict[str, str] = {
     "no_candidate": "no candidate site serves it: satellite or other technology",
     "disputed": "measurements dispute mobile coverage here: a new site would be disputed too "
                 "until measured again",
-    "no_fibre_route": "no fibre route from the network: satellite, microwave or other technology",
+    "no_fibre_route": ("no fibre route from the network (no road or fibre node within "
+                       "plan.max_offroad_km): satellite, microwave or other technology"),
     "too_far": "fibre route longer than plan.max_fibre_route_km: satellite, microwave or other",
 }
 #: ``plan_answer`` sentences (run language, Vietnamese by default).
@@ -214,7 +215,8 @@ def _site_row(model: InvestmentPlan, j: int) -> tuple[dict[str, Any], shapely.Po
              "name": _text(cand["name"]), "generated_by": cand["generated_by"],
              "site_ref": _text(ref), "start_node_id": "", "operator": _text(cand["operator"]),
              "antenna_height_m": float(cand["antenna_height_m"]),
-             "elevation_m": float(cand["elevation_m"]), "route_km": np.nan, "route_ends": "",
+             "elevation_m": float(cand["elevation_m"]), "route_km": np.nan,
+             "route_road_km": np.nan, "route_offroad_km": np.nan, "route_ends": "",
              "_at": point}, point)
 
 
@@ -237,6 +239,8 @@ def _fibre_row(model: InvestmentPlan, root: int, built: np.ndarray
              "operator": _text(node.get("operator")) if node is not None else "",
              "antenna_height_m": np.nan, "elevation_m": np.nan,
              "route_km": float(net.segment_length_km[segs].sum()),
+             "route_road_km": float(net.segment_road_km[segs].sum()),
+             "route_offroad_km": float(net.segment_offroad_km[segs].sum()),
              "route_ends": ";".join(ids[built_to[ends]]), "_at": at}, geom)
 
 
@@ -259,7 +263,7 @@ def _describe_places(model: InvestmentPlan, items: gpd.GeoDataFrame, at: gpd.Geo
         tree = shapely.STRtree(model.roads.to_numpy())
         _, dist = tree.query_nearest(metric.to_numpy(), return_distance=True, all_matches=False)
         items["road_distance_m"] = np.round(dist, 0)
-    for col in ("route_km", "antenna_height_m"):
+    for col in ("route_km", "route_road_km", "route_offroad_km", "antenna_height_m"):
         items[col] = items[col].astype(float).round(3)
 
 
@@ -460,9 +464,7 @@ def _summary(model: InvestmentPlan, choice: PlanChoice, items: gpd.GeoDataFrame,
                        "by_origin": {str(k): int(v) for k, v in
                                      model.candidates["generated_by"].value_counts().items()},
                        "coverage_model": model.model},
-        "fibre_routes": ("along roads (off-road stretches at the off-road cost)"
-                         if model.network.along_roads else
-                         f"straight lines × {config.plan.detour_factor} (no roads layer)"),
+        "fibre_routes": model.network.note(config.plan),
         "solver": best.solver,
         "status": milp.status,
         "objective": round(best.objective, 6),

@@ -224,7 +224,7 @@ class InvestmentPlan:
         cands["villages_in_reach"] = np.asarray(cover.sum(axis=0)).ravel().astype(int)
         nodes = _fibre_nodes(coverage, fibre)
         lines = _road_lines(roads, crs)
-        network = _network(villages.iloc[fibre_rows], nodes, lines, crs, config)
+        network = _network(villages.iloc[fibre_rows], nodes, lines, crs, config, grid)
         fibre_served = _fibre_served(villages.iloc[fibre_rows], network, model, crs, grid,
                                      config)
         problem, columns = _problem(cands, cover, weight[mobile_rows], fibre_served,
@@ -465,13 +465,12 @@ def _network(
     roads: np.ndarray | None,
     crs: object,
     config: Config,
+    grid: DemGrid | None,
 ) -> FibreNetwork:
     fxy = (shapely.get_coordinates(village_locations(nodes).to_crs(crs).to_numpy())
            if nodes is not None and len(nodes) else np.zeros((0, 2)))
     vxy = shapely.get_coordinates(village_locations(targets).to_crs(crs).to_numpy())
-    return fibre_routes(vxy, fxy, roads=roads, costs=config.plan.costs,
-                        detour_factor=config.plan.detour_factor,
-                        max_route_km=config.plan.max_fibre_route_km)
+    return fibre_routes(vxy, fxy, roads=roads, dem=grid, config=config.plan)
 
 
 def _fibre_served(
