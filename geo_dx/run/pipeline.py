@@ -25,6 +25,7 @@ from geo_dx.dem import OVERLAY_CELL_M, DemGrid, read_dem
 from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
+from geo_dx.field_survey import is_survey_export, read_survey_coverage
 from geo_dx.gaps import find_gaps
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
@@ -32,6 +33,7 @@ from geo_dx.plan.model import PlanResult
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.rollout import rollout_clusters
 from geo_dx.run.folder import RunSummary
+from geo_dx.run.plan_outputs import gap_rule_settings
 from geo_dx.run.progress import stage
 from geo_dx.run.report import build_summary
 from geo_dx.schema import MOBILE_BROADBAND
@@ -284,7 +286,8 @@ def _plan(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
                                   within_source=f"the communes in {inputs.communes}")
                   if inputs.candidates else None)
     return plan(ranked.villages, budget_vnd=inputs.budget, candidates=candidates,
-                coverage=decided.coverage, dem=read.dem, roads=read.roads, config=config,
+                coverage=decided.coverage, dem=read.dem, roads=read.roads,
+                communes=read.communes, config=config,
                 calibration=decided.calibration if config.terrain.calibrate else None)
 
 
@@ -299,7 +302,9 @@ def _summary(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
                  **score_summary(ranked.villages, config=config, weights=ranked.weights)},
         evidence=[{"label": ev.label, "class": ev.technology_class, "source": ev.source,
                    "villages_covered": int(ev.covered.sum())} for ev in read.evidence],
-        extra=_signal_sections(ranked.villages, decided.model, decided.calibration, config))
+        extra={**_signal_sections(ranked.villages, decided.model, decided.calibration, config),
+               "gap_rule": gap_rule_settings(config, model=decided.model, calibration=(
+                   decided.calibration if config.terrain.calibrate else None))})
     return RunSummary(
         title=inputs.title, analysis=analysis, language=config.language,
         synthetic=inputs.synthetic or "synthetic" in inputs.title.lower(),
@@ -307,7 +312,8 @@ def _summary(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
         inputs={"communes": str(inputs.communes), "villages": str(inputs.villages),
                 "coverage": [str(p) for p in inputs.coverage],
                 "dem": str(inputs.dem) if inputs.dem else None,
-                "roads": str(inputs.roads) if inputs.roads else None})
+                "roads": str(inputs.roads) if inputs.roads else None,
+                "towns": str(inputs.towns) if inputs.towns else None})
 
 
 def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibration | None,
@@ -335,8 +341,18 @@ def _read_inputs(
     check_extent(villages, communes, source=str(inputs.villages),
                  reference_source=f"the communes in {inputs.communes}")
     # each file checked on its own (two operators' sites.csv in different folders too)
-    coverage = read_coverage(inputs.coverage, config=config, within=communes,
-                             within_source=f"the communes in {inputs.communes}")
+    surveys = [p for p in inputs.coverage if is_survey_export(p)]
+    layers = [read_survey_coverage(p) for p in surveys]  # ODK Central / Kobo exports as is
+    for path, layer in zip(surveys, layers, strict=True):
+        check_extent(layer, communes, source=str(path),
+                     reference_source=f"the communes in {inputs.communes}")
+    others = [p for p in inputs.coverage if p not in surveys]
+    if others:
+        layers.insert(0, read_coverage(others, config=config, within=communes,
+                                       within_source=f"the communes in {inputs.communes}"))
+    crs = layers[0].crs
+    coverage = gpd.GeoDataFrame(pd.concat([layer.to_crs(crs) for layer in layers],
+                                          ignore_index=True), geometry="geometry", crs=crs)
     return communes, villages, coverage
 
 
