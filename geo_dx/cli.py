@@ -163,8 +163,9 @@ def _budget(args: argparse.Namespace) -> object | None:
     if args.budget is None:
         return None
     from geo_dx.plan.optimise import Budget
+    from geo_dx.plan.schedule import yearly_budgets
 
-    return Budget.parse(args.budget)
+    return yearly_budgets(args.budget) or Budget.parse(args.budget)
 
 
 def _plan_options(config: Config, args: argparse.Namespace) -> Config:
@@ -393,7 +394,8 @@ def _language(parser: argparse.ArgumentParser) -> None:
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", metavar="VND",
-                        help="investment budget in VND, e.g. 30e9, or mobile=20e9,fibre=10e9; "
+                        help="investment budget in VND, e.g. 30e9, mobile=20e9,fibre=10e9, or per "
+                             "year (a schedule): 2026=10e9,2027=10e9; "
                              "writes plan.csv, budget_curve.png and the plan layer")
     parser.add_argument("--candidates", metavar="P",
                         help="candidate sites (points: candidate_id, kind, cost_vnd, ...)")

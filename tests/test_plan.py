@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from geo_dx.config import Config, PlanConfig, config_from_dict
+from geo_dx.config import Config, PlanConfig, PlanCostsConfig, config_from_dict
 from geo_dx.errors import ConfigError, InputError
 from geo_dx.gaps import find_gaps
 from geo_dx.plan.candidates import as_coverage_sites, prepare_candidates
@@ -42,8 +42,15 @@ def _candidates(rows):
         crs=UTM48N))
 
 
+#: Unit costs of the site alone: backhaul and power cost nothing here, so the hand-computed
+#: costs below are the site's own (tests/test_technology.py covers backhaul and power).
+SITE_ONLY = PlanCostsConfig(microwave_link_vnd=0.0, satellite_backhaul_vnd=0.0,
+                            satellite_backhaul_vnd_per_month=0.0, grid_connection_vnd=0.0,
+                            solar_power_vnd=0.0)
+
+
 def _config(**plan):
-    return Config(plan=PlanConfig(**plan))
+    return Config(plan=PlanConfig(**{"costs": SITE_ONLY, **plan}))
 
 
 # ----------------------------------------------------------------- choosing within a budget

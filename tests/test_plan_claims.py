@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from geo_dx.config import Config, PlanConfig, TerrainConfig
+from geo_dx.config import Config, PlanConfig, PlanCostsConfig, TerrainConfig
 from geo_dx.gaps import find_gaps
 from geo_dx.plan.candidates import as_coverage_sites
 from geo_dx.plan.curve import budget_curve, close_all_cost
@@ -29,6 +29,11 @@ from tests.conftest import UTM48N, X0, Y0, make_coverage, make_villages
 from tests.test_served import DEM
 
 GB = 1e9
+#: Unit costs of the site alone (backhaul and power free: tests/test_technology.py prices
+#: them), so that the hand-computed costs here are the sites' own.
+SITE_ONLY = PlanCostsConfig(microwave_link_vnd=0.0, satellite_backhaul_vnd=0.0,
+                            satellite_backhaul_vnd_per_month=0.0, grid_connection_vnd=0.0,
+                            solar_power_vnd=0.0)
 MODELS = {
     "radius": (TerrainConfig(model="radius"), None),
     "terrain": (TerrainConfig(model="terrain"), None),
@@ -77,7 +82,8 @@ def _claimed(result, fibre: bool) -> set[str]:
 @given(world=worlds())
 def test_what_the_plan_claims_is_what_find_gaps_finds_once_built(name, world):
     terrain, calibration = MODELS[name]
-    config = Config(terrain=terrain, plan=PlanConfig(weight="count", generate="never",
+    config = Config(terrain=terrain, plan=PlanConfig(costs=SITE_ONLY, weight="count",
+                                                     generate="never",
                                                      curve_steps=1))
     vxy, existing, cands, budget = world
     villages = validate_villages(make_villages(vxy))
@@ -111,7 +117,7 @@ def test_fibre_is_credited_with_the_neighbours_its_new_node_reaches():
     coverage = validate_coverage(make_coverage([("fibre", -2_000, 0, math.nan),
                                                 ("4g", 0, 0, math.nan)]))
     gaps = find_gaps(villages, coverage)
-    config = Config(plan=PlanConfig(weight="count", generate="never"))
+    config = Config(plan=PlanConfig(costs=SITE_ONLY, weight="count", generate="never"))
     result = plan(gaps, budget_vnd=0.6 * GB, coverage=coverage, config=config, curve=False)
     assert result.items["route_ends"].tolist() == ["V0"]
     assert result.items["villages_served"].tolist() == ["V0;V1"]
@@ -128,7 +134,7 @@ def test_a_slack_budget_buys_exactly_the_cheapest_way_to_close_everything():
          "range_m": [1_000.0, 1_000.0, 4_000.0, 1_000.0]},
         geometry=[shapely.Point(X0, Y0), shapely.Point(X0 + 6_000, Y0),
                   shapely.Point(X0 + 3_000, Y0), shapely.Point(X0 + 200, Y0)], crs=UTM48N))
-    config = Config(plan=PlanConfig(generate="never", curve_steps=2))
+    config = Config(plan=PlanConfig(costs=SITE_ONLY, generate="never", curve_steps=2))
     result = plan(gaps, budget_vnd=1_000 * GB, candidates=cands, config=config)
     assert sorted(result.items["candidate_id"]) == ["A", "B"]  # not C, never D on top
     assert result.summary["cost_used_vnd"] == pytest.approx(2 * GB)
@@ -136,7 +142,9 @@ def test_a_slack_budget_buys_exactly_the_cheapest_way_to_close_everything():
     assert result.curve["cost_used_vnd"].iloc[-1] == pytest.approx(2 * GB)
     # the village no candidate reaches says so, in Vietnamese by default
     answer = result.villages.set_index("village_id")["plan_answer"]
-    assert answer["V2"] == "không có trạm hoặc tuyến đề xuất nào tới được"
+    # nothing proposed reaches V2: it is told so, with satellite access as its answer
+    assert answer["V2"].startswith("không có trạm hoặc tuyến đề xuất nào tới được; ")
+    assert "vệ tinh" in answer["V2"]
     assert answer["V0"] == answer["V1"] == ""
 
 
@@ -146,14 +154,14 @@ def test_an_open_gap_says_the_cheapest_option_and_that_it_is_beyond_the_budget()
     cands = validate_candidates(gpd.GeoDataFrame(
         {"candidate_id": ["A", "B"], "kind": ["new_site", "upgrade"]},
         geometry=[shapely.Point(X0 + 500, Y0), shapely.Point(X0 + 20_500, Y0)], crs=UTM48N))
-    config = Config(plan=PlanConfig(generate="never"))
+    config = Config(plan=PlanConfig(costs=SITE_ONLY, generate="never"))
     result = plan(gaps, budget_vnd=2.6 * GB, candidates=cands, config=config, curve=False)
     answers = result.villages.set_index("village_id")
     assert answers.loc["V0", "plan_item"] == "M1" and answers.loc["V0", "plan_answer"] == ""
     # 2.6 - 2.5 = 0.1 bn left, the upgrade costs 0.5 bn
     assert answers.loc["V1", "plan_answer"] == "cần nâng cấp trạm BTS 0,5 tỷ đồng; ngoài ngân sách"
     english = plan(gaps, budget_vnd=2.6 * GB, candidates=cands, curve=False,
-                   config=Config(language="en", plan=PlanConfig(generate="never")))
+                   config=Config(language="en", plan=PlanConfig(costs=SITE_ONLY, generate="never")))
     assert (english.villages.set_index("village_id").loc["V1", "plan_answer"]
             == "needs a site upgrade, 0.5 bn VND; beyond the budget")
 
@@ -168,10 +176,10 @@ def test_upgrade_items_name_the_input_site_and_its_operator_not_a_row_number():
     for order in ([0, 1, 2], [2, 1, 0]):  # the same ids whatever the row order
         coverage = validate_coverage(rows.iloc[order].reset_index(drop=True))
         result = plan(gaps, budget_vnd=1 * GB, coverage=coverage,
-                      config=Config(plan=PlanConfig(weight="count")), curve=False)
+                      config=Config(plan=PlanConfig(costs=SITE_ONLY, weight="count")), curve=False)
         item = result.items.set_index("item_id").loc["M1"]
         assert item["candidate_id"] == "gen-upgrade-SYNS0666"
-        assert (item["site_ref"], item["operator"], item["technology"]) == ("SYNS0666", "VNPT",
+        assert (item["site_ref"], item["operator"], item["service"]) == ("SYNS0666", "VNPT",
                                                                             "4g")
         assert item["antenna_height_m"] == 30.0
 
@@ -184,7 +192,8 @@ def test_an_item_that_serves_nobody_is_never_bought():
         {"candidate_id": ["A", "B"], "kind": "new_site", "range_m": [4_000.0, 500.0]},
         geometry=[shapely.Point(X0 + 1_000, Y0), shapely.Point(X0, Y0)], crs=UTM48N))
     model = InvestmentPlan.from_gaps(gaps, candidates=cands,
-                                     config=Config(plan=PlanConfig(generate="never")))
+                                     config=Config(plan=PlanConfig(costs=SITE_ONLY,
+                                                                   generate="never")))
     for budget in (2.5, 5.0, 100.0):
         assert model.solve(budget * GB).items["candidate_id"].tolist() == ["A"]
 

@@ -35,6 +35,7 @@ from geo_dx.communes import placed
 from geo_dx.i18n import N_, Translator, translator
 from geo_dx.plan.candidates import point_refs
 from geo_dx.plan.optimise import Budget, Solution, compact, route_prices
+from geo_dx.plan.technology import npv_cost_vnd, satellite_access_cost
 from geo_dx.spatial import village_locations
 
 if TYPE_CHECKING:
@@ -42,9 +43,10 @@ if TYPE_CHECKING:
 
 #: plan.csv columns, in order.
 PLAN_COLUMNS: tuple[str, ...] = (
-    "rank", "item_id", "kind", "technology", "candidate_id", "name", "generated_by",
+    "rank", "item_id", "kind", "technology", "service", "candidate_id", "name", "generated_by",
     "site_ref", "start_node_id", "operator", "antenna_height_m", "lon", "lat", "elevation_m",
-    "location_commune", "road_distance_m", "cost_vnd", "cumulative_cost_vnd",
+    "location_commune", "road_distance_m", "year", "power", "capex_vnd", "opex_vnd_per_year",
+    "npv_cost_vnd", "cost_vnd", "cumulative_cost_vnd",
     "villages_served", "village_names", "people_served", "ethnic_minority_people_served",
     "communes", "route_km", "route_road_km", "route_offroad_km", "route_ends", "weight_served",
 )
@@ -66,6 +68,10 @@ ANSWERS: dict[str, str] = {
     "beyond": N_("beyond the budget"),
     "not_chosen": N_("within the budget but not chosen"),
     "nothing": N_("no proposed site or route reaches it"),
+    "satellite": N_("satellite access (terminal and Wi-Fi hotspot): {capex} million VND, then "
+                    "{opex} million VND a year"),
+    "no_grid": N_("no grid electricity: the public telecom fund plans mobile sites only for "
+                  "villages with grid power"),
     "no_site": N_("no proposed site reaches it"),
     "no_route": N_("no proposed fibre route reaches it"),
     "disputed": N_("measurements dispute coverage here: measure again once a site is built"),
@@ -84,6 +90,9 @@ class PlanChoice:
     milp: Solution
     greedy: Solution
     close_all_vnd: float
+    #: Year each problem column / segment is built (0: never), for a schedule.
+    site_year: np.ndarray | None = None
+    segment_year: np.ndarray | None = None
 
 
 def describe_plan(
@@ -188,6 +197,7 @@ def _items(
             planned[v].append(item_id)
         row.update({
             "rank": rank, "item_id": item_id, "cost_vnd": cost,
+            "year": _item_year(model, choice, kind, key),
             "cumulative_cost_vnd": cumulative,
             "villages_served": ";".join(ids[served]),
             "village_names": ";".join(names[served]),
@@ -207,11 +217,29 @@ def _items(
     return items, links, plan_item
 
 
+def _item_year(model: InvestmentPlan, choice: PlanChoice, kind: str, key: int) -> float:
+    """The year an item is built (a fibre tree: the year its last segment is laid)."""
+    if kind == "site":
+        if choice.site_year is None:
+            return np.nan
+        column = np.flatnonzero(model.columns == key)
+        return float(choice.site_year[column[0]]) if len(column) else np.nan
+    if choice.segment_year is None:
+        return np.nan
+    segs = np.flatnonzero((model.network.segment_root == key) & choice.segment)
+    return float(choice.segment_year[segs].max()) if len(segs) else np.nan
+
+
 def _site_row(model: InvestmentPlan, j: int) -> tuple[dict[str, Any], shapely.Point]:
     cand = model.candidates.iloc[j]
     point = model.candidates.geometry.iloc[j]
     ref = cand["site_ref"]
-    return ({"kind": cand["kind"], "technology": "4g", "candidate_id": cand["candidate_id"],
+    return ({"kind": cand["kind"], "technology": _text(cand.get("technology")) or "4g",
+             "service": "4g",
+             "candidate_id": cand["candidate_id"], "power": _text(cand.get("power")),
+             "capex_vnd": float(cand.get("capex_vnd", cand["cost_vnd"])),
+             "opex_vnd_per_year": float(cand.get("opex_vnd_per_year", 0.0)),
+             "npv_cost_vnd": float(cand.get("npv_cost_vnd", cand["cost_vnd"])),
              "name": _text(cand["name"]), "generated_by": cand["generated_by"],
              "site_ref": _text(ref), "start_node_id": "", "operator": _text(cand["operator"]),
              "antenna_height_m": float(cand["antenna_height_m"]),
@@ -233,7 +261,13 @@ def _fibre_row(model: InvestmentPlan, root: int, built: np.ndarray
     line = shapely.MultiLineString(list(net.segment_geometry[segs]))
     geom = gpd.GeoSeries([line], crs=model.crs).to_crs(villages.crs).iloc[0]
     ids = villages["village_id"].astype(str).to_numpy()
-    return ({"kind": "fibre", "technology": "fibre", "candidate_id": "", "name": "",
+    capex = float(net.segment_cost_vnd[segs].sum())
+    upkeep = model.config.plan.costs.fibre_opex_vnd_per_km_year
+    opex = float(net.segment_length_km[segs].sum()) * upkeep
+    return ({"kind": "fibre", "technology": "fibre", "service": "fibre", "candidate_id": "",
+             "name": "",
+             "power": "", "capex_vnd": capex, "opex_vnd_per_year": opex,
+             "npv_cost_vnd": float(npv_cost_vnd(capex, opex, config=model.config)),
              "generated_by": "fibre_route", "site_ref": "",
              "start_node_id": point_refs(nodes.iloc[[root]])[0] if node is not None else "",
              "operator": _text(node.get("operator")) if node is not None else "",
@@ -374,8 +408,16 @@ def _answers(model: InvestmentPlan, choice: PlanChoice, plan_item: np.ndarray) -
         segs = by_segment.indices[by_segment.indptr[k]:by_segment.indptr[k + 1]]
         needs.setdefault(v, []).append(("fibre", float(price[segs].min())) if len(segs)
                                        else ("no_route", None))
+    for v in np.flatnonzero(model.no_grid):
+        if not mobile_now[v]:
+            needs.setdefault(v, []).insert(0, ("no_grid", None))
+    sat_capex, sat_opex, _ = satellite_access_cost(model.config)
+    satellite = tr.gettext(ANSWERS["satellite"], capex=tr.number(sat_capex / 1e6, decimals=0),
+                           opex=tr.number(sat_opex / 1e6, decimals=1))
     for v, wanted in needs.items():
         answer[v] = _sentence(wanted, left, tr)
+        if any(key in ("no_site", "no_route", "no_grid") for key, _ in wanted):
+            answer[v] += "; " + satellite
     gap = (~villages["has_mobile_broadband"].astype(bool) | ~villages["has_fibre"].astype(bool))
     answer[(gap & ~placed(villages)).to_numpy()] = tr.gettext(ANSWERS["misplaced"])
     return answer

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,14 @@ from geo_dx.plan.curve import budget_curve, close_all_cost
 from geo_dx.plan.items import PLAN_COLUMNS, PlanChoice, describe_plan, people_counts
 from geo_dx.plan.optimise import Budget, Problem, solve_greedy, solve_milp
 from geo_dx.plan.routes import FibreNetwork, fibre_routes
+from geo_dx.plan.schedule import (
+    first_years,
+    schedule_summary,
+    scheduled_choice,
+    yearly_budgets,
+)
+from geo_dx.plan.technology import segment_cost_vnd, with_technology
+from geo_dx.power import village_grid_power
 from geo_dx.signal.served import mobile_model, served_matrix
 from geo_dx.spatial import village_locations, working_crs
 
@@ -146,6 +155,9 @@ class InvestmentPlan:
     roads: gpd.GeoSeries | None = None
     communes: gpd.GeoDataFrame | None = None
     disputed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: Villages without mobile broadband left out because they have no grid power
+    #: (``plan.require_grid_power``), per village.
+    no_grid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @classmethod
     def from_gaps(
@@ -160,6 +172,7 @@ class InvestmentPlan:
         communes: gpd.GeoDataFrame | None = None,
         config: Config | None = None,
         calibration: Calibration | None = None,
+        power_lines: gpd.GeoDataFrame | None = None,
     ) -> InvestmentPlan:
         """
         Build the plan model from every village with its gaps.
@@ -189,6 +202,9 @@ class InvestmentPlan:
             The gap rule's options (the model, reach, terrain, signal) and ``plan``.
         calibration
             The signal calibration ``find_gaps`` applied (itm model), if any.
+        power_lines
+            Power lines: where a new site gets grid or solar power, which villages have
+            grid power (after their own ``has_grid_power``; see :mod:`geo_dx.power`).
 
         Examples
         --------
@@ -211,10 +227,22 @@ class InvestmentPlan:
         model = _model(villages, config, grid)
         weight = village_weights(villages, config.plan.weight)
         located = placed(villages).to_numpy()  # misplaced villages: no place to build for
-        mobile_rows = np.flatnonzero(~villages["has_mobile_broadband"].astype(bool).to_numpy()
-                                     & located)
+        mobile_gap = ~villages["has_mobile_broadband"].astype(bool).to_numpy() & located
+        no_grid = np.zeros(len(villages), dtype=bool)
+        if config.plan.require_grid_power:
+            power = village_grid_power(villages, power_lines,
+                                       grid_distance_m=config.plan.grid_village_distance_m,
+                                       crs=config.crs)
+            no_grid = mobile_gap & (power == "no").to_numpy()
+            if no_grid.any():
+                logger.warning("plan.require_grid_power: %d village(s) without grid power are "
+                               "answered, not planned for mobile", int(no_grid.sum()))
+        mobile_rows = np.flatnonzero(mobile_gap & ~no_grid)
         fibre_rows = np.flatnonzero(~villages["has_fibre"].astype(bool).to_numpy() & located)
         cands = _candidates(villages, candidates, coverage, grid, config, crs)
+        cands = with_technology(cands, villages=villages, coverage=coverage,
+                                fibre_nodes=_fibre_nodes(coverage, fibre), dem=grid,
+                                power_lines=power_lines, config=config, crs=crs)
         mobile = villages.iloc[mobile_rows]
         cover = served_matrix(mobile, as_coverage_sites(cands), model=model, crs=crs, dem=grid,
                               config=config, calibration=calibration)
@@ -232,7 +260,7 @@ class InvestmentPlan:
         return cls(villages, cands, cover, fibre_served, network, problem, columns, weight,
                    mobile_rows, fibre_rows, model, config, crs, fibre_nodes=nodes, dem=grid,
                    roads=None if lines is None else gpd.GeoSeries(lines, crs=crs),
-                   communes=communes, disputed=disputed)
+                   communes=communes, disputed=disputed, no_grid=no_grid)
 
     def solve(self, budget_vnd: float | str | dict[str, float] | Budget) -> PlanResult:
         """
@@ -251,12 +279,7 @@ class InvestmentPlan:
                             best=best, milp=milp, greedy=greedy,
                             close_all_vnd=float(sum(self.close_all_vnd)))
         items, links, villages, unservable, summary = describe_plan(self, choice)
-        cands = self.candidates.copy()
-        cands["chosen"] = False
-        cands.loc[choice.site, "chosen"] = True
-        return PlanResult(items, villages, cands, self.served,
-                          pd.Index(self.villages["village_id"].iloc[self.mobile_rows]),
-                          links, pd.DataFrame(), unservable, summary)
+        return self._result(choice, items, links, villages, unservable, summary)
 
     @functools.cached_property
     def close_all_vnd(self) -> tuple[float, float]:
@@ -265,6 +288,42 @@ class InvestmentPlan:
         _, mobile, fibre = close_all_cost(self.problem,
                                           time_limit_s=self.config.plan.time_limit_s)
         return mobile, fibre
+
+    def schedule(self, budgets: Mapping[int, float]) -> PlanResult:
+        """
+        Build the plan year by year (``budgets``: year → VND; see :mod:`geo_dx.plan.schedule`).
+
+        Items get their ``year``, the villages ``plan_year`` (the first year something is
+        built for them) and the summary a ``schedule`` section.
+
+        Examples
+        --------
+        >>> import geo_dx
+        >>> demo = geo_dx.load_demo()
+        >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+        >>> model = InvestmentPlan.from_gaps(gaps, coverage=demo.coverage,
+        ...     config=geo_dx.config_from_dict({"plan": {"weight": "count"}}))
+        >>> result = model.schedule({2026: 3e9, 2027: 3e9})
+        >>> sorted(set(result.items["year"].astype(int)))
+        [2026, 2027]
+        """
+        choice, years = scheduled_choice(self, budgets)
+        items, links, villages, unservable, summary = describe_plan(self, choice)
+        villages["plan_year"] = first_years(
+            villages.index, [(self.mobile_rows, self.problem.cover, years.site_year),
+                             (self.fibre_rows, self.problem.fibre_cover, years.segment_year)])
+        summary["schedule"] = schedule_summary(years.years, items)
+        return self._result(choice, items, links, villages, unservable, summary)
+
+    def _result(self, choice: PlanChoice, items: gpd.GeoDataFrame, links: gpd.GeoDataFrame,
+                villages: gpd.GeoDataFrame, unservable: pd.DataFrame,
+                summary: dict[str, Any]) -> PlanResult:
+        cands = self.candidates.copy()
+        cands["chosen"] = False
+        cands.loc[choice.site, "chosen"] = True
+        return PlanResult(items, villages, cands, self.served,
+                          pd.Index(self.villages["village_id"].iloc[self.mobile_rows]),
+                          links, pd.DataFrame(), unservable, summary)
 
     def curve(self, budget_vnd: float | str | dict[str, float] | Budget | None = None, *,
               steps: int | None = None) -> pd.DataFrame:
@@ -297,13 +356,16 @@ def plan(
     config: Config | None = None,
     calibration: Calibration | None = None,
     curve: bool = True,
+    power_lines: gpd.GeoDataFrame | None = None,
 ) -> PlanResult:
     """
     Choose what to build within a budget to serve the most important gap villages.
 
     The parameters are those of :meth:`InvestmentPlan.from_gaps`, plus ``budget_vnd`` (one
-    shared budget, e.g. ``30e9``, or ``{"mobile": .., "fibre": ..}``) and ``curve`` (also
-    compute the budget curve: several solves).
+    shared budget, e.g. ``30e9``, ``{"mobile": .., "fibre": ..}``, or budgets per year,
+    ``"2026=10e9,2027=10e9"`` or ``{2026: 10e9, 2027: 10e9}``: a year-by-year schedule, see
+    :meth:`InvestmentPlan.schedule`) and ``curve`` (also compute the budget curve: several
+    solves).
 
     Returns
     -------
@@ -325,11 +387,12 @@ def plan(
     """
     model = InvestmentPlan.from_gaps(villages, candidates=candidates, coverage=coverage, dem=dem,
                                      roads=roads, fibre=fibre, communes=communes, config=config,
-                                     calibration=calibration)
-    result = model.solve(budget_vnd)
+                                     calibration=calibration, power_lines=power_lines)
+    years = None if isinstance(budget_vnd, Budget) else yearly_budgets(budget_vnd)
+    result = model.schedule(years) if years else model.solve(budget_vnd)
     if not curve:
         return result
-    table = model.curve(budget_vnd)
+    table = model.curve(float(sum(years.values())) if years else budget_vnd)
     summary = {**result.summary, "curve": _curve_records(table)}
     return dataclasses.replace(result, curve=table, summary=summary)
 
@@ -528,7 +591,8 @@ def _problem(
         must=must[columns],
         fibre_weight=np.asarray(fibre_weight, dtype=float),
         fibre_cover=fibre_served,
-        segment_cost=network.segment_cost_vnd,
+        segment_cost=segment_cost_vnd(network.segment_cost_vnd, network.segment_length_km,
+                                     config=config),
         segment_parent=network.segment_parent,
     )
     logger.info("plan problem: %d of %d candidates, %d fibre segments", len(columns),

@@ -16,12 +16,19 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from geo_dx.errors import InputError
-from geo_dx.plan.optimise import Budget, Problem, Solution
+from geo_dx.plan.curve import close_all_cost
+from geo_dx.plan.items import PlanChoice
+from geo_dx.plan.optimise import Budget, Problem, Solution, solve_greedy, solve_milp
+
+if TYPE_CHECKING:
+    from geo_dx.plan.model import InvestmentPlan
 
 #: Columns of :attr:`Schedule.years`.
 YEAR_COLUMNS: tuple[str, ...] = ("year", "budget_vnd", "available_vnd", "spent_vnd",
@@ -154,3 +161,85 @@ def schedule(
         raise InputError("budget: no year given; e.g. 2026=10e9,2027=10e9")
     return Schedule(site_year, segment_year, pd.DataFrame(rows, columns=list(YEAR_COLUMNS)),
                     last)
+
+
+def first_years(
+    index: pd.Index, groups: list[tuple[np.ndarray, sparse.spmatrix, np.ndarray]]
+) -> pd.Series:
+    """
+    The first year something is built for each village (NA: never).
+
+    ``groups`` holds, per service, the village positions of the matrix rows, the matrix
+    (rows: villages, columns: items; true where the item serves the village) and the year
+    each column is built (0: never).
+
+    Examples
+    --------
+    >>> cover = sparse.csr_matrix(np.array([[1, 1], [0, 0]], dtype=bool))
+    >>> first_years(pd.RangeIndex(3), [(np.array([0, 2]), cover, np.array([2027, 2026]))]
+    ...             ).tolist()
+    [2026, <NA>, <NA>]
+    """
+    first = np.full(len(index), np.inf)
+    for rows, matrix, year in groups:
+        csr = sparse.csr_matrix(matrix)
+        built = np.where(np.asarray(year) > 0, year, np.inf).astype(float)
+        for i, v in enumerate(rows):
+            cols = csr.indices[csr.indptr[i]:csr.indptr[i + 1]]
+            if len(cols):
+                first[v] = min(first[v], built[cols].min())
+    return pd.Series(np.where(np.isfinite(first), first, np.nan), index=index).astype("Int64")
+
+
+def schedule_summary(years: pd.DataFrame, items: pd.DataFrame) -> list[dict[str, object]]:
+    """
+    Per year: the money, what it bought and the villages newly served by technology.
+
+    Examples
+    --------
+    >>> years = pd.DataFrame({"year": [2026], "budget_vnd": [5.0], "available_vnd": [5.0],
+    ...                       "spent_vnd": [4.0], "carried_vnd": [1.0], "objective": [1.0],
+    ...                       "status": ["optimal"]})
+    >>> items = pd.DataFrame({"year": [2026], "technology": ["upgrade"],
+    ...                       "villages_served": ["V1;V2"]})
+    >>> schedule_summary(years, items)[0]["villages_by_technology"]
+    {'upgrade': 2}
+    """
+    out = []
+    for row in years.to_dict("records"):
+        built = items[items["year"] == row["year"]]
+        by_tech: dict[str, int] = {}
+        for tech, served in zip(built["technology"], built["villages_served"], strict=True):
+            n = len([v for v in str(served).split(";") if v])
+            by_tech[str(tech)] = by_tech.get(str(tech), 0) + n
+        out.append({"year": int(row["year"]), "budget_vnd": row["budget_vnd"],
+                    "available_vnd": row["available_vnd"], "spent_vnd": row["spent_vnd"],
+                    "carried_vnd": row["carried_vnd"], "items": len(built),
+                    "villages_by_technology": by_tech, "status": row["status"]})
+    return out
+
+
+def scheduled_choice(model: InvestmentPlan, budgets: Mapping[int, float]
+                     ) -> tuple[PlanChoice, Schedule]:
+    """
+    The plan model solved year by year (each year: the MILP started from the greedy answer,
+    the better kept), as the choice :func:`geo_dx.plan.items.describe_plan` describes.
+    """
+    time_limit_s = model.config.plan.time_limit_s
+
+    def solve(problem: Problem, budget: Budget) -> Solution:
+        greedy = solve_greedy(problem, budget)
+        milp = solve_milp(problem, budget, time_limit_s=time_limit_s, start=greedy)
+        return milp if milp.objective >= greedy.objective - 1e-9 else greedy
+
+    years = schedule(model.problem, budgets, solve=solve)
+    site, segment = years.site_year > 0, years.segment_year > 0
+    total = Budget(total_vnd=float(sum(budgets.values())))
+    best = dataclasses.replace(years.last, site=site, segment=segment,
+                               objective=model.problem.objective(site, segment))
+    _, *close_all = close_all_cost(model.problem, time_limit_s=time_limit_s)
+    choice = PlanChoice(site=model.columns[site], segment=segment, budget=total, best=best,
+                        milp=best, greedy=solve_greedy(model.problem, total),
+                        close_all_vnd=float(sum(close_all)), site_year=years.site_year,
+                        segment_year=years.segment_year)
+    return choice, years

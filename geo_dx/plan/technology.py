@@ -327,3 +327,20 @@ def with_technology(
     basis = "npv_cost_vnd" if config.plan.budget_basis == "npv" else "capex_vnd"
     out["cost_vnd"] = out[basis].astype(float)
     return out
+
+
+def segment_cost_vnd(capex_vnd: np.ndarray, length_km: np.ndarray, *, config: Config
+                     ) -> np.ndarray:
+    """
+    What the budget pays per fibre segment: its capital cost, plus its discounted upkeep over
+    the horizon when ``plan.budget_basis = "npv"``.
+
+    Examples
+    --------
+    >>> segment_cost_vnd(np.array([1e9]), np.array([2.0]), config=Config()).tolist()
+    [1000000000.0]
+    """
+    if config.plan.budget_basis != "npv":
+        return np.asarray(capex_vnd, dtype=float)
+    upkeep = np.asarray(length_km, dtype=float) * config.plan.costs.fibre_opex_vnd_per_km_year
+    return np.asarray(npv_cost_vnd(capex_vnd, upkeep, config=config), dtype=float)

@@ -1,0 +1,141 @@
+"""Tests for geo_dx.plan.schedule and the plan's technology answers: years, grid power,
+an answer for every gap village."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+
+from geo_dx.config import Config, PlanConfig, PlanCostsConfig
+from geo_dx.errors import InputError
+from geo_dx.plan.model import InvestmentPlan, plan
+from geo_dx.plan.optimise import Budget, Problem, solve_greedy, solve_milp
+from geo_dx.plan.schedule import schedule, yearly_budgets
+from geo_dx.schema import validate_candidates
+from tests.conftest import UTM48N, X0, Y0, make_villages
+
+GB = 1e9
+SITE_ONLY = PlanCostsConfig(microwave_link_vnd=0.0, satellite_backhaul_vnd=0.0,
+                            satellite_backhaul_vnd_per_month=0.0, grid_connection_vnd=0.0,
+                            solar_power_vnd=0.0)
+
+
+def _world(n: int = 4, **columns):
+    """``n`` gap villages 10 km apart, each with its own 1 bn candidate 300 m away."""
+    villages = make_villages([(10_000 * i, 0) for i in range(n)],
+                             score=[90.0 - 10 * i for i in range(n)], **columns)
+    villages = villages.assign(has_mobile_broadband=False, has_fibre=True)
+    cands = validate_candidates(gpd.GeoDataFrame(
+        {"candidate_id": [f"C{i}" for i in range(n)], "kind": "new_site",
+         "cost_vnd": 1 * GB, "range_m": 1_000.0},
+        geometry=[shapely.Point(X0 + 10_000 * i + 300, Y0) for i in range(n)], crs=UTM48N))
+    return villages, cands
+
+
+def _milp(problem: Problem, budget: Budget):
+    greedy = solve_greedy(problem, budget)
+    milp = solve_milp(problem, budget, time_limit_s=30, start=greedy)
+    return milp if milp.objective >= greedy.objective - 1e-9 else greedy
+
+
+def test_two_years_nested_and_the_first_year_is_the_optimal_first_year_plan():
+    villages, cands = _world(4)
+    config = Config(plan=PlanConfig(costs=SITE_ONLY, generate="never", weight="priority"))
+    model = InvestmentPlan.from_gaps(villages, candidates=cands, config=config)
+    result = model.schedule({2026: 1.5 * GB, 2027: 1.5 * GB})
+    by_year = result.items.groupby("year")["candidate_id"].apply(sorted).to_dict()
+    # 2026: 1.5 bn buys one site (the best village, C0); 0.5 bn rolls on; 2027: 2 bn, two more
+    assert by_year == {2026: ["C0"], 2027: ["C1", "C2"]}
+    assert sorted(model.solve(1.5 * GB).items["candidate_id"]) == by_year[2026]
+    spent = result.summary["schedule"]
+    assert [s["spent_vnd"] for s in spent] == [1 * GB, 2 * GB]
+    assert [s["carried_vnd"] for s in spent] == [0.5 * GB, 0.0]
+    assert [s["villages_by_technology"] for s in spent] == [
+        {"macro_satellite_backhaul": 1}, {"macro_satellite_backhaul": 2}]
+    years = result.villages.set_index("village_id")["plan_year"]
+    assert years.loc[["V0", "V1", "V2"]].tolist() == [2026, 2027, 2027]
+    assert years.isna()["V3"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(0.1, 5.0), min_size=4, max_size=4),
+       st.lists(st.floats(0.0, 6.0), min_size=1, max_size=3),
+       st.integers(0, 2**31 - 1))
+def test_the_schedule_is_nested_and_each_prefix_is_within_its_cumulative_budget(
+        cost, budgets, seed):
+    rng = np.random.default_rng(seed)
+    cover = sparse.csr_matrix(rng.random((6, 4)) < 0.5)
+    problem = Problem(rng.uniform(1, 10, 6), cover, np.asarray(cost), np.zeros(4, bool),
+                      np.zeros(0), sparse.csr_matrix((0, 0), dtype=bool), np.zeros(0),
+                      np.zeros(0, dtype=np.int64))
+    money = {2026 + i: b for i, b in enumerate(budgets)}
+    plan_years = schedule(problem, money, solve=_milp)
+    total = 0.0
+    for year, amount in money.items():
+        total += amount
+        built = (plan_years.site_year > 0) & (plan_years.site_year <= year)
+        assert problem.site_cost[built].sum() <= total + 1e-9
+    first = min(money)
+    alone = _milp(problem, Budget(total_vnd=money[first]))
+    assert problem.objective(plan_years.site_year == first, np.zeros(0, bool)) == \
+        pytest.approx(alone.objective)
+
+
+def test_yearly_budgets_are_read_from_the_cli_form_and_refused_when_mixed():
+    assert yearly_budgets("2026=1e9,2027=2e9") == {2026: 1e9, 2027: 2e9}
+    assert yearly_budgets({"2028": 5e9}) == {2028: 5e9}
+    assert yearly_budgets(30e9) is None
+    with pytest.raises(InputError, match="mixes years"):
+        yearly_budgets("2026=1e9,mobile=2e9")
+    with pytest.raises(InputError, match="2026"):
+        yearly_budgets("2026=-1")
+
+
+def test_require_grid_power_drops_exactly_the_unpowered_villages_and_says_so():
+    villages, cands = _world(4, has_grid_power=[True, False, None, False])
+    base = PlanConfig(costs=SITE_ONLY, generate="never")
+    free = plan(villages, budget_vnd=10 * GB, candidates=cands, curve=False,
+                config=Config(plan=base))
+    strict = plan(villages, budget_vnd=10 * GB, candidates=cands, curve=False,
+                  config=Config(plan=PlanConfig(**{**base.__dict__, "require_grid_power": True})))
+    assert sorted(free.items["candidate_id"]) == ["C0", "C1", "C2", "C3"]
+    assert sorted(strict.items["candidate_id"]) == ["C0", "C2"]  # unknown power stays in
+    answer = strict.villages.set_index("village_id")["plan_answer"]
+    assert answer["V1"].startswith("chưa có điện lưới") and answer["V3"].startswith("chưa có")
+    assert "vệ tinh" in answer["V1"]
+    assert answer["V0"] == "" and answer["V2"] == ""
+
+
+def test_every_gap_village_gets_an_item_or_an_answer_at_any_budget():
+    """Village V3 has no candidate in reach: it is answered with satellite access."""
+    villages, cands = _world(4)
+    cands = cands[cands["candidate_id"] != "C3"]
+    for budget in (0.0, 1 * GB, 100 * GB):
+        result = plan(villages, budget_vnd=budget, candidates=cands, curve=False,
+                      config=Config(plan=PlanConfig(costs=SITE_ONLY, generate="never")))
+        v = result.villages.set_index("village_id")
+        answered = (v["plan_item"] != "") | (v["plan_answer"] != "")
+        assert answered.all(), v.loc[~answered, ["plan_item", "plan_answer"]]
+        assert "vệ tinh" in v.loc["V3", "plan_answer"]
+
+
+def test_plan_csv_says_technology_service_power_and_costs_over_the_years():
+    villages, cands = _world(2, has_grid_power=[False, True])
+    config = Config(plan=PlanConfig(generate="never", horizon_years=2, discount_rate=0.1))
+    result = plan(villages, budget_vnd=100 * GB, candidates=cands, curve=False, config=config)
+    items = result.items.set_index("candidate_id")
+    assert items.loc["C0", "power"] == "solar" and items.loc["C1", "power"] == "grid"
+    assert set(items["service"]) == {"4g"}
+    assert set(items["technology"]) == {"macro_satellite_backhaul"}
+    c = config.plan.costs
+    opex = c.site_opex_vnd_per_year + 12 * c.satellite_backhaul_vnd_per_month + \
+        c.solar_opex_vnd_per_year
+    assert items.loc["C0", "opex_vnd_per_year"] == pytest.approx(opex)
+    assert items.loc["C0", "npv_cost_vnd"] == pytest.approx(
+        items.loc["C0", "capex_vnd"] + opex / 1.1 + opex / 1.21)
+    assert items.loc["C0", "cost_vnd"] == items.loc["C0", "capex_vnd"]  # budget on capex
