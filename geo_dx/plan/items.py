@@ -209,6 +209,7 @@ def _items(
         rows.append(row)
     items = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(PLAN_COLUMNS)),
                              geometry=geoms if geoms else [], crs=villages.crs)
+    items["year"] = items["year"].astype("Float64").astype("Int64")
     _describe_places(model, items, gpd.GeoSeries(places, crs=villages.crs))
     links = gpd.GeoDataFrame(pd.DataFrame(link_rows, columns=["item_id", "village_id",
                                                               "geometry"]),

@@ -237,9 +237,16 @@ def scheduled_choice(model: InvestmentPlan, budgets: Mapping[int, float]
     total = Budget(total_vnd=float(sum(budgets.values())))
     best = dataclasses.replace(years.last, site=site, segment=segment,
                                objective=model.problem.objective(site, segment))
+    # like for like: the same schedule built with the greedy rule each year
+    greedy_years = schedule(model.problem, budgets, solve=solve_greedy)
+    greedy = dataclasses.replace(
+        greedy_years.last, site=greedy_years.site_year > 0,
+        segment=greedy_years.segment_year > 0,
+        objective=model.problem.objective(greedy_years.site_year > 0,
+                                          greedy_years.segment_year > 0))
     _, *close_all = close_all_cost(model.problem, time_limit_s=time_limit_s)
     choice = PlanChoice(site=model.columns[site], segment=segment, budget=total, best=best,
-                        milp=best, greedy=solve_greedy(model.problem, total),
+                        milp=best, greedy=greedy,
                         close_all_vnd=float(sum(close_all)), site_year=years.site_year,
                         segment_year=years.segment_year)
     return choice, years
