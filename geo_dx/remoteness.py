@@ -3,9 +3,10 @@
 Over a DEM the travel time is a least-cost path (:mod:`geo_dx.least_cost`) across a
 friction surface: walking speed slowed by slope (Tobler's hiking function, isotropic form,
 scaled so flat ground walks at ``walking_speed_kmh``), and ``road_speed_kmh`` on cells a
-road crosses (``track_speed_kmh`` where the only road is a track: a road whose ``highway`` or
-``kind`` column says ``"track"``). Without a DEM it falls back to the straight-line distance walked at
-``straight_line_speed_kmh``, and says so in the ``remoteness_method`` column.
+road crosses (``track_speed_kmh`` where the only road is a track: a road whose ``highway``
+or ``kind`` column says ``"track"``). Without a DEM it falls back to the straight-line
+distance walked at ``straight_line_speed_kmh``, and says so in the ``remoteness_method``
+column.
 
 Service centres are, first found: a towns layer; the communes' seats (``seat_lon`` /
 ``seat_lat`` columns in WGS 84 on the communes layer); the communes' representative points.
