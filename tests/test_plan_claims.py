@@ -142,8 +142,8 @@ def test_a_slack_budget_buys_exactly_the_cheapest_way_to_close_everything():
     assert result.curve["cost_used_vnd"].iloc[-1] == pytest.approx(2 * GB)
     # the village no candidate reaches says so, in Vietnamese by default
     answer = result.villages.set_index("village_id")["plan_answer"]
-    # nothing proposed reaches V2: it is told so, with satellite access as its answer
-    assert answer["V2"].startswith("không có trạm hoặc tuyến đề xuất nào tới được; ")
+    # nothing proposed reaches V2 (its only gap: mobile): told so, with satellite access
+    assert answer["V2"].startswith("không có trạm đề xuất nào tới được; ")
     assert "vệ tinh" in answer["V2"]
     assert answer["V0"] == answer["V1"] == ""
 

@@ -426,7 +426,7 @@ def _answers(model: InvestmentPlan, choice: PlanChoice, plan_item: np.ndarray) -
 
 def _sentence(wanted: list[tuple[str, float | None]], left: dict[str, float],
               tr: Translator) -> str:
-    if all(c is None for _, c in wanted) and {k for k, _ in wanted} <= {"no_site", "no_route"}:
+    if {k for k, _ in wanted} == {"no_site", "no_route"}:
         return tr.gettext(ANSWERS["nothing"])
     parts = []
     for key, cost in wanted:
