@@ -1,0 +1,1 @@
+"""What a planner opens: offline maps, commune pages, the index, their assets."""
