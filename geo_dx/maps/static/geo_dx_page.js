@@ -190,6 +190,92 @@
     state.contextLabels = labels;
   }
 
+  // Printing. Chromium captures the page right after `beforeprint` with no frame in
+  // between, and prints a canvas drawn during that event as a blank white sheet (it hid the
+  // villages, communes, roads and relief under it). So for printing, every vector layer moves
+  // to one SVG renderer (vectors, sharp at any resolution), the map takes its printed size
+  // (--geodx-print-width/height in geo_dx_page.css) and is fitted before the capture:
+  // a map page keeps what the screen showed, a dossier shows its whole commune.
+  // `afterprint` puts everything back.
+  function printSize(map) {
+    var css = getComputedStyle(map.getContainer());
+    return {width: css.getPropertyValue('--geodx-print-width').trim(),
+            height: css.getPropertyValue('--geodx-print-height').trim()};
+  }
+
+  function canvasPaths(map) {
+    var renderers = [], paths = [];
+    map.eachLayer(function (l) { if (l instanceof L.Canvas) { renderers.push(l); } });
+    renderers.forEach(function (r) {
+      for (var o = r._drawFirst; o; o = o.next) { paths.push(o.layer); }  // drawing order
+    });
+    return paths;
+  }
+
+  function moveTo(map, paths, renderer) {
+    paths.forEach(function (p) {
+      if (!map.hasLayer(p)) { return; }
+      map.removeLayer(p);
+      p.options.renderer = renderer;
+      map.addLayer(p);
+    });
+  }
+
+  // What the printed map shows: a dossier its commune; a map page the part of its data the
+  // screen showed (all of it as first opened), else the screen's view.
+  function printBounds(state, screen, dossier) {
+    var data = state.data.bounds && L.latLngBounds(state.data.bounds);
+    if (!data) { return screen; }
+    if (dossier) { return data; }
+    if (!screen.intersects(data)) { return screen; }
+    return L.latLngBounds(
+      [Math.max(screen.getSouth(), data.getSouth()), Math.max(screen.getWest(), data.getWest())],
+      [Math.min(screen.getNorth(), data.getNorth()), Math.min(screen.getEast(), data.getEast())]);
+  }
+
+  function printing(state) {
+    var map = state.map, box = map.getContainer(), saved = null;
+    var dossier = document.body.className.indexOf('geodx-doc') !== -1;
+    var before = function () {
+      if (saved) { return; }
+      var size = printSize(map);
+      saved = {center: map.getCenter(), zoom: map.getZoom(), bounds: map.getBounds(),
+               width: box.style.width, height: box.style.height, paths: canvasPaths(map)};
+      saved.renderers = saved.paths.map(function (p) { return p.options.renderer; });
+      if (size.width && size.height) {
+        box.style.width = size.width;
+        box.style.height = size.height;
+      }
+      L.DomUtil.addClass(box, 'geodx-printing');
+      map.invalidateSize({animate: false, pan: false});
+      map.fitBounds(printBounds(state, saved.bounds, dossier), {padding: [10, 10],
+                                                                animate: false});
+      state.svg = state.svg || L.svg({padding: 0.3});
+      moveTo(map, saved.paths, state.svg);
+      state.declutter();
+    };
+    var after = function () {
+      if (!saved) { return; }
+      var s = saved;
+      saved = null;
+      s.paths.forEach(function (p, i) {
+        if (!map.hasLayer(p)) { p.options.renderer = s.renderers[i]; return; }
+        map.removeLayer(p);
+        p.options.renderer = s.renderers[i];
+        map.addLayer(p);
+      });
+      box.style.width = s.width;
+      box.style.height = s.height;
+      L.DomUtil.removeClass(box, 'geodx-printing');
+      map.invalidateSize({animate: false, pan: false});
+      map.setView(s.center, s.zoom, {animate: false});
+      state.declutter();
+    };
+    root.addEventListener('beforeprint', before);
+    root.addEventListener('afterprint', after);
+    state.print = {before: before, after: after};
+  }
+
   // Called by geoDxMap.build once everything is drawn.
   function attach(state) {
     var map = state.map;
@@ -213,25 +299,7 @@
     if (document.fonts && document.fonts.ready) { document.fonts.ready.then(redo); }
     state.declutter = now;
 
-    // Printing lays the page out again: let Leaflet measure and redraw first. A dossier
-    // prints its whole commune; a map page prints what is on screen.
-    var dossier = document.body.className.indexOf('geodx-doc') !== -1;
-    var refit = function () {
-      var center = map.getCenter(), zoom = map.getZoom();
-      map.invalidateSize({animate: false, pan: false});
-      if (dossier && state.data.bounds) {
-        map.fitBounds(state.data.bounds, {padding: [10, 10], animate: false});
-      } else {
-        map.setView(center, zoom, {animate: false});
-      }
-      now();
-    };
-    root.addEventListener('beforeprint', refit);
-    root.addEventListener('afterprint', refit);
-    var printing = root.matchMedia && root.matchMedia('print');
-    if (printing && printing.addEventListener) {
-      printing.addEventListener('change', function () { refit(); });
-    }
+    printing(state);
     root.addEventListener('resize', function () { fitPopups(state); });
   }
 
