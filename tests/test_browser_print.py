@@ -1,0 +1,250 @@
+"""Printing the demo province's map and a commune dossier to PDF shows what the screen shows.
+
+Chromium prints with ``Page.printToPDF`` (the engine of Chrome, Edge and Cốc Cốc's "Save as
+PDF"); the first page is rasterised with pdfium at 96 dpi (one CSS pixel per pixel) and its
+map area is compared with a screenshot of the same map on screen, at the printed size and
+view: villages, commune shading, roads, relief (and on the dossier the coverage raster) must
+be there in about the same proportions. Before the fix the canvas, drawn again in
+``beforeprint``, printed as a white sheet over everything but the labels.
+
+Uses the driver of ``test_browser`` (same skip rule). Waits are for conditions (a frame
+drawn, the map ready), never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import test_browser
+from test_browser import CHROMEDRIVER, CHROMIUM, _open, _requested_urls, _severe
+
+from geo_dx.schema import GAP_COLOURS
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="headless browser tests need Chromium and chromedriver "
+    "(Debian: apt-get install -y chromium chromium-driver); not found on PATH",
+)
+pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 is not installed (dev extra)")
+driver = test_browser.driver  # the same headless Chromium fixture, one per module
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "img"
+MM = 96 / 25.4  # CSS pixels per millimetre
+#: The page margins of geo_dx_page.css (@page geodx-map: A4 landscape; @page: A4 portrait).
+MAP_PAGE = {"margin_mm": 8, "width_mm": 281}
+DOSSIER = {"margin_mm": 12, "width_mm": 186}
+
+
+@pytest.fixture(scope="module")
+def demo_run() -> Path:
+    from geo_dx.run.pipeline import analyse, demo_inputs, write
+
+    out = Path(tempfile.mkdtemp(prefix="geodx-print-")) / "demo"
+    write(analyse(demo_inputs()), out)
+    yield out
+    shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+
+_VILLAGE_RGB = np.stack([_rgb(c) for c in GAP_COLOURS.values()])
+
+
+def classify(image: np.ndarray) -> dict[str, int]:
+    """
+    Pixels of each map layer in an RGB image: village circles (a gap colour), commune
+    shading (blue tint), roads (brown), relief (grey shades) and the coverage raster (green
+    tint).
+
+    Examples
+    --------
+    >>> px = np.array([[[213, 94, 0], [200, 212, 232], [187, 118, 70], [150, 150, 152],
+    ...                 [179, 226, 213], [255, 255, 255]]], dtype=np.uint8)
+    >>> classify(px)
+    {'village': 1, 'fill': 1, 'road': 1, 'relief': 1, 'raster': 1}
+    """
+    rgb = image[..., :3].astype(float)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    near = np.min(np.linalg.norm(rgb[..., None, :] - _VILLAGE_RGB, axis=-1), axis=-1)
+    village = near < 45
+    spread = rgb.max(axis=-1) - rgb.min(axis=-1)
+    mean = rgb.mean(axis=-1)
+    rest = ~village
+    fill = rest & (b - r > 10) & (b >= g)
+    raster = rest & (g - r > 20) & (g > b)
+    road = rest & (r - b > 40) & (r - g > 25) & (r - b < 170)
+    relief = rest & (spread < 8) & (mean > 100) & (mean < 228)
+    return {k: int(v.sum()) for k, v in
+            (("village", village), ("fill", fill), ("road", road), ("relief", relief),
+             ("raster", raster))}
+
+
+_FRAME = """
+    var done = arguments[arguments.length - 1];
+    requestAnimationFrame(function () { requestAnimationFrame(function () { done(true); }); });
+"""
+
+
+_SETTLED = r"""
+    var done = arguments[arguments.length - 1], map = window.geoDxMaps[0].map;
+    function scaled() {
+        return Array.from(document.querySelectorAll('.leaflet-pane canvas')).some(
+            function (c) { return /scale\((?!1\))/.test(c.style.transform); });
+    }
+    (function wait() {
+        if (map._animatingZoom || scaled()) { requestAnimationFrame(wait); return; }
+        requestAnimationFrame(function () { requestAnimationFrame(function () { done(true); }); });
+    })();
+"""
+
+
+def _show_all(driver, width: int, height: int) -> None:
+    """The map at the printed size on screen, the legend folded, the whole data in view.
+
+    The map's box is sized rather than the window: a screenshot right after the window
+    changed size may show a frame from before.
+    """
+    driver.execute_async_script("""
+        var done = arguments[2], w = arguments[0], h = arguments[1], stable = 0;
+        var s = window.geoDxMaps[0], map = s.map, box = map.getContainer();
+        var body = document.querySelector('.geodx-legend-body');
+        if (body && body.style.display !== 'none') {
+            document.querySelector('.geodx-legend-toggle').click(); }
+        box.style.width = w + 'px';
+        box.style.height = h + 'px';
+        var want = L.latLngBounds(s.data.bounds);
+        // Fit until three frames in a row show the box's size and the whole data.
+        (function wait() {
+            var size = map.getSize();
+            var ready = size.x === box.clientWidth && size.y === box.clientHeight &&
+                map.getBounds().contains(want) && !map._animatingZoom;
+            if (!ready) {
+                stable = 0;
+                map.invalidateSize({animate: false, pan: false});
+                map.fitBounds(want, {padding: [10, 10], animate: false});
+            } else if (++stable >= 3) {
+                s.declutter();
+                done(true);
+                return;
+            }
+            requestAnimationFrame(wait);
+        })();
+    """, width, height)
+    # Settled: no zoom animation left (its canvas is scaled, not drawn), then one frame drawn.
+    driver.execute_async_script(_SETTLED)
+
+
+def _map_rect(driver) -> dict:
+    return driver.execute_script(
+        "var r = document.querySelector('.folium-map').getBoundingClientRect();"
+        "return {left: r.left, top: r.top, width: r.width, height: r.height};")
+
+
+def _crop(image: np.ndarray, rect: dict, dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
+    x0, y0 = round(rect["left"] + dx) + 2, round(rect["top"] + dy) + 2
+    return image[y0:y0 + int(rect["height"]) - 4, x0:x0 + int(rect["width"]) - 4]
+
+
+def _print_rect(driver, page: dict) -> dict:
+    """Where the map sits on the printed page: laid out with print CSS at the page's width."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": round(page["width_mm"] * MM), "height": 800, "deviceScaleFactor": 1,
+        "mobile": False})
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        rect = driver.execute_script(
+            "window.scrollTo(0, 0);"
+            "var r = document.querySelector('.folium-map').getBoundingClientRect();"
+            "return {left: r.left, top: r.top, width: r.width, height: r.height};")
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return rect
+
+
+def _print_first_page(driver) -> tuple[np.ndarray, int, bytes]:
+    pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", {
+        "printBackground": True, "preferCSSPageSize": True})["data"])
+    doc = pdfium.PdfDocument(pdf)
+    image = np.asarray(doc[0].render(scale=96 / 72).to_pil().convert("RGB"))
+    return image, len(doc), pdf
+
+
+def _screenshot(driver) -> np.ndarray:
+    from PIL import Image
+
+    png = driver.get_screenshot_as_png()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _compare(screen: dict[str, int], printed: dict[str, int], layers: tuple[str, ...]) -> None:
+    for layer in layers:
+        assert screen[layer] > 300, (layer, screen)  # the layer is on the screen
+        ratio = printed[layer] / screen[layer]
+        assert 0.6 < ratio < 1.6, (layer, screen, printed)
+
+
+def _print_and_compare(driver, path: Path, page: dict, layers: tuple[str, ...],
+                       name: str) -> dict[str, int]:
+    _open(driver, path)
+    rect = _print_rect(driver, page)
+    _show_all(driver, round(rect["width"]), round(rect["height"]))
+    shot = _screenshot(driver)
+    screen = classify(_crop(shot, _map_rect(driver)))
+    image, pages, _ = _print_first_page(driver)
+    margin = page["margin_mm"] * MM
+    printed = classify(_crop(image, rect, margin, margin))
+    from PIL import Image
+
+    Image.fromarray(image).save(ARTIFACTS / f"{name}-printed.png")
+    Image.fromarray(shot).save(ARTIFACTS / f"{name}-screen.png")
+    _compare(screen, printed, layers)
+    # After printing the map is back on its canvas, drawn as before.
+    driver.execute_async_script(_FRAME)
+    state = driver.execute_script("""
+        var s = window.geoDxMaps[0], svg = 0, canvas = 0;
+        s.map.eachLayer(function (l) {
+            if (!(l instanceof L.Path)) { return; }
+            if (l._renderer instanceof L.SVG) { svg++; } else { canvas++; }
+        });
+        return {svg: svg, canvas: canvas,
+                printing: s.map.getContainer().classList.contains('geodx-printing')};
+    """)
+    assert state == {"svg": 0, "canvas": state["canvas"], "printing": False}
+    assert state["canvas"] > 100
+    assert _severe(driver) == []
+    assert [u for u in _requested_urls(driver) if re.match(r"(https?|wss?):", u)] == []
+    return {"pages": pages, **printed}
+
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def test_printed_province_map_shows_villages_communes_roads_and_relief(driver, demo_run):
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        out = _print_and_compare(driver, demo_run / "map.html", MAP_PAGE,
+                                 ("village", "fill", "road", "relief"), "map")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert out["pages"] == 1
+
+
+def test_printed_dossier_shows_relief_and_the_coverage_raster(driver, demo_run):
+    index = (demo_run / "index.html").read_text(encoding="utf-8")
+    first = re.search(r'<a href="(communes/[\w-]+\.html)">', index).group(1)
+    try:
+        out = _print_and_compare(driver, demo_run / first, DOSSIER,
+                                 ("village", "fill", "road", "relief", "raster"), "dossier")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert out["pages"] >= 1
