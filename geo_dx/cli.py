@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from geo_dx.config import Config, load_config, with_weights
 from geo_dx.errors import GeoDxError, InputError
@@ -25,7 +26,7 @@ RUN_STAGES = 9
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``geo-dx`` command."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO if args.verbose is None else
         logging.WARNING,
@@ -42,6 +43,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("geo-dx: interrupted; nothing was written", file=sys.stderr)
         return 130
+
+
+#: Options whose value may be a negative number (argparse takes ``-5e9`` for an option).
+_NUMBER_OPTIONS = ("--budget",)
+_NEGATIVE = re.compile(r"^-(\d|\.\d)")
+
+
+def _negative_values(argv: Sequence[str]) -> list[str]:
+    """
+    ``--budget -5e9`` as ``--budget=-5e9``, so the value is read (and refused) as a number.
+
+    Examples
+    --------
+    >>> _negative_values(["plan", "--budget", "-5e9", "-q"])
+    ['plan', '--budget=-5e9', '-q']
+    """
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in _NUMBER_OPTIONS and _NEGATIVE.match(arg):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line too (``--lang fr`` lists the languages), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -164,7 +195,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="geo-dx",
         description="Find villages without fibre or mobile broadband, rank them, map them.",
     )

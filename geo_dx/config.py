@@ -29,7 +29,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from geo_dx.config_checks import check_config
+from geo_dx.config_checks import building, check_built
 from geo_dx.errors import ConfigError
 from geo_dx.i18n import DEFAULT_LANGUAGE
 from geo_dx.schema import COMPONENTS, GAP_CLASSES, TECHNOLOGIES
@@ -249,7 +249,19 @@ class PlanConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """Everything a run can be told; ``Config()`` is the documented default."""
+    """
+    Everything a run can be told; ``Config()`` is the documented default.
+
+    Every value is checked as the configuration is built, from TOML or in Python
+    (:mod:`geo_dx.config_checks`).
+
+    Examples
+    --------
+    >>> Config(crs="EPSG:4326")
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.ConfigError: Config: crs = 'EPSG:4326' is geographic (degrees) but ...
+    """
 
     #: Language of what people read (maps, reasons, workbook, console): "vi" or "en".
     language: str = DEFAULT_LANGUAGE
@@ -265,6 +277,10 @@ class Config:
     remoteness: RemotenessConfig = field(default_factory=RemotenessConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     plan: PlanConfig = field(default_factory=PlanConfig)
+
+    def __post_init__(self) -> None:
+        # one check for every way a Config is made: TOML, --weights, Python, replace()
+        check_built(self)
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -313,9 +329,8 @@ def load_config(path: str | Path | None) -> Config:
 
 def config_from_dict(data: Mapping[str, Any], *, source: str = "config") -> Config:
     """Build a :class:`Config` from nested dicts (as read from TOML), validating keys."""
-    config = _build(Config, data, source, "")
-    check_config(config, source)
-    return config
+    with building(source):
+        return _build(Config, data, source, "")
 
 
 def with_weights(config: Config, spec: str) -> Config:
@@ -345,9 +360,8 @@ def with_weights(config: Config, spec: str) -> Config:
         except ValueError as err:
             raise ConfigError(f"--weights: {name}={value!r} is not a number") from err
     scoring = dataclasses.replace(config.scoring, weights=_frozen(weights))
-    new = dataclasses.replace(config, scoring=scoring)
-    check_config(new, "--weights")
-    return new
+    with building("--weights"):
+        return dataclasses.replace(config, scoring=scoring)
 
 
 _MAPPING_KEYS = {

@@ -221,10 +221,18 @@ def _warn_missing_evidence(
                 "leave range_m blank to use the default reach of each technology",
                 GeoDxWarning, stacklevel=3,
             )
+    fibre = (tech == "fibre") & usable
     if "fibre" not in classes and not (tech == "fibre").any():
         warnings.warn(
             "no fibre coverage point and no other fibre evidence, so every village is without "
             "fibre; give the fibre nodes with --coverage (technology fibre) if you have them",
+            GeoDxWarning, stacklevel=3,
+        )
+    elif "fibre" not in classes and fibre.any() and (reach[fibre] <= 0).all():
+        warnings.warn(
+            "every fibre coverage point has a reach of 0 m (range_m = 0?), so every village is "
+            "without fibre unless a node lies inside its polygon; leave range_m blank to use "
+            "the default reach of fibre",
             GeoDxWarning, stacklevel=3,
         )
 

@@ -151,8 +151,8 @@ def test_unknown_language_is_a_config_error() -> None:
     assert config_from_dict({}).language == "vi"
 
 
-def test_readme_lists_the_vietnamese_label_of_every_column_and_code() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_docs_list_the_vietnamese_label_of_every_column_and_code() -> None:
+    readme = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
     vi = translator("vi")
     for column, message in COLUMN_LABELS.items():
         assert f"| `{column}` | {vi.gettext(message)} |" in readme, column

@@ -39,7 +39,7 @@ from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.io import read_layer
 from geo_dx.schema import validate_candidates
-from geo_dx.spatial import village_locations, working_crs
+from geo_dx.spatial import check_extent, village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,16 @@ GENERATED_BY: tuple[str, ...] = (
 )
 
 
-def read_candidates(path: str | Path) -> gpd.GeoDataFrame:
+def read_candidates(
+    path: str | Path, *, within: gpd.GeoDataFrame | None = None,
+    within_source: str = "the communes",
+) -> gpd.GeoDataFrame:
     """
     Read and validate a candidates file (any vector format, or CSV with lon/lat).
+
+    With ``within``, the file is checked to lie over that layer as a coverage file is
+    (:func:`geo_dx.spatial.check_extent`): candidates hundreds of km away are a shifted
+    column or the wrong CRS, and would serve no village.
 
     Examples
     --------
@@ -66,8 +73,10 @@ def read_candidates(path: str | Path) -> gpd.GeoDataFrame:
     >>> read_candidates(path)[["candidate_id", "kind"]].to_numpy().tolist()
     [['A', 'upgrade']]
     """
-    layer = read_layer(path)
-    return validate_candidates(layer, source=str(path))
+    layer = validate_candidates(read_layer(path, role="candidates"), source=str(path))
+    if within is not None:
+        check_extent(layer, within, source=str(path), reference_source=within_source)
+    return layer
 
 
 def generate_candidates(

@@ -239,7 +239,7 @@ def _analyse(inputs: RunInputs, config: Config, *, partitions: int | None = None
     if inputs.budget is not None:
         from geo_dx.run.plan_outputs import plan_layers
 
-        planned = _plan(inputs, scored, coverage, dem, roads, config)
+        planned = _plan(inputs, scored, coverage, dem, roads, config, communes=communes)
         scored = planned.villages
         fields["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
         fields["extra"] = {**fields["extra"], "plan": planned.summary}
@@ -267,13 +267,15 @@ def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibr
 
 
 def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
-          dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config) -> Any:
+          dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config, *,
+          communes: gpd.GeoDataFrame) -> Any:
     """The investment plan for ``inputs.budget`` (see :func:`geo_dx.plan.model.plan`)."""
     from geo_dx.plan.candidates import read_candidates
     from geo_dx.plan.model import plan
 
-    candidates = (read_candidates(inputs.candidates) if inputs.candidates
-                  else None)
+    candidates = (read_candidates(inputs.candidates, within=communes,
+                                  within_source=f"the communes in {inputs.communes}")
+                  if inputs.candidates else None)
     return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
                 dem=dem, roads=roads, config=config)
 

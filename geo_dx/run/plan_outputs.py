@@ -269,7 +269,9 @@ def plan_run(
                              "needs the same DEM (put it back or re-run `geo-dx run`)")
         dem = read_dem(inputs["dem"], crs=summary.get("crs") or config.crs)
     roads = read_layer(inputs["roads"]) if inputs.get("roads") else None
-    user = read_candidates(candidates) if candidates else None
+    user = (read_candidates(candidates, within=layers["communes"],
+                            within_source=f"the communes of the run in {run_dir}")
+            if candidates else None)
     villages = layers.pop("villages").drop(columns=["planned_by"], errors="ignore")
     result = plan(villages, budget_vnd=parsed, candidates=user, coverage=layers["coverage"],
                   dem=dem, roads=roads, config=config)
