@@ -217,7 +217,7 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
     plan = driver.execute_script("""
         var out = [];
         window.geoDxMaps[0].map.eachLayer(function (l) {
-            if (l.getPopup && l.getPopup() && l.options && l.options.radius === 8) {
+            if (l.getPopup && l.getPopup() && l.options && l.options.geoDxPlanItem !== undefined) {
                 l.openPopup(); out.push(l.getPopup().getElement().textContent);
             }
         });

@@ -12,6 +12,8 @@
 
   // Commune seats are named from this zoom on (their commune's name is shown before).
   var SEAT_LABEL_ZOOM = 10.5;
+  // Villages are named from this zoom on a map page (always on a dossier and in print).
+  var VILLAGE_LABEL_ZOOM = 12;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -25,9 +27,10 @@
     return labels[key] !== undefined ? labels[key] : fallback;
   }
 
-  // Centre a label on its point whatever the text's width (measured again after fonts load).
-  function centre(node) {
-    node.style.marginLeft = (-node.offsetWidth / 2) + 'px';
+  // Centre a label on its point whatever the text's width (measured again after fonts load);
+  // a label with geoDxRight set starts that many pixels right of its point (a village name).
+  function centre(node, right) {
+    node.style.marginLeft = (right === undefined ? -node.offsetWidth / 2 : right) + 'px';
     node.style.marginTop = (-node.offsetHeight / 2) + 'px';
   }
 
@@ -38,7 +41,7 @@
     m.on('add', function () {
       var node = m.getElement();
       node.textContent = text;
-      centre(node);
+      centre(node, m.options.geoDxRight);
     });
     return m;
   }
@@ -91,6 +94,31 @@
     }
   }
 
+  // The national overview: one label per area (name, counts, its plan) that opens its map,
+  // up to AREA_LABEL_ZOOM; commune names take over from there.
+  var AREA_LABEL_ZOOM = 8;
+
+  function drawAreaLabels(state, labels) {
+    var a = state.data.context && state.data.context.areaLabels;
+    if (!a) { return; }
+    var group = L.layerGroup().addTo(state.map);
+    for (var i = 0; i < a.name.length; i++) {
+      var m = textMarker([a.lat[i], a.lon[i]], 'geodx-area-label',
+                         a.name[i] + '\n' + a.detail[i], 'geodx-labels');
+      m.options.geoDxPriority = 1;
+      m.options.geoDxMaxZoom = AREA_LABEL_ZOOM;
+      (function (href, marker) {
+        marker.on('add', function () {
+          marker.getElement().addEventListener('click', function () {
+            root.location.href = href;
+          });
+        });
+      })(a.href[i], m);
+      m.addTo(group);
+      labels.push(m);
+    }
+  }
+
   function drawCommuneLabels(state, labels) {
     var ctx = state.data.context;
     var group = state.groups.communeLabels;
@@ -99,6 +127,7 @@
     for (var i = 0; i < c.name.length; i++) {
       var m = textMarker([c.lat[i], c.lon[i]], 'geodx-commune-label', c.name[i], 'geodx-labels');
       m.options.geoDxPriority = 2;
+      if (ctx.areaLabels) { m.options.geoDxMinZoom = AREA_LABEL_ZOOM; }
       m.addTo(group);
       labels.push(m);
     }
@@ -121,11 +150,12 @@
     labels.forEach(function (m, i) {
       var node = m.getElement && m.getElement();
       if (!node || !state.map.hasLayer(m)) { return; }
-      if (zoom < (m.options.geoDxMinZoom || 0)) {
+      var max = m.options.geoDxMaxZoom === undefined ? Infinity : m.options.geoDxMaxZoom;
+      if ((zoom < (m.options.geoDxMinZoom || 0) || zoom >= max) && !state.printingNow) {
         node.style.visibility = 'hidden';
         return;
       }
-      centre(node);
+      centre(node, m.options.geoDxRight);
       items.push({node: node, priority: m.options.geoDxPriority, order: i});
     });
     items.sort(function (a, b) { return a.priority - b.priority || a.order - b.order; });
@@ -137,6 +167,43 @@
       var hit = placed.some(function (p) { return overlaps(p, pad); });
       if (hit) { it.node.style.visibility = 'hidden'; } else { placed.push(pad); }
     });
+  }
+
+  // Village names, best-ranked first where labels compete for room: on a map page from
+  // VILLAGE_LABEL_ZOOM, on a dossier and in print always; only for villages shown.
+  function villageLabels(state, labels, dossier) {
+    var map = state.map, group = L.layerGroup(), made = null;
+    function make() {
+      var order = state.rows.map(function (r, i) { return i; });
+      order.sort(function (a, b) {
+        var ra = state.rows[a].rank, rb = state.rows[b].rank;
+        return (ra === null ? Infinity : ra) - (rb === null ? Infinity : rb);
+      });
+      made = [];
+      order.forEach(function (i) {
+        var row = state.rows[i], marker = state.markers[i];
+        var m = textMarker([row.lat, row.lon], 'geodx-village-label', row.name, 'geodx-labels');
+        m.options.geoDxPriority = 4;
+        m.options.geoDxRight = (marker ? marker.options.radius : 4) + 3;
+        m.options.geoDxLabelOf = i;
+        made.push(m);
+        labels.push(m);
+      });
+    }
+    state.syncVillageLabels = function () {
+      var want = dossier || state.printingNow || map.getZoom() >= VILLAGE_LABEL_ZOOM;
+      if (!want) {
+        if (map.hasLayer(group)) { map.removeLayer(group); }
+        return;
+      }
+      if (!made) { make(); }
+      made.forEach(function (m) {
+        var shown = map.hasLayer(state.markers[m.options.geoDxLabelOf]);
+        if (shown && !group.hasLayer(m)) { group.addLayer(m); }
+        if (!shown && group.hasLayer(m)) { group.removeLayer(m); }
+      });
+      if (!map.hasLayer(group)) { group.addTo(map); }
+    };
   }
 
   function printControl(state) {
@@ -186,6 +253,7 @@
     drawRelief(state);
     drawRoads(state, renderer);
     drawTowns(state, renderer, labels);
+    drawAreaLabels(state, labels);
     drawCommuneLabels(state, labels);
     state.contextLabels = labels;
   }
@@ -247,6 +315,7 @@
         box.style.height = size.height;
       }
       L.DomUtil.addClass(box, 'geodx-printing');
+      state.printingNow = true;
       map.invalidateSize({animate: false, pan: false});
       map.fitBounds(printBounds(state, saved.bounds, dossier), {padding: [10, 10],
                                                                 animate: false});
@@ -267,6 +336,7 @@
       box.style.width = s.width;
       box.style.height = s.height;
       L.DomUtil.removeClass(box, 'geodx-printing');
+      state.printingNow = false;
       map.invalidateSize({animate: false, pan: false});
       map.setView(s.center, s.zoom, {animate: false});
       state.declutter();
@@ -290,8 +360,13 @@
     map.on('popupclose', function () { L.DomUtil.removeClass(box, 'geodx-popup-open'); });
 
     // Place labels once the map has settled (after zoom animations and font loading).
+    villageLabels(state, labels, document.body.className.indexOf('geodx-doc') !== -1);
     var timer = null;
-    var now = function () { clearTimeout(timer); declutter(state, labels); };
+    var now = function () {
+      clearTimeout(timer);
+      state.syncVillageLabels();
+      declutter(state, labels);
+    };
     var redo = function () { clearTimeout(timer); timer = setTimeout(now, 60); };
     map.on('zoomend moveend overlayadd overlayremove resize', redo);
     map.whenReady(redo);
