@@ -46,8 +46,11 @@ DOSSIER = {"margin_mm": 12, "width_mm": 186}
 def demo_run() -> Path:
     from geo_dx.run.pipeline import analyse, demo_inputs, write
 
+    import dataclasses
+
     out = Path(tempfile.mkdtemp(prefix="geodx-print-")) / "demo"
-    write(analyse(demo_inputs()), out)
+    # as `geo-dx run --budget 30e9`: with the investment plan
+    write(analyse(dataclasses.replace(demo_inputs(), budget=30e9)), out)
     yield out
     shutil.rmtree(out.parent, ignore_errors=True)
 
@@ -248,3 +251,98 @@ def test_printed_dossier_shows_relief_and_the_coverage_raster(driver, demo_run):
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert out["pages"] >= 1
+
+
+# --- The legend explains every symbol; the ridge marker beside its popup --------------------
+
+#: The legend symbol (CSS class geodx-sym-<kind> or a legend swatch) of each layer a map has.
+_LAYER_SYMBOLS = {
+    "relief": ".geodx-sym-relief", "roads": ".geodx-sym-road-main",
+    "towns": ".geodx-sym-centre", "communeLabels": ".geodx-sym-name",
+    "communes": ".geodx-legend-communes", "top": ".geodx-rank-legend",
+    "mobile": ".geodx-swatch-ring", "fibre": ".geodx-swatch-dot",
+}
+
+
+def test_legend_lists_the_symbol_of_every_layer(driver, demo_run):
+    _open(driver, demo_run / "map.html")
+    legend = driver.find_element("css selector", ".geodx-legend-body")
+    groups = driver.execute_script("return Object.keys(window.geoDxMaps[0].groups);")
+    for key in groups:
+        if key in _LAYER_SYMBOLS:
+            assert legend.find_elements("css selector", _LAYER_SYMBOLS[key]), key
+    text = legend.get_attribute("textContent")
+    for words in ("Đường chính", "Đường địa phương", "Trung tâm xã, phường", "Tên xã, phường",
+                  "Địa hình (bóng đồi núi)", "Đỉnh núi che sóng", "Vùng phủ sóng di động theo "
+                  "địa hình", "Kế hoạch đầu tư", "Trạm mới hoặc nâng cấp", "Kéo cáp quang",
+                  "Thôn, bản được trạm mới phục vụ"):
+        assert words in text, words
+    # Plan sites are squares, the 4G site a ring: told apart in the legend and on the map.
+    shapes = driver.execute_script("""
+        function radius(css) {
+            var e = document.querySelector(css);
+            return e ? getComputedStyle(e).borderTopLeftRadius : null; }
+        return {plan: radius('.geodx-sym-plan-site'), site4g: radius('.geodx-swatch-ring'),
+                onMap: radius('.geodx-plan-site'),
+                labels: Array.from(document.querySelectorAll('.geodx-plan-label')).map(
+                    function (e) { return e.textContent; })};
+    """)
+    assert shapes["plan"] == "0px" and shapes["onMap"] == "0px" and shapes["site4g"] == "50%"
+    items = {"M" + str(i) for i in range(1, 4)}  # every item keeps its id on the map
+    assert items <= set(shapes["labels"])
+    assert _severe(driver) == []
+
+
+def test_the_ridge_marker_is_beside_its_open_popup_for_every_blocked_village(driver, demo_run):
+    _open(driver, demo_run / "map.html")
+    found = driver.execute_script("""
+        var s = window.geoDxMaps[0], out = [], box = s.map.getContainer().getBoundingClientRect();
+        s.rows.forEach(function (r, i) {
+            if (!r.blocked || r.obstacleLat === null) { return; }
+            s.show(i);
+            var mark = document.querySelector('.geodx-obstacle');
+            var pop = document.querySelector('.leaflet-popup-content-wrapper');
+            var m = mark.getBoundingClientRect(), p = pop.getBoundingClientRect();
+            var covered = m.left < p.right && p.left < m.right && m.top < p.bottom &&
+                p.top < m.bottom;
+            var shown = m.left >= box.left && m.right <= box.right && m.top >= box.top &&
+                m.bottom <= box.bottom;
+            out.push({id: r.id, covered: covered, shown: shown,
+                      site: r.blockedBy});
+        });
+        return out;
+    """)
+    assert len(found) == 75  # the demo's villages behind a ridge
+    assert [f["id"] for f in found if f["covered"] or not f["shown"]] == []
+    # Each names its blocking site's technology and operator, and where it lies.
+    directions = ("bắc", "nam", "đông", "tây")
+    for f in found:
+        assert re.fullmatch(r"SYNS\d{4} \([2-5]G, [^)]+\), ở phía .+", f["site"]), f
+        assert any(d in f["site"].rsplit("phía", 1)[1] for d in directions), f
+    assert _severe(driver) == []
+
+
+def test_village_names_from_zoom_12_and_always_on_a_dossier(driver, demo_run):
+    _open(driver, demo_run / "map.html")
+    visible = """
+        window.geoDxMaps[0].declutter();
+        return Array.from(document.querySelectorAll('.geodx-village-label')).filter(
+            function (e) { return getComputedStyle(e).visibility !== 'hidden'; }).length;"""
+    assert driver.execute_script(visible) == 0  # the province as first opened
+    driver.execute_async_script(_SETTLED)
+    zoom = driver.execute_async_script("""
+        var done = arguments[0], s = window.geoDxMaps[0];
+        var r = s.rows.find(function (r) { return r.rank === 1; });
+        (function go() {  // until the view holds (nothing else moves the map meanwhile)
+            s.map.setView([r.lat, r.lon], 12.5, {animate: false});
+            requestAnimationFrame(function () {
+                if (s.map.getZoom() === 12.5) { done(12.5); } else { go(); }
+            });
+        })();""")
+    assert zoom == 12.5
+    assert driver.execute_script(visible) > 3
+    index = (demo_run / "index.html").read_text(encoding="utf-8")
+    first = re.search(r'<a href="(communes/[\w-]+\.html)">', index).group(1)
+    _open(driver, demo_run / first)
+    assert driver.execute_script("return window.geoDxMaps[0].map.getZoom()") < 12
+    assert driver.execute_script(visible) > 3

@@ -137,7 +137,8 @@ def vi_dir() -> Path:
     links = gpd.GeoDataFrame(geometry=[shapely.LineString(
         [(X0 + 6_000, Y0 + 3_500), (X0 + 7_000, Y0 + 3_000)])], crs=UTM)
     (out / "priority.xlsx").write_bytes(b"")  # the index links the data files present
-    write_maps(out, _villages(), make_communes(), make_coverage(), title=TITLE_VI,
+    coverage = make_coverage().assign(site_id=["S-4G-1", "S-3G-1", "S-2G-1", "F-1"])
+    write_maps(out, _villages(), make_communes(), coverage, title=TITLE_VI,
                context=_context(), plan_items=pd.DataFrame(plan.drop(columns="geometry")),
                layers=(plan_layer(plan, links),))
     yield out
@@ -236,10 +237,13 @@ def test_popup_of_a_village_behind_a_ridge_says_why(driver, vi_dir):
     _open(driver, vi_dir / "map.html")
     text = _popup_text(driver, "v03")
     assert BLOCKED in text
-    assert "Trạm di động bị địa hình che chắn\tS-4G-1" in text  # the site behind the ridge
+    # the site behind the ridge: its technology, operator and where it lies (east)
+    assert ("Trạm di động bị địa hình che chắn\tS-4G-1 (4G, Viettel <script>), ở phía đông"
+            in text)
     # The ridge top is marked on the map while the popup is open, and only then.
     marks = driver.find_elements("css selector", ".geodx-obstacle")
-    assert len(marks) == 1 and marks[0].get_attribute("title") == "Độ cao đỉnh chắn (m)"
+    assert len(marks) == 1
+    assert marks[0].get_attribute("title") == VI.gettext(LABELS["legend_obstacle"])
     where = driver.execute_script("""
         var s = window.geoDxMaps[0], r = arguments[0].getBoundingClientRect();
         var p = s.map.containerPointToLatLng([r.left + r.width / 2, r.top + r.height / 2]);

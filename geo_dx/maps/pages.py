@@ -53,8 +53,15 @@ PAGE_LABELS: Mapping[str, str] = MappingProxyType({
     "open_map": N_("Open the province map"),
     "made": N_("Made {date}."),
     "synthetic": N_("Synthetic demo data: not real villages."),
-    "downloads": N_("Data files"),
+    "documents": N_("For the meeting"),
+    "downloads": N_("Data files for software"),
+    "downloads_note": N_("The CSV files are for software: UTF-8, comma-separated, with a "
+                         "decimal point. To read the lists in Excel, open the workbook."),
     "download_xlsx": N_("Workbook for Excel (priority.xlsx)"),
+    "download_docx": N_("Draft investment proposal (de_xuat_dau_tu.docx)"),
+    "download_plan": N_("Investment plan"),
+    "download_plan_csv": N_("items (plan.csv)"),
+    "download_curve": N_("budget curve (budget_curve.png)"),
     "download_csv": N_("Priority list, CSV (priority.csv)"),
     "download_gpkg": N_("Layers for QGIS (villages.gpkg)"),
     "download_summary": N_("Summary, JSON (summary.json)"),
@@ -313,6 +320,7 @@ def index_html(
     *,
     top: pd.DataFrame,
     downloads: Sequence[tuple[str, str]],
+    documents: Sequence[tuple[str, Sequence[tuple[str, str]]]] = (),
     title: str,
     css: str,
     words: PageWords | None = None,
@@ -335,7 +343,10 @@ def index_html(
         Villages to list first, in order (``rank``, ``village_name``, ``commune_id``,
         ``commune_name``, ``gap_class``, ``score``, ``population``, ``reason``).
     downloads
-        ``(label, relative link)`` of the data files to offer.
+        ``(label, relative link)`` of the data files for software (the CSV note with them).
+    documents
+        What the page leads with: ``(label, [(link text, relative link), ...])`` per
+        document (the workbook, the proposal, the plan's files).
     title, css
         The run's title and the page's style sheet.
     words, gap_colours
@@ -367,6 +378,8 @@ def index_html(
         t=w.labels, lang=w.lang, title=str(title), made=w.made, css=safe_html(css), rows=rows,
         top=top_rows,
         downloads=[{"label": label, "href": href} for label, href in downloads],
+        documents=[{"label": label, "links": [{"label": t, "href": h} for t, h in links]}
+                   for label, links in documents],
         synthetic=synthetic, misplaced=misplaced_section(misplaced, w, files=files))
 
 

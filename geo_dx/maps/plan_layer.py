@@ -186,10 +186,13 @@ class _PlanLayer(MacroElement):
         {% macro script(this, kwargs) %}
         (function (data, group, map) {
           // Every item keeps its id on the map (short labels, printed too).
+          var order = 0;
           function label(at, text) {
+            order += 1;
             return L.marker(at, {icon: L.divIcon({className: "geodx-plan-label", html: "",
                                                   iconSize: null, iconAnchor: [-9, 8]}),
-                                 interactive: false, keyboard: false, zIndexOffset: 900})
+                                 interactive: false, keyboard: false, zIndexOffset: 900,
+                                 geoDxPlanLabel: order})
               .on("add", function (e) { e.target.getElement().textContent = text; });
           }
           data.links.forEach(function (line) {

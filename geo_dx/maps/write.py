@@ -487,9 +487,16 @@ def _save(m: folium.Map, path: Path) -> Path:
 
 # --- Files: safe names, the index page, the run's title -----------------------------------
 
-#: Data files of a run the index links to when they are there: (label key, file name).
-_DOWNLOADS = (("download_xlsx", "priority.xlsx"), ("download_csv", "priority.csv"),
-              ("download_gpkg", "villages.gpkg"), ("download_summary", "summary.json"))
+#: What the index leads with, when the files are there: (label key, [(link key, file)]);
+#: a single link whose key is the label's is the document itself.
+_DOCUMENTS = (("download_xlsx", (("download_xlsx", "priority.xlsx"),)),
+              ("download_docx", (("download_docx", "de_xuat_dau_tu.docx"),)),
+              ("download_plan", (("download_plan_csv", "plan.csv"),
+                                 ("download_curve", "budget_curve.png"),
+                                 ("download_summary", "summary.json"))))
+#: Data files for software, when they are there: (label key, file name).
+_DOWNLOADS = (("download_csv", "priority.csv"), ("download_gpkg", "villages.gpkg"),
+              ("download_summary", "summary.json"))
 #: How many of the province's top villages the index lists.
 _INDEX_TOP = 20
 
@@ -510,9 +517,15 @@ def _index_html(table: pd.DataFrame, files: dict[str, str], villages: pd.DataFra
             top = top.assign(commune_name=top["commune_id"].astype(str).map(lookup))
     downloads = [(words.labels[key], name) for key, name in _DOWNLOADS
                  if (out_dir / name).exists()]
+    documents = []
+    for key, parts in _DOCUMENTS:
+        links = [(words.labels[k], name) for k, name in parts if (out_dir / name).exists()]
+        # the plan's line is there with a plan (plan.csv), not for summary.json alone
+        if links and (out_dir / parts[0][1]).exists():
+            documents.append((words.labels[key], links))
     return index_html(table, files, top=pd.DataFrame(top.drop(columns="geometry",
                                                               errors="ignore")),
-                      downloads=downloads, title=title,
+                      downloads=downloads, documents=documents, title=title,
                       css=asset("geo_dx_page.css").decode("utf-8"), words=words,
                       synthetic="synthetic" in str(title).lower(),
                       misplaced=misplaced_villages(villages))

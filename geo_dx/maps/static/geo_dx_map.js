@@ -418,8 +418,9 @@
     var wide = side > 0 && size.x - side - 30 >= size.x / 2;
     if (!wide && title && title.offsetHeight) { top = title.offsetHeight + 20; }
     // (and clear of the column of buttons on the left when there is room)
+    // (at once: an animated first fit would undo a view set before it ends)
     map.fitBounds(bounds, {paddingTopLeft: [wide || size.x >= 500 ? 50 : 10, top],
-                           paddingBottomRight: [wide ? side + 30 : 10, 10]});
+                           paddingBottomRight: [wide ? side + 30 : 10, 10], animate: false});
   }
 
   // Leaflet's own button titles, in the page's language.

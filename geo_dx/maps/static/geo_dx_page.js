@@ -137,12 +137,16 @@
     return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
 
-  // Show each label only where it covers no label of higher priority (rank labels first,
-  // in rank order; then the provincial capital, commune names, commune seats).
+  // Show each label only where it covers no label of higher priority (plan item ids first,
+  // then rank labels in rank order; then areas, the provincial capital, commune names,
+  // commune seats, village names).
   function declutter(state, labels) {
     var items = [];
     state.map.eachLayer(function (l) {
-      if (l.options && l.options.geoDxRank !== undefined && l.getElement && l.getElement()) {
+      if (!l.options || !l.getElement || !l.getElement()) { return; }
+      if (l.options.geoDxPlanLabel !== undefined) {  // plan items keep their ids shown
+        items.push({node: l.getElement(), priority: -1, order: l.options.geoDxPlanLabel});
+      } else if (l.options.geoDxRank !== undefined) {
         items.push({node: l.getElement(), priority: 0, order: l.options.geoDxRank});
       }
     });
