@@ -44,9 +44,9 @@ DOSSIER = {"margin_mm": 12, "width_mm": 186}
 
 @pytest.fixture(scope="module")
 def demo_run() -> Path:
-    from geo_dx.run.pipeline import analyse, demo_inputs, write
-
     import dataclasses
+
+    from geo_dx.run.pipeline import analyse, demo_inputs, write
 
     out = Path(tempfile.mkdtemp(prefix="geodx-print-")) / "demo"
     # as `geo-dx run --budget 30e9`: with the investment plan
