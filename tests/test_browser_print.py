@@ -346,3 +346,58 @@ def test_village_names_from_zoom_12_and_always_on_a_dossier(driver, demo_run):
     _open(driver, demo_run / first)
     assert driver.execute_script("return window.geoDxMaps[0].map.getZoom()") < 12
     assert driver.execute_script(visible) > 3
+
+
+# --- The national overview: Vietnamese, full window, labels that fit ----------------------
+
+_SHOWN_LABELS = """
+    window.geoDxMaps[0].declutter();
+    return Array.from(document.querySelectorAll(
+        '.geodx-area-label, .geodx-commune-label, .geodx-town-label')).filter(function (e) {
+            return getComputedStyle(e).visibility !== 'hidden'; }).map(function (e) {
+            var r = e.getBoundingClientRect();
+            return {cls: e.className.split(' ').filter(function (c) {
+                        return c.indexOf('geodx-') === 0; })[0],
+                    left: r.left, top: r.top, right: r.right, bottom: r.bottom}; });
+"""
+
+
+def _zoom_to(driver, zoom: float) -> None:
+    driver.execute_async_script("""
+        var done = arguments[1], s = window.geoDxMaps[0], z = arguments[0];
+        (function go() {
+            s.map.setView(s.map.getCenter(), z, {animate: false});
+            requestAnimationFrame(function () {
+                if (s.map.getZoom() === z) { done(true); } else { go(); } });
+        })();""", zoom)
+
+
+def test_overview_is_vietnamese_full_window_and_its_labels_fit(driver, tmp_path, monkeypatch):
+    from test_browser_pages import _overlaps
+    from test_browser_vi import _READABLE, untranslated
+    from test_maps import TITLE, make_communes, make_coverage, make_villages
+
+    import geo_dx.maps.write as maps
+
+    monkeypatch.setattr(maps, "OVERVIEW_ABOVE_VILLAGES", 5)  # the 12 villages are "large"
+    communes = make_communes().assign(province=["Tỉnh Bắc", "Tỉnh Bắc", "Tỉnh Nam"])
+    maps.write_maps(tmp_path, make_villages(), communes, make_coverage(), title=TITLE)
+    _open(driver, tmp_path / "map.html")
+    assert untranslated(driver.execute_script(_READABLE)) == []
+    text = driver.find_element("css selector", ".geodx-areas").text
+    assert "Bản đồ theo vùng" in text and "(8 thôn, bản, 5 còn thiếu hụt)" in text
+    # The map fills the window (the list of areas floats over it).
+    size = driver.execute_script(
+        "var r = document.querySelector('.folium-map').getBoundingClientRect();"
+        "return [r.width, r.height, innerWidth, innerHeight];")
+    assert size[0] >= size[2] - 1 and size[1] >= size[3] - 1
+    # National zoom: area names (with counts), no commune names; zoomed in: the reverse.
+    _zoom_to(driver, 6)
+    shown = driver.execute_script(_SHOWN_LABELS)
+    kinds = {s["cls"] for s in shown}
+    assert kinds == {"geodx-area-label"} and _overlaps(shown) == []
+    _zoom_to(driver, 11)
+    shown = driver.execute_script(_SHOWN_LABELS)
+    assert {s["cls"] for s in shown} == {"geodx-commune-label"} and len(shown) == 3
+    assert _overlaps(shown) == []
+    assert _severe(driver) == []

@@ -242,19 +242,22 @@ def _popup(row: Any, tr: Translator) -> str:
     def t(key: str) -> str:
         return e(tr.gettext(PLAN_MAP_TEXT[key]))
 
-    names = [n for n in str(row["village_names"]).split(";") if n]
+    def has(column: str) -> bool:
+        return column in row and row[column] is not None and not pd.isna(row[column])
+
+    names = [n for n in str(row.get("village_names") or "").split(";") if n]
     title = t("fibre") if row["kind"] == "fibre" else t("site")
     kind = tr.label("plan_kind", row["kind"])
-    lines = [
-        f"<b>{e(str(row['item_id']))}</b> · {title} ({e(kind)})",
-        f"{t('rank')}: {int(row['rank'])}",
-        f"{t('cost')}: {e(tr.number(row['cost_vnd'] / 1e9, decimals=2))} {t('bn')}",
-        f"{t('cumulative')}: {e(tr.number(row['cumulative_cost_vnd'] / 1e9, decimals=2))} "
-        f"{t('bn')}",
-        f"{t('villages')}: {len(names)} — {e(', '.join(names[:12]))}"
-        + (" …" if len(names) > 12 else ""),
-        f"{t('people')}: {e(tr.number(row['people_served']))}",
-    ]
-    if row["kind"] == "fibre":
+    lines = [f"<b>{e(str(row['item_id']))}</b> · {title} ({e(kind)})"]
+    if has("rank"):
+        lines.append(f"{t('rank')}: {int(row['rank'])}")
+    for key, column in (("cost", "cost_vnd"), ("cumulative", "cumulative_cost_vnd")):
+        if has(column):
+            lines.append(f"{t(key)}: {e(tr.number(row[column] / 1e9, decimals=2))} {t('bn')}")
+    lines.append(f"{t('villages')}: {len(names)} — {e(', '.join(names[:12]))}"
+                 + (" …" if len(names) > 12 else ""))
+    if has("people_served"):
+        lines.append(f"{t('people')}: {e(tr.number(row['people_served']))}")
+    if row["kind"] == "fibre" and has("route_km"):
         lines.append(f"{t('route')}: {e(tr.km(row['route_km'] * 1000))}")
     return "<br>".join(lines)
