@@ -76,7 +76,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from geo_dx.atomic import check_out_dir
+    from geo_dx.run.folder import check_out_dir
     from geo_dx.run.pipeline import RunInputs, analyse, demo_inputs, input_paths, write
     from geo_dx.run.report import format_summary
 
@@ -127,15 +127,20 @@ def _run(args: argparse.Namespace) -> int:
         from geo_dx.run.plan_outputs import format_plan
 
         print("\n" + format_plan(result.summary["plan"], language=config.language))
-    files = ["map.html", "priority.csv", "priority.xlsx", "villages.gpkg", "summary.json"]
-    if result.plan is not None:
-        files += ["plan.csv", "budget_curve.png"]
-    print("\n" + _("wrote {folder}/ ({files})", folder=out, files=", ".join(files)))
+    print("\n" + _wrote(out, config.language))
     return 0
 
 
+def _wrote(folder: Path, language: str) -> str:
+    """The last line of a command that wrote a run folder: the folder and its main files."""
+    from geo_dx.run.folder import run_outputs, shown_outputs
+
+    files = ", ".join(shown_outputs(run_outputs(folder) or ()))
+    return translator(language).gettext("wrote {folder}/ ({files})", folder=folder, files=files)
+
+
 def _plan(args: argparse.Namespace) -> int:
-    from geo_dx.maps.plan_layer import run_language
+    from geo_dx.run.folder import read_run
     from geo_dx.run.plan_outputs import format_plan, plan_run
 
     config = _plan_options(load_config(args.config), args)
@@ -145,12 +150,9 @@ def _plan(args: argparse.Namespace) -> int:
                          "--budget mobile=20e9,fibre=10e9")
     result = plan_run(Path(args.run_dir), budget=budget, candidates=args.candidates,
                       config=config)
-    language = run_language(args.run_dir)  # the plan speaks the run's language
+    language = read_run(args.run_dir).summary.language  # the plan speaks the run's language
     print(format_plan(result.summary, language=language))
-    print("\n" + translator(language).gettext(
-        "wrote {folder}/ ({files})", folder=args.run_dir,
-        files="plan.csv, budget_curve.png, villages.gpkg (plan_sites, plan_fibre), "
-              "summary.json, map.html"))
+    print("\n" + _wrote(Path(args.run_dir), language))
     return 0
 
 
@@ -176,7 +178,7 @@ def _plan_options(config: Config, args: argparse.Namespace) -> Config:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from geo_dx.maps.write import rebuild_maps
+    from geo_dx.run.writer import rebuild_maps
 
     paths = rebuild_maps(Path(args.run_dir), commune_id=args.commune)
     for path in paths:
@@ -218,7 +220,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="covered where the raster value >= VALUE, e.g. -105 (default: nonzero)")
     run.add_argument("--mobile-tiles", metavar="P", help="Ookla-layout mobile speed tiles")
     run.add_argument("--fixed-tiles", metavar="P", help="Ookla-layout fixed speed tiles")
-    run.add_argument("--config", metavar="FILE.toml", help="configuration (see README)")
+    run.add_argument("--config", metavar="FILE.toml",
+                     help="configuration (see docs/configuration.md)")
     run.add_argument("--weights", metavar="NAME=W,...",
                      help="override scoring weights, e.g. ethnic=0.5,remoteness=0.3")
     run.add_argument("--title", help="dataset title shown on the map and summary")

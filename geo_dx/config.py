@@ -198,7 +198,7 @@ class PlanCostsConfig:
 
     Orders of magnitude from published international ranges for rural networks (GSMA and
     ITU/Giga rural coverage cost studies) converted at about 25,000 VND per US dollar;
-    they are NOT Vietnamese tender prices. See the README, section "Investment plan".
+    they are NOT Vietnamese tender prices. See docs/investment-plan.md, "Unit costs".
     """
 
     #: A new 4G macro site: tower, 4G equipment, power (solar/diesel), backhaul link.

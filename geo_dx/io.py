@@ -66,9 +66,28 @@ def read_communes(path: str | Path, *, config: Config | None = None) -> gpd.GeoD
     )
 
 
-def read_villages(path: str | Path, *, config: Config | None = None) -> gpd.GeoDataFrame:
-    """Read and validate villages (points or polygons, a CSV or Excel sheet with lon/lat)."""
+def read_villages(path: str | Path | gpd.GeoDataFrame, *,
+                  config: Config | None = None) -> gpd.GeoDataFrame:
+    """
+    Read and validate villages (points or polygons, a CSV or Excel sheet with lon/lat).
+
+    A GeoDataFrame already in memory (a notebook) is validated the same way, not read.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> frame = gpd.GeoDataFrame({"village_id": ["a"], "village_name": ["Bản A"]},
+    ...                          geometry=[shapely.Point(103.0, 21.4)], crs=4326)
+    >>> read_villages(frame)["village_id"].tolist()
+    ['a']
+    """
     config = config or Config()
+    if isinstance(path, gpd.GeoDataFrame):
+        return validate_villages(path.copy(), source="villages (GeoDataFrame)",
+                                 columns=config.columns.villages)
+    if not isinstance(path, str | Path):
+        raise InputError(f"read_villages: got a {type(path).__name__}; give a file path or a "
+                         "GeoDataFrame")
     return validate_villages(
         read_layer(path, columns=config.columns.villages, role="villages"),
         source=str(path),

@@ -390,7 +390,7 @@ def test_half_nan_and_huge_coordinates_are_one_line_exit_2(tmp_path, capsys):
 
 
 def test_a_read_only_out_is_one_line_exit_2_before_the_analysis(tmp_path, capsys, monkeypatch):
-    import geo_dx.atomic
+    import geo_dx.run.folder
     import geo_dx.run.pipeline
 
     paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)])
@@ -399,7 +399,7 @@ def test_a_read_only_out_is_one_line_exit_2_before_the_analysis(tmp_path, capsys
         raise AssertionError("the analysis ran before --out was checked")
 
     monkeypatch.setattr(geo_dx.run.pipeline, "analyse", no_analysis)
-    monkeypatch.setattr(geo_dx.atomic.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(geo_dx.run.folder.os, "access", lambda path, mode: False)
     line = one_line_exit_2(paths, tmp_path / "out", capsys)
     assert "read-only" in line
 

@@ -92,7 +92,8 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(inputs, tmp_path, ca
                                                             message):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "summary.json").write_text('{"outputs": ["summary.json"]}')  # a previous run
+    previous = '{"generator": "geo_dx 0.1.0", "outputs": ["summary.json"]}'  # a previous run
+    (out / "summary.json").write_text(previous)
     mutate(inputs)
     assert run(inputs, out) == 2
     err = capsys.readouterr().err.strip().splitlines()

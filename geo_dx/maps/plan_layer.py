@@ -8,8 +8,7 @@ the data (village names, ids) is escaped before it reaches a popup.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import folium
@@ -101,23 +100,20 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
     return add
 
 
-def plan_items_from_run(gpkg: Path) -> gpd.GeoDataFrame | None:
+def plan_items_from_tables(tables: Mapping[str, gpd.GeoDataFrame]
+                           ) -> gpd.GeoDataFrame | None:
     """
-    The plan items a run stored (``plan_sites`` and ``plan_fibre`` of its GeoPackage), in
-    rank order, or None when the run made no plan.
+    The plan items of a run's plan tables (``plan_sites`` and ``plan_fibre`` of its
+    GeoPackage) in rank order, with their geometry; None when the run made no plan.
     """
-    import pyogrio
-
-    names = {str(n) for n in pyogrio.list_layers(gpkg)[:, 0]}
-    if not {"plan_sites", "plan_fibre"} <= names:
+    if not {"plan_sites", "plan_fibre"} <= set(tables):
         return None
-    parts = [gpd.read_file(gpkg, layer=n) for n in ("plan_sites", "plan_fibre")]
-    parts = [p for p in parts if len(p)]
+    parts = [tables[n] for n in ("plan_sites", "plan_fibre") if len(tables[n])]
     if not parts:
         return gpd.GeoDataFrame({"kind": []}, geometry=[], crs=4326)
     items = gpd.GeoDataFrame(pd.concat([p.to_crs(parts[0].crs) for p in parts],
                                        ignore_index=True), crs=parts[0].crs)
-    return items.sort_values("rank").reset_index(drop=True)
+    return items.sort_values("rank", kind="stable").reset_index(drop=True)
 
 
 def plan_links(items: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -126,7 +122,9 @@ def plan_links(items: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> gpd.GeoDa
     crs = items.crs if items.crs is not None else villages.crs
     rows = []
     if len(items) and "villages_served" in items:
-        sites = items[items["kind"] != "fibre"].to_crs(where.crs) if where.crs else items
+        sites = items[items["kind"] != "fibre"]
+        if where.crs is not None and sites.crs is not None:
+            sites = sites.to_crs(where.crs)
         for _, row in sites.iterrows():
             for vid in str(row["villages_served"] or "").split(";"):
                 if vid in where.index:
@@ -137,37 +135,18 @@ def plan_links(items: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> gpd.GeoDa
     return links.to_crs(crs) if crs is not None and where.crs is not None else links
 
 
-def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
-                        ) -> Callable[[folium.Map], Any] | None:
+def plan_layer_from_tables(tables: Mapping[str, gpd.GeoDataFrame],
+                           villages: gpd.GeoDataFrame, *, language: str = DEFAULT_LANGUAGE
+                           ) -> Callable[[folium.Map], Any] | None:
     """
-    The plan layer rebuilt from a run's GeoPackage (``plan_sites``, ``plan_fibre``), or None.
+    The plan layer rebuilt from a run's plan tables (``plan_sites``, ``plan_fibre``), or None.
 
-    Lines from sites to villages are redrawn from ``villages_served`` and the villages layer;
-    labels are in the run's language (``summary.json`` beside the GeoPackage).
+    Lines from sites to villages are redrawn from ``villages_served`` and the villages layer.
     """
-    items = plan_items_from_run(gpkg)
+    items = plan_items_from_tables(tables)
     if items is None:
         return None
-    language = run_language(Path(gpkg).parent)
     return plan_layer(items, plan_links(items, villages), language=language)
-
-
-def run_language(run_dir: str | Path) -> str:
-    """
-    The language a run recorded in its ``summary.json`` (Vietnamese when absent).
-
-    Examples
-    --------
-    >>> run_language("no/such/run")
-    'vi'
-    """
-    import json
-
-    try:
-        summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
-        return str(summary["language"] or DEFAULT_LANGUAGE)
-    except (OSError, ValueError, KeyError, TypeError):
-        return DEFAULT_LANGUAGE
 
 
 def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:

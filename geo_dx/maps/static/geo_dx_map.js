@@ -418,7 +418,8 @@
     var wide = side > 0 && size.x - side - 30 >= size.x / 2;
     if (!wide && title && title.offsetHeight) { top = title.offsetHeight + 20; }
     // (and clear of the column of buttons on the left when there is room)
-    // (at once: an animated first fit would undo a view set before it ends)
+    // At once, not animated: a zoom animation still running when the page is used (a
+    // search typed as it opens) would end by undoing the view the search set.
     map.fitBounds(bounds, {paddingTopLeft: [wide || size.x >= 500 ? 50 : 10, top],
                            paddingBottomRight: [wide ? side + 30 : 10, 10], animate: false});
   }
