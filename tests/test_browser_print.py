@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import test_browser
 from test_browser import CHROMEDRIVER, CHROMIUM, _open, _requested_urls, _severe
+from test_browser_pages import _save_small_png, _shot_paths
 
 from geo_dx.schema import GAP_COLOURS
 
@@ -208,8 +209,12 @@ def _print_and_compare(driver, path: Path, page: dict, layers: tuple[str, ...],
     printed = classify(_crop(image, rect, margin, margin))
     from PIL import Image
 
-    Image.fromarray(image).save(ARTIFACTS / f"{name}-printed.png")
     Image.fromarray(shot).save(ARTIFACTS / f"{name}-screen.png")
+    # The printed page, small (docs/maps.md shows the map's: GEO_DX_DOCS_IMG=1 writes it).
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    for path in _shot_paths(f"printed-{name}.png"):
+        assert _save_small_png(buffer.getvalue(), path) < 300_000
     _compare(screen, printed, layers)
     # After printing the map is back on its canvas, drawn as before.
     driver.execute_async_script(_FRAME)

@@ -301,7 +301,7 @@ def test_vietnamese_index_page(driver, vi_dir):
     driver.get((vi_dir / "index.html").as_uri())
     assert driver.execute_script("return document.documentElement.lang") == "vi"
     text = driver.find_element("tag name", "body").text
-    for words in ("Mở bản đồ toàn tỉnh", "Tệp số liệu", "Bảng tính Excel (priority.xlsx)",
+    for words in ("Mở bản đồ toàn tỉnh", "Tài liệu cho cuộc họp", "Bảng tính Excel (priority.xlsx)",
                   "6 thôn, bản cần ưu tiên kết nối trước", "Tỷ lệ còn thiếu hụt", "75 %",
                   "Chưa có cả hai"):
         assert words in text, words

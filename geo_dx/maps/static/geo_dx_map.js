@@ -126,8 +126,15 @@
     var content = wrapper.querySelector('.leaflet-popup-content');
     var over = wrapper.getBoundingClientRect().bottom - origin.top - (size.y - br.y);
     if (over > 0 && content) {
+      var before = wrapper.offsetHeight;
       content.style.maxHeight = Math.max(120, content.offsetHeight - over) + 'px';
-      L.DomUtil.addClass(wrapper.parentNode, 'leaflet-popup-scrolled');
+      if (L.DomUtil.hasClass(popup.getElement(), 'geodx-popup-below')) {
+        // Leaflet places a popup by its bottom: lift it by what it lost, so that its top
+        // stays just below the village.
+        var offset = L.point(popup.options.offset);
+        popup.options.offset = L.point(offset.x, offset.y - (before - wrapper.offsetHeight));
+        popup.update();
+      }
     }
   }
 
@@ -507,6 +514,8 @@
       var popupBox = popup.getElement && popup.getElement();
       if (popupBox) { L.DomUtil.removeClass(popupBox, 'geodx-popup-below'); }
       popup.options.offset = L.point(0, 7);  // Leaflet's default: above the village
+      var content = popupBox && popupBox.querySelector('.leaflet-popup-content');
+      if (content) { content.style.maxHeight = ''; }
       popup.setLatLng([row.lat, row.lon]).setContent(villagePopup(data, row)).openOn(map);
       state.openIndex = i;
       obstacle.clearLayers();

@@ -137,15 +137,16 @@
     return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
 
-  // Show each label only where it covers no label of higher priority (plan item ids first,
-  // then rank labels in rank order; then areas, the provincial capital, commune names,
-  // commune seats, village names).
+  // Show each label only where it covers no label of higher priority (plan item ids and
+  // rank labels always; then areas, the provincial capital, commune names, commune seats,
+  // village names).
   function declutter(state, labels) {
     var items = [];
     state.map.eachLayer(function (l) {
       if (!l.options || !l.getElement || !l.getElement()) { return; }
-      if (l.options.geoDxPlanLabel !== undefined) {  // plan items keep their ids shown
-        items.push({node: l.getElement(), priority: -1, order: l.options.geoDxPlanLabel});
+      if (l.options.geoDxPlanLabel !== undefined) {  // plan items always keep their ids
+        items.push({node: l.getElement(), priority: -1, order: l.options.geoDxPlanLabel,
+                    fixed: true});
       } else if (l.options.geoDxRank !== undefined) {
         items.push({node: l.getElement(), priority: 0, order: l.options.geoDxRank});
       }
@@ -168,7 +169,11 @@
       it.node.style.visibility = '';
       var r = it.node.getBoundingClientRect();
       var pad = {left: r.left - 2, right: r.right + 2, top: r.top - 1, bottom: r.bottom + 1};
-      var hit = placed.some(function (p) { return overlaps(p, pad); });
+      // (plan ids and rank labels are both always shown: they do not hide each other)
+      var hit = !it.fixed && placed.some(function (p) {
+        return overlaps(p, pad) && !(p.fixed && it.priority === 0);
+      });
+      pad.fixed = it.fixed;
       if (hit) { it.node.style.visibility = 'hidden'; } else { placed.push(pad); }
     });
   }
@@ -321,8 +326,11 @@
       L.DomUtil.addClass(box, 'geodx-printing');
       state.printingNow = true;
       map.invalidateSize({animate: false, pan: false});
-      map.fitBounds(printBounds(state, saved.bounds, dossier), {padding: [10, 10],
-                                                                animate: false});
+      // (clear of the title, top right on a map page)
+      var title = dossier ? null : box.querySelector('.geodx-title');
+      map.fitBounds(printBounds(state, saved.bounds, dossier), {
+        paddingTopLeft: [10, 10], animate: false,
+        paddingBottomRight: [title ? title.offsetWidth + 20 : 10, 10]});
       state.svg = state.svg || L.svg({padding: 0.3});
       moveTo(map, saved.paths, state.svg);
       state.declutter();
