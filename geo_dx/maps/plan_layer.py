@@ -20,6 +20,7 @@ from folium.template import Template
 
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.maps.assets import script_json
+from geo_dx.maps.payload import to_wgs84
 
 #: User-facing labels of the plan layer: English msgids, translated by
 #: :func:`geo_dx.i18n.translator`.
@@ -64,8 +65,8 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
     True
     """
     tr = translator(language)
-    items = items.to_crs(4326) if len(items) else items
-    links = links.to_crs(4326) if len(links) else links
+    items = to_wgs84(items, "plan items", drop_empty=False) if len(items) else items
+    links = to_wgs84(links, "plan links", drop_empty=False) if len(links) else links
 
     payload = {
         "links": [_latlon(g) for g in links.geometry],
