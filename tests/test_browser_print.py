@@ -312,13 +312,14 @@ def test_the_ridge_marker_is_beside_its_open_popup_for_every_blocked_village(dri
                 p.top < m.bottom;
             var shown = m.left >= box.left && m.right <= box.right && m.top >= box.top &&
                 m.bottom <= box.bottom;
-            out.push({id: r.id, covered: covered, shown: shown,
-                      site: r.blockedBy});
+            out.push({id: r.id, covered: covered, shown: shown, site: r.blockedBy,
+                      mark: [m.left, m.top], popup: [p.left, p.top, p.right, p.bottom],
+                      zoom: s.map.getZoom()});
         });
         return out;
     """)
     assert len(found) == 75  # the demo's villages behind a ridge
-    assert [f["id"] for f in found if f["covered"] or not f["shown"]] == []
+    assert [f for f in found if f["covered"] or not f["shown"]] == []
     # Each names its blocking site's technology and operator, and where it lies.
     directions = ("bắc", "nam", "đông", "tây")
     for f in found:

@@ -94,48 +94,53 @@
   }
 
   // Pan at once so the open popup, and the ridge it marks, are on the map clear of its
-  // edges (the popup's auto-pan padding); the ridge first when both cannot fit.
+  // edges (the popup's auto-pan padding); a popup too tall for both scrolls its text.
   function fitOpen(map, popup, ridge) {
-    var wrapper = popup.getElement() &&
-      popup.getElement().querySelector('.leaflet-popup-content-wrapper');
+    var element = popup.getElement();
+    var wrapper = element && element.querySelector('.leaflet-popup-content-wrapper');
     if (!wrapper) { return; }
+    var content = wrapper.querySelector('.leaflet-popup-content');
     var o = popup.options, size = map.getSize();
     var tl = L.point(o.autoPanPaddingTopLeft || [5, 5]);
     var br = L.point(o.autoPanPaddingBottomRight || [5, 5]);
-    var origin = map.getContainer().getBoundingClientRect(), r = wrapper.getBoundingClientRect();
-    var box = {left: r.left - origin.left, right: r.right - origin.left,
-               top: r.top - origin.top, bottom: r.bottom - origin.top};
-    if (ridge) {
-      var p = map.latLngToContainerPoint(ridge);
-      box = {left: Math.min(box.left, p.x - 12), right: Math.max(box.right, p.x + 12),
-             top: Math.min(box.top, p.y - 12), bottom: Math.max(box.bottom, p.y + 12)};
+    function extent() {
+      var origin = map.getContainer().getBoundingClientRect();
+      var r = wrapper.getBoundingClientRect();
+      var box = {left: r.left - origin.left, right: r.right - origin.left,
+                 top: r.top - origin.top, bottom: r.bottom - origin.top};
+      if (ridge) {
+        var p = map.latLngToContainerPoint(ridge);
+        box = {left: Math.min(box.left, p.x - 12), right: Math.max(box.right, p.x + 12),
+               top: Math.min(box.top, p.y - 12), bottom: Math.max(box.bottom, p.y + 12)};
+      }
+      return box;
+    }
+    var box = extent();
+    var extra = box.bottom - box.top - (size.y - tl.y - br.y);
+    if (extra > 0 && content) {
+      var before = wrapper.offsetHeight;
+      content.style.maxHeight = Math.max(120, content.offsetHeight - extra) + 'px';
+      if (L.DomUtil.hasClass(element, 'geodx-popup-below')) {
+        // Leaflet places a popup by its bottom: lift it by what it lost, so that its top
+        // stays just below the village.
+        var offset = L.point(o.offset);
+        o.offset = L.point(offset.x, offset.y - (before - wrapper.offsetHeight));
+        popup.update();
+      }
+      box = extent();
     }
     var dx = 0, dy = 0;
-    if (box.right - box.left > size.x - tl.x - br.x || box.left < tl.x) {
+    if (box.left < tl.x || box.right - box.left > size.x - tl.x - br.x) {
       dx = box.left - tl.x;
     } else if (box.right > size.x - br.x) {
       dx = box.right - (size.x - br.x);
     }
-    if (box.bottom - box.top > size.y - tl.y - br.y || box.top < tl.y) {
+    if (box.top < tl.y) {
       dy = box.top - tl.y;
     } else if (box.bottom > size.y - br.y) {
-      dy = box.bottom - (size.y - br.y);
+      dy = Math.min(box.bottom - (size.y - br.y), box.top - tl.y);
     }
     if (dx || dy) { map.panBy([dx, dy], {animate: false}); }
-    // Still running off the bottom (a tall popup below its village): its text scrolls.
-    var content = wrapper.querySelector('.leaflet-popup-content');
-    var over = wrapper.getBoundingClientRect().bottom - origin.top - (size.y - br.y);
-    if (over > 0 && content) {
-      var before = wrapper.offsetHeight;
-      content.style.maxHeight = Math.max(120, content.offsetHeight - over) + 'px';
-      if (L.DomUtil.hasClass(popup.getElement(), 'geodx-popup-below')) {
-        // Leaflet places a popup by its bottom: lift it by what it lost, so that its top
-        // stays just below the village.
-        var offset = L.point(popup.options.offset);
-        popup.options.offset = L.point(offset.x, offset.y - (before - wrapper.offsetHeight));
-        popup.update();
-      }
-    }
   }
 
   function villagePopup(data, row) {
