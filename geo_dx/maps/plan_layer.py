@@ -33,6 +33,8 @@ PLAN_MAP_TEXT: dict[str, str] = {
     "villages": N_("Villages newly served"),
     "people": N_("People"),
     "route": N_("Route length"),
+    "road": N_("along roads"),
+    "offroad": N_("off-road"),
     "rank": N_("Rank"),
     "bn": N_("bn VND"),
     "legend": N_("Investment plan"),
@@ -239,5 +241,9 @@ def _popup(row: Any, tr: Translator) -> str:
     if has("people_served"):
         lines.append(f"{t('people')}: {e(tr.number(row['people_served']))}")
     if row["kind"] == "fibre" and has("route_km"):
-        lines.append(f"{t('route')}: {e(tr.km(row['route_km'] * 1000))}")
+        route = f"{t('route')}: {e(tr.km(row['route_km'] * 1000))}"
+        if has("route_offroad_km") and has("route_road_km"):
+            route += (f" ({t('road')} {e(tr.km(row['route_road_km'] * 1000))}, "
+                      f"{t('offroad')} {e(tr.km(row['route_offroad_km'] * 1000))})")
+        lines.append(route)
     return "<br>".join(lines)

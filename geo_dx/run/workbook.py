@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
 from geo_dx.run.report import neutralise_formulas, priority_table
 from geo_dx.schema import COMPONENTS
 
-__all__ = ["COMMUNE_SHEET_COLUMNS", "VILLAGE_SHEET_COLUMNS", "write_workbook"]
+__all__ = ["COMMUNE_SHEET_COLUMNS", "VILLAGE_SHEET_COLUMNS", "write_sheets", "write_workbook"]
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +123,6 @@ def write_workbook(
     >>> path.name, path.read_bytes()[:2]  # an xlsx file is a zip archive
     ('priority.xlsx', b'PK')
     """
-    import xlsxwriter
-
     tr = translator(language)
     _ = tr.gettext
     sheets: list[tuple[str, pd.DataFrame]] = [
@@ -134,18 +132,55 @@ def write_workbook(
     if plan is not None:
         sheets.append((_("Plan"), _coded(pd.DataFrame(plan).drop(
             columns=[c for c in ("geometry",) if c in plan.columns]), tr)))
+    path = _write_book(path, sheets, tr, after=lambda book, styles: _about_sheet(
+        book.add_worksheet(_sheet_name(_("About"))), tr, styles, title=title,
+        made=made or dt.date.today(), plan=plan is not None))
+    logger.info("wrote %s", path)
+    return path
+
+
+def write_sheets(
+    path: str | Path,
+    sheets: list[tuple[str, pd.DataFrame]],
+    *,
+    language: str = DEFAULT_LANGUAGE,
+    headers: Mapping[str, str] | None = None,
+) -> Path:
+    """
+    Write any tables as a typed workbook (atomically), one sheet each, styled as priority.xlsx.
+
+    Headers are ``headers[column]`` when given, else the column's label in ``language``;
+    text that a spreadsheet would run as a formula is neutralised.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_sheets(Path(tempfile.mkdtemp()) / "t.xlsx",
+    ...                     [("Bảng", pd.DataFrame({"village_id": ["V1"], "score": [0.5]}))])
+    >>> path.read_bytes()[:2]
+    b'PK'
+    """
+    return _write_book(path, sheets, translator(language), headers=headers)
+
+
+def _write_book(path: str | Path, sheets: list[tuple[str, pd.DataFrame]], tr: Translator, *,
+                headers: Mapping[str, str] | None = None,
+                after: Callable[[Any, _Styles], None] | None = None) -> Path:
+    """One typed sheet per table (then ``after(book, styles)``), written atomically."""
+    import xlsxwriter
+
     path = Path(path)
     with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": False})
         try:
             styles = _Styles(book)
             for name, frame in sheets:
-                _write_sheet(book.add_worksheet(_sheet_name(name)), frame, tr, styles)
-            _about_sheet(book.add_worksheet(_sheet_name(_("About"))), tr, styles,
-                         title=title, made=made or dt.date.today(), plan=plan is not None)
+                _write_sheet(book.add_worksheet(_sheet_name(name)), frame, tr, styles,
+                             headers=headers)
+            if after is not None:
+                after(book, styles)
         finally:
             book.close()
-    logger.info("wrote %s", path)
     return path
 
 
@@ -206,11 +241,12 @@ class _Styles:
         return self.number
 
 
-def _write_sheet(sheet: Any, frame: pd.DataFrame, tr: Translator, styles: _Styles) -> None:
+def _write_sheet(sheet: Any, frame: pd.DataFrame, tr: Translator, styles: _Styles, *,
+                 headers: Mapping[str, str] | None = None) -> None:
     """Headers in row 1 (frozen, filtered), then one row per record, typed cell by cell."""
     frame = neutralise_formulas(frame.reset_index(drop=True))
     for col, name in enumerate(frame.columns):
-        header = tr.column(str(name))
+        header = (headers or {}).get(str(name)) or tr.column(str(name))
         sheet.write_string(0, col, header, styles.header)
         values = frame[name]
         numeric = _is_numeric(values)
