@@ -37,6 +37,13 @@ PLAN_MAP_TEXT: dict[str, str] = {
     "offroad": N_("off-road"),
     "rank": N_("Rank"),
     "bn": N_("bn VND"),
+    "existing": N_("Existing site"),
+    "operator": N_("Operator"),
+    "candidate": N_("Candidate"),
+    "technology": N_("Technology, antenna"),
+    "start": N_("Starts from fibre node"),
+    "place": N_("Works at"),
+    "nearest_road": N_("Nearest road"),
     "legend": N_("Investment plan"),
     "link": N_("Village the site newly serves"),
 }
@@ -246,4 +253,29 @@ def _popup(row: Any, tr: Translator) -> str:
             route += (f" ({t('road')} {e(tr.km(row['route_road_km'] * 1000))}, "
                       f"{t('offroad')} {e(tr.km(row['route_offroad_km'] * 1000))})")
         lines.append(route)
+    lines += [f"{t(key)}: {e(value)}" for key, value in _who_and_where(row, tr) if value]
     return "<br>".join(lines)
+
+
+def _who_and_where(row: Any, tr: Translator) -> list[tuple[str, str]]:
+    """What to build with whom, and where: the popup lines of :mod:`geo_dx.plan.items`."""
+    def text(col: str) -> str:
+        value = row.get(col) if hasattr(row, "get") else None
+        return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+    def metres(col: str) -> str:
+        value = row.get(col) if hasattr(row, "get") else None
+        return "" if value is None or value != value else tr.metres(float(value))
+
+    height = metres("antenna_height_m")
+    place = ", ".join(p for p in (text("location_commune"), metres("elevation_m")) if p)
+    return [
+        ("candidate", " · ".join(p for p in (text("candidate_id"), text("name")) if p)),
+        ("existing", text("site_ref")),
+        ("start", text("start_node_id")),
+        ("operator", text("operator")),
+        ("technology", text("technology").upper() + (f", {height}" if height else "")
+         if row["kind"] != "fibre" else ""),
+        ("place", place),
+        ("nearest_road", metres("road_distance_m")),
+    ]
