@@ -46,14 +46,23 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
     # the columns the issue asks for, in order, plus how each item was made and its weight
     # what, where, with whom; the technology and antenna height to rebuild a site with
     assert table.columns.tolist() == [
-        "rank", "item_id", "kind", "technology", "candidate_id", "name", "generated_by",
-        "site_ref", "start_node_id", "operator", "antenna_height_m", "lon", "lat",
-        "elevation_m", "location_commune", "road_distance_m", "cost_vnd",
-        "cumulative_cost_vnd", "villages_served", "village_names", "people_served",
-        "ethnic_minority_people_served", "communes", "route_km", "route_road_km",
+        "rank", "item_id", "kind", "technology", "service", "candidate_id", "name",
+        "generated_by", "site_ref", "start_node_id", "operator", "antenna_height_m", "lon",
+        "lat", "elevation_m", "location_commune", "road_distance_m", "year", "power",
+        "capex_vnd", "opex_vnd_per_year", "npv_cost_vnd", "cost_vnd", "cumulative_cost_vnd",
+        "villages_served", "village_names", "people_served", "ethnic_minority_people_served",
+        "communes", "route_km", "route_road_km",
         "route_offroad_km", "route_ends", "weight_served"]
     sites = table[table["kind"] != "fibre"]
-    assert (sites["technology"] == "4g").all() and sites["antenna_height_m"].notna().all()
+    assert (sites["service"] == "4g").all() and sites["antenna_height_m"].notna().all()
+    assert set(sites["technology"]) <= {"upgrade", "macro_fibre_backhaul",
+                                        "macro_microwave_backhaul", "macro_satellite_backhaul",
+                                        "small_cell_fibre_backhaul",
+                                        "small_cell_microwave_backhaul",
+                                        "small_cell_satellite_backhaul"}
+    # the budget pays capex (cost_vnd is written to the đồng)
+    assert (table["capex_vnd"] - table["cost_vnd"]).abs().max() < 1
+    assert table["year"].isna().all()  # one budget: no schedule
     assert set(table["kind"]) <= {"new_site", "upgrade", "small_cell", "fibre"}
     for col in ("route_km", "route_road_km", "route_offroad_km"):
         assert table[col].notna().tolist() == (table["kind"] == "fibre").tolist()
