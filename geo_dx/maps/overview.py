@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_dx.maps.payload import to_wgs84
-from geo_dx.maps.pages import commune_page_names
 from geo_dx.communes import area_groups
+from geo_dx.maps.pages import commune_page_names
+from geo_dx.maps.payload import to_wgs84
 from geo_dx.spatial import working_crs
 
 __all__ = ["AREA_LABELS", "OVERVIEW_ABOVE_VILLAGES", "Area", "areas_nav_html", "coverage_near",

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_dx.signal.blocking import blocked_sentences
 from geo_dx.communes import COUNT_COLUMNS, placed
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
@@ -38,6 +37,7 @@ from geo_dx.schema import (
     SHARE_BINS,
     SHARE_COLOURS,
 )
+from geo_dx.signal.blocking import blocked_sentences
 from geo_dx.spatial import village_locations
 
 __all__ = ["CONFIDENCE_LABELS", "LABELS", "TECH_STYLE", "map_labels", "map_payload", "to_wgs84"]

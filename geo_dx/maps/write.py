@@ -34,7 +34,6 @@ import pandas as pd
 import xyzservices
 
 from geo_dx.atomic import run_outputs, write_text_atomic
-from geo_dx.signal.blocking import blocked_sentences
 from geo_dx.communes import misplaced_villages
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.forked import fork_map
@@ -55,8 +54,6 @@ from geo_dx.maps.overview import (
     coverage_near,
     split_areas,
 )
-from geo_dx.maps.payload import map_payload, require_columns, to_wgs84
-from geo_dx.maps.raster import RASTER_RGB
 from geo_dx.maps.pages import (
     commune_file_name,
     commune_page_names,
@@ -66,6 +63,9 @@ from geo_dx.maps.pages import (
     plan_section,
     use_page_template,
 )
+from geo_dx.maps.payload import map_payload, require_columns, to_wgs84
+from geo_dx.maps.raster import RASTER_RGB
+from geo_dx.signal.blocking import blocked_sentences
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
            "run_context", "write_maps"]
