@@ -20,6 +20,9 @@ from geo_dx.schema import CLIMATES, POLARISATIONS
 if TYPE_CHECKING:
     from geo_dx.config import Config, PlanConfig
 
+#: The ``[targets]`` keys (shares, 0-1).
+TARGET_KEYS: tuple[str, ...] = ("signal_village_share", "mobile_broadband_village_share",
+                                "fibre_village_share", "fibre_4g_commune_share")
 #: Allowed range of every numeric setting: (lowest, highest, lowest allowed itself).
 BOUNDS: dict[str, tuple[float, float, bool]] = {
     "assign_max_distance_m": (0.0, 1e6, True),
@@ -64,6 +67,7 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     **{f"plan.costs.{name}": (0.0, 1e16, True) for name in (
         "new_site_vnd", "upgrade_vnd", "small_cell_vnd", "fibre_road_per_km_vnd",
         "fibre_offroad_per_km_vnd", "drop_per_village_vnd")},
+    **{f"targets.{name}": (0.0, 1.0, True) for name in TARGET_KEYS},
 }
 #: Allowed range of every value in a mapping setting.
 MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
@@ -92,6 +96,7 @@ def _number(value: float) -> str:
 
 def check_config(config: Config, source: str) -> None:
     """Every value in range, known model names, a usable CRS: all checks in one place."""
+    _check_targets(config, source)
     for key, bounds in BOUNDS.items():
         value = _get(config, key)
         if value is not None:
@@ -130,6 +135,16 @@ def check_config(config: Config, source: str) -> None:
     if config.crs:
         check_crs(config.crs, source=source)
     _check_plan(config.plan, source)
+
+
+def _check_targets(config: Config, source: str) -> None:
+    """Targets are shares: 0.8 for 80 % (a percentage given as 80 is told so)."""
+    for name in TARGET_KEYS:
+        value = getattr(config.targets, name)
+        if math.isfinite(value) and 1 < value <= 100:
+            raise ConfigError(f"{source}: targets.{name} = {_number(value)} looks like a "
+                              f"percentage; give a share between 0 and 1, e.g. "
+                              f"{_number(value / 100)} for {_number(value)} %")
 
 
 def check_crs(crs: str, *, source: str = "config") -> CRS:

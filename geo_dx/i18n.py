@@ -274,6 +274,24 @@ class Translator:
         pattern = _PERCENT[self.language].format(decimals=_fraction(decimals))
         return format_percent(share, format=pattern, locale=self.language)
 
+    def money(self, vnd: float | None) -> str:
+        """
+        An amount as reports write it: tỷ đồng from a billion (one decimal), else triệu đồng.
+
+        Examples
+        --------
+        >>> vi = translator("vi")
+        >>> vi.money(29_986_578_715), vi.money(773_109_468), vi.money(563.9e9)
+        ('30,0 tỷ đồng', '773 triệu đồng', '563,9 tỷ đồng')
+        >>> translator("en").money(2.5e9)
+        '2.5 bn VND'
+        """
+        if vnd is None or not math.isfinite(float(vnd)):
+            return _MISSING
+        if abs(vnd) >= 1e9:
+            return self.gettext("{amount} bn VND", amount=self.number(vnd / 1e9, decimals=1))
+        return self.gettext("{amount} million VND", amount=self.number(vnd / 1e6))
+
     def km(self, metres: float | None, *, decimals: int = 1) -> str:
         """A distance given in metres, in kilometres: vi ``1,6 km``."""
         if metres is None or not math.isfinite(float(metres)):

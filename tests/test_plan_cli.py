@@ -30,7 +30,7 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
     # Vietnamese by default: the console block, the chart and the map layer
     printed = capsys.readouterr().out
     assert "Kế hoạch đầu tư (ngân sách 20,0 tỷ đồng" in printed
-    assert "3 trên 3 thôn, bản" in printed and "Investment plan" not in printed
+    assert "3/3 thôn, bản" in printed and "Investment plan" not in printed
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     p = summary["plan"]
     assert p["budget_vnd"] == 20e9 and p["mobile_gap_villages"] == 3

@@ -27,6 +27,7 @@ from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps, mobile_model
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
+from geo_dx.indicators import indicator_summary
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.rollout import rollout_clusters
@@ -229,7 +230,8 @@ def _analyse(inputs: RunInputs, config: Config, *, partitions: int | None = None
              "villages_covered": int(ev.covered.sum())}
             for ev in evidence
         ],
-        "extra": _signal_sections(scored, model, calibration, config),
+        "extra": {**_signal_sections(scored, model, calibration, config),
+                  "indicators": indicator_summary(scored, config.targets)},
     }
     layers = {"clusters": clusters}
     # Towns and roads go into the GeoPackage too, so `geo-dx map` can redraw them.
