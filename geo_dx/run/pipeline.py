@@ -396,7 +396,8 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
     def workbook(staging: Path) -> None:
         write_workbook(staging / "priority.xlsx", result.villages, result.communes,
                        plan=plan_table(result.plan) if result.plan is not None else None,
-                       language=language, title=result.summary["title"])
+                       summary=result.summary, language=language,
+                       title=result.summary["title"])
 
     with stage("write"):
         return write_run(

@@ -41,6 +41,9 @@ PRIORITY_COLUMNS: tuple[str, ...] = (
     "mobile_technology",
     "score",
     "reason",
+    "plan_item",
+    "plan_year",
+    "plan_answer",
     *(f"contrib_{c}" for c in COMPONENTS),
     "missing_components",
     "rank_p05",
@@ -102,6 +105,9 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
     if "rank" not in table:
         table["rank"] = table["score"].rank(ascending=False, method="first")
     table = table.sort_values(["rank", "village_id"])
+    items = plan_item_column(table)
+    if items is not None:
+        table["plan_item"] = items
     for col in ("rank", "rank_p05", "rank_p95", "cluster_id"):
         if col in table:
             table[col] = table[col].astype("Int64")
@@ -112,6 +118,23 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
         elif col.startswith("contrib_") or col in ("score", "travel_time_h"):
             table[col] = table[col].round(2)
     return table[[c for c in PRIORITY_COLUMNS if c in table]].reset_index(drop=True)
+
+
+def plan_item_column(villages: pd.DataFrame) -> pd.Series | None:
+    """
+    The plan item(s) serving each village: ``plan_item``, else ``planned_by`` (the column
+    before it); empty text as None. None when the villages were never planned.
+
+    Examples
+    --------
+    >>> plan_item_column(pd.DataFrame({"planned_by": ["M1", "", "F2;M1"]})).tolist()
+    ['M1', None, 'F2;M1']
+    """
+    column = next((villages[c] for c in ("plan_item", "planned_by") if c in villages), None)
+    if column is None:
+        return None
+    text = column.astype(object)
+    return text.where(text.map(lambda v: isinstance(v, str) and bool(v.strip())), None)
 
 
 def write_priority_csv(path: Path, villages: gpd.GeoDataFrame) -> Path:
