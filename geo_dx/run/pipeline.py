@@ -399,6 +399,15 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
                        summary=result.summary, language=language,
                        title=result.summary["title"])
 
+    def proposal(staging: Path) -> None:
+        from geo_dx.run.proposal import PROPOSAL, write_proposal
+
+        planned = result.plan is not None
+        write_proposal(staging / PROPOSAL, summary=result.summary, villages=result.villages,
+                       communes=result.communes,
+                       plan=plan_table(result.plan) if planned else None,
+                       plan_items=result.plan.items if planned else None, language=language)
+
     with stage("write"):
         return write_run(
             out_dir,
@@ -408,6 +417,6 @@ def write(result: RunResult, out_dir: str | Path) -> Path:
             summary=result.summary,
             extra_layers=result.extra_layers,
             # maps last: the index links the data files already written
-            extra_writers=(raster, plan_files, workbook, maps),
+            extra_writers=(raster, plan_files, workbook, proposal, maps),
             inputs=result.input_paths,
         )

@@ -439,10 +439,17 @@ def write_plan_into_run(
                        plan=plan_table(result), summary=summary, language=language,
                        title=summary["title"])
 
+    def proposal(staging: Path) -> None:
+        from geo_dx.run.proposal import PROPOSAL, write_proposal
+
+        write_proposal(staging / PROPOSAL, summary=summary, villages=result.villages,
+                       communes=communes, plan=plan_table(result), plan_items=result.items,
+                       language=language)
+
     # maps last: the index links the data files already written
     return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
                      summary=summary, extra_layers={**other_layers, **plan_layers(result)},
-                     extra_writers=(files, workbook, maps), inputs=inputs)
+                     extra_writers=(files, workbook, proposal, maps), inputs=inputs)
 
 
 def plan_map_kwargs(result: PlanResult | None, *,

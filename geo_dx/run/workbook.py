@@ -95,9 +95,6 @@ _FORMATS: Mapping[str, str] = {
 }
 #: Headers of the columns only the workbook shows (others: geo_dx.i18n.COLUMN_LABELS).
 _HEADERS: Mapping[str, str] = {
-    "plan_item": N_("Item in the plan"),
-    "plan_year": N_("Year of works"),
-    "plan_answer": N_("Option if not in the plan"),
     "cost_million_vnd": N_("Cost (million VND)"),
     "cumulative_cost_million_vnd": N_("Cumulative cost (million VND)"),
     "item_ids": N_("Items in the plan"),
@@ -361,7 +358,7 @@ def _write_sheet(sheet: Any, frame: pd.DataFrame, tr: Translator, styles: _Style
             styles.wrap if name in _WIDE else styles.text)
         for row, value in enumerate(values, start=1):
             number = float(as_float.iloc[row - 1]) if numeric else math.nan
-            if _missing(value) or (numeric and not math.isfinite(number)):
+            if _missing(value) or value == "" or (numeric and not math.isfinite(number)):
                 sheet.write_blank(row, col, None, style)  # missing or infinite: no number
             elif numeric:
                 sheet.write_number(row, col, number, style)
