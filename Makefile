@@ -20,7 +20,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/geo-dx run --budget 30e9
 
+# The linter first: CI (.ci/run calls exactly `make test`) fails on lint.
 test: $(VENV)/.installed-dev browser
+	$(BIN)/ruff check geo_dx tests benchmarks
 	$(BIN)/python -m pytest
 
 # Headless Chromium for the map's browser test (Debian packages; needs root and apt).

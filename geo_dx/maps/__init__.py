@@ -1,1 +1,1 @@
-"""What a planner opens: the maps, their pages and the assets they share."""
+"""What a planner opens: offline maps, commune pages, the index, their assets."""
