@@ -468,6 +468,8 @@ def _widths(table: Any, first_mm: float, columns: int, *, total_mm: float = 165)
 
     table.autofit = False
     rest = (total_mm - first_mm) / max(columns - 1, 1)
+    for index, column in enumerate(table.columns):  # the grid LibreOffice reads
+        column.width = Mm(first_mm if index == 0 else rest)
     for row in table.rows:
         for index, cell in enumerate(row.cells):
             cell.width = Mm(first_mm if index == 0 else rest)

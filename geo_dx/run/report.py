@@ -243,7 +243,7 @@ def format_summary(
     t = summary["totals"]
 
     def total(label: str, value: int) -> str:
-        return f"{label:<40}{tr.number(value):>7}"
+        return f"{label:<50}{tr.number(value):>7}"
 
     indicators = summary.get("indicators", {})
     province = indicators.get("province", {})
