@@ -95,7 +95,8 @@ def _run(args: argparse.Namespace) -> int:
         from geo_dx.run.plan_outputs import format_plan
 
         print("\n" + format_plan(result.summary["plan"], language=config.language))
-    files = ["map.html", "priority.csv", "priority.xlsx", "villages.gpkg", "summary.json"]
+    files = ["map.html", "priority.xlsx", "de_xuat_dau_tu.docx", "priority.csv",
+             "villages.gpkg", "summary.json"]
     if result.plan is not None:
         files += ["plan.csv", "budget_curve.png"]
     print("\n" + _("wrote {folder}/ ({files})", folder=out, files=", ".join(files)))
@@ -118,8 +119,8 @@ def _plan(args: argparse.Namespace) -> int:
     print(format_plan(result.summary, language=language))
     print("\n" + translator(language).gettext(
         "wrote {folder}/ ({files})", folder=args.run_dir,
-        files="plan.csv, budget_curve.png, villages.gpkg (plan_sites, plan_fibre), "
-              "summary.json, map.html"))
+        files="plan.csv, budget_curve.png, priority.xlsx, de_xuat_dau_tu.docx, "
+              "villages.gpkg (plan_sites, plan_fibre), summary.json, map.html"))
     return 0
 
 

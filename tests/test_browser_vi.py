@@ -186,7 +186,7 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
     assert legend.startswith("Chú giải")
     for words in ("Chưa có cáp quang, chưa có băng rộng di động (2)",
                   "Vòng tròn càng lớn, điểm ưu tiên càng cao", "Vùng phủ sóng",
-                  "Xã, phường: tỷ lệ thôn, bản chưa có cáp quang hoặc băng rộng di động",
+                  "Xã, phường: tỷ lệ thôn, bản thiếu dịch vụ",
                   "Trạm 4G và vùng phủ",
                   "81–100 %"):
         assert words in legend, words
@@ -226,7 +226,7 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
         });
         return out;
     """)
-    assert len(plan) == 1 and "Xây trạm băng rộng di động mới" in plan[0], plan
+    assert len(plan) == 1 and "Xây mới trạm BTS 4G" in plan[0], plan
     assert "Chi phí: 1,65 tỷ đồng" in plan[0] and "Số dân: 400" in plan[0], plan
     readable += "\n" + "\n".join(plan)
     assert untranslated(readable) == []
@@ -324,7 +324,7 @@ def test_vietnamese_dossier_page(driver, vi_dir):
                   "Thôn, bản chưa có cáp quang hoặc băng rộng di động, theo thứ tự ưu tiên",
                   "TT là thứ tự ưu tiên của thôn, bản trong toàn tỉnh.",
                   "Thôn, bản đã có cáp quang và băng rộng di động (1)",
-                  "Hạng mục đầu tư đề xuất", "Xây trạm băng rộng di động mới", "Kéo cáp quang",
+                  "Hạng mục đầu tư đề xuất", "Xây mới trạm BTS 4G", "Kéo cáp quang",
                   "1.650.000.000", "Bản Co Mận, Bản Phiêng"):
         assert words in text, words
     blocked = driver.find_elements("css selector", ".geodx-village-row .geodx-blocked")
