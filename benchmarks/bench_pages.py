@@ -39,7 +39,7 @@ def main() -> None:
           f"({len(result.villages):,} villages, {len(result.communes)} communes)")
     roads, towns = gpd.read_file(inputs.roads), gpd.read_file(inputs.towns)
     t0 = time.perf_counter()
-    context = PlaceContext.from_layers(dem=result.dem, roads=roads, towns=towns)
+    context = PlaceContext.from_layers(dem=result.overlay, roads=roads, towns=towns)
     t_context = time.perf_counter() - t0
     relief = base64.b64decode(context.relief.png_uri().split(",", 1)[1])
     print(f"place context: {t_context:.2f} s; relief {context.relief.levels.shape[1]} x "

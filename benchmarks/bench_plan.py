@@ -5,7 +5,7 @@ Country-like case: 100,000 villages, 5,000 without mobile broadband (in remote c
 400 × 800 km with ridges (terrain line of sight), a road grid every 20 km and 2,000 fibre
 nodes. Times, each measured in this run:
 
-- the candidate coverage (:func:`geo_dx.plan.candidates.served_matrix`: reach + line of sight
+- the candidate coverage (:func:`geo_dx.signal.served.served_matrix`: reach + line of sight
   for every candidate × gap-village pair), sparse; the memory a dense village × candidate
   matrix would need is printed for comparison;
 - the whole :func:`geo_dx.plan` (candidates, coverage, fibre tree, MILP, greedy, outputs;
@@ -31,8 +31,9 @@ from scipy.ndimage import gaussian_filter
 
 from geo_dx.config import Config, PlanConfig
 from geo_dx.dem import DemGrid
-from geo_dx.plan.candidates import prepare_candidates, served_matrix
+from geo_dx.plan.candidates import as_coverage_sites, prepare_candidates
 from geo_dx.plan.model import plan
+from geo_dx.signal.served import served_matrix
 
 CRS_UTM = CRS.from_epsg(32648)
 X0, Y0 = 200_000.0, 1_000_000.0
@@ -119,8 +120,8 @@ def main() -> None:
     config = Config(plan=PlanConfig(generate="never", time_limit_s=args.time_limit))
     t = time.perf_counter()
     prepared = prepare_candidates(case["candidates"], config=config)
-    cover = served_matrix(gaps, prepared, crs=CRS_UTM, dem=case["dem"], model="terrain",
-                          config=config)
+    cover = served_matrix(gaps, as_coverage_sites(prepared), model="terrain", crs=CRS_UTM,
+                          dem=case["dem"], config=config)
     t_cover = time.perf_counter() - t
     dense_gb = len(villages) * len(prepared) / 1024**3
     sparse_mb = (cover.data.nbytes + cover.indices.nbytes + cover.indptr.nbytes) / 1024**2

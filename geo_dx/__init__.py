@@ -24,13 +24,14 @@ from geo_dx.errors import GeoDxError, GeoDxWarning, InputError
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.gaps import find_gaps
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
-from geo_dx.maps.write import build_map, rebuild_maps, write_maps
+from geo_dx.maps.write import build_map, write_maps
 from geo_dx.plan.model import PlanResult, plan
 from geo_dx.remoteness import remoteness_summary, travel_time_h
 from geo_dx.rollout import rollout_clusters
 from geo_dx.run.pipeline import RunInputs, RunResult, analyse, write
 from geo_dx.run.report import build_summary, format_summary, priority_table, write_priority_csv
 from geo_dx.run.workbook import write_workbook
+from geo_dx.run.writer import rebuild_maps
 from geo_dx.scoring import score, score_summary
 from geo_dx.spatial import check_extent
 

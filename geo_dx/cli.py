@@ -10,11 +10,12 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from geo_dx.config import Config, load_config, with_weights
 from geo_dx.errors import GeoDxError, InputError
@@ -28,7 +29,7 @@ RUN_STAGES = 9
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``geo-dx`` command."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=_log_level(args.verbose), format="%(levelname)s: %(message)s",
                         stream=sys.stderr)
     logging.captureWarnings(True)
@@ -43,8 +44,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+#: Options whose value may be a negative number (argparse takes ``-5e9`` for an option).
+_NUMBER_OPTIONS = ("--budget",)
+_NEGATIVE = re.compile(r"^-(\d|\.\d)")
+
+
+def _negative_values(argv: Sequence[str]) -> list[str]:
+    """
+    ``--budget -5e9`` as ``--budget=-5e9``, so the value is read (and refused) as a number.
+
+    Examples
+    --------
+    >>> _negative_values(["plan", "--budget", "-5e9", "-q"])
+    ['plan', '--budget=-5e9', '-q']
+    """
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in _NUMBER_OPTIONS and _NEGATIVE.match(arg):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line too (``--lang fr`` lists the languages), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def _run(args: argparse.Namespace) -> int:
-    from geo_dx.atomic import check_out_dir
+    from geo_dx.run.folder import check_out_dir
     from geo_dx.run.pipeline import RunInputs, analyse, demo_inputs, input_paths, write
     from geo_dx.run.report import format_summary
 
@@ -95,16 +126,20 @@ def _run(args: argparse.Namespace) -> int:
         from geo_dx.run.plan_outputs import format_plan
 
         print("\n" + format_plan(result.summary["plan"], language=config.language))
-    files = ["map.html", "priority.xlsx", "de_xuat_dau_tu.docx", "priority.csv",
-             "villages.gpkg", "summary.json"]
-    if result.plan is not None:
-        files += ["plan.csv", "budget_curve.png"]
-    print("\n" + _("wrote {folder}/ ({files})", folder=out, files=", ".join(files)))
+    print("\n" + _wrote(out, config.language))
     return 0
 
 
+def _wrote(folder: Path, language: str) -> str:
+    """The last line of a command that wrote a run folder: the folder and its main files."""
+    from geo_dx.run.folder import run_outputs, shown_outputs
+
+    files = ", ".join(shown_outputs(run_outputs(folder) or ()))
+    return translator(language).gettext("wrote {folder}/ ({files})", folder=folder, files=files)
+
+
 def _plan(args: argparse.Namespace) -> int:
-    from geo_dx.maps.plan_layer import run_language
+    from geo_dx.run.folder import read_run
     from geo_dx.run.plan_outputs import format_plan, plan_run
 
     config = _plan_options(load_config(args.config), args)
@@ -115,12 +150,9 @@ def _plan(args: argparse.Namespace) -> int:
     with solver_output():
         result = plan_run(Path(args.run_dir), budget=budget, candidates=args.candidates,
                           config=config)
-    language = run_language(args.run_dir)  # the plan speaks the run's language
+    language = read_run(args.run_dir).summary.language  # the plan speaks the run's language
     print(format_plan(result.summary, language=language))
-    print("\n" + translator(language).gettext(
-        "wrote {folder}/ ({files})", folder=args.run_dir,
-        files="plan.csv, budget_curve.png, priority.xlsx, de_xuat_dau_tu.docx, "
-              "villages.gpkg (plan_sites, plan_fibre), summary.json, map.html"))
+    print("\n" + _wrote(Path(args.run_dir), language))
     return 0
 
 
@@ -181,7 +213,7 @@ def _plan_options(config: Config, args: argparse.Namespace) -> Config:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from geo_dx.maps.write import rebuild_maps
+    from geo_dx.run.writer import rebuild_maps
 
     paths = rebuild_maps(Path(args.run_dir), commune_id=args.commune)
     for path in paths:
@@ -200,7 +232,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="geo-dx",
         description="Find villages without fibre or mobile broadband, rank them, map them.",
     )
@@ -223,7 +255,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="covered where the raster value >= VALUE, e.g. -105 (default: nonzero)")
     run.add_argument("--mobile-tiles", metavar="P", help="Ookla-layout mobile speed tiles")
     run.add_argument("--fixed-tiles", metavar="P", help="Ookla-layout fixed speed tiles")
-    run.add_argument("--config", metavar="FILE.toml", help="configuration (see README)")
+    run.add_argument("--config", metavar="FILE.toml",
+                     help="configuration (see docs/configuration.md)")
     run.add_argument("--weights", metavar="NAME=W,...",
                      help="override scoring weights, e.g. ethnic=0.5,remoteness=0.3")
     run.add_argument("--title", help="dataset title shown on the map and summary")

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from geo_dx.config_checks import check_config
+from geo_dx.config_checks import building, check_built
 from geo_dx.errors import ConfigError
 from geo_dx.i18n import DEFAULT_LANGUAGE
 from geo_dx.schema import COMPONENTS, GAP_CLASSES, TECHNOLOGIES
@@ -198,7 +198,7 @@ class PlanCostsConfig:
 
     Orders of magnitude from published international ranges for rural networks (GSMA and
     ITU/Giga rural coverage cost studies) converted at about 25,000 VND per US dollar;
-    they are NOT Vietnamese tender prices. See the README, section "Investment plan".
+    they are NOT Vietnamese tender prices. See docs/investment-plan.md, "Unit costs".
     """
 
     #: A new 4G macro site: tower, 4G equipment, power (solar/diesel), backhaul link.
@@ -264,7 +264,19 @@ class TargetsConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """Everything a run can be told; ``Config()`` is the documented default."""
+    """
+    Everything a run can be told; ``Config()`` is the documented default.
+
+    Every value is checked as the configuration is built, from TOML or in Python
+    (:mod:`geo_dx.config_checks`).
+
+    Examples
+    --------
+    >>> Config(crs="EPSG:4326")
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.ConfigError: Config: crs = 'EPSG:4326' is geographic (degrees) but ...
+    """
 
     #: Language of what people read (maps, reasons, workbook, console): "vi" or "en".
     language: str = DEFAULT_LANGUAGE
@@ -281,6 +293,10 @@ class Config:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     plan: PlanConfig = field(default_factory=PlanConfig)
     targets: TargetsConfig = field(default_factory=TargetsConfig)
+
+    def __post_init__(self) -> None:
+        # one check for every way a Config is made: TOML, --weights, Python, replace()
+        check_built(self)
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -329,9 +345,8 @@ def load_config(path: str | Path | None) -> Config:
 
 def config_from_dict(data: Mapping[str, Any], *, source: str = "config") -> Config:
     """Build a :class:`Config` from nested dicts (as read from TOML), validating keys."""
-    config = _build(Config, data, source, "")
-    check_config(config, source)
-    return config
+    with building(source):
+        return _build(Config, data, source, "")
 
 
 def with_weights(config: Config, spec: str) -> Config:
@@ -361,9 +376,8 @@ def with_weights(config: Config, spec: str) -> Config:
         except ValueError as err:
             raise ConfigError(f"--weights: {name}={value!r} is not a number") from err
     scoring = dataclasses.replace(config.scoring, weights=_frozen(weights))
-    new = dataclasses.replace(config, scoring=scoring)
-    check_config(new, "--weights")
-    return new
+    with building("--weights"):
+        return dataclasses.replace(config, scoring=scoring)
 
 
 _MAPPING_KEYS = {

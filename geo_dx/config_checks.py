@@ -8,6 +8,9 @@ one :class:`~geo_dx.errors.ConfigError` naming the key, the value and what is al
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from pyproj import CRS
@@ -15,7 +18,7 @@ from pyproj.exceptions import CRSError
 
 from geo_dx.errors import ConfigError
 from geo_dx.i18n import LANGUAGES
-from geo_dx.schema import CLIMATES, POLARISATIONS
+from geo_dx.schema import CLIMATES, COLUMN_MAXIMA, POLARISATIONS
 
 if TYPE_CHECKING:
     from geo_dx.config import Config, PlanConfig
@@ -27,15 +30,15 @@ TARGET_KEYS: tuple[str, ...] = ("signal_village_share", "mobile_broadband_villag
 BOUNDS: dict[str, tuple[float, float, bool]] = {
     "assign_max_distance_m": (0.0, 1e6, True),
     "coverage.measurement_range_m": (0.0, 1e6, True),
-    "terrain.antenna_height_m": (0.0, 1000.0, True),
+    "terrain.antenna_height_m": (0.0, COLUMN_MAXIMA["antenna_height_m"], True),
     "terrain.receiver_height_m": (0.0, 1000.0, True),
     "terrain.clearance_m": (0.0, 1000.0, True),
     "terrain.k_factor": (0.0, 100.0, False),
     "terrain.sample_step_m": (0.0, 1e5, False),
-    "measured.mobile_min_down_kbps": (0.0, 1e8, True),
-    "measured.mobile_min_up_kbps": (0.0, 1e8, True),
-    "measured.fixed_min_down_kbps": (0.0, 1e8, True),
-    "measured.fixed_min_up_kbps": (0.0, 1e8, True),
+    "measured.mobile_min_down_kbps": (0.0, COLUMN_MAXIMA["download_kbps"], True),
+    "measured.mobile_min_up_kbps": (0.0, COLUMN_MAXIMA["upload_kbps"], True),
+    "measured.fixed_min_down_kbps": (0.0, COLUMN_MAXIMA["download_kbps"], True),
+    "measured.fixed_min_up_kbps": (0.0, COLUMN_MAXIMA["upload_kbps"], True),
     "measured.min_tests": (0.0, 1e9, True),
     "measured.dispute_min_tests": (1.0, 1e9, True),
     "measured.dispute_min_days": (0.0, 1e6, True),
@@ -59,20 +62,20 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "plan.candidate_spacing_m": (0.0, 1e5, False),
     "plan.max_peak_candidates": (0.0, 1e7, True),
     "plan.small_cell_range_m": (0.0, 1e5, False),
-    "plan.small_cell_antenna_height_m": (0.0, 1000.0, False),
+    "plan.small_cell_antenna_height_m": (0.0, COLUMN_MAXIMA["antenna_height_m"], False),
     "plan.detour_factor": (1.0, 10.0, True),
     "plan.max_fibre_route_km": (0.0, 1e4, False),
     "plan.time_limit_s": (0.0, 1e5, False),
     "plan.curve_steps": (1.0, 1000.0, True),
-    **{f"plan.costs.{name}": (0.0, 1e16, True) for name in (
+    **{f"plan.costs.{name}": (0.0, COLUMN_MAXIMA["cost_vnd"], True) for name in (
         "new_site_vnd", "upgrade_vnd", "small_cell_vnd", "fibre_road_per_km_vnd",
         "fibre_offroad_per_km_vnd", "drop_per_village_vnd")},
     **{f"targets.{name}": (0.0, 1.0, True) for name in TARGET_KEYS},
 }
 #: Allowed range of every value in a mapping setting.
 MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
-    "coverage.default_range_m": (0.0, 1e6, True),
-    "coverage.max_range_m": (0.0, 1e6, True),
+    "coverage.default_range_m": (0.0, COLUMN_MAXIMA["range_m"], True),
+    "coverage.max_range_m": (0.0, COLUMN_MAXIMA["range_m"], True),
     "scoring.weights": (0.0, 1e6, True),
     "scoring.severity": (0.0, 1.0, True),
     "signal.frequency_mhz": (20.0, 20000.0, True),
@@ -92,6 +95,37 @@ def _bounded(value: Any, bounds: tuple[float, float, bool], source: str, key: st
 
 def _number(value: float) -> str:
     return str(int(value)) if math.isfinite(value) and float(value).is_integer() else f"{value:g}"
+
+
+#: What a configuration being built is called in messages: a TOML file, ``--weights``, or
+#: ``Config`` for one built in Python.
+_SOURCE: ContextVar[str] = ContextVar("config_source", default="Config")
+
+
+@contextmanager
+def building(source: str) -> Iterator[None]:
+    """
+    Name the configurations built in this block in their messages (``config.toml: ...``).
+
+    Examples
+    --------
+    >>> from geo_dx.config import Config
+    >>> with building("my.toml"):
+    ...     Config(crs="EPSG:4326")
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.ConfigError: my.toml: crs = 'EPSG:4326' is geographic (degrees) but ...
+    """
+    token = _SOURCE.set(source)
+    try:
+        yield
+    finally:
+        _SOURCE.reset(token)
+
+
+def check_built(config: Config) -> None:
+    """Every check of :func:`check_config`, on a :class:`Config` as it is built."""
+    check_config(config, _SOURCE.get())
 
 
 def check_config(config: Config, source: str) -> None:

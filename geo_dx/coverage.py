@@ -221,6 +221,38 @@ def reach_and_nearest(
     return covered, nearest_m
 
 
+def pairs_within_reach(
+    target_xy: np.ndarray, point_xy: np.ndarray, reach_m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Every (point, target) pair with the target within the point's own reach.
+
+    The same tolerance as :func:`reach_and_nearest` (a target at exactly the reach is
+    within it); points with a non-finite reach or position reach nothing.
+
+    Examples
+    --------
+    >>> p, t = pairs_within_reach(np.array([[0.0, 0.0], [50.0, 0.0]]),
+    ...                           np.array([[0.0, 10.0], [50.0, 0.0]]), np.array([20.0, 0.0]))
+    >>> p.tolist(), t.tolist()
+    ([0, 1], [0, 1])
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    reach_m = np.asarray(reach_m, dtype=float).reshape(-1)
+    point_xy = np.asarray(point_xy, dtype=float).reshape(-1, 2)
+    ok = np.flatnonzero(np.isfinite(reach_m) & np.isfinite(point_xy).all(axis=1))
+    if len(ok) == 0 or len(target_xy) == 0:
+        return empty, empty
+    hits = _tree(np.asarray(target_xy, dtype=float)).query_ball_point(
+        point_xy[ok], r=_loose(reach_m[ok]))
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    if counts.sum() == 0:
+        return empty, empty
+    point_idx = np.repeat(ok, counts)
+    target_idx = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if len(h)])
+    return point_idx, target_idx
+
+
 def nearest_distance_m(target_xy: np.ndarray, point_xy: np.ndarray) -> np.ndarray:
     """Distance from each target to the nearest point (inf when there are no points)."""
     if len(point_xy) == 0:
@@ -234,7 +266,7 @@ def _tree(point_xy: np.ndarray) -> cKDTree:
     return cKDTree(point_xy, balanced_tree=False, compact_nodes=False)
 
 
-def _loose(reach: float) -> float:
+def _loose(reach: float | np.ndarray) -> float | np.ndarray:
     return reach * (1 + REACH_EPS) + REACH_EPS
 
 

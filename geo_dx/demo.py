@@ -21,10 +21,13 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,8 @@ from shapely.geometry import Point
 
 from geo_dx import _demo_world as _w
 from geo_dx._demo_world import DEMO_CRS, DEMO_PROVINCE
+from geo_dx._version import __version__
+from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.i18n import N_
 
 __all__ = [
@@ -55,6 +60,8 @@ DEMO_TITLE = N_("Synthetic demo province (not real data)")
 DEMO_SEED = 20250701
 #: The committed demo data of a repository checkout (absent in a wheel install).
 _REPO_DATA = Path(__file__).resolve().parents[1] / "data"
+#: Written beside a demo generated with ``out_dir``: its files and their hashes.
+_MARKER = ".geo_dx-demo.json"
 #: Published Điện Biên figures the demo is calibrated to.
 TARGET_WITHOUT_MOBILE = 86
 TARGET_WITHOUT_FIBRE = 261
@@ -189,19 +196,75 @@ def generate_demo(
     if not 0.02 <= size <= 4.0:
         raise ValueError(f"`size` was {size!r} but must be between 0.02 and 4.0")
     out = Path(out_dir) if out_dir is not None else _REPO_DATA
+    if out_dir is not None:  # the repository's own data/ is always the demo's
+        check_demo_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         _build(tmp, np.random.default_rng(seed), size)
+        if out_dir is not None:
+            _write_marker(tmp)
         if not out.exists():
+            os.chmod(tmp, 0o777 & ~_umask())
             os.replace(tmp, out)
         else:
-            for rel in _FILES.values():
+            for rel in (*_FILES.values(), *([_MARKER] if out_dir is not None else [])):
                 (out / rel).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp / rel, out / rel)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return paths_in(out)
+
+
+def check_demo_folder(out: str | Path) -> None:
+    """
+    Refuse to generate the demo into ``out`` when that would overwrite a file of the user's.
+
+    ``out`` may be new, hold none of the demo's file names, or hold a demo generated there
+    before whose files are unchanged (``.geo_dx-demo.json`` records them); anything else
+    is refused with one line naming the file (:class:`~geo_dx.errors.InputError`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_demo_folder(tempfile.mkdtemp())  # an empty folder: fine
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is an existing file, not a folder; give a new folder")
+    present = [rel for rel in _FILES.values() if (out / rel).exists()]
+    if not present:
+        return
+    try:
+        recorded = json.loads((out / _MARKER).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded = None
+    for rel in present:
+        if not isinstance(recorded, dict) or recorded.get(rel) != _sha256(out / rel):
+            why = ("is not a previous demo" if not isinstance(recorded, dict)
+                   else "changed since geo_dx generated it")
+            raise InputError(f"--out {out}: holds {rel} and {why}; the demo would overwrite "
+                             "it, so give a new or empty folder, e.g. --out demo_data")
+
+
+def _write_marker(folder: Path) -> None:
+    """Record the demo's files (with their hashes) so a later --regenerate knows them."""
+    files = {rel: _sha256(folder / rel) for rel in _FILES.values()}
+    (folder / _MARKER).write_text(json.dumps({"generator": f"geo_dx {__version__}",
+                                              "files": files}, indent=2), encoding="utf-8")
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _cache_dir() -> Path:
@@ -284,7 +347,9 @@ class _GapCounter:
         self.calls += 1
         public = [c for c in coverage.columns if not c.startswith("_")]
         cov = with_reach(validate_coverage(coverage[public].to_crs("EPSG:4326")))
-        result = find_gaps(self.villages, cov, communes=self.communes, dem=self.dem)
+        with warnings.catch_warnings():  # one technology at a time: "no fibre point" is by design
+            warnings.simplefilter("ignore", GeoDxWarning)
+            result = find_gaps(self.villages, cov, communes=self.communes, dem=self.dem)
         has = result.set_index("village_id")[column].reindex(self.villages["village_id"])
         return ~has.fillna(False).to_numpy(dtype=bool)
 

@@ -1,12 +1,14 @@
 """Gaps: which villages have fibre and mobile broadband, and which have neither.
 
-The gap rule (the contract, also in the README): a village's location is its point,
+The gap rule (the contract, also in docs/gap-rule.md): a village's location is its point,
 or for a polygon its ``representative_point()``. Mobile broadband is 3g, 4g or 5g
 (2g is not broadband); fibre is fibre. A village has a technology class when some
 coverage point of that class lies within its reach of the village location, or
 inside the village polygon. Reach is the point's ``range_m``, else the configured
 default for its technology, capped by the configured maximum. With a DEM and the
-terrain model, a mobile *site* must also be in line of sight of the village.
+terrain model, a mobile *site* must also be in line of sight of the village; with the
+itm model its predicted signal must reach the threshold. Which villages a point serves
+is decided in one place, :mod:`geo_dx.signal.served`; this module turns it into classes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,18 +25,10 @@ import shapely
 
 from geo_dx.communes import assign_communes
 from geo_dx.config import Config
-from geo_dx.coverage import (
-    Evidence,
-    category_codes,
-    covered_within_reach,
-    nearest_distance_m,
-    points_in_polygons,
-    reach_and_nearest,
-    with_reach,
-)
+from geo_dx.coverage import Evidence, category_codes, points_in_polygons
 from geo_dx.dem import DemGrid, dem_for
 from geo_dx.disputes import apply_disputes, weak_measurements
-from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.errors import GeoDxWarning
 from geo_dx.schema import (
     MOBILE_BROADBAND,
     MOBILE_ORDER,
@@ -46,12 +39,17 @@ from geo_dx.schema import (
     validate_villages,
 )
 from geo_dx.signal.calibration import Calibration
+from geo_dx.signal.served import (
+    PointColumns,
+    antenna_heights,
+    itm_hits,
+    mobile_model,
+    point_coverage,
+    with_missing_reach,
+)
 from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
-
-#: Mobile technologies, best first (2g counts for ``mobile_technology`` only).
-
 
 def find_gaps(
     villages: gpd.GeoDataFrame,
@@ -114,19 +112,19 @@ def find_gaps(
     grid = dem_for(dem, out, crs=config.crs)
     work_crs = grid.crs if grid is not None else working_crs(out, config.crs)
     model = mobile_model(config, grid)
-    cov = _with_missing_reach(coverage, config)
+    cov = with_missing_reach(coverage, config)
     cov = cov.to_crs(work_crs)
     vxy = shapely.get_coordinates(village_locations(out).to_crs(work_crs).to_numpy())
     pxy = shapely.get_coordinates(cov.geometry.to_numpy())
     inside_point, inside_village = points_in_polygons(out.geometry.to_crs(work_crs),
                                                        cov.geometry.to_numpy())
     is_site = (cov["kind"] == "site").to_numpy(dtype=bool)
-    antenna = _antenna_height(cov, config)
+    antenna = antenna_heights(cov, config)
     # weak or no-service measurements never count as coverage (they may dispute it)
     usable = ~weak_measurements(cov, config=config)
-    itm_hits = (_itm_hits(grid, cov, pxy, vxy, is_site & usable, antenna, config, calibration)
-                if model == "itm" else None)
-    points = _PointColumns(
+    hits = (itm_hits(grid, cov, pxy, vxy, is_site & usable, antenna, config, calibration)
+            if model == "itm" else None)
+    points = PointColumns(
         xy=pxy,
         tech=category_codes(cov["technology"], TECHNOLOGIES),
         source=category_codes(cov["source"], SOURCES),
@@ -137,8 +135,7 @@ def find_gaps(
         inside_point=inside_point,
         inside_village=inside_village,
     )
-    found = _point_coverage(vxy, points, how=model, grid=grid, config=config,
-                            itm_hits=itm_hits)
+    found = point_coverage(vxy, points, how=model, grid=grid, config=config, itm_hits=hits)
     fibre = _best_source(found.by_group, ("fibre",), evidence, "fibre", out.index)
     mobile = _best_source(found.by_group, MOBILE_BROADBAND, evidence, "mobile", out.index)
     out["has_fibre"] = fibre.notna().to_numpy()
@@ -157,10 +154,10 @@ def find_gaps(
             found.radius_mobile | out["has_mobile_broadband"].to_numpy()
         )
     if model == "itm":
-        sight = _point_coverage(vxy, points, how="terrain", grid=grid, config=config)
+        sight = point_coverage(vxy, points, how="terrain", grid=grid, config=config)
         los = _best_source(sight.by_group, MOBILE_BROADBAND, evidence, "mobile", out.index)
         out["has_mobile_broadband_terrain"] = los.notna().to_numpy()
-        out = _with_signal_columns(out, cov, itm_hits[2])
+        out = _with_signal_columns(out, cov, hits[2])
     out = apply_disputes(out, vxy, pxy, cov, config=config, model=model)
     out["gap_class"] = gap_class(out["has_fibre"], out["has_mobile_broadband"])
     logger.info(
@@ -169,22 +166,6 @@ def find_gaps(
     )
     return out
 
-
-def _with_missing_reach(coverage: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
-    """Coverage with ``reach_m`` for every row: given values kept, missing ones computed.
-
-    A ``reach_m`` column with gaps (rows appended to a layer that had one) must not leave
-    those rows reaching nowhere: they get :func:`geo_dx.coverage.with_reach`'s value.
-    """
-    if "reach_m" not in coverage:
-        return with_reach(coverage, config=config)
-    missing = coverage["reach_m"].isna().to_numpy()
-    if not missing.any():
-        return coverage
-    filled = coverage["reach_m"].to_numpy(dtype=float, na_value=np.nan).copy()
-    filled[missing] = with_reach(coverage[missing].drop(columns="reach_m"),
-                                 config=config)["reach_m"].to_numpy(dtype=float)
-    return coverage.assign(reach_m=filled)
 
 def _validated(layer: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
     """``layer`` as validated by :mod:`geo_dx.schema` (validated here when it was not)."""
@@ -221,10 +202,18 @@ def _warn_missing_evidence(
                 "leave range_m blank to use the default reach of each technology",
                 GeoDxWarning, stacklevel=3,
             )
+    fibre = (tech == "fibre") & usable
     if "fibre" not in classes and not (tech == "fibre").any():
         warnings.warn(
             "no fibre coverage point and no other fibre evidence, so every village is without "
             "fibre; give the fibre nodes with --coverage (technology fibre) if you have them",
+            GeoDxWarning, stacklevel=3,
+        )
+    elif "fibre" not in classes and fibre.any() and (reach[fibre] <= 0).all():
+        warnings.warn(
+            "every fibre coverage point has a reach of 0 m (range_m = 0?), so every village is "
+            "without fibre unless a node lies inside its polygon; leave range_m blank to use "
+            "the default reach of fibre",
             GeoDxWarning, stacklevel=3,
         )
 
@@ -248,68 +237,6 @@ def gap_class(has_fibre: pd.Series, has_mobile: pd.Series) -> pd.Series:
     return pd.Series(labels, index=has_fibre.index, dtype=object)
 
 
-def mobile_model(config: Config, dem: DemGrid | str | Path | None) -> str:
-    """
-    The mobile coverage model a run uses: ``"terrain"`` (line of sight), ``"itm"``
-    (predicted signal) or ``"radius"``.
-
-    ``terrain.model = "auto"`` means terrain when there is a DEM.
-
-    Examples
-    --------
-    >>> mobile_model(Config(), None)
-    'radius'
-    """
-    model = config.terrain.model
-    if model in ("terrain", "itm") and dem is None:
-        raise InputError(
-            f"terrain.model is {model!r} but no DEM was given; pass --dem FILE.tif "
-            "or set terrain.model = 'radius'"
-        )
-    if model == "auto":
-        return "terrain" if dem is not None else "radius"
-    return model
-
-
-def _itm_hits(
-    grid: DemGrid,
-    cov: gpd.GeoDataFrame,
-    pxy: np.ndarray,
-    vxy: np.ndarray,
-    candidates: np.ndarray,
-    antenna: np.ndarray,
-    config: Config,
-    calibration: Calibration | None,
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Predicted signal from every mobile site to the villages in its reach.
-
-    Returns the covering pairs (coverage position, village position) and the best
-    broadband signal per village.
-    """
-    from geo_dx.signal.strength import best_per_target, predict_pairs
-
-    tech = cov["technology"].to_numpy().astype(str)
-    sites = np.flatnonzero(candidates & np.isin(tech, MOBILE_ORDER))
-    eirp = (cov["eirp_dbm"].to_numpy(dtype=float)[sites] if "eirp_dbm" in cov
-            else np.full(len(sites), np.nan))
-    pairs = predict_pairs(grid, pxy[sites], tech[sites], cov["reach_m"].to_numpy(float)[sites],
-                          vxy, antenna_height_m=antenna[sites], eirp_dbm=eirp,
-                          terrain=config.terrain, signal=config.signal)
-    if calibration is not None and len(pairs):
-        operator = (cov["operator"].to_numpy(dtype=object)[sites] if "operator" in cov
-                    else np.full(len(sites), ""))
-        shift = calibration.offset_for(tech[sites][pairs["site"]],
-                                       np.asarray(operator[pairs["site"]], dtype=str))
-        pairs = pairs.assign(signal_dbm=pairs["signal_dbm"] + shift,
-                             margin_db=pairs["margin_db"] + shift)
-    ok = (pairs["margin_db"] >= 0).to_numpy()
-    site_pos = sites[pairs["site"].to_numpy()]
-    broadband = np.isin(tech[site_pos], MOBILE_BROADBAND)
-    best = best_per_target(pairs[broadband], len(vxy))
-    best["site"] = np.where(best["site"] >= 0, sites[np.maximum(best["site"], 0)], -1)
-    return site_pos[ok], pairs["target"].to_numpy()[ok], best
-
-
 def _with_signal_columns(out: gpd.GeoDataFrame, cov: gpd.GeoDataFrame,
                          best: pd.DataFrame) -> gpd.GeoDataFrame:
     """``mobile_signal_dbm``, ``mobile_margin_db`` and ``mobile_best_site`` (the site's
@@ -321,157 +248,6 @@ def _with_signal_columns(out: gpd.GeoDataFrame, cov: gpd.GeoDataFrame,
     out["mobile_margin_db"] = best["margin_db"].round(1).to_numpy()
     out["mobile_best_site"] = np.where(site >= 0, ids[np.maximum(site, 0)], None)
     return out
-
-
-def _antenna_height(cov: gpd.GeoDataFrame, config: Config) -> np.ndarray:
-    default = config.terrain.antenna_height_m
-    if "antenna_height_m" not in cov:
-        return np.full(len(cov), default)
-    return cov["antenna_height_m"].astype(float).fillna(default).to_numpy()
-
-
-def _covered_in_sight(
-    vxy: np.ndarray,
-    sxy: np.ndarray,
-    reach: np.ndarray,
-    antenna_m: np.ndarray,
-    grid: DemGrid,
-    config: Config,
-) -> np.ndarray:
-    """Villages within reach of a site AND in its line of sight over the DEM."""
-    from geo_dx.signal.terrain import visible_pairs
-
-    _, village = visible_pairs(grid, sxy, antenna_m, reach, vxy, config=config.terrain)
-    hit = np.zeros(len(vxy), dtype=bool)
-    hit[village] = True
-    return hit
-
-
-#: Sentinel technology code: no technology.
-_NONE = 99
-
-
-@dataclass(frozen=True)
-class _PointColumns:
-    """Coverage points as plain arrays in the working CRS (codes index TECHNOLOGIES/SOURCES)."""
-
-    xy: np.ndarray
-    tech: np.ndarray
-    source: np.ndarray
-    reach: np.ndarray
-    is_site: np.ndarray
-    antenna: np.ndarray
-    usable: np.ndarray
-    inside_point: np.ndarray
-    inside_village: np.ndarray
-
-
-@dataclass(frozen=True)
-class _Found:
-    by_group: dict[tuple[str, str], np.ndarray]
-    nearest_fibre_m: np.ndarray
-    nearest_mobile_m: np.ndarray
-    radius_mobile: np.ndarray
-
-
-def _point_coverage(
-    vxy: np.ndarray, points: _PointColumns, *, how: str, grid: DemGrid | None,
-    config: Config, itm_hits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> _Found:
-    """
-    Per (technology, source) group, which villages its points cover; nearest distances.
-
-    Groups are examined strongest source first, best technology first, and each only
-    for the villages whose answer it can still change (a village already covered by
-    measured 4g needs no look at declared 3g); every answer the caller reads
-    (best source per class, best technology) is the same as examining every group
-    for every village. Nearest distances use every point of the class (weak
-    measurements too); coverage only usable points. ``how`` is the mobile model for
-    sites: ``radius``, ``terrain`` (line of sight) or ``itm`` (``itm_hits``: site and
-    village positions of the pairs the signal model covers). Villages are queried in
-    spatial order (k-d tree queries run ~2x faster on nearby targets).
-    """
-    n = len(vxy)
-    order = _spatial_order(vxy)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    vxy = vxy[order]
-    best_fibre = np.full(n, _NONE)   # best source code covering with fibre
-    best_mobile = np.full(n, _NONE)  # best source code covering with mobile broadband
-    best_tech = np.full(n, _NONE)    # best mobile technology code (incl. 2g)
-    nearest = {"fibre": np.full(n, np.inf), "mobile": np.full(n, np.inf)}
-    radius_mobile = np.zeros(n, dtype=bool)
-    hits: dict[tuple[int, int], np.ndarray] = {}
-    broadband = {TECHNOLOGIES.index(t) for t in MOBILE_BROADBAND}
-
-    def cls_of(t_code: int) -> str | None:
-        return ("fibre" if TECHNOLOGIES[t_code] == "fibre" else
-                "mobile" if t_code in broadband else None)
-
-    for s_code in range(len(SOURCES)):
-        for t_code, t in enumerate(TECHNOLOGIES):
-            group = (points.tech == t_code) & (points.source == s_code)
-            members = group & points.usable
-            if cls_of(t_code) is not None and (group & ~points.usable).any():
-                weak = group & ~points.usable
-                near_weak = nearest_distance_m(vxy, points.xy[weak])
-                nearest[cls_of(t_code)] = np.minimum(nearest[cls_of(t_code)], near_weak)
-            if not members.any():
-                continue
-            cls = cls_of(t_code)
-            if t == "fibre":
-                need = best_fibre > s_code
-            else:
-                need = best_tech > t_code
-                if cls == "mobile":
-                    need |= best_mobile > s_code
-            los = members & points.is_site if how != "radius" and t != "fibre" else None
-            plain = members & ~los if los is not None else members
-            hit, near = reach_and_nearest(vxy, points.xy[plain], points.reach[plain], need=need,
-                                          nearest=cls is not None)
-            if los is not None and los.any():
-                sight = np.flatnonzero(need & ~hit)
-                if how == "itm" and itm_hits is not None:
-                    site_pos, village_pos = itm_hits[0], itm_hits[1]
-                    hit[rank[village_pos[los[site_pos]]]] = True
-                elif len(sight):
-                    hit[sight[_covered_in_sight(vxy[sight], points.xy[los], points.reach[los],
-                                                points.antenna[los], grid, config)]] = True
-                if cls == "mobile":
-                    radius_mobile |= covered_within_reach(vxy, points.xy[los], points.reach[los])
-                    near = np.minimum(near, nearest_distance_m(vxy, points.xy[los]))
-            if cls is not None:
-                nearest[cls] = np.minimum(nearest[cls], near)
-            if t == "fibre":
-                best_fibre[hit] = np.minimum(best_fibre[hit], s_code)
-            else:
-                best_tech[hit] = np.minimum(best_tech[hit], t_code)
-                if cls == "mobile":
-                    best_mobile[hit] = np.minimum(best_mobile[hit], s_code)
-                    radius_mobile |= hit
-            hits[(t_code, s_code)] = hit
-    # points inside village polygons count whatever the pruning above decided: a
-    # pruned village already has an answer at least as strong
-    ok = points.usable[points.inside_point]
-    inside_village = rank[points.inside_village[ok]]
-    inside_point = points.inside_point[ok]
-    inside_group = points.tech[inside_point].astype(np.int64) * 8 + points.source[inside_point]
-    by_group: dict[tuple[str, str], np.ndarray] = {}
-    for s_code, s in enumerate(SOURCES):
-        for t_code, t in enumerate(TECHNOLOGIES):
-            hit = hits.get((t_code, s_code), np.zeros(n, dtype=bool))
-            hit[inside_village[inside_group == t_code * 8 + s_code]] = True
-            if t_code in broadband:
-                radius_mobile |= hit
-            by_group[(t, s)] = hit[rank]
-    return _Found(by_group, nearest["fibre"][rank], nearest["mobile"][rank], radius_mobile[rank])
-
-
-def _spatial_order(xy: np.ndarray, cell_m: float = 5000.0) -> np.ndarray:
-    """Positions of ``xy`` sorted by row of ``cell_m`` then x: nearby points stay together."""
-    if len(xy) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.lexsort((xy[:, 0], np.floor((xy[:, 1] - xy[:, 1].min()) / cell_m)))
 
 
 def _best_source(

@@ -140,7 +140,7 @@ CODE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "boolean": MappingProxyType({"True": N_("Yes"), "False": N_("No")}),
 })
 
-#: Human header of each output column (the workbook's headers; README lists them).
+#: Human header of each output column (the workbook's headers; docs/language.md lists them).
 COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
     "rank": N_("Rank"),
     "village_id": N_("Village code"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,7 @@ import pyogrio
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader
 
-from geo_dx.columns import find_lon_lat, fold, recognise
+from geo_dx.columns import find_lon_lat, fold, nfc, recognise
 from geo_dx.config import Config
 from geo_dx.errors import GeoDxWarning, InputError, MissingDependencyError
 from geo_dx.schema import (
@@ -65,9 +66,28 @@ def read_communes(path: str | Path, *, config: Config | None = None) -> gpd.GeoD
     )
 
 
-def read_villages(path: str | Path, *, config: Config | None = None) -> gpd.GeoDataFrame:
-    """Read and validate villages (points or polygons, a CSV or Excel sheet with lon/lat)."""
+def read_villages(path: str | Path | gpd.GeoDataFrame, *,
+                  config: Config | None = None) -> gpd.GeoDataFrame:
+    """
+    Read and validate villages (points or polygons, a CSV or Excel sheet with lon/lat).
+
+    A GeoDataFrame already in memory (a notebook) is validated the same way, not read.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> frame = gpd.GeoDataFrame({"village_id": ["a"], "village_name": ["Bản A"]},
+    ...                          geometry=[shapely.Point(103.0, 21.4)], crs=4326)
+    >>> read_villages(frame)["village_id"].tolist()
+    ['a']
+    """
     config = config or Config()
+    if isinstance(path, gpd.GeoDataFrame):
+        return validate_villages(path.copy(), source="villages (GeoDataFrame)",
+                                 columns=config.columns.villages)
+    if not isinstance(path, str | Path):
+        raise InputError(f"read_villages: got a {type(path).__name__}; give a file path or a "
+                         "GeoDataFrame")
     return validate_villages(
         read_layer(path, columns=config.columns.villages, role="villages"),
         source=str(path),
@@ -160,7 +180,8 @@ def read_layer(
     if suffix in _TABLES:
         return _points_from_table(_read_csv(path), path, columns or {}, role)
     if suffix in _EXCEL:
-        return _points_from_table(_read_excel(path, layer), path, columns or {}, role)
+        return _points_from_table(_read_excel(path, layer, role), path, columns or {},
+                                     role)
     if suffix in _PARQUET:
         try:
             return gpd.read_parquet(path)
@@ -213,6 +234,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             "save it as UTF-8 CSV (Excel: 'CSV UTF-8')"
         ) from err
     sep = max((",", ";", "\t"), key=header.count)
+    check_header(next(csv.reader([header], delimiter=sep), []), source=str(path))
     try:
         frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False,
                             sep=sep)
@@ -226,7 +248,13 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
+def _read_excel(path: Path, sheet: str | None, role: str) -> pd.DataFrame:
+    """
+    One sheet of a workbook as a table: typed numbers stay numbers, other cells are text.
+
+    The sheet is the one asked for (``FILE:SHEET``), the only one holding data, or the
+    one named after ``role``; else the workbook is refused with the list of its sheets.
+    """
     try:
         import openpyxl
     except ImportError as err:  # a core dependency, but keep the message useful
@@ -239,25 +267,114 @@ def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
             f"{path}: cannot read this Excel file ({_first_line(err)}); save it as .xlsx"
         ) from err
     try:
-        names = book.sheetnames
-        if sheet is not None and sheet not in names:
-            raise InputError(f"{path}: has no sheet {sheet!r}; its sheets: {', '.join(names)}")
-        rows = list(book[sheet or names[0]].iter_rows(values_only=True))
+        name = _choose_sheet(path, book, sheet, role)
+        rows = [list(r) for r in book[name].iter_rows(values_only=True)]
     finally:
         book.close()
-    rows = [r for r in rows if any(v is not None and str(v).strip() for v in r)]
-    if not rows:
-        raise InputError(f"{path}: sheet {sheet or names[0]!r} is empty; give a header row "
-                         "and data")
-    header = [str(v).strip() if v is not None else f"column_{i + 1}"
-              for i, v in enumerate(rows[0])]
-    body = [["" if v is None else _cell_text(v) for v in r] for r in rows[1:]]
+    if any(v is None for r in rows for v in r):
+        _refuse_uncached_formulas(path, name, rows)
+    filled = [r for r in rows if any(_filled(v) for v in r)]
+    if not filled:
+        raise InputError(f"{path}: sheet {name!r} is empty; give a header row and data")
+    header = [str(v).strip() if _filled(v) else f"column_{i + 1}"
+              for i, v in enumerate(filled[0])]
+    check_header(header, source=f"{path}, sheet {name!r}", spreadsheet=True)
+    body = [[_cell(v) for v in r] for r in filled[1:]]
     return pd.DataFrame(body, columns=header, dtype=object)
 
 
-def _cell_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+def _choose_sheet(path: Path, book: object, sheet: str | None, role: str) -> str:
+    """The GeoPackage layer rule applied to sheets (see :func:`_choose_layer`)."""
+    names = list(book.sheetnames)
+    if sheet is not None:
+        if sheet not in names:
+            raise InputError(f"{path}: has no sheet {sheet!r}; its sheets: {', '.join(names)}")
+        return sheet
+    with_data = [n for n in names
+                 if any(_filled(v) for r in book[n].iter_rows(max_row=20, values_only=True)
+                        for v in r)]
+    if len(with_data) <= 1:
+        return (with_data or names)[0]
+    by_fold = {fold(n): n for n in with_data}
+    match = [by_fold[w] for w in _ROLE_LAYERS.get(role, (role,)) if w in by_fold]
+    if match:
+        return match[0]
+    raise InputError(
+        f"{path}: has {len(with_data)} sheets with data ({', '.join(with_data)}) and none is "
+        f"named {role!r}; say which holds the {role}, e.g. --{role} \"{path}:{with_data[0]}\" "
+        f"(FILE:SHEET), or name that sheet {role!r}"
+    )
+
+
+def _refuse_uncached_formulas(path: Path, sheet: str, values: list[list[object]]) -> None:
+    """Refuse formula cells saved without their computed value (workbooks written by scripts)."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        formulas = book[sheet].iter_rows(values_only=True)
+        cells = [
+            (f"{get_column_letter(c + 1)}{r + 1}", text)
+            for r, (row, saved) in enumerate(zip(formulas, values, strict=False))
+            for c, text in enumerate(row)
+            if isinstance(text, str) and text.startswith("=") and c < len(saved)
+            and saved[c] is None
+        ]
+    finally:
+        book.close()
+    if cells:
+        shown = ", ".join(ref for ref, _ in cells[:8]) + (" …" if len(cells) > 8 else "")
+        raise InputError(
+            f"{path}: sheet {sheet!r} has {len(cells)} formula cell(s) saved without their "
+            f"values ({shown}; e.g. {cells[0][0]} is {cells[0][1][:40]!r}), as a workbook "
+            "written by a script is; open it in Excel or LibreOffice and save it (that stores "
+            "the values), or write the values instead of formulas"
+        )
+
+
+def check_header(header: Sequence[str], *, source: str, spreadsheet: bool = False) -> None:
+    """
+    Refuse a header naming one column twice (which of the two would be read?).
+
+    Examples
+    --------
+    >>> check_header(["id", "lon", "lat", "lon"], source="v.csv")
+    Traceback (most recent call last):
+    ...
+    geo_dx.errors.InputError: v.csv: the header names column 'lon' twice (columns 2 and 4); ...
+    """
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = nfc(str(name).strip())
+        if not key:
+            continue  # blank header cells are named by position
+        if key in seen:
+            where = (f"{_letter(seen[key])} and {_letter(i)}" if spreadsheet
+                     else f"{seen[key] + 1} and {i + 1}")
+            raise InputError(
+                f"{source}: the header names column {key!r} twice (columns {where}); rename "
+                "or remove one of them"
+            )
+        seen[key] = i
+
+
+def _letter(position: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(position + 1)
+
+
+def _filled(value: object) -> bool:
+    return value is not None and bool(str(value).strip())
+
+
+def _cell(value: object) -> object:
+    """A typed number stays a number (never read by locale); everything else is text."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
     return str(value)
 
 
@@ -328,7 +445,8 @@ def read_numbers(
     the separator is ``;`` (``decimal_comma``) and no cell has a decimal point; then a
     warning says so once. A file mixing decimal commas and decimal points, or a ``;`` file
     with decimal points and ``1.250``-like cells, is ambiguous and refused. Columns in
-    ``text_columns`` and columns with any non-number cell are left alone.
+    ``text_columns`` and columns with any non-number cell are left alone. Typed numbers
+    (an Excel number cell) are numbers already: only text cells are read by locale.
 
     Examples
     --------
@@ -340,10 +458,11 @@ def read_numbers(
     for col in frame.columns:
         if col in text_columns:
             continue
-        cells = frame[col].astype(str).str.strip()
+        typed = frame[col].map(_is_number).to_numpy(dtype=bool)
+        cells = frame[col].astype(str).str.strip().where(~typed, "")
         filled = cells[cells != ""]
-        if len(filled) and filled.map(_looks_numeric).all():
-            numeric[col] = cells
+        if (len(filled) or typed.any()) and filled.map(_looks_numeric).all():
+            numeric[col] = cells  # only text cells: typed numbers are never read by locale
     if not numeric:
         return frame
 
@@ -377,7 +496,7 @@ def read_numbers(
     for col, cells in numeric.items():
         converted = cells.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
         changed |= bool((converted != cells).any())
-        out[col] = converted.where(cells != "", frame[col])
+        out[col] = converted.where(cells != "", frame[col])  # typed numbers and blanks kept
     if changed:
         warnings.warn(
             f"{source}: read numbers with a decimal comma and '.' between thousands "
@@ -387,6 +506,10 @@ def read_numbers(
         )
     out.attrs = dict(frame.attrs)
     return out
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
 
 
 def _looks_numeric(cell: str) -> bool:

@@ -37,7 +37,7 @@ CLUSTER_COLUMNS: tuple[str, ...] = (
 
 
 def rollout_clusters(
-    scored: gpd.GeoDataFrame, *, radius_m: float
+    scored: gpd.GeoDataFrame, *, radius_m: float, crs: object | None = None
 ) -> tuple[pd.Series, gpd.GeoDataFrame]:
     """
     Group gap villages that one site or one fibre extension could serve.
@@ -49,6 +49,9 @@ def rollout_clusters(
         ``score``, ``population_used`` (else ``population``), ``village_id``.
     radius_m
         Villages this close (great-circle metres) join the same cluster.
+    crs
+        The configured working CRS (``Config.crs``) the outlines are drawn in; default: see
+        :func:`geo_dx.spatial.working_crs`.
 
     Returns
     -------
@@ -86,7 +89,8 @@ def rollout_clusters(
                     algorithm="ball_tree").fit_predict(radians)
     order = _cluster_order(gap, labels)
     ids.loc[gap.index] = [order[label] for label in labels]
-    clusters = _cluster_table(gap.assign(cluster_id=ids.loc[gap.index]), points)
+    clusters = _cluster_table(gap.assign(cluster_id=ids.loc[gap.index]), points,
+                              working_crs(points, crs))
     logger.info("%d gap villages form %d rollout clusters (radius %.0f m)",
                 len(gap), len(clusters), radius_m)
     return ids, clusters
@@ -103,7 +107,8 @@ def _cluster_order(gap: pd.DataFrame, labels: np.ndarray) -> dict[int, int]:
     return {int(label): i + 1 for i, label in enumerate(best.index)}
 
 
-def _cluster_table(gap: gpd.GeoDataFrame, points: gpd.GeoSeries) -> gpd.GeoDataFrame:
+def _cluster_table(gap: gpd.GeoDataFrame, points: gpd.GeoSeries,
+                   metric: object) -> gpd.GeoDataFrame:
     people = "population_used" if "population_used" in gap else "population"
     frame = pd.DataFrame(
         {
@@ -132,7 +137,6 @@ def _cluster_table(gap: gpd.GeoDataFrame, points: gpd.GeoSeries) -> gpd.GeoDataF
     for gap_class in GAPS:
         table[gap_class] = (frame["gap_class"] == gap_class).groupby(frame["cluster_id"]).sum()
     table = table.reset_index()
-    metric = working_crs(points)
     xy = points.to_crs(metric)
     outlines = [
         MultiPoint(list(xy[gap["cluster_id"].to_numpy() == cid])).convex_hull.buffer(HULL_BUFFER_M)

@@ -153,6 +153,17 @@ COVERAGE = LayerSchema(
     # An OpenCellID export loads as is; measured signal may be called signal_dbm.
     aliases={"radio": "technology", "range": "range_m", "signal_dbm": "rsrp_dbm"},
 )
+#: Largest value of an input count column; the config's settings of the same quantity
+#: share these caps (:data:`geo_dx.config_checks.BOUNDS`).
+COLUMN_MAXIMA: Mapping[str, float] = MappingProxyType({
+    "antenna_height_m": 1000.0,
+    "range_m": 1e6,
+    "download_kbps": 1e8,
+    "upload_kbps": 1e8,
+    "cost_vnd": 1e16,
+})
+#: Counts of people or households: whole numbers (a fraction is a misread number).
+HEAD_COUNTS: tuple[str, ...] = ("population", "households")
 #: Plausible ranges of the coverage layer's radio columns (dBm).
 SIGNAL_RANGES_DBM: Mapping[str, tuple[float, float]] = MappingProxyType({
     "rsrp_dbm": (-160.0, -20.0),
@@ -195,8 +206,36 @@ def validate_communes(
 def validate_villages(
     gdf: gpd.GeoDataFrame, *, source: str = "villages", columns: Mapping[str, str] | None = None
 ) -> gpd.GeoDataFrame:
-    """Check and clean a villages layer (points or polygons); see :func:`validate_communes`."""
-    return _validate(gdf, VILLAGES, source, columns)
+    """
+    Check and clean a villages layer (points or polygons); see :func:`validate_communes`.
+
+    Villages stacked at one location (placeholder coordinates such as a commune centre,
+    or rows copied many times) are kept, with one warning that counts them.
+    """
+    out = _validate(gdf, VILLAGES, source, columns)
+    _warn_stacked(out, source)
+    return out
+
+
+def _warn_stacked(villages: gpd.GeoDataFrame, source: str) -> None:
+    """Warn once when several villages share one location (exactly the same bounds)."""
+    bounds = shapely.bounds(villages.geometry.to_numpy())
+    _, first, inverse, counts = np.unique(bounds, axis=0, return_index=True,
+                                          return_inverse=True, return_counts=True)
+    stacked = counts[inverse.ravel()] > 1
+    if not stacked.any():
+        return
+    top = int(np.argmax(counts))
+    where = villages.geometry.iloc[[first[top]]].to_crs(4326).representative_point().iloc[0]
+    warnings.warn(
+        f"{source}: {int(stacked.sum())} villages share {int((counts > 1).sum())} "
+        f"location(s); the largest stack holds {int(counts[top])} villages at lon "
+        f"{where.x:.5f}, lat {where.y:.5f} (e.g. "
+        f"{villages['village_id'].iloc[first[top]]!r}); stacked villages are usually "
+        "placeholder coordinates (a commune centre) or copied rows: check them",
+        GeoDxWarning,
+        stacklevel=3,
+    )
 
 
 def validate_coverage(
@@ -224,8 +263,22 @@ def validate_coverage(
         if col in out:
             out[col] = as_number(out[col], source, col, minimum=low, maximum=high)
     if "measured_at" in out:
-        out["measured_at"] = as_date(out["measured_at"], source)
+        out["measured_at"] = _not_future(as_date(out["measured_at"], source), source)
     return out
+
+
+def _not_future(dates: pd.Series, source: str) -> pd.Series:
+    """Refuse measurement dates after the run date (a day of margin for time zones)."""
+    today = pd.Timestamp.now().normalize()
+    late = dates.dt.normalize() > today + pd.Timedelta(days=1)
+    if late.any():
+        raise InputError(
+            f"{source}: column 'measured_at' has {int(late.sum())} date(s) after the run date "
+            f"{today:%Y-%m-%d} (e.g. {dates[late].iloc[0]:%Y-%m-%d} at {describe_rows(late)}); "
+            "a measurement cannot come from the future: fix those dates (day and month "
+            "swapped? a wrong year?) or leave them blank"
+        )
+    return dates
 
 
 def _skip_other_radios(
@@ -275,6 +328,12 @@ def normalise_technology(values: pd.Series, *, source: str = "coverage") -> pd.S
     """
     lowered = values.astype("string").str.strip().str.lower()
     mapped = lowered.map(TECHNOLOGY_ALIASES)
+    blank = lowered.isna() | (lowered == "")
+    if blank.any():
+        raise InputError(
+            f"{source}: column 'technology' is blank at {describe_rows(blank)}; give each "
+            f"coverage point its technology ({', '.join(TECHNOLOGIES)}) or remove those rows"
+        )
     bad = mapped.isna()
     if bad.any():
         rows = describe_rows(bad)
@@ -338,7 +397,7 @@ def _validate(
             "columns in EPSG:4326"
         )
     out = out.copy()
-    out = blank_to_missing(out)
+    out = blank_to_missing(out, source=source)
     out = _check_geometry(out, schema, source)
     for col in schema.strings:
         if col in out:
@@ -347,7 +406,10 @@ def _validate(
         check_ids(out, schema.id_column, source)
     for col in schema.counts:
         if col in out:
-            out[col] = as_number(out[col], source, col, minimum=0.0)
+            out[col] = as_number(out[col], source, col, minimum=0.0,
+                                 maximum=COLUMN_MAXIMA.get(col))
+            if col in HEAD_COUNTS:
+                _warn_fractional(out[col], source, col)
     for col in schema.fractions:
         if col in out:
             out[col] = as_number(out[col], source, col, minimum=0.0, maximum=1.0)
@@ -355,6 +417,21 @@ def _validate(
         if col in out:
             out[col] = as_bool(out[col], source, col)
     return out
+
+
+def _warn_fractional(counts: pd.Series, source: str, column: str) -> None:
+    """People and households are whole: a fraction is usually ``1.250`` read as 1.25."""
+    fractional = (counts % 1 != 0) & counts.notna()
+    if fractional.any():
+        value = float(counts[fractional].iloc[0])
+        warnings.warn(
+            f"{source}: column {column!r} has fractional head counts ({value:g} at "
+            f"{describe_rows(fractional)}); people and households are whole numbers: if "
+            "the file writes thousands with '.' (1.250 for 1250) beside decimal points, "
+            "remove that '.' (write 1250)",
+            GeoDxWarning,
+            stacklevel=4,
+        )
 
 
 def conforms(layer: object, kind: str) -> bool:

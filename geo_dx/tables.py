@@ -8,13 +8,14 @@ received, the 1-based rows (:func:`describe_rows`) and the fix.
 from __future__ import annotations
 
 import re
+import warnings
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from geo_dx.columns import nfc
-from geo_dx.errors import InputError
+from geo_dx.errors import GeoDxWarning, InputError
 
 #: Spellings read as true / false (any case; Vietnamese "có" / "không" with or without accents).
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "có", "co", "x"})
@@ -31,22 +32,72 @@ def as_date(series: pd.Series, source: str) -> pd.Series:
     if bad.any():
         raise InputError(
             f"{source}: column 'measured_at' must be an ISO date or date-time "
-            f"(2025-03-14 or 2025-03-14T08:30:00), got {series[bad].iloc[0]!r} at "
+            f"(2025-03-14 or 2025-03-14T08:30:00), got {shown(series[bad].iloc[0])} at "
             f"{describe_rows(bad)}"
         )
     return parsed
 
 
-def blank_to_missing(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Strip text cells (Unicode NFC) and turn empty ones into NaN, in place (give a copy)."""
+#: Control characters (C0 and C1, DEL): a NUL ends a name in a GeoPackage but not on a map.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def blank_to_missing(gdf: gpd.GeoDataFrame, *, source: str = "layer") -> gpd.GeoDataFrame:
+    """
+    Clean text cells in place (give a copy): Unicode NFC, control characters removed (tab
+    and line breaks become spaces; one warning counts the cells), stripped, empty → NaN.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> frame = gpd.GeoDataFrame({"name": ["Bản\\x00 Nà ", " "]}, geometry=[None, None])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     blank_to_missing(frame, source="v.csv")["name"].tolist()
+    ['Bản Nà', nan]
+    >>> str(caught[0].message)[:62]
+    'v.csv: removed control characters (NUL, line breaks, ...) from'
+    """
+    changed: dict[str, np.ndarray] = {}
     for col in gdf.columns:
         if col == gdf.geometry.name:
             continue
         series = gdf[col]
         if series.dtype == object or pd.api.types.is_string_dtype(series):
-            text = series.map(lambda v: nfc(v).strip() if isinstance(v, str) else v)
+            dirty = series.map(lambda v: isinstance(v, str) and bool(CONTROL_CHARACTERS.search(v)))
+            if dirty.any():
+                changed[str(col)] = dirty.to_numpy(dtype=bool)
+            text = series.map(lambda v: _clean_text(v) if isinstance(v, str) else v)
             gdf[col] = text.replace("", np.nan)
+    if changed:
+        count = sum(int(mask.sum()) for mask in changed.values())
+        col, mask = next(iter(changed.items()))
+        warnings.warn(
+            f"{source}: removed control characters (NUL, line breaks, ...) from {count} text "
+            f"cell(s) (column {col!r} at {describe_rows(mask)}"
+            f"{' and other columns' if len(changed) > 1 else ''}), so every output shows the "
+            "same text",
+            GeoDxWarning,
+            stacklevel=4,
+        )
     return gdf
+
+
+def _clean_text(value: str) -> str:
+    spaced = re.sub(r"[\t\r\n]+", " ", nfc(value))
+    return CONTROL_CHARACTERS.sub("", spaced).strip()
+
+
+def shown(value: object) -> str:
+    """
+    A cell value as a message shows it: ``inf``, not ``np.float64(inf)``.
+
+    Examples
+    --------
+    >>> shown(np.float64("inf")), shown("x"), shown(np.int64(3))
+    ('inf', "'x'", '3')
+    """
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def check_ids(gdf: gpd.GeoDataFrame, column: str, source: str) -> None:
@@ -117,21 +168,30 @@ def as_number(
     bad = (numbers.isna() & series.notna()) | np.isinf(numbers)
     if bad.any():
         raise InputError(
-            f"{source}: column {column!r} must be numeric, got {series[bad].iloc[0]!r} at "
-            f"{describe_rows(bad)}; fix those cells or leave them blank"
+            f"{source}: column {column!r} must be numeric and finite, got "
+            f"{shown(series[bad].iloc[0])} at {describe_rows(bad)}; fix those cells or leave "
+            "them blank"
         )
     low = (numbers < minimum) if minimum is not None else pd.Series(False, index=numbers.index)
     high = (numbers > maximum) if maximum is not None else pd.Series(False, index=numbers.index)
     if (low | high).any():
-        allowed = f"{minimum:g}..{maximum:g}" if maximum is not None else f">= {minimum:g}"
+        allowed = (f"{_number(minimum)}..{_number(maximum)}" if maximum is not None
+                   else f">= {_number(minimum)}")
         value = numbers[low | high].iloc[0]
         percent = maximum == 1.0 and value <= 100
         hint = "; it looks like a percentage: divide by 100" if percent else ""
         raise InputError(
-            f"{source}: column {column!r} has value {value:g} at {describe_rows(low | high)}; "
+            f"{source}: column {column!r} has value {_number(value)} at "
+            f"{describe_rows(low | high)}; "
             f"allowed {allowed}{hint}"
         )
     return numbers
+
+
+def _number(value: float) -> str:
+    """A number as people write it: 100000, not 1e+05; 0.35 stays 0.35."""
+    whole = float(value).is_integer() and abs(value) < 1e16
+    return f"{value:.0f}" if whole else f"{value:g}"
 
 
 def as_bool(series: pd.Series, source: str, column: str) -> pd.Series:
@@ -161,8 +221,8 @@ def as_bool(series: pd.Series, source: str, column: str) -> pd.Series:
     bad = parsed.isna()
     if bad.any():
         raise InputError(
-            f"{source}: column {column!r} must be true/false, got {series[bad].iloc[0]!r} at "
-            f"{describe_rows(bad)}; use true/false, yes/no or 1/0"
+            f"{source}: column {column!r} must be true/false, got {shown(series[bad].iloc[0])} "
+            f"at {describe_rows(bad)}; use true/false, yes/no or 1/0"
         )
     return parsed.astype(bool)
 
@@ -180,7 +240,7 @@ def as_choice(series: pd.Series, allowed: tuple[str, ...], source: str, column: 
     bad = ~lowered.isin(allowed)
     if bad.any():
         raise InputError(
-            f"{source}: column {column!r} has value {series[bad].iloc[0]!r} at "
+            f"{source}: column {column!r} has value {shown(series[bad].iloc[0])} at "
             f"{describe_rows(bad)}; "
             f"allowed: {', '.join(allowed)}"
         )

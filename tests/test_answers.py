@@ -122,6 +122,14 @@ def test_no_fibre_evidence_is_said_and_distance_is_empty_not_inf():
     assert "inf" not in text
 
 
+def test_fibre_nodes_all_with_range_0_are_said_as_for_mobile_sites():
+    gaps, messages = run_gaps([("4g", 1000, 1000, 5000.0), ("fibre", 2000, 2000, 0.0),
+                               ("fibre", 0, 0, 0.0)])
+    assert (~gaps["has_fibre"]).all()
+    assert any("every fibre coverage point has a reach of 0 m" in m
+               and "every village is without fibre" in m for m in messages), messages
+
+
 def test_with_evidence_there_is_no_such_warning():
     _, messages = run_gaps([("4g", 1000, 1000, 5000.0), ("fibre", 1000, 1000, 500.0)])
     assert not [m for m in messages if "coverage point" in m]
@@ -383,7 +391,7 @@ def test_half_nan_and_huge_coordinates_are_one_line_exit_2(tmp_path, capsys):
 
 
 def test_a_read_only_out_is_one_line_exit_2_before_the_analysis(tmp_path, capsys, monkeypatch):
-    import geo_dx.atomic
+    import geo_dx.run.folder
     import geo_dx.run.pipeline
 
     paths = cli_inputs(tmp_path, [("4g", 1000, 1200, 500.0), ("fibre", 5000, 5100, 500.0)])
@@ -392,7 +400,7 @@ def test_a_read_only_out_is_one_line_exit_2_before_the_analysis(tmp_path, capsys
         raise AssertionError("the analysis ran before --out was checked")
 
     monkeypatch.setattr(geo_dx.run.pipeline, "analyse", no_analysis)
-    monkeypatch.setattr(geo_dx.atomic.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(geo_dx.run.folder.os, "access", lambda path, mode: False)
     line = one_line_exit_2(paths, tmp_path / "out", capsys)
     assert "read-only" in line
 

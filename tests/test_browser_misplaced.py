@@ -13,18 +13,13 @@ from pathlib import Path
 
 import pytest
 import test_browser
-from test_browser import CHROMEDRIVER, CHROMIUM, _open, _severe
+from test_browser import _open, _severe
 from test_maps import make_communes, make_coverage
 from test_misplaced import misplaced_province
 
 from geo_dx.maps.pages import commune_page_names
 from geo_dx.maps.write import write_maps
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="headless browser tests need Chromium and chromedriver "
-    "(Debian: apt-get install -y chromium chromium-driver); not found on PATH",
-)
 driver = test_browser.driver  # the same headless Chromium fixture, one per module
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import io
 import itertools
+import os
 import re
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,18 +23,14 @@ import pandas as pd
 import pytest
 import shapely
 import test_browser
-from test_browser import CHROMEDRIVER, CHROMIUM, _open, _severe
+from test_browser import _open, _severe, settle, wait_for
 from test_maps import TITLE, UTM, X0, Y0, make_coverage, make_outlines, make_villages
 
 from geo_dx.communes import summarise_communes
 from geo_dx.maps.pages import commune_page_names
 from geo_dx.maps.write import PlaceContext, write_maps
+from geo_dx.schema import GAP_COLOURS
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="headless browser tests need Chromium and chromedriver "
-    "(Debian: apt-get install -y chromium chromium-driver); not found on PATH",
-)
 pypdf = pytest.importorskip("pypdf", reason="pypdf is not installed (dev extra)")
 
 N_LONG = 60  # villages with a gap in the long commune "L"
@@ -118,6 +114,32 @@ _CONTROLS = """
 """
 
 
+# The open popup's box, once it is on the screen and has stopped moving (Leaflet pans the
+# map to show a popup, with an animation), else its last box.
+_POPUP_BOX = """
+    var p = document.querySelector('.leaflet-popup');
+    if (!p) { return null; }
+    var r = p.getBoundingClientRect(), box = [r.left, r.top, r.right, r.bottom];
+    var last = window.__geodxPopupBox;
+    window.__geodxPopupBox = box;
+    var still = last && last.every(function (v, i) { return Math.abs(v - box[i]) < 0.5; });
+    var inside = box[0] >= 0 && box[1] >= 0 && box[2] <= innerWidth && box[3] <= innerHeight;
+    return still && inside ? box : null;
+"""
+
+
+def _popup_box_on_screen(driver) -> list[float]:
+    """Wait until the open popup is still and on the screen; return its box."""
+    driver.execute_script("window.__geodxPopupBox = null;")
+    try:
+        return wait_for(driver, _POPUP_BOX, what="the popup to settle on the screen",
+                        timeout_s=10)
+    except AssertionError:
+        return driver.execute_script(
+            "var r = document.querySelector('.leaflet-popup').getBoundingClientRect();"
+            "return [r.left, r.top, r.right, r.bottom];")
+
+
 def _overlaps(rects: list[dict]) -> list[tuple[str, str]]:
     return [(a["cls"], b["cls"]) for a, b in itertools.combinations(rects, 2)
             if a["left"] < b["right"] and b["left"] < a["right"]
@@ -128,7 +150,6 @@ def test_phone_controls_do_not_overlap_and_popups_fit(driver, pages_dir):
     _phone(driver, True)
     try:
         _open(driver, pages_dir / "map.html")
-        time.sleep(0.3)
         width, height = driver.execute_script("return [innerWidth, innerHeight]")
         assert (width, height) == (400, 800)
         rects = driver.execute_script(_CONTROLS)
@@ -147,10 +168,7 @@ def test_phone_controls_do_not_overlap_and_popups_fit(driver, pages_dir):
                 return r.id === 'v01'; });
             s.show(i);
         """)
-        time.sleep(0.4)
-        box = driver.execute_script(
-            "var r = document.querySelector('.leaflet-popup').getBoundingClientRect();"
-            "return [r.left, r.top, r.right, r.bottom];")
+        box = _popup_box_on_screen(driver)
         assert box[0] >= 0 and box[1] >= 0 and box[2] <= 400 and box[3] <= 800, box
         assert _severe(driver) == []
     finally:
@@ -161,7 +179,8 @@ def test_print_hides_controls_and_keeps_the_legend_off_the_map(driver, pages_dir
     _open(driver, pages_dir / "map.html")
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
-        time.sleep(0.3)
+        wait_for(driver, "return matchMedia('print').matches;", what="the print media")
+        settle(driver)
         shown = driver.execute_script(_CONTROLS)
         kinds = " ".join(r["cls"] for r in shown)
         for css in ("leaflet-control-zoom", "geodx-search", "leaflet-control-layers",
@@ -224,7 +243,17 @@ def test_dossier_links_back_and_lists_villages(driver, pages_dir):
 
 # --- The demo province, as `geo-dx run` writes it: the README's screenshots ---------------
 
+# The screenshots go to tests/artifacts/; with GEO_DX_DOCS_IMG=1 also to docs/img/, the
+# README's and the guides' pictures (so a test run never changes committed files).
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "img"
+
+
+def _shot_paths(name: str) -> list[Path]:
+    paths = [ARTIFACTS / name]
+    if os.environ.get("GEO_DX_DOCS_IMG", "").strip() not in ("", "0"):
+        paths.append(DOCS / name)
+    return paths
 
 
 @pytest.fixture(scope="module")
@@ -238,12 +267,16 @@ def demo_run() -> Path:
 
 
 def _save_small_png(png: bytes, path: Path, *, colours: int = 256) -> int:
-    """Keep a screenshot small: an adaptive palette of ``colours`` colours."""
+    """Keep a screenshot small: an adaptive palette of ``colours`` colours.
+
+    Octree, not median cut: median cut merged the few pixels of the legend's green swatch
+    (villages with both services) into a blue, so the picture showed a wrong colour.
+    """
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
     image = Image.open(io.BytesIO(png)).convert("RGB")
-    image.quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+    image.quantize(colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(
         path, optimize=True)
     return path.stat().st_size
 
@@ -253,7 +286,6 @@ def test_demo_map_and_dossier_screenshots(driver, demo_run):
         "width": 1000, "height": 720, "deviceScaleFactor": 1, "mobile": False})
     try:
         _open(driver, demo_run / "map.html")
-        time.sleep(0.8)
         assert _severe(driver) == []
         # Relief, roads, towns and commune names are drawn; labels do not pile up.
         state = driver.execute_script("""
@@ -270,9 +302,9 @@ def test_demo_map_and_dossier_screenshots(driver, demo_run):
             "return getComputedStyle(document.querySelector('img.geodx-relief-image'))"
             ".imageRendering;") == "auto"
         assert state["labels"] == 45
-        # Place the labels now rather than wait for the page's timer (a loaded machine may
-        # take longer than the sleep above).
+        # Place the labels now rather than wait for the page's timer.
         driver.execute_script("window.geoDxMaps[0].declutter();")
+        settle(driver)
         shown = driver.execute_script("""
             return Array.from(document.querySelectorAll(
                 '.geodx-commune-label, .geodx-town-label, .geodx-rank')).filter(function (e) {
@@ -282,17 +314,42 @@ def test_demo_map_and_dossier_screenshots(driver, demo_run):
                             bottom: r.bottom}; });
         """)
         assert len(shown) > 20 and _overlaps(shown) == []
-        size = _save_small_png(driver.get_screenshot_as_png(), DOCS / "map.png")
-        assert size < 250_000
+        png = driver.get_screenshot_as_png()
+        for path in _shot_paths("map.png"):
+            assert _save_small_png(png, path) < 250_000
+        # The small picture keeps every gap class's colour (the legend's swatches at least).
+        from PIL import Image
+
+        pixels = np.asarray(Image.open(ARTIFACTS / "map.png").convert("RGB"), dtype=int)
+        for gap, colour in GAP_COLOURS.items():
+            rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+            assert (np.abs(pixels - rgb).max(axis=2) <= 6).sum() >= 20, (gap, colour)
         # The dossier of the commune with the province's first village.
         index = (demo_run / "index.html").read_text(encoding="utf-8")
         first = re.search(r'<a href="(communes/[\w-]+\.html)">', index).group(1)
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": 800, "height": 1100, "deviceScaleFactor": 1, "mobile": False})
         _open(driver, demo_run / first)
-        time.sleep(0.8)
         assert _severe(driver) == []
-        size = _save_small_png(driver.get_screenshot_as_png(), DOCS / "dossier.png")
-        assert size < 250_000
+        png = driver.get_screenshot_as_png()
+        for path in _shot_paths("dossier.png"):
+            assert _save_small_png(png, path) < 250_000
+        # The popup of the province's first village (the Vietnamese guide's picture), with
+        # the legend folded so it does not cover the popup.
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 760, "height": 620, "deviceScaleFactor": 1, "mobile": False})
+        _open(driver, demo_run / "map.html")
+        driver.find_element("css selector", ".geodx-legend-toggle").click()
+        driver.execute_script("""
+            var s = window.geoDxMaps[0];
+            s.show(s.rows.findIndex(function (r) { return r.rank === 1; }));""")
+        box = _popup_box_on_screen(driver)
+        assert box[0] >= 0 and box[1] >= 0 and box[2] <= 760 and box[3] <= 620, box
+        driver.execute_script("window.geoDxMaps[0].declutter();")
+        settle(driver)
+        assert "Thứ 1 (" in driver.find_element("css selector", ".leaflet-popup-content").text
+        png = driver.get_screenshot_as_png()
+        for path in _shot_paths("popup.png"):
+            assert _save_small_png(png, path) < 100_000
     finally:
         _phone(driver, False)

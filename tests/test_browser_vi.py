@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,9 +24,9 @@ import pandas as pd
 import pytest
 import shapely
 import test_browser
-from test_browser import CHROMEDRIVER, CHROMIUM, _open, _requested_urls
+from test_browser import _open, remote_requests, settle, wait_for
 from test_browser import _severe as severe
-from test_browser_pages import _CONTROLS, _context, _overlaps, _phone
+from test_browser_pages import _CONTROLS, _context, _overlaps, _phone, _popup_box_on_screen
 from test_maps import UTM, X0, Y0, make_communes, make_coverage, make_villages
 
 from geo_dx.i18n import CODE_LABELS, translator
@@ -36,11 +35,6 @@ from geo_dx.maps.payload import CONFIDENCE_LABELS, LABELS, TECH_STYLE
 from geo_dx.maps.plan_layer import PLAN_MAP_TEXT, plan_layer
 from geo_dx.maps.write import write_maps
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="headless browser tests need Chromium and chromedriver "
-    "(Debian: apt-get install -y chromium chromium-driver); not found on PATH",
-)
 driver = test_browser.driver  # the same headless Chromium fixture, one per module
 
 VI = translator("vi")
@@ -155,10 +149,8 @@ def _popup_text(driver, village_id: str) -> str:
         var s = window.geoDxMaps[0], id = arguments[0];
         s.show(s.rows.findIndex(function (r) { return r.id === id; }));
     """, village_id)
-    deadline = time.monotonic() + 5
-    while not driver.find_elements("css selector", ".leaflet-popup-content .geodx-popup"):
-        assert time.monotonic() < deadline, "no popup opened"
-        time.sleep(0.05)
+    wait_for(driver, "return !!document.querySelector('.leaflet-popup-content .geodx-popup');",
+             what=f"the popup of {village_id} to open")
     # innerText, not Selenium's .text: a tall popup scrolls, and .text leaves out what is
     # scrolled out of view.
     return driver.execute_script(
@@ -175,7 +167,6 @@ def test_the_list_of_english_words_is_real():
 
 def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
     _open(driver, vi_dir / "map.html")
-    time.sleep(0.5)
     assert driver.execute_script("return document.documentElement.lang") == "vi"
     assert driver.find_element("css selector", ".geodx-title-main").text == TITLE_VI
     sub = driver.find_element("css selector", ".geodx-title-sub").text
@@ -232,7 +223,7 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
     assert untranslated(readable) == []
     assert severe(driver) == []
     assert driver.execute_script("return window.__errors") == []
-    assert [u for u in _requested_urls(driver) if not u.startswith(("file:", "data:"))] == []
+    assert remote_requests(driver) == []  # http(s)/ws(s) only: chrome:// is the browser's own
 
 
 def test_popup_of_a_village_behind_a_ridge_says_why(driver, vi_dir):
@@ -243,12 +234,22 @@ def test_popup_of_a_village_behind_a_ridge_says_why(driver, vi_dir):
     # The ridge top is marked on the map while the popup is open, and only then.
     marks = driver.find_elements("css selector", ".geodx-obstacle")
     assert len(marks) == 1 and marks[0].get_attribute("title") == "Độ cao đỉnh chắn (m)"
-    where = driver.execute_script("""
+    ridge = gpd.GeoSeries([shapely.Point(X0 + 7_000, Y0 + 2_100)], crs=UTM).to_crs(4326)
+    # Within ~100 m (the village is 900 m away), once the view has stopped panning to the
+    # popup: wait for the mark to sit there, then check it.
+    where_js = """
         var s = window.geoDxMaps[0], r = arguments[0].getBoundingClientRect();
         var p = s.map.containerPointToLatLng([r.left + r.width / 2, r.top + r.height / 2]);
-        return [p.lat, p.lng];""", marks[0])
-    ridge = gpd.GeoSeries([shapely.Point(X0 + 7_000, Y0 + 2_100)], crs=UTM).to_crs(4326)
-    # within ~100 m (the village is 900 m away; the view may still be settling)
+        return [p.lat, p.lng];"""
+    near = where_js.replace("return [p.lat, p.lng];", """
+        return Math.abs(p.lat - arguments[1]) < 1e-3 && Math.abs(p.lng - arguments[2]) < 1e-3;
+    """)
+    try:
+        wait_for(driver, near, marks[0], ridge.y.iloc[0], ridge.x.iloc[0],
+                 what="the ridge mark to settle", timeout_s=10)
+    except AssertionError:
+        pass  # the assertion below says where it is
+    where = driver.execute_script(where_js, marks[0])
     assert abs(where[0] - ridge.y.iloc[0]) < 1e-3 and abs(where[1] - ridge.x.iloc[0]) < 1e-3
     blocked = driver.find_element("css selector", ".geodx-popup-blocked")
     assert blocked.get_attribute("textContent") == BLOCKED  # (the popup may scroll)
@@ -262,7 +263,6 @@ def test_vietnamese_map_on_a_phone(driver, vi_dir):
     _phone(driver, True)
     try:
         _open(driver, vi_dir / "map.html")
-        time.sleep(0.3)
         rects = driver.execute_script(_CONTROLS)
         assert len(rects) >= 7 and _overlaps(rects) == []
         for r in rects:
@@ -272,10 +272,7 @@ def test_vietnamese_map_on_a_phone(driver, vi_dir):
             var s = window.geoDxMaps[0];
             s.show(s.rows.findIndex(function (r) { return r.id === 'v03'; }));
         """)
-        time.sleep(0.4)
-        box = driver.execute_script(
-            "var r = document.querySelector('.leaflet-popup').getBoundingClientRect();"
-            "return [r.left, r.top, r.right, r.bottom];")
+        box = _popup_box_on_screen(driver)
         assert box[0] >= 0 and box[1] >= 0 and box[2] <= 400 and box[3] <= 800, box
         assert BLOCKED in driver.find_element("css selector", ".leaflet-popup-content"
                                               ).get_attribute("textContent")
@@ -284,7 +281,9 @@ def test_vietnamese_map_on_a_phone(driver, vi_dir):
                  "bottom": box[3]}
         assert _overlaps([popup, *driver.execute_script(_CONTROLS)]) == []
         driver.execute_script("window.geoDxMaps[0].map.closePopup();")
-        time.sleep(0.2)
+        wait_for(driver, "return !document.querySelector('.leaflet-popup');",
+                 what="the popup to close")
+        settle(driver)
         # The open legend fits on the screen and covers no other control (the scale bar).
         driver.find_element("css selector", ".geodx-legend-toggle").click()
         legend = driver.execute_script(
@@ -316,7 +315,6 @@ def test_vietnamese_index_page(driver, vi_dir):
 
 def test_vietnamese_dossier_page(driver, vi_dir):
     _open(driver, _dossier(vi_dir))
-    time.sleep(0.3)
     assert driver.execute_script("return document.documentElement.lang") == "vi"
     text = driver.find_element("tag name", "body").text
     for words in ("Danh sách xã, phường", "Bản đồ toàn tỉnh", "In / lưu PDF",

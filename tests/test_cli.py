@@ -92,7 +92,8 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(inputs, tmp_path, ca
                                                             message):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "summary.json").write_text('{"outputs": ["summary.json"]}')  # a previous run
+    previous = '{"generator": "geo_dx 0.1.0", "outputs": ["summary.json"]}'  # a previous run
+    (out / "summary.json").write_text(previous)
     mutate(inputs)
     assert run(inputs, out) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -178,3 +179,21 @@ def test_bad_config_is_one_line_exit_2(inputs, tmp_path, capsys, config, message
 def test_config_or_input_that_is_a_folder(inputs, tmp_path, capsys):
     assert run(inputs, tmp_path / "out", "--config", str(tmp_path)) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_unknown_language_is_one_line_listing_the_languages(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["run", "--lang", "fr", "--out", str(tmp_path / "out")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "invalid choice: 'fr' (choose from 'vi', 'en')" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_negative_budget_is_read_as_a_number_and_refused(tmp_path, capsys):
+    # argparse took "-5e9" for an option ("expected one argument")
+    assert main(["plan", str(tmp_path / "run"), "--budget", "-5e9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["geo-dx: error: budget: '-5e9' must be a finite amount of VND >= 0; "
+                   "e.g. 30e9"]

@@ -189,3 +189,21 @@ def test_with_weights_overrides_named_components_only():
 def test_config_is_frozen():
     with pytest.raises(AttributeError):
         Config().crs = "EPSG:4326"  # type: ignore[misc]
+
+
+def test_a_config_built_in_python_is_checked_like_a_toml_file(tmp_path):
+    import dataclasses
+
+    from geo_dx.config import TerrainConfig
+
+    with pytest.raises(ConfigError, match=r"^Config: crs = 'EPSG:4326' is geographic"):
+        Config(crs="EPSG:4326")
+    with pytest.raises(ConfigError, match=r"^Config: terrain.antenna_height_m = 100000 is out "
+                                          r"of range; allowed: >= 0 and <= 1000"):
+        Config(terrain=TerrainConfig(antenna_height_m=100_000.0))
+    with pytest.raises(ConfigError, match="crs = 'EPSG:4326' is geographic"):
+        dataclasses.replace(Config(), crs="EPSG:4326")
+    # the TOML path runs the same check and names the file
+    with pytest.raises(ConfigError, match=r"geo_dx\.toml: crs = 'EPSG:4326' is geographic"):
+        load(tmp_path, 'crs = "EPSG:4326"')
+    assert Config(crs="EPSG:32648").crs == "EPSG:32648"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import stat
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,6 +29,7 @@ from geo_dx.demo import (
     load_demo,
     paths_in,
 )
+from geo_dx.errors import InputError
 from geo_dx.gaps import find_gaps
 from geo_dx.io import read_communes, read_coverage, read_villages
 
@@ -219,9 +223,8 @@ def test_other_seed_gives_other_layers() -> None:
 def test_failed_generation_leaves_existing_files_untouched(small: Path, tmp_path: Path,
                                                           monkeypatch) -> None:
     out = tmp_path / "data"
-    (out / "boundaries").mkdir(parents=True)
-    keep = out / "boundaries" / "villages.gpkg"
-    keep.write_bytes(b"old")
+    shutil.copytree(small, out)  # a previous demo: regenerating into it is allowed
+    before = _bytes(out)
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -229,8 +232,56 @@ def test_failed_generation_leaves_existing_files_untouched(small: Path, tmp_path
     monkeypatch.setattr(_demo_world, "make_roads", broken)
     with pytest.raises(RuntimeError, match="boom"):
         generate_demo(out, size=0.05)
-    assert keep.read_bytes() == b"old"
+    assert _bytes(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no temp dir left
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("rel", ["boundaries/villages.gpkg", "terrain/dem.tif",
+                                 "coverage/mobile_sites.gpkg"])
+def test_regenerate_refuses_a_folder_holding_a_users_file(tmp_path: Path, capsys,
+                                                          rel: str) -> None:
+    from geo_dx.cli import main
+
+    out = tmp_path / "project"
+    (out / rel).parent.mkdir(parents=True)
+    (out / rel).write_bytes(b"my own data")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    os.chmod(out, 0o750)
+    before = (_bytes(out), stat.S_IMODE(out.stat().st_mode))
+    assert main(["demo", "--regenerate", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"holds {rel} and is not a previous demo" in err[0]
+    assert (_bytes(out), stat.S_IMODE(out.stat().st_mode)) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+
+
+def test_regenerate_refuses_a_demo_file_the_user_changed(small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    shutil.copytree(small, out)
+    (out / "boundaries" / "villages.gpkg").write_bytes(b"edited by hand")
+    before = _bytes(out)
+    with pytest.raises(InputError, match="villages.gpkg and changed since geo_dx generated"):
+        generate_demo(out, size=0.05)
+    assert _bytes(out) == before
+
+
+def test_regenerating_a_previous_demo_says_no_internal_warning(small: Path, tmp_path: Path,
+                                                               caplog) -> None:
+    out = tmp_path / "demo"
+    shutil.copytree(small, out)
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        generate_demo(out, size=0.05)
+    fibre = [w for w in caught if "without fibre" in str(w.message)]
+    assert fibre == [] and not [r for r in caplog.records if "without fibre" in r.getMessage()]
+    assert set(_bytes(out)) == set(_bytes(small)) | {"notes.txt"}
+    assert _bytes(out)["notes.txt"] == b"mine"
 
 
 def test_generate_rejects_bad_size(tmp_path: Path) -> None:

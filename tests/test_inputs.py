@@ -54,28 +54,96 @@ def test_ambiguous_layers_are_refused_with_their_list(tmp_path):
 
 # --------------------------------------------------------------------- Excel
 
-def test_xlsx_village_list_first_sheet_or_named(tmp_path):
+def workbook(tmp_path, sheets, name="ban.xlsx"):
+    """Save ``{sheet name: rows}`` as a workbook (values only, as Excel saves them)."""
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
-    first = book.active
-    first.title = "Danh sách"
-    first.append(["Mã bản", "Tên bản", "Kinh độ", "Vĩ độ", "Dân số"])
-    first.append(["001", "Bản Nà Sáy", 103.01, 21.4, 1250])
-    first.append(["002", "Bản Huổi", 103.02, 21.41, None])
-    other = book.create_sheet("Khác")
-    other.append(["village_id", "village_name", "lon", "lat"])
-    other.append([7, "Bản Mới", 103.5, 21.5])
-    path = tmp_path / "ban.xlsx"
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    path = tmp_path / name
     book.save(path)
+    return path
+
+
+def village_rows(n, prefix="V"):
+    return [["village_id", "village_name", "lon", "lat"],
+            *([f"{prefix}{i}", f"Bản {i}", 103.0 + i / 1000, 21.4] for i in range(n))]
+
+
+def test_xlsx_single_sheet_is_read_whatever_its_name(tmp_path):
+    path = workbook(tmp_path, {"Danh sách": [
+        ["Mã bản", "Tên bản", "Kinh độ", "Vĩ độ", "Dân số"],
+        ["001", "Bản Nà Sáy", 103.01, 21.4, 1250],
+        ["002", "Bản Huổi", 103.02, 21.41, None]]})
     villages = read_villages(path)
     assert villages["village_id"].tolist() == ["001", "002"]
     assert villages["village_name"].tolist() == ["Bản Nà Sáy", "Bản Huổi"]
     assert villages["population"].iloc[0] == 1250 and np.isnan(villages["population"].iloc[1])
     assert villages.geometry.iloc[0].equals(shapely.Point(103.01, 21.4))
-    named = read_villages(f"{path}:Khác")
-    assert named["village_id"].tolist() == ["7"]
+
+
+def test_xlsx_sheet_named_after_the_role_not_the_first(tmp_path):
+    # the first sheet holds 5 old rows: reading it silently analysed 5 villages, not 172
+    path = workbook(tmp_path, {"cũ": village_rows(5, "OLD"), "Villages": village_rows(172),
+                               "Sheet3": []})
+    assert len(read_villages(path)) == 172
+    assert read_villages(f"{path}:cũ")["village_id"].tolist()[0] == "OLD0"
+
+
+def test_xlsx_with_several_sheets_and_none_named_is_refused_with_the_list(tmp_path):
+    path = workbook(tmp_path, {"Danh sách": village_rows(2), "Khác": village_rows(1, "K")})
+    with pytest.raises(InputError) as err:
+        read_villages(path)
+    message = str(err.value)
+    assert "has 2 sheets with data (Danh sách, Khác)" in message
+    assert f'--villages "{path}:Danh sách" (FILE:SHEET)' in message
+    assert read_villages(f"{path}:Khác")["village_id"].tolist() == ["K0"]
     with pytest.raises(InputError, match="has no sheet 'Sheet9'; its sheets: Danh sách, Khác"):
         read_villages(f"{path}:Sheet9")
+
+
+def test_xlsx_duplicated_header_is_one_clear_error(tmp_path):
+    path = workbook(tmp_path, {"villages": [["village_id", "village_name", "lon", "lat", "lon"],
+                                            ["V1", "Bản A", 103.0, 21.4, 103.1]]})
+    with pytest.raises(InputError, match=r"sheet 'villages': the header names column 'lon' "
+                                         r"twice \(columns C and E\); rename or remove one"):
+        read_villages(path)
+
+
+def test_csv_duplicated_header_is_refused_not_renamed(tmp_path):
+    path = csv(tmp_path, "village_id,village_name,lon,lat,lat\nV1,A,103,21.4,21.5\n")
+    with pytest.raises(InputError, match=r"names column 'lat' twice \(columns 4 and 5\)"):
+        read_villages(path)
+
+
+def test_xlsx_formulas_saved_without_values_are_refused_naming_the_cells(tmp_path):
+    # openpyxl (like any script) writes formulas without their computed values
+    rows = village_rows(3)
+    for r in range(1, 4):
+        rows[r][1] = f'="Bản "&A{r + 1}'
+    path = workbook(tmp_path, {"villages": rows})
+    with pytest.raises(InputError, match=r"has 3 formula cell\(s\) saved without their values "
+                                         r"\(B2, B3, B4; e\.g\. B2 is '=\"Bản \"&A2'\)"):
+        read_villages(path)
+
+
+def test_xlsx_typed_numbers_are_numbers_and_only_text_cells_read_by_locale(tmp_path):
+    # a text cell 103,15 (typed by hand with a Vietnamese keyboard) beside number cells
+    rows = village_rows(3)
+    rows[2][2] = "103,15"
+    path = workbook(tmp_path, {"villages": rows})
+    villages = read_villages(path)
+    assert villages.geometry.x.tolist() == [103.0, 103.15, 103.002]
+    # typed numbers with decimals are never taken for thousands
+    rows = [["village_id", "village_name", "lon", "lat", "population"],
+            ["V1", "Bản A", 103.5, 21.25, "1.250"], ["V2", "Bản B", "103,25", 21.5, "80"]]
+    with pytest.warns(GeoDxWarning, match="decimal comma"):
+        villages = read_villages(workbook(tmp_path, {"villages": rows}, name="b.xlsx"))
+    assert villages["population"].tolist() == [1250.0, 80.0]
+    assert villages.geometry.x.tolist() == [103.5, 103.25]
 
 
 # --------------------------------------------------------------------- Vietnamese locale

@@ -24,7 +24,8 @@ from geo_dx.errors import InputError
 from geo_dx.maps import write as maps
 from geo_dx.maps.pages import commune_page_names
 from geo_dx.maps.payload import LABELS
-from geo_dx.maps.write import commune_file_name, rebuild_maps
+from geo_dx.maps.write import commune_file_name
+from geo_dx.run.writer import rebuild_maps
 from geo_dx.schema import COMPONENTS, GAP_CLASSES, GAP_LABELS
 
 # These tests read the English map (``--lang en``); test_browser_vi.py reads the Vietnamese.
@@ -398,7 +399,8 @@ def run_dir(tmp_path) -> Path:
     make_communes().to_file(gpkg, layer="communes")
     make_coverage().to_file(gpkg, layer="coverage")
     (tmp_path / "summary.json").write_text(json.dumps({"title": "From the run",
-                                                        "language": "en"}))
+                                                        "language": "en",
+                                                        "generator": "geo_dx 0.1.0"}))
     return tmp_path
 
 

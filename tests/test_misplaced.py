@@ -25,6 +25,7 @@ from geo_dx.maps import write as maps
 from geo_dx.maps.pages import commune_page_names
 from geo_dx.maps.payload import map_payload
 from geo_dx.run.pipeline import analyse, demo_inputs, write
+from geo_dx.run.writer import rebuild_maps
 from tests.test_maps import make_communes, make_coverage, make_villages, payload
 
 FAR = "205.0 km outside its commune_id B"
@@ -239,7 +240,7 @@ def test_a_demo_village_with_its_longitude_sign_lost_stays_off_the_province_map(
         if rebuilt:  # `geo-dx map` reads location_issue back from villages.gpkg
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                maps.rebuild_maps(out)
+                rebuild_maps(out)
         data = payload(read(out / "map.html"))
         assert vid not in data["villages"]["id"]
         assert len(data["villages"]["id"]) == len(villages) - 1

@@ -104,3 +104,56 @@ def test_write_puts_every_output_in_place(inputs, tmp_path):
     layers = gpd.list_layers(out / "villages.gpkg")["name"].tolist()
     assert sorted(layers) == ["clusters", "communes", "coverage", "layer_styles", "towns",
                               "villages"]
+
+
+def _write_dem(path, cell_m: float = 50.0) -> None:
+    """Hills over the 3x3 communes (30 km square) at ``cell_m``, in UTM 48N."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    n = int(32_000 / cell_m)
+    x = X0 - 1000 + (np.arange(n) + 0.5) * cell_m
+    y = Y0 + 31_000 - (np.arange(n) + 0.5) * cell_m
+    xx, yy = np.meshgrid(x, y)
+    z = 600 + 400 * np.sin(xx / 2300.0) * np.cos(yy / 3100.0)
+    with rasterio.open(path, "w", driver="GTiff", height=n, width=n, count=1,
+                       dtype="float32", crs=UTM48N,
+                       transform=from_origin(X0 - 1000, Y0 + 31_000, cell_m, cell_m)) as dst:
+        dst.write(z.astype("float32"), 1)
+
+
+def test_travel_time_does_not_depend_on_a_plan_following(inputs, tmp_path):
+    import dataclasses
+
+    _write_dem(tmp_path / "dem.tif")
+    with_dem = dataclasses.replace(inputs, dem=tmp_path / "dem.tif")
+    alone = analyse(with_dem)
+    planned = analyse(dataclasses.replace(with_dem, budget=20e9))
+    assert planned.plan is not None and alone.plan is None
+    columns = ["village_id", "travel_time_h", "elevation_m", "score", "rank"]
+    pd.testing.assert_frame_equal(pd.DataFrame(alone.villages[columns]),
+                                  pd.DataFrame(planned.villages[columns]))
+    assert alone.villages["travel_time_h"].notna().all()
+    assert alone.summary["scoring"] == planned.summary["scoring"]
+    # the overlay the rasters are drawn on is the 100 m grid in both runs
+    assert alone.overlay.cell_size_m == planned.overlay.cell_size_m == 100.0
+
+
+def test_the_steps_run_in_the_order_data_flows(inputs, monkeypatch):
+    order = []
+    for name in ("_read", "_decide", "_prioritise", "_plan"):
+        real = getattr(pipeline, name)
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            order.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline, name, spy)
+    analyse(inputs)
+    assert order == ["_read", "_decide", "_prioritise"]
+    import dataclasses
+
+    order.clear()
+    analyse(dataclasses.replace(inputs, budget=5e9))
+    assert order == ["_read", "_decide", "_prioritise", "_plan"]

@@ -1,19 +1,19 @@
 """The plan layer in headless Chromium with no network: drawn, popups as text, no errors.
 
-Skipped with the reason of ``tests/test_browser.py`` when Chromium or chromedriver is absent.
+Skipped (failed in CI) with the reason of ``tests/test_browser.py`` when Chromium or
+chromedriver is absent.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import shapely
-from test_browser import _open, _requested_urls, _severe, driver, pytestmark  # noqa: F401
+from test_browser import _open, _severe, driver, remote_requests  # noqa: F401
 
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config, PlanConfig
@@ -54,7 +54,6 @@ def plan_dir() -> Path:
 
 def test_plan_layer_draws_offline_with_text_popups(driver, plan_dir):  # noqa: F811
     _open(driver, plan_dir / "map.html")
-    time.sleep(0.5)
     popups = driver.execute_script("""
         var out = [], map = window.geoDxMaps[0].map;
         map.eachLayer(function (l) {
@@ -73,5 +72,4 @@ def test_plan_layer_draws_offline_with_text_popups(driver, plan_dir):  # noqa: F
     assert "Kế hoạch đầu tư (3 hạng mục)" in layers  # Vietnamese by default
     assert _severe(driver) == []
     assert driver.execute_script("return window.__errors") == []
-    remote = [u for u in _requested_urls(driver) if not u.startswith(("file:", "data:"))]
-    assert remote == []
+    assert remote_requests(driver) == []

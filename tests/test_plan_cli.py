@@ -152,7 +152,7 @@ def test_plan_refuses_a_candidates_file_inside_the_run_folder(inputs, tmp_path, 
     out = tmp_path / "out"
     assert run(inputs, out) == 0
     cands = out / "cands.csv"
-    cands.write_text("candidate_id,lon,lat\nA,103,21\n", encoding="utf-8")
+    cands.write_text("candidate_id,lon,lat\nA,105.1,21.4\n", encoding="utf-8")  # in the province
     capsys.readouterr()
     assert main(["plan", str(out), "--budget", "1e9", "--candidates", str(cands)]) == 2
     _one_error_line(capsys, "holds the input")
@@ -200,3 +200,26 @@ def test_plan_on_a_finished_run_rewrites_workbook_and_pages_in_its_language(
         assert f'<html lang="{lang}">' in (out / page).read_text(encoding="utf-8"), page
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="priority.xlsx"' in index and 'href="priority.csv"' in index
+
+
+def test_candidates_300_km_outside_the_province_are_refused(inputs, tmp_path,  # noqa: F811
+                                                            capsys):
+    from tests.conftest import make_communes
+
+    centre = make_communes().to_crs(4326).union_all().centroid
+    cands = tmp_path / "cands.csv"
+    # a spreadsheet column shifted by one row's worth: 3 degrees of longitude east
+    cands.write_text("candidate_id,lon,lat\n"
+                     f"A,{centre.x + 3:.5f},{centre.y:.5f}\n"
+                     f"B,{centre.x + 3.01:.5f},{centre.y:.5f}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run(inputs, out, "--budget", "1e9", "--candidates", str(cands)) == 2
+    _one_error_line(capsys, "cands.csv: 2 of 2 features lie more than 50 km outside the "
+                            "communes in")
+    assert not out.exists()
+    assert run(inputs, out) == 0
+    capsys.readouterr()
+    assert main(["plan", str(out), "--budget", "1e9", "--candidates", str(cands)]) == 2
+    _one_error_line(capsys, "cands.csv: 2 of 2 features lie more than 50 km outside the "
+                            "communes of the run in")
+    assert not (out / "plan.csv").exists()

@@ -9,7 +9,7 @@ import shapely
 
 from geo_dx.communes import summarise_communes
 from geo_dx.errors import GeoDxError
-from geo_dx.run.report import build_summary, neutralise_formulas, priority_table, write_run
+from geo_dx.run.report import neutralise_formulas, priority_table
 from tests.conftest import make_communes
 
 
@@ -60,23 +60,18 @@ def test_commune_counts_worst_first():
 
 
 def test_failed_write_leaves_the_folder_as_it_was(tmp_path):
-    out = tmp_path / "run"
-    out.mkdir()
-    (out / "priority.csv").write_text("old", encoding="utf-8")
-    (out / "summary.json").write_text('{"outputs": ["priority.csv", "summary.json"]}')
-    gaps = make_gaps()
-    counts = summarise_communes(gaps, make_communes())
-    summary = build_summary(gaps, counts, title="t", warnings=[])
+    from tests.test_folder import tree, write
+
+    out = write(tmp_path / "run")
+    before = tree(out)
 
     def broken_map(staging):
         (staging / "map.html").write_text("half", encoding="utf-8")
         raise GeoDxError("map failed")
 
     with pytest.raises(GeoDxError, match="map failed"):
-        write_run(out, villages=gaps, communes=counts, coverage=gaps[["geometry"]],
-                  summary=summary, extra_writers=(broken_map,))
-    assert sorted(p.name for p in out.iterdir()) == ["priority.csv", "summary.json"]
-    assert (out / "priority.csv").read_text(encoding="utf-8") == "old"
+        write(out, broken_map)
+    assert tree(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
-    write_run(out, villages=gaps, communes=counts, coverage=gaps[["geometry"]], summary=summary)
+    write(out)
     assert (out / "priority.csv").read_text(encoding="utf-8-sig").startswith("rank,village_id")

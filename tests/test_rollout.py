@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon
@@ -72,3 +73,18 @@ def test_no_gap_villages_and_bad_input() -> None:
         rollout_clusters(_villages(), radius_m=0)
     with pytest.raises(InputError, match="run find_gaps"):
         rollout_clusters(_villages().drop(columns="gap_class"), radius_m=1000)
+
+
+def test_outlines_are_drawn_in_the_configured_crs():
+    from geo_dx.rollout import HULL_BUFFER_M
+
+    v = gpd.GeoDataFrame({"gap_class": ["no_mobile"], "village_id": ["a"]},
+                         geometry=[Point(103.0, 21.4)], crs=4326)
+    _, default = rollout_clusters(v, radius_m=3000)
+    _, mercator = rollout_clusters(v, radius_m=3000, crs="EPSG:3857")
+    true_m2 = np.pi * HULL_BUFFER_M ** 2
+    # a buffer of 250 m in UTM is ~250 m on the ground; in Web Mercator 250 units are
+    # 250 * cos(21.4°) m on the ground: the configured CRS is the one used
+    assert default.to_crs(32648).area.iloc[0] == pytest.approx(true_m2, rel=0.01)
+    assert mercator.to_crs(32648).area.iloc[0] == pytest.approx(
+        true_m2 * np.cos(np.radians(21.4)) ** 2, rel=0.01)

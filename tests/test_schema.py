@@ -91,3 +91,105 @@ def test_validate_coverage_defaults_kind_and_source():
     assert out["technology"].tolist() == ["4g", "fibre"]
     assert out["kind"].tolist() == ["site", "node"]
     assert out["source"].tolist() == ["declared", "declared"]
+
+
+# --------------------------------------------------------------------- numbers that cannot be right
+
+def _points(n, **columns):
+    return gpd.GeoDataFrame(
+        {"village_id": [f"V{i}" for i in range(n)], "village_name": [f"Bản {i}" for i in range(n)],
+         **columns},
+        geometry=[shapely.Point(103.0 + i * 0.01, 21.4) for i in range(n)], crs=4326)
+
+
+def _sites(n, **columns):
+    return gpd.GeoDataFrame({"technology": ["4g"] * n, **columns},
+                            geometry=[shapely.Point(103.0 + i * 0.01, 21.4) for i in range(n)],
+                            crs=4326)
+
+
+def test_fractional_head_counts_warn():
+    # "1.250" in a file whose coordinates use decimal points reads 1.25 people
+    with pytest.warns(schema.GeoDxWarning, match=r"column 'population' has fractional head "
+                                                 r"counts \(1\.25 at row 2\)"):
+        out = validate_villages(_points(3, population=["80", "1.25", None]))
+    assert out["population"].iloc[1] == 1.25  # kept as read: a warning, not a guess
+
+
+def test_whole_head_counts_do_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate_villages(_points(2, population=[80.0, 1250.0], households=["20", None]))
+
+
+@pytest.mark.parametrize(("column", "value"), [("antenna_height_m", 100_000.0),
+                                               ("range_m", 5e6), ("download_kbps", 1e9)])
+def test_input_columns_obey_the_configs_caps(column, value):
+    cap = schema.COLUMN_MAXIMA[column]
+    with pytest.raises(InputError, match=rf"column '{column}' has value {value:.0f} at row 2; "
+                                         rf"allowed 0\.\.{cap:.0f}$"):
+        validate_coverage(_sites(2, **{column: [30.0, value]}))
+    assert validate_coverage(_sites(1, **{column: [cap]}))[column].iloc[0] == cap
+
+
+def test_the_config_uses_the_same_caps():
+    from geo_dx.config_checks import BOUNDS, MAPPING_BOUNDS
+
+    assert BOUNDS["terrain.antenna_height_m"][1] == schema.COLUMN_MAXIMA["antenna_height_m"]
+    assert MAPPING_BOUNDS["coverage.max_range_m"][1] == schema.COLUMN_MAXIMA["range_m"]
+
+
+def test_candidate_antenna_height_is_capped_too():
+    cands = gpd.GeoDataFrame({"candidate_id": ["A"], "antenna_height_m": [100_000.0]},
+                             geometry=[shapely.Point(103, 21.4)], crs=4326)
+    with pytest.raises(InputError, match="column 'antenna_height_m' has value 100000"):
+        schema.validate_candidates(cands)
+
+
+def test_measurements_dated_after_the_run_are_refused():
+    future = (pd.Timestamp.now() + pd.Timedelta(days=30)).strftime("%Y-%m-%d")
+    cov = _sites(3, kind=["measurement"] * 3, rsrp_dbm=[-120.0] * 3,
+                 measured_at=["2025-03-14", future, "2025-03-15T08:00:00+07:00"])
+    with pytest.raises(InputError, match=rf"'measured_at' has 1 date\(s\) after the run date "
+                                         rf".*\(e\.g\. {future} at row 2\)"):
+        validate_coverage(cov)
+    tomorrow = (pd.Timestamp.now() + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    ok = validate_coverage(_sites(1, measured_at=[tomorrow]))  # time zones: a day of margin
+    assert ok["measured_at"].iloc[0] == pd.Timestamp(tomorrow)
+
+
+def test_control_characters_are_stripped_at_read_and_counted():
+    with pytest.warns(schema.GeoDxWarning, match=r"removed control characters .* from 2 text "
+                                                 r"cell\(s\) \(column 'village_name' at rows "
+                                                 r"1, 3\)"):
+        out = validate_villages(_points(3).assign(
+            village_name=["Bản Nà\x00 Sáy", "Bản Huổi", "Bản\r\nMới\x07"]))
+    # the GeoPackage (which would end the name at NUL) and the map now show the same text
+    assert out["village_name"].tolist() == ["Bản Nà Sáy", "Bản Huổi", "Bản Mới"]
+
+
+def test_villages_stacked_at_one_point_warn():
+    stacked = _points(10_000).assign(geometry=shapely.Point(103.0, 21.4))
+    stacked = pd.concat([stacked, _points(2).assign(village_id=["A", "B"])], ignore_index=True)
+    stacked = gpd.GeoDataFrame(stacked, geometry="geometry", crs=4326)
+    with pytest.warns(schema.GeoDxWarning, match=r"10001 villages share 1 location\(s\); the "
+                                                 r"largest stack holds 10001 villages at lon "
+                                                 r"103\.00000, lat 21\.40000 \(e\.g\. 'V0'\)"):
+        validate_villages(stacked)
+
+
+def test_blank_technology_is_named_plainly():
+    cov = _sites(3, range_m=[1.0, 2.0, 3.0]).assign(technology=["4g", None, " "])
+    with pytest.raises(InputError) as err:
+        validate_coverage(cov)
+    assert str(err.value) == ("coverage: column 'technology' is blank at rows 2, 3; give each "
+                              "coverage point its technology (fibre, 5g, 4g, 3g, 2g) or remove "
+                              "those rows")
+
+
+def test_infinite_range_says_the_value_plainly():
+    with pytest.raises(InputError) as err:
+        validate_coverage(_sites(1, range_m=[np.float64("inf")]))
+    assert "got inf at row 1" in str(err.value) and "np.float64" not in str(err.value)

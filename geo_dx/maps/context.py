@@ -32,6 +32,7 @@ import shapely
 from shapely.ops import polylabel
 
 from geo_dx.dem import DemGrid
+from geo_dx.maps.payload import to_wgs84
 from geo_dx.maps.relief import ReliefImage, relief_image
 
 __all__ = ["PlaceContext", "context_payload"]
@@ -131,16 +132,14 @@ def context_payload(
 def _lines_wgs84(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     if frame is None or frame.empty:
         return None
-    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-    frame = frame[frame.geom_type.isin(["LineString", "MultiLineString"])]
-    return frame.to_crs(4326) if frame.crs is not None else frame.set_crs(4326)
+    frame = to_wgs84(frame, "roads")
+    return frame[frame.geom_type.isin(["LineString", "MultiLineString"])]
 
 
 def _points_wgs84(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     if frame is None or frame.empty:
         return None
-    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-    frame = frame.to_crs(4326) if frame.crs is not None else frame.set_crs(4326)
+    frame = to_wgs84(frame, "towns")
     return frame.set_geometry(frame.geometry.representative_point())
 
 

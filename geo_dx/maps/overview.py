@@ -133,10 +133,13 @@ def areas_nav_html(
 
 
 def coverage_near(
-    coverage: gpd.GeoDataFrame, communes: gpd.GeoDataFrame
+    coverage: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *, crs: object | None = None
 ) -> dict[str, gpd.GeoDataFrame]:
     """
     For each commune id, the coverage points whose reach (at least 1 km) touches it.
+
+    Distances are measured in the working CRS: ``crs`` (the run's configured one) if
+    given, else :func:`geo_dx.spatial.working_crs` of the communes.
 
     Examples
     --------
@@ -154,7 +157,7 @@ def coverage_near(
     out = {cid: coverage.iloc[:0] for cid in ids}
     if coverage.empty or communes.empty:
         return out
-    crs = working_crs(communes)
+    crs = working_crs(communes, crs)
     points = coverage.to_crs(crs).geometry.to_numpy()
     reach = pd.to_numeric(coverage.get("reach_m", pd.Series(np.nan, index=coverage.index)),
                           errors="coerce").fillna(0).clip(lower=_NEAR_MIN_M).to_numpy()

@@ -302,11 +302,27 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str, sour
         )
 
 
-def to_wgs84(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
-    """``frame`` without empty geometries, in longitude/latitude (a missing CRS is assumed)."""
+def to_wgs84(frame: gpd.GeoDataFrame, what: str, *, drop_empty: bool = True
+             ) -> gpd.GeoDataFrame:
+    """
+    ``frame`` in longitude/latitude for display: the one policy of every map and page.
+
+    Empty geometries are dropped unless ``drop_empty`` is False (rows kept in place when
+    they are addressed by position); a frame without a CRS is assumed to be in
+    longitude/latitude, with a warning naming ``what``.
+
+    Examples
+    --------
+    >>> pts = gpd.GeoDataFrame(geometry=[shapely.Point(500_000, 2_300_000), None], crs=32648)
+    >>> [round(c, 3) for c in to_wgs84(pts, "villages").geometry.iloc[0].coords[0]]
+    [105.0, 20.8]
+    >>> len(to_wgs84(pts, "villages")), len(to_wgs84(pts, "villages", drop_empty=False))
+    (1, 2)
+    """
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise InputError(f"{what}: expected a GeoDataFrame with a geometry column")
-    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    if drop_empty:
+        frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
     if frame.crs is None:
         warnings.warn(f"{what}: no CRS; assuming longitude/latitude (EPSG:4326)", GeoDxWarning,
                       stacklevel=3)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import folium
@@ -90,22 +89,17 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
     return add
 
 
-def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
-                        ) -> Callable[[folium.Map], Any] | None:
+def plan_layer_from_tables(tables: dict[str, gpd.GeoDataFrame], villages: gpd.GeoDataFrame, *,
+                           language: str = DEFAULT_LANGUAGE
+                           ) -> Callable[[folium.Map], Any] | None:
     """
-    The plan layer rebuilt from a run's GeoPackage (``plan_sites``, ``plan_fibre``), or None.
+    The plan layer rebuilt from a run's plan tables (``plan_sites``, ``plan_fibre``), or None.
 
-    Lines from sites to villages are redrawn from ``villages_served`` and the villages layer;
-    labels are in the run's language (``summary.json`` beside the GeoPackage).
+    Lines from sites to villages are redrawn from ``villages_served`` and the villages layer.
     """
-    import pyogrio
-
-    names = {str(n) for n in pyogrio.list_layers(gpkg)[:, 0]}
-    if not {"plan_sites", "plan_fibre"} <= names:
+    if not {"plan_sites", "plan_fibre"} <= set(tables):
         return None
-    language = run_language(Path(gpkg).parent)
-    parts = [gpd.read_file(gpkg, layer=n) for n in ("plan_sites", "plan_fibre")]
-    parts = [p for p in parts if len(p)]
+    parts = [tables[n] for n in ("plan_sites", "plan_fibre") if len(tables[n])]
     if not parts:
         return plan_layer(gpd.GeoDataFrame({"kind": []}, geometry=[], crs=villages.crs),
                           gpd.GeoDataFrame(geometry=[], crs=villages.crs), language=language)
@@ -123,24 +117,6 @@ def plan_layer_from_run(gpkg: Path, villages: gpd.GeoDataFrame
     links = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["item_id", "village_id", "geometry"]),
                              geometry="geometry", crs=items.crs)
     return plan_layer(items, links, language=language)
-
-
-def run_language(run_dir: str | Path) -> str:
-    """
-    The language a run recorded in its ``summary.json`` (Vietnamese when absent).
-
-    Examples
-    --------
-    >>> run_language("no/such/run")
-    'vi'
-    """
-    import json
-
-    try:
-        summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
-        return str(summary["language"] or DEFAULT_LANGUAGE)
-    except (OSError, ValueError, KeyError, TypeError):
-        return DEFAULT_LANGUAGE
 
 
 def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:

@@ -19,9 +19,7 @@ The per-commune counts and their order (worst first) are those of
 
 from __future__ import annotations
 
-import json
 import logging
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +31,9 @@ import numpy as np
 import pandas as pd
 import xyzservices
 
-from geo_dx.atomic import run_outputs, write_text_atomic
+from geo_dx.atomic import write_text_atomic
 from geo_dx.communes import misplaced_villages
-from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.errors import InputError
 from geo_dx.forked import fork_map
 from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
 from geo_dx.maps.assets import (
@@ -67,8 +65,8 @@ from geo_dx.maps.payload import map_payload, require_columns, to_wgs84
 from geo_dx.maps.raster import RASTER_RGB
 from geo_dx.signal.blocking import blocked_sentences
 
-__all__ = ["OSM_TILES", "PlaceContext", "build_map", "commune_file_name", "rebuild_maps",
-           "run_context", "write_maps"]
+__all__ = ["OSM_TILES", "PlaceContext", "build_map", "check_commune_id", "commune_file_name",
+           "write_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +216,7 @@ def write_maps(
     plan_items: pd.DataFrame | None = None,
     layers: Sequence[Callable[[folium.Map], Any]] = (),
     language: str = DEFAULT_LANGUAGE,
+    crs: object | None = None,
 ) -> list[Path]:
     """
     Write ``map.html``, a dossier page per commune with villages and ``index.html``.
@@ -260,6 +259,9 @@ def write_maps(
         Extra layers for the main map (see :func:`build_map`).
     language
         ``"vi"`` (default) or ``"en"``: the language of every page.
+    crs
+        The run's working CRS (configured, else :func:`geo_dx.spatial.working_crs`), in
+        which distances on the pages are measured.
 
     Returns
     -------
@@ -283,7 +285,7 @@ def write_maps(
     all_ids = communes["commune_id"].astype(str)
     names = commune_page_names(all_ids, communes["commune_name"])
     if commune_id is not None:
-        _check_commune_id(all_ids, commune_id, "communes")
+        check_commune_id(all_ids, commune_id, "communes")
         ids = all_ids[all_ids == str(commune_id)]
     else:
         ids = all_ids[(pd.to_numeric(communes["villages"]) > 0) | all_communes]
@@ -294,10 +296,11 @@ def write_maps(
     written = [] if commune_id is not None else _main_maps(
         out_dir, villages, communes, coverage, by_commune, title=title,
         coverage_raster=coverage_raster, context=context, layers=layers, language=language)
-    near = coverage_near(coverage, communes[all_ids.isin(ids)])
+    near = coverage_near(coverage, communes[all_ids.isin(ids)], crs=crs)
     jobs = [(int(i), cid, names[cid]) for i, cid in zip(ids.index, ids, strict=True)]
     # projected for the pages once, not once per page (a third of a page's time)
-    shared = _PageInputs(out_dir, _lon_lat(villages), _lon_lat(communes), near, by_commune, title,
+    shared = _PageInputs(out_dir, to_wgs84(villages, "villages", drop_empty=False),
+                         to_wgs84(communes, "communes", drop_empty=False), near, by_commune, title,
                          coverage_raster, context, plan_items, language)
     written += fork_map(_commune_page, shared, jobs, min_jobs=_PARALLEL_MIN_PAGES)
     files = {cid: name for _, cid, name in jobs}
@@ -398,70 +401,12 @@ def _commune_page(shared: _PageInputs, job: tuple[int, str, str]) -> Path:
     return _save(m, shared.out_dir / "communes" / name)
 
 
-def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[Path]:
-    """
-    Rewrite the maps of a finished run from its outputs, recomputing nothing.
-
-    Reads ``run_dir/villages.gpkg`` (layers ``villages``, ``communes``, ``coverage``, and
-    ``roads`` and ``towns`` if present), ``run_dir/summary.json`` (keys ``title``,
-    ``language`` and ``inputs.dem``, for the relief) and ``run_dir/coverage_mobile.tif`` if
-    present.
-
-    Parameters
-    ----------
-    run_dir
-        The output directory of ``geo-dx run``.
-    commune_id
-        Rewrite only this commune's map; an unknown id raises :class:`InputError`.
-
-    Examples
-    --------
-    >>> rebuild_maps("no/such/run")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    geo_dx.errors.InputError: no/such/run/villages.gpkg: not found; run `geo-dx run` to ...
-    """
-    run_dir = Path(run_dir)
-    gpkg = run_dir / "villages.gpkg"
-    if not gpkg.exists():
-        raise InputError(f"{gpkg}: not found; run `geo-dx run` to write {run_dir} first")
-    try:
-        layers = {name: gpd.read_file(gpkg, layer=name)
-                  for name in ("villages", "communes", "coverage")}
-    except Exception as err:  # pyogrio raises its own errors for a missing layer
-        raise InputError(
-            f"{gpkg}: cannot read layers villages, communes, coverage ({err}); "
-            "re-run `geo-dx run` to rewrite it"
-        ) from err
-    if commune_id is not None:
-        _check_commune_id(layers["communes"]["commune_id"].astype(str), commune_id,
-                          f"{gpkg}: layer communes")
-    raster = run_dir / "coverage_mobile.tif"
-    outputs = run_outputs(run_dir)  # a raster this run did not write is not its layer
-    shown = raster.exists() and (outputs is None or raster.name in outputs)
-    from geo_dx.maps.plan_layer import plan_layer_from_run, run_language
-
-    language = run_language(run_dir)
-    plan = plan_layer_from_run(gpkg, layers["villages"])
-    return write_maps(run_dir, layers["villages"], layers["communes"], layers["coverage"],
-                      title=_run_title(run_dir), commune_id=commune_id,
-                      language=language,
-                      coverage_raster=raster if shown else None,
-                      context=run_context(run_dir),
-                      layers=(plan,) if plan is not None else ())
-
-
-def _check_commune_id(ids: pd.Series, commune_id: str, where: str) -> None:
+def check_commune_id(ids: pd.Series, commune_id: str, where: str) -> None:
+    """Refuse a commune id that is not among ``ids``, listing some valid ones."""
     if str(commune_id) not in set(ids):
         raise InputError(
             f"{where}: commune_id {commune_id!r} not found; valid ids include: "
             f"{', '.join(ids.head(10))}{' ...' if len(ids) > 10 else ''}")
-
-
-def _lon_lat(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """``frame`` in longitude/latitude, every row kept (a frame without a CRS as it is)."""
-    if frame.crs is None or frame.crs.to_epsg() == 4326:
-        return frame
-    return frame.to_crs(4326)
 
 
 def _save(m: folium.Map, path: Path) -> Path:
@@ -551,46 +496,3 @@ def _readable_plan(plan: pd.DataFrame, tr: Translator) -> pd.DataFrame:
         out["village_names"] = out["village_names"].fillna("").astype(str).str.replace(
             ";", ", ", regex=False)
     return out
-
-
-def run_context(run_dir: str | Path) -> PlaceContext:
-    """
-    A finished run's place context: roads and towns from its ``villages.gpkg``, relief
-    from its DEM (``summary.json`` → ``inputs.dem``) if the DEM is still there.
-    """
-    import pyogrio
-
-    run_dir = Path(run_dir)
-    gpkg = run_dir / "villages.gpkg"
-    from geo_dx.dem import read_dem
-
-    present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
-    layers = {name: gpd.read_file(gpkg, layer=name) for name in ("roads", "towns")
-              if name in present}
-    dem = None
-    try:
-        inputs = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["inputs"]
-        dem_path = Path(inputs["dem"]) if inputs.get("dem") else None
-    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
-        dem_path = None
-    if dem_path is not None and dem_path.exists():
-        dem = read_dem(dem_path)
-    elif dem_path is not None:
-        log.warning("DEM %s of the run is gone; the maps are drawn without relief", dem_path)
-    return PlaceContext.from_layers(dem=dem, **layers)
-
-
-def _run_title(run_dir: Path) -> str:
-    summary = run_dir / "summary.json"
-    try:
-        title = json.loads(summary.read_text(encoding="utf-8")).get("title")
-    except FileNotFoundError:
-        title = None
-    except (json.JSONDecodeError, AttributeError) as err:
-        raise InputError(f"{summary}: not a JSON object ({err}); re-run `geo-dx run`") from err
-    if not title:
-        warnings.warn(f"{summary}: no 'title'; using the folder name {run_dir.name!r}",
-                      GeoDxWarning, stacklevel=3)
-        return run_dir.name
-    return str(title)
-

@@ -10,14 +10,11 @@ Candidates come from the user (``--candidates FILE``) or are generated:
   3G site to 4G (infrastructure sharing is the cheapest fix). Under the gap rule a 3G
   site already gives broadband, so a 3G upgrade only counts where it reaches further.
 
-Which villages a candidate serves comes from the same coverage model as
-:func:`geo_dx.find_gaps`: a candidate is a 4G *site* (reach: its ``range_m``, else the
-4G default, capped by the 4G maximum; small cells ``plan.small_cell_range_m``); with
-the terrain model it serves a village within reach AND in line of sight
-(:func:`geo_dx.signal.terrain.visible_pairs`), with the radius model within reach; and a
-candidate inside a village polygon serves that village. Adding the chosen candidates
-to the coverage as 4G sites (:func:`as_coverage_sites`) and re-running ``find_gaps``
-gives exactly the villages the plan says it newly serves.
+A candidate is a 4G *site* (reach: its ``range_m``, else the 4G default, capped by the
+4G maximum; small cells ``plan.small_cell_range_m``). Which villages it serves is not
+decided here: :func:`as_coverage_sites` turns candidates into the coverage rows
+:func:`geo_dx.find_gaps` would read, and :func:`geo_dx.signal.served.served_matrix` (the
+gap rule's own owner) says whom they serve, under whatever model the gaps used.
 """
 
 from __future__ import annotations
@@ -29,17 +26,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse
 from scipy.spatial import cKDTree
 
 from geo_dx.communes import placed
 from geo_dx.config import Config
-from geo_dx.coverage import REACH_EPS, with_reach
+from geo_dx.coverage import with_reach
 from geo_dx.dem import DemGrid
-from geo_dx.errors import InputError
 from geo_dx.io import read_layer
 from geo_dx.schema import validate_candidates
-from geo_dx.spatial import village_locations, working_crs
+from geo_dx.spatial import check_extent, village_locations, working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +49,16 @@ GENERATED_BY: tuple[str, ...] = (
 )
 
 
-def read_candidates(path: str | Path) -> gpd.GeoDataFrame:
+def read_candidates(
+    path: str | Path, *, within: gpd.GeoDataFrame | None = None,
+    within_source: str = "the communes",
+) -> gpd.GeoDataFrame:
     """
     Read and validate a candidates file (any vector format, or CSV with lon/lat).
+
+    With ``within``, the file is checked to lie over that layer as a coverage file is
+    (:func:`geo_dx.spatial.check_extent`): candidates hundreds of km away are a shifted
+    column or the wrong CRS, and would serve no village.
 
     Examples
     --------
@@ -66,8 +68,10 @@ def read_candidates(path: str | Path) -> gpd.GeoDataFrame:
     >>> read_candidates(path)[["candidate_id", "kind"]].to_numpy().tolist()
     [['A', 'upgrade']]
     """
-    layer = read_layer(path)
-    return validate_candidates(layer, source=str(path))
+    layer = validate_candidates(read_layer(path, role="candidates"), source=str(path))
+    if within is not None:
+        check_extent(layer, within, source=str(path), reference_source=within_source)
+    return layer
 
 
 def generate_candidates(
@@ -215,84 +219,6 @@ def as_coverage_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         "antenna_height_m": candidates["antenna_height_m"].to_numpy(dtype=float),
         "candidate_id": candidates["candidate_id"].to_numpy(),
     }, geometry=candidates.geometry.to_numpy(), crs=candidates.crs)
-
-
-def served_matrix(
-    villages: gpd.GeoDataFrame,
-    candidates: gpd.GeoDataFrame,
-    *,
-    crs: object,
-    dem: DemGrid | None = None,
-    model: str = "radius",
-    config: Config | None = None,
-) -> sparse.csr_matrix:
-    """
-    Which villages each candidate serves, as a sparse boolean villages × candidates matrix.
-
-    The rule of :func:`geo_dx.find_gaps` for a mobile site: within reach
-    (``reach_m``, a village at exactly the reach is served) and, with ``model ==
-    "terrain"``, in line of sight over ``dem`` from ``antenna_height_m``; or inside the
-    village polygon.
-
-    Parameters
-    ----------
-    villages
-        Villages (points or polygons); rows of the matrix, in order.
-    candidates
-        Prepared candidates (:func:`prepare_candidates`); columns, in order.
-    crs
-        The metric CRS ``find_gaps`` worked in (the DEM's, or the villages' UTM zone).
-    dem, model
-        Elevation grid and ``"terrain"`` or ``"radius"``.
-
-    Examples
-    --------
-    >>> v = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.Point(50_000, 0)], crs=32648)
-    >>> c = prepare_candidates(gpd.GeoDataFrame({"candidate_id": ["A"], "kind": ["new_site"]},
-    ...                        geometry=[shapely.Point(1000, 0)], crs=32648))
-    >>> served_matrix(v, c, crs=32648).toarray().ravel().tolist()
-    [True, False]
-    """
-    config = config or Config()
-    n_v, n_c = len(villages), len(candidates)
-    if n_v == 0 or n_c == 0:
-        return sparse.csr_matrix((n_v, n_c), dtype=bool)
-    vxy = shapely.get_coordinates(village_locations(villages).to_crs(crs).to_numpy())
-    cxy = shapely.get_coordinates(candidates.geometry.to_crs(crs).to_numpy())
-    reach = candidates["reach_m"].to_numpy(dtype=float)
-    if model == "terrain":
-        if dem is None:
-            raise InputError("the terrain coverage model needs a DEM; pass dem=")
-        from geo_dx.signal.terrain import visible_pairs
-
-        c_idx, v_idx = visible_pairs(dem, cxy, candidates["antenna_height_m"].to_numpy(float),
-                                     reach, vxy, config=config.terrain)
-    else:
-        c_idx, v_idx = _pairs_within_reach(cxy, reach, vxy)
-    from geo_dx.coverage import points_in_polygons  # the gap rule's own polygon test
-
-    inside_c, inside_v = points_in_polygons(villages.geometry.to_crs(crs),
-                                             shapely.points(cxy))
-    rows = np.concatenate([v_idx, inside_v]).astype(np.int64)
-    cols = np.concatenate([c_idx, inside_c]).astype(np.int64)
-    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n_v, n_c))
-    matrix.data[:] = True
-    logger.info("served matrix: %d villages × %d candidates, %d pairs", n_v, n_c, matrix.nnz)
-    return matrix
-
-
-def _pairs_within_reach(
-    cxy: np.ndarray, reach: np.ndarray, vxy: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(candidate, village) pairs with distance <= reach (the radius rule's tolerance)."""
-    tree = cKDTree(vxy)
-    hits = tree.query_ball_point(cxy, r=reach * (1 + REACH_EPS) + REACH_EPS)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    if counts.sum() == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    c_idx = np.repeat(np.arange(len(cxy)), counts)
-    v_idx = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if len(h)])
-    return c_idx, v_idx
 
 
 def _upgrade_candidates(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

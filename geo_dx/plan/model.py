@@ -28,13 +28,15 @@ from geo_dx.config import Config
 from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
 from geo_dx.plan.candidates import (
+    as_coverage_sites,
     generate_candidates,
     prepare_candidates,
-    served_matrix,
 )
 from geo_dx.plan.curve import budget_curve, close_all_cost
 from geo_dx.plan.optimise import Budget, Problem, Solution, solve_greedy, solve_milp
 from geo_dx.plan.routes import FibreNetwork, fibre_routes
+from geo_dx.signal.calibration import Calibration
+from geo_dx.signal.served import mobile_model, served_matrix
 from geo_dx.spatial import village_locations, working_crs
 
 logger = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ def plan(
     roads: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
     fibre: gpd.GeoDataFrame | None = None,
     config: Config | None = None,
+    calibration: Calibration | None = None,
     curve: bool = True,
 ) -> PlanResult:
     """
@@ -131,6 +134,8 @@ def plan(
         Existing fibre nodes (points).
     config
         ``plan`` options and unit costs, coverage ranges and terrain options.
+    calibration
+        The signal calibration ``find_gaps`` applied (itm model), if any.
     curve
         Also compute the budget curve (several solves).
 
@@ -166,7 +171,8 @@ def plan(
     fibre_gap = ~gaps["has_fibre"].astype(bool).to_numpy() & located
     cands = _candidates(gaps, candidates, coverage, grid, config, crs)
     mobile_villages = gaps[mobile_gap]
-    cover = served_matrix(mobile_villages, cands, crs=crs, dem=grid, model=model, config=config)
+    cover = served_matrix(mobile_villages, as_coverage_sites(cands), model=model, crs=crs,
+                          dem=grid, config=config, calibration=calibration)
     cands["villages_in_reach"] = np.asarray(cover.sum(axis=0)).ravel().astype(int)
     network = _network(gaps[fibre_gap], coverage, fibre, roads, crs, config)
 
@@ -247,8 +253,6 @@ def _grid(dem: DemGrid | str | Path | None, gaps: gpd.GeoDataFrame, config: Conf
 
 
 def _model(gaps: gpd.GeoDataFrame, config: Config, grid: DemGrid | None) -> str:
-    from geo_dx.gaps import mobile_model
-
     terrain_run = "has_mobile_broadband_radius" in gaps  # find_gaps' terrain model adds it
     if terrain_run and grid is None:
         raise InputError(

@@ -15,9 +15,9 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
-from geo_dx._version import __version__
 from geo_dx.communes import summarise_communes
 from geo_dx.config import Config
 from geo_dx.coverage import Evidence, with_reach
@@ -25,25 +25,23 @@ from geo_dx.dem import OVERLAY_CELL_M, DemGrid, read_dem
 from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
-from geo_dx.gaps import find_gaps, mobile_model
+from geo_dx.gaps import find_gaps
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.indicators import indicator_summary
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
+from geo_dx.plan.model import PlanResult
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.rollout import rollout_clusters
+from geo_dx.run.folder import RunSummary
 from geo_dx.run.progress import stage
-from geo_dx.run.report import build_summary, write_run
+from geo_dx.run.report import build_summary
 from geo_dx.schema import MOBILE_BROADBAND
 from geo_dx.scoring import normalised_weights, score, score_summary
 from geo_dx.signal.blocking import terrain_blocking
 from geo_dx.signal.calibration import Calibration
-from geo_dx.signal.strength import (
-    calibrate_signal,
-    model_comparison,
-    signal_grid,
-    write_signal_raster,
-)
-from geo_dx.signal.viewshed import viewshed_union, write_coverage_raster
+from geo_dx.signal.served import mobile_model
+from geo_dx.signal.strength import calibrate_signal, model_comparison, signal_grid
+from geo_dx.signal.viewshed import viewshed_union
 from geo_dx.spatial import check_extent, village_locations, working_crs
 from geo_dx.zonal import zonal_share
 
@@ -81,16 +79,17 @@ class RunResult:
     villages: gpd.GeoDataFrame
     communes: gpd.GeoDataFrame
     coverage: gpd.GeoDataFrame
-    summary: dict[str, Any]
-    dem: DemGrid | None = None
+    summary: RunSummary
+    #: The 100 m terrain overlay the coverage rasters are drawn on (None without a DEM).
+    overlay: DemGrid | None = None
     coverage_mask: np.ndarray | None = None
     #: With the itm model: predicted signal (dBm) on a coarse grid and its transform.
     signal_raster: tuple[np.ndarray, Any] | None = None
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     #: The run's input files: never overwritten, refused inside the output folder.
     input_paths: tuple[Path, ...] = ()
-    #: The investment plan (:class:`geo_dx.plan.model.PlanResult`) when a budget was given.
-    plan: Any = None
+    #: The investment plan when a budget was given.
+    plan: PlanResult | None = None
 
 
 def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
@@ -121,12 +120,13 @@ def demo_inputs(*, language: str = DEFAULT_LANGUAGE) -> RunInputs:
 def analyse(inputs: RunInputs, *, config: Config | None = None, partitions: int | None = None,
             scheduler_address: str | None = None) -> RunResult:
     """
-    Read and validate the inputs, find gaps, score gap villages, summarise.
+    Read and validate the inputs, find gaps, score gap villages, plan, summarise.
 
-    The steps, each once and in the order data flows: read → gaps (and the terrain
-    coverage mask) → travel times → scores → rollout clusters → per-commune table → the
-    run summary. Warnings raised on the way (repaired geometries, capped ranges,
-    unassigned villages) are logged and listed in the summary.
+    The steps, each once and in the order data flows: read (inputs, DEM, evidence) →
+    decide (gaps, the terrain coverage overlay) → prioritise (travel times, scores,
+    rollout clusters, the per-commune table) → plan (with a budget) → the run summary.
+    Warnings raised on the way (repaired geometries, capped ranges, unassigned villages)
+    are logged and listed in the summary.
 
     With ``partitions`` the gap decisions run over that many spatial partitions on a dask
     cluster (:func:`geo_dx.partition.partitioned_gaps`, the ``[scale]`` extra; same
@@ -135,19 +135,73 @@ def analyse(inputs: RunInputs, *, config: Config | None = None, partitions: int 
     config = config or Config()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GeoDxWarning)
-        result, fields = _analyse(inputs, config, partitions=partitions,
-                                  scheduler_address=scheduler_address)
+        read = _read(inputs, config)
+        decided = _decide(read, config, partitions=partitions,
+                          scheduler_address=scheduler_address)
+        if inputs.budget is None:
+            read = dataclasses.replace(read, dem=None)  # nothing later needs the native DEM
+        ranked = _prioritise(read, decided, config)
+        planned = _plan(inputs, read, decided, ranked, config) if inputs.budget else None
     messages = [str(w.message) for w in caught if issubclass(w.category, GeoDxWarning)]
     for message in messages:
         logger.warning("%s", message)
-    summary = build_summary(result.villages, result.communes, title=inputs.title,
-                            warnings=messages, **fields)
-    return dataclasses.replace(result, summary=summary)
+    villages = planned.villages if planned is not None else ranked.villages
+    summary = _summary(inputs, read, decided, ranked, config, messages)
+    layers = {"clusters": ranked.clusters}
+    # Towns and roads go into the GeoPackage too, so `geo-dx map` can redraw them.
+    layers.update({name: layer for name, layer in (("towns", read.towns), ("roads", read.roads))
+                   if layer is not None and not layer.empty})
+    if planned is not None:
+        summary = summary.with_plan(planned.summary, candidates=inputs.candidates)
+    return RunResult(villages, ranked.communes, decided.coverage, summary=summary,
+                     overlay=decided.overlay, coverage_mask=decided.mask,
+                     signal_raster=decided.signal_raster, extra_layers=layers,
+                     input_paths=input_paths(inputs), plan=planned)
 
 
-def _analyse(inputs: RunInputs, config: Config, *, partitions: int | None = None,
-             scheduler_address: str | None = None) -> tuple[RunResult, dict[str, Any]]:
-    """The run's layers, and the summary's fields (the summary is built by the caller)."""
+@dataclass(frozen=True)
+class _Read:
+    """The run's inputs, read and validated, in the working CRS where it matters."""
+
+    communes: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    coverage: gpd.GeoDataFrame
+    evidence: list[Evidence]
+    work_crs: Any
+    #: The DEM at its native resolution (None without one, or once nothing needs it).
+    dem: DemGrid | None
+    towns: gpd.GeoDataFrame | None
+    roads: gpd.GeoDataFrame | None
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """The gap decisions and the terrain coverage overlay."""
+
+    gaps: gpd.GeoDataFrame
+    coverage: gpd.GeoDataFrame
+    model: str
+    calibration: Calibration | None
+    overlay: DemGrid | None
+    mask: np.ndarray | None
+    signal_raster: tuple[np.ndarray, Any] | None
+    #: Elevation at each village from the native DEM (None without a DEM).
+    elevation_m: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """Villages with travel times, scores and clusters; the per-commune table."""
+
+    villages: gpd.GeoDataFrame
+    communes: gpd.GeoDataFrame
+    clusters: gpd.GeoDataFrame
+    travel: pd.DataFrame
+    weights: dict[str, float]
+
+
+def _read(inputs: RunInputs, config: Config) -> _Read:
+    """Step 1: the input layers, the DEM cropped to the study area, the evidence."""
     with stage("read inputs"):
         communes, villages, coverage = _read_inputs(inputs, config)
     work_crs = working_crs(villages, config.crs)
@@ -155,101 +209,107 @@ def _analyse(inputs: RunInputs, config: Config, *, partitions: int | None = None
         dem = (read_dem(inputs.dem, crs=work_crs,
                         bounds=_study_bounds(communes, coverage, work_crs),
                         margin_m=CROP_MARGIN_M) if inputs.dem else None)
-    coverage = with_reach(coverage, config=config)
-    evidence = _evidence(inputs, villages, config)
+    return _Read(communes, villages, with_reach(coverage, config=config),
+                 _evidence(inputs, villages, config), work_crs, dem,
+                 read_layer(inputs.towns) if inputs.towns else None,
+                 read_layer(inputs.roads) if inputs.roads else None)
+
+
+def _decide(read: _Read, config: Config, *, partitions: int | None,
+            scheduler_address: str | None) -> _Decided:
+    """Step 2: which villages lack fibre or mobile broadband, and the coverage overlay."""
+    dem, coverage = read.dem, read.coverage
     model = mobile_model(config, dem)
     calibration = calibrate_signal(coverage, dem, config=config) if model == "itm" else None
+    applied = calibration if config.terrain.calibrate else None
     with stage("gaps"):
-        applied = calibration if config.terrain.calibrate else None
-        if partitions and not evidence:
+        if partitions and not read.evidence:
             from geo_dx.partition import partitioned_gaps
 
-            gaps = partitioned_gaps(villages, coverage, communes=communes, config=config,
-                                    dem=dem, calibration=applied, partitions=partitions,
-                                    scheduler_address=scheduler_address)
+            gaps = partitioned_gaps(read.villages, coverage, communes=read.communes,
+                                    config=config, dem=dem, calibration=applied,
+                                    partitions=partitions, scheduler_address=scheduler_address)
         else:
             if partitions:
                 logger.warning("coverage rasters and speed tiles are decided in one process; "
                                "--partitions ignored")
-            gaps = find_gaps(villages, coverage, communes=communes, config=config, dem=dem,
-                             evidence=evidence, calibration=applied)
+            gaps = find_gaps(read.villages, coverage, communes=read.communes, config=config,
+                             dem=dem, evidence=read.evidence, calibration=applied)
         if dem is not None and model == "terrain":
             gaps = gaps.join(terrain_blocking(gaps, coverage, dem, config=config))
-    mask = None
-    signal_raster = None
+    mask = signal_raster = None
     overlay = dem.coarsened(OVERLAY_CELL_M) if dem is not None else None
     if overlay is not None:
         # line of sight above used the native DEM; the overlay needs no finer than ~100 m
         with stage("coverage raster"):
             if model == "itm":
-                signal_dbm, signal_tf, mask = signal_grid(
-                    overlay, coverage, config=config,
-                    calibration=calibration if config.terrain.calibrate else None)
+                signal_dbm, signal_tf, mask = signal_grid(overlay, coverage, config=config,
+                                                          calibration=applied)
                 signal_raster = (signal_dbm, signal_tf)
             else:
                 mask = _mobile_coverage_mask(coverage, overlay, config)
             gaps = _with_area_share(gaps, overlay, mask)
-    towns = read_layer(inputs.towns) if inputs.towns else None
-    roads = read_layer(inputs.roads) if inputs.roads else None
+    return _Decided(gaps, coverage, model, calibration, overlay, mask, signal_raster,
+                    _elevation(gaps, dem))
+
+
+def _prioritise(read: _Read, decided: _Decided, config: Config) -> _Ranked:
+    """Step 3: travel times (on the 100 m overlay, whether or not a plan follows), scores,
+    rollout clusters and the per-commune table."""
     with stage("travel time"):
-        fine_elevation = _elevation(gaps, dem)
-        if inputs.budget is None and overlay is not None:
-            # nothing after this needs the native DEM: free it (4 bytes a cell, ~4 GB for a
-            # national 30 m DEM) before the travel-time search allocates its own arrays
-            dem = overlay
-        travel = travel_time_h(gaps, dem=dem, towns=towns, roads=roads, communes=communes,
-                               config=config.remoteness, crs=work_crs,
+        travel = travel_time_h(decided.gaps, dem=decided.overlay, towns=read.towns,
+                               roads=read.roads, communes=read.communes,
+                               config=config.remoteness, crs=read.work_crs,
                                max_cell_m=OVERLAY_CELL_M)
-        if fine_elevation is not None:
-            travel["elevation_m"] = fine_elevation
+        if decided.elevation_m is not None:
+            travel["elevation_m"] = decided.elevation_m
     weights = normalised_weights(config.scoring.weights)
     with stage("scoring"):
-        scored = score(gaps, travel=travel, communes=communes, config=config, weights=weights)
+        scored = score(decided.gaps, travel=travel, communes=read.communes, config=config,
+                       weights=weights)
         cluster_id, clusters = rollout_clusters(scored,
-                                                radius_m=config.scoring.cluster_radius_m)
+                                                radius_m=config.scoring.cluster_radius_m,
+                                                crs=config.crs)
         scored = scored.assign(cluster_id=cluster_id)
-        per_commune = summarise_communes(scored, communes)
-    is_gap = scored["gap_class"] != "none"
-    fields: dict[str, Any] = {
-        "mobile_model": model,
-        "synthetic": inputs.synthetic or "synthetic" in inputs.title.lower(),
-        "language": config.language,
-        "generator": f"geo_dx {__version__}",
-        "crs": str(work_crs),
-        "inputs": {
-            "communes": str(inputs.communes),
-            "villages": str(inputs.villages),
-            "coverage": [str(p) for p in inputs.coverage],
-            "dem": str(inputs.dem) if inputs.dem else None,
-            "roads": str(inputs.roads) if inputs.roads else None,
-        },
-        "scoring": {"remoteness": remoteness_summary(travel, is_gap),
-                    **score_summary(scored, config=config, weights=weights)},
-        "evidence": [
-            {"label": ev.label, "class": ev.technology_class, "source": ev.source,
-             "villages_covered": int(ev.covered.sum())}
-            for ev in evidence
-        ],
-        "extra": {**_signal_sections(scored, model, calibration, config),
-                  "indicators": indicator_summary(scored, config.targets)},
-    }
-    layers = {"clusters": clusters}
-    # Towns and roads go into the GeoPackage too, so `geo-dx map` can redraw them.
-    layers.update({name: layer for name, layer in (("towns", towns), ("roads", roads))
-                   if layer is not None and not layer.empty})
-    planned = None
-    if inputs.budget is not None:
-        from geo_dx.run.plan_outputs import plan_layers
+        per_commune = summarise_communes(scored, read.communes)
+    return _Ranked(scored, per_commune, clusters, travel, weights)
 
-        planned = _plan(inputs, scored, coverage, dem, roads, config)
-        scored = planned.villages
-        fields["inputs"]["candidates"] = str(inputs.candidates) if inputs.candidates else None
-        fields["extra"] = {**fields["extra"], "plan": planned.summary}
-        layers.update(plan_layers(planned))
-    result = RunResult(scored, per_commune, coverage, summary={}, dem=overlay,
-                       coverage_mask=mask, signal_raster=signal_raster,
-                       extra_layers=layers, input_paths=input_paths(inputs), plan=planned)
-    return result, fields
+
+def _plan(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
+          config: Config) -> PlanResult:
+    """Step 4: the investment plan for ``inputs.budget`` (see :func:`geo_dx.plan.model.plan`)."""
+    from geo_dx.plan.candidates import read_candidates
+    from geo_dx.plan.model import plan
+
+    candidates = (read_candidates(inputs.candidates, within=read.communes,
+                                  within_source=f"the communes in {inputs.communes}")
+                  if inputs.candidates else None)
+    return plan(ranked.villages, budget_vnd=inputs.budget, candidates=candidates,
+                coverage=decided.coverage, dem=read.dem, roads=read.roads, config=config,
+                calibration=decided.calibration if config.terrain.calibrate else None)
+
+
+def _summary(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
+             config: Config, messages: list[str]) -> RunSummary:
+    """The run summary: what the run was, and the gap analysis section."""
+    is_gap = ranked.villages["gap_class"] != "none"
+    analysis = build_summary(
+        ranked.villages, ranked.communes, title=inputs.title, warnings=messages,
+        mobile_model=decided.model,
+        scoring={"remoteness": remoteness_summary(ranked.travel, is_gap),
+                 **score_summary(ranked.villages, config=config, weights=ranked.weights)},
+        evidence=[{"label": ev.label, "class": ev.technology_class, "source": ev.source,
+                   "villages_covered": int(ev.covered.sum())} for ev in read.evidence],
+        extra={**_signal_sections(ranked.villages, decided.model, decided.calibration, config),
+               "indicators": indicator_summary(ranked.villages, config.targets)})
+    return RunSummary(
+        title=inputs.title, analysis=analysis, language=config.language,
+        synthetic=inputs.synthetic or "synthetic" in inputs.title.lower(),
+        crs=str(read.work_crs),
+        inputs={"communes": str(inputs.communes), "villages": str(inputs.villages),
+                "coverage": [str(p) for p in inputs.coverage],
+                "dem": str(inputs.dem) if inputs.dem else None,
+                "roads": str(inputs.roads) if inputs.roads else None})
 
 
 def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibration | None,
@@ -266,18 +326,6 @@ def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibr
         sections["disputes"] = disputes
     return sections
 
-
-
-def _plan(inputs: RunInputs, scored: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
-          dem: DemGrid | None, roads: gpd.GeoDataFrame | None, config: Config) -> Any:
-    """The investment plan for ``inputs.budget`` (see :func:`geo_dx.plan.model.plan`)."""
-    from geo_dx.plan.candidates import read_candidates
-    from geo_dx.plan.model import plan
-
-    candidates = (read_candidates(inputs.candidates) if inputs.candidates
-                  else None)
-    return plan(scored, budget_vnd=inputs.budget, candidates=candidates, coverage=coverage,
-                dem=dem, roads=roads, config=config)
 
 
 def _read_inputs(
@@ -360,63 +408,16 @@ def map_points(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def write(result: RunResult, out_dir: str | Path) -> Path:
-    """Write every output of a run into ``out_dir`` atomically (see :func:`report.write_run`)."""
-    from geo_dx.maps.write import PlaceContext, write_maps
-    from geo_dx.run.plan_outputs import plan_map_kwargs, plan_table, write_plan_files
-    from geo_dx.run.workbook import write_workbook
-
-    language = result.summary.get("language", DEFAULT_LANGUAGE)
-
-    def raster(staging: Path) -> None:
-        if result.coverage_mask is not None and result.dem is not None:
-            with stage("write raster"):
-                write_coverage_raster(staging / "coverage_mobile.tif", result.dem,
-                                      result.coverage_mask)
-        if result.signal_raster is not None and result.dem is not None:
-            write_signal_raster(staging / "signal_mobile_dbm.tif", *result.signal_raster,
-                                result.dem.crs)
-
-    def maps(staging: Path) -> None:
-        tif = staging / "coverage_mobile.tif"
-        with stage("maps"):
-            context = PlaceContext.from_layers(dem=result.dem,
-                                               roads=result.extra_layers.get("roads"),
-                                               towns=result.extra_layers.get("towns"))
-            write_maps(staging, result.villages, result.communes, map_points(result.coverage),
-                       title=result.summary["title"],
-                       coverage_raster=tif if tif.exists() else None,
-                       context=context, **plan_map_kwargs(result.plan, language=language),
-                       plan_items=result.plan.items if result.plan is not None else None,
-                       language=language)
-
-    def plan_files(staging: Path) -> None:
-        if result.plan is not None:
-            write_plan_files(staging, result.plan, language=language)
-
-    def workbook(staging: Path) -> None:
-        write_workbook(staging / "priority.xlsx", result.villages, result.communes,
-                       plan=plan_table(result.plan) if result.plan is not None else None,
-                       summary=result.summary, language=language,
-                       title=result.summary["title"])
-
-    def proposal(staging: Path) -> None:
-        from geo_dx.run.proposal import PROPOSAL, write_proposal
-
-        planned = result.plan is not None
-        write_proposal(staging / PROPOSAL, summary=result.summary, villages=result.villages,
-                       communes=result.communes,
-                       plan=plan_table(result.plan) if planned else None,
-                       plan_items=result.plan.items if planned else None, language=language)
+    """Write every output of a run into ``out_dir`` atomically (see :mod:`geo_dx.run.writer`)."""
+    from geo_dx.maps.context import PlaceContext
+    from geo_dx.run.writer import RunContent, write_run_folder
 
     with stage("write"):
-        return write_run(
-            out_dir,
-            villages=result.villages,
-            communes=result.communes,
-            coverage=result.coverage,
-            summary=result.summary,
-            extra_layers=result.extra_layers,
-            # maps last: the index links the data files already written
-            extra_writers=(raster, plan_files, workbook, proposal, maps),
-            inputs=result.input_paths,
-        )
+        context = PlaceContext.from_layers(dem=result.overlay,
+                                           roads=result.extra_layers.get("roads"),
+                                           towns=result.extra_layers.get("towns"))
+        content = RunContent(result.villages, result.communes, result.coverage, result.summary,
+                             layers=result.extra_layers, plan=result.plan,
+                             overlay=result.overlay, coverage_mask=result.coverage_mask,
+                             signal_raster=result.signal_raster, context=context)
+        return write_run_folder(out_dir, content, inputs=result.input_paths)

@@ -7,19 +7,16 @@ default) through :mod:`geo_dx.i18n`; the English messages are grouped in :data:`
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 
 from geo_dx.config import Config
-from geo_dx.errors import InputError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.plan.model import PLAN_COLUMNS, PlanResult
+from geo_dx.plan.optimise import Budget
 
 #: User-facing texts of the plan outputs (console, chart): English msgids, translated by
 #: :func:`geo_dx.i18n.translator` (Vietnamese in ``geo_dx/locale/vi/LC_MESSAGES/geo_dx.po``).
@@ -182,8 +179,11 @@ def commune_plan_table(villages: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFra
                              ascending=[False, False, True], kind="stable").reset_index(drop=True)
 
 
-def plan_layers(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
-    """GeoPackage layers ``plan_sites`` (points) and ``plan_fibre`` (routes along the roads)."""
+def plan_tables(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
+    """GeoPackage tables ``plan_sites`` (points) and ``plan_fibre`` (routes along the roads).
+
+    The map overlay is :func:`geo_dx.maps.plan_layer.plan_layer`.
+    """
     items = result.items
     is_site = (items["kind"] != "fibre").to_numpy()
     sites = items[is_site].drop(columns=["route_km"])
@@ -325,19 +325,21 @@ def _status(tr: Translator, status: str) -> str:
 def plan_run(
     run_dir: str | Path,
     *,
-    budget: object,
+    budget: Budget | float | str,
     candidates: str | Path | None = None,
     config: Config | None = None,
 ) -> PlanResult:
     """
     Plan on a finished run without recomputing it, and write the plan into its folder.
 
-    Reads ``villages.gpkg`` (villages with gaps and scores, coverage), ``summary.json``
-    (the DEM and roads the run used, its CRS), plans, and rewrites the run's outputs
-    atomically with ``plan.csv``, ``budget_curve.png``, the ``plan_sites`` and
-    ``plan_fibre`` layers, ``planned_by`` on the villages, ``summary.json`` → ``plan``
-    and the maps with the plan layer. What people read is in the run's language
-    (``summary.json`` → ``language``, else Vietnamese).
+    Reads the run back (:func:`geo_dx.run.folder.read_run`: ``villages.gpkg`` with the
+    villages' gaps and scores and the coverage, ``summary.json`` with the DEM and roads
+    the run used and its CRS), plans, and rewrites the run folder atomically through the
+    run's writer (:func:`geo_dx.run.writer.write_run_folder`) with ``plan.csv``,
+    ``budget_curve.png``, the ``plan_sites`` and ``plan_fibre`` tables, ``planned_by`` on
+    the villages, the ``plan`` section of ``summary.json`` and the maps with the plan
+    layer. What people read is in the run's language. A run another command rewrote
+    while this one was planning is refused, not reverted.
 
     Examples
     --------
@@ -347,109 +349,35 @@ def plan_run(
     >>> plan_run("no/such/run", budget=30e9)
     Traceback (most recent call last):
     ...
-    geo_dx.errors.InputError: no/such/run/villages.gpkg: not found; run `geo-dx run` to ...
+    geo_dx.errors.InputError: no/such/run: not found; run `geo-dx run` to write it first
     """
-    from geo_dx.dem import read_dem
+    from dataclasses import replace
+
     from geo_dx.io import read_layer
     from geo_dx.plan.candidates import read_candidates
     from geo_dx.plan.model import plan
-    from geo_dx.plan.optimise import Budget
+    from geo_dx.run.folder import read_run
+    from geo_dx.run.writer import run_content, write_run_folder
 
     config = config or Config()
     parsed = Budget.parse(budget)
-    run_dir = Path(run_dir)
-    gpkg, summary_path = run_dir / "villages.gpkg", run_dir / "summary.json"
-    for path in (gpkg, summary_path):
-        if not path.exists():
-            raise InputError(f"{path}: not found; run `geo-dx run` to write {run_dir} first")
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        names = [str(n) for n in pyogrio.list_layers(gpkg)[:, 0]]
-        layers = {n: gpd.read_file(gpkg, layer=n) for n in names
-                  if n not in ("plan_sites", "plan_fibre", "layer_styles")}  # styles: rewritten
-    except (OSError, ValueError, pyogrio.errors.DataSourceError) as err:
-        raise InputError(f"{run_dir}: cannot read the run's outputs ({err}); re-run "
-                         "`geo-dx run`") from err
-    missing = {"villages", "communes", "coverage"} - set(layers)
-    if missing:
-        raise InputError(f"{gpkg}: layer(s) {sorted(missing)} missing; re-run `geo-dx run`")
-    inputs = summary.get("inputs", {})
-    dem = None
-    if inputs.get("dem"):
-        if not Path(inputs["dem"]).exists():
-            raise InputError(f"{summary_path}: the run's DEM {inputs['dem']} is gone; the plan "
-                             "needs the same DEM (put it back or re-run `geo-dx run`)")
-        dem = read_dem(inputs["dem"], crs=summary.get("crs") or config.crs)
-    roads = read_layer(inputs["roads"]) if inputs.get("roads") else None
-    user = read_candidates(candidates) if candidates else None
-    villages = layers.pop("villages").drop(columns=["planned_by"], errors="ignore")
-    result = plan(villages, budget_vnd=parsed, candidates=user, coverage=layers["coverage"],
-                  dem=dem, roads=roads, config=config)
-    summary["plan"] = result.summary
-    summary.setdefault("inputs", {})["candidates"] = str(candidates) if candidates else None
-    used = [p for p in (candidates, inputs.get("dem"), inputs.get("roads")) if p]
-    write_plan_into_run(run_dir, result, summary=summary, communes=layers.pop("communes"),
-                        coverage=layers.pop("coverage"), other_layers=layers,
-                        inputs=tuple(Path(p) for p in used))
+    run = read_run(run_dir)
+    content = run_content(run)
+    dem = run.dem(required=True, crs=run.summary.crs or config.crs)
+    roads = run.summary.inputs.get("roads")
+    user = (read_candidates(candidates, within=content.communes,
+                            within_source=f"the communes of the run in {run.folder}")
+            if candidates else None)
+    villages = content.villages.drop(columns=["planned_by"], errors="ignore")
+    result = plan(villages, budget_vnd=parsed, candidates=user, coverage=content.coverage,
+                  dem=dem, roads=read_layer(roads) if roads else None, config=config)
+    planned = replace(content, villages=result.villages, plan=result, plan_layer=None,
+                      plan_items=None,
+                      summary=run.summary.with_plan(result.summary, candidates=candidates))
+    used = [p for p in (candidates, run.dem_path, roads) if p]
+    write_run_folder(run.folder, planned, previous=run, inputs=tuple(Path(p) for p in used),
+                     command="geo-dx plan")
     return result
-
-
-def write_plan_into_run(
-    run_dir: Path,
-    result: PlanResult,
-    *,
-    summary: dict[str, Any],
-    communes: gpd.GeoDataFrame,
-    coverage: gpd.GeoDataFrame,
-    other_layers: dict[str, gpd.GeoDataFrame],
-    inputs: tuple[Path, ...] = (),
-) -> Path:
-    """
-    Rewrite a run folder atomically with the plan added (see :func:`plan_run`).
-
-    Everything that shows the plan is rewritten together: ``plan.csv``,
-    ``budget_curve.png``, the GeoPackage layers, ``summary.json``, the maps and commune
-    pages (with the run's relief, roads and towns), and ``priority.xlsx`` (its plan sheet).
-    """
-    from geo_dx.maps.write import run_context, write_maps
-    from geo_dx.run.report import write_run
-    from geo_dx.run.workbook import write_workbook
-
-    old_raster = Path(run_dir) / "coverage_mobile.tif"
-
-    language = summary.get("language") or DEFAULT_LANGUAGE
-
-    def files(staging: Path) -> None:
-        write_plan_files(staging, result, language=language)
-        if old_raster.exists() and not (staging / old_raster.name).exists():
-            shutil.copy2(old_raster, staging / old_raster.name)
-
-    def maps(staging: Path) -> None:
-        tif = staging / "coverage_mobile.tif"
-        # as a run draws them: sites and nodes, not measurement points
-        points = (coverage[(coverage["kind"] != "measurement").to_numpy()]
-                  if "kind" in coverage else coverage)
-        write_maps(staging, result.villages, communes, points, title=summary["title"],
-                   coverage_raster=tif if tif.exists() else None,
-                   **plan_map_kwargs(result, language=language), plan_items=result.items,
-                   context=run_context(run_dir), language=language)
-
-    def workbook(staging: Path) -> None:
-        write_workbook(staging / "priority.xlsx", result.villages, communes,
-                       plan=plan_table(result), summary=summary, language=language,
-                       title=summary["title"])
-
-    def proposal(staging: Path) -> None:
-        from geo_dx.run.proposal import PROPOSAL, write_proposal
-
-        write_proposal(staging / PROPOSAL, summary=summary, villages=result.villages,
-                       communes=communes, plan=plan_table(result), plan_items=result.items,
-                       language=language)
-
-    # maps last: the index links the data files already written
-    return write_run(run_dir, villages=result.villages, communes=communes, coverage=coverage,
-                     summary=summary, extra_layers={**other_layers, **plan_layers(result)},
-                     extra_writers=(files, workbook, proposal, maps), inputs=inputs)
 
 
 def plan_map_kwargs(result: PlanResult | None, *,

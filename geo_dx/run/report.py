@@ -1,15 +1,13 @@
-"""Run outputs: the priority list (CSV), the GeoPackage, summary.json and the console table.
+"""Run outputs: the priority list (CSV), GeoPackage layers, the gap analysis section of
+summary.json and the console table.
 
-Everything a run writes goes into a staging folder first and is swapped in with one
-rename when every file is complete (:mod:`geo_dx.atomic`), so a failed run leaves the
-output folder as it was.
+The run folder they go into is written and swapped in whole by :mod:`geo_dx.run.writer`.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +15,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_dx.atomic import SUMMARY, staged_run
 from geo_dx.communes import COUNT_COLUMNS, placed
 from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
 from geo_dx.indicators import INDICATOR_LABELS, target_rows
-from geo_dx.run.qgis_style import write_layer_styles
+from geo_dx.run.summary import json_value
 from geo_dx.schema import COMPONENTS
 from geo_dx.signal.blocking import BLOCKING_COLUMNS
 from geo_dx.spatial import village_locations
@@ -211,7 +208,7 @@ def build_summary(
         "mobile_model": mobile_model,
         "totals": totals,
         "communes": [
-            {k: _plain(v) for k, v in row.items()}
+            {k: json_value(v) for k, v in row.items()}
             for row in rows[["commune_id", "commune_name", *COUNT_COLUMNS]].to_dict("records")
         ],
         "warnings": list(warnings),
@@ -302,73 +299,14 @@ def format_summary(
     return "\n".join(lines)
 
 
-def write_run(
-    out_dir: str | Path,
-    *,
-    villages: gpd.GeoDataFrame,
-    communes: gpd.GeoDataFrame,
-    coverage: gpd.GeoDataFrame,
-    summary: Mapping[str, Any],
-    extra_layers: Mapping[str, gpd.GeoDataFrame] | None = None,
-    extra_writers: tuple[Callable[[Path], Any], ...] = (),
-    inputs: Iterable[str | Path] = (),
-) -> Path:
-    """
-    Write a run's outputs into ``out_dir`` atomically (see :mod:`geo_dx.atomic`).
-
-    Everything is written into a staging folder beside ``out_dir`` and swapped in with
-    one rename, so ``out_dir`` holds either the previous run or the new one, never a
-    mix. ``summary.json`` lists the files written (``outputs``); a later run replaces
-    only a folder whose files it knows. ``extra_writers`` are called with the staging
-    folder (maps, rasters). ``inputs`` are refused inside ``out_dir``.
-
-    Raises
-    ------
-    InputError
-        ``out_dir`` is a file, a mount point, holds an input, or is a non-empty folder
-        that is not a previous geo_dx run.
-    OutputError
-        The disk is full, read-only, or a file is in use; ``out_dir`` is unchanged.
-    """
-    with staged_run(out_dir, inputs=inputs) as staging:
-        gpkg = staging / "villages.gpkg"
-        _gpkg_layer(villages, gpkg, "villages")
-        _gpkg_layer(communes, gpkg, "communes")
-        _gpkg_layer(coverage, gpkg, "coverage")
-        for name, layer in (extra_layers or {}).items():
-            _gpkg_layer(layer, gpkg, name)
-        write_layer_styles(gpkg, language=summary.get("language", DEFAULT_LANGUAGE),
-                           villages_geometry=str(villages.geom_type.mode().iloc[0])
-                           if len(villages) else "Point")
-        write_priority_csv(staging / "priority.csv", villages)
-        for writer in extra_writers:
-            writer(staging)
-        written = sorted(
-            p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file()
-        )
-        document = {**summary, "outputs": sorted({*written, SUMMARY})}
-        (staging / SUMMARY).write_text(
-            json.dumps(document, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8"
-        )
-    return Path(out_dir)
-
-
-def _gpkg_layer(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+def write_gpkg_layer(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+    """Write ``frame`` as ``layer`` of the GeoPackage ``path`` (missing values as NULL)."""
     clean = frame.copy()
     for col in clean.columns:
         if col != clean.geometry.name and clean[col].dtype == object:
             clean[col] = clean[col].map(lambda v: v if v is None or isinstance(v, str | bool)
                                         else (None if pd.isna(v) else v))
     clean.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly scalars (numpy numbers, NaN as null)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    return value
 
 
 def _target_lines(targets: list[dict[str, Any]], tr: Translator) -> list[str]:

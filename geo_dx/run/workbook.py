@@ -389,7 +389,7 @@ def _about_sheet(sheet: Any, tr: Translator, styles: _Styles, *, title: str, mad
         (_("Numbers"), _("stored as numbers: sort, filter and sum them; your spreadsheet "
                          "shows them with its own decimal separator")),
         (_("For scripts"), _("priority.csv, villages.gpkg and summary.json keep English "
-                             "column names and codes (README lists their labels)")),
+                             "column names and codes (docs/language.md lists their labels)")),
     ]
     for row, (key, value) in enumerate(rows):
         sheet.write_string(row, 0, key, styles.bold)

@@ -321,8 +321,10 @@
     var wide = side > 0 && size.x - side - 30 >= size.x / 2;
     if (!wide && title && title.offsetHeight) { top = title.offsetHeight + 20; }
     // (and clear of the column of buttons on the left when there is room)
+    // At once, not animated: a zoom animation still running when the page is used (a
+    // search typed as it opens) would end by undoing the view the search set.
     map.fitBounds(bounds, {paddingTopLeft: [wide || size.x >= 500 ? 50 : 10, top],
-                           paddingBottomRight: [wide ? side + 30 : 10, 10]});
+                           paddingBottomRight: [wide ? side + 30 : 10, 10], animate: false});
   }
 
   // Leaflet's own button titles, in the page's language.

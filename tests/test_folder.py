@@ -1,4 +1,4 @@
-"""Outputs never lose a user's file and switch atomically (geo_dx.atomic, report.write_run)."""
+"""A run folder never loses a user's file and switches atomically (geo_dx.run.folder)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,18 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo_dx import atomic
-from geo_dx.atomic import check_out_dir, clean_stale, run_outputs, staged_run
 from geo_dx.communes import summarise_communes
 from geo_dx.errors import InputError, OutputError
-from geo_dx.run.report import build_summary, write_run
+from geo_dx.run import folder as atomic
+from geo_dx.run.folder import (
+    RunSummary,
+    check_out_dir,
+    clean_stale,
+    run_outputs,
+    staged_run,
+    write_summary,
+)
+from geo_dx.run.report import build_summary, write_gpkg_layer, write_priority_csv
 from tests.conftest import make_communes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,12 +45,20 @@ def make_gaps() -> gpd.GeoDataFrame:
     )
 
 
-def write(out: Path, *writers, inputs=()) -> Path:
+def write(out: Path, *writers, inputs=(), replaces=None) -> Path:
+    """A small run folder written the way every geo-dx command writes one."""
     gaps = make_gaps()
     counts = summarise_communes(gaps, make_communes())
-    summary = build_summary(gaps, counts, title="t", warnings=[])
-    return write_run(out, villages=gaps, communes=counts, coverage=gaps[["geometry"]],
-                     summary=summary, extra_writers=writers, inputs=inputs)
+    summary = RunSummary(title="t", analysis=build_summary(gaps, counts, title="t"))
+    with staged_run(out, inputs=inputs, replaces=replaces) as staging:
+        for name, layer in (("villages", gaps), ("communes", counts),
+                            ("coverage", gaps[["geometry"]])):
+            write_gpkg_layer(layer, staging / "villages.gpkg", name)
+        write_priority_csv(staging / "priority.csv", gaps)
+        for writer in writers:
+            writer(staging)
+        write_summary(staging, summary)
+    return Path(out)
 
 
 def tif_writer(staging: Path) -> None:
@@ -140,7 +155,7 @@ def test_rerun_replaces_only_its_own_files_and_keeps_the_users(tmp_path):
 
 
 def test_stale_raster_is_not_shown_by_geo_dx_map(tmp_path):
-    from geo_dx.maps.write import rebuild_maps
+    from geo_dx.run.writer import rebuild_maps
 
     with_raster = write(tmp_path / "with", tif_writer)
     rebuild_maps(with_raster)
@@ -205,8 +220,8 @@ _KILL_SCRIPT = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
     sys.path.insert(0, {root!r})
-    from geo_dx import atomic
-    from tests.test_atomic import write
+    from geo_dx.run import folder as atomic
+    from tests.test_folder import write
     out, marker, when = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     real = os.rename
 
