@@ -5,6 +5,8 @@ Country-like case: 100,000 villages, 5,000 without mobile broadband (in remote c
 400 × 800 km with ridges (terrain line of sight), a road grid every 20 km and 2,000 fibre
 nodes. Times, each measured in this run:
 
+- the fibre tree (:func:`geo_dx.plan.routes.fibre_routes`: road graph, slope-priced off-road
+  links, shortest paths and the Steiner tree) for the villages without fibre;
 - the candidate coverage (:func:`geo_dx.signal.served.served_matrix`: reach + line of sight
   for every candidate × gap-village pair), sparse; the memory a dense village × candidate
   matrix would need is printed for comparison;
@@ -33,6 +35,7 @@ from geo_dx.config import Config, PlanConfig
 from geo_dx.dem import DemGrid
 from geo_dx.plan.candidates import as_coverage_sites, prepare_candidates
 from geo_dx.plan.model import plan
+from geo_dx.plan.routes import fibre_routes
 from geo_dx.signal.served import served_matrix
 
 CRS_UTM = CRS.from_epsg(32648)
@@ -128,6 +131,17 @@ def main() -> None:
     print(f"candidate coverage: {t_cover:.1f} s, {cover.nnz:,} village-candidate pairs in "
           f"sight; sparse {sparse_mb:.1f} MB vs a dense village × candidate matrix "
           f"{dense_gb:.1f} GB ({dense_gb * 1024 / max(sparse_mb, 1e-9):,.0f}× larger)")
+
+    t = time.perf_counter()
+    no_fibre = villages[~villages["has_fibre"]]
+    net = fibre_routes(shapely.get_coordinates(no_fibre.geometry.to_numpy()),
+                       shapely.get_coordinates(case["fibre"].geometry.to_numpy()),
+                       roads=case["roads"].to_numpy(), dem=case["dem"], config=config.plan)
+    t_fibre = time.perf_counter() - t
+    road_km, all_km = net.segment_road_km.sum(), net.segment_length_km.sum()
+    print(f"fibre tree: {t_fibre:.2f} s for {len(no_fibre):,} villages without fibre: "
+          f"{int((net.village_segment >= 0).sum()):,} reachable, {net.n_segments:,} segments "
+          f"({net.tree}), {all_km:,.0f} km of which {road_km / max(all_km, 1e-9):.0%} along roads")
 
     t = time.perf_counter()
     result = plan(villages, budget_vnd=args.budget, candidates=case["candidates"],

@@ -101,6 +101,8 @@ class TerrainConfig:
 
 #: Mobile technologies with a signal model.
 SIGNAL_TECHNOLOGIES: tuple[str, ...] = ("5g", "4g", "3g", "2g")
+#: Slope classes of off-road fibre, gentlest first (``[plan] offroad_slope_*``).
+SLOPE_CLASSES: tuple[str, ...] = ("flat", "rolling", "steep", "very_steep")
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,11 @@ class SignalConfig:
     holdout_share: float = 0.3
     #: Measurements farther than this from every site of their technology are not used.
     calibration_max_distance_m: float = 15000.0
+    #: An offset (per technology, and per operator) is fitted only from at least this many
+    #: training measurements; with fewer, no offset and a warning. Single measurements
+    #: scatter around the median by several dB (ITM's location variability, 8-10 dB in
+    #: hills), so the mean of n points is within about 9/sqrt(n) dB: 2 dB at 20.
+    calibration_min_measurements: int = 20
     seed: int = 20251123
     #: Cell size of the predicted signal raster (rounded to whole DEM cells).
     raster_cell_m: float = 500.0
@@ -237,6 +244,20 @@ class PlanConfig:
     detour_factor: float = 1.3
     #: Villages farther than this (route length) from the fibre network are not planned.
     max_fibre_route_km: float = 60.0
+    #: Fibre leaves the road only to join a fibre node to the road and for the last link
+    #: to a village, each off-road stretch at most this long; a village farther from every
+    #: road and fibre node gets no fibre route (satellite, microwave or other).
+    max_offroad_km: float = 5.0
+    #: Slope classes of off-road fibre: the slope (rise over run, per cent) from which each
+    #: class starts; the slope is read from the DEM along the straight line.
+    offroad_slope_from_pct: Mapping[str, float] = _table(
+        {"flat": 0.0, "rolling": 10.0, "steep": 25.0, "very_steep": 45.0}
+    )
+    #: Off-road cost per km (``costs.fibre_offroad_per_km_vnd``) times this, per slope
+    #: class (indicative: steeper ground needs more labour, poles and erosion protection).
+    offroad_slope_factor: Mapping[str, float] = _table(
+        {"flat": 1.0, "rolling": 1.5, "steep": 2.5, "very_steep": 4.0}
+    )
     #: Time limit of the exact solver (seconds) per solve; the best answer found is kept.
     time_limit_s: float = 30.0
     #: Budgets in the budget curve (evenly spaced up to the cost of closing every gap).
@@ -389,6 +410,8 @@ _MAPPING_KEYS = {
     "threshold_dbm": SIGNAL_TECHNOLOGIES,
     "weights": COMPONENTS,
     "severity": GAP_CLASSES,
+    "offroad_slope_from_pct": SLOPE_CLASSES,
+    "offroad_slope_factor": SLOPE_CLASSES,
 }
 
 

@@ -48,6 +48,7 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "signal.conductivity_s_m": (0.0, 100.0, False),
     "signal.holdout_share": (0.0, 0.99, True),
     "signal.calibration_max_distance_m": (0.0, 1e6, False),
+    "signal.calibration_min_measurements": (1.0, 1e9, True),
     "signal.raster_cell_m": (0.0, 1e5, False),
     "remoteness.walking_speed_kmh": (0.0, 1000.0, False),
     "remoteness.road_speed_kmh": (0.0, 1000.0, False),
@@ -65,6 +66,7 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "plan.small_cell_antenna_height_m": (0.0, COLUMN_MAXIMA["antenna_height_m"], False),
     "plan.detour_factor": (1.0, 10.0, True),
     "plan.max_fibre_route_km": (0.0, 1e4, False),
+    "plan.max_offroad_km": (0.0, 1e3, True),
     "plan.time_limit_s": (0.0, 1e5, False),
     "plan.curve_steps": (1.0, 1000.0, True),
     **{f"plan.costs.{name}": (0.0, COLUMN_MAXIMA["cost_vnd"], True) for name in (
@@ -81,6 +83,8 @@ MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
     "signal.frequency_mhz": (20.0, 20000.0, True),
     "signal.eirp_dbm": (-30.0, 100.0, True),
     "signal.threshold_dbm": (-160.0, -20.0, True),
+    "plan.offroad_slope_from_pct": (0.0, 1e4, True),
+    "plan.offroad_slope_factor": (0.0, 1e3, False),
 }
 
 
@@ -248,3 +252,11 @@ def _check_plan(plan: PlanConfig, source: str) -> None:
     if plan.generate not in PLAN_GENERATE:
         raise ConfigError(f"{source}: plan.generate was {plan.generate!r}; "
                           f"allowed: {', '.join(map(repr, PLAN_GENERATE))}")
+    classes = list(plan.offroad_slope_from_pct)  # gentlest first (config.SLOPE_CLASSES)
+    starts = [plan.offroad_slope_from_pct[c] for c in classes]
+    if starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+        given = ", ".join(f"{c} = {_number(v)}" for c, v in zip(classes, starts, strict=True))
+        raise ConfigError(
+            f"{source}: plan.offroad_slope_from_pct must start at {classes[0]} = 0 and rise "
+            f"from class to class; got {given}"
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -331,20 +332,45 @@ def _check_pairs(
 
 
 def points_in_polygons(
-    villages: gpd.GeoSeries, points: np.ndarray
+    villages: gpd.GeoSeries, points: np.ndarray, *, workers: int = 2
 ) -> tuple[np.ndarray, np.ndarray]:
     """
     Pairs (point position, village position) where a point lies in a village polygon.
 
     A tree of the points is queried with the polygons' boxes (one query per polygon,
     not per point), and each candidate pair is tested exactly (boundary included).
+    The polygons are shared among ``workers`` threads (shapely releases the GIL).
+
+    Examples
+    --------
+    >>> villages = gpd.GeoSeries([shapely.box(0, 0, 10, 10), shapely.Point(5, 5),
+    ...                           shapely.box(20, 0, 30, 10)])
+    >>> points = shapely.points([[5, 5], [10, 3], [15, 5], [25, 5]])
+    >>> sorted(zip(*[p.tolist() for p in points_in_polygons(villages, points)]))
+    [(0, 0), (1, 0), (3, 2)]
     """
-    is_polygon = (villages.geom_type != "Point").to_numpy()
-    if not is_polygon.any() or len(points) == 0:
+    geoms = villages.to_numpy()
+    positions = np.flatnonzero(shapely.get_type_id(geoms) > 0)  # not points, not missing
+    if len(positions) == 0 or len(points) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    positions = np.flatnonzero(is_polygon)
-    polygons = villages.to_numpy()[positions]
-    poly_pos, point_pos = shapely.STRtree(points).query(polygons)
-    xy = shapely.get_coordinates(points[point_pos])
-    ok = shapely.intersects_xy(polygons[poly_pos], xy[:, 0], xy[:, 1])
-    return point_pos[ok], positions[poly_pos[ok]]
+    tree = shapely.STRtree(points)
+    # every point's coordinates read once, in order, then picked: reading the geometries
+    # in the pairs' scattered order is several times slower on large layers
+    xy = shapely.get_coordinates(points)
+    if len(xy) != len(points):  # empty or multi-part points: read them pair by pair
+        xy = None
+
+    def inside(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        polygons = geoms[chunk]
+        poly_pos, point_pos = tree.query(polygons)
+        pair_xy = xy[point_pos] if xy is not None else shapely.get_coordinates(
+            points[point_pos])
+        ok = shapely.intersects_xy(polygons[poly_pos], pair_xy[:, 0], pair_xy[:, 1])
+        return point_pos[ok], chunk[poly_pos[ok]]
+
+    chunks = np.array_split(positions, max(1, min(workers, len(positions) // 1000)))
+    if len(chunks) == 1:
+        return inside(chunks[0])
+    with ThreadPoolExecutor(len(chunks)) as pool:
+        found = list(pool.map(inside, chunks))
+    return (np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]))

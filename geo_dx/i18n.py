@@ -134,7 +134,7 @@ CODE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "existing_3g_site": N_("Existing 3G site"),
         "dem_peak": N_("Hilltop from the elevation model"),
         "gap_village": N_("In the village"),
-        "fibre_route": N_("Along the roads"),
+        "fibre_route": N_("Along the roads, the last link off-road to the village"),
         "user": N_("Candidate given by the province"),
     }),
     "boolean": MappingProxyType({"True": N_("Yes"), "False": N_("No")}),
@@ -202,6 +202,8 @@ COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
     "ethnic_minority_people_served": N_("Ethnic minority people served"),
     "communes": N_("Communes served"),
     "route_km": N_("Fibre route (km)"),
+    "route_road_km": N_("Of which along roads (km)"),
+    "route_offroad_km": N_("Of which off-road (km)"),
     "weight_served": N_("Priority weight served"),
 })
 

@@ -163,11 +163,14 @@ def read_layer(
     ``x``/``y``, ``kinh_do``/``vi_do``, ``Kinh độ``/``Vĩ độ``). A CSV saved by
     Vietnamese-locale Excel (``;`` separator, decimal comma) is read as such.
     ``FILE:LAYER`` picks a layer of a multi-layer file (or a sheet of a workbook);
-    without it a file with several layers is read by the layer named after ``role``
-    (``villages``, ``communes``, ...), else refused with the list of layers.
+    without it a file with several layers (a workbook with several sheets holding data)
+    is read by the layer named after ``role`` (``villages``, ``communes``, ...), else
+    refused with the list of layers. A workbook's number cells are numbers; only its
+    text cells are read by locale. See ``docs/inputs.md``.
 
     Raises :class:`InputError` naming the file when it is missing, a folder, empty,
-    unreadable or ambiguous.
+    unreadable or ambiguous, when a header names a column twice, or when a workbook
+    holds formulas saved without their values.
     """
     path, layer = split_layer(path)
     if not path.exists():

@@ -446,20 +446,28 @@ def conforms(layer: object, kind: str) -> bool:
     >>> conforms(raw, "coverage"), conforms(validate_coverage(raw), "coverage")
     (False, True)
     """
-    if (not isinstance(layer, gpd.GeoDataFrame) or layer.empty or layer.crs is None
-            or layer.geometry.isna().any() or layer.geometry.is_empty.any()):
+    if not isinstance(layer, gpd.GeoDataFrame) or layer.empty or layer.crs is None:
         return False
-    if not np.isfinite(shapely.get_coordinates(layer.geometry.to_numpy())).all():
+    geoms = layer.geometry.to_numpy()
+    # integer type ids and coordinate counts: no per-row strings on large layers
+    if not (shapely.get_num_coordinates(geoms) > 0).all():  # missing or empty geometry
         return False
+    if not np.isfinite(shapely.get_coordinates(geoms)).all():
+        return False
+    types = shapely.get_type_id(geoms)
     if kind == "coverage":
         allowed = {"technology": TECHNOLOGIES, "kind": KINDS, "source": SOURCES}
         return ("range_m" in layer and all(c in layer and layer[c].isin(v).all()
                                            for c, v in allowed.items())
-                and bool((layer.geom_type == "Point").all()))
+                and bool((types == _TYPE_IDS["Point"]).all()))
     schema = VILLAGES
     return (all(c in layer for c in schema.required)
             and layer[schema.id_column].is_unique
-            and bool(layer.geom_type.isin(schema.geometry_types).all()))
+            and bool(np.isin(types, [_TYPE_IDS[t] for t in schema.geometry_types]).all()))
+
+
+#: shapely's integer geometry type ids.
+_TYPE_IDS: Mapping[str, int] = MappingProxyType({"Point": 0, "Polygon": 3, "MultiPolygon": 6})
 
 
 def _check_geometry(gdf: gpd.GeoDataFrame, schema: LayerSchema, source: str) -> gpd.GeoDataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from pyproj import CRS
 
 from geo_dx.errors import InputError
@@ -30,14 +31,13 @@ def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
     (True, 'POINT (5 5)')
     """
     geom = villages.geometry
-    is_point = (geom.geom_type == "Point").to_numpy()
-    if is_point.all():
+    shapes = geom.to_numpy()
+    polygonal = np.flatnonzero(shapely.get_type_id(shapes) != 0)  # 0: Point
+    if len(polygonal) == 0:
         return geom
-    return gpd.GeoSeries(
-        np.where(is_point, geom.to_numpy(), geom.representative_point().to_numpy()),
-        index=villages.index,
-        crs=villages.crs,
-    )
+    located = shapes.copy()
+    located[polygonal] = shapely.point_on_surface(shapes[polygonal])  # representative point
+    return gpd.GeoSeries(located, index=villages.index, crs=villages.crs)
 
 
 def working_crs(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: object | None = None) -> CRS:

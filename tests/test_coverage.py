@@ -176,3 +176,61 @@ def test_with_reach_uses_the_configured_ranges():
     with pytest.warns(GeoDxWarning, match="capped the reach of 1"):
         out = with_reach(pts, config=config)
     assert out["reach_m"].tolist() == [2000.0, 3000.0, 50.0]
+
+
+# --------------------------------------------------------------------- points in polygons
+
+def _star(x: float, y: float, radii: list[float], hole: bool) -> shapely.Polygon:
+    """A star-shaped (mostly concave) polygon around (x, y), optionally with a hole."""
+    angles = np.linspace(0, 2 * np.pi, len(radii), endpoint=False)
+    shell = np.c_[x + np.cos(angles) * radii, y + np.sin(angles) * radii]
+    holes = [shapely.box(x - 5, y - 5, x + 5, y + 5).exterior.coords] if hole else None
+    return shapely.Polygon(shell, holes)
+
+
+villages_st = st.lists(
+    st.tuples(st.integers(0, 300), st.integers(0, 300),
+              st.lists(st.sampled_from([10.0, 25.0, 60.0]), min_size=6, max_size=40),
+              st.sampled_from(["point", "star", "holed", "multi"])),
+    min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(villages=villages_st, extra=st.lists(st.tuples(st.integers(-50, 350),
+                                                      st.integers(-50, 350)), max_size=60))
+def test_points_in_polygons_matches_brute_force(villages, extra):
+    geoms = []
+    for x, y, radii, shape in villages:
+        if shape == "point":
+            geoms.append(shapely.Point(x, y))
+        elif shape == "multi":
+            geoms.append(shapely.MultiPolygon([_star(x, y, radii, False),
+                                               _star(x + 200, y, radii, False)]))
+        else:
+            geoms.append(_star(x, y, radii, shape == "holed"))
+    series = gpd.GeoSeries(geoms, crs="EPSG:32648")
+    # points on vertices and on the boundary count (boundary included), hole centres do not
+    boundary = shapely.get_coordinates(shapely.boundary(series.to_numpy()))
+    midpoints = (boundary[:-1] + boundary[1:]) / 2
+    xy = np.r_[np.asarray(extra, dtype=float).reshape(-1, 2), boundary, midpoints,
+               [[x, y] for x, y, *_ in villages]]
+    points = shapely.points(xy)
+    got_point, got_village = coverage.points_in_polygons(series, points)
+    want = {(p, v) for v, g in enumerate(geoms) if g.geom_type != "Point"
+            for p, point in enumerate(points) if g.intersects(point)}
+    assert set(zip(got_point.tolist(), got_village.tolist(), strict=True)) == want
+
+
+def test_points_in_polygons_in_threads_matches_shapely_on_many_polygons():
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(0, 50_000, (3000, 2))
+    polygons = [_star(x, y, list(rng.uniform(50, 400, rng.integers(6, 41))), i % 7 == 0)
+                for i, (x, y) in enumerate(centres)]
+    villages = gpd.GeoSeries(polygons + [shapely.Point(1, 1)], crs="EPSG:32648")
+    points = shapely.points(rng.uniform(0, 50_000, (40_000, 2)))
+    want = shapely.STRtree(points).query(villages.to_numpy()[:-1], predicate="intersects")
+    want = set(zip(want[1].tolist(), want[0].tolist(), strict=True))
+    assert len(want) > 1000
+    for workers in (1, 2):
+        got = coverage.points_in_polygons(villages, points, workers=workers)
+        assert set(zip(*[g.tolist() for g in got], strict=True)) == want

@@ -314,3 +314,19 @@ def test_architecture_page_names_every_module():
     missing = [m for m in _modules() if not m.endswith("__init__")
                and f"`geo_dx/{m.replace('.', '/')}.py`" not in page]
     assert not missing, f"docs/architecture.md lacks: {missing}"
+
+
+def test_lon_lat_for_display_has_one_owner():
+    """Maps and pages put frames in longitude/latitude only through ``maps.payload.to_wgs84``
+    (one policy for empty geometries and a missing CRS)."""
+    import re
+
+    owner = PACKAGE / "maps" / "payload.py"
+    pattern = re.compile(r"\.(?:to_crs|set_crs)\(\s*(?:4326|['\"]EPSG:4326['\"])")
+    found = []
+    for path in sorted((PACKAGE / "maps").glob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#")[0]
+            if pattern.search(code) and ">>>" not in code and path != owner:
+                found.append(f"{path.relative_to(PACKAGE)}:{number}")
+    assert found == [], "use geo_dx.maps.payload.to_wgs84 instead"

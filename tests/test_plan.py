@@ -223,13 +223,15 @@ def test_shared_trunk_is_paid_once():
     assert "max_fibre_route_km" in far.unservable["reason"].iloc[0]
 
 
-def test_offroad_shortcut_from_the_nearest_fibre_node_when_cheaper():
+def test_no_straight_shortcut_from_a_fibre_node_to_a_village():
+    # the node is 1 km from the village but 3 km from the road, the village 4 km from
+    # the road: fibre goes down to the road and up again (7 km off-road, both links
+    # within the 5 km limit), never 1 km straight across the hills
     roads = np.array([shapely.LineString([(0, 0), (50_000, 0)])])
-    # 1 km straight from the node beats 1 km off-road to the road + 0 km of road? equal;
-    # here the road is 3 km away, the node 1 km: straight off-road wins
     net = fibre_routes(np.array([[0.0, 4_000.0]]), np.array([[0.0, 3_000.0]]), roads=roads)
-    assert net.village_route_km.tolist() == pytest.approx([1.0])
-    assert net.village_route_cost_vnd.tolist() == pytest.approx([0.5 * GB])
+    assert net.village_route_km.tolist() == pytest.approx([7.0])
+    assert net.segment_offroad_km.tolist() == pytest.approx([7.0])
+    assert net.village_route_cost_vnd.tolist() == pytest.approx([7 * 0.4 * GB + 0.1 * GB])
 
 
 # --------------------------------------------------------------- exact answer = brute force

@@ -47,9 +47,21 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
     assert table.columns.tolist() == [
         "rank", "item_id", "kind", "candidate_id", "generated_by", "lon", "lat", "cost_vnd",
         "cumulative_cost_vnd", "villages_served", "village_names", "people_served",
-        "ethnic_minority_people_served", "communes", "route_km", "weight_served"]
+        "ethnic_minority_people_served", "communes", "route_km", "route_road_km",
+        "route_offroad_km", "weight_served"]
     assert set(table["kind"]) <= {"new_site", "upgrade", "small_cell", "fibre"}
-    assert table["route_km"].notna().tolist() == (table["kind"] == "fibre").tolist()
+    for col in ("route_km", "route_road_km", "route_offroad_km"):
+        assert table[col].notna().tolist() == (table["kind"] == "fibre").tolist()
+    fibre = table[table["kind"] == "fibre"]
+    assert (fibre["route_road_km"] + fibre["route_offroad_km"]).tolist() == pytest.approx(
+        fibre["route_km"].tolist(), abs=0.002)
+    import openpyxl
+
+    plan_sheet = openpyxl.load_workbook(out / "priority.xlsx").worksheets[2]
+    header = [c.value for c in plan_sheet[1]]
+    assert header[header.index("Tuyến cáp quang (km)"):][:3] == [
+        "Tuyến cáp quang (km)", "Trong đó theo đường giao thông (km)",
+        "Trong đó ngoài đường giao thông (km)"]
     assert table["rank"].tolist() == list(range(1, len(table) + 1))
     assert table["cumulative_cost_vnd"].iloc[-1] == pytest.approx(p["cost_used_vnd"], abs=1)
     assert any(str(n).startswith("'=HYPERLINK") for n in table["village_names"])

@@ -11,7 +11,7 @@ from pyproj import CRS
 
 from geo_dx.config import Config, config_from_dict
 from geo_dx.dem import DemGrid
-from geo_dx.errors import InputError
+from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.gaps import find_gaps
 from geo_dx.schema import validate_coverage, validate_villages
 from geo_dx.signal.calibration import Calibration, fit_offsets
@@ -19,6 +19,7 @@ from geo_dx.signal.itm import TerrainProfiles, itm_loss_db
 from geo_dx.signal.strength import (
     best_per_target,
     calibrate_signal,
+    median_signal,
     pair_profiles,
     predict_pairs,
 )
@@ -180,7 +181,8 @@ def test_calibration_recovers_an_injected_offset_end_to_end():
     probe = predict_pairs(dem, np.array([[X0 + site[0], Y0 + site[1]]]), np.array(["4g"]),
                           np.array([8_000.0]),
                           np.array([[X0 + x, Y0 + y] for x, y in pts]),
-                          terrain=ITM.terrain, signal=ITM.signal).sort_values("target")
+                          terrain=ITM.terrain, signal=median_signal(ITM.signal)
+                          ).sort_values("target")
     # phones report down to about -140 dBm: keep the points a phone could measure
     keep = (probe["signal_dbm"] > -130).to_numpy()
     pts = [p for p, k in zip(pts, keep, strict=True) if k]
@@ -277,9 +279,10 @@ def test_calibrate_true_in_the_config_applies_the_fitted_offset_in_a_run(tmp_pat
                            strict=True)]
     probe = predict_pairs(dem, np.array([[X0 + site[0], Y0 + site[1]]]), np.array(["4g"]),
                           np.array([8_000.0]), np.array([[X0 + x, Y0 + y] for x, y in pts]),
-                          terrain=ITM.terrain, signal=ITM.signal).sort_values("target")
+                          terrain=ITM.terrain, signal=median_signal(ITM.signal)
+                          ).sort_values("target")
     assert len(probe) == len(pts)
-    # measured 6 dB below the prediction (1 dB noise)
+    # measured 6 dB below the median prediction (1 dB noise)
     measured = probe["signal_dbm"].to_numpy() - 6.0 + rng.normal(0, 1.0, len(pts))
     coverage = pd.concat([
         make_coverage([("4g", *site, 8_000.0)], kind=["site"], rsrp_dbm=[np.nan]),
@@ -307,3 +310,93 @@ def test_calibrate_true_in_the_config_applies_the_fitted_offset_in_a_run(tmp_pat
     shifted = runs[True].villages.set_index("village_id")["mobile_signal_dbm"]
     np.testing.assert_allclose((shifted - plain.loc[shifted.index]).to_numpy(), offset,
                                atol=0.11)
+    # one measurement: no offset, the run's summary counts the warning
+    coverage.iloc[:2].to_file(tmp_path / "one.gpkg")
+    one = analyse(RunInputs(communes=inputs.communes, villages=inputs.villages,
+                            coverage=(tmp_path / "one.gpkg",), dem=inputs.dem),
+                  config=config_from_dict({"terrain": {"model": "itm", "calibrate": True}}))
+    assert one.summary["signal_calibration"]["offsets_db"] == {}
+    assert any("calibration_min_measurements" in w for w in one.summary["warnings"])
+    alone = one.villages.set_index("village_id")["mobile_signal_dbm"]
+    np.testing.assert_allclose(alone.to_numpy(), plain.loc[alone.index].to_numpy())
+
+
+def _around_the_site(n: int, seed: int, r_km: tuple[float, float] = (1.0, 7.0)):
+    rng = np.random.default_rng(seed)
+    site = (6_000.0, 15_000.0)
+    pts = [(site[0] + r * np.cos(a), site[1] + r * np.sin(a))
+           for r, a in zip(rng.uniform(r_km[0] * 1000, r_km[1] * 1000, n),
+                           rng.uniform(0, 2 * np.pi, n), strict=True)]
+    return site, pts, rng
+
+
+def _predicted(dem, site, pts, signal):
+    return predict_pairs(dem, np.array([[X0 + site[0], Y0 + site[1]]]), np.array(["4g"]),
+                         np.array([8_000.0]), np.array([[X0 + x, Y0 + y] for x, y in pts]),
+                         terrain=ITM.terrain, signal=signal).sort_values("target")
+
+
+def test_an_offset_in_measurements_around_the_median_is_recovered_and_the_margin_stays():
+    dem = ridge_dem()
+    site, pts, rng = _around_the_site(500, seed=4)
+    median = _predicted(dem, site, pts, median_signal(ITM.signal))
+    reliable = _predicted(dem, site, pts, ITM.signal)  # 90 % of locations and situations
+    keep = (median["signal_dbm"] > -125).to_numpy()  # what a phone can still measure
+    pts = [p for p, k in zip(pts, keep, strict=True) if k]
+    # single measurements scatter around the median (8 dB), 6 dB below it on average
+    measured = median["signal_dbm"].to_numpy()[keep] - 6.0 + rng.normal(0, 8.0, len(pts))
+    assert len(pts) > 300
+    cov = validate_coverage(pd.concat([
+        make_coverage([("4g", *site, 8_000.0)]),
+        make_coverage([("4g", x, y, np.nan) for x, y in pts], kind=["measurement"] * len(pts),
+                      rsrp_dbm=list(measured))], ignore_index=True))
+    cal = calibrate_signal(cov, dem, config=ITM)
+    assert cal.offsets_db[("4g", "")] == pytest.approx(-6.0, abs=1.5)
+    # the 90/90 margin: the reliable prediction lies well below the median, and the report
+    # says by how much
+    margin = (median["signal_dbm"] - reliable["signal_dbm"]).to_numpy()[keep]
+    assert margin.mean() > 10
+    assert cal.report["margin_db"] == pytest.approx(margin.mean(), abs=0.01)
+    # applied to villages, the offset moves the 90/90 prediction by -6 dB: the margin stays
+    villages = validate_villages(make_villages([(2_000, 15_000), (9_000, 16_000)]))
+    plain = find_gaps(villages, validate_coverage(make_coverage([("4g", *site, 8_000.0)])),
+                      config=ITM, dem=dem)
+    shifted = find_gaps(villages, validate_coverage(make_coverage([("4g", *site, 8_000.0)])),
+                        config=ITM, dem=dem, calibration=cal)
+    np.testing.assert_allclose(shifted["mobile_signal_dbm"] - plain["mobile_signal_dbm"],
+                               cal.offsets_db[("4g", "")], atol=0.11)
+    # decisions on the held-out points: the calibrated 90/90 prediction rarely promises
+    # coverage that is not measured
+    rows = cal.report["decisions"]["after"]
+    assert [(r["technology"], r["operator"]) for r in rows] == [("4g", "")]
+    row = rows[0]
+    assert row["n"] == cal.report["n_held_out"] == cal.report["after"]["n"]
+    assert (row["both_covered"] + row["measured_only"] + row["predicted_only"]
+            + row["neither"]) == row["n"]
+    assert row["predicted_only"] <= 0.05 * row["n"]
+    assert row["both_covered"] > 0
+
+
+def test_too_few_measurements_give_no_offset_a_warning_and_no_in_sample_error():
+    dem = ridge_dem()
+    site, pts, _ = _around_the_site(1, seed=2, r_km=(2.0, 3.0))
+    median = _predicted(dem, site, pts, median_signal(ITM.signal))
+    cov = validate_coverage(pd.concat([
+        make_coverage([("4g", *site, 8_000.0)]),
+        make_coverage([("4g", *pts[0], np.nan)], kind=["measurement"],
+                      rsrp_dbm=[float(median["signal_dbm"].iloc[0]) - 8.8])],
+        ignore_index=True))
+    with pytest.warns(GeoDxWarning, match=r"calibration_min_measurements = 20 .* 4g \(1\)"):
+        cal = calibrate_signal(cov, dem, config=ITM)
+    assert cal.offsets_db == {}
+    assert cal.offset_for(np.array(["4g"])).tolist() == [0.0]
+    # one point cannot be both fitted and held out: no error is reported, not 0.0 dB
+    assert cal.report["before"] == {"mean_db": None, "rmse_db": None, "n": 0}
+    assert cal.report["after"]["rmse_db"] is None and cal.report["held_out"] is False
+    assert cal.report["without_offset"] == {"4g": 1}
+    # allowed by the configuration, the offset is fitted, but still no in-sample error
+    one = config_from_dict({"terrain": {"model": "itm"},
+                            "signal": {"calibration_min_measurements": 1}})
+    fitted = calibrate_signal(cov, dem, config=one)
+    assert fitted.offsets_db[("4g", "")] == pytest.approx(-8.8, abs=0.01)
+    assert fitted.report["after"]["rmse_db"] is None

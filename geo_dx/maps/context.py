@@ -186,8 +186,7 @@ def _towns(towns: gpd.GeoDataFrame, bounds: tuple[float, float, float, float] | 
 def _commune_labels(communes: gpd.GeoDataFrame) -> dict:
     if communes.empty:
         return {"name": [], "lat": [], "lon": []}
-    if communes.crs is not None and communes.crs.to_epsg() != 4326:
-        communes = communes.to_crs(4326)
+    communes = to_wgs84(communes, "communes", drop_empty=False)
     names = (communes["commune_name"] if "commune_name" in communes
              else communes.get("commune_id", pd.Series("", index=communes.index)))
     names = names.astype("string").fillna("").astype(str).tolist()

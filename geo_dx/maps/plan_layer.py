@@ -20,6 +20,7 @@ from folium.template import Template
 
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.maps.assets import script_json
+from geo_dx.maps.payload import to_wgs84
 
 #: User-facing labels of the plan layer: English msgids, translated by
 #: :func:`geo_dx.i18n.translator`.
@@ -32,6 +33,8 @@ PLAN_MAP_TEXT: dict[str, str] = {
     "villages": N_("Villages newly served"),
     "people": N_("People"),
     "route": N_("Route length"),
+    "road": N_("along roads"),
+    "offroad": N_("off-road"),
     "rank": N_("Rank"),
     "bn": N_("bn VND"),
 }
@@ -60,8 +63,8 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
     True
     """
     tr = translator(language)
-    items = items.to_crs(4326) if len(items) else items
-    links = links.to_crs(4326) if len(links) else links
+    items = to_wgs84(items, "plan items", drop_empty=False) if len(items) else items
+    links = to_wgs84(links, "plan links", drop_empty=False) if len(links) else links
 
     payload = {
         "links": [_latlon(g) for g in links.geometry],
@@ -186,5 +189,9 @@ def _popup(row: Any, tr: Translator) -> str:
         f"{t('people')}: {e(tr.number(row['people_served']))}",
     ]
     if row["kind"] == "fibre":
-        lines.append(f"{t('route')}: {e(tr.km(row['route_km'] * 1000))}")
+        route = f"{t('route')}: {e(tr.km(row['route_km'] * 1000))}"
+        if pd.notna(row.get("route_offroad_km")):
+            route += (f" ({t('road')} {e(tr.km(row['route_road_km'] * 1000))}, "
+                      f"{t('offroad')} {e(tr.km(row['route_offroad_km'] * 1000))})")
+        lines.append(route)
     return "<br>".join(lines)

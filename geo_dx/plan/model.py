@@ -45,12 +45,14 @@ logger = logging.getLogger(__name__)
 PLAN_COLUMNS: tuple[str, ...] = (
     "rank", "item_id", "kind", "candidate_id", "generated_by", "lon", "lat", "cost_vnd",
     "cumulative_cost_vnd", "villages_served", "village_names", "people_served",
-    "ethnic_minority_people_served", "communes", "route_km", "weight_served",
+    "ethnic_minority_people_served", "communes", "route_km", "route_road_km", "route_offroad_km",
+    "weight_served",
 )
 #: Why a village cannot be planned (user-facing, grouped for translation).
 REASONS: dict[str, str] = {
     "no_candidate": "no candidate site serves it: satellite or other technology",
-    "no_fibre_route": "no fibre route from the network: satellite, microwave or other technology",
+    "no_fibre_route": ("no fibre route from the network (no road or fibre node within "
+                       "plan.max_offroad_km): satellite, microwave or other technology"),
     "too_far": "fibre route longer than plan.max_fibre_route_km: satellite, microwave or other",
 }
 
@@ -174,7 +176,7 @@ def plan(
     cover = served_matrix(mobile_villages, as_coverage_sites(cands), model=model, crs=crs,
                           dem=grid, config=config, calibration=calibration)
     cands["villages_in_reach"] = np.asarray(cover.sum(axis=0)).ravel().astype(int)
-    network = _network(gaps[fibre_gap], coverage, fibre, roads, crs, config)
+    network = _network(gaps[fibre_gap], coverage, fibre, roads, crs, config, grid)
 
     problem, columns = _problem(cands, cover, weight[mobile_gap], network,
                                 weight[fibre_gap], config)
@@ -326,6 +328,7 @@ def _network(
     roads: gpd.GeoDataFrame | gpd.GeoSeries | None,
     crs: object,
     config: Config,
+    grid: DemGrid | None,
 ) -> FibreNetwork:
     nodes = _fibre_nodes(coverage, fibre)
     fxy = (shapely.get_coordinates(village_locations(nodes).to_crs(crs).to_numpy())
@@ -336,9 +339,7 @@ def _network(
         if roads.crs is None:
             raise InputError("roads: the layer has no CRS; set one (e.g. EPSG:4326)")
         lines = roads.geometry.to_crs(crs).to_numpy()
-    return fibre_routes(vxy, fxy, roads=lines, costs=config.plan.costs,
-                        detour_factor=config.plan.detour_factor,
-                        max_route_km=config.plan.max_fibre_route_km)
+    return fibre_routes(vxy, fxy, roads=lines, dem=grid, config=config.plan)
 
 
 def _problem(
@@ -438,7 +439,7 @@ def _items(
             wgs = gpd.GeoSeries([point], crs=cands.crs).to_crs(4326).iloc[0]
             row = {"kind": cand["kind"], "candidate_id": cand["candidate_id"],
                    "generated_by": cand["generated_by"], "lon": wgs.x, "lat": wgs.y,
-                   "route_km": np.nan}
+                   "route_km": np.nan, "route_road_km": np.nan, "route_offroad_km": np.nan}
             geoms.append(point)
             for v in served:
                 link_rows.append({"item_id": item_id, "village_id": ids[v],
@@ -451,7 +452,9 @@ def _items(
                      if fibre_nodes is not None else shapely.Point())
             row = {"kind": "fibre", "candidate_id": "", "generated_by": "fibre_route",
                    "lon": start.x, "lat": start.y,
-                   "route_km": float(network.segment_length_km[segs].sum())}
+                   "route_km": float(network.segment_length_km[segs].sum()),
+                   "route_road_km": float(network.segment_road_km[segs].sum()),
+                   "route_offroad_km": float(network.segment_offroad_km[segs].sum())}
             line = shapely.MultiLineString(list(network.segment_geometry[segs]))
             geoms.append(gpd.GeoSeries([line], crs=crs).to_crs(gaps.crs).iloc[0])
         for v in served:
@@ -471,7 +474,8 @@ def _items(
                              geometry=geoms if geoms else [], crs=gaps.crs)
     for col in ("lon", "lat"):
         items[col] = items[col].astype(float).round(6)
-    items["route_km"] = items["route_km"].astype(float).round(3)
+    for col in ("route_km", "route_road_km", "route_offroad_km"):
+        items[col] = items[col].astype(float).round(3)
     links = gpd.GeoDataFrame(pd.DataFrame(link_rows, columns=["item_id", "village_id",
                                                               "geometry"]),
                              geometry="geometry", crs=gaps.crs)
@@ -577,9 +581,7 @@ def _summary(
                        "by_origin": {str(k): int(v) for k, v in
                                      cands["generated_by"].value_counts().items()},
                        "coverage_model": model},
-        "fibre_routes": ("along roads (off-road stretches at the off-road cost)"
-                         if network.along_roads else
-                         f"straight lines × {config.plan.detour_factor} (no roads layer)"),
+        "fibre_routes": network.note(config.plan),
         "solver": best.solver,
         "status": milp.status,
         "objective": round(milp.objective, 6),

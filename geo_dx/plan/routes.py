@@ -1,15 +1,22 @@
-"""Fibre extensions: the cheapest routes from the existing fibre network to villages.
+"""Fibre extensions: the cheapest tree of routes from the existing fibre network to villages.
 
 Routes follow the roads layer (a graph of road vertices, every road stretch an edge at
-the along-road cost per km); the first stretch from a fibre node to the road and the
-last stretch from the road to the village are straight lines at the off-road cost per
-km, and a village may also be reached straight off-road from its nearest fibre node
-when that is cheaper. One multi-source Dijkstra (``scipy.sparse.csgraph``) from every
-fibre node gives each village its cheapest route and, together, a shortest-path tree:
-routes that share a trunk share it in the tree, so a trunk is paid once when several
-villages on it are connected. The tree is pruned to the villages' routes and
-contracted into *segments* (a stretch between two branch points); connecting a
-village means building its segment and every segment above it.
+the along-road cost per km). Fibre leaves the road only where it must: from a fibre node
+to the road, and for the last link from the road to the village (never straight from a
+node to a village across the hills, never through another village). Those off-road
+links are straight lines of at most ``plan.max_offroad_km``, priced by the terrain they
+cross: the slope along the line, read from the DEM, puts each stretch in a slope class
+whose factor multiplies the off-road cost per km (``plan.offroad_slope_factor``);
+without a DEM they are priced as flat ground.
+
+The routes form one tree, so that a trunk is paid once however many villages hang from
+it: the cheapest tree joining the villages to the network is a Steiner tree
+(:func:`geo_dx.plan.steiner.steiner_tree`, within twice the optimum), kept unless the
+shortest-path tree (each village's cheapest route on its own) costs less in total. A
+village is a leaf: its last link is the one of its own cheapest route, and no route passes
+through another village. The tree is contracted into *segments* (a stretch between two
+branch points); connecting a village means building its segment and every segment above
+it.
 
 Without roads each village is reached from its nearest fibre node by a straight line
 times ``detour_factor`` at the along-road cost (the route is assumed to follow a road
@@ -27,8 +34,10 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from geo_dx.config import PlanCostsConfig
+from geo_dx.config import PlanConfig
+from geo_dx.dem import DemGrid
 from geo_dx.errors import InputError
+from geo_dx.plan.steiner import path_sums, steiner_tree, tree_cost
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +48,15 @@ DENSIFY_M = 100.0
 _SNAP_M = 0.1
 #: Cost of a zero-length edge (csgraph drops explicit zeros).
 _TINY = 1e-6
+#: A village's last link may start from the nearest point of each of at most this many
+#: roads within ``plan.max_offroad_km`` (the cheapest one, slope included, is used).
+LANDINGS = 8
 
 
 @dataclass(frozen=True)
 class FibreNetwork:
     """
-    The pruned shortest-path tree from the fibre network to the villages, as segments.
+    The tree of fibre routes from the network to the villages, as segments.
 
     Arrays ``segment_*`` have one entry per segment; ``village_*`` one per target
     village, in the order given to :func:`fibre_routes`. A segment's cost includes the
@@ -53,7 +65,7 @@ class FibreNetwork:
     Attributes
     ----------
     segment_cost_vnd, segment_length_km, segment_offroad_km
-        Cost (VND, drop included) and length of each segment.
+        Cost (VND, drop included), length and off-road length of each segment.
     segment_parent
         Segment above (towards the network), -1 when the segment starts at a fibre node.
     segment_root
@@ -63,11 +75,15 @@ class FibreNetwork:
     village_segment
         The segment ending at each village; -1 when the village is not reachable.
     village_route_km, village_route_cost_vnd
-        Length and cost of the village's whole route (drop included) when built alone;
-        inf when no route exists (a route longer than ``max_route_km`` is reported but
-        its village has no segment).
+        Length and cost of the village's cheapest route (drop included) when built alone;
+        inf when no route exists (a route longer than ``max_fibre_route_km`` is reported
+        but its village has no segment).
     along_roads
         False when routes are straight lines times the detour factor (no roads given).
+    slope_priced
+        True when off-road links were priced by the slope read from a DEM.
+    tree
+        ``"steiner"`` or ``"shortest_paths"``: which tree the segments come from.
     """
 
     segment_cost_vnd: np.ndarray
@@ -80,12 +96,52 @@ class FibreNetwork:
     village_route_km: np.ndarray
     village_route_cost_vnd: np.ndarray
     along_roads: bool
+    slope_priced: bool = False
+    tree: str = "shortest_paths"
 
     @property
     def n_segments(self) -> int:
         """Number of segments."""
         return len(self.segment_cost_vnd)
 
+    @property
+    def segment_road_km(self) -> np.ndarray:
+        """Length of each segment along roads (km)."""
+        return self.segment_length_km - self.segment_offroad_km
+
+    def note(self, config: PlanConfig) -> str:
+        """How the routes were drawn and priced (``summary.json`` → ``plan.fibre_routes``)."""
+        if not self.along_roads:
+            return f"straight lines × {config.detour_factor} (no roads layer)"
+        ground = ("priced by the slope from the DEM" if self.slope_priced
+                  else "priced as flat ground (no DEM)")
+        tree = "Steiner tree" if self.tree == "steiner" else "shortest-path tree"
+        return (f"along roads; off-road only from a fibre node to the road and from the road "
+                f"to the village, each at most {config.max_offroad_km:g} km, {ground}; "
+                f"trunks shared as a {tree}")
+
+
+@dataclass
+class _Edges:
+    """Edges under construction: ends, cost, length, off-road flag."""
+
+    u: list
+    v: list
+    cost: list
+    length: list
+    off: list
+
+    def add(self, u: np.ndarray, v: np.ndarray, cost: np.ndarray, length_m: np.ndarray,
+            off: bool) -> None:
+        self.u.append(np.asarray(u, dtype=np.int64))
+        self.v.append(np.asarray(v, dtype=np.int64))
+        self.cost.append(np.maximum(np.asarray(cost, dtype=float), _TINY))
+        self.length.append(np.asarray(length_m, dtype=float))
+        self.off.append(np.full(len(self.u[-1]), off))
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.concatenate(a) if a else np.zeros(0)
+                     for a in (self.u, self.v, self.cost, self.length, self.off))
 
 
 def fibre_routes(
@@ -93,9 +149,8 @@ def fibre_routes(
     fibre_xy: np.ndarray,
     *,
     roads: shapely.Geometry | np.ndarray | None = None,
-    costs: PlanCostsConfig | None = None,
-    detour_factor: float = 1.3,
-    max_route_km: float = np.inf,
+    dem: DemGrid | None = None,
+    config: PlanConfig | None = None,
 ) -> FibreNetwork:
     """
     Cheapest fibre routes from the network to each village, as a shared tree.
@@ -108,13 +163,13 @@ def fibre_routes(
         (m, 2) existing fibre nodes in the same CRS.
     roads
         Road lines (LineString/MultiLineString geometries) in the same CRS, or None.
-    costs
-        Unit costs: ``fibre_road_per_km_vnd``, ``fibre_offroad_per_km_vnd``,
-        ``drop_per_village_vnd``.
-    detour_factor
-        Without roads, route length = straight line × this.
-    max_route_km
-        Villages whose route is longer are left unreachable (another technology).
+    dem
+        Elevation grid in the same CRS, to price off-road links by slope (else flat).
+    config
+        ``plan`` options: unit costs (``costs.fibre_road_per_km_vnd``,
+        ``costs.fibre_offroad_per_km_vnd``, ``costs.drop_per_village_vnd``),
+        ``max_offroad_km``, the slope classes, ``detour_factor`` (without roads) and
+        ``max_fibre_route_km`` (longer routes are left unreachable: another technology).
 
     Returns
     -------
@@ -130,7 +185,7 @@ def fibre_routes(
     >>> round(float(net.village_route_cost_vnd[0]) / 1e9, 6)  # 10 × 0.15 + 1 × 0.4 + 0.1 drop
     2.0
     """
-    costs = costs or PlanCostsConfig()
+    config = config or PlanConfig()
     vxy = np.asarray(villages_xy, dtype=float).reshape(-1, 2)
     fxy = np.asarray(fibre_xy, dtype=float).reshape(-1, 2)
     n_v, n_f = len(vxy), len(fxy)
@@ -146,43 +201,222 @@ def fibre_routes(
         road_xy = np.zeros((0, 2))
         road_u = road_v = np.zeros(0, dtype=np.int64)
     n_r = len(road_xy)
-    # node numbering: roads [0, n_r), fibre nodes [n_r, n_r + n_f), villages after
+    # node numbering: roads [0, n_r), fibre nodes, villages, then the network as one root
     f0, v0 = n_r, n_r + n_f
-    us, vs, ws, ls, offs = [], [], [], [], []
-
-    def add(u: np.ndarray, v: np.ndarray, length_m: np.ndarray, per_km: float, off: bool) -> None:
-        us.append(u)
-        vs.append(v)
-        ls.append(length_m)
-        ws.append(np.maximum(length_m / 1000.0 * per_km, _TINY))
-        offs.append(np.full(len(u), off))
-
-    nearest_f = cKDTree(fxy).query(vxy)[1]
-    direct_m = np.hypot(*(vxy - fxy[nearest_f]).T)
+    root = v0 + n_v
+    node_xy = np.vstack([road_xy, fxy, vxy, [[np.nan, np.nan]]])
+    edges = _Edges([], [], [], [], [])
+    edges.add(np.full(n_f, root), f0 + np.arange(n_f), np.zeros(n_f), np.zeros(n_f), False)
     if along_roads:
-        seg_len = np.hypot(*(road_xy[road_u] - road_xy[road_v]).T)
-        add(np.r_[road_u, road_v], np.r_[road_v, road_u], np.r_[seg_len, seg_len],
-            costs.fibre_road_per_km_vnd, False)
-        tree = cKDTree(road_xy)
-        d_f, r_f = tree.query(fxy)
-        add(f0 + np.arange(n_f), r_f, d_f, costs.fibre_offroad_per_km_vnd, True)
-        d_v, r_v = tree.query(vxy)
-        add(r_v, v0 + np.arange(n_v), d_v, costs.fibre_offroad_per_km_vnd, True)
-        add(f0 + nearest_f, v0 + np.arange(n_v), direct_m, costs.fibre_offroad_per_km_vnd, True)
+        seg_m = np.hypot(*(road_xy[road_u] - road_xy[road_v]).T)
+        edges.add(road_u, road_v, seg_m / 1000.0 * config.costs.fibre_road_per_km_vnd,
+                  seg_m, False)
+        _offroad_links(edges, vxy, fxy, road_geoms, road_xy, f0=f0, v0=v0,
+                       dem=dem, config=config)
     else:
-        add(f0 + nearest_f, v0 + np.arange(n_v), direct_m * detour_factor,
-            costs.fibre_road_per_km_vnd, False)
-    u, v, w, length, off = (np.concatenate(a) for a in (us, vs, ws, ls, offs))
-    u, v, w, length, off = _cheapest_parallel(u, v, w, length, off)
-    n = v0 + n_v
-    graph = sparse.csr_matrix((w, (u, v)), shape=(n, n))
-    dist, pred, _src = dijkstra(graph, directed=True, indices=f0 + np.arange(n_f),
-                                return_predecessors=True, min_only=True)
-    edge_len = sparse.csr_matrix((length, (u, v)), shape=(n, n))
-    edge_off = sparse.csr_matrix((off.astype(float) * length, (u, v)), shape=(n, n))
-    return _contract(dist, pred, edge_len, edge_off, v0=v0, f0=f0, n_v=n_v,
-                     node_xy=np.vstack([road_xy, fxy, vxy]), costs=costs,
-                     max_route_km=max_route_km, along_roads=along_roads)
+        nearest_f = cKDTree(fxy).query(vxy)[1]
+        straight_m = np.hypot(*(vxy - fxy[nearest_f]).T) * config.detour_factor
+        edges.add(f0 + nearest_f, v0 + np.arange(n_v),
+                  straight_m / 1000.0 * config.costs.fibre_road_per_km_vnd, straight_m, False)
+    u, v, w, length, off = edges.arrays()
+    n = root + 1
+    into_village = v >= v0
+    # shortest paths: villages are entered, never left (no route through a village)
+    fu = np.r_[u, v[~into_village]]
+    fv = np.r_[v, u[~into_village]]
+    pick = np.r_[np.arange(len(u)), np.flatnonzero(~into_village)]
+    fu, fv, pick = _cheapest_parallel(fu, fv, w[pick], pick)
+    directed = sparse.csr_matrix((w[pick], (fu, fv)), shape=(n, n))
+    dist, pred = dijkstra(directed, directed=True, indices=root, return_predecessors=True)
+    edge_len = _symmetric(u, v, length, w, n)
+    edge_off = _symmetric(u, v, length * off, w, n)
+    targets = v0 + np.arange(n_v)
+    route_km, route_off_km = _along(pred, targets, edge_len, edge_off, dist)
+    kept = np.isfinite(dist[targets]) & (route_km <= config.max_fibre_route_km)
+    if (np.isfinite(route_km) & ~kept).any():
+        logger.info("fibre_routes: %d villages beyond max_fibre_route_km=%g",
+                    int((np.isfinite(route_km) & ~kept).sum()), config.max_fibre_route_km)
+    parent, cost, tree = _cheapest_tree(u, v, w, pred, targets[kept], root=root, n=n,
+                                        into_village=into_village)
+    route_cost = np.where(np.isfinite(dist[targets]),
+                          dist[targets] + config.costs.drop_per_village_vnd, np.inf)
+    return _contract(parent, cost, edge_len, edge_off, kept=kept, v0=v0, f0=f0, root=root,
+                     node_xy=node_xy, drop_vnd=config.costs.drop_per_village_vnd,
+                     route_km=route_km, route_cost=route_cost, along_roads=along_roads,
+                     slope_priced=dem is not None and along_roads, tree=tree)
+
+
+def offroad_cost_vnd(
+    start_xy: np.ndarray, end_xy: np.ndarray, *, dem: DemGrid | None,
+    config: PlanConfig | None = None,
+) -> np.ndarray:
+    """
+    Cost of straight off-road fibre links, priced by the slope they cross.
+
+    Each link is cut into stretches of one DEM cell; a stretch's slope (its rise over its
+    run, from the DEM) puts it in a class of ``plan.offroad_slope_from_pct``, whose factor
+    (``plan.offroad_slope_factor``) multiplies ``costs.fibre_offroad_per_km_vnd``.
+    Without a DEM, or off it, the ground counts as flat.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from pyproj import CRS
+    >>> ramp = DemGrid(np.tile(np.arange(0.0, 1000.0, 10.0) * 0.5, (100, 1)).T,
+    ...                Affine(10, 0, 0, 0, -10, 1000), CRS.from_epsg(32648))  # 50 % north
+    >>> a, b = np.array([[500.0, 100.0]] * 2), np.array([[500.0, 600.0], [900.0, 100.0]])
+    >>> (offroad_cost_vnd(a, b, dem=ramp) / 1e9).round(3).tolist()  # up the slope, across
+    [0.8, 0.16]
+    """
+    config = config or PlanConfig()
+    a = np.asarray(start_xy, dtype=float).reshape(-1, 2)
+    b = np.asarray(end_xy, dtype=float).reshape(-1, 2)
+    length_m = np.hypot(*(b - a).T)
+    per_km = config.costs.fibre_offroad_per_km_vnd
+    if dem is None or not len(a):
+        return length_m / 1000.0 * per_km * config.offroad_slope_factor["flat"]
+    step_m = max(dem.cell_size_m, 1.0)
+    pieces = np.maximum(np.ceil(length_m / step_m).astype(np.int64), 1)
+    link = np.repeat(np.arange(len(a)), pieces + 1)
+    start = np.r_[0, np.cumsum(pieces + 1)[:-1]]
+    t = (np.arange(len(link)) - start[link]) / pieces[link]
+    z = dem.sample(a[link] + (b[link] - a[link]) * t[:, None])
+    z = np.where(np.isnan(z), np.nan, z)
+    last = np.r_[start[1:], len(link)] - 1
+    inner = np.ones(len(link), dtype=bool)
+    inner[last] = False
+    i = np.flatnonzero(inner)
+    run_m = length_m[link[i]] / pieces[link[i]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope_pct = np.abs(z[i + 1] - z[i]) / run_m * 100.0
+    slope_pct = np.where(np.isfinite(slope_pct), slope_pct, 0.0)
+    classes = list(config.offroad_slope_from_pct)
+    starts = np.array([config.offroad_slope_from_pct[c] for c in classes])
+    factors = np.array([config.offroad_slope_factor[c] for c in classes])
+    factor = factors[np.searchsorted(starts, slope_pct, side="right") - 1]
+    return np.bincount(link[i], weights=run_m / 1000.0 * per_km * factor, minlength=len(a))
+
+
+def _offroad_links(edges: _Edges, vxy: np.ndarray, fxy: np.ndarray, road_geoms: np.ndarray,
+                   road_xy: np.ndarray, *, f0: int, v0: int,
+                   dem: DemGrid | None, config: PlanConfig) -> None:
+    """Off-road links within ``max_offroad_km``: each fibre node to its nearest road
+    vertex, each village to the nearest point of each of its nearest roads."""
+    limit_m = config.max_offroad_km * 1000.0
+    vertices = cKDTree(road_xy)
+    d_f, r_f = vertices.query(fxy)
+    near = d_f <= limit_m
+    f_idx = np.flatnonzero(near)
+    edges.add(f0 + f_idx, r_f[near], offroad_cost_vnd(fxy[near], road_xy[r_f[near]], dem=dem,
+                                                     config=config), d_f[near], True)
+    lines = shapely.STRtree(road_geoms)
+    pv, pl = lines.query(shapely.points(vxy), predicate="dwithin", distance=limit_m)
+    gap = shapely.distance(shapely.points(vxy[pv]), road_geoms[pl])
+    pv, pl, gap = _nearest_per_village(pv, pl, gap, LANDINGS)
+    at = shapely.get_coordinates(shapely.line_interpolate_point(
+        road_geoms[pl], shapely.line_locate_point(road_geoms[pl], shapely.points(vxy[pv]))))
+    landing = vertices.query(at)[1] if len(at) else np.zeros(0, dtype=np.int64)
+    d_l = np.hypot(*(vxy[pv] - road_xy[landing]).T) if len(pv) else np.zeros(0)
+    ok = d_l <= limit_m
+    edges.add(landing[ok], v0 + pv[ok], offroad_cost_vnd(road_xy[landing[ok]], vxy[pv[ok]],
+                                                         dem=dem, config=config),
+              d_l[ok], True)
+
+
+def _nearest_per_village(pv: np.ndarray, pl: np.ndarray, gap: np.ndarray, k: int
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``k`` nearest roads of each village (pairs sorted by village, then distance)."""
+    order = np.lexsort((gap, pv))
+    pv, pl, gap = pv[order], pl[order], gap[order]
+    first = np.r_[0, np.flatnonzero(pv[1:] != pv[:-1]) + 1] if len(pv) else np.zeros(0, int)
+    rank = np.arange(len(pv)) - np.repeat(first, np.diff(np.r_[first, len(pv)]))
+    keep = rank < k
+    return pv[keep], pl[keep], gap[keep]
+
+
+def _symmetric(u: np.ndarray, v: np.ndarray, value: np.ndarray, w: np.ndarray, n: int
+               ) -> sparse.csr_matrix:
+    """(n, n) matrix of an edge attribute both ways, from the cheapest of parallel edges."""
+    a, b = np.r_[u, v], np.r_[v, u]
+    a, b, pick = _cheapest_parallel(a, b, np.r_[w, w], np.r_[np.arange(len(u)),
+                                                             np.arange(len(u))])
+    return sparse.csr_matrix((value[pick] + 0.0, (a, b)), shape=(n, n))
+
+
+def _cheapest_tree(u: np.ndarray, v: np.ndarray, w: np.ndarray, pred: np.ndarray,
+                   villages: np.ndarray, *, root: int, n: int, into_village: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The Steiner tree over the roads, each village hanging by its own last link, or
+    the shortest-path tree when that costs less. Returns parent, cost from root, name."""
+    spt_parent = np.full(n, -1, dtype=np.int64)
+    nodes = _route_nodes(pred, villages)
+    spt_parent[nodes] = np.where(pred[nodes] >= 0, pred[nodes], -1)
+    # every road, start link and network edge; of the links into villages, the last link
+    # of each village's own cheapest route, so that a village is a leaf
+    keep = ~into_village
+    link = np.flatnonzero(into_village)
+    keep[link[np.isin(v[link], villages) & (pred[v[link]] == u[link])]] = True
+    a, b, pick = _cheapest_parallel(np.r_[u[keep], v[keep]], np.r_[v[keep], u[keep]],
+                                    np.r_[w[keep], w[keep]],
+                                    np.r_[np.flatnonzero(keep), np.flatnonzero(keep)])
+    graph = sparse.csr_matrix((w[pick], (a, b)), shape=(n, n))
+    spt_cost = tree_cost(graph, spt_parent)
+    if not len(villages):
+        return spt_parent, _costs_along(graph, spt_parent, root), "shortest_paths"
+    parent, cost = steiner_tree(graph, villages, root=root)
+    st_cost = tree_cost(graph, parent)
+    logger.info("fibre tree: Steiner %.4g VND, shortest paths %.4g VND", st_cost, spt_cost)
+    if st_cost <= spt_cost:
+        return parent, cost, "steiner"
+    return spt_parent, _costs_along(graph, spt_parent, root), "shortest_paths"
+
+
+def _costs_along(graph: sparse.csr_matrix, parent: np.ndarray, root: int) -> np.ndarray:
+    """Cost from the root along a tree given by parents (inf off the tree)."""
+    order = np.asarray(_top_down(parent, root), dtype=np.int64)
+    cost = _cumulative(parent, order, graph)
+    off_tree = np.ones(len(parent), dtype=bool)
+    off_tree[order] = False
+    off_tree[root] = False
+    cost[off_tree] = np.inf
+    return cost
+
+
+def _top_down(parent: np.ndarray, root: int) -> list[int]:
+    """Tree nodes below ``root``, each after its parent."""
+    children: dict[int, list[int]] = {}
+    for node in np.flatnonzero(parent >= 0).tolist():
+        children.setdefault(int(parent[node]), []).append(node)
+    out, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            out.append(child)
+            stack.append(child)
+    return out
+
+
+def _along(pred: np.ndarray, targets: np.ndarray, edge_len: sparse.csr_matrix,
+           edge_off: sparse.csr_matrix, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Length and off-road length (km) of each target's shortest path (inf: none)."""
+    reachable = np.isfinite(dist[targets])
+    nodes = _route_nodes(pred, targets[reachable])
+    order = nodes[np.argsort(dist[nodes], kind="stable")]
+    cum_len = _cumulative(pred, order, edge_len)
+    cum_off = _cumulative(pred, order, edge_off)
+    return (np.where(reachable, cum_len[targets] / 1000.0, np.inf),
+            np.where(reachable, cum_off[targets] / 1000.0, np.inf))
+
+
+def _cumulative(parent: np.ndarray, order: np.ndarray, edge: sparse.csr_matrix) -> np.ndarray:
+    """Sum of an edge attribute from the top of a tree down to each node of ``order`` (the
+    nodes of whole paths from the top; 0 elsewhere)."""
+    on = np.zeros(len(parent), dtype=bool)
+    on[order] = True
+    child = np.flatnonzero(on & (parent >= 0))
+    step = np.zeros(len(parent))
+    if len(child):
+        step[child] = np.asarray(edge[parent[child], child]).ravel()
+    return path_sums(np.where(on, parent, -1), step)
 
 
 def _lines(roads: shapely.Geometry | np.ndarray | None) -> np.ndarray:
@@ -206,7 +440,9 @@ def _road_graph(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     dense = shapely.segmentize(lines, DENSIFY_M)
     coords, owner = shapely.get_coordinates(dense, return_index=True)
     key = np.round(coords / _SNAP_M).astype(np.int64)
-    unique, inverse = np.unique(key, axis=0, return_inverse=True)
+    key -= key.min(axis=0)
+    unique, inverse = np.unique(key[:, 0] * (key[:, 1].max() + 1) + key[:, 1],
+                                return_inverse=True)  # one int per cell: 10x faster
     inverse = inverse.reshape(-1)
     xy = np.zeros((len(unique), 2))
     xy[inverse] = coords
@@ -217,91 +453,86 @@ def _road_graph(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return xy, u[keep], v[keep]
 
 
-def _cheapest_parallel(
-    u: np.ndarray, v: np.ndarray, w: np.ndarray, length: np.ndarray, off: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    """Keep the cheapest of parallel edges (a sparse matrix would add them up)."""
+def _cheapest_parallel(u: np.ndarray, v: np.ndarray, w: np.ndarray, pick: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the cheapest of parallel edges (a sparse matrix would add them up): the ends
+    and ``pick`` (e.g. the edges' indices) of each kept edge."""
     order = np.lexsort((w, v, u))
-    u, v, w, length, off = u[order], v[order], w[order], length[order], off[order]
+    u, v, pick = u[order], v[order], pick[order]
     first = np.r_[True, (u[1:] != u[:-1]) | (v[1:] != v[:-1])]
-    return u[first], v[first], w[first], length[first], off[first]
+    return u[first], v[first], pick[first]
 
 
 def _contract(
-    dist: np.ndarray,
-    pred: np.ndarray,
+    parent: np.ndarray,
+    cost_from_root: np.ndarray,
     edge_len: sparse.csr_matrix,
     edge_off: sparse.csr_matrix,
     *,
+    kept: np.ndarray,
     v0: int,
     f0: int,
-    n_v: int,
+    root: int,
     node_xy: np.ndarray,
-    costs: PlanCostsConfig,
-    max_route_km: float,
+    drop_vnd: float,
+    route_km: np.ndarray,
+    route_cost: np.ndarray,
     along_roads: bool,
+    slope_priced: bool,
+    tree: str,
 ) -> FibreNetwork:
-    """Prune the shortest-path tree to the villages' routes and cut it into segments."""
+    """Cut the tree (pruned to the kept villages' routes) into segments."""
+    n_v = len(kept)
     targets = v0 + np.arange(n_v)
-    reachable = np.isfinite(dist[targets])
-    # cumulative length along the tree, for the nodes on the villages' routes
-    on_route = _route_nodes(pred, targets[reachable])
-    order = on_route[np.argsort(dist[on_route], kind="stable")]
-    parent = pred[order]
-    has_parent = parent >= 0
-    step_len = np.zeros(len(order))
-    step_off = np.zeros(len(order))
-    step_len[has_parent] = np.asarray(edge_len[parent[has_parent], order[has_parent]]).ravel()
-    step_off[has_parent] = np.asarray(edge_off[parent[has_parent], order[has_parent]]).ravel()
-    cum_len = np.zeros(len(node_xy))
-    cum_off = np.zeros(len(node_xy))
-    for node, par, ln, of in zip(order, parent, step_len, step_off, strict=True):
-        if par >= 0:
-            cum_len[node] = cum_len[par] + ln
-            cum_off[node] = cum_off[par] + of
-    route_km = np.where(reachable, cum_len[targets] / 1000.0, np.inf)
-    ok = reachable & (route_km <= max_route_km)
-    if (reachable & ~ok).any():
-        logger.info("fibre_routes: %d villages beyond max_route_km=%g",
-                    int((reachable & ~ok).sum()), max_route_km)
-    kept = targets[ok]
-    nodes = _route_nodes(pred, kept)
+    villages = targets[kept]
+    nodes = _route_nodes(parent, villages)
+    order = nodes[np.argsort(cost_from_root[nodes], kind="stable")]
+    cum_len = _cumulative(parent, order, edge_len)
+    cum_off = _cumulative(parent, order, edge_off)
     children = np.zeros(len(node_xy), dtype=np.int64)
-    par_of_nodes = pred[nodes]
+    par_of_nodes = parent[nodes]
     np.add.at(children, par_of_nodes[par_of_nodes >= 0], 1)
     is_key = np.zeros(len(node_xy), dtype=bool)
-    is_key[kept] = True
+    is_key[villages] = True
     is_key[nodes[children[nodes] >= 2]] = True
     is_root = np.zeros(len(node_xy), dtype=bool)
     is_root[f0:v0] = True
+    is_root[root] = True
     key_nodes = nodes[is_key[nodes] & ~is_root[nodes]]
-    key_nodes = key_nodes[np.argsort(dist[key_nodes], kind="stable")]
-    seg_of = {}
-    cost, length, offroad, parent_seg, root, geometry = [], [], [], [], [], []
-    for k in key_nodes:
+    key_nodes = key_nodes[np.argsort(cost_from_root[key_nodes], kind="stable")]
+    seg_of: dict[int, int] = {}
+    same_place: dict[int, int] = {}  # zero-length chains: the node above stands for them
+    cost, length, offroad, parent_seg, seg_root, geometry = [], [], [], [], [], []
+    for k in key_nodes.tolist():
         chain = [k]
-        node = pred[k]
+        node = parent[k]
         while not (is_key[node] or is_root[node]):
             chain.append(node)
-            node = pred[node]
+            node = parent[node]
         chain.append(node)
+        top = same_place.get(node, node)
+        if k < v0 and cum_len[k] == cum_len[node]:
+            same_place[k] = top  # a branch point where the chain starts: no segment
+            continue
         seg_of[k] = len(cost)
-        drop = costs.drop_per_village_vnd if k >= v0 else 0.0
-        cost.append(dist[k] - dist[node] + drop)
+        drop = drop_vnd if k >= v0 else 0.0
+        cost.append(cost_from_root[k] - cost_from_root[node] + drop)
         length.append((cum_len[k] - cum_len[node]) / 1000.0)
         offroad.append((cum_off[k] - cum_off[node]) / 1000.0)
-        parent_seg.append(-1 if is_root[node] else seg_of[node])
-        root.append(-1 if not is_root[node] else node - f0)
-        geometry.append(shapely.LineString(node_xy[chain[::-1]]))
+        parent_seg.append(-1 if is_root[top] else seg_of[top])
+        seg_root.append(top - f0 if is_root[top] else -1)
+        xy = node_xy[chain[::-1]]
+        xy = xy[np.concatenate(([True], (np.diff(xy, axis=0) != 0).any(axis=1)))]
+        geometry.append(shapely.LineString(np.vstack([xy, xy[-1:]]) if len(xy) == 1 else xy))
     parent_seg_arr = np.asarray(parent_seg, dtype=np.int64)
-    root_arr = np.asarray(root, dtype=np.int64)
-    for s in range(len(root_arr)):  # parents come first (sorted by distance)
+    root_arr = np.asarray(seg_root, dtype=np.int64)
+    for s in range(len(root_arr)):  # parents come first (sorted by cost from the root)
         if root_arr[s] < 0:
             root_arr[s] = root_arr[parent_seg_arr[s]]
     village_segment = np.full(n_v, -1, dtype=np.int64)
-    village_segment[ok] = [seg_of[k] for k in kept]
-    route_cost = np.where(reachable, dist[targets] + costs.drop_per_village_vnd, np.inf)
-    logger.info("fibre tree: %d villages reachable, %d segments", int(ok.sum()), len(cost))
+    village_segment[kept] = [seg_of[k] for k in villages.tolist()]
+    logger.info("fibre tree (%s): %d villages reachable, %d segments", tree, int(kept.sum()),
+                len(cost))
     return FibreNetwork(
         segment_cost_vnd=np.asarray(cost, dtype=float),
         segment_length_km=np.asarray(length, dtype=float),
@@ -313,20 +544,21 @@ def _contract(
         village_route_km=route_km,
         village_route_cost_vnd=route_cost,
         along_roads=along_roads,
+        slope_priced=slope_priced,
+        tree=tree,
     )
 
 
 def _route_nodes(pred: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Every node on the tree paths from ``starts`` up to their sources."""
     seen = np.zeros(len(pred), dtype=bool)
-    out = []
-    for s in starts:
-        node = s
-        while node >= 0 and not seen[node]:
-            seen[node] = True
-            out.append(node)
-            node = pred[node]
-    return np.asarray(out, dtype=np.int64)
+    level = np.unique(np.asarray(starts, dtype=np.int64))
+    while len(level):
+        seen[level] = True
+        level = pred[level]
+        level = np.unique(level[level >= 0])
+        level = level[~seen[level]]
+    return np.flatnonzero(seen)
 
 
 def _empty(n_v: int, *, along_roads: bool) -> FibreNetwork:

@@ -15,6 +15,7 @@ are interpolated from their known neighbours (flat ground when none is known).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -229,16 +230,18 @@ def calibrate_signal(
     config: Config | None = None,
 ) -> Calibration:
     """
-    Fit offsets between predicted and measured signal (``rsrp_dbm``) near sites.
+    Fit offsets between the median predicted and the measured signal (``rsrp_dbm``).
 
     Each measurement of a mobile technology with ``rsrp_dbm`` is paired with the best
-    signal predicted at its location from the sites of its technology within
-    ``signal.calibration_max_distance_m`` (and of its operator when both name one); see
-    :mod:`geo_dx.signal.calibration` for the fit and the held-out report.
+    median signal (:func:`median_signal`) predicted at its location from the sites of its
+    technology within ``signal.calibration_max_distance_m`` (and of its operator when
+    both name one); the prediction at the configured reliabilities there feeds the
+    margin and the decision tables. See :mod:`geo_dx.signal.calibration` for the fit, the
+    minimum number of measurements and the held-out report.
 
     Examples
     --------
-    Measurements 6 dB weaker than predicted give an offset of -6 dB:
+    Measurements 6 dB weaker than the median prediction give an offset of -6 dB:
 
     >>> from affine import Affine
     >>> from pyproj import CRS
@@ -246,13 +249,16 @@ def calibrate_signal(
     ...                CRS.from_epsg(32648))
     >>> site = np.array([[5000.0, 5000.0]])
     >>> points = np.array([[5000.0 + d, 5000.0] for d in (500, 1000, 2000, 3000)])
-    >>> pairs = predict_pairs(flat, site, np.array(["4g"]), np.array([15_000.0]), points)
+    >>> pairs = predict_pairs(flat, site, np.array(["4g"]), np.array([15_000.0]), points,
+    ...                       signal=median_signal(SignalConfig()))
     >>> measured = pairs.sort_values("target")["signal_dbm"].to_numpy() - 6.0
     >>> coverage = gpd.GeoDataFrame(
     ...     {"technology": ["4g"] * 5, "kind": ["site"] + ["measurement"] * 4,
     ...      "rsrp_dbm": [np.nan, *measured]},
     ...     geometry=shapely.points(np.vstack([site, points])), crs=32648)
-    >>> round(calibrate_signal(coverage, flat).offsets_db[("4g", "")], 1)
+    >>> from geo_dx.config import config_from_dict
+    >>> few = config_from_dict({"signal": {"calibration_min_measurements": 2}})
+    >>> round(calibrate_signal(coverage, flat, config=few).offsets_db[("4g", "")], 1)
     -6.0
     """
     config = config or Config()
@@ -272,18 +278,41 @@ def calibrate_signal(
             else np.full(len(sites), np.nan))
     height = (cov["antenna_height_m"].to_numpy(dtype=float)[sites]
               if "antenna_height_m" in cov else np.full(len(sites), np.nan))
-    pairs = predict_pairs(dem, xy[sites], tech[sites],
-                          np.full(len(sites), config.signal.calibration_max_distance_m),
-                          xy[meas], antenna_height_m=height, eirp_dbm=eirp,
-                          terrain=config.terrain, signal=config.signal)
-    s_tech, m_tech = tech[sites][pairs["site"]], tech[meas][pairs["target"]]
-    s_op, m_op = operator[sites][pairs["site"]], operator[meas][pairs["target"]]
+    median, reliable = (predict_pairs(
+        dem, xy[sites], tech[sites],
+        np.full(len(sites), config.signal.calibration_max_distance_m), xy[meas],
+        antenna_height_m=height, eirp_dbm=eirp, terrain=config.terrain, signal=signal)
+        for signal in (median_signal(config.signal), config.signal))
+    s_tech, m_tech = tech[sites][median["site"]], tech[meas][median["target"]]
+    s_op, m_op = operator[sites][median["site"]], operator[meas][median["target"]]
     same = (s_tech == m_tech) & ((s_op == m_op) | (s_op == "") | (m_op == ""))
-    best = best_per_target(pairs[same], len(meas))
+    median["reliable_dbm"] = reliable["signal_dbm"].to_numpy()  # same pairs, same order
+    best = best_per_target(median[same], len(meas))
     found = best["site"].to_numpy() >= 0
+    reliable_dbm = np.full(len(meas), np.nan)
+    chosen = median[same].set_index(["target", "site"])["reliable_dbm"]
+    rows = np.flatnonzero(found)
+    reliable_dbm[rows] = chosen.loc[list(zip(rows, best["site"].to_numpy()[rows],
+                                             strict=True))].to_numpy()
+    threshold = np.array([config.signal.threshold_dbm.get(t, np.nan) for t in tech[meas]])
     return fit_offsets(best["signal_dbm"].to_numpy()[found], rsrp[meas][found],
                        tech[meas][found], operator[meas][found],
-                       holdout_share=config.signal.holdout_share, seed=config.signal.seed)
+                       holdout_share=config.signal.holdout_share, seed=config.signal.seed,
+                       min_measurements=config.signal.calibration_min_measurements,
+                       reliable_dbm=reliable_dbm[found], threshold_dbm=threshold[found])
+
+
+def median_signal(signal: SignalConfig) -> SignalConfig:
+    """
+    The same signal options at 50 % of time, locations and situations: the median
+    prediction, around which single measurements scatter.
+
+    Examples
+    --------
+    >>> median_signal(SignalConfig()).location_pct
+    50.0
+    """
+    return dataclasses.replace(signal, time_pct=50.0, location_pct=50.0, situation_pct=50.0)
 
 
 def model_comparison(villages: pd.DataFrame, *, model: str) -> dict[str, object]:
