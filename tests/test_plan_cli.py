@@ -57,7 +57,7 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
         fibre["route_km"].tolist(), abs=0.002)
     import openpyxl
 
-    plan_sheet = openpyxl.load_workbook(out / "priority.xlsx").worksheets[2]
+    plan_sheet = openpyxl.load_workbook(out / "priority.xlsx")["Kế hoạch"]
     header = [c.value for c in plan_sheet[1]]
     assert header[header.index("Tuyến cáp quang (km)"):][:3] == [
         "Tuyến cáp quang (km)", "Trong đó theo đường giao thông (km)",
