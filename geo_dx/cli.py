@@ -231,6 +231,73 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+_ATTRIBUTE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+
+def _compare_list(args: argparse.Namespace) -> int:
+    from geo_dx.run.compare import compare_list, write_comparison
+    from geo_dx.run.readback import read_run
+
+    if args.attribute is not None and not _ATTRIBUTE.match(args.attribute):
+        raise InputError(f"--as was {args.attribute!r}; give a column name in lower case "
+                         "letters, digits and _, e.g. --as especially_difficult")
+    run = read_run(args.run_dir)
+    comparison = compare_list(run, args.list, sheet=args.sheet, village_col=args.village_col,
+                              commune_col=args.commune_col, commune_map=args.commune_map,
+                              resolved=args.resolved, gap=args.gap)
+    paths = write_comparison(comparison, run, args.out or run.folder, attribute=args.attribute)
+    tr = translator(run.language)
+    t = comparison.totals
+    print(tr.gettext("{rows} rows: {listed_gap} on the list and a gap, {listed_covered} on the "
+                     "list but covered, {unmatched} not matched (to review: {review}); "
+                     "{gap_not_listed} gaps not on the list",
+                     rows=t["rows"], listed_gap=t["listed_gap"],
+                     listed_covered=t["listed_covered"], unmatched=t["unmatched"],
+                     review=t["ambiguous"] + t["not_found"], gap_not_listed=t["gap_not_listed"]))
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _survey(args: argparse.Namespace) -> int:
+    from geo_dx.run.readback import read_run
+    from geo_dx.run.survey import write_survey
+
+    run = read_run(args.run_dir)
+    communes = [c.strip() for c in args.communes.split(",") if c.strip()] if args.communes \
+        else None
+    for path in write_survey(run, args.out, communes=communes):
+        print(path)
+    return 0
+
+
+def _import_survey(args: argparse.Namespace) -> int:
+    from geo_dx.run.readback import read_run
+    from geo_dx.run.survey_import import import_survey
+
+    run = read_run(args.run_dir)
+    result, paths = import_survey(run, args.exports, out_dir=args.out,
+                                  max_accuracy_m=args.max_accuracy)
+    tr = translator(run.language)
+    print(tr.gettext("{tests} speed tests and {visits} village visits read; {rejected} rows "
+                     "not read (see survey_rejected.csv)", tests=len(result.measurements),
+                     visits=len(result.attributes), rejected=len(result.rejected)))
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from geo_dx.run.diff import diff_runs, write_diff
+    from geo_dx.run.readback import read_run
+
+    before, after = read_run(args.run_a), read_run(args.run_b)
+    diff = diff_runs(before, after)
+    for path in write_diff(diff, before, after, args.out or after.folder):
+        print(path)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="geo-dx",
@@ -283,6 +350,53 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(rebuild)
     rebuild.set_defaults(func=_map)
 
+    compare = _on_run_dir(sub, "compare-list",
+                          "compare a province list (village and commune names) with a run",
+                          required=True)
+    compare.add_argument("list", metavar="LIST", help="the list: .xlsx, .csv or .docx (first "
+                         "table)")
+    compare.add_argument("--sheet", metavar="NAME", help="the Excel sheet (default the first)")
+    compare.add_argument("--village-col", metavar="C", help="column of village names")
+    compare.add_argument("--commune-col", metavar="C", help="column of commune names or ids")
+    compare.add_argument("--commune-map", metavar="FILE",
+                         help="old commune names -> new communes (2025 merger): columns "
+                              "old_commune, new_commune_id")
+    compare.add_argument("--resolved", metavar="REVIEW.xlsx",
+                         help="the review sheet completed (village_id per list_row)")
+    compare.add_argument("--gap", default="mobile", choices=("mobile", "fibre", "both", "any"),
+                         help="which gap the list is about (default mobile: no 3G/4G)")
+    compare.add_argument("--as", dest="attribute", metavar="COLUMN",
+                         help="also write villages_COLUMN.gpkg: the run's villages with COLUMN "
+                              "true for the listed ones, for the next run's --villages")
+    compare.add_argument("--out", metavar="DIR", help="output folder (default RUN_DIR)")
+    _verbosity(compare)
+    compare.set_defaults(func=_compare_list)
+
+    survey = _on_run_dir(sub, "survey", "field packs per commune: XLSForm (ODK/Kobo), A4 "
+                         "checklist, villages to measure first", required=True)
+    survey.add_argument("--communes", metavar="ID,...", help="only these communes (default all)")
+    survey.add_argument("--out", metavar="DIR", required=True, help="folder for the packs")
+    _verbosity(survey)
+    survey.set_defaults(func=_survey)
+
+    imported = _on_run_dir(sub, "import-survey", "read ODK Central / KoboToolbox exports of "
+                           "the field form back: measurements, village attributes, bad rows",
+                           required=True)
+    imported.add_argument("exports", metavar="EXPORT", nargs="+",
+                          help="submissions CSV (repeat file beside it), Kobo .xlsx or ODK .zip")
+    imported.add_argument("--max-accuracy", type=float, default=50.0, metavar="M",
+                          help="reject GPS points less accurate than M metres (default 50)")
+    imported.add_argument("--out", metavar="DIR", help="output folder (default RUN_DIR)")
+    _verbosity(imported)
+    imported.set_defaults(func=_import_survey)
+
+    diff = sub.add_parser("diff", help="what changed between two runs")
+    diff.add_argument("run_a", metavar="RUN_A", help="the run before")
+    diff.add_argument("run_b", metavar="RUN_B", help="the run after")
+    diff.add_argument("--out", metavar="DIR", help="output folder (default RUN_B)")
+    _verbosity(diff)
+    diff.set_defaults(func=_diff)
+
     demo = sub.add_parser("demo", help="the synthetic demo province's data")
     demo.add_argument("--regenerate", action="store_true",
                       help="rebuild the demo data deterministically from its seed")
@@ -292,10 +406,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _on_run_dir(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
+def _on_run_dir(sub: Any, name: str, help: str, *, required: bool = False
+                ) -> argparse.ArgumentParser:
     """A subcommand that works on a finished run's output folder."""
     parser = sub.add_parser(name, help=help)
-    parser.add_argument("run_dir", nargs="?", default="maps/demo", help="a run's output folder")
+    if required:
+        parser.add_argument("run_dir", help="a run's output folder")
+    else:
+        parser.add_argument("run_dir", nargs="?", default="maps/demo",
+                            help="a run's output folder")
     return parser
 
 

@@ -30,6 +30,7 @@ from geo_dx.schema import (
     validate_villages,
 )
 from geo_dx.spatial import check_extent
+from geo_dx.tables import cell_text, read_docx_table, sheet_names
 
 # --------------------------------------------------------------------------- reading
 
@@ -225,6 +226,42 @@ def _choose_layer(path: Path, layer: str | None, role: str) -> str | int:
         f"{path}: has {len(names)} layers ({shown}); say which holds the {role}, e.g. "
         f"--{role} {path}:{names[0]}"
     )
+
+
+def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
+    """
+    A table's cells as text: a CSV (UTF-8, ``,``/``;``/tab), an Excel sheet or a Word table.
+
+    ``sheet``: an Excel sheet (default the first); a Word document's first table is read.
+    Every cell is text (:func:`geo_dx.tables.cell_text`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "list.csv"
+    ...     _ = path.write_text("Tên bản;Xã\\nBản Na;Xã Pá Khá\\n", encoding="utf-8")
+    ...     read_table(path).to_dict("list")
+    {'Tên bản': ['Bản Na'], 'Xã': ['Xã Pá Khá']}
+    """
+    path, layer = split_layer(path)
+    sheet = sheet or layer
+    if not path.is_file():
+        raise InputError(f"{path}: file not found; check the path")
+    suffix = path.suffix.lower()
+    if suffix in _TABLES:
+        frame = _read_csv(path)
+    elif suffix in _EXCEL:
+        frame = _read_excel(path, sheet or (sheet_names(path) or [None])[0], "table")
+    elif suffix == ".docx":
+        frame = read_docx_table(path)
+    else:
+        raise InputError(f"{path}: cannot read a {suffix or 'file without extension'} as a "
+                         "table; give .xlsx, .csv or .docx")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    for col in frame.columns:
+        frame[col] = frame[col].map(cell_text)
+    return frame
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from geo_dx.columns import nfc
-from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.errors import GeoDxWarning, InputError, MissingDependencyError
 
 #: Spellings read as true / false (any case; Vietnamese "có" / "không" with or without accents).
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "có", "co", "x"})
@@ -64,10 +65,11 @@ def blank_to_missing(gdf: gpd.GeoDataFrame, *, source: str = "layer") -> gpd.Geo
             continue
         series = gdf[col]
         if series.dtype == object or pd.api.types.is_string_dtype(series):
-            dirty = series.map(lambda v: isinstance(v, str) and bool(CONTROL_CHARACTERS.search(v)))
+            dirty = _control_cells(series)
+            text = series.map(lambda v: nfc(v).strip() if isinstance(v, str) else v)
             if dirty.any():
-                changed[str(col)] = dirty.to_numpy(dtype=bool)
-            text = series.map(lambda v: _clean_text(v) if isinstance(v, str) else v)
+                changed[str(col)] = dirty
+                text[dirty] = text[dirty].map(_clean_text)
             gdf[col] = text.replace("", np.nan)
     if changed:
         count = sum(int(mask.sum()) for mask in changed.values())
@@ -83,8 +85,17 @@ def blank_to_missing(gdf: gpd.GeoDataFrame, *, source: str = "layer") -> gpd.Geo
     return gdf
 
 
+def _control_cells(series: pd.Series) -> np.ndarray:
+    """Which cells hold a control character (vectorised for string columns)."""
+    if isinstance(series.dtype, pd.StringDtype):
+        found = series.str.contains(CONTROL_CHARACTERS.pattern, regex=True)
+        return found.fillna(False).to_numpy(dtype=bool)
+    return series.map(lambda v: isinstance(v, str) and CONTROL_CHARACTERS.search(v) is not None
+                      ).to_numpy(dtype=bool)
+
+
 def _clean_text(value: str) -> str:
-    spaced = re.sub(r"[\t\r\n]+", " ", nfc(value))
+    spaced = re.sub(r"[\t\r\n]+", " ", value)
     return CONTROL_CHARACTERS.sub("", spaced).strip()
 
 
@@ -260,3 +271,61 @@ def describe_rows(mask: pd.Series | np.ndarray) -> str:
     shown = ", ".join(str(p) for p in positions[:5])
     more = f" and {len(positions) - 5} more" if len(positions) > 5 else ""
     return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"
+
+
+def read_docx_table(path: Path) -> pd.DataFrame:
+    """
+    The first table of a Word ``.docx`` document as text cells, its first row the header.
+
+    Merged cells repeat their text; empty rows are left out.
+    """
+    try:
+        import docx
+    except ImportError as err:
+        raise MissingDependencyError(f"{path}: reading .docx needs python-docx: pip install "
+                                     "python-docx") from err
+    try:
+        tables = docx.Document(str(path)).tables
+    except Exception as err:  # python-docx raises zipfile/KeyError/ValueError
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"{path}: cannot read this Word file ({first}); save it as .docx"
+                         ) from err
+    if not tables:
+        raise InputError(f"{path}: the document has no table; put the list in a Word table "
+                         "(first row: the column names)")
+    rows = [[cell.text.strip() for cell in row.cells] for row in tables[0].rows]
+    rows = [r for r in rows if any(r)]
+    if len(rows) < 2:
+        raise InputError(f"{path}: the first table has no data rows under its header")
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    header = [h or f"column_{i + 1}" for i, h in enumerate(rows[0])]
+    return pd.DataFrame(rows[1:], columns=header, dtype=object)
+
+
+def cell_text(value: object) -> str:
+    """
+    A table cell as text: NFC, stripped, a typed whole number without ``.0``.
+
+    Examples
+    --------
+    >>> cell_text(12.0), cell_text(" Bản Na "), cell_text(None)
+    ('12', 'Bản Na', '')
+    """
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(nfc(value)).strip() if value is not None else ""
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The sheets of a workbook, in order ([] when it cannot be opened: reading it says why)."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except Exception:  # openpyxl raises zipfile/KeyError/InvalidFileException
+        return []
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()

@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, settings
 UTM48N = "EPSG:32648"
 X0, Y0 = 500_000.0, 2_360_000.0
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: Fixtures of a finished demo run, shared by the field-loop tests (run once per session).
+pytest_plugins = ["tests.demo_run"]
 
 
 def make_communes() -> gpd.GeoDataFrame:

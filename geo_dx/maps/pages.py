@@ -473,6 +473,27 @@ def index_html(
         synthetic=synthetic, misplaced=_misplaced_section(misplaced, w, files=files))
 
 
+def add_index_section(index: str, key: str, body: str) -> str:
+    """
+    ``index.html`` with a section added by a later command (or replaced, by ``key``).
+
+    ``body`` is HTML the caller has escaped; the section goes before ``</body>``.
+
+    Examples
+    --------
+    >>> page = add_index_section("<body><h1>Run</h1></body>", "extra", "<p>1</p>")
+    >>> add_index_section(page, "extra", "<p>2</p>").count("<section")
+    1
+    """
+    start, end = f"<!-- geo_dx:{key} -->", f"<!-- /geo_dx:{key} -->"
+    section = f'{start}<section class="geodx-extra" id="{key}">{body}</section>{end}'
+    if start in index and end in index:
+        before, rest = index.split(start, 1)
+        return before + section + rest.split(end, 1)[1]
+    at = index.rfind("</body>")
+    return index[:at] + section + "\n" + index[at:] if at >= 0 else index + section
+
+
 def _misplaced_section(misplaced: pd.DataFrame | None, words: PageWords, *,
                        files: Mapping[str, str] | None = None) -> Any:
     """Safe HTML listing misplaced villages (with their commune when ``files`` is given)."""

@@ -25,6 +25,7 @@ from geo_dx.dem import OVERLAY_CELL_M, DemGrid, read_dem
 from geo_dx.disputes import dispute_summary
 from geo_dx.errors import GeoDxWarning
 from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
+from geo_dx.field_survey import is_survey_export, read_survey_coverage
 from geo_dx.gaps import find_gaps
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.indicators import indicator_summary
@@ -309,7 +310,8 @@ def _summary(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
         inputs={"communes": str(inputs.communes), "villages": str(inputs.villages),
                 "coverage": [str(p) for p in inputs.coverage],
                 "dem": str(inputs.dem) if inputs.dem else None,
-                "roads": str(inputs.roads) if inputs.roads else None})
+                "roads": str(inputs.roads) if inputs.roads else None,
+                "towns": str(inputs.towns) if inputs.towns else None})
 
 
 def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibration | None,
@@ -337,8 +339,18 @@ def _read_inputs(
     check_extent(villages, communes, source=str(inputs.villages),
                  reference_source=f"the communes in {inputs.communes}")
     # each file checked on its own (two operators' sites.csv in different folders too)
-    coverage = read_coverage(inputs.coverage, config=config, within=communes,
-                             within_source=f"the communes in {inputs.communes}")
+    surveys = [p for p in inputs.coverage if is_survey_export(p)]
+    layers = [read_survey_coverage(p) for p in surveys]  # ODK Central / Kobo exports as is
+    for path, layer in zip(surveys, layers, strict=True):
+        check_extent(layer, communes, source=str(path),
+                     reference_source=f"the communes in {inputs.communes}")
+    others = [p for p in inputs.coverage if p not in surveys]
+    if others:
+        layers.insert(0, read_coverage(others, config=config, within=communes,
+                                       within_source=f"the communes in {inputs.communes}"))
+    crs = layers[0].crs
+    coverage = gpd.GeoDataFrame(pd.concat([layer.to_crs(crs) for layer in layers],
+                                          ignore_index=True), geometry="geometry", crs=crs)
     return communes, villages, coverage
 
 

@@ -38,7 +38,7 @@ from geo_dx.run.assumptions import assumption_rows
 from geo_dx.run.report import neutralise_formulas, priority_table
 from geo_dx.schema import COMPONENTS
 
-__all__ = ["COMMUNE_SHEET_COLUMNS", "VILLAGE_SHEET_COLUMNS", "write_workbook"]
+__all__ = ["COMMUNE_SHEET_COLUMNS", "VILLAGE_SHEET_COLUMNS", "write_sheets", "write_workbook"]
 
 logger = logging.getLogger(__name__)
 
@@ -243,6 +243,43 @@ def _commune_sheet(communes: pd.DataFrame) -> pd.DataFrame:
     return table[[c for c in COMMUNE_SHEET_COLUMNS if c in table]].reset_index(drop=True)
 
 
+def write_sheets(
+    path: str | Path,
+    sheets: list[tuple[str, pd.DataFrame]],
+    *,
+    language: str = DEFAULT_LANGUAGE,
+    headers: Mapping[str, str] | None = None,
+) -> Path:
+    """
+    Write any tables as a typed workbook (atomically), one sheet each, styled as priority.xlsx.
+
+    Headers are ``headers[column]`` when given, else the column's label in ``language``;
+    text that a spreadsheet would run as a formula is neutralised.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_sheets(Path(tempfile.mkdtemp()) / "t.xlsx",
+    ...                     [("Bảng", pd.DataFrame({"village_id": ["V1"], "score": [0.5]}))])
+    >>> path.read_bytes()[:2]
+    b'PK'
+    """
+    import xlsxwriter
+
+    tr = translator(language)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": False})
+        try:
+            styles = _Styles(book)
+            for name, frame in sheets:
+                _write_sheet(book.add_worksheet(_sheet_name(name)), frame, tr, styles,
+                             headers=headers)
+        finally:
+            book.close()
+    return path
+
+
 def _indicator_sheet(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The official indicators per commune (``summary.json`` → ``indicators`` → ``communes``)."""
     table = pd.DataFrame(rows)
@@ -343,13 +380,14 @@ def _header(tr: Translator, name: str) -> str:
 
 
 def _write_sheet(sheet: Any, frame: pd.DataFrame, tr: Translator, styles: _Styles, *,
-                 totals: tuple[str, ...] = ()) -> None:
-    """Headers in row 1 (frozen, filtered), then one row per record, typed cell by cell,
-    then a totals row summing the columns named in ``totals`` (when there are some)."""
+                 totals: tuple[str, ...] = (), headers: Mapping[str, str] | None = None
+                 ) -> None:
+    """Headers in row 1 (frozen, filtered; ``headers[column]`` when given), then one row per
+    record, typed cell by cell, then a totals row summing the columns named in ``totals``."""
     frame = neutralise_formulas(frame.reset_index(drop=True))
     summed = [c for c in frame.columns if c in totals] if len(frame) else []
     for col, name in enumerate(frame.columns):
-        header = _header(tr, str(name))
+        header = (headers or {}).get(str(name)) or _header(tr, str(name))
         sheet.write_string(0, col, header, styles.header)
         values = frame[name]
         numeric = _is_numeric(values)
