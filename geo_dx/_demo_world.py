@@ -327,13 +327,8 @@ def make_roads(world: World, seats: gpd.GeoDataFrame, villages: gpd.GeoDataFrame
            ) -> gpd.GeoDataFrame:
     """Main roads linking the towns along valleys (Prim's tree over travel cost), then
     local roads from the better-placed villages to the nearest road."""
-    f = int(_ROAD_CELL_M / CELL_M)
-    h, w = (s // f for s in world.elevation_m.shape)
-    elev = world.elevation_m[: h * f, : w * f].reshape(h, f, w, f).mean(axis=(1, 3))
-    gy, gx = np.gradient(elev, _ROAD_CELL_M)
-    coarse = world.transform @ Affine.scale(f)
-    inside = rasterize([world.outline], out_shape=(h, w), transform=coarse)
-    cost = (1 + (np.hypot(gx, gy) / 0.07) ** 2 + (elev / 900) ** 2) * np.where(inside, 1, 4)
+    cost, coarse = _road_cost(world)
+    h, w = cost.shape
     to_cell = ~coarse
 
     def cell(p: Point) -> tuple[int, int]:
@@ -366,16 +361,100 @@ def make_roads(world: World, seats: gpd.GeoDataFrame, villages: gpd.GeoDataFrame
         if len(path) > 1:
             lines.append(("local", path[::-1]))
             on_road[tuple(np.array(path).T)] = True
-    geoms = []
-    for _, path in lines:
-        rc = np.array(path, dtype=float) + 0.5
-        xs, ys = coarse @ (rc[:, 1], rc[:, 0])
-        geoms.append(_chaikin(np.c_[xs, ys]))
+    geoms = [_chaikin(_cell_centres(coarse, path)) for _, path in lines]
     kinds = [k for k, _ in lines]
     return gpd.GeoDataFrame(
         {"road_id": [f"SYNR{i + 1:04d}" for i in range(len(lines))], "kind": kinds},
         geometry=geoms, crs=DEMO_CRS,
     )
+
+
+def make_tracks(world: World, villages: gpd.GeoDataFrame, roads: gpd.GeoDataFrame
+                ) -> gpd.GeoDataFrame:
+    """Access tracks (``kind = "track"``) from every village off the road network to the
+    nearest road or track, over the same travel cost as the roads.
+
+    Villages are joined cheapest first, each by its least-cost path cut where it meets a
+    road or an earlier track, so the tracks form trees hanging from the roads (like the
+    provinces' "đường liên thôn, liên bản"). A track ends at the village itself. Villages
+    whose road cell (400 m) a road already crosses get none. Uses no random numbers.
+    """
+    cost, coarse = _road_cost(world)
+    h, w = cost.shape
+    on_road = rasterize(list(roads.geometry), out_shape=(h, w), transform=coarse,
+                        all_touched=True).astype(bool)
+    mcp = MCP_Geometric(cost)
+    costs, _ = mcp.find_costs(np.argwhere(on_road))
+    cols, rows = ~coarse @ (villages.geometry.x.to_numpy(), villages.geometry.y.to_numpy())
+    vcells = list(zip(np.clip(rows.astype(int), 0, h - 1), np.clip(cols.astype(int), 0, w - 1),
+                      strict=True))
+    vcost = np.array([costs[c] for c in vcells])
+    geoms = []
+    for i in np.argsort(vcost, kind="stable"):
+        if on_road[vcells[i]] or not np.isfinite(vcost[i]):
+            continue
+        path = mcp.traceback(vcells[i])[::-1]
+        for k, rc in enumerate(path):
+            if on_road[rc]:
+                path = path[: k + 1]
+                break
+        on_road[tuple(np.array(path).T)] = True
+        v = villages.geometry.iloc[i]
+        xy = np.vstack([_cell_centres(coarse, path[::-1]), [[v.x, v.y]]])
+        geoms.append(_chaikin(xy))
+    start = len(roads)
+    return gpd.GeoDataFrame(
+        {"road_id": [f"SYNR{start + i + 1:04d}" for i in range(len(geoms))],
+         "kind": "track"},
+        geometry=geoms, crs=DEMO_CRS,
+    )
+
+
+def join_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Connect each road to the network where it was built from: its first point is joined
+    by a short stretch to the nearest point of an earlier road, which gains a vertex there.
+
+    Roads are built as grid paths starting in a cell an earlier road crosses, then
+    smoothed, so they would otherwise only come near each other; with a shared vertex a
+    router over the road graph (:mod:`geo_dx.plan.routes`) can pass from one to the
+    other, as on real, noded road data. Shapes are unchanged apart from the added stretch.
+    """
+    lines = [np.asarray(g.coords) for g in roads.geometry]
+    tree = shapely.STRtree(roads.geometry.values)
+    for i in range(1, len(lines)):
+        start = Point(lines[i][0])
+        near = [j for j in tree.query(start, predicate="dwithin", distance=600.0) if j < i]
+        pool = near or range(i)
+        j = min(pool, key=lambda k: LineString(lines[k]).distance(start))
+        host = LineString(lines[j])
+        at = host.project(start)
+        xy = np.asarray(host.interpolate(at).coords[0])
+        cum = np.r_[0, np.cumsum(np.hypot(*np.diff(lines[j], axis=0).T))]
+        k = int(np.clip(np.searchsorted(cum, at), 1, len(cum) - 1))
+        if not (np.array_equal(lines[j][k - 1], xy) or np.array_equal(lines[j][k], xy)):
+            lines[j] = np.insert(lines[j], k, xy, axis=0)
+        if not np.array_equal(lines[i][0], xy):
+            lines[i] = np.vstack([xy, lines[i]])
+    return roads.set_geometry([LineString(xy) for xy in lines], crs=roads.crs)
+
+
+def _road_cost(world: World) -> tuple[np.ndarray, Affine]:
+    """Cost of building a road across each 400 m cell (slope, altitude, outside the
+    province), and the transform of that grid."""
+    f = int(_ROAD_CELL_M / CELL_M)
+    h, w = (s // f for s in world.elevation_m.shape)
+    elev = world.elevation_m[: h * f, : w * f].reshape(h, f, w, f).mean(axis=(1, 3))
+    gy, gx = np.gradient(elev, _ROAD_CELL_M)
+    coarse = world.transform @ Affine.scale(f)
+    inside = rasterize([world.outline], out_shape=(h, w), transform=coarse)
+    cost = (1 + (np.hypot(gx, gy) / 0.07) ** 2 + (elev / 900) ** 2) * np.where(inside, 1, 4)
+    return cost, coarse
+
+
+def _cell_centres(coarse: Affine, path: list[tuple[int, int]]) -> np.ndarray:
+    rc = np.array(path, dtype=float) + 0.5
+    xs, ys = coarse @ (rc[:, 1], rc[:, 0])
+    return np.c_[xs, ys]
 
 
 def _chaikin(xy: np.ndarray, rounds: int = 2) -> LineString:

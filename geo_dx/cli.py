@@ -142,14 +142,16 @@ def _plan(args: argparse.Namespace) -> int:
     from geo_dx.run.folder import read_run
     from geo_dx.run.plan_outputs import format_plan, plan_run
 
-    config = _plan_options(load_config(args.config), args)
+    # without --config, the run's own gap rule (model, reach, signal) from its summary.json
+    config = _plan_options(load_config(args.config), args) if args.config else None
+    options = None if args.config else _plan_options(Config(), args).plan
     budget = _budget(args)
     if budget is None:
         raise InputError("geo-dx plan: give --budget, e.g. --budget 30e9 (VND) or "
                          "--budget mobile=20e9,fibre=10e9")
     with solver_output():
         result = plan_run(Path(args.run_dir), budget=budget, candidates=args.candidates,
-                          config=config)
+                          config=config, plan_options=options)
     language = read_run(args.run_dir).summary.language  # the plan speaks the run's language
     print(format_plan(result.summary, language=language))
     print("\n" + _wrote(Path(args.run_dir), language))

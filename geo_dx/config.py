@@ -173,6 +173,9 @@ class RemotenessConfig:
 
     walking_speed_kmh: float = 4.0
     road_speed_kmh: float = 30.0
+    #: Speed on roads whose ``highway`` or ``kind`` is ``"track"`` (unpaved access tracks
+    #: to the villages, OpenStreetMap's ``highway=track``): a motorbike on a dirt track.
+    track_speed_kmh: float = 15.0
     #: Tobler's hiking function is applied to walking speed by slope.
     use_slope: bool = True
     #: Straight-line fallback speed when there is no DEM.

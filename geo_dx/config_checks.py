@@ -52,6 +52,7 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "signal.raster_cell_m": (0.0, 1e5, False),
     "remoteness.walking_speed_kmh": (0.0, 1000.0, False),
     "remoteness.road_speed_kmh": (0.0, 1000.0, False),
+    "remoteness.track_speed_kmh": (0.0, 1000.0, False),
     "remoteness.straight_line_speed_kmh": (0.0, 1000.0, False),
     "scoring.especially_difficult_bonus": (0.0, 1.0, True),
     "scoring.household_size": (0.0, 100.0, False),

@@ -292,6 +292,11 @@ def _build(tmp: Path, rng: np.random.Generator, size: float) -> None:
     villages = _w.blank_some_communes(world, villages)
     _write_dem(world, tmp / _FILES["dem"])
     mobile, fibre = _coverage(world, villages, communes, towns, roads, tmp / _FILES["dem"])
+    # Access tracks come last: the villages' remoteness and the operators' sites and nodes
+    # were placed from the main and local roads, and the tracks use no random numbers, so
+    # every other layer is the same with or without them.
+    roads = _w.join_roads(pd.concat([roads, _w.make_tracks(world, villages, roads)],
+                                    ignore_index=True))
     layers = {
         "communes": communes, "villages": villages.drop(columns=["_remote", "_road_m"]),
         "mobile": mobile, "fibre": fibre,

@@ -124,8 +124,7 @@ def apply_disputes(
     source = out["mobile_source"].to_numpy(dtype=object)
     has_mobile = out["has_mobile_broadband"].to_numpy(dtype=bool)
     claimed = has_mobile & np.isin(source, ("declared", "modelled"))
-    disputed = (claimed & (counts["tests"].to_numpy() >= measured.dispute_min_tests)
-                & (counts["days"].to_numpy() >= measured.dispute_min_days))
+    disputed = claimed & _enough(counts["tests"].to_numpy(), counts["days"].to_numpy(), config)
     out["mobile_disputed"] = disputed
     out["mobile_dispute_tests"] = counts["tests"].to_numpy()
     out["mobile_dispute_days"] = counts["days"].to_numpy()
@@ -141,6 +140,31 @@ def apply_disputes(
     logger.info("disputes: %d villages declared covered are disputed by measurements",
                 int(disputed.sum()))
     return out
+
+
+def _enough(tests: np.ndarray, days: np.ndarray, config: Config) -> np.ndarray:
+    measured = config.measured
+    return (tests >= measured.dispute_min_tests) & (days >= measured.dispute_min_days)
+
+
+def contested(villages: pd.DataFrame, *, config: Config | None = None) -> np.ndarray:
+    """
+    Villages where declared or modelled mobile coverage counts as a gap (a new declared
+    site would be disputed there too): enough weak measurements around them and
+    ``measured.disputed_counts_as_gap``. Needs ``apply_disputes``' counts (else none).
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"mobile_dispute_tests": [4, 4], "mobile_dispute_days": [2, 1]})
+    >>> contested(v).tolist()
+    [True, False]
+    """
+    config = config or Config()
+    if (not config.measured.disputed_counts_as_gap or "mobile_dispute_tests" not in villages
+            or "mobile_dispute_days" not in villages):
+        return np.zeros(len(villages), dtype=bool)
+    return _enough(villages["mobile_dispute_tests"].fillna(0).to_numpy(),
+                   villages["mobile_dispute_days"].fillna(0).to_numpy(), config)
 
 
 def dispute_summary(villages: pd.DataFrame, *, limit: int = 50) -> dict[str, object]:

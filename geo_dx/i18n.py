@@ -205,6 +205,15 @@ COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
     "route_road_km": N_("Of which along roads (km)"),
     "route_offroad_km": N_("Of which off-road (km)"),
     "weight_served": N_("Priority weight served"),
+    "technology": N_("Technology"),
+    "name": N_("Name"),
+    "site_ref": N_("Existing site"),
+    "start_node_id": N_("Fibre node it starts from"),
+    "operator": N_("Operator"),
+    "antenna_height_m": N_("Antenna height (m)"),
+    "location_commune": N_("Commune of the works"),
+    "road_distance_m": N_("Distance to the nearest road (m)"),
+    "route_ends": N_("Villages where new fibre nodes go"),
 })
 
 

@@ -3,8 +3,10 @@
 Over a DEM the travel time is a least-cost path (:mod:`geo_dx.least_cost`) across a
 friction surface: walking speed slowed by slope (Tobler's hiking function, isotropic form,
 scaled so flat ground walks at ``walking_speed_kmh``), and ``road_speed_kmh`` on cells a
-road crosses. Without a DEM it falls back to the straight-line distance walked at
-``straight_line_speed_kmh``, and says so in the ``remoteness_method`` column.
+road crosses (``track_speed_kmh`` where the only road is a track: a road whose ``highway``
+or ``kind`` column says ``"track"``). Without a DEM it falls back to the straight-line
+distance walked at ``straight_line_speed_kmh``, and says so in the ``remoteness_method``
+column.
 
 Service centres are, first found: a towns layer; the communes' seats (``seat_lon`` /
 ``seat_lat`` columns in WGS 84 on the communes layer); the communes' representative points.
@@ -118,7 +120,9 @@ def friction_h_per_m(
     Hours needed to cross one metre of each DEM cell.
 
     Walking speed is slowed by the cell's slope (when ``config.use_slope``); cells with no
-    elevation are walked as flat; cells a road touches are crossed at ``road_speed_kmh``.
+    elevation are walked as flat; cells a road touches are crossed at ``road_speed_kmh``,
+    cells only a track touches (``highway`` or ``kind`` is ``"track"``) at
+    ``track_speed_kmh``; walking is never slower than the ground allows.
 
     Examples
     --------
@@ -136,9 +140,13 @@ def friction_h_per_m(
         slope = np.zeros(elevation.shape)
     speed_kmh = tobler_speed_kmh(slope, flat_speed_kmh=config.walking_speed_kmh)
     if roads is not None and len(roads):
-        on_road = _rasterise_roads(roads, dem)
+        track = is_track(roads)
+        on_track = _rasterise_roads(roads[track], dem)
+        on_road = _rasterise_roads(roads[~track], dem)
+        speed_kmh = np.where(on_track, np.maximum(speed_kmh, config.track_speed_kmh), speed_kmh)
         speed_kmh = np.where(on_road, np.maximum(speed_kmh, config.road_speed_kmh), speed_kmh)
-        logger.info("roads cover %d of %d DEM cells", int(on_road.sum()), on_road.size)
+        logger.info("roads cover %d and tracks %d more of %d DEM cells", int(on_road.sum()),
+                    int((on_track & ~on_road).sum()), on_road.size)
     return (1.0 / (speed_kmh * 1000.0)).astype(np.float32)
 
 
@@ -165,7 +173,8 @@ def travel_time_h(
     towns, communes
         Where the service centres come from; see :func:`service_centres`.
     roads
-        Road lines; their cells are crossed at ``config.road_speed_kmh``.
+        Road lines; their cells are crossed at ``config.road_speed_kmh``, or at
+        ``config.track_speed_kmh`` for tracks (see :func:`is_track`).
     config
         Speeds; ``RemotenessConfig()`` by default.
     crs
@@ -339,6 +348,26 @@ def _crop(dem: DemGrid, xy: np.ndarray) -> DemGrid:
     return DemGrid(dem.elevation_m[r0:r1, c0:c1], transform, dem.crs, dem.path)
 
 
+def is_track(roads: gpd.GeoDataFrame) -> np.ndarray:
+    """
+    Which roads are tracks: ``highway`` or ``kind`` is ``"track"`` (any case).
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> line = LineString([(0, 0), (1, 0)])
+    >>> roads = gpd.GeoDataFrame({"kind": ["main", "Track", None]}, geometry=[line] * 3)
+    >>> is_track(roads).tolist()
+    [False, True, False]
+    """
+    out = np.zeros(len(roads), dtype=bool)
+    for column in ("highway", "kind"):
+        if column in roads.columns:
+            out |= (roads[column].astype("string").str.strip().str.lower() == "track"
+                    ).fillna(False).to_numpy(dtype=bool)
+    return out
+
+
 def _rasterise_roads(roads: gpd.GeoDataFrame, dem: DemGrid) -> np.ndarray:
     from rasterio.features import rasterize
 
@@ -367,7 +396,8 @@ def _xy(points: gpd.GeoSeries) -> np.ndarray:
 
 
 def _check_speeds(config: RemotenessConfig) -> None:
-    for name in ("walking_speed_kmh", "road_speed_kmh", "straight_line_speed_kmh"):
+    for name in ("walking_speed_kmh", "road_speed_kmh", "track_speed_kmh",
+                 "straight_line_speed_kmh"):
         value = getattr(config, name)
         if not value > 0:
             raise ConfigError(f"remoteness.{name} was {value!r}; it must be a speed > 0 km/h")

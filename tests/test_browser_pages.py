@@ -307,7 +307,8 @@ def test_demo_map_and_dossier_screenshots(driver, demo_run):
         settle(driver)
         shown = driver.execute_script("""
             return Array.from(document.querySelectorAll(
-                '.geodx-commune-label, .geodx-town-label, .geodx-rank')).filter(function (e) {
+                '.geodx-commune-label, .geodx-town-label, .geodx-rank:not(.geodx-rank-legend)'
+                )).filter(function (e) {
                     return getComputedStyle(e).visibility !== 'hidden'; }).map(function (e) {
                     var r = e.getBoundingClientRect();
                     return {cls: e.textContent, left: r.left, top: r.top, right: r.right,

@@ -131,7 +131,8 @@ def vi_dir() -> Path:
     links = gpd.GeoDataFrame(geometry=[shapely.LineString(
         [(X0 + 6_000, Y0 + 3_500), (X0 + 7_000, Y0 + 3_000)])], crs=UTM)
     (out / "priority.xlsx").write_bytes(b"")  # the index links the data files present
-    write_maps(out, _villages(), make_communes(), make_coverage(), title=TITLE_VI,
+    coverage = make_coverage().assign(site_id=["S-4G-1", "S-3G-1", "S-2G-1", "F-1"])
+    write_maps(out, _villages(), make_communes(), coverage, title=TITLE_VI,
                context=_context(), plan_items=pd.DataFrame(plan.drop(columns="geometry")),
                layers=(plan_layer(plan, links),))
     yield out
@@ -211,7 +212,7 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
     plan = driver.execute_script("""
         var out = [];
         window.geoDxMaps[0].map.eachLayer(function (l) {
-            if (l.getPopup && l.getPopup() && l.options && l.options.radius === 8) {
+            if (l.getPopup && l.getPopup() && l.options && l.options.geoDxPlanItem !== undefined) {
                 l.openPopup(); out.push(l.getPopup().getElement().textContent);
             }
         });
@@ -230,10 +231,13 @@ def test_popup_of_a_village_behind_a_ridge_says_why(driver, vi_dir):
     _open(driver, vi_dir / "map.html")
     text = _popup_text(driver, "v03")
     assert BLOCKED in text
-    assert "Trạm BTS bị địa hình che chắn\tS-4G-1" in text  # the site behind the ridge
+    # the site behind the ridge: its technology, operator and where it lies (east)
+    assert ("Trạm BTS bị địa hình che chắn\tS-4G-1 (4G, Viettel <script>), ở phía đông"
+            in text)
     # The ridge top is marked on the map while the popup is open, and only then.
     marks = driver.find_elements("css selector", ".geodx-obstacle")
-    assert len(marks) == 1 and marks[0].get_attribute("title") == "Độ cao đỉnh chắn (m)"
+    assert len(marks) == 1
+    assert marks[0].get_attribute("title") == VI.gettext(LABELS["legend_obstacle"])
     ridge = gpd.GeoSeries([shapely.Point(X0 + 7_000, Y0 + 2_100)], crs=UTM).to_crs(4326)
     # Within ~100 m (the village is 900 m away), once the view has stopped panning to the
     # popup: wait for the mark to sit there, then check it.
@@ -300,7 +304,7 @@ def test_vietnamese_index_page(driver, vi_dir):
     driver.get((vi_dir / "index.html").as_uri())
     assert driver.execute_script("return document.documentElement.lang") == "vi"
     text = driver.find_element("tag name", "body").text
-    for words in ("Mở bản đồ toàn tỉnh", "Tệp số liệu", "Bảng tính Excel (priority.xlsx)",
+    for words in ("Mở bản đồ toàn tỉnh", "Tài liệu cho cuộc họp", "Bảng tính Excel (priority.xlsx)",
                   "6 thôn, bản cần ưu tiên kết nối trước",
                   "Tỷ lệ chưa có cáp quang hoặc băng rộng di động", "75 %",
                   "Chưa có cả hai"):

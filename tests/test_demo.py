@@ -124,8 +124,53 @@ def test_committed_coverage_layers(committed: demo_mod.Demo) -> None:
     towns = committed.towns
     assert (towns["kind"] == "capital").sum() == 1
     assert set(towns["kind"]) == {"capital", "commune_seat"}
-    assert set(committed.roads["kind"]) == {"main", "local"}
+    assert set(committed.roads["kind"]) == {"main", "local", "track"}
     assert set(committed.roads.geom_type) == {"LineString"}
+
+
+def _components(lines: gpd.GeoSeries) -> int:
+    """Connected pieces of a road network whose roads meet only at shared vertices (the
+    way geo_dx.plan.routes builds its graph), by union-find over vertex coordinates."""
+    xy, owner = shapely.get_coordinates(lines.values, return_index=True)
+    _, vertex = np.unique(np.round(xy, 1), axis=0, return_inverse=True)
+    parent = list(range(vertex.max() + 1))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for k in np.flatnonzero(owner[1:] == owner[:-1]):
+        parent[find(int(vertex[k]))] = find(int(vertex[k + 1]))
+    return len({find(int(v)) for v in vertex})
+
+
+def test_committed_roads_reach_every_village_as_one_network(committed: demo_mod.Demo) -> None:
+    roads = committed.roads.to_crs(UTM)
+    villages = committed.villages.to_crs(UTM)
+    gap_m = shapely.distance(villages.geometry.values, shapely.union_all(roads.geometry.values))
+    # a track ends at its village; a village in a 400 m cell a road crosses has none
+    assert gap_m.max() <= 300
+    tracks = roads[roads["kind"] == "track"]
+    ends = shapely.points(shapely.get_coordinates(shapely.get_point(tracks.geometry.values, -1)))
+    assert shapely.distance(ends, shapely.union_all(villages.geometry.values)).max() < 0.01
+    assert 0.2 < len(tracks) / len(villages) < 0.6
+    assert _components(roads.geometry) == 1
+
+
+def test_join_roads_gives_each_road_a_vertex_on_an_earlier_one() -> None:
+    trunk = shapely.LineString([(0, 0), (1000, 0)])
+    spur = shapely.LineString([(400, 60), (400, 500)])  # starts 60 m north of the trunk
+    far = shapely.LineString([(600, 900), (1600, 900)])  # nearest earlier road: the spur
+    roads = gpd.GeoDataFrame({"kind": ["main", "track", "track"]},
+                             geometry=[trunk, spur, far], crs=UTM)
+    joined = _demo_world.join_roads(roads)
+    assert list(joined.geometry.iloc[0].coords) == [(0, 0), (400, 0), (1000, 0)]
+    assert list(joined.geometry.iloc[1].coords) == [(400, 0), (400, 60), (400, 500)]
+    assert list(joined.geometry.iloc[2].coords) == [(400, 500), (600, 900), (1600, 900)]
+    assert _components(roads.geometry) == 3 and _components(joined.geometry) == 1
+    assert list(roads.geometry.iloc[0].coords) == [(0, 0), (1000, 0)]  # input unchanged
 
 
 def test_committed_dem(committed: demo_mod.Demo) -> None:

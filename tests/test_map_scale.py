@@ -166,7 +166,7 @@ def test_areas_by_province_keep_the_table_order():
 
 
 def test_area_list_escapes_names():
-    nav = areas_nav_html([("<b>x</b>", 'a"b.html', 10, np.int64(3))])
+    nav = areas_nav_html([("<b>x</b>", 'a"b.html', 10, np.int64(3))], language="en")
     assert "&lt;b&gt;x&lt;/b&gt;" in nav and 'href="a&quot;b.html"' in nav
     assert "(10 villages, 3 with a gap)" in nav
 

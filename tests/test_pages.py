@@ -11,14 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo_dx.errors import GeoDxError
+from geo_dx.maps.dossier import dossier_html, plan_section
 from geo_dx.maps.pages import (
     PAGE_LABELS,
     PageWords,
     commune_file_name,
     commune_page_names,
-    dossier_html,
     index_html,
-    plan_section,
     slugify,
     use_page_template,
 )

@@ -57,7 +57,7 @@ def test_higher_priority_wins_though_it_serves_fewer():
     assert result.items["candidate_id"].tolist() == ["A"]
     assert result.items["villages_served"].tolist() == ["V0"]
     assert result.summary["objective"] == pytest.approx(90.0)
-    assert result.villages["planned_by"].tolist() == ["M1", "", ""]
+    assert result.villages["plan_item"].tolist() == ["M1", "", ""]
     # by count instead, B serves more and wins
     by_count = plan(gaps, budget_vnd=2.5 * GB, candidates=cands,
                     config=_config(weight="count"), curve=False)
@@ -96,7 +96,7 @@ def test_misplaced_villages_are_not_planned_for():
     assert "V2" not in ";".join(result.items["villages_served"])
     assert result.summary["mobile_gap_villages"] == 2 and result.summary["fibre_gap_villages"] == 2
     assert sites["villages_served"].tolist() in (["V0"], ["V1"])
-    assert result.villages["planned_by"].iloc[2] == ""
+    assert result.villages["plan_item"].iloc[2] == ""
     generated = plan(gaps, budget_vnd=2.5 * GB, config=_config(weight="count"), curve=False)
     assert "gen-village-V2" not in set(generated.candidates["candidate_id"])
     assert {"gen-village-V0", "gen-village-V1"} <= set(generated.candidates["candidate_id"])
@@ -240,20 +240,25 @@ def test_no_straight_shortcut_from_a_fibre_node_to_a_village():
 def problems(draw):
     n_m = draw(st.integers(0, 6))
     n_c = draw(st.integers(0, 5))
+    n_f = draw(st.integers(0, 5))
     n_s = draw(st.integers(0, 5))
-    cover = np.array(draw(st.lists(st.booleans(), min_size=n_m * n_c, max_size=n_m * n_c)),
-                     dtype=bool).reshape(n_m, n_c)
+
+    def booleans(rows, cols):
+        return np.array(draw(st.lists(st.booleans(), min_size=rows * cols,
+                                      max_size=rows * cols)), dtype=bool).reshape(rows, cols)
+
     parent = np.array([draw(st.integers(-1, s - 1)) for s in range(n_s)], dtype=np.int64)
-    seg_weight = np.array([draw(st.sampled_from([0, 1, 3, 7])) for _ in range(n_s)], float)
     problem = Problem(
         mobile_weight=np.array(draw(st.lists(st.integers(1, 20), min_size=n_m, max_size=n_m)),
                                dtype=float),
-        cover=sparse.csr_matrix(cover),
-        site_cost=np.array(draw(st.lists(st.integers(1, 10), min_size=n_c, max_size=n_c)),
+        cover=sparse.csr_matrix(booleans(n_m, n_c)),
+        site_cost=np.array(draw(st.lists(st.integers(0, 10), min_size=n_c, max_size=n_c)),
                            dtype=float),
         must=np.array(draw(st.lists(st.booleans(), min_size=n_c, max_size=n_c)), dtype=bool)
         & (np.arange(n_c) == 0),
-        segment_weight=seg_weight,
+        fibre_weight=np.array(draw(st.lists(st.sampled_from([0, 1, 3, 7]), min_size=n_f,
+                                            max_size=n_f)), dtype=float),
+        fibre_cover=sparse.csr_matrix(booleans(n_f, n_s)),
         segment_cost=np.array(draw(st.lists(st.integers(1, 10), min_size=n_s, max_size=n_s)),
                               dtype=float),
         segment_parent=parent,
@@ -266,8 +271,9 @@ def problems(draw):
     return problem, budget
 
 
-def _brute_force(problem: Problem, budget: Budget) -> float:
-    best = -1.0
+def _brute_force(problem: Problem, budget: Budget) -> tuple[float, float]:
+    """The best weight, and the least cost of a choice with that weight."""
+    best, cheapest = -1.0, math.inf
     n_c, n_s = problem.n_sites, problem.n_segments
     for site in itertools.product([False, True], repeat=n_c):
         site = np.array(site, dtype=bool)
@@ -281,9 +287,14 @@ def _brute_force(problem: Problem, budget: Budget) -> float:
             mobile, fibre = problem.cost(site, seg)
             ok = (mobile + fibre <= budget.total if budget.shared
                   else mobile <= budget.mobile_vnd and fibre <= budget.fibre_vnd)
-            if ok:
-                best = max(best, problem.objective(site, seg))
-    return best
+            if not ok:
+                continue
+            value = problem.objective(site, seg)
+            if value > best + 1e-9:
+                best, cheapest = value, mobile + fibre
+            elif value > best - 1e-9:
+                cheapest = min(cheapest, mobile + fibre)
+    return best, cheapest
 
 
 @settings(max_examples=60, deadline=None)
@@ -297,7 +308,10 @@ def test_milp_equals_brute_force_and_greedy_is_feasible(case):
             solve_milp(problem, budget)
         return
     exact = solve_milp(problem, budget, time_limit_s=10)
-    assert exact.objective == pytest.approx(_brute_force(problem, budget))
+    best, cheapest = _brute_force(problem, budget)
+    assert exact.objective == pytest.approx(best)
+    # among the choices with the best weight, the cheapest: no money spent on nothing
+    assert sum(problem.cost(exact.site, exact.segment)) == pytest.approx(cheapest)
     greedy = solve_greedy(problem, budget)
     assert greedy.objective <= exact.objective + 1e-9
     for sol in (exact, greedy):

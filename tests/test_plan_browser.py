@@ -57,7 +57,7 @@ def test_plan_layer_draws_offline_with_text_popups(driver, plan_dir):  # noqa: F
     popups = driver.execute_script("""
         var out = [], map = window.geoDxMaps[0].map;
         map.eachLayer(function (l) {
-            if (l.getPopup && l.getPopup() && l.options && l.options.radius === 8) {
+            if (l.getPopup && l.getPopup() && l.options && l.options.geoDxPlanItem !== undefined) {
                 l.openPopup(); out.push(l.getPopup().getElement().textContent);
             }
         });

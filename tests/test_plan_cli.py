@@ -44,11 +44,16 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
     assert raw.startswith(b"\xef\xbb\xbf")
     table = pd.read_csv(out / "plan.csv", encoding="utf-8-sig")
     # the columns the issue asks for, in order, plus how each item was made and its weight
+    # what, where, with whom; the technology and antenna height to rebuild a site with
     assert table.columns.tolist() == [
-        "rank", "item_id", "kind", "candidate_id", "generated_by", "lon", "lat", "cost_vnd",
+        "rank", "item_id", "kind", "technology", "candidate_id", "name", "generated_by",
+        "site_ref", "start_node_id", "operator", "antenna_height_m", "lon", "lat",
+        "elevation_m", "location_commune", "road_distance_m", "cost_vnd",
         "cumulative_cost_vnd", "villages_served", "village_names", "people_served",
         "ethnic_minority_people_served", "communes", "route_km", "route_road_km",
-        "route_offroad_km", "weight_served"]
+        "route_offroad_km", "route_ends", "weight_served"]
+    sites = table[table["kind"] != "fibre"]
+    assert (sites["technology"] == "4g").all() and sites["antenna_height_m"].notna().all()
     assert set(table["kind"]) <= {"new_site", "upgrade", "small_cell", "fibre"}
     for col in ("route_km", "route_road_km", "route_offroad_km"):
         assert table[col].notna().tolist() == (table["kind"] == "fibre").tolist()
@@ -105,17 +110,17 @@ def test_plan_on_a_finished_run_recomputes_nothing_and_keeps_outputs(inputs, tmp
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["plan"]["budget_vnd"] == 3e9
     assert summary["plan"]["cost_used_vnd"] <= 3e9
-    # the priority list is the same, now saying which plan item serves each village
-    before = pd.read_csv(io.BytesIO(priority), encoding="utf-8-sig")
+    # the priority list is what it was, plus the plan's answer for each village
     after = pd.read_csv(out / "priority.csv", encoding="utf-8-sig")
-    assert "plan_item" not in before and after["plan_item"].notna().any()
-    pd.testing.assert_frame_equal(after.drop(columns="plan_item"), before)
+    before = pd.read_csv(io.BytesIO(priority), encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(after.drop(columns=["plan_item", "plan_answer"]), before)
+    assert after["plan_answer"].fillna("").ne("").any()
     assert "clusters" in dict(pyogrio.list_layers(out / "villages.gpkg"))
     planned = pd.read_csv(out / "plan.csv", encoding="utf-8-sig")
     import geopandas as gpd
 
     villages = gpd.read_file(out / "villages.gpkg", layer="villages")
-    marked = set(villages.loc[villages["planned_by"].fillna("") != "", "village_id"])
+    marked = set(villages.loc[villages["plan_item"].fillna("") != "", "village_id"])
     listed = {v for s in planned["villages_served"] for v in str(s).split(";")}
     assert marked == listed and marked
 
@@ -235,3 +240,38 @@ def test_candidates_300_km_outside_the_province_are_refused(inputs, tmp_path,  #
     _one_error_line(capsys, "cands.csv: 2 of 2 features lie more than 50 km outside the "
                             "communes of the run in")
     assert not (out / "plan.csv").exists()
+
+
+def test_plan_on_an_itm_run_without_config_plans_with_itm(inputs, tmp_path, capsys):  # noqa: F811
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from tests.conftest import X0, Y0
+
+    dem = tmp_path / "dem.tif"
+    z = np.zeros((320, 320), dtype="float32")
+    z[:, 150:170] = 400.0  # a ridge between the villages
+    with rasterio.open(dem, "w", driver="GTiff", width=320, height=320, count=1,
+                       dtype="float32", crs="EPSG:32648",
+                       transform=from_origin(X0 - 1000, Y0 + 31_000, 100, 100)) as dst:
+        dst.write(z, 1)
+    config = tmp_path / "itm.toml"
+    config.write_text('[terrain]\nmodel = "itm"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert run(inputs, out, "--dem", str(dem), "--config", str(config)) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["mobile_model"] == "itm" and summary["gap_rule"]["terrain"]["model"] == "itm"
+    capsys.readouterr()
+    # no --config: the run's own model and settings, and the console says which model
+    assert main(["plan", str(out), "--budget", "20e9"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["plan"]["coverage_model"] == "itm"
+    assert summary["plan"]["settings_from"] == "run"
+    assert "itm" in printed
+    # a configuration that says otherwise is refused: the gaps were found with itm
+    other = tmp_path / "terrain.toml"
+    other.write_text('[terrain]\nmodel = "terrain"\n', encoding="utf-8")
+    assert main(["plan", str(out), "--budget", "20e9", "--config", str(other), "-q"]) == 2
+    _one_error_line(capsys, "found with the itm model")

@@ -7,6 +7,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from affine import Affine
 from pyproj import CRS
@@ -101,6 +102,25 @@ def test_road_is_faster_even_over_the_ridge() -> None:
     # 3.5 km at 30 km/h; road cells are not slowed by slope
     assert on_road == pytest.approx(3.5 / 30.0, rel=1e-6)
     assert _hours(dem=_flat(), roads=_road()) == pytest.approx(3.5 / 30.0, rel=1e-6)
+
+
+def test_track_is_crossed_at_the_track_speed() -> None:
+    # the same 3.5 km line, marked as a track (either column, any case): 15 km/h by default
+    for column, value in (("highway", "track"), ("kind", "Track")):
+        track = _road().assign(**{column: value})
+        assert _hours(dem=_ridge(), roads=track) == pytest.approx(3.5 / 15.0, rel=1e-6)
+    config = RemotenessConfig(track_speed_kmh=10.0)
+    track = _road().assign(kind="track")
+    assert _hours(dem=_flat(), roads=track, config=config) == pytest.approx(0.35, rel=1e-6)
+    # a track slower than walking on the flat: the walker keeps walking speed
+    slow = RemotenessConfig(track_speed_kmh=2.0)
+    assert _hours(dem=_flat(), roads=track, config=slow) == pytest.approx(3.5 / 4.0, rel=1e-6)
+    # where a road and a track share cells, the road's speed wins
+    both = pd.concat([_road().assign(kind="main"), track], ignore_index=True)
+    assert _hours(dem=_flat(), roads=both) == pytest.approx(3.5 / 30.0, rel=1e-6)
+    with pytest.raises(ConfigError, match="track_speed_kmh was 0"):
+        _hours(dem=_flat(), roads=track,
+               config=dataclasses.replace(RemotenessConfig(), track_speed_kmh=0))
 
 
 def test_path_goes_around_a_ridge_with_a_gap() -> None:

@@ -35,7 +35,7 @@ from geo_dx.dem import DemGrid
 from geo_dx.maps.payload import to_wgs84
 from geo_dx.maps.relief import ReliefImage, relief_image
 
-__all__ = ["PlaceContext", "context_payload"]
+__all__ = ["PlaceContext", "context_payload", "label_point"]
 
 log = logging.getLogger(__name__)
 
@@ -194,13 +194,13 @@ def _commune_labels(communes: gpd.GeoDataFrame) -> dict:
     for name, geom in zip(names, communes.geometry.to_numpy(), strict=True):
         if geom is None or geom.is_empty or not name:
             continue
-        lon, lat = _label_point(geom)
+        lon, lat = label_point(geom)
         out["name"].append(name)
         out["lat"].append(round(lat, _DECIMALS))
         out["lon"].append(round(lon, _DECIMALS))
     return out
 
-def _label_point(geom: shapely.Geometry) -> tuple[float, float]:
+def label_point(geom: shapely.Geometry) -> tuple[float, float]:
     """The pole of inaccessibility of the largest part: inside, far from every edge."""
     parts = getattr(geom, "geoms", [geom])
     largest = max(parts, key=lambda g: g.area)

@@ -23,12 +23,14 @@ import pandas as pd
 import shapely
 
 from geo_dx.communes import area_groups
+from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
+from geo_dx.maps.context import label_point
 from geo_dx.maps.pages import commune_page_names
 from geo_dx.maps.payload import to_wgs84
 from geo_dx.spatial import working_crs
 
-__all__ = ["AREA_LABELS", "OVERVIEW_ABOVE_VILLAGES", "Area", "areas_nav_html", "coverage_near",
-           "drill_down_areas", "split_areas"]
+__all__ = ["AREA_LABELS", "OVERVIEW_ABOVE_VILLAGES", "Area", "area_labels", "area_plan",
+           "areas_nav_html", "coverage_near", "drill_down_areas", "split_areas"]
 
 #: Coverage within this distance (or its reach, if larger) of a commune shows on its map.
 _NEAR_MIN_M = 1000.0
@@ -38,13 +40,14 @@ OVERVIEW_ABOVE_VILLAGES = 20_000
 #: Most villages in an area found by bisection (a province map of ~5,000 villages is ~3 MB).
 AREA_MAX_VILLAGES = 5_000
 
-#: Texts of the overview page.
+#: Texts of the overview page (English msgids, translated with :mod:`geo_dx.i18n`).
 AREA_LABELS: Mapping[str, str] = {
-    "areas_heading": "Maps by area",
-    "areas_note": ("This overview shades communes by their share of villages with a gap; "
-                   "open an area to see its villages, sites and fibre nodes."),
-    "area_name": "Area {n}",
-    "area_counts": "{villages} villages, {gaps} with a gap",
+    "areas_heading": N_("Maps by area"),
+    "areas_note": N_("Communes are shaded by their share of villages with a gap; open an "
+                     "area to see its villages, sites and fibre nodes."),
+    "area_name": N_("Area {n}"),
+    "area_counts": N_("{villages} villages, {gaps} with a gap"),
+    "area_plan": N_("Plan: {n} items, {cost} bn VND"),
 }
 
 
@@ -62,14 +65,14 @@ class Area:
 
 def split_areas(
     villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
-    by_commune: Mapping[str, np.ndarray],
+    by_commune: Mapping[str, np.ndarray], *, language: str = DEFAULT_LANGUAGE,
 ) -> list[Area]:
     """
     The areas of :func:`drill_down_areas` with their communes, villages and nearby coverage.
 
     ``by_commune`` maps a commune id to the positions of its villages in ``villages``.
     """
-    areas = drill_down_areas(communes)
+    areas = drill_down_areas(communes, language=language)
     ids = communes["commune_id"].astype(str)
     keys = [f"A{i + 1}" for i in range(len(areas))]
     files = commune_page_names(pd.Series(keys), pd.Series(list(areas)))
@@ -86,13 +89,14 @@ def split_areas(
 
 
 def drill_down_areas(
-    communes: gpd.GeoDataFrame, *, max_villages: int = AREA_MAX_VILLAGES
+    communes: gpd.GeoDataFrame, *, max_villages: int = AREA_MAX_VILLAGES,
+    language: str = "en",
 ) -> dict[str, list[str]]:
     """
     The areas of an overview: area name → commune ids, in the table's order.
 
     By the ``province`` column when every commune has one; otherwise the groups of
-    :func:`geo_dx.communes.area_groups`, named "Area 1", "Area 2", ...
+    :func:`geo_dx.communes.area_groups`, named "Area 1", "Area 2", ... in ``language``.
 
     Examples
     --------
@@ -109,27 +113,74 @@ def drill_down_areas(
         for cid, province in zip(ids, communes["province"].astype(str), strict=True):
             groups.setdefault(province, []).append(cid)
         return groups
-    return {AREA_LABELS["area_name"].format(n=i + 1): part
+    name = translator(language).gettext(AREA_LABELS["area_name"], n="{n}")
+    return {name.format(n=i + 1): part
             for i, part in enumerate(area_groups(communes, max_villages=max_villages))}
 
 
 def areas_nav_html(
-    areas: Sequence[tuple[str, str, int, int]], *, number: object = "{:,}".format
+    areas: Sequence[tuple[str, str, int, int]], *, language: str = DEFAULT_LANGUAGE
 ) -> str:
     """
-    The overview's list of area maps: ``(name, href, villages, with_gap)`` per area, escaped.
+    The overview's list of area maps, over the map: ``(name, href, villages, with_gap)`` per
+    area, escaped, in ``language``.
 
     Examples
     --------
     >>> print(areas_nav_html([("Tỉnh <A>", "areas/a.html", 1650, 900)]))  # doctest: +ELLIPSIS
-    <section ...<a href="areas/a.html">Tỉnh &lt;A&gt;</a> ...(1,650 villages, 900 with a gap)...
+    <details ...<a href="areas/a.html">Tỉnh &lt;A&gt;</a> ...(1.650 thôn, bản, 900 còn thiếu hụt)...
     """
+    tr = translator(language)
+    e = html.escape
     items = "".join(
-        f'<li><a href="{html.escape(href, quote=True)}">{html.escape(name)}</a> '
-        f'<span class="geodx-muted">({html.escape(AREA_LABELS["area_counts"].format(villages=number(v), gaps=number(g)))})</span></li>'  # noqa: E501
-        for name, href, v, g in areas)
-    return (f'<section class="geodx-areas"><h2>{html.escape(AREA_LABELS["areas_heading"])}</h2>'
-            f'<p>{html.escape(AREA_LABELS["areas_note"])}</p><ul>{items}</ul></section>')
+        f'<li><a href="{e(href, quote=True)}">{e(name)}</a> <span class="geodx-muted">'
+        f'({e(_counts(tr, v, g))})</span></li>' for name, href, v, g in areas)
+    heading = tr.gettext(AREA_LABELS["areas_heading"])
+    return (f'<details class="geodx-areas" open><summary>{e(heading)}</summary><p>'
+            f'{e(tr.gettext(AREA_LABELS["areas_note"]))}</p><ul>{items}</ul>'
+            "</details>")
+
+
+def _counts(tr: Translator, villages: int, gaps: int) -> str:
+    return tr.gettext(AREA_LABELS["area_counts"], villages=tr.number(int(villages)),
+                      gaps=tr.number(int(gaps)))
+
+
+def area_plan(area: Area, plan_items: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The plan items that serve a village of ``area`` (None without a plan)."""
+    if plan_items is None:
+        return None
+    if "villages_served" not in plan_items or "village_id" not in area.villages:
+        return plan_items.iloc[:0]
+    ids = set(area.villages["village_id"].astype(str))
+    served = plan_items["villages_served"].fillna("").astype(str)
+    return plan_items[served.map(lambda s: bool(ids.intersection(s.split(";")))).to_numpy()]
+
+
+def area_labels(areas: Sequence[Area], plans: Sequence[pd.DataFrame | None], *,
+                language: str = DEFAULT_LANGUAGE) -> dict[str, list]:
+    """
+    One label per area for the overview map: name, a line of counts (and of the plan: items,
+    cost), its label point and the link to its map.
+    """
+    tr = translator(language)
+    out: dict[str, list] = {"name": [], "detail": [], "lat": [], "lon": [], "href": []}
+    for area, plan in zip(areas, plans, strict=True):
+        outline = to_wgs84(area.communes, "communes").geometry.union_all()
+        if outline is None or outline.is_empty:
+            continue
+        lon, lat = label_point(outline)
+        lines = [_counts(tr, len(area.villages), area.with_gap)]
+        if plan is not None and len(plan):
+            cost = float(pd.to_numeric(plan.get("cost_vnd"), errors="coerce").sum()) / 1e9
+            lines.append(tr.gettext(AREA_LABELS["area_plan"], n=tr.number(len(plan)),
+                                    cost=tr.number(cost, decimals=1)))
+        out["name"].append(area.name)
+        out["detail"].append("\n".join(lines))
+        out["lat"].append(round(lat, 4))
+        out["lon"].append(round(lon, 4))
+        out["href"].append(area.file)
+    return out
 
 
 def coverage_near(

@@ -33,14 +33,15 @@ import jinja2
 import pandas as pd
 from folium.template import Template
 
-from geo_dx.communes import location_issue_text, placed
+from geo_dx.communes import location_issue_text
 from geo_dx.errors import GeoDxError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, translator
 from geo_dx.schema import GAP_COLOURS, GAP_LABELS
 
 __all__ = [
-    "PAGE_LABELS", "PageWords", "commune_file_name", "commune_page_names", "dossier_html",
-    "index_html", "page_words", "plan_section", "slugify", "use_page_template",
+    "PAGE_LABELS", "PLAN_COLUMN_LABELS", "PageWords", "cell_text", "commune_file_name",
+    "commune_page_names", "index_html", "is_missing", "misplaced_section", "page_template",
+    "page_words", "safe_html", "slugify", "use_page_template", "village_row",
 ]
 
 #: Every piece of text the index and dossier pages show, in one place (English msgids;
@@ -52,8 +53,15 @@ PAGE_LABELS: Mapping[str, str] = MappingProxyType({
     "open_map": N_("Open the province map"),
     "made": N_("Made {date}."),
     "synthetic": N_("Synthetic demo data: not real villages."),
-    "downloads": N_("Data files"),
+    "documents": N_("For the meeting"),
+    "downloads": N_("Data files for software"),
+    "downloads_note": N_("The CSV files are for software: UTF-8, comma-separated, with a "
+                         "decimal point. To read the lists in Excel, open the workbook."),
     "download_xlsx": N_("Workbook for Excel (priority.xlsx)"),
+    "download_docx": N_("Draft investment proposal (de_xuat_dau_tu.docx)"),
+    "download_plan": N_("Investment plan"),
+    "download_plan_csv": N_("items (plan.csv)"),
+    "download_curve": N_("budget curve (budget_curve.png)"),
     "download_csv": N_("Priority list, CSV (priority.csv)"),
     "download_gpkg": N_("Layers for QGIS (villages.gpkg)"),
     "download_summary": N_("Summary, JSON (summary.json)"),
@@ -82,6 +90,10 @@ PAGE_LABELS: Mapping[str, str] = MappingProxyType({
     "dossier_no_gaps": N_("Every village of this commune has fibre and mobile broadband."),
     "dossier_covered": N_("Villages with fibre and mobile broadband ({n})"),
     "dossier_plan": N_("Planned works"),
+    "col_plan": N_("In the plan"),
+    "plan_item_year": N_("{item} (year {year})"),
+    "plan_total": N_("Total: {n} items"),
+    "plan_total_villages": N_("{n} villages"),
     "dossier_rank_note": N_("# is the village's rank in the whole province."),
     "total_villages": N_("Villages"),
     "total_with_gap": N_("With a gap"),
@@ -131,14 +143,14 @@ def page_words(lang: str = DEFAULT_LANGUAGE) -> PageWords:
         labels=MappingProxyType({k: tr.gettext(v) for k, v in PAGE_LABELS.items()}),
         gap_labels=MappingProxyType({k: tr.label("gap_class", k) for k in GAP_LABELS}),
         made=tr.date(date.today()),
-        number=lambda x: tr.number(None if _missing(x) else float(x)),
-        percent=lambda x: tr.percent(None if _missing(x) else float(x)),
-        score=lambda x: tr.number(None if _missing(x) else float(x), decimals=1),
+        number=lambda x: tr.number(None if is_missing(x) else float(x)),
+        percent=lambda x: tr.percent(None if is_missing(x) else float(x)),
+        score=lambda x: tr.number(None if is_missing(x) else float(x), decimals=1),
         plan_columns=MappingProxyType({k: tr.gettext(v) for k, v in PLAN_COLUMN_LABELS.items()}),
     )
 
 
-def _missing(x: Any) -> bool:
+def is_missing(x: Any) -> bool:
     return x is None or bool(pd.isna(x))
 
 
@@ -148,7 +160,10 @@ PLAN_COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
     "item_id": N_("Item"),
     "kind": N_("Works"),
     "cost_vnd": N_("Cost (VND)"),
+    "location": N_("Location"),
+    "plan_year": N_("Year"),
     "village_names": N_("Villages served"),
+    "communes": N_("Communes served"),
     "people_served": N_("People served"),
 })
 
@@ -286,7 +301,7 @@ def use_page_template(
 
 
 @cache
-def _template(name: str) -> jinja2.Template:
+def page_template(name: str) -> jinja2.Template:
     """A page template from ``geo_dx/maps/static/pages/`` (Jinja2, every value escaped)."""
     env = jinja2.Environment(autoescape=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined)
@@ -299,123 +314,13 @@ def _template(name: str) -> jinja2.Template:
 
 
 
-def plan_section(
-    plan_items: pd.DataFrame | None,
-    *,
-    heading: str = "Planned works",
-    column_labels: Mapping[str, str] | None = None,
-    number: Callable[[Any], str] | None = None,
-) -> str:
-    """
-    The dossier's "planned works" section: one table row per plan item, or ``""``.
-
-    This is the hook the plan fills: pass the plan items that fall in the commune (any
-    columns; ``column_labels`` renames them for readers, columns not in it keep their name).
-    Values are shown as text, escaped; numbers through ``number`` when given.
-
-    Examples
-    --------
-    >>> plan_section(None)
-    ''
-    >>> html = plan_section(pd.DataFrame({"site": ["<new mast>"], "cost_vnd": [1.5e9]}))
-    >>> "&lt;new mast&gt;" in html and 'id="geodx-plan"' in html
-    True
-    """
-    if plan_items is None or plan_items.empty:
-        return ""
-    labels = column_labels or {}
-    columns = [labels.get(str(c), str(c)) for c in plan_items.columns]
-    def cell(value: Any) -> str:
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
-            return ""
-        if number is not None and isinstance(value, int | float) and not isinstance(value, bool):
-            return number(value)
-        return str(value)
-
-    rows = [[cell(v) for v in row] for row in plan_items.itertuples(index=False)]
-    return _template("plan_section.html").render(heading=heading, columns=columns, rows=rows)
-
-
-def dossier_html(
-    commune: Mapping[str, Any],
-    villages: pd.DataFrame,
-    *,
-    title: str,
-    words: PageWords | None = None,
-    gap_colours: Mapping[str, str] = GAP_COLOURS,
-    plan: str = "",
-    misplaced: pd.DataFrame | None = None,
-) -> tuple[str, str]:
-    """
-    The HTML before and after the map of a commune's dossier page.
-
-    Parameters
-    ----------
-    commune
-        ``commune_id``, ``commune_name`` and the counts ``villages``, ``with_gap``,
-        ``without_fibre``, ``without_mobile_broadband``, ``without_both``, ``gap_share``.
-    villages
-        The commune's villages with ``gap_class`` and, when scored, ``rank``, ``score``,
-        ``reason``; optional ``population`` and ``blocked_sentence`` (why terrain blocks
-        mobile).
-    title
-        The run's title.
-    words, gap_colours
-        Page texts, gap class names, the date shown and number formats in the reader's
-        language (default: :func:`page_words`), and the gap class colours.
-    plan
-        Safe HTML of the planned works (:func:`plan_section`), empty before a plan exists.
-    misplaced
-        The commune's misplaced villages (:func:`geo_dx.communes.misplaced_villages`), listed
-        in a section of their own; ``villages`` with a ``location_issue`` are left out of the
-        other lists.
-
-    Returns
-    -------
-    tuple of str
-        Safe HTML: the header (navigation, title, totals) and the rest (legend strip,
-        village table, other villages, misplaced villages, plan).
-    """
-    w = words or page_words()
-    t, number, percent = w.labels, w.number, w.percent
-    villages = villages[placed(villages).to_numpy()]
-    gap = villages["gap_class"].astype(str)
-    gaps = villages[gap != "none"].copy()
-    if "rank" in gaps:
-        gaps = gaps.sort_values("rank", na_position="last", kind="stable")
-    people = pd.to_numeric(gaps.get("population", pd.Series(dtype=float)), errors="coerce")
-    with_gap = int(commune.get("with_gap", len(gaps)))
-    totals = [
-        (t["total_villages"], number(commune.get("villages", len(villages)))),
-        (t["total_with_gap"], f"{number(with_gap)} ({percent(commune.get('gap_share'))})"),
-        (t["total_no_fibre"], number(commune.get("without_fibre"))),
-        (t["total_no_mobile"], number(commune.get("without_mobile_broadband"))),
-        (t["total_neither"], number(commune.get("without_both"))),
-    ]
-    if people.notna().any():
-        totals.append((t["total_people_gap"], number(people.sum())))
-    rows = [_village_row(r, w, gap_colours) for r in gaps.to_dict("records")]
-    covered = villages[gap == "none"]
-    covered_names = sorted(
-        (_text(n) or "" for n in covered.get("village_name", covered.get("village_id", []))),
-        key=lambda s: s.casefold())
-    common = {"t": t, "title": str(title), "made": w.made}
-    head = _template("dossier_head.html").render(
-        **common, name=str(commune.get("commune_name") or commune["commune_id"]),
-        cid=str(commune["commune_id"]), totals=totals)
-    legend = [{"label": w.gap_labels.get(k, k), "color": c} for k, c in gap_colours.items()]
-    tail = _template("dossier_tail.html").render(
-        **common, gaps=rows, covered=covered_names, legend=legend, plan=_markup(plan),
-        misplaced=_misplaced_section(misplaced, w))
-    return head, tail
-
-
 def index_html(
     communes: pd.DataFrame,
     files: Mapping[str, str],
     *,
     top: pd.DataFrame,
     downloads: Sequence[tuple[str, str]],
+    documents: Sequence[tuple[str, Sequence[tuple[str, str]]]] = (),
     title: str,
     css: str,
     words: PageWords | None = None,
@@ -438,7 +343,10 @@ def index_html(
         Villages to list first, in order (``rank``, ``village_name``, ``commune_id``,
         ``commune_name``, ``gap_class``, ``score``, ``population``, ``reason``).
     downloads
-        ``(label, relative link)`` of the data files to offer.
+        ``(label, relative link)`` of the data files for software (the CSV note with them).
+    documents
+        What the page leads with: ``(label, [(link text, relative link), ...])`` per
+        document (the workbook, the proposal, the plan's files).
     title, css
         The run's title and the page's style sheet.
     words, gap_colours
@@ -452,7 +360,7 @@ def index_html(
     w = words or page_words()
     number, percent = w.number, w.percent
     rows = [
-        {"file": files.get(str(r["commune_id"])), "name": _text(r.get("commune_name"))
+        {"file": files.get(str(r["commune_id"])), "name": cell_text(r.get("commune_name"))
          or str(r["commune_id"]), "id": str(r["commune_id"]),
          "villages": number(r.get("villages")), "with_gap": number(r.get("with_gap")),
          "share": percent(r.get("gap_share")), "without_fibre": number(r.get("without_fibre")),
@@ -461,16 +369,18 @@ def index_html(
         for r in communes.to_dict("records")
     ]
     top_rows = [
-        {**_village_row(r, w, gap_colours),
-         "commune": _text(r.get("commune_name")) or _text(r.get("commune_id")) or "",
+        {**village_row(r, w, gap_colours),
+         "commune": cell_text(r.get("commune_name")) or cell_text(r.get("commune_id")) or "",
          "file": files.get(str(r.get("commune_id")))}
         for r in top.to_dict("records")
     ]
-    return _template("index.html").render(
-        t=w.labels, lang=w.lang, title=str(title), made=w.made, css=_markup(css), rows=rows,
+    return page_template("index.html").render(
+        t=w.labels, lang=w.lang, title=str(title), made=w.made, css=safe_html(css), rows=rows,
         top=top_rows,
         downloads=[{"label": label, "href": href} for label, href in downloads],
-        synthetic=synthetic, misplaced=_misplaced_section(misplaced, w, files=files))
+        documents=[{"label": label, "links": [{"label": t, "href": h} for t, h in links]}
+                   for label, links in documents],
+        synthetic=synthetic, misplaced=misplaced_section(misplaced, w, files=files))
 
 
 def add_index_section(index: str, key: str, body: str) -> str:
@@ -494,46 +404,57 @@ def add_index_section(index: str, key: str, body: str) -> str:
     return index[:at] + section + "\n" + index[at:] if at >= 0 else index + section
 
 
-def _misplaced_section(misplaced: pd.DataFrame | None, words: PageWords, *,
+def misplaced_section(misplaced: pd.DataFrame | None, words: PageWords, *,
                        files: Mapping[str, str] | None = None) -> Any:
     """Safe HTML listing misplaced villages (with their commune when ``files`` is given)."""
     if misplaced is None or misplaced.empty:
-        return _markup("")
+        return safe_html("")
     tr = translator(words.lang)
-    rows = [{"id": _text(r.get("village_id")) or "",
-             "name": _text(r.get("village_name")) or _text(r.get("village_id")) or "",
-             "commune": _text(r.get("commune_name")) or _text(r.get("commune_id")) or "",
+    rows = [{"id": cell_text(r.get("village_id")) or "",
+             "name": cell_text(r.get("village_name")) or cell_text(r.get("village_id")) or "",
+             "commune": cell_text(r.get("commune_name")) or cell_text(r.get("commune_id")) or "",
              "file": (files or {}).get(str(r.get("commune_id"))),
              "issue": location_issue_text(r.get("location_issue"), tr) or "",
              "lon": _coordinate(r.get("lon")), "lat": _coordinate(r.get("lat"))}
             for r in misplaced.to_dict("records")]
-    return _markup(_template("misplaced_section.html").render(
+    return safe_html(page_template("misplaced_section.html").render(
         t=words.labels, rows=rows, with_commune=files is not None))
 
 
 def _coordinate(value: Any) -> str:
     """A coordinate as a file would hold it (``.`` decimal point, up to 6 decimals)."""
-    if _missing(value):
+    if is_missing(value):
         return ""
     return str(round(float(value), 6))
 
 
-def _village_row(r: Mapping[str, Any], words: PageWords, gap_colours: Mapping[str, str]
+def village_row(r: Mapping[str, Any], words: PageWords, gap_colours: Mapping[str, str]
                  ) -> dict[str, Any]:
     """One village of a page's table: rank, name, gap (label and colour), score, people,
     reason and the terrain-blocking sentence, formatted for ``words``' language."""
     gap = str(r["gap_class"])
     return {
-        "id": _text(r.get("village_id")),
-        "rank": _text(r.get("rank"), integer=True),
-        "name": _text(r.get("village_name")) or _text(r.get("village_id")),
+        "id": cell_text(r.get("village_id")),
+        "rank": cell_text(r.get("rank"), integer=True),
+        "name": cell_text(r.get("village_name")) or cell_text(r.get("village_id")),
         "gap": words.gap_labels.get(gap, gap),
         "color": gap_colours.get(gap, "#888888"),
         "score": words.score(r.get("score")),
         "population": words.number(r.get("population")),
-        "reason": _keep_units(_text(r.get("reason"))),
-        "blocked": _keep_units(_text(r.get("blocked_sentence"))),
+        "reason": _keep_units(cell_text(r.get("reason"))),
+        "blocked": _keep_units(cell_text(r.get("blocked_sentence"))),
+        **_plan_cells(r, words),
     }
+
+
+def _plan_cells(r: Mapping[str, Any], words: PageWords) -> dict[str, str | None]:
+    """What the plan does for a village: its item (and year), else the plan's answer."""
+    item = cell_text(r.get("plan_item")) if "plan_item" in r else cell_text(r.get("planned_by"))
+    item = item.replace(";", ", ") if item else None
+    year = cell_text(r.get("plan_year"), integer=True)
+    if item and year:
+        item = words.labels["plan_item_year"].format(item=item, year=year)
+    return {"plan": item, "plan_answer": None if item else cell_text(r.get("plan_answer"))}
 
 
 _UNIT = re.compile(r"(\d) (km|m|%|h|giờ|người|people)(?![\w])")
@@ -551,13 +472,13 @@ def _keep_units(text: str | None) -> str | None:
     return None if text is None else _UNIT.sub("\\1\u00a0\\2", text)
 
 
-def _markup(text: str) -> Any:
+def safe_html(text: str) -> Any:
     from markupsafe import Markup
 
     return Markup(text)
 
 
-def _text(value: Any, *, integer: bool = False) -> str | None:
+def cell_text(value: Any, *, integer: bool = False) -> str | None:
     if value is None:
         return None
     try:

@@ -40,7 +40,8 @@ from geo_dx.schema import (
 from geo_dx.signal.blocking import blocked_sentences
 from geo_dx.spatial import village_locations
 
-__all__ = ["CONFIDENCE_LABELS", "LABELS", "TECH_STYLE", "map_labels", "map_payload", "to_wgs84"]
+__all__ = ["CONFIDENCE_LABELS", "DIRECTIONS", "LABELS", "TECH_STYLE", "direction", "map_labels",
+           "map_payload", "to_wgs84"]
 
 #: Every piece of text a map shows, in one place (English msgids, marked for the catalogue;
 #: :func:`map_labels` gives them in a language). ``{n}`` and ``{label}`` are filled in.
@@ -72,10 +73,15 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "dispute_evidence": N_("{tests} tests on {days} days nearby"),
     "best_mobile": N_("Best mobile here"),
     "blocked_by": N_("Mobile site blocked by terrain"),
+    "blocked_site": N_("{site} ({technology}, {operator}), {direction}"),
+    "blocked_site_no_operator": N_("{site} ({technology}), {direction}"),
     "obstacle": N_("Obstacle elevation (m)"),
     "population": N_("Population"),
     "ethnic": N_("Ethnic minority"),
     "priority_rank": N_("Priority rank"),
+    "plan_item": N_("Item of the plan"),
+    "plan_item_year": N_("{item} (year {year})"),
+    "plan_answer": N_("If not in the plan"),
     "rank_likely": N_("#{rank} (likely {p05}–{p95})"),
     "rank_only": N_("#{rank}"),
     "score": N_("Score {score} / 100"),
@@ -95,6 +101,13 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "legend_top": N_("Top {n} by priority rank"),
     "legend_coverage": N_("Coverage"),
     "legend_communes": N_("Communes: share of villages with a gap"),
+    "legend_places": N_("Places"),
+    "legend_road_main": N_("Main road"),
+    "legend_road_local": N_("Local road"),
+    "legend_centre": N_("Commune or ward centre"),
+    "legend_capital": N_("Provincial capital"),
+    "legend_commune_name": N_("Commune or ward name"),
+    "legend_obstacle": N_("Ridge that blocks a village's mobile site (with its popup)"),
     # Coverage points.
     "reach": N_("reach {distance}"),
     # Search and controls.
@@ -116,6 +129,12 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "source_modelled": N_("modelled"),
     "source_declared": N_("declared"),
 })
+
+#: Where a point lies seen from a village, by compass sector (north first, clockwise).
+DIRECTIONS: tuple[str, ...] = (
+    N_("to the north"), N_("to the north-east"), N_("to the east"), N_("to the south-east"),
+    N_("to the south"), N_("to the south-west"), N_("to the west"), N_("to the north-west"),
+)
 
 #: What ``mobile_confidence`` says, as the village popup shows it.
 CONFIDENCE_LABELS: Mapping[str, str] = MappingProxyType({
@@ -228,6 +247,7 @@ def map_payload(
                         "summarise_communes")
     tr = translator(language)
     rows = _village_columns(villages, communes, tr)
+    rows["blockedBy"] = _blocked_sites(villages, coverage, tr)
     sites = _site_columns(coverage)
     classes = {k: (tr.label("gap_class", k), GAP_COLOURS[k]) for k in GAP_CLASSES}
     if DISPUTED_CLASS in rows["gap"]:
@@ -272,6 +292,49 @@ def map_payload(
                                     "{n} villages not shown: their location needs checking",
                                     unplaced) if unplaced else None,
     }
+
+
+def direction(dlon: float, dlat: float, lat: float, tr: Translator) -> str:
+    """
+    The compass sector of a point ``dlon``, ``dlat`` degrees away, seen from latitude ``lat``.
+
+    Examples
+    --------
+    >>> from geo_dx.i18n import translator
+    >>> direction(-0.01, 0.01, 21.5, translator("vi")), direction(0.0, -1.0, 0, translator("en"))
+    ('phía tây bắc', 'to the south')
+    """
+    bearing = math.degrees(math.atan2(dlon * math.cos(math.radians(lat)), dlat)) % 360
+    return tr.gettext(DIRECTIONS[int((bearing + 22.5) // 45) % 8])
+
+
+def _blocked_sites(villages: gpd.GeoDataFrame, coverage: gpd.GeoDataFrame,
+                   tr: Translator) -> list[str | None]:
+    """The site that terrain hides from each village: id, technology, operator, direction."""
+    blocked = _column(villages, "mobile_blocked_by")
+    if not any(_text(b) for b in blocked):
+        return [None] * len(villages)
+    sites = {}
+    if "site_id" in coverage and len(coverage):
+        pts = coverage.geometry.representative_point()
+        for sid, tech, op, pt in zip(coverage["site_id"], _column(coverage, "technology"),
+                                     _column(coverage, "operator"), pts, strict=True):
+            if _text(sid) is not None:
+                sites.setdefault(str(sid), (tech, _text(op), pt))
+    loc = village_locations(villages)
+    out: list[str | None] = []
+    for sid, point in zip(blocked, loc, strict=True):
+        sid = _text(sid)
+        if sid is None or sid not in sites:
+            out.append(sid)
+            continue
+        tech, operator, site = sites[sid]
+        where = direction(site.x - point.x, site.y - point.y, point.y, tr)
+        values = {"site": sid, "technology": str(tech).upper(),
+                  "operator": operator, "direction": where}
+        out.append(tr.gettext(LABELS["blocked_site" if operator else "blocked_site_no_operator"],
+                              **values))
+    return out
 
 
 def _top_rank(ranks: Sequence[float | None], top_n: int) -> float:
@@ -417,7 +480,9 @@ def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
         "rankP95": numbers("rank_p95", 0),
         "tech": tech,
         "blocked": blocked,
-        "blockedBy": texts("mobile_blocked_by"),
+        "planItem": texts("plan_item") if "plan_item" in villages else texts("planned_by"),
+        "planYear": numbers("plan_year", 0),
+        "planAnswer": texts("plan_answer"),
         "obstacleLat": numbers("obstacle_lat", _COORD_DECIMALS),
         "obstacleLon": numbers("obstacle_lon", _COORD_DECIMALS),
         "contrib": contrib,

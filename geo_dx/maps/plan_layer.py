@@ -8,7 +8,7 @@ the data (village names, ids) is escaped before it reaches a popup.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import folium
@@ -37,9 +37,20 @@ PLAN_MAP_TEXT: dict[str, str] = {
     "offroad": N_("off-road"),
     "rank": N_("Rank"),
     "bn": N_("bn VND"),
+    "existing": N_("Existing site"),
+    "operator": N_("Operator"),
+    "candidate": N_("Candidate"),
+    "technology": N_("Technology, antenna"),
+    "start": N_("Starts from fibre node"),
+    "place": N_("Works at"),
+    "nearest_road": N_("Nearest road"),
+    "legend": N_("Investment plan"),
+    "link": N_("Village the site newly serves"),
 }
-_SITE_COLOUR = "#0b3d91"
-_FIBRE_COLOUR = "#1b9e77"
+#: Plan sites are squares (mobile sites are circles) and fibre routes thick lines, in colours
+#: no village class or coverage symbol uses.
+_SITE_COLOUR = "#c2185b"
+_FIBRE_COLOUR = "#6a1b9a"
 
 
 def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
@@ -70,13 +81,20 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
         "links": [_latlon(g) for g in links.geometry],
         "sites": [], "routes": [],
         "siteColour": _SITE_COLOUR, "fibreColour": _FIBRE_COLOUR,
+        "legend": {"title": tr.gettext(PLAN_MAP_TEXT["legend"]), "rows": [
+            {"kind": "plan-site", "label": tr.gettext(PLAN_MAP_TEXT["site"]),
+             "color": _SITE_COLOUR},
+            {"kind": "plan-fibre", "label": tr.gettext(PLAN_MAP_TEXT["fibre"]),
+             "color": _FIBRE_COLOUR},
+            {"kind": "plan-link", "label": tr.gettext(PLAN_MAP_TEXT["link"]),
+             "color": _SITE_COLOUR}]},
     }
     for _, row in items.iterrows():
         popup = _popup(row, tr)
         if row["kind"] == "fibre":
             payload["routes"].append({"lines": [_latlon(p) for p in
                                                 shapely.get_parts(row.geometry)],
-                                      "popup": popup})
+                                      "popup": popup, "label": str(row["item_id"])})
         else:
             payload["sites"].append({"at": [round(row.geometry.y, 6), round(row.geometry.x, 6)],
                                      "popup": popup, "label": str(row["item_id"])})
@@ -92,34 +110,53 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
     return add
 
 
-def plan_layer_from_tables(tables: dict[str, gpd.GeoDataFrame], villages: gpd.GeoDataFrame, *,
-                           language: str = DEFAULT_LANGUAGE
+def plan_items_from_tables(tables: Mapping[str, gpd.GeoDataFrame]
+                           ) -> gpd.GeoDataFrame | None:
+    """
+    The plan items of a run's plan tables (``plan_sites`` and ``plan_fibre`` of its
+    GeoPackage) in rank order, with their geometry; None when the run made no plan.
+    """
+    if not {"plan_sites", "plan_fibre"} <= set(tables):
+        return None
+    parts = [tables[n] for n in ("plan_sites", "plan_fibre") if len(tables[n])]
+    if not parts:
+        return gpd.GeoDataFrame({"kind": []}, geometry=[], crs=4326)
+    items = gpd.GeoDataFrame(pd.concat([p.to_crs(parts[0].crs) for p in parts],
+                                       ignore_index=True), crs=parts[0].crs)
+    return items.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def plan_links(items: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Lines from each planned site to the villages it newly serves (``villages_served``)."""
+    where = villages_points(villages)
+    crs = items.crs if items.crs is not None else villages.crs
+    rows = []
+    if len(items) and "villages_served" in items:
+        sites = items[items["kind"] != "fibre"]
+        if where.crs is not None and sites.crs is not None:
+            sites = sites.to_crs(where.crs)
+        for _, row in sites.iterrows():
+            for vid in str(row["villages_served"] or "").split(";"):
+                if vid in where.index:
+                    rows.append({"item_id": row["item_id"], "village_id": vid,
+                                 "geometry": shapely.LineString([row.geometry, where[vid]])})
+    links = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["item_id", "village_id", "geometry"]),
+                             geometry="geometry", crs=where.crs)
+    return links.to_crs(crs) if crs is not None and where.crs is not None else links
+
+
+def plan_layer_from_tables(tables: Mapping[str, gpd.GeoDataFrame],
+                           villages: gpd.GeoDataFrame, *, language: str = DEFAULT_LANGUAGE
                            ) -> Callable[[folium.Map], Any] | None:
     """
     The plan layer rebuilt from a run's plan tables (``plan_sites``, ``plan_fibre``), or None.
 
     Lines from sites to villages are redrawn from ``villages_served`` and the villages layer.
     """
-    if not {"plan_sites", "plan_fibre"} <= set(tables):
+    items = plan_items_from_tables(tables)
+    if items is None:
         return None
-    parts = [tables[n] for n in ("plan_sites", "plan_fibre") if len(tables[n])]
-    if not parts:
-        return plan_layer(gpd.GeoDataFrame({"kind": []}, geometry=[], crs=villages.crs),
-                          gpd.GeoDataFrame(geometry=[], crs=villages.crs), language=language)
-    items = gpd.GeoDataFrame(pd.concat([p.to_crs(parts[0].crs) for p in parts],
-                                       ignore_index=True), crs=parts[0].crs)
-    items = items.sort_values("rank").reset_index(drop=True)
-    where = villages_points(villages)
-    rows = []
-    for _, row in items[items["kind"] != "fibre"].iterrows():
-        site = row.geometry
-        for vid in str(row["villages_served"] or "").split(";"):
-            if vid in where.index:
-                rows.append({"item_id": row["item_id"], "village_id": vid,
-                             "geometry": shapely.LineString([site, where[vid]])})
-    links = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["item_id", "village_id", "geometry"]),
-                             geometry="geometry", crs=items.crs)
-    return plan_layer(items, links, language=language)
+    return plan_layer(items, plan_links(items, villages), language=language)
 
 
 def villages_points(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -136,24 +173,43 @@ class _PlanLayer(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function (data, group) {
+        (function (data, group, map) {
+          // Every item keeps its id on the map (short labels, printed too).
+          var order = 0;
+          function label(at, text) {
+            order += 1;
+            return L.marker(at, {icon: L.divIcon({className: "geodx-plan-label", html: "",
+                                                  iconSize: null, iconAnchor: [-9, 8]}),
+                                 interactive: false, keyboard: false, zIndexOffset: 900,
+                                 geoDxPlanLabel: order})
+              .on("add", function (e) { e.target.getElement().textContent = text; });
+          }
           data.links.forEach(function (line) {
             L.polyline(line, {color: data.siteColour, weight: 1.5, opacity: 0.8,
-                              dashArray: "4 4"}).addTo(group);
+                              dashArray: "4 4", interactive: false}).addTo(group);
           });
           data.routes.forEach(function (route) {
             route.lines.forEach(function (line) {
               L.polyline(line, {color: data.fibreColour, weight: 4, opacity: 0.9})
                 .bindPopup(route.popup).addTo(group);
             });
+            var first = route.lines[0];
+            if (first && first.length) {
+              label(first[Math.floor(first.length / 2)], route.label).addTo(group);
+            }
           });
           data.sites.forEach(function (site) {
-            L.circleMarker(site.at, {radius: 8, color: "#ffffff", weight: 2, fill: true,
-                                     fillColor: data.siteColour, fillOpacity: 0.95})
-              .bindPopup(site.popup).bindTooltip(document.createTextNode(site.label))
-              .addTo(group);
+            L.marker(site.at, {icon: L.divIcon({className: "geodx-plan-site", iconSize: [14, 14],
+                                                html: ""}),
+                               zIndexOffset: 950, keyboard: false, title: site.label,
+                               geoDxPlanItem: site.label})
+              .bindPopup(site.popup).addTo(group);
+            label(site.at, site.label).addTo(group);
           });
-        })({{ this.payload }}, {{ this.group.get_name() }});
+          if (window.geoDxMap && geoDxMap.addLegend) {
+            geoDxMap.addLegend(map, data.legend);
+          }
+        })({{ this.payload }}, {{ this.group.get_name() }}, {{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -175,23 +231,51 @@ def _popup(row: Any, tr: Translator) -> str:
     def t(key: str) -> str:
         return e(tr.gettext(PLAN_MAP_TEXT[key]))
 
-    names = [n for n in str(row["village_names"]).split(";") if n]
+    def has(column: str) -> bool:
+        return column in row and row[column] is not None and not pd.isna(row[column])
+
+    names = [n for n in str(row.get("village_names") or "").split(";") if n]
     title = t("fibre") if row["kind"] == "fibre" else t("site")
     kind = tr.label("plan_kind", row["kind"])
-    lines = [
-        f"<b>{e(str(row['item_id']))}</b> · {title} ({e(kind)})",
-        f"{t('rank')}: {int(row['rank'])}",
-        f"{t('cost')}: {e(tr.number(row['cost_vnd'] / 1e9, decimals=2))} {t('bn')}",
-        f"{t('cumulative')}: {e(tr.number(row['cumulative_cost_vnd'] / 1e9, decimals=2))} "
-        f"{t('bn')}",
-        f"{t('villages')}: {len(names)} — {e(', '.join(names[:12]))}"
-        + (" …" if len(names) > 12 else ""),
-        f"{t('people')}: {e(tr.number(row['people_served']))}",
-    ]
-    if row["kind"] == "fibre":
+    lines = [f"<b>{e(str(row['item_id']))}</b> · {title} ({e(kind)})"]
+    if has("rank"):
+        lines.append(f"{t('rank')}: {int(row['rank'])}")
+    for key, column in (("cost", "cost_vnd"), ("cumulative", "cumulative_cost_vnd")):
+        if has(column):
+            lines.append(f"{t(key)}: {e(tr.number(row[column] / 1e9, decimals=2))} {t('bn')}")
+    lines.append(f"{t('villages')}: {len(names)} — {e(', '.join(names[:12]))}"
+                 + (" …" if len(names) > 12 else ""))
+    if has("people_served"):
+        lines.append(f"{t('people')}: {e(tr.number(row['people_served']))}")
+    if row["kind"] == "fibre" and has("route_km"):
         route = f"{t('route')}: {e(tr.km(row['route_km'] * 1000))}"
-        if pd.notna(row.get("route_offroad_km")):
+        if has("route_offroad_km") and has("route_road_km"):
             route += (f" ({t('road')} {e(tr.km(row['route_road_km'] * 1000))}, "
                       f"{t('offroad')} {e(tr.km(row['route_offroad_km'] * 1000))})")
         lines.append(route)
+    lines += [f"{t(key)}: {e(value)}" for key, value in _who_and_where(row, tr) if value]
     return "<br>".join(lines)
+
+
+def _who_and_where(row: Any, tr: Translator) -> list[tuple[str, str]]:
+    """What to build with whom, and where: the popup lines of :mod:`geo_dx.plan.items`."""
+    def text(col: str) -> str:
+        value = row.get(col) if hasattr(row, "get") else None
+        return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+    def metres(col: str) -> str:
+        value = row.get(col) if hasattr(row, "get") else None
+        return "" if value is None or value != value else tr.metres(float(value))
+
+    height = metres("antenna_height_m")
+    place = ", ".join(p for p in (text("location_commune"), metres("elevation_m")) if p)
+    return [
+        ("candidate", " · ".join(p for p in (text("candidate_id"), text("name")) if p)),
+        ("existing", text("site_ref")),
+        ("start", text("start_node_id")),
+        ("operator", text("operator")),
+        ("technology", text("technology").upper() + (f", {height}" if height else "")
+         if row["kind"] != "fibre" else ""),
+        ("place", place),
+        ("nearest_road", metres("road_distance_m")),
+    ]

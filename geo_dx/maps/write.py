@@ -35,7 +35,7 @@ from geo_dx.atomic import write_text_atomic
 from geo_dx.communes import misplaced_villages
 from geo_dx.errors import InputError
 from geo_dx.forked import fork_map
-from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
+from geo_dx.i18n import DEFAULT_LANGUAGE
 from geo_dx.maps.assets import (
     SHARED_ASSETS,
     asset,
@@ -44,10 +44,13 @@ from geo_dx.maps.assets import (
     write_shared_assets,
 )
 from geo_dx.maps.context import PlaceContext, context_payload
+from geo_dx.maps.dossier import dossier_page, plan_layers, plan_rows
 from geo_dx.maps.layers import GeoDxLayers, add_raster, feature_groups, text_elements
 from geo_dx.maps.overview import (
     OVERVIEW_ABOVE_VILLAGES,
     Area,
+    area_labels,
+    area_plan,
     areas_nav_html,
     coverage_near,
     split_areas,
@@ -55,15 +58,12 @@ from geo_dx.maps.overview import (
 from geo_dx.maps.pages import (
     commune_file_name,
     commune_page_names,
-    dossier_html,
     index_html,
     page_words,
-    plan_section,
     use_page_template,
 )
 from geo_dx.maps.payload import map_payload, require_columns, to_wgs84
 from geo_dx.maps.raster import RASTER_RGB
-from geo_dx.signal.blocking import blocked_sentences
 
 __all__ = ["OSM_TILES", "PlaceContext", "build_map", "check_commune_id", "commune_file_name",
            "write_maps"]
@@ -101,6 +101,7 @@ def build_map(
     language: str = DEFAULT_LANGUAGE,
     assets_href: str | None = None,
     overview: bool = False,
+    areas: dict[str, list] | None = None,
 ) -> folium.Map:
     """
     Build an offline folium map of villages, communes and coverage.
@@ -145,6 +146,9 @@ def build_map(
     overview
         Communes only, no village or site markers (the national overview; counts in the
         title and legend are still those of ``villages``).
+    areas
+        The overview's area labels (:func:`geo_dx.maps.overview.area_labels`): names at
+        national zoom, commune names only when zoomed in.
 
     Returns
     -------
@@ -185,6 +189,8 @@ def build_map(
     if clip and len(communes):
         clip_box = tuple(float(x) for x in to_wgs84(communes, "communes").total_bounds)
     data["context"] = context_payload(context, to_wgs84(communes, "communes"), bounds=clip_box)
+    if areas is not None:
+        data["context"]["areaLabels"] = areas
     if coverage_raster is not None and add_raster(m, coverage_raster, clip_box,
                                                    labels["layer_raster"], show_coverage):
         data["raster"] = {"label": labels["layer_raster"],
@@ -295,7 +301,8 @@ def write_maps(
     by_commune = pd.Series(np.arange(len(villages))).groupby(village_commune).indices
     written = [] if commune_id is not None else _main_maps(
         out_dir, villages, communes, coverage, by_commune, title=title,
-        coverage_raster=coverage_raster, context=context, layers=layers, language=language)
+        coverage_raster=coverage_raster, context=context, layers=layers, language=language,
+        plan_items=plan_items)
     near = coverage_near(coverage, communes[all_ids.isin(ids)], crs=crs)
     jobs = [(int(i), cid, names[cid]) for i, cid in zip(ids.index, ids, strict=True)]
     # projected for the pages once, not once per page (a third of a page's time)
@@ -321,6 +328,7 @@ def _main_maps(
     coverage: gpd.GeoDataFrame, by_commune: dict[str, np.ndarray], *, title: str,
     coverage_raster: str | Path | None, context: PlaceContext | None,
     layers: Sequence[Callable[[folium.Map], Any]], language: str,
+    plan_items: pd.DataFrame | None = None,
 ) -> list[Path]:
     """``map.html`` (self-contained), above a size the overview and the area maps."""
     href = SHARED_ASSETS + "/"
@@ -331,8 +339,9 @@ def _main_maps(
         for old in (out_dir / "areas").glob("*.html"):
             old.unlink()
         return [_save(m, out_dir / "map.html")]
-    areas = split_areas(villages, communes, coverage, by_commune)
-    shared = _AreaInputs(out_dir, areas, title, coverage_raster, context, language,
+    areas = split_areas(villages, communes, coverage, by_commune, language=language)
+    plans = [area_plan(a, plan_items) for a in areas]
+    shared = _AreaInputs(out_dir, areas, plans, title, coverage_raster, context, language,
                          "../" + href)
     written = fork_map(_area_map, shared, range(len(areas)), min_jobs=_PARALLEL_MIN_AREAS)
     keep = {Path(a.file).name for a in areas}
@@ -340,10 +349,13 @@ def _main_maps(
         if old.name not in keep:
             old.unlink()
     links = [(a.name, a.file, len(a.villages), a.with_gap) for a in areas]
-    m = build_map(villages, communes, coverage, title=title, context=None, layers=layers,
-                  language=language, overview=True)
-    use_page_template(m, lang=page_words(language).lang, body_class="geodx-doc geodx-overview",
-                      after=areas_nav_html(links))
+    # No plan layer at national zoom (its items would cover the country): each area's label
+    # counts its items and their cost, its map draws them.
+    m = build_map(villages, communes, coverage, title=title, context=None, language=language,
+                  overview=True, areas=area_labels(areas, plans, language=language))
+    use_page_template(m, lang=page_words(language).lang,
+                      body_class="geodx-map-page geodx-overview",
+                      after=areas_nav_html(links, language=language))
     return [_save(m, out_dir / "map.html"), *written]
 
 
@@ -353,6 +365,7 @@ class _AreaInputs:
 
     out_dir: Path
     areas: list[Area]
+    plans: list[pd.DataFrame | None]
     title: str
     coverage_raster: str | Path | None
     context: PlaceContext | None
@@ -366,7 +379,8 @@ def _area_map(shared: _AreaInputs, index: int) -> Path:
     m = build_map(a.villages, a.communes, a.coverage, title=f"{shared.title} — {a.name}",
                   coverage_raster=shared.coverage_raster, clip=True, context=shared.context,
                   show_covered=False, show_coverage=False, language=shared.language,
-                  assets_href=shared.assets_href, top_of_map=True)
+                  assets_href=shared.assets_href, top_of_map=True,
+                  layers=plan_layers(shared.plans[index], a.villages, language=shared.language))
     return _save(m, shared.out_dir / a.file)
 
 
@@ -391,13 +405,14 @@ def _commune_page(shared: _PageInputs, job: tuple[int, str, str]) -> Path:
     index, cid, name = job
     own = shared.communes.loc[[index]]
     mine = shared.villages.iloc[shared.by_commune.get(cid, np.zeros(0, dtype=np.intp))]
+    plan = (plan_rows(shared.plan_items, cid, mine) if shared.plan_items is not None
+            else None)
     m = build_map(mine, own, shared.near[cid], title=str(own["commune_name"].iloc[0]),
                   coverage_raster=shared.coverage_raster, clip=True, context=shared.context,
-                  language=shared.language, assets_href="../" + SHARED_ASSETS + "/")
-    plan = (_plan_rows(shared.plan_items, cid, mine) if shared.plan_items is not None
-            else None)
-    _dossier_page(m, own.iloc[0], mine, title=shared.title, plan=plan,
-                  language=shared.language)
+                  language=shared.language, assets_href="../" + SHARED_ASSETS + "/",
+                  layers=plan_layers(plan, mine, language=shared.language))
+    dossier_page(m, own.iloc[0], mine, title=shared.title, plan=plan,
+                 language=shared.language)
     return _save(m, shared.out_dir / "communes" / name)
 
 
@@ -417,9 +432,16 @@ def _save(m: folium.Map, path: Path) -> Path:
 
 # --- Files: safe names, the index page, the run's title -----------------------------------
 
-#: Data files of a run the index links to when they are there: (label key, file name).
-_DOWNLOADS = (("download_xlsx", "priority.xlsx"), ("download_csv", "priority.csv"),
-              ("download_gpkg", "villages.gpkg"), ("download_summary", "summary.json"))
+#: What the index leads with, when the files are there: (label key, [(link key, file)]);
+#: a single link whose key is the label's is the document itself.
+_DOCUMENTS = (("download_xlsx", (("download_xlsx", "priority.xlsx"),)),
+              ("download_docx", (("download_docx", "de_xuat_dau_tu.docx"),)),
+              ("download_plan", (("download_plan_csv", "plan.csv"),
+                                 ("download_curve", "budget_curve.png"),
+                                 ("download_summary", "summary.json"))))
+#: Data files for software, when they are there: (label key, file name).
+_DOWNLOADS = (("download_csv", "priority.csv"), ("download_gpkg", "villages.gpkg"),
+              ("download_summary", "summary.json"))
 #: How many of the province's top villages the index lists.
 _INDEX_TOP = 20
 
@@ -440,59 +462,17 @@ def _index_html(table: pd.DataFrame, files: dict[str, str], villages: pd.DataFra
             top = top.assign(commune_name=top["commune_id"].astype(str).map(lookup))
     downloads = [(words.labels[key], name) for key, name in _DOWNLOADS
                  if (out_dir / name).exists()]
+    documents = []
+    for key, parts in _DOCUMENTS:
+        links = [(words.labels[k], name) for k, name in parts if (out_dir / name).exists()]
+        # the plan's line is there with a plan (plan.csv), not for summary.json alone
+        if links and (out_dir / parts[0][1]).exists():
+            documents.append((words.labels[key], links))
     return index_html(table, files, top=pd.DataFrame(top.drop(columns="geometry",
                                                               errors="ignore")),
-                      downloads=downloads, title=title,
+                      downloads=downloads, documents=documents, title=title,
                       css=asset("geo_dx_page.css").decode("utf-8"), words=words,
                       synthetic="synthetic" in str(title).lower(),
                       misplaced=misplaced_villages(villages))
 
 
-#: Plan item columns a dossier shows, in order (those present).
-_PLAN_COLUMNS = ("rank", "item_id", "kind", "cost_vnd", "village_names", "people_served")
-
-
-def _plan_rows(plan_items: pd.DataFrame, commune_id: str,
-               villages: pd.DataFrame) -> pd.DataFrame:
-    """The plan items of one commune: by ``commune_id``, else by the villages they serve."""
-    if "commune_id" in plan_items:
-        mask = plan_items["commune_id"].astype(str) == commune_id
-    elif "villages_served" in plan_items and "village_id" in villages:
-        ids = set(villages["village_id"].astype(str))
-        mask = plan_items["villages_served"].fillna("").astype(str).map(
-            lambda served: bool(ids.intersection(served.split(";"))))
-    else:
-        return plan_items.iloc[:0]
-    rows = plan_items[mask]
-    shown = [c for c in _PLAN_COLUMNS if c in rows] or [c for c in rows if c != "geometry"]
-    return pd.DataFrame(rows[shown])
-
-
-def _dossier_page(m: folium.Map, commune: pd.Series, villages: pd.DataFrame, *, title: str,
-                  plan: pd.DataFrame | None, language: str) -> None:
-    """Wrap a commune's map in its dossier: header and totals above, villages below."""
-    words = page_words(language)
-    tr = translator(language)
-    table = pd.DataFrame(villages.drop(columns="geometry", errors="ignore"))
-    if "blocked_sentence" not in table:
-        table["blocked_sentence"] = blocked_sentences(table, tr)
-    if plan is not None:
-        plan = _readable_plan(plan, tr)
-    head, tail = dossier_html(
-        commune.to_dict(), table, title=title, words=words,
-        misplaced=misplaced_villages(villages),
-        plan=plan_section(plan, heading=words.labels["dossier_plan"],
-                          column_labels=words.plan_columns, number=words.number))
-    use_page_template(m, lang=words.lang, body_class="geodx-doc geodx-dossier", before=head,
-                      after=tail)
-
-
-def _readable_plan(plan: pd.DataFrame, tr: Translator) -> pd.DataFrame:
-    """Plan rows as a reader sees them: works named in words, villages comma-separated."""
-    out = plan.copy()
-    if "kind" in out:
-        out["kind"] = out["kind"].map(lambda k: tr.label("plan_kind", k))
-    if "village_names" in out:
-        out["village_names"] = out["village_names"].fillna("").astype(str).str.replace(
-            ";", ", ", regex=False)
-    return out

@@ -40,8 +40,8 @@ logger = logging.getLogger(__name__)
 
 #: Columns of a prepared candidates layer, in order.
 CANDIDATE_COLUMNS: tuple[str, ...] = (
-    "candidate_id", "name", "kind", "generated_by", "operator", "antenna_height_m",
-    "reach_m", "cost_vnd",
+    "candidate_id", "name", "kind", "generated_by", "site_ref", "operator",
+    "antenna_height_m", "elevation_m", "reach_m", "cost_vnd",
 )
 #: How a candidate was generated (``user`` for candidates from a file).
 GENERATED_BY: tuple[str, ...] = (
@@ -169,9 +169,11 @@ def prepare_candidates(candidates: gpd.GeoDataFrame, *, config: Config | None = 
     config = config or Config()
     plan = config.plan
     out = candidates.copy()
-    for col in ("name", "operator"):
+    for col in ("name", "operator", "site_ref"):
         if col not in out:
             out[col] = None
+    if "elevation_m" not in out:
+        out["elevation_m"] = np.nan
     if "generated_by" not in out:
         out["generated_by"] = "user"
     out["generated_by"] = out["generated_by"].fillna("user")
@@ -222,19 +224,57 @@ def as_coverage_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _upgrade_candidates(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Existing 2G and 3G sites as upgrade candidates (keeping their antenna height)."""
+    """Existing 2G and 3G sites as upgrade candidates (keeping their antenna height), named
+    by the input site's own id (:func:`point_refs`), never by a row number."""
     sites = coverage[coverage["technology"].isin(["2g", "3g"]) & (coverage["kind"] == "site")]
     height = (sites["antenna_height_m"].astype(float).to_numpy() if "antenna_height_m" in sites
               else np.full(len(sites), np.nan))
     operator = sites["operator"].to_numpy() if "operator" in sites else None
+    refs = point_refs(sites)
+    ids = pd.Series([f"gen-upgrade-{r}" for r in refs])
+    twice = ids.duplicated(keep=False).to_numpy()  # one id for a 2G and a 3G row
+    ids[twice] = ids[twice] + "-" + sites["technology"].astype(str).to_numpy()[twice]
     return gpd.GeoDataFrame({
-        "candidate_id": [f"gen-upgrade-{i}" for i in sites.index],
-        "name": [f"upgrade {t} site" for t in sites["technology"]],
+        "candidate_id": ids.to_numpy(),
+        "name": [f"upgrade {t} site {r}" for t, r in zip(sites["technology"], refs,
+                                                        strict=True)],
         "kind": "upgrade",
         "generated_by": ("existing_" + sites["technology"].astype(str) + "_site").to_numpy(),
+        "site_ref": refs,
         "operator": operator,
         "antenna_height_m": height,
     }, geometry=sites.geometry.to_numpy(), crs=coverage.crs)
+
+
+def point_refs(points: gpd.GeoDataFrame) -> np.ndarray:
+    """
+    A stable reference for each coverage point, from the input, never a row number.
+
+    The point's ``site_id`` (sites) or ``node_id`` (fibre nodes) when it has one, else its
+    technology and WGS84 position (``4g@21.30546,102.85050``), which do not change when
+    rows are added, removed or reordered.
+
+    Examples
+    --------
+    >>> pts = gpd.GeoDataFrame({"technology": ["2g", "fibre"], "site_id": ["S1", None]},
+    ...                        geometry=[shapely.Point(102.85, 21.3)] * 2, crs=4326)
+    >>> point_refs(pts).tolist()
+    ['S1', 'fibre@21.30000,102.85000']
+    """
+    ref = pd.Series([None] * len(points), index=points.index, dtype=object)
+    for col in ("site_id", "node_id"):
+        if col in points:
+            given = points[col].map(lambda v: None if pd.isna(v) or str(v).strip() == ""
+                                    else str(v).strip()).astype(object)
+            ref = ref.where(ref.notna(), given)
+    missing = ref.isna().to_numpy()
+    if missing.any():
+        wgs = points.geometry[missing].to_crs(4326)
+        tech = (points["technology"].astype(str).to_numpy()[missing] if "technology" in points
+                else np.full(int(missing.sum()), "point"))
+        ref[missing] = [f"{t}@{y:.5f},{x:.5f}" for t, x, y in
+                        zip(tech, wgs.x.to_numpy(), wgs.y.to_numpy(), strict=True)]
+    return ref.astype(str).to_numpy()
 
 
 def _peak_candidates(

@@ -2,89 +2,115 @@
 
 :func:`budget_curve` solves the plan for evenly spaced budgets from the pinned cost up to
 :func:`close_all_cost` (serving every village that can be served at all) and counts the
-villages and people newly served by mobile (:func:`served_sets`) and by fibre.
+villages and people newly served by mobile and by fibre. Each step says whether its
+answer is proven optimal; one that is not shows the greedy answer beside it (the MILP
+starts from it, so it never reports less).
 """
 
 from __future__ import annotations
 
 import math
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
-from geo_dx.config import Config
 from geo_dx.plan.optimise import Budget, Problem, Solution, must_cost, solve_greedy, solve_milp
-from geo_dx.plan.routes import FibreNetwork
+
+#: Budget curve columns, in order.
+CURVE_COLUMNS: tuple[str, ...] = (
+    "budget_vnd", "cost_used_vnd", "villages", "mobile_villages", "fibre_villages", "people",
+    "ethnic_minority_people", "objective", "greedy_objective", "bound", "status", "proven",
+)
 
 
-def served_sets(
-    problem: Problem, solution: Solution, cover: sparse.csr_matrix, columns: np.ndarray,
-    network: FibreNetwork, mobile_gap: np.ndarray, fibre_gap: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks over all villages: newly served by mobile, by fibre."""
-    mobile = np.zeros(len(mobile_gap), dtype=bool)
-    chosen = columns[solution.site]
-    hit = np.asarray(sparse.csc_matrix(cover)[:, chosen].sum(axis=1)).ravel() > 0
-    mobile[np.flatnonzero(mobile_gap)[hit]] = True
-    fibre = np.zeros(len(fibre_gap), dtype=bool)
-    ok = network.village_segment >= 0
-    built = np.zeros(len(network.village_segment), dtype=bool)
-    built[ok] = solution.segment[network.village_segment[ok]]
-    fibre[np.flatnonzero(fibre_gap)[built]] = True
-    return mobile, fibre
-
-
-def close_all_cost(problem: Problem) -> tuple[float, float]:
+def close_all_cost(problem: Problem, *, time_limit_s: float = 30.0
+                   ) -> tuple[Solution, float, float]:
     """
-    (mobile, fibre) cost of serving every village that can be served at all.
+    The cheapest choice serving every village that can be served at all.
 
-    The greedy answer with unlimited money and every village counting 1 (set cover for
-    sites, the whole pruned fibre tree for fibre).
+    Every village counts 1 and the money is unlimited: the MILP's first solve serves
+    them all, its second finds the cheapest way (greedy set cover when not proven).
+    Returns the choice and its (mobile, fibre) cost.
+
+    Examples
+    --------
+    >>> from scipy import sparse
+    >>> cover = sparse.csr_matrix(np.array([[1, 1, 0], [1, 0, 1]], dtype=bool))
+    >>> p = Problem(np.ones(2), cover, np.array([3.0, 1.0, 1.0]), np.zeros(3, bool),
+    ...             np.zeros(0), sparse.csr_matrix((0, 0), dtype=bool), np.zeros(0),
+    ...             np.zeros(0, dtype=np.int64))
+    >>> close_all_cost(p)[1:]  # two cheap sites, not the one that serves both at 3
+    (2.0, 0.0)
     """
-    everything = Problem(np.ones_like(problem.mobile_weight), problem.cover, problem.site_cost,
-                         problem.must, (problem.segment_weight > 0).astype(float),
-                         problem.segment_cost, problem.segment_parent)
-    full = solve_greedy(everything, Budget(mobile_vnd=math.inf, fibre_vnd=math.inf))
-    return problem.cost(full.site, full.segment)
+    everything = problem.with_weights(np.ones_like(problem.mobile_weight),
+                                      np.ones_like(problem.fibre_weight))
+    unlimited = Budget(mobile_vnd=math.inf, fibre_vnd=math.inf)
+    full = solve_milp(everything, unlimited, time_limit_s=time_limit_s)
+    return (full, *problem.cost(full.site, full.segment))
 
 
 def budget_curve(
     problem: Problem,
     budget: Budget,
-    gaps: gpd.GeoDataFrame,
-    cover: sparse.csr_matrix,
-    columns: np.ndarray,
-    network: FibreNetwork,
-    mobile_gap: np.ndarray,
-    fibre_gap: np.ndarray,
+    *,
+    steps: int,
+    mobile_rows: np.ndarray,
+    fibre_rows: np.ndarray,
     people: np.ndarray,
     em_people: np.ndarray,
-    config: Config,
+    close_all: tuple[float, float],
+    time_limit_s: float = 30.0,
 ) -> pd.DataFrame:
-    """Villages and people newly served for evenly spaced budgets up to closing every gap."""
-    site_all, fibre_all = close_all_cost(problem)
-    steps = config.plan.curve_steps
+    """
+    Villages and people newly served for evenly spaced budgets up to closing every gap.
+
+    Parameters
+    ----------
+    problem, budget
+        The plan's problem and budget (a split budget is scaled part by part).
+    steps
+        Number of steps above the pinned cost (``steps + 1`` rows).
+    mobile_rows, fibre_rows
+        Positions (among all villages) of the problem's mobile and fibre rows.
+    people, em_people
+        People and ethnic-minority people of every village.
+    close_all
+        (mobile, fibre) cost of serving everything (:func:`close_all_cost`).
+    time_limit_s
+        Per solve of each step.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CURVE_COLUMNS`; ``proven`` is False where the MILP stopped at its limit
+        (then ``objective`` is at least ``greedy_objective``, and ``bound`` says how far
+        from the best it may be).
+    """
+    site_all, fibre_all = close_all
     pinned = must_cost(problem)
     rows = []
-    limit = max(config.plan.time_limit_s / steps, 1.0)
     for k in range(steps + 1):
-        f = k / steps
+        f = k / steps if steps else 1.0
         if budget.shared:
-            b = Budget(total_vnd=pinned + (site_all + fibre_all - pinned) * f)
+            b = Budget(total_vnd=pinned + max(site_all + fibre_all - pinned, 0.0) * f)
         else:
-            b = Budget(mobile_vnd=pinned + (site_all - pinned) * f, fibre_vnd=fibre_all * f)
-        sol = solve_milp(problem, b, time_limit_s=limit)
-        mobile, fibre = served_sets(problem, sol, cover, columns, network, mobile_gap,
-                                     fibre_gap)
-        anyone = mobile | fibre
+            b = Budget(mobile_vnd=pinned + max(site_all - pinned, 0.0) * f,
+                       fibre_vnd=fibre_all * f)
+        greedy = solve_greedy(problem, b)
+        sol = solve_milp(problem, b, time_limit_s=time_limit_s, start=greedy)
+        mobile, fibre = problem.served(sol.site, sol.segment)
+        served_mobile = np.zeros(len(people), dtype=bool)
+        served_mobile[mobile_rows[mobile]] = True
+        served_fibre = np.zeros(len(people), dtype=bool)
+        served_fibre[fibre_rows[fibre]] = True
+        anyone = served_mobile | served_fibre
         site_cost, fibre_cost = problem.cost(sol.site, sol.segment)
         rows.append({
             "budget_vnd": b.total, "cost_used_vnd": site_cost + fibre_cost,
-            "villages": int(anyone.sum()), "mobile_villages": int(mobile.sum()),
-            "fibre_villages": int(fibre.sum()), "people": float(people[anyone].sum()),
+            "villages": int(anyone.sum()), "mobile_villages": int(served_mobile.sum()),
+            "fibre_villages": int(served_fibre.sum()), "people": float(people[anyone].sum()),
             "ethnic_minority_people": float(em_people[anyone].sum()),
-            "objective": sol.objective,
+            "objective": sol.objective, "greedy_objective": greedy.objective,
+            "bound": sol.bound, "status": sol.status, "proven": sol.proven,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))

@@ -1,21 +1,26 @@
 """The investment plan: which sites and fibre routes close the most important gaps in a budget.
 
-:func:`plan` takes the villages with their gaps (and priority scores), candidate sites
-(:mod:`geo_dx.plan.candidates`), the fibre network and the roads (:mod:`geo_dx.plan.routes`),
-and chooses within the budget (:mod:`geo_dx.plan.optimise`) what to build so that the sum of
-the weights of newly served villages is as large as possible. It reports the exact
-answer and the greedy one, the budget curve (what each step of money buys) and the
-villages that no candidate can serve (candidates for satellite or other technology).
+:class:`InvestmentPlan` is the model, in spopt's shape: built once from the villages
+with their gaps (:meth:`InvestmentPlan.from_gaps`: candidates, who serves whom, the
+fibre network, the weights), then solved for a budget (:meth:`InvestmentPlan.solve`)
+or for a ladder of budgets (:meth:`InvestmentPlan.curve`). :func:`plan` is the thin
+function notebooks call.
+
+Which villages an item is credited with is the gap rule's answer, asked of
+:mod:`geo_dx.signal.served` under the model the gaps were found with: a candidate is a
+4G site at its antenna height; a fibre route lays a node at each village it reaches,
+which serves the villages within the fibre reach of it. Finding the gaps again with the
+chosen items built changes the class of exactly the villages the plan claims.
 """
 
 from __future__ import annotations
 
-import heapq
+import dataclasses
+import functools
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,36 +30,28 @@ from scipy import sparse
 
 from geo_dx.communes import placed
 from geo_dx.config import Config
-from geo_dx.dem import DemGrid
+from geo_dx.dem import DemGrid, dem_for
+from geo_dx.disputes import contested
 from geo_dx.errors import InputError
 from geo_dx.plan.candidates import (
+    CANDIDATE_COLUMNS,
     as_coverage_sites,
     generate_candidates,
     prepare_candidates,
 )
 from geo_dx.plan.curve import budget_curve, close_all_cost
-from geo_dx.plan.optimise import Budget, Problem, Solution, solve_greedy, solve_milp
+from geo_dx.plan.items import PLAN_COLUMNS, PlanChoice, describe_plan, people_counts
+from geo_dx.plan.optimise import Budget, Problem, solve_greedy, solve_milp
 from geo_dx.plan.routes import FibreNetwork, fibre_routes
-from geo_dx.signal.calibration import Calibration
 from geo_dx.signal.served import mobile_model, served_matrix
 from geo_dx.spatial import village_locations, working_crs
 
+if TYPE_CHECKING:
+    from geo_dx.signal.calibration import Calibration
+
 logger = logging.getLogger(__name__)
 
-#: plan.csv columns, in order.
-PLAN_COLUMNS: tuple[str, ...] = (
-    "rank", "item_id", "kind", "candidate_id", "generated_by", "lon", "lat", "cost_vnd",
-    "cumulative_cost_vnd", "villages_served", "village_names", "people_served",
-    "ethnic_minority_people_served", "communes", "route_km", "route_road_km", "route_offroad_km",
-    "weight_served",
-)
-#: Why a village cannot be planned (user-facing, grouped for translation).
-REASONS: dict[str, str] = {
-    "no_candidate": "no candidate site serves it: satellite or other technology",
-    "no_fibre_route": ("no fibre route from the network (no road or fibre node within "
-                       "plan.max_offroad_km): satellite, microwave or other technology"),
-    "too_far": "fibre route longer than plan.max_fibre_route_km: satellite, microwave or other",
-}
+__all__ = ["PLAN_COLUMNS", "InvestmentPlan", "PlanResult", "plan", "village_weights"]
 
 
 @dataclass(frozen=True)
@@ -66,9 +63,12 @@ class PlanResult:
     ----------
     items
         One row per investment in order of cost-effectiveness (the ``plan.csv`` columns),
-        geometry: the site, or the fibre route (MultiLineString along the roads).
+        geometry: the site, or the fibre route (MultiLineString).
     villages
-        The input villages with ``planned_by`` (item ids, ``;``-separated, or empty).
+        The input villages with ``plan_item`` (the item serving the village, ``;``-joined
+        when one item brings mobile and another fibre; else empty) and ``plan_answer``
+        (for a gap village the plan leaves open: the cheapest single option that would
+        close it and its cost, or that nothing proposed reaches it; in the run's language).
     candidates
         Every candidate considered (prepared), with ``villages_in_reach`` and ``chosen``.
     served
@@ -78,8 +78,7 @@ class PlanResult:
     links
         Lines from each chosen site to each village it newly serves (for the map).
     curve
-        The budget curve: budget, cost used, villages / people / ethnic-minority people
-        newly served.
+        The budget curve (:data:`geo_dx.plan.curve.CURVE_COLUMNS`); empty when not asked.
     unservable
         Villages no candidate or fibre route can serve: ``village_id, village_name,
         need, reason``.
@@ -98,8 +97,195 @@ class PlanResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class InvestmentPlan:
+    """
+    The investment plan model: who serves whom, the fibre network, the weights.
+
+    Build it with :meth:`from_gaps`, then :meth:`solve` it for a budget (as many times as
+    wanted) or draw its budget :meth:`curve`.
+
+    Attributes
+    ----------
+    villages
+        Every village, as given (with ``has_fibre``, ``has_mobile_broadband``...).
+    candidates
+        The prepared candidate sites, with ``villages_in_reach``.
+    served
+        Villages without mobile broadband (``mobile_rows``) × candidates.
+    fibre_served
+        Villages without fibre (``fibre_rows``) × fibre segments: building the segment
+        lays a node at the village it ends at, which serves these villages.
+    network
+        The fibre routes (:class:`geo_dx.plan.routes.FibreNetwork`).
+    problem
+        The choice on arrays (:class:`geo_dx.plan.optimise.Problem`); its site columns are
+        the candidates at ``columns`` (duplicates serving the same villages at a higher
+        cost, and candidates serving nobody, are left out).
+    weight
+        What newly serving each village is worth (``plan.weight``).
+    model
+        The mobile model of the gaps (``radius``, ``terrain``, ``itm``).
+    """
+
+    villages: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+    served: sparse.csr_matrix
+    fibre_served: sparse.csr_matrix
+    network: FibreNetwork
+    problem: Problem
+    columns: np.ndarray
+    weight: np.ndarray
+    mobile_rows: np.ndarray
+    fibre_rows: np.ndarray
+    model: str
+    config: Config
+    crs: object
+    fibre_nodes: gpd.GeoDataFrame | None = None
+    dem: DemGrid | None = None
+    roads: gpd.GeoSeries | None = None
+    communes: gpd.GeoDataFrame | None = None
+    disputed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    @classmethod
+    def from_gaps(
+        cls,
+        villages: gpd.GeoDataFrame,
+        *,
+        candidates: gpd.GeoDataFrame | None = None,
+        coverage: gpd.GeoDataFrame | None = None,
+        dem: DemGrid | str | Path | None = None,
+        roads: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+        fibre: gpd.GeoDataFrame | None = None,
+        communes: gpd.GeoDataFrame | None = None,
+        config: Config | None = None,
+        calibration: Calibration | None = None,
+    ) -> InvestmentPlan:
+        """
+        Build the plan model from every village with its gaps.
+
+        Parameters
+        ----------
+        villages
+            Every village with ``has_fibre`` and ``has_mobile_broadband`` (``find_gaps``),
+            and ``score`` when ``plan.weight = "priority"`` (``geo_dx.score``). Villages
+            with a ``location_issue`` are not planned for.
+        candidates
+            Validated candidate sites (:func:`geo_dx.plan.candidates.read_candidates`);
+            with ``plan.generate = "auto"`` (default) generated only without them.
+        coverage
+            Existing coverage points: 2G/3G sites become upgrade candidates; its fibre
+            points are the network when ``fibre`` is not given.
+        dem
+            The DEM ``find_gaps`` used (required by the terrain and itm models).
+        roads
+            Road lines for fibre routes; without them, straight lines × ``detour_factor``.
+        fibre
+            Existing fibre nodes (points).
+        communes
+            Commune polygons, to name the commune each work lies in (else the commune of
+            the nearest village).
+        config
+            The gap rule's options (the model, reach, terrain, signal) and ``plan``.
+        calibration
+            The signal calibration ``find_gaps`` applied (itm model), if any.
+
+        Examples
+        --------
+        >>> import geo_dx
+        >>> demo = geo_dx.load_demo()
+        >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+        >>> model = InvestmentPlan.from_gaps(gaps, coverage=demo.coverage,
+        ...                                  config=geo_dx.config_from_dict(
+        ...                                      {"plan": {"weight": "count"}}))
+        >>> model.model, model.served.shape[0] == int((~gaps.has_mobile_broadband).sum())
+        ('radius', True)
+        >>> result = model.solve(5e9)
+        >>> bool(result.summary["cost_used_vnd"] <= 5e9)
+        True
+        """
+        config = config or Config()
+        _check_villages(villages)
+        grid = dem_for(dem, villages, crs=config.crs)
+        crs = grid.crs if grid is not None else working_crs(villages, config.crs)
+        model = _model(villages, config, grid)
+        weight = village_weights(villages, config.plan.weight)
+        located = placed(villages).to_numpy()  # misplaced villages: no place to build for
+        mobile_rows = np.flatnonzero(~villages["has_mobile_broadband"].astype(bool).to_numpy()
+                                     & located)
+        fibre_rows = np.flatnonzero(~villages["has_fibre"].astype(bool).to_numpy() & located)
+        cands = _candidates(villages, candidates, coverage, grid, config, crs)
+        mobile = villages.iloc[mobile_rows]
+        cover = served_matrix(mobile, as_coverage_sites(cands), model=model, crs=crs, dem=grid,
+                              config=config, calibration=calibration)
+        # where measurements dispute declared coverage, a new declared site is disputed too
+        disputed = contested(mobile, config=config)
+        cover = sparse.csr_matrix(sparse.diags((~disputed).astype(float)) @ cover, dtype=bool)
+        cands["villages_in_reach"] = np.asarray(cover.sum(axis=0)).ravel().astype(int)
+        nodes = _fibre_nodes(coverage, fibre)
+        lines = _road_lines(roads, crs)
+        network = _network(villages.iloc[fibre_rows], nodes, lines, crs, config, grid)
+        fibre_served = _fibre_served(villages.iloc[fibre_rows], network, model, crs, grid,
+                                     config)
+        problem, columns = _problem(cands, cover, weight[mobile_rows], fibre_served,
+                                    weight[fibre_rows], network, config)
+        return cls(villages, cands, cover, fibre_served, network, problem, columns, weight,
+                   mobile_rows, fibre_rows, model, config, crs, fibre_nodes=nodes, dem=grid,
+                   roads=None if lines is None else gpd.GeoSeries(lines, crs=crs),
+                   communes=communes, disputed=disputed)
+
+    def solve(self, budget_vnd: float | str | dict[str, float] | Budget) -> PlanResult:
+        """
+        Choose what to build within ``budget_vnd``: the best weight, and among the
+        choices with it the cheapest (see :mod:`geo_dx.plan.optimise`).
+
+        ``budget_vnd`` is one shared budget (e.g. ``30e9``) or ``{"mobile": .., "fibre": ..}``.
+        The result has no budget curve (see :meth:`curve`, or :func:`plan`).
+        """
+        budget = Budget.parse(budget_vnd)
+        greedy = solve_greedy(self.problem, budget)
+        milp = solve_milp(self.problem, budget, time_limit_s=self.config.plan.time_limit_s,
+                          start=greedy)
+        best = milp if milp.objective >= greedy.objective - 1e-9 else greedy
+        choice = PlanChoice(site=self.columns[best.site], segment=best.segment, budget=budget,
+                            best=best, milp=milp, greedy=greedy,
+                            close_all_vnd=float(sum(self.close_all_vnd)))
+        items, links, villages, unservable, summary = describe_plan(self, choice)
+        cands = self.candidates.copy()
+        cands["chosen"] = False
+        cands.loc[choice.site, "chosen"] = True
+        return PlanResult(items, villages, cands, self.served,
+                          pd.Index(self.villages["village_id"].iloc[self.mobile_rows]),
+                          links, pd.DataFrame(), unservable, summary)
+
+    @functools.cached_property
+    def close_all_vnd(self) -> tuple[float, float]:
+        """(mobile, fibre) cost of the cheapest choice serving every village that can be
+        served (:func:`geo_dx.plan.curve.close_all_cost`), solved once."""
+        _, mobile, fibre = close_all_cost(self.problem,
+                                          time_limit_s=self.config.plan.time_limit_s)
+        return mobile, fibre
+
+    def curve(self, budget_vnd: float | str | dict[str, float] | Budget | None = None, *,
+              steps: int | None = None) -> pd.DataFrame:
+        """
+        The budget curve: ``steps + 1`` evenly spaced budgets from the pinned cost to the
+        cost of closing every gap that can be closed (a split ``budget_vnd`` keeps its
+        mobile/fibre ratio), each solved as :meth:`solve` does, with its status and the
+        greedy figure (see :func:`geo_dx.plan.curve.budget_curve`).
+        """
+        plan_config = self.config.plan
+        steps = plan_config.curve_steps if steps is None else steps
+        budget = Budget.parse(budget_vnd if budget_vnd is not None else 0.0)
+        people, em_people = people_counts(self.villages)
+        return budget_curve(self.problem, budget, steps=steps, mobile_rows=self.mobile_rows,
+                            fibre_rows=self.fibre_rows, people=people, em_people=em_people,
+                            close_all=self.close_all_vnd,
+                            time_limit_s=max(plan_config.time_limit_s / max(steps, 1), 1.0))
+
+
 def plan(
-    gaps: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
     *,
     budget_vnd: float | str | dict[str, float] | Budget,
     candidates: gpd.GeoDataFrame | None = None,
@@ -107,6 +293,7 @@ def plan(
     dem: DemGrid | str | Path | None = None,
     roads: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
     fibre: gpd.GeoDataFrame | None = None,
+    communes: gpd.GeoDataFrame | None = None,
     config: Config | None = None,
     calibration: Calibration | None = None,
     curve: bool = True,
@@ -114,32 +301,9 @@ def plan(
     """
     Choose what to build within a budget to serve the most important gap villages.
 
-    Parameters
-    ----------
-    gaps
-        Every village with ``has_fibre`` and ``has_mobile_broadband`` (``find_gaps``),
-        and ``score`` when ``plan.weight = "priority"`` (``geo_dx.score``). Villages with a
-        ``location_issue`` are not planned for.
-    budget_vnd
-        One shared budget (e.g. ``30e9``) or ``{"mobile": .., "fibre": ..}``.
-    candidates
-        Validated candidate sites (:func:`geo_dx.plan.candidates.read_candidates`); with
-        ``plan.generate = "auto"`` (default) candidates are generated only without them.
-    coverage
-        Existing coverage points: 2G/3G sites become upgrade candidates; its fibre
-        points are the network when ``fibre`` is not given.
-    dem
-        The DEM ``find_gaps`` used (required when it used the terrain model).
-    roads
-        Road lines for fibre routes; without them, straight lines × ``detour_factor``.
-    fibre
-        Existing fibre nodes (points).
-    config
-        ``plan`` options and unit costs, coverage ranges and terrain options.
-    calibration
-        The signal calibration ``find_gaps`` applied (itm model), if any.
-    curve
-        Also compute the budget curve (several solves).
+    The parameters are those of :meth:`InvestmentPlan.from_gaps`, plus ``budget_vnd`` (one
+    shared budget, e.g. ``30e9``, or ``{"mobile": .., "fibre": ..}``) and ``curve`` (also
+    compute the budget curve: several solves).
 
     Returns
     -------
@@ -159,50 +323,25 @@ def plan(
     >>> bool(scored.set_index("village_id").loc[sorted(served), "gap_class"].ne("none").all())
     True
     """
-    config = config or Config()
-    budget = Budget.parse(budget_vnd)
-    _check_gaps(gaps, config)
-    grid = _grid(dem, gaps, config)
-    crs = grid.crs if grid is not None else working_crs(gaps, config.crs)
-    model = _model(gaps, config, grid)
-    weight = village_weights(gaps, config.plan.weight)
-    people, em_people = _people(gaps)
-
-    located = placed(gaps).to_numpy()  # misplaced villages are no place to build for
-    mobile_gap = ~gaps["has_mobile_broadband"].astype(bool).to_numpy() & located
-    fibre_gap = ~gaps["has_fibre"].astype(bool).to_numpy() & located
-    cands = _candidates(gaps, candidates, coverage, grid, config, crs)
-    mobile_villages = gaps[mobile_gap]
-    cover = served_matrix(mobile_villages, as_coverage_sites(cands), model=model, crs=crs,
-                          dem=grid, config=config, calibration=calibration)
-    cands["villages_in_reach"] = np.asarray(cover.sum(axis=0)).ravel().astype(int)
-    network = _network(gaps[fibre_gap], coverage, fibre, roads, crs, config, grid)
-
-    problem, columns = _problem(cands, cover, weight[mobile_gap], network,
-                                weight[fibre_gap], config)
-    milp = solve_milp(problem, budget, time_limit_s=config.plan.time_limit_s)
-    greedy = solve_greedy(problem, budget)
-    best = milp if milp.objective >= greedy.objective - 1e-9 else greedy
-    chosen_sites = columns[best.site]
-    cands["chosen"] = False
-    cands.loc[chosen_sites, "chosen"] = True
-
-    items, links, planned_by = _items(gaps, cands, chosen_sites, cover, mobile_gap, weight,
-                                      network, best.segment, fibre_gap, people, em_people,
-                                      fibre_nodes=_fibre_nodes(coverage, fibre), crs=crs)
-    villages = gaps.copy()
-    villages["planned_by"] = planned_by
-    unservable = _unservable(gaps, cover, mobile_gap, network, fibre_gap, config)
-    table = (budget_curve(problem, budget, gaps, cover, columns, network, mobile_gap, fibre_gap,
-                    people, em_people, config) if curve else pd.DataFrame())
-    summary = _summary(budget, best, milp, greedy, problem, items, villages, mobile_gap,
-                       fibre_gap, people, em_people, unservable, cands, network, table, config,
-                       model)
-    return PlanResult(items, villages, cands, cover, pd.Index(mobile_villages["village_id"]),
-                      links, table, unservable, summary)
+    model = InvestmentPlan.from_gaps(villages, candidates=candidates, coverage=coverage, dem=dem,
+                                     roads=roads, fibre=fibre, communes=communes, config=config,
+                                     calibration=calibration)
+    result = model.solve(budget_vnd)
+    if not curve:
+        return result
+    table = model.curve(budget_vnd)
+    summary = {**result.summary, "curve": _curve_records(table)}
+    return dataclasses.replace(result, curve=table, summary=summary)
 
 
-def village_weights(gaps: pd.DataFrame, weight: str) -> np.ndarray:
+def _curve_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    out = table.copy()
+    out["bound"] = out["bound"].astype(float).where(np.isfinite(out["bound"].astype(float)))
+    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+            for row in out.round(3).to_dict("records")]
+
+
+def village_weights(villages: pd.DataFrame, weight: str) -> np.ndarray:
     """
     What newly serving each village is worth under ``plan.weight``.
 
@@ -216,56 +355,50 @@ def village_weights(gaps: pd.DataFrame, weight: str) -> np.ndarray:
     [100.0, 0.0]
     """
     if weight == "count":
-        return np.ones(len(gaps))
+        return np.ones(len(villages))
     if weight == "priority":
-        if "score" not in gaps:
+        if "score" not in villages:
             raise InputError(
                 "plan.weight is 'priority' but the villages have no 'score' column; score them "
                 "first (geo_dx.score) or set plan.weight = 'count' or 'population'"
             )
-        return gaps["score"].astype(float).fillna(0.0).to_numpy()
-    people, em_people = _people(gaps)
+        return villages["score"].astype(float).fillna(0.0).to_numpy()
+    people, em_people = people_counts(villages)
     return people if weight == "population" else em_people
 
 
-def _people(gaps: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """People and ethnic-minority people per village (missing: 0)."""
-    pop = next((gaps[c] for c in ("population_used", "population") if c in gaps), None)
-    people = (pop.astype(float).fillna(0.0).to_numpy() if pop is not None
-              else np.zeros(len(gaps)))
-    share = next((gaps[c] for c in ("ethnic_minority_share_used", "ethnic_minority_share")
-                  if c in gaps), None)
-    em = share.astype(float).fillna(0.0).to_numpy() if share is not None else np.zeros(len(gaps))
-    return people, people * em
-
-
-def _check_gaps(gaps: gpd.GeoDataFrame, config: Config) -> None:
-    missing = [c for c in ("village_id", "has_fibre", "has_mobile_broadband") if c not in gaps]
+def _check_villages(villages: gpd.GeoDataFrame) -> None:
+    missing = [c for c in ("village_id", "has_fibre", "has_mobile_broadband")
+               if c not in villages]
     if missing:
         raise InputError(
             f"plan: the villages lack column(s) {missing}; give the output of geo_dx.find_gaps"
         )
 
 
-def _grid(dem: DemGrid | str | Path | None, gaps: gpd.GeoDataFrame, config: Config
-          ) -> DemGrid | None:
-    from geo_dx.dem import dem_for  # the same grid find_gaps reads
-
-    return dem_for(dem, gaps, crs=config.crs)
-
-
-def _model(gaps: gpd.GeoDataFrame, config: Config, grid: DemGrid | None) -> str:
-    terrain_run = "has_mobile_broadband_radius" in gaps  # find_gaps' terrain model adds it
-    if terrain_run and grid is None:
+def _model(villages: gpd.GeoDataFrame, config: Config, grid: DemGrid | None) -> str:
+    """The configured model, refused when the gaps' columns say they were found with another
+    (``has_mobile_broadband_radius``: terrain; ``has_mobile_broadband_terrain``: itm)."""
+    found = ("itm" if "has_mobile_broadband_terrain" in villages else
+             "terrain" if "has_mobile_broadband_radius" in villages else "radius")
+    if found != "radius" and grid is None:
         raise InputError(
-            "plan: the gaps were found with the terrain model (line of sight over a DEM); "
-            "pass the same DEM (dem=... or --dem) so the plan uses the same coverage rule"
+            f"plan: the gaps were found with the {found} model (over a DEM); pass the same "
+            "DEM (dem=... or --dem) so the plan uses the same coverage rule"
         )
-    return mobile_model(config, grid)
+    model = mobile_model(config, grid)
+    if found != "radius" and model != found:  # the gaps' own columns say which model
+        raise InputError(
+            f"plan: the gaps were found with the {found} model but the configuration gives "
+            f"{model!r} (terrain.model = {config.terrain.model!r}); plan with the gaps' own "
+            f"model (terrain.model = {found!r}) so that what the plan claims is what the gaps "
+            "say once it is built"
+        )
+    return model
 
 
 def _candidates(
-    gaps: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
     candidates: gpd.GeoDataFrame | None,
     coverage: gpd.GeoDataFrame | None,
     grid: DemGrid | None,
@@ -274,17 +407,17 @@ def _candidates(
 ) -> gpd.GeoDataFrame:
     frames = []
     if candidates is not None and len(candidates):
-        frames.append(candidates.to_crs(gaps.crs))
+        frames.append(candidates.to_crs(villages.crs))
     generate = config.plan.generate
     if generate == "always" or (generate == "auto" and not frames):
-        frames.append(generate_candidates(gaps, coverage=coverage, dem=grid, config=config,
+        frames.append(generate_candidates(villages, coverage=coverage, dem=grid, config=config,
                                           crs=crs))
     frames = [f for f in frames if len(f)]
     if not frames:
-        out = gpd.GeoDataFrame({"candidate_id": [], "kind": []}, geometry=[], crs=gaps.crs)
+        out = gpd.GeoDataFrame({"candidate_id": [], "kind": []}, geometry=[], crs=villages.crs)
     else:
         out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
-                               crs=gaps.crs)
+                               crs=villages.crs)
     dup = out["candidate_id"].astype(str).duplicated()
     if dup.any():
         raise InputError(
@@ -303,13 +436,9 @@ def _candidates(
     if clash:
         raise InputError(f"plan: candidate(s) {sorted(clash)[:5]} are both in must and exclude")
     out = out[~out["candidate_id"].astype(str).isin(config.plan.exclude)]
-    return prepare_candidates(out, config=config) if len(out) else _prepared_empty(gaps.crs)
-
-
-def _prepared_empty(crs: object) -> gpd.GeoDataFrame:
-    from geo_dx.plan.candidates import CANDIDATE_COLUMNS
-
-    return gpd.GeoDataFrame({c: [] for c in CANDIDATE_COLUMNS}, geometry=[], crs=crs)
+    if len(out):
+        return prepare_candidates(out, config=config)
+    return gpd.GeoDataFrame({c: [] for c in CANDIDATE_COLUMNS}, geometry=[], crs=villages.crs)
 
 
 def _fibre_nodes(coverage: gpd.GeoDataFrame | None, fibre: gpd.GeoDataFrame | None
@@ -321,33 +450,56 @@ def _fibre_nodes(coverage: gpd.GeoDataFrame | None, fibre: gpd.GeoDataFrame | No
     return coverage[coverage["technology"] == "fibre"]
 
 
+def _road_lines(roads: gpd.GeoDataFrame | gpd.GeoSeries | None, crs: object
+                ) -> np.ndarray | None:
+    if roads is None or not len(roads):
+        return None
+    if roads.crs is None:
+        raise InputError("roads: the layer has no CRS; set one (e.g. EPSG:4326)")
+    return roads.geometry.to_crs(crs).to_numpy()
+
+
 def _network(
     targets: gpd.GeoDataFrame,
-    coverage: gpd.GeoDataFrame | None,
-    fibre: gpd.GeoDataFrame | None,
-    roads: gpd.GeoDataFrame | gpd.GeoSeries | None,
+    nodes: gpd.GeoDataFrame | None,
+    roads: np.ndarray | None,
     crs: object,
     config: Config,
     grid: DemGrid | None,
 ) -> FibreNetwork:
-    nodes = _fibre_nodes(coverage, fibre)
     fxy = (shapely.get_coordinates(village_locations(nodes).to_crs(crs).to_numpy())
            if nodes is not None and len(nodes) else np.zeros((0, 2)))
     vxy = shapely.get_coordinates(village_locations(targets).to_crs(crs).to_numpy())
-    lines = None
-    if roads is not None and len(roads):
-        if roads.crs is None:
-            raise InputError("roads: the layer has no CRS; set one (e.g. EPSG:4326)")
-        lines = roads.geometry.to_crs(crs).to_numpy()
-    return fibre_routes(vxy, fxy, roads=lines, dem=grid, config=config.plan)
+    return fibre_routes(vxy, fxy, roads=roads, dem=grid, config=config.plan)
+
+
+def _fibre_served(
+    targets: gpd.GeoDataFrame, network: FibreNetwork, model: str, crs: object,
+    grid: DemGrid | None, config: Config,
+) -> sparse.csr_matrix:
+    """Villages without fibre × segments: the villages the node a segment lays serves."""
+    reached = np.flatnonzero(network.village_segment >= 0)
+    if len(reached) == 0 or len(targets) == 0:
+        return sparse.csr_matrix((len(targets), network.n_segments), dtype=bool)
+    nodes = gpd.GeoDataFrame({"technology": "fibre", "kind": "node", "source": "declared"},
+                             index=range(len(reached)),
+                             geometry=village_locations(targets.iloc[reached]).to_numpy(),
+                             crs=targets.crs)
+    by_node = served_matrix(targets, nodes, model=model, crs=crs, dem=grid,
+                            config=config).tocoo()
+    segment = network.village_segment[reached]
+    return sparse.csr_matrix((np.ones(by_node.nnz, dtype=bool),
+                              (by_node.row, segment[by_node.col])),
+                             shape=(len(targets), network.n_segments), dtype=bool)
 
 
 def _problem(
     cands: gpd.GeoDataFrame,
     cover: sparse.csr_matrix,
     mobile_weight: np.ndarray,
-    network: FibreNetwork,
+    fibre_served: sparse.csr_matrix,
     fibre_weight: np.ndarray,
+    network: FibreNetwork,
     config: Config,
 ) -> tuple[Problem, np.ndarray]:
     """The optimisation problem; candidates that serve nobody (unless pinned) and
@@ -355,6 +507,7 @@ def _problem(
     cost = cands["cost_vnd"].to_numpy(dtype=float)
     must = cands["candidate_id"].astype(str).isin(config.plan.must).to_numpy()
     csc = sparse.csc_matrix(cover)
+    csc.sort_indices()
     best: dict[bytes, int] = {}
     keep = []
     for j in range(len(cands)):
@@ -364,234 +517,20 @@ def _problem(
             continue
         if len(rows) == 0:
             continue
-        key = np.sort(rows).tobytes()
+        key = rows.tobytes()
         if key not in best or cost[j] < cost[best[key]]:
             best[key] = j
     columns = np.array(sorted(set(keep) | set(best.values())), dtype=np.int64)
-    seg_weight = np.zeros(network.n_segments)
-    ok = network.village_segment >= 0
-    seg_weight[network.village_segment[ok]] = fibre_weight[ok]
     problem = Problem(
         mobile_weight=np.asarray(mobile_weight, dtype=float),
         cover=sparse.csr_matrix(csc[:, columns]),
         site_cost=cost[columns],
         must=must[columns],
-        segment_weight=seg_weight,
+        fibre_weight=np.asarray(fibre_weight, dtype=float),
+        fibre_cover=fibre_served,
         segment_cost=network.segment_cost_vnd,
         segment_parent=network.segment_parent,
     )
     logger.info("plan problem: %d of %d candidates, %d fibre segments", len(columns),
                 len(cands), network.n_segments)
     return problem, columns
-
-
-def _items(
-    gaps: gpd.GeoDataFrame,
-    cands: gpd.GeoDataFrame,
-    chosen_sites: np.ndarray,
-    cover: sparse.csr_matrix,
-    mobile_gap: np.ndarray,
-    weight: np.ndarray,
-    network: FibreNetwork,
-    segment: np.ndarray,
-    fibre_gap: np.ndarray,
-    people: np.ndarray,
-    em_people: np.ndarray,
-    *,
-    fibre_nodes: gpd.GeoDataFrame | None,
-    crs: object,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray]:
-    """The chosen investments in order of cost-effectiveness, each with the villages it
-    newly serves (a village two sites reach is credited to the more cost-effective)."""
-    mobile_pos = np.flatnonzero(mobile_gap)
-    fibre_pos = np.flatnonzero(fibre_gap)
-    csc = sparse.csc_matrix(cover)
-    entries = []  # (kind, key, villages (positions in gaps), cost)
-    for j in chosen_sites:
-        rows = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
-        entries.append(("site", int(j), mobile_pos[rows], float(cands["cost_vnd"].iloc[j])))
-    built = np.flatnonzero(segment)
-    for root in np.unique(network.segment_root[built]):
-        segs = built[network.segment_root[built] == root]
-        villages = np.flatnonzero(np.isin(network.village_segment, segs))
-        entries.append(("fibre", int(root), fibre_pos[villages],
-                        float(network.segment_cost_vnd[segs].sum())))
-    order, credited = _cost_effective_order(entries, weight)
-    names = (gaps["village_name"].astype(str) if "village_name" in gaps
-             else gaps["village_id"].astype(str)).to_numpy()
-    ids = gaps["village_id"].astype(str).to_numpy()
-    communes = (gaps["commune_name"] if "commune_name" in gaps
-                else gaps.get("commune_id", pd.Series("", index=gaps.index)))
-    communes = communes.astype(object).where(communes.notna(), "").astype(str).to_numpy()
-    planned = [[] for _ in range(len(gaps))]
-    rows, geoms, link_rows = [], [], []
-    cumulative = 0.0
-    n_site = n_fibre = 0
-    for rank, e in enumerate(order, start=1):
-        kind, key, _, cost = entries[e]
-        served = credited[e]
-        cumulative += cost
-        if kind == "site":
-            n_site += 1
-            item_id = f"M{n_site}"
-            cand = cands.iloc[key]
-            point = cands.geometry.iloc[key]
-            wgs = gpd.GeoSeries([point], crs=cands.crs).to_crs(4326).iloc[0]
-            row = {"kind": cand["kind"], "candidate_id": cand["candidate_id"],
-                   "generated_by": cand["generated_by"], "lon": wgs.x, "lat": wgs.y,
-                   "route_km": np.nan, "route_road_km": np.nan, "route_offroad_km": np.nan}
-            geoms.append(point)
-            for v in served:
-                link_rows.append({"item_id": item_id, "village_id": ids[v],
-                                  "geometry": shapely.LineString([point, _loc(gaps, v)])})
-        else:
-            n_fibre += 1
-            item_id = f"F{n_fibre}"
-            segs = built[network.segment_root[built] == key]
-            start = (fibre_nodes.to_crs(4326).geometry.iloc[key]
-                     if fibre_nodes is not None else shapely.Point())
-            row = {"kind": "fibre", "candidate_id": "", "generated_by": "fibre_route",
-                   "lon": start.x, "lat": start.y,
-                   "route_km": float(network.segment_length_km[segs].sum()),
-                   "route_road_km": float(network.segment_road_km[segs].sum()),
-                   "route_offroad_km": float(network.segment_offroad_km[segs].sum())}
-            line = shapely.MultiLineString(list(network.segment_geometry[segs]))
-            geoms.append(gpd.GeoSeries([line], crs=crs).to_crs(gaps.crs).iloc[0])
-        for v in served:
-            planned[v].append(item_id)
-        row.update({
-            "rank": rank, "item_id": item_id, "cost_vnd": cost,
-            "cumulative_cost_vnd": cumulative,
-            "villages_served": ";".join(ids[served]),
-            "village_names": ";".join(names[served]),
-            "people_served": float(people[served].sum()),
-            "ethnic_minority_people_served": float(em_people[served].sum()),
-            "communes": ";".join(dict.fromkeys(c for c in communes[served] if c)),
-            "weight_served": float(weight[served].sum()),
-        })
-        rows.append(row)
-    items = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(PLAN_COLUMNS)),
-                             geometry=geoms if geoms else [], crs=gaps.crs)
-    for col in ("lon", "lat"):
-        items[col] = items[col].astype(float).round(6)
-    for col in ("route_km", "route_road_km", "route_offroad_km"):
-        items[col] = items[col].astype(float).round(3)
-    links = gpd.GeoDataFrame(pd.DataFrame(link_rows, columns=["item_id", "village_id",
-                                                              "geometry"]),
-                             geometry="geometry", crs=gaps.crs)
-    planned_by = np.array([";".join(p) for p in planned], dtype=object)
-    return items, links, planned_by
-
-
-def _loc(gaps: gpd.GeoDataFrame, position: int) -> shapely.Point:
-    return village_locations(gaps.iloc[[position]]).iloc[0]
-
-
-def _cost_effective_order(
-    entries: list[tuple[str, int, np.ndarray, float]], weight: np.ndarray
-) -> tuple[list[int], dict[int, np.ndarray]]:
-    """Order items by newly-served weight per VND, crediting each village once (lazy greedy)."""
-    taken = np.zeros(len(weight), dtype=bool)
-    heap = []
-    for e, (_, _, villages, cost) in enumerate(entries):
-        heapq.heappush(heap, (-_ratio(weight[villages].sum(), cost), e))
-    order: list[int] = []
-    credited: dict[int, np.ndarray] = {}
-    while heap:
-        neg, e = heapq.heappop(heap)
-        kind, _, villages, cost = entries[e]
-        fresh = villages[~taken[villages]] if kind == "site" else villages
-        ratio = _ratio(weight[fresh].sum(), cost)
-        if heap and ratio < -heap[0][0] - 1e-12 and -neg > ratio + 1e-12:
-            heapq.heappush(heap, (-ratio, e))
-            continue
-        order.append(e)
-        credited[e] = fresh
-        if kind == "site":
-            taken[fresh] = True
-    return order, credited
-
-
-def _ratio(weight: float, cost: float) -> float:
-    return float(weight) / cost if cost > 0 else math.inf
-
-
-def _unservable(
-    gaps: gpd.GeoDataFrame,
-    cover: sparse.csr_matrix,
-    mobile_gap: np.ndarray,
-    network: FibreNetwork,
-    fibre_gap: np.ndarray,
-    config: Config,
-) -> pd.DataFrame:
-    rows = []
-    ids = gaps["village_id"].astype(str).to_numpy()
-    names = (gaps["village_name"].astype(str).to_numpy() if "village_name" in gaps
-             else ids)
-    no_site = np.asarray(cover.sum(axis=1)).ravel() == 0
-    for v in np.flatnonzero(mobile_gap)[no_site]:
-        rows.append((ids[v], names[v], "mobile", REASONS["no_candidate"]))
-    for k, v in enumerate(np.flatnonzero(fibre_gap)):
-        if network.village_segment[k] < 0:
-            reason = "too_far" if np.isfinite(network.village_route_km[k]) else "no_fibre_route"
-            rows.append((ids[v], names[v], "fibre", REASONS[reason]))
-    return pd.DataFrame(rows, columns=["village_id", "village_name", "need", "reason"])
-
-
-def _summary(
-    budget: Budget, best: Solution, milp: Solution, greedy: Solution, problem: Problem,
-    items: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, mobile_gap: np.ndarray,
-    fibre_gap: np.ndarray, people: np.ndarray, em_people: np.ndarray,
-    unservable: pd.DataFrame, cands: gpd.GeoDataFrame, network: FibreNetwork,
-    curve: pd.DataFrame, config: Config, model: str,
-) -> dict[str, Any]:
-    served_ids = {i for s in items["villages_served"] for i in s.split(";") if i}
-    ids = villages["village_id"].astype(str)
-    is_site = (items["kind"] != "fibre").to_numpy()
-    mobile_ids = {i for s in items["villages_served"][is_site] for i in s.split(";") if i}
-    fibre_ids = {i for s in items["villages_served"][~is_site] for i in s.split(";") if i}
-
-    def stats(chosen: set[str]) -> dict[str, float]:
-        mask = ids.isin(chosen).to_numpy()
-        return {"villages": int(mask.sum()), "people": round(float(people[mask].sum())),
-                "ethnic_minority_people": round(float(em_people[mask].sum()))}
-
-    site_cost, fibre_cost = problem.cost(best.site, best.segment)
-    n_m, n_f = int(mobile_gap.sum()), int(fibre_gap.sum())
-    costs = config.plan.costs
-    return {
-        "budget_vnd": budget.total,
-        "budget": ({"shared_vnd": budget.total} if budget.shared else
-                   {"mobile_vnd": budget.mobile_vnd, "fibre_vnd": budget.fibre_vnd}),
-        "cost_used_vnd": site_cost + fibre_cost,
-        "cost_mobile_vnd": site_cost,
-        "cost_fibre_vnd": fibre_cost,
-        "weight": config.plan.weight,
-        "newly_served": {"mobile": stats(mobile_ids), "fibre": stats(fibre_ids),
-                         "any": stats(served_ids)},
-        "mobile_gap_villages": n_m,
-        "fibre_gap_villages": n_f,
-        "share_mobile_gap_closed": round(len(mobile_ids) / n_m, 4) if n_m else None,
-        "share_fibre_gap_closed": round(len(fibre_ids) / n_f, 4) if n_f else None,
-        "unservable": {"mobile": int((unservable["need"] == "mobile").sum()),
-                       "fibre": int((unservable["need"] == "fibre").sum())},
-        "unservable_villages": unservable.to_dict("records"),
-        "items": {"sites": int(is_site.sum()), "fibre_extensions": int((~is_site).sum())},
-        "candidates": {"considered": len(cands),
-                       "by_origin": {str(k): int(v) for k, v in
-                                     cands["generated_by"].value_counts().items()},
-                       "coverage_model": model},
-        "fibre_routes": network.note(config.plan),
-        "solver": best.solver,
-        "status": milp.status,
-        "objective": round(milp.objective, 6),
-        "greedy_objective": round(greedy.objective, 6),
-        "bound": None if not math.isfinite(milp.bound) else round(milp.bound, 6),
-        "gap": None if math.isnan(milp.gap) else round(milp.gap, 8),
-        "solve_seconds": round(milp.seconds, 3),
-        "greedy_seconds": round(greedy.seconds, 3),
-        "unit_costs_vnd": {f: getattr(costs, f) for f in costs.__dataclass_fields__},
-        "unit_costs_note": "indicative defaults; replace them with the province's own unit costs",
-        "cost_to_close_all_vnd": sum(close_all_cost(problem)),
-        "curve": curve.round(3).to_dict("records") if len(curve) else [],
-    }

@@ -1,108 +1,52 @@
-"""Choosing investments within a budget: the exact MILP (PuLP + HiGHS) and the greedy rule.
+"""Choosing investments within a budget: the exact MILP (HiGHS) and the greedy rule.
 
 The problem, on plain arrays (:class:`Problem`):
 
 - mobile: binary ``x_c`` per candidate site with cost ``c_c``; a village without mobile
-  broadband is newly served (``z_v`` ≤ 1) when some chosen candidate serves it
-  (``z_v ≤ Σ_{c serves v} x_c``);
+  broadband is newly served when some chosen candidate serves it;
 - fibre: binary ``y_s`` per segment of the fibre tree (:mod:`geo_dx.plan.routes`) with cost
   ``c_s``; a segment can only be built with the one above it (``y_s ≤ y_parent``); a
-  village without fibre is newly served when its own segment is built;
-- maximise ``Σ w_v z_v + Σ w_v y_{s(v)}`` subject to the budget (one shared, or one
-  for mobile and one for fibre); pinned candidates have ``x_c = 1``.
+  village without fibre is newly served when a built segment ends at a village whose
+  new fibre node reaches it (the gap rule's fibre reach: its own, and its neighbours');
+- maximise ``Σ w_v`` over the newly served villages within the budget (one shared, or
+  one for mobile and one for fibre); pinned candidates have ``x_c = 1``;
+- among the choices with that best weight, the cheapest: a second solve minimises the
+  cost subject to the weight of the first (a lexicographic objective), so money is never
+  spent on an item that adds nothing.
+
+Before the MILP the rows are compacted (:func:`compact`): villages no item serves, or
+worth nothing, are dropped; a village one item alone serves puts its weight on that
+item's variable; villages served by the same set of items become one row. HiGHS starts
+from the greedy answer, so a solve stopped at its time limit never reports less.
 
 :func:`solve_greedy` picks, again and again, the affordable item with the highest
 newly-served weight per VND (for fibre: the cost of the segments not yet built on the
-village's route), until nothing affordable adds weight.
+route to a village), until nothing affordable adds weight.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
+import os
+import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 
 from geo_dx.errors import InputError, MissingDependencyError
+from geo_dx.plan.budget import Budget
 
 logger = logging.getLogger(__name__)
 
-#: Relative optimality gap at which HiGHS may stop.
+#: Relative optimality gap at which HiGHS may stop (the weight, first solve).
 MIP_REL_GAP = 1e-6
-
-
-@dataclass(frozen=True)
-class Budget:
-    """
-    One shared budget (``total_vnd``) or separate mobile and fibre budgets, in VND.
-
-    Examples
-    --------
-    >>> Budget.parse("30e9")
-    Budget(total_vnd=30000000000.0, mobile_vnd=None, fibre_vnd=None)
-    >>> Budget.parse("mobile=20e9,fibre=10e9").fibre_vnd
-    10000000000.0
-    """
-
-    total_vnd: float | None = None
-    mobile_vnd: float | None = None
-    fibre_vnd: float | None = None
-
-    @classmethod
-    def parse(cls, value: object) -> Budget:
-        """A number, a ``{"mobile": .., "fibre": ..}`` mapping or ``"mobile=X,fibre=Y"``."""
-        if isinstance(value, Budget):
-            return value
-        if isinstance(value, Mapping):
-            parts = dict(value)
-        elif isinstance(value, str) and "=" in value:
-            parts = {}
-            for part in filter(None, (p.strip() for p in value.split(","))):
-                name, _, amount = part.partition("=")
-                parts[name.strip()] = amount.strip()
-        else:
-            return cls(total_vnd=_amount(value, "budget"))
-        unknown = sorted(set(parts) - {"mobile", "fibre"})
-        if unknown or len(parts) != 2:
-            raise InputError(
-                f"budget: expected one amount (e.g. 30e9) or mobile=...,fibre=... (both), "
-                f"got {value!r}"
-            )
-        return cls(mobile_vnd=_amount(parts["mobile"], "budget mobile"),
-                   fibre_vnd=_amount(parts["fibre"], "budget fibre"))
-
-    @property
-    def shared(self) -> bool:
-        """True for one budget shared by mobile and fibre."""
-        return self.total_vnd is not None
-
-    @property
-    def total(self) -> float:
-        """The whole amount available."""
-        if self.shared:
-            return float(self.total_vnd)  # type: ignore[arg-type]
-        return float(self.mobile_vnd) + float(self.fibre_vnd)  # type: ignore[arg-type]
-
-    def scaled(self, factor: float) -> Budget:
-        """This budget times ``factor`` (each part)."""
-        if self.shared:
-            return Budget(total_vnd=self.total * factor)
-        return Budget(mobile_vnd=self.mobile_vnd * factor,  # type: ignore[operator]
-                      fibre_vnd=self.fibre_vnd * factor)  # type: ignore[operator]
-
-
-def _amount(value: object, what: str) -> float:
-    try:
-        amount = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as err:
-        raise InputError(f"{what}: {value!r} is not a number of VND; e.g. 30e9") from err
-    if not math.isfinite(amount) or amount < 0:
-        raise InputError(f"{what}: {value!r} must be a finite amount of VND >= 0; e.g. 30e9")
-    return amount
+#: Relative gap of the second solve (the cost among the best choices).
+COST_REL_GAP = 1e-9
 
 
 @dataclass(frozen=True)
@@ -120,8 +64,11 @@ class Problem:
         (n_c,) cost of each candidate, VND.
     must
         (n_c,) boolean: pinned candidates.
-    segment_weight
-        (n_s,) weight of the village a segment ends at (0 for trunk segments).
+    fibre_weight
+        (n_f,) weight of each village without fibre.
+    fibre_cover
+        (n_f, n_s) sparse boolean: building segment s serves village v (the node at the
+        village the segment ends at reaches it; trunk segments serve nobody).
     segment_cost
         (n_s,) cost of each segment (drop included), VND.
     segment_parent
@@ -132,7 +79,8 @@ class Problem:
     cover: sparse.csr_matrix
     site_cost: np.ndarray
     must: np.ndarray
-    segment_weight: np.ndarray
+    fibre_weight: np.ndarray
+    fibre_cover: sparse.csr_matrix
     segment_cost: np.ndarray
     segment_parent: np.ndarray
 
@@ -146,19 +94,43 @@ class Problem:
         """Number of fibre segments."""
         return len(self.segment_cost)
 
+    def served(self, site: np.ndarray, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mobile rows, fibre rows) newly served by a choice, as boolean masks."""
+        mobile = _any_of(self.cover, site)
+        fibre = _any_of(self.fibre_cover, segment)
+        return mobile, fibre
+
     def objective(self, site: np.ndarray, segment: np.ndarray) -> float:
         """Weight newly served by a choice."""
-        served = np.asarray(self.cover[:, np.flatnonzero(site)].sum(axis=1)).ravel() > 0
-        return float(self.mobile_weight[served].sum() + self.segment_weight[segment].sum())
+        mobile, fibre = self.served(site, segment)
+        return float(self.mobile_weight[mobile].sum() + self.fibre_weight[fibre].sum())
 
     def cost(self, site: np.ndarray, segment: np.ndarray) -> tuple[float, float]:
         """(mobile cost, fibre cost) of a choice."""
         return float(self.site_cost[site].sum()), float(self.segment_cost[segment].sum())
 
+    def with_weights(self, mobile_weight: np.ndarray, fibre_weight: np.ndarray) -> Problem:
+        """The same choice with other village weights."""
+        return Problem(mobile_weight, self.cover, self.site_cost, self.must, fibre_weight,
+                       self.fibre_cover, self.segment_cost, self.segment_parent)
+
+
+def _any_of(matrix: sparse.spmatrix, chosen: np.ndarray) -> np.ndarray:
+    cols = np.flatnonzero(chosen)
+    if len(cols) == 0 or matrix.shape[0] == 0:
+        return np.zeros(matrix.shape[0], dtype=bool)
+    return np.asarray(sparse.csc_matrix(matrix)[:, cols].sum(axis=1)).ravel() > 0
+
 
 @dataclass(frozen=True)
 class Solution:
-    """A choice of sites and segments, how good it is and how it was found."""
+    """
+    A choice of sites and segments, how good it is and how it was found.
+
+    ``bound`` is the solver's proven upper bound on the best weight (NaN when none);
+    ``status`` HiGHS's model status (``"optimal"``, ``"time limit reached"``...) or
+    ``"greedy"``.
+    """
 
     site: np.ndarray
     segment: np.ndarray
@@ -174,6 +146,11 @@ class Solution:
         if not math.isfinite(self.bound):
             return math.nan
         return max(self.bound - self.objective, 0.0) / max(abs(self.objective), 1e-9)
+
+    @property
+    def proven(self) -> bool:
+        """True when the solver proved this choice optimal (within its gap tolerance)."""
+        return self.status == "optimal"
 
 
 def must_cost(problem: Problem) -> float:
@@ -193,161 +170,383 @@ def check_budget(problem: Problem, budget: Budget) -> None:
         )
 
 
-def solve_milp(problem: Problem, budget: Budget, *, time_limit_s: float = 30.0) -> Solution:
+@dataclass(frozen=True)
+class Compact:
     """
-    The exact answer: a mixed-integer programme solved by HiGHS through PuLP.
+    The rows of a problem as the MILP sees them (see :func:`compact`).
 
-    Returns the best choice found within ``time_limit_s`` with HiGHS's bound on the
-    optimum (``bound``; equal to ``objective`` when proven optimal).
+    Attributes
+    ----------
+    column_weight
+        (n_c + n_s,) weight on each site and segment variable (villages it alone serves).
+    rows
+        (n_rows, n_c + n_s) sparse boolean: the items serving each remaining row.
+    row_weight
+        (n_rows,) summed weight of the villages merged into each row.
+    villages
+        How many villages (with weight, served by some item) the rows stand for.
+    """
+
+    column_weight: np.ndarray
+    rows: sparse.csr_matrix
+    row_weight: np.ndarray
+    villages: int
+
+
+def compact(problem: Problem) -> Compact:
+    """
+    Villages as few MILP rows: same items → one row, one item → a weight on that item.
+
+    Examples
+    --------
+    >>> cover = sparse.csr_matrix(np.array([[1, 1], [1, 1], [0, 1], [0, 0]], dtype=bool))
+    >>> p = Problem(np.array([1.0, 2.0, 4.0, 8.0]), cover, np.ones(2), np.zeros(2, bool),
+    ...             np.zeros(0), sparse.csr_matrix((0, 0), dtype=bool), np.zeros(0),
+    ...             np.zeros(0, dtype=np.int64))
+    >>> c = compact(p)
+    >>> c.column_weight.tolist(), c.rows.toarray().tolist(), c.row_weight.tolist()
+    ([0.0, 4.0], [[True, True]], [3.0])
+    """
+    n_c = problem.n_sites
+    both = sparse.bmat([[sparse.csr_matrix(problem.cover), None],
+                        [None, sparse.csr_matrix(problem.fibre_cover)]], format="csr",
+                       dtype=bool) if problem.n_sites or problem.n_segments else None
+    weight = np.concatenate([problem.mobile_weight, problem.fibre_weight]).astype(float)
+    n_cols = n_c + problem.n_segments
+    if both is None or both.shape[0] == 0:
+        return Compact(np.zeros(n_cols), sparse.csr_matrix((0, n_cols), dtype=bool),
+                       np.zeros(0), 0)
+    both.sum_duplicates()
+    both.sort_indices()
+    count = np.diff(both.indptr)
+    keep = (weight > 0) & (count > 0)
+    column_weight = np.zeros(n_cols)
+    single = np.flatnonzero(keep & (count == 1))
+    np.add.at(column_weight, both.indices[both.indptr[single]], weight[single])
+    groups: dict[bytes, int] = {}
+    row_weight: list[float] = []
+    members: list[np.ndarray] = []
+    for r in np.flatnonzero(keep & (count > 1)):
+        cols = both.indices[both.indptr[r]:both.indptr[r + 1]]
+        key = cols.tobytes()
+        g = groups.get(key)
+        if g is None:
+            groups[key] = len(row_weight)
+            row_weight.append(float(weight[r]))
+            members.append(cols)
+        else:
+            row_weight[g] += float(weight[r])
+    lengths = np.array([len(m) for m in members], dtype=np.int64)
+    rows = sparse.csr_matrix(
+        (np.ones(int(lengths.sum()), dtype=bool),
+         np.concatenate(members) if members else np.zeros(0, dtype=np.int64),
+         np.r_[0, np.cumsum(lengths)]), shape=(len(members), n_cols))
+    return Compact(column_weight, rows, np.asarray(row_weight, dtype=float), int(keep.sum()))
+
+
+def solve_milp(
+    problem: Problem,
+    budget: Budget,
+    *,
+    time_limit_s: float = 30.0,
+    start: Solution | None = None,
+) -> Solution:
+    """
+    The exact answer: the best weight within the budget, and the cheapest such choice.
+
+    Two solves of a mixed-integer programme by HiGHS: the first maximises the weight
+    newly served; the second minimises the cost among choices with at least that weight
+    (each within ``time_limit_s``). Both start from a feasible choice (``start``, else
+    the greedy answer), so neither reports less than it. Returns the choice with
+    HiGHS's bound on the best weight (``bound``; equal to ``objective`` when proven).
 
     Examples
     --------
     >>> p = Problem(np.array([3.0, 1.0]), sparse.csr_matrix(np.eye(2, dtype=bool)),
     ...             np.array([1.0, 1.0]), np.zeros(2, dtype=bool), np.zeros(0),
-    ...             np.zeros(0), np.zeros(0, dtype=np.int64))
+    ...             sparse.csr_matrix((0, 0), dtype=bool), np.zeros(0),
+    ...             np.zeros(0, dtype=np.int64))
     >>> solve_milp(p, Budget(total_vnd=1.0)).site.tolist()
     [True, False]
     """
-    try:
-        import pulp
-    except ImportError as err:  # pragma: no cover - a core dependency
-        raise MissingDependencyError("the plan needs PuLP and highspy: pip install geo_dx") from err
     check_budget(problem, budget)
-    start = time.perf_counter()
-    cover = sparse.csr_matrix(problem.cover)
-    rows = np.flatnonzero(np.diff(cover.indptr) > 0)
+    begin = time.perf_counter()
+    start = start if start is not None else solve_greedy(problem, budget)
     n_c, n_s = problem.n_sites, problem.n_segments
     if n_c == 0 and n_s == 0:
-        empty = Solution(np.zeros(0, bool), np.zeros(0, bool), 0.0, 0.0, "optimal", 0.0, "none")
-        return empty
-    prob = pulp.LpProblem("geo_dx_plan", pulp.LpMaximize)
-    new = getattr(prob, "add_variable", None) or (
-        lambda name, low=None, up=None, cat="Continuous": pulp.LpVariable(name, low, up, cat=cat))
-    x = [new(f"x{j}", 0, 1, cat=pulp.LpBinary) for j in range(n_c)]
-    y = [new(f"y{s}", 0, 1, cat=pulp.LpBinary) for s in range(n_s)]
-    z = {i: new(f"z{i}", 0, 1) for i in rows}
-    terms = [(z[i], float(problem.mobile_weight[i])) for i in rows]
-    terms += [(y[s], float(problem.segment_weight[s])) for s in range(n_s)
-              if problem.segment_weight[s]]
-    prob += pulp.LpAffineExpression(terms)
-    for i in rows:
-        cols = cover.indices[cover.indptr[i]:cover.indptr[i + 1]]
-        prob += pulp.LpAffineExpression([(z[i], 1.0)] + [(x[j], -1.0) for j in cols]) <= 0
-    for s in range(n_s):
-        p = problem.segment_parent[s]
-        if p >= 0:
-            prob += y[s] - y[p] <= 0
-    site_cost = pulp.LpAffineExpression([(x[j], float(problem.site_cost[j])) for j in range(n_c)])
-    fibre_cost = pulp.LpAffineExpression(
-        [(y[s], float(problem.segment_cost[s])) for s in range(n_s)])
-    if budget.shared:
-        prob += site_cost + fibre_cost <= budget.total
-    else:
-        prob += site_cost <= float(budget.mobile_vnd)  # type: ignore[arg-type]
-        prob += fibre_cost <= float(budget.fibre_vnd)  # type: ignore[arg-type]
-    for j in np.flatnonzero(problem.must):
-        x[j].lowBound = 1
-    solver = pulp.HiGHS(msg=False, timeLimit=float(time_limit_s), gapRel=MIP_REL_GAP, threads=1)
-    prob.solve(solver)
-    status = _status(prob, pulp.LpStatus[prob.status].lower())
-    site = np.array([(v.varValue or 0.0) > 0.5 for v in x], dtype=bool)
-    segment = np.array([(v.varValue or 0.0) > 0.5 for v in y], dtype=bool)
-    segment = _close_upwards(segment, problem.segment_parent)
+        return Solution(np.zeros(0, bool), np.zeros(0, bool), 0.0, 0.0, "optimal", 0.0, "none")
+    rows = compact(problem)
+    model = _Model(problem, rows, budget)
+    first = model.solve(_values(problem, rows, start), maximise_weight=True,
+                        time_limit_s=time_limit_s)
+    if first is None:  # no solution found in time: the start stands, status said
+        status = model.status
+        logger.warning("MILP (%s) found no solution; keeping the greedy answer", status)
+        return Solution(start.site, start.segment, start.objective, model.bound, status,
+                        time.perf_counter() - begin, "greedy (HiGHS found none in time)")
+    site, segment = first
     objective = problem.objective(site, segment)
-    bound = _dual_bound(prob, objective, status)
-    seconds = time.perf_counter() - start
-    logger.info("MILP (%s): objective %.3f, bound %.3f, %.2f s", status, objective, bound,
-                seconds)
-    return Solution(site, segment, objective, bound, status, seconds, "HiGHS (PuLP)")
+    status, bound = model.status, max(model.bound, objective)
+    if objective < start.objective:  # cannot happen with a start HiGHS accepted
+        site, segment, objective = start.site, start.segment, start.objective
+    second = model.solve(_values(problem, rows, Solution(site, segment, objective, bound,
+                                                         status, 0.0, "")),
+                         maximise_weight=False, time_limit_s=time_limit_s,
+                         weight_at_least=objective)
+    if second is not None:
+        cheaper = problem.objective(*second) >= objective - _tolerance(objective)
+        if cheaper and sum(problem.cost(*second)) <= sum(problem.cost(site, segment)):
+            site, segment = second
+            objective = problem.objective(site, segment)
+    seconds = time.perf_counter() - begin
+    logger.info("MILP (%s): objective %.3f, bound %.3f, cost %.0f, %.2f s, %d rows for %d "
+                "villages", status, objective, bound, sum(problem.cost(site, segment)),
+                seconds, rows.rows.shape[0], rows.villages)
+    return Solution(site, segment, objective, bound, status, seconds, "HiGHS")
 
 
-def _status(prob: object, fallback: str) -> str:
-    """HiGHS's own model status (PuLP reports a time-limited answer as optimal)."""
-    model = getattr(prob, "solverModel", None)
+def _tolerance(weight: float) -> float:
+    return 1e-7 * max(abs(weight), 1.0)
+
+
+def _values(problem: Problem, rows: Compact, solution: Solution) -> np.ndarray:
+    """Column values of a choice in the MILP (sites, segments, then the row variables)."""
+    chosen = np.r_[solution.site, solution.segment].astype(float)
+    z = (rows.rows @ chosen > 0).astype(float) if rows.rows.shape[0] else np.zeros(0)
+    return np.r_[chosen, z]
+
+
+class _Model:
+    """The MILP in HiGHS: columns sites, segments, one per compacted row."""
+
+    def __init__(self, problem: Problem, rows: Compact, budget: Budget) -> None:
+        try:
+            import highspy
+        except ImportError as err:  # pragma: no cover - a core dependency
+            raise MissingDependencyError("the plan needs highspy: pip install geo_dx") from err
+        self.highspy = highspy
+        self.problem, self.rows, self.budget = problem, rows, budget
+        self.status, self.bound = "not set", math.nan
+        n_c, n_s, n_r = problem.n_sites, problem.n_segments, rows.rows.shape[0]
+        self.n_items = n_c + n_s
+        inf = highspy.kHighsInf
+        # z_r - Σ items of r <= 0
+        cover = rows.rows.tocsr()
+        blocks = [sparse.hstack([-cover.astype(float), sparse.identity(n_r)], format="csr")]
+        lower, upper = [np.full(n_r, -inf)], [np.zeros(n_r)]
+        # y_s - y_parent <= 0
+        child = np.flatnonzero(problem.segment_parent >= 0)
+        if len(child):
+            tree = sparse.csr_matrix(
+                (np.r_[np.ones(len(child)), -np.ones(len(child))],
+                 (np.r_[np.arange(len(child)), np.arange(len(child))],
+                  n_c + np.r_[child, problem.segment_parent[child]])),
+                shape=(len(child), self.n_items + n_r))
+            blocks.append(tree)
+            lower.append(np.full(len(child), -inf))
+            upper.append(np.zeros(len(child)))
+        cost = np.r_[problem.site_cost, problem.segment_cost, np.zeros(n_r)]
+        site_part = np.r_[problem.site_cost, np.zeros(n_s + n_r)]
+        fibre_part = np.r_[np.zeros(n_c), problem.segment_cost, np.zeros(n_r)]
+        pools = ([(cost, budget.total)] if budget.shared else
+                 [(site_part, float(budget.mobile_vnd)),  # type: ignore[arg-type]
+                  (fibre_part, float(budget.fibre_vnd))])  # type: ignore[arg-type]
+        for row, limit in pools:
+            if math.isfinite(limit):
+                blocks.append(sparse.csr_matrix(row.reshape(1, -1)))
+                lower.append(np.array([-inf]))
+                upper.append(np.array([limit]))
+        self.matrix = sparse.vstack(blocks, format="csr")
+        self.row_lower, self.row_upper = np.concatenate(lower), np.concatenate(upper)
+        self.weight = np.r_[rows.column_weight, rows.row_weight]
+        self.cost = cost
+        self.col_lower = np.r_[problem.must.astype(float), np.zeros(n_s + n_r)]
+        self.col_upper = np.ones(self.n_items + n_r)
+
+    def solve(self, start: np.ndarray, *, maximise_weight: bool, time_limit_s: float,
+              weight_at_least: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """One HiGHS solve from ``start``; the choice found, or None."""
+        hs = self.highspy
+        matrix, lower, upper = self.matrix, self.row_lower, self.row_upper
+        if weight_at_least is not None:
+            matrix = sparse.vstack([matrix, sparse.csr_matrix(self.weight.reshape(1, -1))],
+                                   format="csr")
+            lower = np.r_[lower, weight_at_least - _tolerance(weight_at_least)]
+            upper = np.r_[upper, hs.kHighsInf]
+        lp = hs.HighsLp()
+        lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
+        lp.col_cost_ = self.weight if maximise_weight else self.cost
+        lp.sense_ = hs.ObjSense.kMaximize if maximise_weight else hs.ObjSense.kMinimize
+        lp.col_lower_, lp.col_upper_ = self.col_lower, self.col_upper
+        lp.row_lower_, lp.row_upper_ = lower, upper
+        lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        lp.a_matrix_.value_ = matrix.data.astype(float)
+        lp.integrality_ = ([hs.HighsVarType.kInteger] * self.n_items
+                           + [hs.HighsVarType.kContinuous] * (lp.num_col_ - self.n_items))
+        h = _quiet_highs(hs)
+        for option, value in (("output_flag", False), ("threads", 1), ("random_seed", 0),
+                              ("time_limit", float(max(time_limit_s, 0.05))),
+                              ("mip_rel_gap", MIP_REL_GAP if maximise_weight else COST_REL_GAP)):
+            h.setOptionValue(option, value)
+        h.passModel(lp)
+        sol = hs.HighsSolution()
+        sol.col_value = start
+        sol.value_valid = True
+        h.setSolution(sol)
+        h.run()
+        status = str(h.modelStatusToString(h.getModelStatus())).lower()
+        info = h.getInfo()
+        if maximise_weight:
+            self.status = status
+            bound = float(info.mip_dual_bound)
+            self.bound = bound if math.isfinite(bound) else math.nan
+        if info.primal_solution_status != 2:  # no feasible solution
+            return None
+        values = np.asarray(h.getSolution().col_value[: self.n_items]) > 0.5
+        n_c = self.problem.n_sites
+        return values[:n_c], _close_upwards(values[n_c:], self.problem.segment_parent)
+
+
+def _quiet_highs(hs: Any) -> Any:
+    """A new HiGHS instance without its banner (printed by C code to the process's stdout)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
     try:
-        return str(model.modelStatusToString(model.getModelStatus())).lower()  # type: ignore
-    except AttributeError:  # pragma: no cover - solver versions
-        return fallback
-
-
-def _dual_bound(prob: object, objective: float, status: str) -> float:
-    """HiGHS's bound on the optimum (PuLP minimises −objective for a maximisation)."""
-    model = getattr(prob, "solverModel", None)
-    if model is None:
-        return objective if status == "optimal" else math.nan  # pragma: no cover
-    try:
-        info = model.getInfo()
-        bound = -float(info.mip_dual_bound)
-    except (AttributeError, TypeError, ValueError):  # pragma: no cover - solver versions
-        return objective if status == "optimal" else math.nan  # pragma: no cover
-    if not math.isfinite(bound):
-        return objective if status == "optimal" else math.nan  # pragma: no cover
-    return max(bound, objective)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            return hs.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def solve_greedy(problem: Problem, budget: Budget) -> Solution:
     """
     The greedy answer: best newly-served weight per VND first, while affordable.
 
-    Pinned candidates are taken first. For fibre the price of a village is the cost of
-    the segments not yet built on its route, so a shared trunk is paid once.
+    Pinned candidates are taken first. For fibre the price of reaching a village is the
+    cost of the segments not yet built on its route, so a shared trunk is paid once, and
+    its gain the weight its new node (and the nodes built on the way) newly serve.
+    Candidate sites are examined lazily (their gain only falls as villages get served).
 
     Examples
     --------
     >>> p = Problem(np.array([3.0, 1.0]), sparse.csr_matrix(np.eye(2, dtype=bool)),
     ...             np.array([1.0, 1.0]), np.zeros(2, dtype=bool), np.zeros(0),
-    ...             np.zeros(0), np.zeros(0, dtype=np.int64))
+    ...             sparse.csr_matrix((0, 0), dtype=bool), np.zeros(0),
+    ...             np.zeros(0, dtype=np.int64))
     >>> solve_greedy(p, Budget(total_vnd=2.0)).site.tolist()
     [True, True]
     """
     check_budget(problem, budget)
-    start = time.perf_counter()
-    cover_t = sparse.csr_matrix(problem.cover).T.tocsr().astype(np.float64)
-    n_c, n_s = problem.n_sites, problem.n_segments
+    begin = time.perf_counter()
     site = problem.must.copy()
-    segment = np.zeros(n_s, dtype=bool)
-    unserved = np.ones(len(problem.mobile_weight), dtype=bool)
-    unserved[np.asarray(sparse.csr_matrix(problem.cover)[:, np.flatnonzero(site)].sum(axis=1))
-             .ravel() > 0] = False
-    path = _segment_paths(problem.segment_parent)
-    ends = np.flatnonzero(problem.segment_weight > 0)
-    remaining = {"total": budget.total - float(problem.site_cost[site].sum())}
-    if not budget.shared:
-        remaining = {"mobile": float(budget.mobile_vnd) - float(problem.site_cost[site].sum()),
-                     "fibre": float(budget.fibre_vnd)}
+    segment = np.zeros(problem.n_segments, dtype=bool)
+    mobile_open = ~problem.served(site, segment)[0]
+    fibre_open = np.ones(len(problem.fibre_weight), dtype=bool)
+    remaining = ({"total": budget.total - must_cost(problem)} if budget.shared else
+                 {"mobile": float(budget.mobile_vnd) - must_cost(problem),  # type: ignore[arg-type]
+                  "fibre": float(budget.fibre_vnd)})  # type: ignore[arg-type]
     site_pool = "total" if budget.shared else "mobile"
     fibre_pool = "total" if budget.shared else "fibre"
+    sites = _LazySites(problem, mobile_open, site)
+    routes = _Routes(problem)
     while True:
-        gain_site = cover_t @ (problem.mobile_weight * unserved)
-        ok_site = ~site & (gain_site > 0) & (problem.site_cost <= remaining[site_pool] + 1e-6)
-        ratio_site = np.where(ok_site, gain_site / np.maximum(problem.site_cost, 1e-9), -1.0)
-        if len(ends):
-            price = path[ends] @ (problem.segment_cost * ~segment)
-            ok_fibre = ~segment[ends] & (price <= remaining[fibre_pool] + 1e-6)
-            ratio_fibre = np.where(ok_fibre, problem.segment_weight[ends]
-                                   / np.maximum(price, 1e-9), -1.0)
-        else:
-            price = ratio_fibre = np.zeros(0)
-        best_site = int(np.argmax(ratio_site)) if n_c else -1
-        best_fibre = int(np.argmax(ratio_fibre)) if len(ends) else -1
-        r_site = ratio_site[best_site] if best_site >= 0 else -1.0
-        r_fibre = ratio_fibre[best_fibre] if best_fibre >= 0 else -1.0
+        j, r_site = sites.best(remaining[site_pool])
+        e, r_fibre, price = routes.best(fibre_open, segment, remaining[fibre_pool])
         if max(r_site, r_fibre) <= 0:
             break
         if r_site >= r_fibre:
-            site[best_site] = True
-            remaining[site_pool] -= problem.site_cost[best_site]
-            col = cover_t.indices[cover_t.indptr[best_site]:cover_t.indptr[best_site + 1]]
-            unserved[col] = False
+            site[j] = True
+            remaining[site_pool] -= problem.site_cost[j]
+            sites.take(j)
         else:
-            s = ends[best_fibre]
-            on_route = path[s].indices
-            remaining[fibre_pool] -= price[best_fibre]
-            segment[on_route] = True
+            built = routes.build(e, segment)
+            remaining[fibre_pool] -= price
+            fibre_open &= ~_any_of(problem.fibre_cover, built)
     objective = problem.objective(site, segment)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - begin
     logger.info("greedy: objective %.3f, %.2f s", objective, seconds)
     return Solution(site, segment, objective, math.nan, "greedy", seconds, "greedy")
+
+
+class _LazySites:
+    """Candidate sites in a heap by weight per VND, re-evaluated only when on top."""
+
+    def __init__(self, problem: Problem, open_rows: np.ndarray, taken: np.ndarray) -> None:
+        self.cover_t = sparse.csr_matrix(problem.cover).T.tocsr()
+        self.weight, self.cost, self.open = problem.mobile_weight, problem.site_cost, open_rows
+        gain = self.cover_t.astype(float) @ (self.weight * open_rows)
+        self.heap = [(-_ratio(gain[j], self.cost[j]), j) for j in np.flatnonzero(~taken)
+                     if gain[j] > 0]
+        heapq.heapify(self.heap)
+
+    def gain(self, j: int) -> float:
+        rows = self.cover_t.indices[self.cover_t.indptr[j]:self.cover_t.indptr[j + 1]]
+        return float(self.weight[rows][self.open[rows]].sum())
+
+    def best(self, money: float) -> tuple[int, float]:
+        while self.heap:
+            neg, j = self.heap[0]
+            if self.cost[j] > money + 1e-6:  # money only shrinks: never affordable again
+                heapq.heappop(self.heap)
+                continue
+            ratio = _ratio(self.gain(j), self.cost[j])
+            if ratio <= 0:
+                heapq.heappop(self.heap)
+                continue
+            if ratio < -neg - 1e-12 * max(1.0, abs(neg)):
+                heapq.heapreplace(self.heap, (-ratio, j))
+                continue
+            return j, ratio
+        return -1, -1.0
+
+    def take(self, j: int) -> None:
+        heapq.heappop(self.heap)
+        rows = self.cover_t.indices[self.cover_t.indptr[j]:self.cover_t.indptr[j + 1]]
+        self.open[rows] = False
+
+
+class _Routes:
+    """Fibre options: building the route to each segment whose end serves someone."""
+
+    def __init__(self, problem: Problem) -> None:
+        fibre_cover = sparse.csc_matrix(problem.fibre_cover)
+        self.ends = np.flatnonzero(np.diff(fibre_cover.indptr) > 0)
+        self.path = _segment_paths(problem.segment_parent)[self.ends]  # ends × segments
+        self.reach = (self.path @ fibre_cover.T.astype(float)).tocsr()  # ends × villages
+        self.reach.data[:] = 1.0
+        self.weight, self.cost = problem.fibre_weight, problem.segment_cost
+        self.stale = True
+        self.price = self.gain = np.zeros(len(self.ends))
+
+    def best(self, open_rows: np.ndarray, built: np.ndarray, money: float
+             ) -> tuple[int, float, float]:
+        if len(self.ends) == 0:
+            return -1, -1.0, 0.0
+        if self.stale:
+            self.price = self.path @ (self.cost * ~built)
+            self.gain = self.reach @ (self.weight * open_rows)
+            self.stale = False
+        ok = (self.gain > 0) & (self.price <= money + 1e-6)
+        ratio = np.where(ok, self.gain / np.maximum(self.price, 1e-9), -1.0)
+        e = int(np.argmax(ratio))
+        return e, float(ratio[e]), float(self.price[e])
+
+    def build(self, e: int, built: np.ndarray) -> np.ndarray:
+        """Build the route to option ``e`` into ``built``; the segments newly built."""
+        on_route = self.path[e].indices
+        new = np.zeros(len(built), dtype=bool)
+        new[on_route[~built[on_route]]] = True
+        built |= new
+        self.stale = True
+        return new
+
+
+def _ratio(weight: float, cost: float) -> float:
+    return float(weight) / cost if cost > 0 else (math.inf if weight > 0 else 0.0)
 
 
 def _segment_paths(parent: np.ndarray) -> sparse.csr_matrix:
@@ -372,3 +571,18 @@ def _close_upwards(segment: np.ndarray, parent: np.ndarray) -> np.ndarray:
             out[t] = True
             t = parent[t]
     return out
+
+
+def route_prices(parent: np.ndarray, cost: np.ndarray, built: np.ndarray) -> np.ndarray:
+    """
+    For each segment, the cost of building the route to it: its segments not yet built.
+
+    Examples
+    --------
+    >>> route_prices(np.array([-1, 0, 1]), np.array([5.0, 2.0, 1.0]),
+    ...              np.array([True, False, False])).tolist()
+    [0.0, 2.0, 3.0]
+    """
+    if len(parent) == 0:
+        return np.zeros(0)
+    return np.asarray(_segment_paths(parent) @ (cost * ~np.asarray(built, dtype=bool)))

@@ -34,6 +34,7 @@ from geo_dx.plan.model import PlanResult
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.rollout import rollout_clusters
 from geo_dx.run.folder import RunSummary
+from geo_dx.run.plan_outputs import gap_rule_settings
 from geo_dx.run.progress import stage
 from geo_dx.run.report import build_summary
 from geo_dx.schema import MOBILE_BROADBAND
@@ -286,7 +287,8 @@ def _plan(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
                                   within_source=f"the communes in {inputs.communes}")
                   if inputs.candidates else None)
     return plan(ranked.villages, budget_vnd=inputs.budget, candidates=candidates,
-                coverage=decided.coverage, dem=read.dem, roads=read.roads, config=config,
+                coverage=decided.coverage, dem=read.dem, roads=read.roads,
+                communes=read.communes, config=config,
                 calibration=decided.calibration if config.terrain.calibrate else None)
 
 
@@ -302,7 +304,9 @@ def _summary(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
         evidence=[{"label": ev.label, "class": ev.technology_class, "source": ev.source,
                    "villages_covered": int(ev.covered.sum())} for ev in read.evidence],
         extra={**_signal_sections(ranked.villages, decided.model, decided.calibration, config),
-               "indicators": indicator_summary(ranked.villages, config.targets)})
+               "indicators": indicator_summary(ranked.villages, config.targets),
+               "gap_rule": gap_rule_settings(config, model=decided.model, calibration=(
+                   decided.calibration if config.terrain.calibrate else None))})
     return RunSummary(
         title=inputs.title, analysis=analysis, language=config.language,
         synthetic=inputs.synthetic or "synthetic" in inputs.title.lower(),

@@ -7,16 +7,19 @@ default) through :mod:`geo_dx.i18n`; the English messages are grouped in :data:`
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from geo_dx.config import Config
+from geo_dx.config import Config, PlanConfig, config_from_dict
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
+from geo_dx.plan.budget import Budget
 from geo_dx.plan.model import PLAN_COLUMNS, PlanResult
-from geo_dx.plan.optimise import Budget
+from geo_dx.signal.calibration import Calibration
 
 #: User-facing texts of the plan outputs (console, chart): English msgids, translated by
 #: :func:`geo_dx.i18n.translator` (Vietnamese in ``geo_dx/locale/vi/LC_MESSAGES/geo_dx.po``).
@@ -48,6 +51,11 @@ PLAN_TEXT: dict[str, str] = {
     "costs_warning": N_("Unit costs are indicative defaults: replace them with the province's "
                         "own ([plan.costs] in the config)."),
     "not_applicable": N_("n/a"),
+    "model": N_("coverage model {model}: what each item is credited with is what the gaps "
+                "say once it is built"),
+    "greedy_within": N_("greedy answer within {share} of the bound"),
+    "curve_unproven": N_("{n} budget-curve step(s) stopped at the time limit: their figure "
+                         "is the best found, at least the greedy one"),
 }
 
 
@@ -77,6 +85,12 @@ PLAN_STATUS_TEXT: dict[str, str] = {
     "not solved": N_("not solved"),
     "undefined": N_("status unknown"),
 }
+
+
+#: plan.csv columns only fibre items fill, and only site items fill (GeoPackage tables).
+FIBRE_ONLY: tuple[str, ...] = ("route_km", "route_ends", "start_node_id")
+SITE_ONLY: tuple[str, ...] = ("candidate_id", "name", "generated_by", "site_ref",
+                              "antenna_height_m")
 
 
 def _text(tr: Translator, key: str, **values: Any) -> str:
@@ -186,8 +200,8 @@ def plan_tables(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
     """
     items = result.items
     is_site = (items["kind"] != "fibre").to_numpy()
-    sites = items[is_site].drop(columns=["route_km"])
-    fibre = items[~is_site].drop(columns=["candidate_id", "generated_by"])
+    sites = items[is_site].drop(columns=[c for c in FIBRE_ONLY if c in items])
+    fibre = items[~is_site].drop(columns=[c for c in SITE_ONLY if c in items])
     return {"plan_sites": sites.reset_index(drop=True), "plan_fibre": fibre.reset_index(drop=True)}
 
 
@@ -309,6 +323,11 @@ def format_plan(plan: dict[str, Any], *, language: str = DEFAULT_LANGUAGE) -> st
               "share": tr.percent(min(quick, 1.0))}
     lines.append("  " + (_text(tr, "proven", **values) if plan["status"] == "optimal" else
                          _text(tr, "best_found", status=_status(tr, plan["status"]), **values)))
+    if plan.get("coverage_model"):
+        lines.append("  " + _text(tr, "model", model=plan["coverage_model"]))
+    unproven = sum(1 for step in plan.get("curve", []) if step.get("proven") is False)
+    if unproven:
+        lines.append("  " + _text(tr, "curve_unproven", n=tr.number(unproven)))
     unservable = plan["unservable"]["mobile"] + plan["unservable"]["fibre"]
     if unservable:
         lines.append("  " + _text(tr, "unservable", n=tr.number(unservable)))
@@ -325,18 +344,25 @@ def _status(tr: Translator, status: str) -> str:
 def plan_run(
     run_dir: str | Path,
     *,
-    budget: Budget | float | str,
+    budget: Budget | float | str | Mapping[str, float],
     candidates: str | Path | None = None,
     config: Config | None = None,
+    plan_options: PlanConfig | None = None,
 ) -> PlanResult:
     """
     Plan on a finished run without recomputing it, and write the plan into its folder.
+
+    Without ``config`` the plan uses the run's own gap rule (``summary.json`` →
+    ``gap_rule``: the model, reach, signal and dispute options, the calibration it
+    applied), so that it claims what the run's gaps would say; ``plan_options`` replaces
+    the ``plan`` section (budget options, pins, costs).
 
     Reads the run back (:func:`geo_dx.run.folder.read_run`: ``villages.gpkg`` with the
     villages' gaps and scores and the coverage, ``summary.json`` with the DEM and roads
     the run used and its CRS), plans, and rewrites the run folder atomically through the
     run's writer (:func:`geo_dx.run.writer.write_run_folder`) with ``plan.csv``,
-    ``budget_curve.png``, the ``plan_sites`` and ``plan_fibre`` tables, ``planned_by`` on
+    ``budget_curve.png``, the ``plan_sites`` and ``plan_fibre`` tables, ``plan_item`` and
+    ``plan_answer`` on
     the villages, the ``plan`` section of ``summary.json`` and the maps with the plan
     layer. What people read is in the run's language. A run another command rewrote
     while this one was planning is refused, not reverted.
@@ -359,18 +385,23 @@ def plan_run(
     from geo_dx.run.folder import read_run
     from geo_dx.run.writer import run_content, write_run_folder
 
-    config = config or Config()
     parsed = Budget.parse(budget)
     run = read_run(run_dir)
+    config, calibration, source = run_gap_rule(run.summary, config)
+    if plan_options is not None:
+        config = dataclasses.replace(config, plan=plan_options)
     content = run_content(run)
     dem = run.dem(required=True, crs=run.summary.crs or config.crs)
     roads = run.summary.inputs.get("roads")
     user = (read_candidates(candidates, within=content.communes,
                             within_source=f"the communes of the run in {run.folder}")
             if candidates else None)
-    villages = content.villages.drop(columns=["planned_by"], errors="ignore")
+    villages = content.villages.drop(columns=["planned_by", "plan_item", "plan_answer"],
+                                     errors="ignore")
     result = plan(villages, budget_vnd=parsed, candidates=user, coverage=content.coverage,
-                  dem=dem, roads=read_layer(roads) if roads else None, config=config)
+                  dem=dem, roads=read_layer(roads) if roads else None,
+                  communes=content.communes, config=config, calibration=calibration)
+    result = replace(result, summary={**result.summary, "settings_from": source})
     planned = replace(content, villages=result.villages, plan=result, plan_layer=None,
                       plan_items=None,
                       summary=run.summary.with_plan(result.summary, candidates=candidates))
@@ -378,6 +409,69 @@ def plan_run(
     write_run_folder(run.folder, planned, previous=run, inputs=tuple(Path(p) for p in used),
                      command="geo-dx plan")
     return result
+
+
+#: The sections of the configuration the gap rule reads (``summary.json`` → ``gap_rule``).
+GAP_RULE_SECTIONS: tuple[str, ...] = ("coverage", "terrain", "signal", "measured")
+
+
+def gap_rule_settings(config: Config, *, model: str,
+                      calibration: Calibration | None = None) -> dict[str, Any]:
+    """
+    What ``find_gaps`` decided with, for ``summary.json`` → ``gap_rule``: the model, the
+    coverage, terrain, signal and dispute options, the calibration offsets applied (full
+    precision), and the CRS. ``geo-dx plan`` plans with them (:func:`run_gap_rule`).
+
+    Examples
+    --------
+    >>> gap_rule_settings(Config(), model="radius")["terrain"]["model"]
+    'radius'
+    """
+    out: dict[str, Any] = {"crs": config.crs}
+    for name in GAP_RULE_SECTIONS:
+        section = getattr(config, name)
+        out[name] = {f.name: (dict(v) if isinstance(v, Mapping) else v)
+                     for f in dataclasses.fields(section)
+                     for v in [getattr(section, f.name)]}
+    out["terrain"]["model"] = model
+    out["calibration_offsets_db"] = (
+        None if calibration is None else
+        {f"{t}/{o}": float(v) for (t, o), v in calibration.offsets_db.items()})
+    return out
+
+
+def run_gap_rule(summary: Mapping[str, Any], config: Config | None
+                 ) -> tuple[Config, Calibration | None, str]:
+    """
+    The configuration and calibration to plan a finished run with, and where they come
+    from (``"run"``: the run's own ``gap_rule``; ``"config"``: the one given).
+
+    A run written before ``gap_rule`` was recorded gives its ``mobile_model`` and the
+    calibration offsets of its report.
+    """
+    settings = summary.get("gap_rule")
+    offsets = None
+    if settings:
+        offsets = settings.get("calibration_offsets_db")
+    else:
+        report = (summary.get("signal_calibration") or {})
+        offsets = report.get("offsets_db") if report.get("applied") else None
+    calibration = (Calibration({tuple(k.split("/", 1)) if "/" in k else (k, ""): float(v)
+                                for k, v in offsets.items()}) if offsets else None)
+    if config is not None:
+        return config, calibration if config.terrain.calibrate else None, "config"
+    if settings:
+        data: dict[str, Any] = {  # None: the default (TOML has no null)
+            k: {key: v for key, v in settings[k].items() if v is not None}
+            for k in GAP_RULE_SECTIONS if k in settings}
+        if settings.get("crs"):
+            data["crs"] = settings["crs"]
+    else:
+        data = {"terrain": {"model": summary.get("mobile_model", "auto"),
+                            "calibrate": calibration is not None}}
+    if summary.get("language"):
+        data["language"] = summary["language"]
+    return config_from_dict(data, source="summary.json → gap_rule"), calibration, "run"
 
 
 def plan_map_kwargs(result: PlanResult | None, *,

@@ -162,7 +162,7 @@ def rebuild_maps(run_dir: str | Path, *, commune_id: str | None = None) -> list[
 def run_content(run: FinishedRun) -> RunContent:
     """A finished run's content as read back (its place context from its own layers and DEM)."""
     from geo_dx.maps.context import PlaceContext
-    from geo_dx.maps.plan_layer import plan_layer_from_tables
+    from geo_dx.maps.plan_layer import plan_items_from_tables, plan_layer_from_tables
 
     layers = run.layers(("villages", "communes", "coverage"),
                         optional=("clusters", "towns", "roads", "plan_sites", "plan_fibre"))
@@ -173,9 +173,10 @@ def run_content(run: FinishedRun) -> RunContent:
                              "by an older geo_dx); re-run `geo-dx run`")
     villages, communes, coverage = (layers.pop(n) for n in ("villages", "communes", "coverage"))
     plan_layer = plan_layer_from_tables(layers, villages, language=run.summary.language)
-    tables = [layers.pop(n) for n in ("plan_sites", "plan_fibre") if n in layers]
-    items = (pd.concat([t.drop(columns=t.geometry.name) for t in tables], ignore_index=True)
-             .sort_values("rank", kind="stable") if tables else None)
+    # with their geometry: a dossier's map draws its commune's items
+    items = plan_items_from_tables(layers)
+    for name in ("plan_sites", "plan_fibre"):
+        layers.pop(name, None)
     context = PlaceContext.from_layers(dem=run.dem(required=False), roads=layers.get("roads"),
                                        towns=layers.get("towns"))
     return RunContent(villages, communes, coverage, run.summary, layers=layers, context=context,

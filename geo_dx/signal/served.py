@@ -67,10 +67,10 @@ def mobile_model(config: Config, dem: DemGrid | str | Path | None) -> str:
     >>> mobile_model(Config(), None)
     'radius'
     >>> from geo_dx.config import TerrainConfig
-    >>> mobile_model(Config(terrain=TerrainConfig(model="banana")), None)
+    >>> mobile_model(Config(terrain=TerrainConfig(model="itm")), None)
     Traceback (most recent call last):
     ...
-    geo_dx.errors.ConfigError: Config: terrain.model was 'banana'; allowed: 'auto', 'radius', ...
+    geo_dx.errors.InputError: terrain.model is 'itm' but no DEM was given; pass --dem ...
     """
     model = config.terrain.model
     if model not in ("auto", *MODELS):

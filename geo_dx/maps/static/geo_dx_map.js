@@ -8,6 +8,9 @@
 (function (root) {
   'use strict';
 
+  // Most pixels between a village found by search and the ridge that blocks its site.
+  var RIDGE_PX = 70;
+
   // Every text shown comes from data.labels (geo_dx/map_payload.py, LABELS).
   var T = {};
 
@@ -90,6 +93,56 @@
     table.appendChild(tr);
   }
 
+  // Pan at once so the open popup, and the ridge it marks, are on the map clear of its
+  // edges (the popup's auto-pan padding); a popup too tall for both scrolls its text.
+  function fitOpen(map, popup, ridge) {
+    var element = popup.getElement();
+    var wrapper = element && element.querySelector('.leaflet-popup-content-wrapper');
+    if (!wrapper) { return; }
+    var content = wrapper.querySelector('.leaflet-popup-content');
+    var o = popup.options, size = map.getSize();
+    var tl = L.point(o.autoPanPaddingTopLeft || [5, 5]);
+    var br = L.point(o.autoPanPaddingBottomRight || [5, 5]);
+    function extent() {
+      var origin = map.getContainer().getBoundingClientRect();
+      var r = wrapper.getBoundingClientRect();
+      var box = {left: r.left - origin.left, right: r.right - origin.left,
+                 top: r.top - origin.top, bottom: r.bottom - origin.top};
+      if (ridge) {
+        var p = map.latLngToContainerPoint(ridge);
+        box = {left: Math.min(box.left, p.x - 12), right: Math.max(box.right, p.x + 12),
+               top: Math.min(box.top, p.y - 12), bottom: Math.max(box.bottom, p.y + 12)};
+      }
+      return box;
+    }
+    var box = extent();
+    var extra = box.bottom - box.top - (size.y - tl.y - br.y);
+    if (extra > 0 && content) {
+      var before = wrapper.offsetHeight;
+      content.style.maxHeight = Math.max(120, content.offsetHeight - extra) + 'px';
+      if (L.DomUtil.hasClass(element, 'geodx-popup-below')) {
+        // Leaflet places a popup by its bottom: lift it by what it lost, so that its top
+        // stays just below the village.
+        var offset = L.point(o.offset);
+        o.offset = L.point(offset.x, offset.y - (before - wrapper.offsetHeight));
+        popup.update();
+      }
+      box = extent();
+    }
+    var dx = 0, dy = 0;
+    if (box.left < tl.x || box.right - box.left > size.x - tl.x - br.x) {
+      dx = box.left - tl.x;
+    } else if (box.right > size.x - br.x) {
+      dx = box.right - (size.x - br.x);
+    }
+    if (box.top < tl.y) {
+      dy = box.top - tl.y;
+    } else if (box.bottom > size.y - br.y) {
+      dy = Math.min(box.bottom - (size.y - br.y), box.top - tl.y);
+    }
+    if (dx || dy) { map.panBy([dx, dy], {animate: false}); }
+  }
+
   function villagePopup(data, row) {
     var cls = data.classByKey[row.gapClass || row.gap] || data.classByKey[row.gap];
     var box = el('div', 'geodx-popup');
@@ -110,6 +163,12 @@
     if (row.gap === 'disputed') {
       addRow(t, T.dispute, fmt(T.dispute_evidence,
                                {tests: row.disputeTests, days: row.disputeDays}));
+    }
+    if (row.planItem) {
+      addRow(t, T.plan_item, row.planYear === null || row.planYear === undefined ? row.planItem
+        : fmt(T.plan_item_year, {item: row.planItem, year: row.planYear}));
+    } else if (row.planAnswer) {
+      addRow(t, T.plan_answer, row.planAnswer);
     }
     addRow(t, T.population, fmtNumber(row.population));
     addRow(t, T.ethnic, fmtShare(row.ethnicShare));
@@ -232,8 +291,9 @@
         rl.appendChild(el('span', null, data.raster.label));
         box.appendChild(rl);
       }
+      placesLegend(data, box);
       if (data.communes.features.length) {
-        box.appendChild(el('div', 'geodx-legend-title', T.legend_communes));
+        box.appendChild(el('div', 'geodx-legend-title geodx-legend-communes', T.legend_communes));
         for (var i = 0; i < data.shareColors.length; i++) {
           var line = el('div', 'geodx-legend-row');
           var sw = el('span', 'geodx-swatch');
@@ -244,9 +304,58 @@
           box.appendChild(line);
         }
       }
+      ctl.body = box;
       return outer;
     };
     return ctl;
+  }
+
+  // One legend line: a symbol drawn by CSS (class `geodx-sym-<kind>`, colour optional).
+  function legendRow(box, kind, label, color, text) {
+    var line = el('div', 'geodx-legend-row');
+    var sym = el('span', 'geodx-sym geodx-sym-' + kind, text);
+    if (color) { sym.style.setProperty('--geodx-sym-color', color); }
+    line.appendChild(sym);
+    line.appendChild(el('span', null, label));
+    box.appendChild(line);
+    return line;
+  }
+
+  // What is drawn around the villages: roads, centres, names, relief, the ridge marker.
+  function placesLegend(data, box) {
+    var ctx = data.context || {}, rows = [];
+    var kinds = ctx.roads ? ctx.roads.kind : [];
+    if (kinds.indexOf(0) !== -1) { rows.push(['road-main', T.legend_road_main]); }
+    if (kinds.indexOf(1) !== -1) { rows.push(['road-local', T.legend_road_local]); }
+    var towns = ctx.towns ? ctx.towns.kind : [];
+    if (towns.some(function (k) { return k === 'capital' || k === 'city'; })) {
+      rows.push(['capital', T.legend_capital]);
+    }
+    if (towns.some(function (k) { return k !== 'capital' && k !== 'city'; })) {
+      rows.push(['centre', T.legend_centre]);
+    }
+    if (ctx.communeLabels && ctx.communeLabels.name.length) {
+      rows.push(['name', T.legend_commune_name, null, 'Aa']);
+    }
+    if (ctx.relief) { rows.push(['relief', T.layer_relief]); }
+    if (data.villages.obstacleLat && data.villages.obstacleLat.some(function (x) {
+      return x !== null; })) {
+      rows.push(['obstacle', T.legend_obstacle, null, '\u25b2']);
+    }
+    if (!rows.length) { return; }
+    box.appendChild(el('div', 'geodx-legend-title', T.legend_places));
+    rows.forEach(function (r) { legendRow(box, r[0], r[1], r[2], r[3]); });
+  }
+
+  // A section another layer adds to the legend (the plan): {title, rows: [{kind, label,
+  // color, text}]}, placed before the commune shading.
+  function addLegend(map, section) {
+    var state = (root.geoDxMaps || []).filter(function (s) { return s.map === map; })[0];
+    if (!state || !state.legend || !state.legend.body) { return; }
+    var box = state.legend.body, part = el('div', 'geodx-legend-part');
+    part.appendChild(el('div', 'geodx-legend-title', section.title));
+    section.rows.forEach(function (r) { legendRow(part, r.kind, r.label, r.color, r.text); });
+    box.insertBefore(part, box.querySelector('.geodx-legend-communes'));
   }
 
   function titleControl(data) {
@@ -395,28 +504,50 @@
 
     // Villages: one canvas circle each; a shared popup built only when opened.
     // Pan clear of the search box and zoom buttons (left) and the title (top).
-    var popup = L.popup({maxWidth: 320, minWidth: 220, autoPanPaddingTopLeft: [60, 80],
-                         autoPanPaddingBottomRight: [20, 20]});
+    // (panned by fitOpen, at once, rather than by Leaflet's animated auto-pan)
+    var popup = L.popup({maxWidth: 320, minWidth: 220, autoPan: false,
+                         autoPanPaddingTopLeft: [60, 80], autoPanPaddingBottomRight: [20, 20]});
     var hover = L.tooltip({direction: 'top', offset: [0, -6]});
     state.popup = popup;
-    // While a blocked village's popup is open, the ridge top that hides its site is marked.
+    // A blocked village's popup marks the ridge top that hides its site (until another
+    // village's popup opens). A ridge above the village on screen would sit under the
+    // popup: the popup then opens below the village, its tip pointing up.
     var obstacle = L.layerGroup();
-    map.on('popupclose', function () { obstacle.clearLayers(); map.removeLayer(obstacle); });
+    state.obstacle = obstacle;
     state.open = function (i) {
       var row = state.rows[i];
+      var popupBox = popup.getElement && popup.getElement();
+      if (popupBox) { L.DomUtil.removeClass(popupBox, 'geodx-popup-below'); }
+      popup.options.offset = L.point(0, 7);  // Leaflet's default: above the village
+      var content = popupBox && popupBox.querySelector('.leaflet-popup-content');
+      if (content) { content.style.maxHeight = ''; }
       popup.setLatLng([row.lat, row.lon]).setContent(villagePopup(data, row)).openOn(map);
       state.openIndex = i;
       obstacle.clearLayers();
-      if (row.blocked && row.obstacleLat !== null && row.obstacleLat !== undefined) {
-        L.polyline([[row.lat, row.lon], [row.obstacleLat, row.obstacleLon]], {
-          color: '#6b3a00', weight: 1.5, dashArray: '3 4', interactive: false
-        }).addTo(obstacle);
-        L.marker([row.obstacleLat, row.obstacleLon], {
-          icon: L.divIcon({className: 'geodx-obstacle', html: '\u25b2', iconSize: [14, 14]}),
-          title: T.obstacle, keyboard: false, interactive: false
-        }).addTo(obstacle);
-        obstacle.addTo(map);
+      if (!(row.blocked && row.obstacleLat !== null && row.obstacleLat !== undefined)) {
+        map.removeLayer(obstacle);
+        fitOpen(map, popup, null);
+        return;
       }
+      L.polyline([[row.lat, row.lon], [row.obstacleLat, row.obstacleLon]], {
+        color: '#6b3a00', weight: 1.5, dashArray: '3 4', interactive: false
+      }).addTo(obstacle);
+      L.marker([row.obstacleLat, row.obstacleLon], {
+        icon: L.divIcon({className: 'geodx-obstacle', html: '\u25b2', iconSize: [16, 16]}),
+        title: T.legend_obstacle, keyboard: false, interactive: false, zIndexOffset: 2000
+      }).addTo(obstacle);
+      obstacle.addTo(map);
+      var village = map.latLngToContainerPoint([row.lat, row.lon]);
+      var ridge = map.latLngToContainerPoint([row.obstacleLat, row.obstacleLon]);
+      var wrapper = popup.getElement().querySelector('.leaflet-popup-content-wrapper');
+      if (ridge.y < village.y - 4 && wrapper) {
+        var top = wrapper.getBoundingClientRect().top -
+          map.getContainer().getBoundingClientRect().top;
+        popup.options.offset = L.point(0, 7 + village.y + 18 - top);
+        L.DomUtil.addClass(popup.getElement(), 'geodx-popup-below');
+        popup.update();
+      }
+      fitOpen(map, popup, L.latLng(row.obstacleLat, row.obstacleLon));
     };
     state.show = function (i) {
       var row = state.rows[i];
@@ -424,6 +555,15 @@
       if (group && !map.hasLayer(group)) { map.addLayer(group); }
       // No animation: the popup's auto-pan must start from the final view.
       map.setView([row.lat, row.lon], Math.max(map.getZoom(), 14), {animate: false});
+      if (row.blocked && row.obstacleLat !== null && row.obstacleLat !== undefined) {
+        // Close enough to the ridge that both it and the popup fit on the map.
+        var px = map.latLngToContainerPoint([row.lat, row.lon]).distanceTo(
+          map.latLngToContainerPoint([row.obstacleLat, row.obstacleLon]));
+        if (px > RIDGE_PX) {
+          var z = map.getZoom() - Math.log(px / RIDGE_PX) / Math.LN2;
+          map.setView([row.lat, row.lon], Math.floor(z * 4) / 4, {animate: false});
+        }
+      }
       state.open(i);
     };
     var order = state.rows.map(function (r, i) { return i; });
@@ -477,7 +617,7 @@
       L.control.fullscreen({position: 'topleft', title: T.fullscreen,
                             titleCancel: T.fullscreen_exit}).addTo(map);
     }
-    legendControl(data).addTo(map);
+    state.legend = legendControl(data).addTo(map);
     translateLeaflet(map);
     map.on('popupopen', function (e) {
       var close = e.popup.getElement() &&
@@ -494,5 +634,6 @@
     return state;
   }
 
-  root.geoDxMap = {build: build, villagePopup: villagePopup, rowsOf: rowsOf, fmtFixed: fmtFixed};
+  root.geoDxMap = {build: build, villagePopup: villagePopup, rowsOf: rowsOf, fmtFixed: fmtFixed,
+                   addLegend: addLegend};
 })(window);

@@ -12,6 +12,8 @@
 
   // Commune seats are named from this zoom on (their commune's name is shown before).
   var SEAT_LABEL_ZOOM = 10.5;
+  // Villages are named from this zoom on a map page (always on a dossier and in print).
+  var VILLAGE_LABEL_ZOOM = 12;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -25,9 +27,10 @@
     return labels[key] !== undefined ? labels[key] : fallback;
   }
 
-  // Centre a label on its point whatever the text's width (measured again after fonts load).
-  function centre(node) {
-    node.style.marginLeft = (-node.offsetWidth / 2) + 'px';
+  // Centre a label on its point whatever the text's width (measured again after fonts load);
+  // a label with geoDxRight set starts that many pixels right of its point (a village name).
+  function centre(node, right) {
+    node.style.marginLeft = (right === undefined ? -node.offsetWidth / 2 : right) + 'px';
     node.style.marginTop = (-node.offsetHeight / 2) + 'px';
   }
 
@@ -38,7 +41,7 @@
     m.on('add', function () {
       var node = m.getElement();
       node.textContent = text;
-      centre(node);
+      centre(node, m.options.geoDxRight);
     });
     return m;
   }
@@ -91,6 +94,31 @@
     }
   }
 
+  // The national overview: one label per area (name, counts, its plan) that opens its map,
+  // up to AREA_LABEL_ZOOM; commune names take over from there.
+  var AREA_LABEL_ZOOM = 8;
+
+  function drawAreaLabels(state, labels) {
+    var a = state.data.context && state.data.context.areaLabels;
+    if (!a) { return; }
+    var group = L.layerGroup().addTo(state.map);
+    for (var i = 0; i < a.name.length; i++) {
+      var m = textMarker([a.lat[i], a.lon[i]], 'geodx-area-label',
+                         a.name[i] + '\n' + a.detail[i], 'geodx-labels');
+      m.options.geoDxPriority = 1;
+      m.options.geoDxMaxZoom = AREA_LABEL_ZOOM;
+      (function (href, marker) {
+        marker.on('add', function () {
+          marker.getElement().addEventListener('click', function () {
+            root.location.href = href;
+          });
+        });
+      })(a.href[i], m);
+      m.addTo(group);
+      labels.push(m);
+    }
+  }
+
   function drawCommuneLabels(state, labels) {
     var ctx = state.data.context;
     var group = state.groups.communeLabels;
@@ -99,6 +127,7 @@
     for (var i = 0; i < c.name.length; i++) {
       var m = textMarker([c.lat[i], c.lon[i]], 'geodx-commune-label', c.name[i], 'geodx-labels');
       m.options.geoDxPriority = 2;
+      if (ctx.areaLabels) { m.options.geoDxMinZoom = AREA_LABEL_ZOOM; }
       m.addTo(group);
       labels.push(m);
     }
@@ -108,12 +137,17 @@
     return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
 
-  // Show each label only where it covers no label of higher priority (rank labels first,
-  // in rank order; then the provincial capital, commune names, commune seats).
+  // Show each label only where it covers no label of higher priority (plan item ids and
+  // rank labels always; then areas, the provincial capital, commune names, commune seats,
+  // village names).
   function declutter(state, labels) {
     var items = [];
     state.map.eachLayer(function (l) {
-      if (l.options && l.options.geoDxRank !== undefined && l.getElement && l.getElement()) {
+      if (!l.options || !l.getElement || !l.getElement()) { return; }
+      if (l.options.geoDxPlanLabel !== undefined) {  // plan items always keep their ids
+        items.push({node: l.getElement(), priority: -1, order: l.options.geoDxPlanLabel,
+                    fixed: true});
+      } else if (l.options.geoDxRank !== undefined) {
         items.push({node: l.getElement(), priority: 0, order: l.options.geoDxRank});
       }
     });
@@ -121,11 +155,12 @@
     labels.forEach(function (m, i) {
       var node = m.getElement && m.getElement();
       if (!node || !state.map.hasLayer(m)) { return; }
-      if (zoom < (m.options.geoDxMinZoom || 0)) {
+      var max = m.options.geoDxMaxZoom === undefined ? Infinity : m.options.geoDxMaxZoom;
+      if ((zoom < (m.options.geoDxMinZoom || 0) || zoom >= max) && !state.printingNow) {
         node.style.visibility = 'hidden';
         return;
       }
-      centre(node);
+      centre(node, m.options.geoDxRight);
       items.push({node: node, priority: m.options.geoDxPriority, order: i});
     });
     items.sort(function (a, b) { return a.priority - b.priority || a.order - b.order; });
@@ -134,9 +169,50 @@
       it.node.style.visibility = '';
       var r = it.node.getBoundingClientRect();
       var pad = {left: r.left - 2, right: r.right + 2, top: r.top - 1, bottom: r.bottom + 1};
-      var hit = placed.some(function (p) { return overlaps(p, pad); });
+      // (plan ids and rank labels are both always shown: they do not hide each other)
+      var hit = !it.fixed && placed.some(function (p) {
+        return overlaps(p, pad) && !(p.fixed && it.priority === 0);
+      });
+      pad.fixed = it.fixed;
       if (hit) { it.node.style.visibility = 'hidden'; } else { placed.push(pad); }
     });
+  }
+
+  // Village names, best-ranked first where labels compete for room: on a map page from
+  // VILLAGE_LABEL_ZOOM, on a dossier and in print always; only for villages shown.
+  function villageLabels(state, labels, dossier) {
+    var map = state.map, group = L.layerGroup(), made = null;
+    function make() {
+      var order = state.rows.map(function (r, i) { return i; });
+      order.sort(function (a, b) {
+        var ra = state.rows[a].rank, rb = state.rows[b].rank;
+        return (ra === null ? Infinity : ra) - (rb === null ? Infinity : rb);
+      });
+      made = [];
+      order.forEach(function (i) {
+        var row = state.rows[i], marker = state.markers[i];
+        var m = textMarker([row.lat, row.lon], 'geodx-village-label', row.name, 'geodx-labels');
+        m.options.geoDxPriority = 4;
+        m.options.geoDxRight = (marker ? marker.options.radius : 4) + 3;
+        m.options.geoDxLabelOf = i;
+        made.push(m);
+        labels.push(m);
+      });
+    }
+    state.syncVillageLabels = function () {
+      var want = dossier || state.printingNow || map.getZoom() >= VILLAGE_LABEL_ZOOM;
+      if (!want) {
+        if (map.hasLayer(group)) { map.removeLayer(group); }
+        return;
+      }
+      if (!made) { make(); }
+      made.forEach(function (m) {
+        var shown = map.hasLayer(state.markers[m.options.geoDxLabelOf]);
+        if (shown && !group.hasLayer(m)) { group.addLayer(m); }
+        if (!shown && group.hasLayer(m)) { group.removeLayer(m); }
+      });
+      if (!map.hasLayer(group)) { group.addTo(map); }
+    };
   }
 
   function printControl(state) {
@@ -186,8 +262,100 @@
     drawRelief(state);
     drawRoads(state, renderer);
     drawTowns(state, renderer, labels);
+    drawAreaLabels(state, labels);
     drawCommuneLabels(state, labels);
     state.contextLabels = labels;
+  }
+
+  // Printing. Chromium captures the page right after `beforeprint` with no frame in
+  // between, and prints a canvas drawn during that event as a blank white sheet (it hid the
+  // villages, communes, roads and relief under it). So for printing, every vector layer moves
+  // to one SVG renderer (vectors, sharp at any resolution), the map takes its printed size
+  // (--geodx-print-width/height in geo_dx_page.css) and is fitted before the capture:
+  // a map page keeps what the screen showed, a dossier shows its whole commune.
+  // `afterprint` puts everything back.
+  function printSize(map) {
+    var css = getComputedStyle(map.getContainer());
+    return {width: css.getPropertyValue('--geodx-print-width').trim(),
+            height: css.getPropertyValue('--geodx-print-height').trim()};
+  }
+
+  function canvasPaths(map) {
+    var renderers = [], paths = [];
+    map.eachLayer(function (l) { if (l instanceof L.Canvas) { renderers.push(l); } });
+    renderers.forEach(function (r) {
+      for (var o = r._drawFirst; o; o = o.next) { paths.push(o.layer); }  // drawing order
+    });
+    return paths;
+  }
+
+  function moveTo(map, paths, renderer) {
+    paths.forEach(function (p) {
+      if (!map.hasLayer(p)) { return; }
+      map.removeLayer(p);
+      p.options.renderer = renderer;
+      map.addLayer(p);
+    });
+  }
+
+  // What the printed map shows: a dossier its commune; a map page the part of its data the
+  // screen showed (all of it as first opened), else the screen's view.
+  function printBounds(state, screen, dossier) {
+    var data = state.data.bounds && L.latLngBounds(state.data.bounds);
+    if (!data) { return screen; }
+    if (dossier) { return data; }
+    if (!screen.intersects(data)) { return screen; }
+    return L.latLngBounds(
+      [Math.max(screen.getSouth(), data.getSouth()), Math.max(screen.getWest(), data.getWest())],
+      [Math.min(screen.getNorth(), data.getNorth()), Math.min(screen.getEast(), data.getEast())]);
+  }
+
+  function printing(state) {
+    var map = state.map, box = map.getContainer(), saved = null;
+    var dossier = document.body.className.indexOf('geodx-doc') !== -1;
+    var before = function () {
+      if (saved) { return; }
+      var size = printSize(map);
+      saved = {center: map.getCenter(), zoom: map.getZoom(), bounds: map.getBounds(),
+               width: box.style.width, height: box.style.height, paths: canvasPaths(map)};
+      saved.renderers = saved.paths.map(function (p) { return p.options.renderer; });
+      if (size.width && size.height) {
+        box.style.width = size.width;
+        box.style.height = size.height;
+      }
+      L.DomUtil.addClass(box, 'geodx-printing');
+      state.printingNow = true;
+      map.invalidateSize({animate: false, pan: false});
+      // (clear of the title, top right on a map page)
+      var title = dossier ? null : box.querySelector('.geodx-title');
+      map.fitBounds(printBounds(state, saved.bounds, dossier), {
+        paddingTopLeft: [10, 10], animate: false,
+        paddingBottomRight: [title ? title.offsetWidth + 20 : 10, 10]});
+      state.svg = state.svg || L.svg({padding: 0.3});
+      moveTo(map, saved.paths, state.svg);
+      state.declutter();
+    };
+    var after = function () {
+      if (!saved) { return; }
+      var s = saved;
+      saved = null;
+      s.paths.forEach(function (p, i) {
+        if (!map.hasLayer(p)) { p.options.renderer = s.renderers[i]; return; }
+        map.removeLayer(p);
+        p.options.renderer = s.renderers[i];
+        map.addLayer(p);
+      });
+      box.style.width = s.width;
+      box.style.height = s.height;
+      L.DomUtil.removeClass(box, 'geodx-printing');
+      state.printingNow = false;
+      map.invalidateSize({animate: false, pan: false});
+      map.setView(s.center, s.zoom, {animate: false});
+      state.declutter();
+    };
+    root.addEventListener('beforeprint', before);
+    root.addEventListener('afterprint', after);
+    state.print = {before: before, after: after};
   }
 
   // Called by geoDxMap.build once everything is drawn.
@@ -204,8 +372,13 @@
     map.on('popupclose', function () { L.DomUtil.removeClass(box, 'geodx-popup-open'); });
 
     // Place labels once the map has settled (after zoom animations and font loading).
+    villageLabels(state, labels, document.body.className.indexOf('geodx-doc') !== -1);
     var timer = null;
-    var now = function () { clearTimeout(timer); declutter(state, labels); };
+    var now = function () {
+      clearTimeout(timer);
+      state.syncVillageLabels();
+      declutter(state, labels);
+    };
     var redo = function () { clearTimeout(timer); timer = setTimeout(now, 60); };
     map.on('zoomend moveend overlayadd overlayremove resize', redo);
     map.whenReady(redo);
@@ -213,25 +386,7 @@
     if (document.fonts && document.fonts.ready) { document.fonts.ready.then(redo); }
     state.declutter = now;
 
-    // Printing lays the page out again: let Leaflet measure and redraw first. A dossier
-    // prints its whole commune; a map page prints what is on screen.
-    var dossier = document.body.className.indexOf('geodx-doc') !== -1;
-    var refit = function () {
-      var center = map.getCenter(), zoom = map.getZoom();
-      map.invalidateSize({animate: false, pan: false});
-      if (dossier && state.data.bounds) {
-        map.fitBounds(state.data.bounds, {padding: [10, 10], animate: false});
-      } else {
-        map.setView(center, zoom, {animate: false});
-      }
-      now();
-    };
-    root.addEventListener('beforeprint', refit);
-    root.addEventListener('afterprint', refit);
-    var printing = root.matchMedia && root.matchMedia('print');
-    if (printing && printing.addEventListener) {
-      printing.addEventListener('change', function () { refit(); });
-    }
+    printing(state);
     root.addEventListener('resize', function () { fitPopups(state); });
   }
 
