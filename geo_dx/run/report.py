@@ -58,8 +58,6 @@ PRIORITY_COLUMNS: tuple[str, ...] = (
     "especially_difficult",
     "fibre_source",
     "mobile_source",
-    "plan_item",
-    "plan_answer",
 )
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
