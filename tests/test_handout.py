@@ -272,7 +272,7 @@ def test_every_layer_has_a_vietnamese_style_and_aliases(run):
     aliases = {a.get("field"): a.get("name")
                for a in ET.fromstring(styles["villages"]).findall("aliases/alias")}
     assert aliases["gap_class"] == "Dịch vụ còn thiếu"
-    assert aliases["planned_by"] == "Hạng mục trong kế hoạch"
+    assert aliases["plan_item"] == "Hạng mục trong kế hoạch"
     labels = {c.get("value"): c.get("label") for c in ET.fromstring(styles["plan_sites"])
               .findall("renderer-v2/categories/category")}
     assert labels["new_site"] == "Xây mới trạm BTS 4G"

@@ -189,9 +189,10 @@ def test_replanning_rewrites_every_output_that_shows_the_plan(inputs, tmp_path, 
                       or "F1" in set(s[1].astype(str)))
     # (then a totals row; costs in million VND)
     assert plan_sheet[1].iloc[1:-1].astype(str).tolist() == planned["item_id"].tolist()
-    assert plan_sheet[7].iloc[1:-1].astype(float).tolist() == pytest.approx(
+    cost = next(c for c in plan_sheet if plan_sheet[c].iloc[0] == "Chi phí (triệu đồng)")
+    assert plan_sheet[cost].iloc[1:-1].astype(float).tolist() == pytest.approx(
         (planned["cost_vnd"].astype(float) / 1e6).tolist())
-    assert plan_sheet[7].iloc[-1] == pytest.approx(planned["cost_vnd"].sum() / 1e6)
+    assert plan_sheet[cost].iloc[-1] == pytest.approx(planned["cost_vnd"].sum() / 1e6)
     layers = dict(pyogrio.list_layers(out / "villages.gpkg"))
     assert {"villages", "communes", "coverage", "plan_sites", "plan_fibre"} <= set(layers)
 
