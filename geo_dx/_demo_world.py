@@ -312,12 +312,13 @@ def place_villages(world: World, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame
 
 
 def make_towns(seats: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Towns layer: the capital and every commune seat, named after their commune."""
+    """Towns layer: the capital and every commune seat, named after their commune (the
+    capital by its phường's name: since 1/7/2025 there is no "thành phố" around it)."""
     towns = seats.copy()
     towns["commune_id"] = communes["commune_id"].to_numpy()
     names = communes["commune_name"].str.split(" ", n=1).str[1]
     unit = communes["commune_name"].str.split(" ", n=1).str[0].str.lower()
-    towns["name"] = np.where(towns["kind"] == "capital", "Thành phố " + names,
+    towns["name"] = np.where(towns["kind"] == "capital", communes["commune_name"],
                              "Trung tâm " + unit + " " + names)
     return towns[["name", "kind", "commune_id", "geometry"]]
 

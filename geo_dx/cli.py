@@ -6,11 +6,14 @@ Input mistakes print one line (``geo-dx: error: ...``) and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
+import os
 import re
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -27,12 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``geo-dx`` command."""
     parser = _parser()
     args = parser.parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO if args.verbose is None else
-        logging.WARNING,
-        format="%(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logging.basicConfig(level=_log_level(args.verbose), format="%(levelname)s: %(message)s",
+                        stream=sys.stderr)
     logging.captureWarnings(True)
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     try:
@@ -118,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
     check_out_dir(out, inputs=input_paths(inputs))  # before the analysis, not after
     from geo_dx.run.progress import progress_bar
 
-    with progress_bar(RUN_STAGES):  # drawn only when stderr is a terminal
+    with progress_bar(RUN_STAGES), solver_output():  # bar drawn only on a terminal
         result = analyse(inputs, config=config, partitions=args.partitions,
                          scheduler_address=args.scheduler)
         write(result, out)
@@ -150,12 +149,48 @@ def _plan(args: argparse.Namespace) -> int:
     if budget is None:
         raise InputError("geo-dx plan: give --budget, e.g. --budget 30e9 (VND) or "
                          "--budget mobile=20e9,fibre=10e9")
-    result = plan_run(Path(args.run_dir), budget=budget, candidates=args.candidates,
-                      config=config, plan_options=options)
+    with solver_output():
+        result = plan_run(Path(args.run_dir), budget=budget, candidates=args.candidates,
+                          config=config, plan_options=options)
     language = read_run(args.run_dir).summary.language  # the plan speaks the run's language
     print(format_plan(result.summary, language=language))
     print("\n" + _wrote(Path(args.run_dir), language))
     return 0
+
+
+def _log_level(verbose: int | bool | None) -> int:
+    """Warnings only by default; ``-v`` adds what a run does (INFO), ``-vv`` debug, ``-q``
+    errors only."""
+    if verbose is False:
+        return logging.ERROR
+    return {0: logging.WARNING, 1: logging.INFO}.get(int(verbose or 0), logging.DEBUG)
+
+
+@contextlib.contextmanager
+def solver_output() -> Iterator[None]:
+    """
+    Capture what compiled libraries print on the process's standard output (the HiGHS
+    solver's banner and log) and log it at debug level, so the console shows only what
+    geo_dx says.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (embedded interpreter): nothing to capture
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace").strip()
+            if text:
+                logging.getLogger("geo_dx.solver").debug("%s", text)
 
 
 def _budget(args: argparse.Namespace) -> object | None:
@@ -271,7 +306,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="geo-dx",
         description="Find villages without fibre or mobile broadband, rank them, map them.",
     )
-    parser.set_defaults(verbose=False)
+    parser.set_defaults(verbose=0)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the gap analysis (no inputs: the synthetic demo)")
@@ -405,10 +440,10 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _verbosity(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("-v", "--verbose", action="store_true", default=None,
-                       help="show debug messages")
-    group.add_argument("-q", "--quiet", dest="verbose", action="store_false",
-                       help="only warnings and errors")
+    group.add_argument("-v", "--verbose", action="count", default=0,
+                       help="say what the run does (-vv: debug messages, solver output)")
+    group.add_argument("-q", "--quiet", dest="verbose", action="store_const", const=False,
+                       help="only errors")
 
 
 if __name__ == "__main__":

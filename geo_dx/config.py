@@ -322,6 +322,21 @@ class PlanConfig:
 
 
 @dataclass(frozen=True)
+class TargetsConfig:
+    """The province's targets, as shares (0-1), that the official indicators are measured
+    against (:mod:`geo_dx.indicators`); the defaults are the national programmes' 100 %."""
+
+    #: Share of villages (thôn, bản) with a mobile signal.
+    signal_village_share: float = 1.0
+    #: Share of villages with mobile broadband (3G/4G).
+    mobile_broadband_village_share: float = 1.0
+    #: Share of villages with fixed broadband (fibre).
+    fibre_village_share: float = 1.0
+    #: Share of communes (xã, phường) with fibre and 4G in every village.
+    fibre_4g_commune_share: float = 1.0
+
+
+@dataclass(frozen=True)
 class Config:
     """
     Everything a run can be told; ``Config()`` is the documented default.
@@ -351,6 +366,7 @@ class Config:
     remoteness: RemotenessConfig = field(default_factory=RemotenessConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     plan: PlanConfig = field(default_factory=PlanConfig)
+    targets: TargetsConfig = field(default_factory=TargetsConfig)
 
     def __post_init__(self) -> None:
         # one check for every way a Config is made: TOML, --weights, Python, replace()

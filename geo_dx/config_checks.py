@@ -24,6 +24,9 @@ from geo_dx.schema import CLIMATES, COLUMN_MAXIMA, POLARISATIONS
 if TYPE_CHECKING:
     from geo_dx.config import Config, PlanConfig
 
+#: The ``[targets]`` keys (shares, 0-1).
+TARGET_KEYS: tuple[str, ...] = ("signal_village_share", "mobile_broadband_village_share",
+                                "fibre_village_share", "fibre_4g_commune_share")
 #: Allowed range of every numeric setting: (lowest, highest, lowest allowed itself).
 BOUNDS: dict[str, tuple[float, float, bool]] = {
     "assign_max_distance_m": (0.0, 1e6, True),
@@ -75,6 +78,7 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "plan.microwave_max_hop_km": (0.0, 1e3, True),
     "plan.fibre_backhaul_max_km": (0.0, 1e4, True),
     "plan.satellite_access_weight": (0.0, 1.0, True),
+    **{f"targets.{name}": (0.0, 1.0, True) for name in TARGET_KEYS},
 }
 #: Allowed range of every value in a mapping setting.
 MAPPING_BOUNDS: dict[str, tuple[float, float, bool]] = {
@@ -137,6 +141,7 @@ def check_built(config: Config) -> None:
 
 def check_config(config: Config, source: str) -> None:
     """Every value in range, known model names, a usable CRS: all checks in one place."""
+    _check_targets(config, source)
     for key, bounds in BOUNDS.items():
         value = _get(config, key)
         if value is not None:
@@ -175,6 +180,16 @@ def check_config(config: Config, source: str) -> None:
     if config.crs:
         check_crs(config.crs, source=source)
     _check_plan(config.plan, source)
+
+
+def _check_targets(config: Config, source: str) -> None:
+    """Targets are shares: 0.8 for 80 % (a percentage given as 80 is told so)."""
+    for name in TARGET_KEYS:
+        value = getattr(config.targets, name)
+        if math.isfinite(value) and 1 < value <= 100:
+            raise ConfigError(f"{source}: targets.{name} = {_number(value)} looks like a "
+                              f"percentage; give a share between 0 and 1, e.g. "
+                              f"{_number(value / 100)} for {_number(value)} %")
 
 
 def check_crs(crs: str, *, source: str = "config") -> CRS:

@@ -155,6 +155,9 @@ COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
     "mobile_technology": N_("Best mobile technology"),
     "score": N_("Priority score (0-100)"),
     "reason": N_("Why this village"),
+    "plan_item": N_("Item in the plan"),
+    "plan_year": N_("Year of works"),
+    "plan_answer": N_("Option if not in the plan"),
     "contrib_severity": N_("Points: gap severity"),
     "contrib_remoteness": N_("Points: remoteness"),
     "contrib_ethnic": N_("Points: ethnic minority"),
@@ -211,8 +214,6 @@ COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
     "location_commune": N_("Commune of the works"),
     "road_distance_m": N_("Distance to the nearest road (m)"),
     "route_ends": N_("Villages where new fibre nodes go"),
-    "plan_item": N_("Plan item serving it"),
-    "plan_answer": N_("What would close the gap"),
 })
 
 
@@ -286,6 +287,24 @@ class Translator:
 
         pattern = _PERCENT[self.language].format(decimals=_fraction(decimals))
         return format_percent(share, format=pattern, locale=self.language)
+
+    def money(self, vnd: float | None) -> str:
+        """
+        An amount as reports write it: tỷ đồng from a billion (one decimal), else triệu đồng.
+
+        Examples
+        --------
+        >>> vi = translator("vi")
+        >>> vi.money(29_986_578_715), vi.money(773_109_468), vi.money(563.9e9)
+        ('30,0 tỷ đồng', '773 triệu đồng', '563,9 tỷ đồng')
+        >>> translator("en").money(2.5e9)
+        '2.5 bn VND'
+        """
+        if vnd is None or not math.isfinite(float(vnd)):
+            return _MISSING
+        if abs(vnd) >= 1e9:
+            return self.gettext("{amount} bn VND", amount=self.number(vnd / 1e9, decimals=1))
+        return self.gettext("{amount} million VND", amount=self.number(vnd / 1e6))
 
     def km(self, metres: float | None, *, decimals: int = 1) -> str:
         """A distance given in metres, in kilometres: vi ``1,6 km``."""

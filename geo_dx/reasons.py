@@ -1,7 +1,7 @@
 """Sentences that explain a village: why it ranks where it does, why it has no mobile signal.
 
 Each sentence is composed from whole translatable phrases (see :mod:`geo_dx.i18n`), so the
-Vietnamese follows its own word order ("cách thị trấn gần nhất 5,5 km") rather than an
+Vietnamese follows its own word order ("cách trung tâm xã, phường gần nhất 5,5 km") rather than an
 English one with the words swapped. Numbers are formatted for the language.
 
 Examples
@@ -79,8 +79,11 @@ def reason_sentence(facts: pd.Series, *, tr: Translator) -> str | None:
     ...     "households": float("nan")})
     >>> reason_sentence(facts, tr=translator("en"))
     '5.5 h from the nearest town; 2G only and no fibre; 1,650 people'
-    >>> reason_sentence(facts, tr=translator("vi"))
-    'Mất 5,5 giờ đi đến thị trấn gần nhất; chỉ có sóng 2G, chưa có cáp quang; 1.650 người.'
+    >>> for part in reason_sentence(facts, tr=translator("vi")).split("; "):
+    ...     print(part)
+    Cách trung tâm xã, phường gần nhất khoảng 5,5 giờ đi lại
+    chỉ có sóng 2G, chưa có cáp quang
+    1.650 người.
     """
     contrib = {c: facts[f"contrib_{c}"] for c in COMPONENTS}
     present = [(float(v), c) for c, v in contrib.items() if pd.notna(v) and v > 0]
@@ -123,7 +126,8 @@ def _phrase(component: str, f: pd.Series, centre_kind: str, tr: Translator) -> s
             text = (_("{percent} ethnic minority (commune figure)", percent=percent)
                     if f["share_from_commune"] else _("{percent} ethnic minority", percent=percent))
         if f["difficult"]:
-            text = ", ".join(filter(None, (text, _("especially difficult village"))))
+            text = (_("{ethnic}, especially difficult village", ethnic=text) if text
+                    else _("especially difficult village"))
         return text
     if component == "people":
         if pd.notna(f["households"]):

@@ -122,7 +122,7 @@ def score(
     [1, 2]
     >>> for part in scored["reason"].iloc[0].split("; "):
     ...     print(part)
-    Cách thị trấn gần nhất 24,6 km (đường chim bay)
+    Cách trung tâm xã, phường gần nhất 24,6 km (đường chim bay)
     96 % đồng bào dân tộc thiểu số
     không có sóng di động, chưa có cáp quang.
     >>> english = score(gaps, travel=travel_time_h(gaps, towns=towns),

@@ -171,13 +171,15 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
     assert driver.execute_script("return document.documentElement.lang") == "vi"
     assert driver.find_element("css selector", ".geodx-title-main").text == TITLE_VI
     sub = driver.find_element("css selector", ".geodx-title-sub").text
-    assert re.fullmatch(r"12 thôn, bản · 6 còn thiếu hụt · 3 xã, phường · lập ngày "
+    assert re.fullmatch(r"12 thôn, bản · 6 chưa có cáp quang hoặc băng rộng di động · "
+                        r"3 xã, phường · lập ngày "
                         r"\d\d/\d\d/20\d\d", sub), sub
     legend = driver.find_element("css selector", ".geodx-legend").text
     assert legend.startswith("Chú giải")
     for words in ("Chưa có cáp quang, chưa có băng rộng di động (2)",
                   "Vòng tròn càng lớn, điểm ưu tiên càng cao", "Vùng phủ sóng",
-                  "Xã, phường: tỷ lệ thôn, bản còn thiếu hụt", "Trạm 4G và vùng phủ",
+                  "Xã, phường: tỷ lệ thôn, bản thiếu dịch vụ",
+                  "Trạm 4G và vùng phủ",
                   "81–100 %"):
         assert words in legend, words
     box = driver.find_element("css selector", ".geodx-search-input")
@@ -189,7 +191,7 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
     layers = driver.find_element("css selector", ".leaflet-control-layers").get_attribute(
         "textContent")
     for words in ("Không có bản đồ nền (ngoại tuyến)", "Tên xã, phường",
-                  "Đường giao thông", "Chưa có cáp quang (2)", "Trạm di động và vùng phủ (3)",
+                  "Đường giao thông", "Chưa có cáp quang (2)", "Trạm BTS và vùng phủ sóng (3)",
                   "Kế hoạch đầu tư (2 hạng mục)"):
         assert words in layers, words
     assert driver.find_element("css selector", ".geodx-print-button").get_attribute(
@@ -200,10 +202,11 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
 
     # A scored village's popup, a plan site's popup and a commune tooltip, all in Vietnamese.
     text = _popup_text(driver, "v02")
-    for words in ("Xã, phường", "Loại thiếu hụt", "Điểm cáp quang gần nhất", "5,0 km",
+    for words in ("Xã, phường", "Dịch vụ còn thiếu", "Khoảng cách đến điểm cáp quang gần nhất",
+                  "5,0 km",
                   "Dân số", "800", "90 %", "Thứ tự ưu tiên", "Điểm ưu tiên",
                   "Chưa chấm điểm (thiếu số liệu): Tỷ lệ hộ nghèo",
-                  "Căn cứ về sóng di động", "vùng phủ do doanh nghiệp kê khai"):
+                  "Nguồn số liệu sóng di động", "vùng phủ do doanh nghiệp kê khai"):
         assert words in text, (words, text)
     readable = driver.execute_script(_READABLE)
     plan = driver.execute_script("""
@@ -215,7 +218,7 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
         });
         return out;
     """)
-    assert len(plan) == 1 and "Xây trạm băng rộng di động mới" in plan[0], plan
+    assert len(plan) == 1 and "Xây mới trạm BTS 4G" in plan[0], plan
     assert "Chi phí: 1,65 tỷ đồng" in plan[0] and "Số dân: 400" in plan[0], plan
     readable += "\n" + "\n".join(plan)
     assert untranslated(readable) == []
@@ -229,7 +232,7 @@ def test_popup_of_a_village_behind_a_ridge_says_why(driver, vi_dir):
     text = _popup_text(driver, "v03")
     assert BLOCKED in text
     # the site behind the ridge: its technology, operator and where it lies (east)
-    assert ("Trạm di động bị địa hình che chắn\tS-4G-1 (4G, Viettel <script>), ở phía đông"
+    assert ("Trạm BTS bị địa hình che chắn\tS-4G-1 (4G, Viettel <script>), ở phía đông"
             in text)
     # The ridge top is marked on the map while the popup is open, and only then.
     marks = driver.find_elements("css selector", ".geodx-obstacle")
@@ -302,7 +305,8 @@ def test_vietnamese_index_page(driver, vi_dir):
     assert driver.execute_script("return document.documentElement.lang") == "vi"
     text = driver.find_element("tag name", "body").text
     for words in ("Mở bản đồ toàn tỉnh", "Tài liệu cho cuộc họp", "Bảng tính Excel (priority.xlsx)",
-                  "6 thôn, bản cần ưu tiên kết nối trước", "Tỷ lệ còn thiếu hụt", "75 %",
+                  "6 thôn, bản cần ưu tiên kết nối trước",
+                  "Tỷ lệ chưa có cáp quang hoặc băng rộng di động", "75 %",
                   "Chưa có cả hai"):
         assert words in text, words
     assert re.search(r"Lập ngày \d\d/\d\d/20\d\d\.", text)
@@ -319,10 +323,10 @@ def test_vietnamese_dossier_page(driver, vi_dir):
     text = driver.find_element("tag name", "body").text
     for words in ("Danh sách xã, phường", "Bản đồ toàn tỉnh", "In / lưu PDF",
                   "Số thôn, bản", "3 (75 %)",
-                  "Thôn, bản còn thiếu hụt, theo thứ tự ưu tiên",
+                  "Thôn, bản chưa có cáp quang hoặc băng rộng di động, theo thứ tự ưu tiên",
                   "TT là thứ tự ưu tiên của thôn, bản trong toàn tỉnh.",
                   "Thôn, bản đã có cáp quang và băng rộng di động (1)",
-                  "Hạng mục đầu tư đề xuất", "Xây trạm băng rộng di động mới", "Kéo cáp quang",
+                  "Hạng mục đầu tư đề xuất", "Xây mới trạm BTS 4G", "Kéo cáp quang",
                   "1.650.000.000", "Bản Co Mận, Bản Phiêng"):
         assert words in text, words
     blocked = driver.find_elements("css selector", ".geodx-village-row .geodx-blocked")

@@ -59,14 +59,14 @@ def test_console_speaks_vietnamese_unless_told_english(inputs, tmp_path, capsys)
     assert run(inputs, tmp_path / "vi") == 0
     printed = capsys.readouterr().out
     assert "Vùng lõm viễn thông: villages" in printed
-    assert "Chưa có băng rộng di động" in printed and "without" not in printed
+    assert "chưa có băng rộng di động (3G/4G)" in printed and "without" not in printed
     summary = json.loads((tmp_path / "vi" / "summary.json").read_text(encoding="utf-8"))
     assert summary["language"] == "vi"
     assert summary["totals"]["without_both"] == 2  # machine-readable keys stay English
     with sqlite3.connect(tmp_path / "vi" / "villages.gpkg") as db:  # QGIS default styles
         styled = dict(db.execute("SELECT f_table_name, description FROM layer_styles"))
-    assert styled == {"villages": "Thôn, bản theo loại thiếu hụt",
-                      "communes": "Tỷ lệ thôn, bản còn thiếu hụt"}
+    assert styled["villages"] == "Thôn, bản theo dịch vụ còn thiếu"
+    assert styled["communes"] == "Tỷ lệ thôn, bản chưa có cáp quang hoặc băng rộng di động"
     assert run(inputs, tmp_path / "en", "--lang", "en") == 0
     printed = capsys.readouterr().out
     assert "without mobile broadband" in printed and "Chưa có" not in printed

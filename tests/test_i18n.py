@@ -99,7 +99,7 @@ def test_every_code_shown_to_people_has_a_vietnamese_label() -> None:
         assert code in CODE_LABELS["plan_origin"], code
     for code in (*CANDIDATE_KINDS, "fibre"):
         assert code in CODE_LABELS["plan_kind"], code
-    assert vi.label("plan_kind", "new_site") == "Xây trạm băng rộng di động mới"
+    assert vi.label("plan_kind", "new_site") == "Xây mới trạm BTS 4G"
     assert vi.label("technology", "fibre") == "Cáp quang"
     assert vi.label("technology", "4g") == "Băng rộng di động 4G"
     assert vi.label("source", "measured").startswith("Đo thực tế")

@@ -31,7 +31,8 @@ CORE: tuple[str, ...] = (
     "tables", "schema", "spatial", "config_checks", "config", "atomic", "io", "field_survey", "dem",
     "coverage", "disputes", "communes", "zonal", "power", "evidence", "reasons",
     # signal/ sits here: the modules below may use what a site reaches
-    "gaps", "partition", "remoteness", "scoring", "rollout", "_demo_world", "demo",
+    "gaps", "partition", "remoteness", "scoring", "indicators", "rollout", "_demo_world",
+    "demo",
     "cli", "__init__",
 )
 #: The first core module that may import ``signal/``.

@@ -97,8 +97,8 @@ def test_weights_that_do_not_sum_to_one_warn_once(inputs):
 def test_write_puts_every_output_in_place(inputs, tmp_path):
     out = write(analyse(inputs), tmp_path / "run")
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["assets", "communes", "index.html", "map.html", "priority.csv",
-                     "priority.xlsx", "summary.json", "villages.gpkg"]
+    assert names == ["assets", "communes", "de_xuat_dau_tu.docx", "index.html", "map.html",
+                     "priority.csv", "priority.xlsx", "summary.json", "villages.gpkg"]
     written = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert written["totals"]["villages"] == 4
     layers = gpd.list_layers(out / "villages.gpkg")["name"].tolist()

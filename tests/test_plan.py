@@ -509,4 +509,5 @@ def test_every_solver_status_reads_in_the_run_language():
     assert "không khả thi: không có phương án" in format_plan(_console_plan("infeasible"))
     english = format_plan(_console_plan("infeasible"), language="en")
     assert "(infeasible: no choice satisfies the budget" in english
-    assert "(some new status," in format_plan(_console_plan("some new status"), language="en")
+    assert "Best plan found (some new status)" in format_plan(_console_plan("some new status"),
+                                                              language="en")

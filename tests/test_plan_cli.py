@@ -30,8 +30,8 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
     assert run(inputs, out, "--budget", "20e9") == 0
     # Vietnamese by default: the console block, the chart and the map layer
     printed = capsys.readouterr().out
-    assert "Kế hoạch đầu tư (ngân sách 20,0 tỷ đồng" in printed
-    assert "3 trên 3 thôn, bản" in printed and "Investment plan" not in printed
+    assert "Kế hoạch đầu tư: ngân sách 20,0 tỷ đồng" in printed
+    assert "3/3 thôn, bản" in printed and "Investment plan" not in printed
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     p = summary["plan"]
     assert p["budget_vnd"] == 20e9 and p["mobile_gap_villages"] == 3
@@ -71,7 +71,7 @@ def test_run_with_a_budget_writes_the_plan(inputs, tmp_path, capsys):  # noqa: F
         fibre["route_km"].tolist(), abs=0.002)
     import openpyxl
 
-    plan_sheet = openpyxl.load_workbook(out / "priority.xlsx").worksheets[2]
+    plan_sheet = openpyxl.load_workbook(out / "priority.xlsx")["Kế hoạch"]
     header = [c.value for c in plan_sheet[1]]
     assert header[header.index("Tuyến cáp quang (km)"):][:3] == [
         "Tuyến cáp quang (km)", "Trong đó theo đường giao thông (km)",
@@ -100,7 +100,7 @@ def test_plan_text_follows_the_run_language(inputs, tmp_path, capsys):  # noqa: 
     capsys.readouterr()
     assert main(["plan", str(out), "--budget", "20e9", "-q"]) == 0
     printed = capsys.readouterr().out
-    assert "Investment plan (budget 20.0 bn VND, cost used" in printed
+    assert "Investment plan: budget 20.0 bn VND, cost used" in printed
     assert "3 of 3 villages" in printed and "Kế hoạch" not in printed
     page = (out / "map.html").read_text(encoding="utf-8")
     assert _shows(page, "Investment plan (") and not _shows(page, "Kế hoạch đầu tư")
@@ -196,20 +196,19 @@ def test_replanning_rewrites_every_output_that_shows_the_plan(inputs, tmp_path, 
     sheets = pd.read_excel(out / "priority.xlsx", sheet_name=None, header=None)
     plan_sheet = next(s for s in sheets.values() if "M1" in set(s[1].astype(str))
                       or "F1" in set(s[1].astype(str)))
-    assert plan_sheet[1].iloc[1:].astype(str).tolist() == planned["item_id"].tolist()
-    from geo_dx.i18n import translator
-
-    cost = next(c for c in plan_sheet if plan_sheet[c].iloc[0] == translator("vi").column(
-        "cost_vnd"))
-    assert plan_sheet[cost].iloc[1:].astype(float).tolist() == pytest.approx(
-        planned["cost_vnd"].astype(float).tolist())
+    # (then a totals row; costs in million VND)
+    assert plan_sheet[1].iloc[1:-1].astype(str).tolist() == planned["item_id"].tolist()
+    cost = next(c for c in plan_sheet if plan_sheet[c].iloc[0] == "Chi phí (triệu đồng)")
+    assert plan_sheet[cost].iloc[1:-1].astype(float).tolist() == pytest.approx(
+        (planned["cost_vnd"].astype(float) / 1e6).tolist())
+    assert plan_sheet[cost].iloc[-1] == pytest.approx(planned["cost_vnd"].sum() / 1e6)
     layers = dict(pyogrio.list_layers(out / "villages.gpkg"))
     assert {"villages", "communes", "coverage", "plan_sites", "plan_fibre"} <= set(layers)
 
 
 @pytest.mark.parametrize(("lang", "sheet", "item", "cost"),
-                         [("vi", "Kế hoạch", "Hạng mục", "Chi phí (đồng)"),
-                          ("en", "Plan", "Item", "Cost (VND)")])
+                         [("vi", "Kế hoạch", "Hạng mục", "Chi phí (triệu đồng)"),
+                          ("en", "Plan", "Item", "Cost (million VND)")])
 def test_plan_on_a_finished_run_rewrites_workbook_and_pages_in_its_language(
         inputs, tmp_path, capsys, lang, sheet, item, cost):  # noqa: F811
     import openpyxl
@@ -222,7 +221,7 @@ def test_plan_on_a_finished_run_rewrites_workbook_and_pages_in_its_language(
     assert sheet in book.sheetnames
     header = [c.value for c in book[sheet][1]]
     assert item in header and cost in header
-    costs = [row[header.index(cost)].value for row in book[sheet].iter_rows(min_row=2)]
+    costs = [row[header.index(cost)].value for row in book[sheet].iter_rows(min_row=2)][:-1]
     assert costs and all(isinstance(v, int | float) and v > 0 for v in costs)
     for page in ("index.html", "map.html"):
         assert f'<html lang="{lang}">' in (out / page).read_text(encoding="utf-8"), page

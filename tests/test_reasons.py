@@ -30,8 +30,9 @@ def _facts(**changes) -> pd.Series:
 def test_vietnamese_reason_is_a_sentence_in_vietnamese_word_order() -> None:
     text = reason_sentence(_facts(), tr=VI)
     assert text == (
-        "Mất 5,5 giờ đi đến thị trấn gần nhất; 96 % đồng bào dân tộc thiểu số, thôn, bản "
-        "đặc biệt khó khăn; không có sóng di động, chưa có cáp quang; 1.650 người."
+        "Cách trung tâm xã, phường gần nhất khoảng 5,5 giờ đi lại; 96 % đồng bào dân tộc "
+        "thiểu số; thôn đặc biệt khó khăn; không có sóng di động, chưa có cáp quang; "
+        "1.650 người."
     )
     english = reason_sentence(_facts(), tr=EN)
     assert english == (
@@ -45,7 +46,7 @@ def test_vietnamese_reason_is_a_sentence_in_vietnamese_word_order() -> None:
     [
         ({"method": "straight_line"}, "commune seat",
          "Cách trụ sở UBND xã 24,6 km (đường chim bay)"),
-        ({"hours": 0.01}, "commune centre", "Đi đến trung tâm xã dưới 0,1 giờ"),
+        ({"hours": 0.01}, "commune centre", "Cách trung tâm xã dưới 0,1 giờ đi lại"),
         ({"contrib_remoteness": 0.0, "contrib_ethnic": 0.0, "contrib_severity": 0.0,
           "contrib_people": 0.0, "contrib_poverty": 9.0}, "town",
          "Tỷ lệ hộ nghèo 45 % (số liệu của xã)."),

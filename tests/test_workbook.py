@@ -61,31 +61,34 @@ def test_vietnamese_workbook_has_typed_cells_frozen_filtered_headers(tmp_path) -
     path = write_workbook(tmp_path / "priority.xlsx", _villages(), _communes(),
                           title="Tỉnh mô phỏng", made=dt.date(2026, 11, 23))
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Tổng hợp theo xã, phường", "Thôn, bản ưu tiên", "Thông tin"]
-    communes, villages, about = (book[n] for n in book.sheetnames)
+    assert book.sheetnames == ["Tổng hợp theo xã, phường", "Thôn, bản ưu tiên", "Giả định",
+                               "Thông tin"]
+    communes, villages, _assumptions, about = (book[n] for n in book.sheetnames)
 
     header = [c.value for c in villages[1]]
-    assert header[:6] == ["Thứ tự ưu tiên", "Thôn, bản", "Xã, phường", "Loại thiếu hụt",
+    assert header[:6] == ["Thứ tự ưu tiên", "Thôn, bản", "Xã, phường", "Dịch vụ còn thiếu",
                           "Điểm ưu tiên (0-100)", "Lý do ưu tiên"]
     rows = _rows(villages)[1:]
-    assert len(rows) == 3  # gap villages only, in priority order
+    totals = rows.pop()
+    assert len(rows) == 3  # gap villages only, in priority order, then the totals row
+    assert totals[0] == "Tổng cộng" and totals[header.index("Dân số")] == 430 + 1650
     col = {name: i for i, name in enumerate(header)}
     assert [r[col["Thứ tự ưu tiên"]] for r in rows] == [1, 2, 3]
     first, second = rows[0], rows[1]
     assert first[col["Thôn, bản"]] == "Bản Nà"
-    assert first[col["Loại thiếu hụt"]] == "Chưa có cáp quang, chưa có băng rộng di động"
+    assert first[col["Dịch vụ còn thiếu"]] == "Chưa có cáp quang, chưa có băng rộng di động"
     assert second[col["Công nghệ di động tốt nhất"]] == "Chỉ có 2G (không phải băng rộng)"
     assert second[col["Thôn, bản đặc biệt khó khăn"]] == "Có"
     assert second[col["Thiếu số liệu"]] == "Tỷ lệ hộ nghèo"
-    assert second[col["Trạm di động bị địa hình che chắn"]] == "SYNS0042"
+    assert second[col["Trạm BTS bị địa hình che chắn"]] == "SYNS0042"
     # numbers are numbers, so a Vietnamese-locale spreadsheet shows 0,996 (never 996)
     share = villages.cell(row=3, column=col["Tỷ lệ đồng bào dân tộc thiểu số"] + 1)
     assert share.data_type == "n" and share.value == pytest.approx(0.996)
     assert share.number_format == "0%"
     score = villages.cell(row=3, column=col["Điểm ưu tiên (0-100)"] + 1)
     assert isinstance(score.value, float) and score.value == pytest.approx(71.25)
-    assert villages.cell(row=3, column=col["Trạm băng rộng di động gần nhất (m)"] + 1).value \
-        == 1630
+    assert villages.cell(row=3, column=col["Khoảng cách đến trạm BTS 3G/4G gần nhất (m)"] + 1
+                         ).value == 1630
     assert villages.cell(row=4, column=col["Dân số"] + 1).value is None  # missing stays blank
     hours = col["Thời gian đi đến trung tâm gần nhất (giờ)"] + 1
     assert villages.cell(row=2, column=hours).value is None  # unreachable: blank, not an error
@@ -100,8 +103,9 @@ def test_vietnamese_workbook_has_typed_cells_frozen_filtered_headers(tmp_path) -
         assert sheet.auto_filter.ref is not None and sheet.auto_filter.ref.startswith("A1:")
         assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
-    assert [c.value for c in communes[1]][:3] == ["Xã, phường", "Số thôn, bản",
-                                                  "Số thôn, bản còn thiếu hụt"]
+    assert [c.value for c in communes[1]][:3] == [
+        "Xã, phường", "Số thôn, bản", "Số thôn, bản chưa có cáp quang hoặc băng rộng di động"]
+    assert _rows(communes)[-1][:3] == ("Tổng cộng", 4, 3)
     assert communes.cell(row=3, column=1).value == "'=cmd|' /C calc'!A0"
     gap_share = communes.cell(row=3, column=7)
     assert gap_share.value == pytest.approx(0.5) and gap_share.number_format == "0.0%"
@@ -111,7 +115,9 @@ def test_vietnamese_workbook_has_typed_cells_frozen_filtered_headers(tmp_path) -
     assert villages.column_dimensions["F"].width == pytest.approx(70, abs=1)  # reasons get room
 
     about_rows = dict(_rows(about))
-    assert about_rows["Ngày lập"] == "23/11/2026" and about_rows["Tiêu đề"] == "Tỉnh mô phỏng"
+    assert about_rows["Ngày lập"] == dt.datetime(2026, 11, 23)  # a date cell, not text
+    assert about.cell(row=2, column=2).is_date
+    assert about_rows["Tiêu đề"] == "Tỉnh mô phỏng"
 
 
 def test_english_workbook_and_plan_sheet(tmp_path) -> None:
@@ -120,10 +126,11 @@ def test_english_workbook_and_plan_sheet(tmp_path) -> None:
     path = write_workbook(tmp_path / "p.xlsx", _villages(), _communes(), plan=plan,
                           language="en")
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Communes", "Priority villages", "Plan", "About"]
+    assert book.sheetnames == ["Communes", "Priority villages", "Plan", "Assumptions", "About"]
     rows = _rows(book["Plan"])
-    assert rows[0] == ("item", "Works", "Commune", "Cost (VND)", "villages_connected")
-    assert rows[1] == (1, "site", "A", 1.5e9, 3)
+    assert rows[0] == ("item", "Works", "Commune", "Cost (million VND)", "villages_connected")
+    assert rows[1] == (1, "site", "A", 1500, 3)  # costs in million VND
+    assert rows[-1] == ("Total", None, None, 3750, None)
     assert rows[2][2] == "'=B"
     assert book["Priority villages"]["D2"].value == "No fibre, no mobile broadband"
     assert book["Plan"].freeze_panes == "A2"

@@ -60,7 +60,8 @@ logger = logging.getLogger(__name__)
 
 #: Every path geo_dx writes into a run folder (``*`` matches within one folder level).
 OUTPUT_PATTERNS: tuple[str, ...] = (
-    "summary.json", "villages.gpkg", "priority.csv", "priority.xlsx", "map.html",
+    "summary.json", "villages.gpkg", "priority.csv", "priority.xlsx", "de_xuat_dau_tu.docx",
+    "map.html",
     "index.html", "coverage_mobile.tif", "signal_mobile_dbm.tif", "plan.csv",
     "budget_curve.png", "assets/*.css", "assets/*.js", "communes/*.html", "areas/*.html",
 )
@@ -154,8 +155,8 @@ def shown_outputs(outputs: Iterable[str]) -> list[str]:
     ['map.html', 'villages.gpkg', 'summary.json']
     """
     top = {p for p in outputs if "/" not in p}
-    first = ("map.html", "index.html", "priority.csv", "priority.xlsx", "plan.csv",
-             "budget_curve.png", "villages.gpkg")
+    first = ("map.html", "index.html", "priority.xlsx", "de_xuat_dau_tu.docx", "priority.csv",
+             "plan.csv", "budget_curve.png", "villages.gpkg")
     order = [*first, *(p for p in OUTPUT_PATTERNS if p not in first)]
     return [p for p in order if p in top]
 

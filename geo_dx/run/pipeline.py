@@ -28,6 +28,7 @@ from geo_dx.evidence import raster_evidence, read_speed_tiles, tile_evidence
 from geo_dx.field_survey import is_survey_export, read_survey_coverage
 from geo_dx.gaps import find_gaps
 from geo_dx.i18n import DEFAULT_LANGUAGE, translator
+from geo_dx.indicators import indicator_summary
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.plan.model import PlanResult
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
@@ -303,6 +304,7 @@ def _summary(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
         evidence=[{"label": ev.label, "class": ev.technology_class, "source": ev.source,
                    "villages_covered": int(ev.covered.sum())} for ev in read.evidence],
         extra={**_signal_sections(ranked.villages, decided.model, decided.calibration, config),
+               "indicators": indicator_summary(ranked.villages, config.targets),
                "gap_rule": gap_rule_settings(config, model=decided.model, calibration=(
                    decided.calibration if config.terrain.calibrate else None))})
     return RunSummary(

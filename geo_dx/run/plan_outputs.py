@@ -24,14 +24,16 @@ from geo_dx.signal.calibration import Calibration
 #: User-facing texts of the plan outputs (console, chart): English msgids, translated by
 #: :func:`geo_dx.i18n.translator` (Vietnamese in ``geo_dx/locale/vi/LC_MESSAGES/geo_dx.po``).
 PLAN_TEXT: dict[str, str] = {
-    "heading": N_("Investment plan (budget {budget} bn VND, cost used {cost} bn VND)"),
+    "heading": N_("Investment plan: budget {budget}, cost used {cost}"),
     "mobile": N_("new mobile broadband"),
     "fibre": N_("new fibre"),
     "villages_of": N_("{n} of {total} villages ({people} people, {em} ethnic minority)"),
     "unservable": N_("{n} village(s) no candidate or route can serve (satellite / other): "
                      "see plan"),
-    "solver": N_("exact answer {objective} ({status}, gap {gap}); greedy answer {greedy}"),
-    "close_all": N_("closing every gap that can be closed costs about {cost} bn VND"),
+    "proven": N_("Optimal plan (proven): serves {n} villages; the quick method reaches {share}"),
+    "best_found": N_("Best plan found ({status}): serves {n} villages; the quick method "
+                     "reaches {share}"),
+    "close_all": N_("Cost of connecting every remaining village: about {cost}"),
     "chart_title": N_("What each budget buys (indicative unit costs)"),
     "chart_x": N_("budget (billion VND)"),
     "chart_villages": N_("villages newly served"),
@@ -42,6 +44,10 @@ PLAN_TEXT: dict[str, str] = {
     "chart_em": N_("ethnic-minority people"),
     "chart_all": N_("all people"),
     "chart_budget": N_("chosen budget"),
+    "chart_chosen": N_("{budget}: {n} villages"),
+    "chart_chosen_people": N_("{budget}: {n} people"),
+    "chart_note": N_("Unit costs are indicative: replace them with the province's own. Points "
+                     "are budgets computed; between them the line only joins them."),
     "costs_warning": N_("Unit costs are indicative defaults: replace them with the province's "
                         "own ([plan.costs] in the config)."),
     "not_applicable": N_("n/a"),
@@ -101,6 +107,92 @@ def plan_table(result: PlanResult) -> pd.DataFrame:
     return table[list(PLAN_COLUMNS)]
 
 
+def commune_plan_table(villages: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
+    """
+    The plan per commune: items, villages and people newly served, and the cost.
+
+    A village served by two items (a site and a fibre route) counts once among the
+    villages and people served; an item's cost is shared among the communes in proportion
+    to the villages it serves there, so the costs add up to the plan's cost.
+
+    Parameters
+    ----------
+    villages
+        The villages after the plan (``commune_id``, ``commune_name``, ``gap_class``,
+        ``population``, ``ethnic_minority_share``).
+    plan
+        :func:`plan_table` (``item_id``, ``kind``, ``cost_vnd``, ``villages_served``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``commune_id, commune_name, item_ids, villages_served, mobile_villages,
+        fibre_villages, people_served, ethnic_minority_people_served, cost_vnd,
+        gap_villages_left`` (gap villages no item serves), communes with an item first,
+        by cost.
+
+    Examples
+    --------
+    >>> villages = pd.DataFrame({"village_id": ["a", "b", "c"], "commune_id": ["X", "X", "Y"],
+    ...     "commune_name": ["Xã X", "Xã X", "Xã Y"], "population": [100, 50, 10],
+    ...     "ethnic_minority_share": [1.0, 0.5, 0.0],
+    ...     "gap_class": ["no_mobile", "no_fibre_no_mobile", "no_fibre"]})
+    >>> plan = pd.DataFrame({"item_id": ["M1", "F1"], "kind": ["new_site", "fibre"],
+    ...     "cost_vnd": [2.5e9, 0.3e9], "villages_served": ["a;b", "b;c"]})
+    >>> commune_plan_table(villages, plan)[["commune_id", "item_ids", "villages_served",
+    ...     "people_served", "cost_vnd", "gap_villages_left"]].to_dict("records")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'commune_id': 'X', 'item_ids': 'M1; F1', 'villages_served': 2, 'people_served': 150.0,
+      'cost_vnd': 2650000000.0, 'gap_villages_left': 0},
+     {'commune_id': 'Y', 'item_ids': 'F1', 'villages_served': 1, 'people_served': 10.0,
+      'cost_vnd': 150000000.0, 'gap_villages_left': 0}]
+    """
+    served = plan[["item_id", "kind", "cost_vnd", "villages_served"]].copy()
+    served["village_id"] = served["villages_served"].fillna("").astype(str).str.split(";")
+    served = served.explode("village_id")
+    served = served[served["village_id"].astype(bool)]
+    served["share_vnd"] = (served["cost_vnd"].astype(float)
+                           / served.groupby("item_id")["village_id"].transform("size"))
+    facts = villages.drop_duplicates("village_id").set_index("village_id")
+    people = next((facts[c] for c in ("population_used", "population") if c in facts),
+                  pd.Series(0.0, index=facts.index)).astype(float).fillna(0.0)
+    share = next((facts[c] for c in ("ethnic_minority_share_used", "ethnic_minority_share")
+                  if c in facts), pd.Series(0.0, index=facts.index)).astype(float).fillna(0.0)
+    served["commune_id"] = served["village_id"].map(facts["commune_id"])
+    rows = []
+    for commune_id, group in served.groupby("commune_id", sort=False):
+        ids = group["village_id"].unique()
+        rows.append({
+            "commune_id": commune_id,
+            "item_ids": "; ".join(dict.fromkeys(group["item_id"].astype(str))),
+            "villages_served": len(ids),
+            "mobile_villages": group.loc[group["kind"] != "fibre", "village_id"].nunique(),
+            "fibre_villages": group.loc[group["kind"] == "fibre", "village_id"].nunique(),
+            "people_served": float(people.reindex(ids).sum()),
+            "ethnic_minority_people_served": float((people * share).reindex(ids).sum()),
+            "cost_vnd": float(group["share_vnd"].sum()),
+        })
+    table = pd.DataFrame(rows, columns=["commune_id", "item_ids", "villages_served",
+                                        "mobile_villages", "fibre_villages", "people_served",
+                                        "ethnic_minority_people_served", "cost_vnd"])
+    gaps = facts[facts["gap_class"] != "none"] if "gap_class" in facts else facts.iloc[:0]
+    left = gaps[~gaps.index.isin(served["village_id"])].groupby("commune_id").size()
+    names = facts.drop_duplicates("commune_id").set_index("commune_id")["commune_name"] \
+        if "commune_name" in facts else pd.Series(dtype=object)
+    every = pd.Index(table["commune_id"]).union(left.index, sort=False)
+    table = table.set_index("commune_id").reindex(every)
+    table.insert(0, "commune_name", names.reindex(every).to_numpy())
+    counts = ["villages_served", "mobile_villages", "fibre_villages"]
+    table[counts] = table[counts].fillna(0).astype(int)
+    table[["people_served", "ethnic_minority_people_served", "cost_vnd"]] = table[
+        ["people_served", "ethnic_minority_people_served", "cost_vnd"]].fillna(0.0)
+    table["item_ids"] = table["item_ids"].fillna("")
+    table["gap_villages_left"] = left.reindex(every).fillna(0).astype(int).to_numpy()
+    table = table.rename_axis("commune_id").reset_index()
+    return table.sort_values(["cost_vnd", "gap_villages_left", "commune_id"],
+                             ascending=[False, False, True], kind="stable").reset_index(drop=True)
+
+
 def plan_tables(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
     """GeoPackage tables ``plan_sites`` (points) and ``plan_fibre`` (routes along the roads).
 
@@ -149,12 +241,15 @@ def write_budget_curve(path: Path, result: PlanResult, *,
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     curve = result.curve
     tr = translator(language)
     t = {key: tr.gettext(message) for key, message in PLAN_TEXT.items()}
     x = curve["budget_vnd"] / 1e9
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    grouped = FuncFormatter(lambda value, _pos: tr.number(value, decimals=0 if
+                                                         float(value).is_integer() else 1))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.6), constrained_layout=True)
     ax1.plot(x, curve["villages"], "o-", color="#222222", label=t["chart_any"])
     ax1.plot(x, curve["mobile_villages"], "s--", color="#d95f02", label=t["chart_mobile"])
     ax1.plot(x, curve["fibre_villages"], "^--", color="#1b9e77", label=t["chart_fibre"])
@@ -162,14 +257,30 @@ def write_budget_curve(path: Path, result: PlanResult, *,
     ax2.plot(x, curve["people"], "o-", color="#222222", label=t["chart_all"])
     ax2.plot(x, curve["ethnic_minority_people"], "s--", color="#7570b3", label=t["chart_em"])
     ax2.set_ylabel(t["chart_people"])
-    budget = result.summary["budget_vnd"] / 1e9
-    for ax in (ax1, ax2):
+    plan = result.summary
+    budget = plan["budget_vnd"] / 1e9
+    served = plan["newly_served"]
+    chosen = ((ax1, served["any"]["villages"], "chart_chosen"),
+              (ax2, served["any"]["people"], "chart_chosen_people"))
+    for key, marker, colour in (("mobile", "s", "#d95f02"), ("fibre", "^", "#1b9e77")):
+        ax1.plot([budget], [served[key]["villages"]], marker, color=colour, markersize=9,
+                 markeredgecolor="#c51b7d", zorder=5)
+    for ax, value, label in chosen:  # the plan itself: a point with its value
         ax.axvline(budget, color="#999999", linestyle=":", label=t["chart_budget"])
+        ax.plot([budget], [value], "o", color="#c51b7d", markersize=9, zorder=5)
+        ax.annotate(tr.gettext(PLAN_TEXT[label], budget=tr.money(plan["budget_vnd"]),
+                               n=tr.number(value)),
+                    (budget, value), xytext=(12, 14), textcoords="offset points",
+                    fontsize=9, color="#c51b7d", fontweight="bold", va="bottom",
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#c51b7d"},
+                    arrowprops={"arrowstyle": "-", "color": "#c51b7d"})
         ax.set_xlabel(t["chart_x"])
+        ax.xaxis.set_major_formatter(grouped)
+        ax.yaxis.set_major_formatter(grouped)
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
     fig.suptitle(t["chart_title"])
-    fig.text(0.5, -0.02, t["costs_warning"], ha="center", fontsize=8, color="#555555")
+    fig.text(0.5, -0.02, t["chart_note"], ha="center", fontsize=8, color="#555555")
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -184,32 +295,34 @@ def format_plan(plan: dict[str, Any], *, language: str = DEFAULT_LANGUAGE) -> st
     >>> plan = {"budget_vnd": 30e9, "cost_used_vnd": 29.99e9, "mobile_gap_villages": 86,
     ...         "fibre_gap_villages": 261, "objective": 2966.3, "status": "optimal",
     ...         "gap": 0.0, "greedy_objective": 2935.0,
-    ...         "unservable": {"mobile": 0, "fibre": 0}, "cost_to_close_all_vnd": 564e9,
+    ...         "unservable": {"mobile": 0, "fibre": 0}, "cost_to_close_all_vnd": 563.9e9,
     ...         "newly_served": {k: {"villages": n, "people": 7311, "ethnic_minority_people": 7216}
-    ...                          for k, n in (("mobile", 27), ("fibre", 17))}}
+    ...                          for k, n in (("mobile", 27), ("fibre", 17), ("any", 42))}}
     >>> print(format_plan(plan, language="en").splitlines()[1])
       new mobile broadband    27 of 86 villages (7,311 people, 7,216 ethnic minority)
-    >>> print(format_plan(plan).splitlines()[0])
-    Kế hoạch đầu tư (ngân sách 30,0 tỷ đồng, đã dùng 30,0 tỷ đồng)
+    >>> for line in format_plan(plan).splitlines()[:5]:
+    ...     print(line)
+    Kế hoạch đầu tư: ngân sách 30,0 tỷ đồng, đã dùng 30,0 tỷ đồng
+      Băng rộng di động mới   27/86 thôn, bản (7.311 người, trong đó 7.216 người dân tộc thiểu số)
+      Cáp quang mới           17/261 thôn, bản (7.311 người, trong đó 7.216 người dân tộc thiểu số)
+      Phương án tối ưu (đã kiểm chứng): phục vụ 42 thôn, bản; phương án tính nhanh đạt 99 %
+      Kinh phí để kết nối tất cả thôn, bản còn lại: khoảng 563,9 tỷ đồng
     """
     tr = translator(language)
     served = plan["newly_served"]
-    lines = [_text(tr, "heading", budget=_bn(tr, plan["budget_vnd"]),
-                   cost=_bn(tr, plan["cost_used_vnd"]))]
+    lines = [_text(tr, "heading", budget=tr.money(plan["budget_vnd"]),
+                   cost=tr.money(plan["cost_used_vnd"]))]
     for key, total in (("mobile", plan["mobile_gap_villages"]),
                        ("fibre", plan["fibre_gap_villages"])):
         s = served[key]
         lines.append(f"  {_text(tr, key):<24}" + _text(
             tr, "villages_of", n=tr.number(s["villages"]), total=tr.number(total),
             people=tr.number(s["people"]), em=tr.number(s["ethnic_minority_people"])))
-    gap = (_text(tr, "not_applicable") if plan["gap"] is None
-           else tr.percent(plan["gap"], decimals=2))
-    lines.append("  " + _text(tr, "solver", objective=tr.number(plan["objective"], decimals=1),
-                              status=_status(tr, plan["status"]), gap=gap,
-                              greedy=tr.number(plan["greedy_objective"], decimals=1)))
-    if plan.get("greedy_within_bound") is not None:
-        lines.append("  " + _text(tr, "greedy_within",
-                                  share=tr.percent(plan["greedy_within_bound"], decimals=2)))
+    quick = (plan["greedy_objective"] / plan["objective"] if plan["objective"] else 1.0)
+    values = {"n": tr.number(served.get("any", served["mobile"])["villages"]),
+              "share": tr.percent(min(quick, 1.0))}
+    lines.append("  " + (_text(tr, "proven", **values) if plan["status"] == "optimal" else
+                         _text(tr, "best_found", status=_status(tr, plan["status"]), **values)))
     if plan.get("coverage_model"):
         lines.append("  " + _text(tr, "model", model=plan["coverage_model"]))
     unproven = sum(1 for step in plan.get("curve", []) if step.get("proven") is False)
@@ -219,17 +332,13 @@ def format_plan(plan: dict[str, Any], *, language: str = DEFAULT_LANGUAGE) -> st
     if unservable:
         lines.append("  " + _text(tr, "unservable", n=tr.number(unservable)))
     if plan.get("cost_to_close_all_vnd") is not None:
-        lines.append("  " + _text(tr, "close_all", cost=_bn(tr, plan["cost_to_close_all_vnd"])))
+        lines.append("  " + _text(tr, "close_all", cost=tr.money(plan["cost_to_close_all_vnd"])))
     lines.append("  " + _text(tr, "costs_warning"))
     return "\n".join(lines)
 
 
 def _status(tr: Translator, status: str) -> str:
     return tr.gettext(PLAN_STATUS_TEXT[status]) if status in PLAN_STATUS_TEXT else status
-
-
-def _bn(tr: Translator, vnd: float) -> str:
-    return tr.number(vnd / 1e9, decimals=1)
 
 
 def plan_run(

@@ -1,10 +1,14 @@
-"""Default QGIS styles inside ``villages.gpkg``: villages by gap class, communes by gap share.
+"""Default QGIS styles inside ``villages.gpkg`` for every layer, with field aliases.
 
 QGIS reads a layer's default style from the GeoPackage's ``layer_styles`` table (the
 table QGIS itself writes with "Save as default"), so the layers open coloured as on the
-map, with legend labels in the run's language. The colours are the map's
+map, with legend labels in the run's language: villages by gap class, communes by gap
+share, coverage points by technology, plan sites by works, fibre routes, roads, towns and
+commune centres, roll-out clusters. The colours are the map's
 (:data:`geo_dx.schema.GAP_COLOURS`, :data:`geo_dx.schema.SHARE_BINS` /
-:data:`~geo_dx.schema.SHARE_COLOURS`).
+:data:`~geo_dx.schema.SHARE_COLOURS`, :data:`geo_dx.maps.payload.TECH_STYLE`). Every field
+known to geo_dx gets an alias in the run's language (the attribute table shows "Dịch vụ
+còn thiếu" for ``gap_class``), the field names themselves stay English for scripts.
 """
 
 from __future__ import annotations
@@ -14,10 +18,52 @@ import sqlite3
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
+from geo_dx.i18n import COLUMN_LABELS, DEFAULT_LANGUAGE, N_, Translator, translator
+from geo_dx.maps.payload import TECH_STYLE
 from geo_dx.schema import GAP_CLASSES, GAP_COLOURS, SHARE_BINS, SHARE_COLOURS
 
-__all__ = ["communes_qml", "villages_qml", "write_layer_styles"]
+__all__ = ["communes_qml", "field_aliases", "layer_qml", "villages_qml", "write_layer_styles"]
+
+#: Aliases of the fields not in geo_dx.i18n.COLUMN_LABELS (layers other than the villages').
+FIELD_ALIASES: dict[str, str] = {
+    "site_id": N_("Site code"),
+    "node_id": N_("Fibre point code"),
+    "technology": N_("Technology"),
+    "operator": N_("Operator"),
+    "source": N_("Source"),
+    "antenna_height_m": N_("Antenna height (m)"),
+    "range_m": N_("Declared range (m)"),
+    "reach_m": N_("Range used (m)"),
+    "file": N_("File"),
+    "name": N_("Name"),
+    "road_id": N_("Road code"),
+    "village_ids": N_("Village codes"),
+    "best_rank": N_("Best rank in the cluster"),
+    "mean_score": N_("Mean priority score"),
+    "no_fibre_no_mobile": N_("No fibre, no mobile broadband"),
+    "no_mobile": N_("No mobile broadband"),
+    "no_fibre": N_("No fibre"),
+    "planned_by": N_("Item in the plan"),
+    "location_issue": N_("Location to check"),
+    "province": N_("Province"),
+}
+#: Layer descriptions in the layer_styles table, and each layer's legend title.
+DESCRIPTIONS: dict[str, str] = {
+    "villages": N_("Villages by gap"),
+    "communes": N_("Share of villages with a gap"),
+    "coverage": N_("Mobile sites and fibre points by technology"),
+    "plan_sites": N_("Proposed sites by works"),
+    "plan_fibre": N_("Proposed fibre routes"),
+    "roads": N_("Roads"),
+    "towns": N_("Towns and commune seats"),
+    "clusters": N_("Roll-out clusters"),
+}
+#: Towns by kind, as the map names them.
+TOWN_KINDS: dict[str, str] = {
+    "capital": N_("Provincial centre"),
+    "commune_seat": N_("Commune or ward centre"),
+}
+_SITE_COLOUR, _FIBRE_COLOUR = "#0b3d91", "#1b9e77"
 
 _HEADER = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
 _OUTLINE = "35,35,35,255"
@@ -68,6 +114,66 @@ def communes_qml(tr: Translator) -> str:
                 f'<symbols>{"".join(symbols)}</symbols></renderer-v2>')
 
 
+def field_aliases(fields: list[str], tr: Translator) -> str:
+    """
+    The ``<aliases>`` element of a layer's QML: each known field's label in ``tr``'s language.
+
+    Examples
+    --------
+    >>> field_aliases(["gap_class", "xyz"], translator("vi"))
+    '<aliases><alias field="gap_class" index="0" name="Dịch vụ còn thiếu"/></aliases>'
+    """
+    rows = []
+    for index, name in enumerate(fields):
+        if name in COLUMN_LABELS:
+            label = tr.column(name)
+        elif name in FIELD_ALIASES:
+            label = tr.gettext(FIELD_ALIASES[name])
+        else:
+            continue
+        rows.append(f"<alias field={quoteattr(name)} index=\"{index}\" name={quoteattr(label)}/>")
+    return "<aliases>" + "".join(rows) + "</aliases>"
+
+
+def layer_qml(layer: str, tr: Translator, *, geometry: str = "Point") -> str | None:
+    """
+    The symbology of one of a run's layers (None for a layer geo_dx does not style).
+
+    Examples
+    --------
+    >>> qml = layer_qml("plan_sites", translator("vi"))
+    >>> 'attr="kind"' in qml and 'label="Xây mới trạm BTS 4G"' in qml
+    True
+    """
+    if layer == "villages":
+        return villages_qml(tr, geometry=geometry)
+    if layer == "communes":
+        return communes_qml(tr)
+    if layer == "coverage":
+        return _categories("technology", [
+            (code, tr.gettext(style["label"]), _symbol(code, "marker", style["color"],
+                                                       size_mm=2.0))
+            for code, style in TECH_STYLE.items() if code != "other"])
+    if layer == "plan_sites":
+        return _categories("kind", [
+            (code, tr.label("plan_kind", code),
+             _symbol(code, "marker", _SITE_COLOUR, size_mm=4.0, shape="triangle"))
+            for code in ("new_site", "upgrade", "small_cell")])
+    if layer == "plan_fibre":
+        return _single(_symbol("0", "line", _FIBRE_COLOUR, size_mm=0.8))
+    if layer == "roads":
+        return _single(_symbol("0", "line", "#8c6d46", size_mm=0.4))
+    if layer == "towns":
+        return _categories("kind", [
+            (code, tr.gettext(label), _symbol(code, "marker", "#222222",
+                                              size_mm=3.2 if code == "capital" else 2.2,
+                                              shape="square"))
+            for code, label in TOWN_KINDS.items()])
+    if layer == "clusters":
+        return _single(_symbol("0", "fill", "#6b3a00", alpha=0.15))
+    return None
+
+
 def write_layer_styles(
     gpkg: str | Path,
     *,
@@ -75,10 +181,10 @@ def write_layer_styles(
     villages_geometry: str = "Point",
 ) -> Path:
     """
-    Add the default styles of the ``villages`` and ``communes`` layers to a GeoPackage.
+    Add the default style of every layer geo_dx writes to a GeoPackage (those present).
 
     Creates the ``layer_styles`` table QGIS uses (if absent) and replaces any default
-    style of those two layers.
+    style of those layers; every style carries the field aliases in ``language``.
 
     Parameters
     ----------
@@ -96,16 +202,17 @@ def write_layer_styles(
     tr = translator(language)
     gpkg = Path(gpkg)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    styles = [
-        ("villages", villages_qml(tr, geometry=villages_geometry),
-         tr.gettext("Villages by gap")),
-        ("communes", communes_qml(tr), tr.gettext("Share of villages with a gap")),
-    ]
     with sqlite3.connect(gpkg) as db:
         db.execute(_CREATE)
-        for table, qml, description in styles:
-            column = db.execute("SELECT column_name FROM gpkg_geometry_columns "
-                                "WHERE table_name = ?", (table,)).fetchone()
+        present = dict(db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+        for table in [t for t in DESCRIPTIONS if t in present]:
+            fields = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
+            qml = layer_qml(table, tr, geometry=villages_geometry)
+            if qml is None:
+                continue
+            qml = qml.replace("</qgis>", field_aliases(fields, tr) + "</qgis>")
+            description = tr.gettext(DESCRIPTIONS[table])
+            column = (present[table],)
             db.execute("DELETE FROM layer_styles WHERE f_table_name = ? AND useAsDefault",
                        (table,))
             db.execute(
@@ -127,12 +234,38 @@ _CREATE = """CREATE TABLE IF NOT EXISTS layer_styles (
 
 
 def _qml(renderer: str) -> str:
-    return (_HEADER + '<qgis version="3.28.0" styleCategories="Symbology">'
+    return (_HEADER + '<qgis version="3.28.0" styleCategories="Symbology|Fields">'
             + renderer + "</qgis>\n")
 
 
-def _symbol(name: str, kind: str, colour: str, *, size_mm: float = 2.4) -> str:
+def _categories(attr: str, classes: list[tuple[str, str, str]]) -> str:
+    """A categorised renderer: (value, legend label, symbol) per class."""
+    categories = "".join(f"<category value={quoteattr(value)} symbol={quoteattr(value)} "
+                         f'label={quoteattr(label)} render="true"/>'
+                         for value, label, _ in classes)
+    symbols = "".join(symbol for _, _, symbol in classes)
+    return _qml(f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(attr)} '
+                f'symbollevels="0" enableorderby="0" forceraster="0"><categories>'
+                f"{categories}</categories><symbols>{symbols}</symbols></renderer-v2>")
+
+
+def _single(symbol: str) -> str:
+    """A single-symbol renderer (the legend shows the layer's name)."""
+    return _qml(f'<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" '
+                f'forceraster="0"><symbols>{symbol}</symbols></renderer-v2>')
+
+
+def _symbol(name: str, kind: str, colour: str, *, size_mm: float = 2.4,
+            shape: str = "circle", alpha: float | None = None) -> str:
     rgba = _rgba(colour)
+    if kind == "line":
+        layer = ('<layer class="SimpleLine" enabled="1" locked="0" pass="0"><Option type="Map">'
+                 f'<Option type="QString" name="line_color" value="{rgba}"/>'
+                 f'<Option type="QString" name="line_width" value="{size_mm:g}"/>'
+                 '<Option type="QString" name="line_style" value="solid"/>'
+                 "</Option></layer>")
+        return (f'<symbol type="line" name={quoteattr(name)} alpha="1" clip_to_extent="1" '
+                f'force_rhr="0">{layer}</symbol>')
     if kind == "fill":
         layer = ('<layer class="SimpleFill" enabled="1" locked="0" pass="0"><Option type="Map">'
                  f'<Option type="QString" name="color" value="{rgba}"/>'
@@ -143,12 +276,13 @@ def _symbol(name: str, kind: str, colour: str, *, size_mm: float = 2.4) -> str:
     else:
         layer = ('<layer class="SimpleMarker" enabled="1" locked="0" pass="0"><Option type="Map">'
                  f'<Option type="QString" name="color" value="{rgba}"/>'
-                 '<Option type="QString" name="name" value="circle"/>'
+                 f'<Option type="QString" name="name" value="{shape}"/>'
                  f'<Option type="QString" name="size" value="{size_mm:g}"/>'
                  f'<Option type="QString" name="outline_color" value="{_OUTLINE}"/>'
                  '<Option type="QString" name="outline_width" value="0.2"/>'
                  "</Option></layer>")
-    return (f'<symbol type="{kind}" name="{name}" alpha="{0.75 if kind == "fill" else 1}" '
+    opacity = alpha if alpha is not None else (0.75 if kind == "fill" else 1)
+    return (f'<symbol type="{kind}" name={quoteattr(name)} alpha="{opacity:g}" '
             f'clip_to_extent="1" force_rhr="0">{layer}</symbol>')
 
 

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.communes import COUNT_COLUMNS, placed
-from geo_dx.i18n import DEFAULT_LANGUAGE, translator
+from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
+from geo_dx.indicators import INDICATOR_LABELS, target_rows
 from geo_dx.run.summary import json_value
 from geo_dx.schema import COMPONENTS
 from geo_dx.signal.blocking import BLOCKING_COLUMNS
@@ -37,6 +38,9 @@ PRIORITY_COLUMNS: tuple[str, ...] = (
     "mobile_technology",
     "score",
     "reason",
+    "plan_item",
+    "plan_year",
+    "plan_answer",
     *(f"contrib_{c}" for c in COMPONENTS),
     "missing_components",
     "rank_p05",
@@ -54,8 +58,6 @@ PRIORITY_COLUMNS: tuple[str, ...] = (
     "especially_difficult",
     "fibre_source",
     "mobile_source",
-    "plan_item",
-    "plan_answer",
 )
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -100,6 +102,9 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
     if "rank" not in table:
         table["rank"] = table["score"].rank(ascending=False, method="first")
     table = table.sort_values(["rank", "village_id"])
+    items = plan_item_column(table)
+    if items is not None:
+        table["plan_item"] = items
     for col in ("rank", "rank_p05", "rank_p95", "cluster_id"):
         if col in table:
             table[col] = table[col].astype("Int64")
@@ -110,6 +115,23 @@ def priority_table(villages: gpd.GeoDataFrame) -> pd.DataFrame:
         elif col.startswith("contrib_") or col in ("score", "travel_time_h"):
             table[col] = table[col].round(2)
     return table[[c for c in PRIORITY_COLUMNS if c in table]].reset_index(drop=True)
+
+
+def plan_item_column(villages: pd.DataFrame) -> pd.Series | None:
+    """
+    The plan item(s) serving each village: ``plan_item``, else ``planned_by`` (the column
+    before it); empty text as None. None when the villages were never planned.
+
+    Examples
+    --------
+    >>> plan_item_column(pd.DataFrame({"planned_by": ["M1", "", "F2;M1"]})).tolist()
+    ['M1', None, 'F2;M1']
+    """
+    column = next((villages[c] for c in ("plan_item", "planned_by") if c in villages), None)
+    if column is None:
+        return None
+    text = column.astype(object)
+    return text.where(text.map(lambda v: isinstance(v, str) and bool(v.strip())), None)
 
 
 def write_priority_csv(path: Path, villages: gpd.GeoDataFrame) -> Path:
@@ -218,25 +240,24 @@ def format_summary(
     t = summary["totals"]
 
     def total(label: str, value: int) -> str:
-        return f"{label:<28}{tr.number(value):>7}"
+        return f"{label:<50}{tr.number(value):>7}"
 
-    lines = [
-        summary["title"],
-        "",
-        total(_("villages"), t["villages"]),
-        total(_("without mobile broadband"), t["without_mobile_broadband"]),
-        total(_("without fibre"), t["without_fibre"]),
-        total(_("without both"), t["without_both"]),
-    ]
+    indicators = summary.get("indicators", {})
+    province = indicators.get("province", {})
+    lines = [summary["title"], "", total(_("villages"), t["villages"])]
+    # no signal, 2G only and no broadband told apart, as provinces report them
+    shown = (("no_signal", province.get("no_signal")), ("only_2g", province.get("only_2g")),
+             ("no_mobile_broadband", t["without_mobile_broadband"]),
+             ("no_fibre", t["without_fibre"]))
+    lines += [total("  " + tr.gettext(INDICATOR_LABELS[key]), value)
+              for key, value in shown if value is not None]
+    lines.append(total("  " + _("without both"), t["without_both"]))
     if t["unassigned"]:
         lines.append(total(_("unassigned to a commune"), t["unassigned"]))
     if "terrain" in summary:
-        tr_ = summary["terrain"]
-        lines.append(
-            total("  " + _("(radius model would say"), tr_["radius_without_mobile_broadband"])
-            + " " + _("without mobile; {changed} villages change class)",
-                      changed=tr.number(tr_["changed_class"]))
-        )
+        lines.append("  " + _("(by coverage radius alone, without terrain: {n} villages without "
+                              "mobile broadband)",
+                              n=tr.number(summary["terrain"]["radius_without_mobile_broadband"])))
     models = summary.get("mobile_models", {})
     if models.get("active") == "itm":
         counts = ", ".join(f"{m} {tr.number(n)}"
@@ -249,21 +270,27 @@ def format_summary(
     disputes = summary.get("disputes", {})
     if disputes.get("disputed_count"):
         lines.append(total(_("disputed by measurements"), disputes["disputed_count"]))
+    if indicators.get("targets"):
+        lines += ["", *_target_lines(indicators["targets"], tr)]
+    by_id = {row["commune_id"]: row for row in indicators.get("communes", [])}
     heads = [tr.pgettext("console", "commune"), tr.pgettext("console", "villages"),
-             tr.pgettext("console", "no mobile"), tr.pgettext("console", "no fibre"),
+             *([tr.pgettext("console", "no signal"), tr.pgettext("console", "2G only")]
+               if by_id else []),
+             tr.pgettext("console", "no mobile broadband"), tr.pgettext("console", "no fibre"),
              tr.pgettext("console", "neither")]
-    widths = [max(30, len(heads[0]) + 2),
-              *(max(w, len(h) + 2) for w, h in zip((9, 11, 10, 9), heads[1:], strict=True))]
+    widths = [30, *(max(9, len(h) + 2) for h in heads[1:])]
     lines += ["", f"{heads[0]:<{widths[0]}}" + "".join(
         f"{h:>{w}}" for h, w in zip(heads[1:], widths[1:], strict=True))]
-    keys = ("villages", "without_mobile_broadband", "without_fibre", "without_both")
+    keys = ("villages", *(("no_signal", "only_2g") if by_id else ()),
+            "without_mobile_broadband", "without_fibre", "without_both")
     # a name several communes share (a national run) is told apart by the commune's id
     shared = Counter(str(row["commune_name"]) for row in summary["communes"])
     for row in summary["communes"][:max_communes]:
         name = _console_name(row, repeated=shared[str(row["commune_name"])] > 1,
                              width=widths[0] - 2)
+        values = {**by_id.get(row["commune_id"], {}), **row}
         lines.append(f"{name:<{widths[0]}}" + "".join(
-            f"{tr.number(row[k]):>{w}}" for k, w in zip(keys, widths[1:], strict=True)))
+            f"{tr.number(values.get(k, 0)):>{w}}" for k, w in zip(keys, widths[1:], strict=True)))
     hidden = len(summary["communes"]) - max_communes
     if hidden > 0:
         lines.append(_("… and {n} more communes (see summary.json)", n=tr.number(hidden)))
@@ -280,6 +307,17 @@ def write_gpkg_layer(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
             clean[col] = clean[col].map(lambda v: v if v is None or isinstance(v, str | bool)
                                         else (None if pd.isna(v) else v))
     clean.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+
+
+def _target_lines(targets: list[dict[str, Any]], tr: Translator) -> list[str]:
+    """The targets block of the console: indicator, now (count), target, still short."""
+    _ = tr.gettext
+    rows = target_rows(targets, tr)
+    width = max(len(r["indicator"]) for r in rows) + 2
+    target, now, wanted, short = _("Target"), _("now"), _("target"), _("still to connect")
+    head = f"{target:<{width}}{now:>9}{'':<14}{wanted:>9}  {short}"
+    return [head, *(f"{r['indicator']:<{width}}{r['actual']:>9} {'(' + r['count'] + ')':<13}"
+                    f"{r['target']:>9}  {r['short']}" for r in rows)]
 
 
 def _console_name(row: Mapping[str, Any], *, repeated: bool, width: int) -> str:

@@ -6,9 +6,16 @@ stored as numbers with a display format (so a Vietnamese-locale spreadsheet show
 columns are sized to their content. Text is neutralised against formula injection with
 :func:`geo_dx.run.report.neutralise_formulas`, the same rule as ``priority.csv``.
 
-Sheets: the per-commune summary (worst first), the gap villages in priority order with
-their reasons, the connection plan when one is given, and a short "about" sheet.
-``priority.csv`` keeps the English column names and codes for scripts.
+Sheets: the official indicators and their targets, the indicators per commune, the
+per-commune summary (worst first), the gap villages in priority order with their reasons and
+their plan item (or the option if none serves them), the plan and the plan per commune (costs
+in triệu đồng) when one is given, the assumptions (:mod:`geo_dx.run.assumptions`) and an
+"about" sheet with the date as a date cell.
+
+It is a handout: every sheet prints landscape on A4, fitted to the page width, with the
+header row repeated on every page (print titles), the run's title in the page header and
+numbered pages; tables that add up end with a totals row. ``priority.csv`` keeps the
+English column names and codes for scripts.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +32,9 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.atomic import atomic_path
-from geo_dx.i18n import DEFAULT_LANGUAGE, Translator, translator
+from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
+from geo_dx.indicators import COUNT_INDICATORS, target_rows
+from geo_dx.run.assumptions import assumption_rows
 from geo_dx.run.report import neutralise_formulas, priority_table
 from geo_dx.schema import COMPONENTS
 
@@ -41,7 +50,8 @@ COMMUNE_SHEET_COLUMNS: tuple[str, ...] = (
 #: Village sheet columns, in order: what a planner reads first, then the evidence and ids.
 VILLAGE_SHEET_COLUMNS: tuple[str, ...] = (
     "rank", "village_name", "commune_name", "gap_class", "score", "reason",
-    "rank_p05", "rank_p95", "mobile_technology", "nearest_mobile_m", "mobile_blocked_by",
+    "plan_item", "plan_year", "plan_answer", "rank_p05", "rank_p95", "mobile_technology",
+    "nearest_mobile_m", "mobile_blocked_by",
     "blocked_site_distance_m", "obstacle_elevation_m", "obstacle_distance_m",
     "nearest_fibre_m", "travel_time_h", "elevation_m", "population", "households",
     "ethnic_minority_share", "poverty_rate", "especially_difficult",
@@ -70,10 +80,61 @@ _FORMATS: Mapping[str, str] = {
     "poverty_rate": "0%",
     "lon": "0.000000",
     "lat": "0.000000",
+    "cost_million_vnd": "#,##0",
+    "cumulative_cost_million_vnd": "#,##0",
+    "people_served": "#,##0",
+    "ethnic_minority_people_served": "#,##0",
+    "signal_share": "0.0%",
+    "target_actual": "0.0%",
+    "target_share": "0%",
+    "mobile_broadband_share": "0.0%",
+    "fibre_share": "0.0%",
+    "route_km": "#,##0.0",
     "obstacle_lon": "0.000000",
     "obstacle_lat": "0.000000",
 }
-_WIDE = {"reason": 70, "village_name": 22, "commune_name": 22}
+#: Headers of the columns only the workbook shows (others: geo_dx.i18n.COLUMN_LABELS).
+_HEADERS: Mapping[str, str] = {
+    "cost_million_vnd": N_("Cost (million VND)"),
+    "cumulative_cost_million_vnd": N_("Cumulative cost (million VND)"),
+    "item_ids": N_("Items in the plan"),
+    "villages_served": N_("Villages newly served"),
+    "mobile_villages": N_("Of which mobile broadband"),
+    "fibre_villages": N_("Of which fibre"),
+    "gap_villages_left": N_("Villages still without fibre or mobile broadband"),
+    "no_signal": N_("Without any mobile signal"),
+    "only_2g": N_("2G only"),
+    "no_mobile_broadband": N_("Without mobile broadband (3G/4G)"),
+    "no_fibre": N_("Without fixed broadband (fibre)"),
+    "signal_share": N_("Share with a mobile signal"),
+    "mobile_broadband_share": N_("Share with mobile broadband"),
+    "fibre_share": N_("Share with fibre"),
+    "fibre_4g": N_("Fibre and 4G in every village"),
+    "target_indicator": N_("Indicator"),
+    "target_actual": N_("Now"),
+    "target_have": N_("Connected"),
+    "target_total": N_("Out of"),
+    "target_share": N_("Target share"),
+    "target_short": N_("Still to connect"),
+    "target_unit": N_("Counted in"),
+    "assumption_group": N_("Group"),
+    "assumption": N_("Assumption"),
+    "assumption_value": N_("Value"),
+    "assumption_note": N_("Status or date"),
+}
+#: Columns summed in each sheet's totals row (the plan sheet sums no people: a village
+#: served by a site and a fibre route would count twice; the plan per commune counts it once).
+_SUMMED: Mapping[str, tuple[str, ...]] = {
+    "indicators": ("villages", *COUNT_INDICATORS),
+    "communes": ("villages", "with_gap", "without_fibre", "without_mobile_broadband",
+                 "without_both"),
+    "villages": ("population", "households"),
+    "plan": ("cost_million_vnd", "route_km"),
+    "plan_communes": ("villages_served", "mobile_villages", "fibre_villages", "people_served",
+                      "ethnic_minority_people_served", "cost_million_vnd", "gap_villages_left"),
+}
+_WIDE = {"reason": 70, "village_name": 22, "commune_name": 22, "plan_answer": 40,
+         "assumption_value": 70, "target_indicator": 45, "assumption": 30}
 _MAX_WIDTH = 45
 
 
@@ -83,6 +144,7 @@ def write_workbook(
     communes: pd.DataFrame,
     *,
     plan: pd.DataFrame | None = None,
+    summary: Mapping[str, Any] | None = None,
     language: str = DEFAULT_LANGUAGE,
     title: str = "",
     made: dt.date | None = None,
@@ -100,8 +162,10 @@ def write_workbook(
     communes
         The per-commune table (:func:`geo_dx.communes.summarise_communes`), worst first.
     plan
-        The connection plan, one row per item, when one exists: written as a third sheet
-        with its columns in their order (known columns get translated headers).
+        The connection plan (:func:`geo_dx.run.plan_outputs.plan_table`) when one exists:
+        the plan sheet (costs in million VND, a totals row) and the plan per commune.
+    summary
+        The run's ``summary.json``: its indicators and targets, and the assumptions sheet.
     language
         ``"vi"`` or ``"en"``: headers, sheet names and code labels.
     title, made
@@ -123,20 +187,60 @@ def write_workbook(
     >>> path.name, path.read_bytes()[:2]  # an xlsx file is a zip archive
     ('priority.xlsx', b'PK')
     """
+    import xlsxwriter
+
     tr = translator(language)
     _ = tr.gettext
-    sheets: list[tuple[str, pd.DataFrame]] = [
-        (_("Communes"), _commune_sheet(communes)),
-        (_("Priority villages"), _village_sheet(villages, tr)),
+    summary = summary or {}
+    indicators = summary.get("indicators", {})
+    # (sheet name, table, the key of its summed columns or "" for no totals row)
+    sheets: list[tuple[str, pd.DataFrame, str]] = []
+    if indicators.get("targets"):
+        sheets.append((_("Indicators"), _target_sheet(indicators["targets"], tr), ""))
+    if indicators.get("communes"):
+        sheets.append((_("Indicators by commune"), _indicator_sheet(indicators["communes"]),
+                       "indicators"))
+    sheets += [
+        (_("Communes"), _commune_sheet(communes), "communes"),
+        (_("Priority villages"), _village_sheet(villages, tr), "villages"),
     ]
     if plan is not None:
-        sheets.append((_("Plan"), _coded(pd.DataFrame(plan).drop(
-            columns=[c for c in ("geometry",) if c in plan.columns]), tr)))
-    path = _write_book(path, sheets, tr, after=lambda book, styles: _about_sheet(
-        book.add_worksheet(_sheet_name(_("About"))), tr, styles, title=title,
-        made=made or dt.date.today(), plan=plan is not None))
+        from geo_dx.run.plan_outputs import PLAN_COLUMNS, commune_plan_table
+
+        sheets.append((_("Plan"), _coded(_in_millions(pd.DataFrame(plan).drop(
+            columns=[c for c in ("geometry",) if c in plan.columns])), tr), "plan"))
+        if set(PLAN_COLUMNS) <= set(plan.columns):  # a plan as geo_dx.plan makes it
+            by_commune = _in_millions(commune_plan_table(villages, pd.DataFrame(plan)))
+            sheets.append((_("Plan by commune"), by_commune[
+                [*by_commune.columns.drop("commune_id"), "commune_id"]], "plan_communes"))
+    assumptions = pd.DataFrame(
+        [(a.group, a.item, a.value, a.note) for a in assumption_rows(summary, tr)],
+        columns=["assumption_group", "assumption", "assumption_value", "assumption_note"])
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": False})
+        try:
+            styles = _Styles(book)
+            for name, frame, summed in sheets:
+                sheet = book.add_worksheet(_sheet_name(name))
+                _write_sheet(sheet, frame, tr, styles, totals=_SUMMED.get(summed, ()))
+                _print_setup(sheet, title=title, name=name)
+            sheet = book.add_worksheet(_sheet_name(_("Assumptions")))
+            _write_sheet(sheet, assumptions, tr, styles)
+            _print_setup(sheet, title=title, name=_("Assumptions"))
+            sheet = book.add_worksheet(_sheet_name(_("About")))
+            _about_sheet(sheet, tr, styles, title=title, made=made or dt.date.today(),
+                         plan=plan is not None)
+            _print_setup(sheet, title=title, name=_("About"), header_row=False)
+        finally:
+            book.close()
     logger.info("wrote %s", path)
     return path
+
+
+def _commune_sheet(communes: pd.DataFrame) -> pd.DataFrame:
+    table = pd.DataFrame(communes.drop(columns=[c for c in ("geometry",) if c in communes]))
+    return table[[c for c in COMMUNE_SHEET_COLUMNS if c in table]].reset_index(drop=True)
 
 
 def write_sheets(
@@ -160,15 +264,9 @@ def write_sheets(
     >>> path.read_bytes()[:2]
     b'PK'
     """
-    return _write_book(path, sheets, translator(language), headers=headers)
-
-
-def _write_book(path: str | Path, sheets: list[tuple[str, pd.DataFrame]], tr: Translator, *,
-                headers: Mapping[str, str] | None = None,
-                after: Callable[[Any, _Styles], None] | None = None) -> Path:
-    """One typed sheet per table (then ``after(book, styles)``), written atomically."""
     import xlsxwriter
 
+    tr = translator(language)
     path = Path(path)
     with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": False})
@@ -177,16 +275,41 @@ def _write_book(path: str | Path, sheets: list[tuple[str, pd.DataFrame]], tr: Tr
             for name, frame in sheets:
                 _write_sheet(book.add_worksheet(_sheet_name(name)), frame, tr, styles,
                              headers=headers)
-            if after is not None:
-                after(book, styles)
         finally:
             book.close()
     return path
 
 
-def _commune_sheet(communes: pd.DataFrame) -> pd.DataFrame:
-    table = pd.DataFrame(communes.drop(columns=[c for c in ("geometry",) if c in communes]))
-    return table[[c for c in COMMUNE_SHEET_COLUMNS if c in table]].reset_index(drop=True)
+def _indicator_sheet(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The official indicators per commune (``summary.json`` → ``indicators`` → ``communes``)."""
+    table = pd.DataFrame(rows)
+    order = ["commune_name", "villages", *COUNT_INDICATORS, "signal_share",
+             "mobile_broadband_share", "fibre_share", "fibre_4g", "commune_id"]
+    return table[[c for c in order if c in table]]
+
+
+def _target_sheet(targets: list[dict[str, Any]], tr: Translator) -> pd.DataFrame:
+    """Each target: the indicator, now (share and count), the target, what is still short."""
+    words = target_rows(targets, tr)
+    return pd.DataFrame({
+        "target_indicator": [w["indicator"] for w in words],
+        "target_actual": [t["actual"] for t in targets],
+        "target_have": [t["count"] for t in targets],
+        "target_total": [t["total"] for t in targets],
+        "target_share": [t["target"] for t in targets],
+        "target_short": [t["short"] for t in targets],
+        "target_unit": [tr.gettext(N_("villages") if t["unit"] == "villages" else N_("communes"))
+                 for t in targets],
+    })
+
+
+def _in_millions(table: pd.DataFrame) -> pd.DataFrame:
+    """Costs in million VND (triệu đồng), as handouts state them: ``*_vnd`` → ``*_million_vnd``."""
+    out = table.copy()
+    for column in [c for c in out.columns if c.endswith("cost_vnd")]:
+        out[column] = pd.to_numeric(out[column], errors="coerce") / 1e6
+        out = out.rename(columns={column: column.replace("_vnd", "_million_vnd")})
+    return out
 
 
 def _village_sheet(villages: gpd.GeoDataFrame, tr: Translator) -> pd.DataFrame:
@@ -225,8 +348,19 @@ class _Styles:
         self.integer = book.add_format({"valign": "top", "num_format": "#,##0"})
         self.number = book.add_format({"valign": "top", "num_format": "#,##0.00"})
         self.bold = book.add_format({"bold": True})
+        self.date = book.add_format({"num_format": "dd/mm/yyyy", "align": "left"})
+        self.total_label = book.add_format({"bold": True, "top": 1})
+        self.totals: dict[str, Any] = {}
         self._book = book
         self._by_format: dict[str, Any] = {}
+
+    def total(self, style: Any) -> Any:
+        """The bold, top-ruled variant of a number format, for a totals row."""
+        key = style.num_format or "General"
+        if key not in self.totals:
+            self.totals[key] = self._book.add_format({"bold": True, "top": 1,
+                                                      "num_format": key})
+        return self.totals[key]
 
     def numeric(self, column: str, values: pd.Series) -> Any:
         if column in _FORMATS:
@@ -241,12 +375,19 @@ class _Styles:
         return self.number
 
 
+def _header(tr: Translator, name: str) -> str:
+    return tr.gettext(_HEADERS[name]) if name in _HEADERS else tr.column(name)
+
+
 def _write_sheet(sheet: Any, frame: pd.DataFrame, tr: Translator, styles: _Styles, *,
-                 headers: Mapping[str, str] | None = None) -> None:
-    """Headers in row 1 (frozen, filtered), then one row per record, typed cell by cell."""
+                 totals: tuple[str, ...] = (), headers: Mapping[str, str] | None = None
+                 ) -> None:
+    """Headers in row 1 (frozen, filtered; ``headers[column]`` when given), then one row per
+    record, typed cell by cell, then a totals row summing the columns named in ``totals``."""
     frame = neutralise_formulas(frame.reset_index(drop=True))
+    summed = [c for c in frame.columns if c in totals] if len(frame) else []
     for col, name in enumerate(frame.columns):
-        header = (headers or {}).get(str(name)) or tr.column(str(name))
+        header = (headers or {}).get(str(name)) or _header(tr, str(name))
         sheet.write_string(0, col, header, styles.header)
         values = frame[name]
         numeric = _is_numeric(values)
@@ -255,7 +396,7 @@ def _write_sheet(sheet: Any, frame: pd.DataFrame, tr: Translator, styles: _Style
             styles.wrap if name in _WIDE else styles.text)
         for row, value in enumerate(values, start=1):
             number = float(as_float.iloc[row - 1]) if numeric else math.nan
-            if _missing(value) or (numeric and not math.isfinite(number)):
+            if _missing(value) or value == "" or (numeric and not math.isfinite(number)):
                 sheet.write_blank(row, col, None, style)  # missing or infinite: no number
             elif numeric:
                 sheet.write_number(row, col, number, style)
@@ -263,7 +404,12 @@ def _write_sheet(sheet: Any, frame: pd.DataFrame, tr: Translator, styles: _Style
                 sheet.write_string(row, col, tr.label("boolean", bool(value)), style)
             else:
                 sheet.write_string(row, col, str(value), style)
+        if name in summed:
+            total = float(pd.to_numeric(values, errors="coerce").fillna(0).sum())
+            sheet.write_number(len(frame) + 1, col, total, styles.total(style))
         sheet.set_column(col, col, _width(header, values, str(name)))
+    if summed:
+        sheet.write_string(len(frame) + 1, 0, tr.gettext("Total"), styles.total_label)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
     sheet.set_row(0, 32)
@@ -274,7 +420,7 @@ def _about_sheet(sheet: Any, tr: Translator, styles: _Styles, *, title: str, mad
     _ = tr.gettext
     rows = [
         (_("Title"), title),
-        (_("Made on"), tr.date(made)),
+        (_("Made on"), made),
         (_("Sheets"), _("per-commune summary (worst first); gap villages in priority order "
                         "with the reasons for their rank")
          + ("; " + _("the connection plan") if plan else "")),
@@ -285,10 +431,28 @@ def _about_sheet(sheet: Any, tr: Translator, styles: _Styles, *, title: str, mad
     ]
     for row, (key, value) in enumerate(rows):
         sheet.write_string(row, 0, key, styles.bold)
+        if isinstance(value, dt.date):  # a real date cell, shown in the spreadsheet's way
+            sheet.write_datetime(row, 1, dt.datetime.combine(value, dt.time()), styles.date)
+            continue
         sheet.write_string(row, 1, neutralise_formulas(pd.DataFrame({"v": [value]}))["v"][0],
                            styles.wrap)
     sheet.set_column(0, 0, 18)
     sheet.set_column(1, 1, 90)
+
+
+def _print_setup(sheet: Any, *, title: str, name: str, header_row: bool = True) -> None:
+    """A handout's page: A4 landscape, fitted to the page width, the header row repeated on
+    every page (print titles), the title and sheet in the page header, pages numbered."""
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)  # one page wide, as many tall as needed
+    sheet.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
+    if header_row:
+        sheet.repeat_rows(0)
+    def escaped(text: str) -> str:
+        return text.replace("&", "&&")[:100]
+    sheet.set_header(f"&L{escaped(title)}&R{escaped(name)}")
+    sheet.set_footer("&C&P / &N")
 
 
 def _is_numeric(values: pd.Series) -> bool:

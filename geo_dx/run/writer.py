@@ -197,8 +197,10 @@ def _keep(folder: Path, staging: Path, rel_paths: Iterable[str]) -> None:
 
 
 def _write_data(staging: Path, content: RunContent) -> None:
-    """The data files: GeoPackage, priority.csv, rasters, the plan's files, the workbook."""
+    """The data files: GeoPackage, priority.csv, rasters, the plan's files, the workbook and
+    the draft proposal document."""
     from geo_dx.run.plan_outputs import plan_table, plan_tables, write_plan_files
+    from geo_dx.run.proposal import PROPOSAL, write_proposal
     from geo_dx.run.qgis_style import write_layer_styles
     from geo_dx.run.report import write_gpkg_layer, write_priority_csv
     from geo_dx.run.workbook import write_workbook
@@ -228,9 +230,13 @@ def _write_data(staging: Path, content: RunContent) -> None:
                                 content.overlay.crs)
     if content.plan is not None:
         write_plan_files(staging, content.plan, language=language)
+    table = plan_table(content.plan) if content.plan is not None else None
     write_workbook(staging / "priority.xlsx", content.villages, content.communes,
-                   plan=plan_table(content.plan) if content.plan is not None else None,
-                   language=language, title=title)
+                   plan=table, summary=content.summary, language=language, title=title)
+    write_proposal(staging / PROPOSAL, summary=content.summary, villages=content.villages,
+                   communes=content.communes, plan=table,
+                   plan_items=content.plan.items if content.plan is not None else None,
+                   language=language)
 
 
 def _write_maps(staging: Path, content: RunContent, *, commune_id: str | None) -> list[Path]:
