@@ -279,7 +279,7 @@ def test_legend_lists_the_symbol_of_every_layer(driver, demo_run):
     text = legend.get_attribute("textContent")
     for words in ("Đường chính", "Đường địa phương", "Trung tâm xã, phường", "Tên xã, phường",
                   "Địa hình (bóng đồi núi)", "Đỉnh núi che sóng", "Vùng phủ sóng di động theo "
-                  "địa hình", "Kế hoạch đầu tư", "Trạm mới hoặc nâng cấp", "Kéo cáp quang",
+                  "địa hình", "Kế hoạch đầu tư", "Trạm BTS xây mới hoặc nâng cấp", "Kéo cáp quang",
                   "Thôn, bản được trạm mới phục vụ"):
         assert words in text, words
     # Plan sites are squares, the 4G site a ring: told apart in the legend and on the map.

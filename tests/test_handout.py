@@ -15,11 +15,13 @@ import sqlite3
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from geo_dx.config import PlanCostsConfig
 from geo_dx.i18n import translator
 from geo_dx.indicators import target_rows
 
@@ -244,7 +246,9 @@ def test_workbook_is_a_handout(run):
     assert groups == {"Trọng số ưu tiên", "Đơn giá", "Ngân sách", "Tiêu chí và mô hình",
                       "Độ tin cậy", "Nguồn số liệu", "Phần mềm"}
     costs = [r for r in rows if r[0] == "Đơn giá"]
-    assert len(costs) == 6 and {r[3] for r in costs} == {"tham khảo"}
+    assert len(costs) == len(fields(PlanCostsConfig)) and {r[3] for r in costs} == {"tham khảo"}
+    assert all(any(ch in r[1] for ch in "ăâđêôơưạảấầẩậắằẳặẹẻẽếềểệịọỏốồổộớờởợụủứừửự")
+               for r in costs), [r[1] for r in costs]  # every cost named in Vietnamese
     assert ("Ngân sách", "Ngân sách", "30,0 tỷ đồng", None) in rows
     weights = {r[1]: r[2] for r in rows if r[0] == "Trọng số ưu tiên"}
     assert weights["Mức độ xa xôi, cách trở"] == VI.percent(summary["scoring"]["weights"][

@@ -39,6 +39,19 @@ COST_LABELS: Mapping[str, str] = {
     "fibre_road_per_km_vnd": N_("Fibre along a road, per km"),
     "fibre_offroad_per_km_vnd": N_("Fibre off-road, per km"),
     "drop_per_village_vnd": N_("Fibre drop per village"),
+    "microwave_link_vnd": N_("Microwave backhaul hop"),
+    "satellite_backhaul_vnd": N_("Satellite backhaul terminal of a site"),
+    "satellite_access_vnd": N_("Satellite access for a village (terminal, Wi-Fi hotspot)"),
+    "grid_connection_vnd": N_("Grid connection of a site"),
+    "solar_power_vnd": N_("Solar power and battery for a site"),
+    "site_opex_vnd_per_year": N_("Upkeep of a new site, per year"),
+    "upgrade_opex_vnd_per_year": N_("Upkeep added by an upgrade, per year"),
+    "grid_power_opex_vnd_per_year": N_("Electricity of a grid-powered site, per year"),
+    "solar_opex_vnd_per_year": N_("Upkeep of solar power, per year"),
+    "microwave_opex_vnd_per_year": N_("Upkeep of a microwave hop, per year"),
+    "satellite_backhaul_vnd_per_month": N_("Satellite backhaul fee, per month"),
+    "satellite_access_vnd_per_month": N_("Satellite access fee, per month"),
+    "fibre_opex_vnd_per_km_year": N_("Upkeep of fibre, per km and year"),
 }
 #: The gap rule under each mobile model.
 RULES: Mapping[str, str] = {
