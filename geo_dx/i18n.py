@@ -128,6 +128,7 @@ CODE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "upgrade": N_("Upgrade of an existing site to 4G"),
         "small_cell": N_("Small cell"),
         "fibre": N_("Fibre extension"),
+        "satellite_access": N_("Satellite access (terminal and Wi-Fi hotspot)"),
     }),
     "plan_origin": MappingProxyType({
         "existing_2g_site": N_("Existing 2G site"),
