@@ -38,7 +38,7 @@ from geo_dx.atomic import atomic_path
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.indicators import COUNT_INDICATORS, INDICATOR_LABELS, target_rows
 from geo_dx.run.assumptions import assumption_rows
-from geo_dx.run.plan_schedule import schedule_table, villages_text
+from geo_dx.run.plan_schedule import by_technology, schedule_table, villages_text
 from geo_dx.schema import GAP_COLOURS
 
 __all__ = ["PROPOSAL", "write_proposal"]
@@ -340,7 +340,9 @@ class _Writer:
         header = [self.t("technology"), self.t("items"), self.t("cost"), self.t("served"),
                   self.t("people"), self.t("em")]
         rows = []
-        for code, group in table.groupby(key, sort=True):
+        groups = dict(list(table.groupby(key)))
+        for code, _ in by_technology({code: len(g) for code, g in groups.items()}):
+            group = groups[code]
             rows.append([self.tr.label(kind, code), len(group),
                          _millions(group["cost_vnd"].sum()),
                          _count_ids(group["villages_served"]),
