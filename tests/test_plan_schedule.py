@@ -252,3 +252,23 @@ def test_the_demo_workbook_and_proposal_show_the_schedule(scheduled_demo):
                             ("budget_vnd", "spent_vnd", "carried_vnd")] + [VI.number(
                                 year["items"])]
     assert "Bảng 4. Lịch đầu tư theo năm" in "\n".join(p.text for p in document.paragraphs)
+
+
+def test_a_site_popup_names_its_technology_by_its_label():
+    import folium
+    import geopandas as gpd
+    import shapely
+
+    from geo_dx.maps.plan_layer import plan_layer
+
+    site = shapely.Point(103.0, 21.4)
+    items = gpd.GeoDataFrame({
+        "rank": [1, 2], "item_id": ["M1", "M2"], "kind": ["new_site", "new_site"],
+        "technology": ["macro_microwave_backhaul", "4g"], "antenna_height_m": [30.0, 25.0],
+        "cost_vnd": [2.8e9, 2.5e9], "village_names": ["Bản Phì", "Bản Nà"]},
+        geometry=[site, site], crs=4326)
+    m = folium.Map(location=(21.4, 103.0))
+    plan_layer(items, items.iloc[:0][["item_id", "geometry"]], language="vi")(m)
+    page = m.get_root().render()
+    assert "Công nghệ, độ cao ăng-ten: Xây mới trạm BTS 4G, truyền dẫn viba, 30 m" in page
+    assert "Công nghệ, độ cao ăng-ten: 4G, 25 m" in page  # a bare code as before
