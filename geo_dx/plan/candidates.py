@@ -217,7 +217,8 @@ def plan_candidates(
     --------
     >>> import geo_dx
     >>> demo = geo_dx.load_demo()
-    >>> cands = plan_candidates(demo.villages, None, coverage=demo.coverage, dem=None,
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> cands = plan_candidates(gaps, None, coverage=demo.coverage, dem=None,
     ...                         config=Config(), crs="EPSG:32648")
     >>> bool(cands["candidate_id"].str.startswith("gen-").all())
     True
