@@ -35,6 +35,8 @@ ALIASES: Mapping[str, Mapping[str, str]] = {
         "ma_xa": "commune_id",
         "dan_so": "population",
         "so_ho": "households",
+        "dien_luoi": "has_grid_power",
+        "co_dien_luoi": "has_grid_power",
     },
     "coverage": {
         # An OpenCellID export loads as is.
