@@ -193,6 +193,10 @@ def test_has_grid_power_blank_is_unknown_never_no(tmp_path):
     read = read_villages(villages)
     assert read["has_grid_power"].tolist() == [True, pd.NA, False, pd.NA]
     assert village_grid_power(read).tolist() == ["yes", "unknown", "no", "unknown"]
+    # survey_villages.csv and a run's villages.gpkg call it grid_power (yes/no/unknown)
+    again = read_villages(villages.drop(columns="has_grid_power").assign(
+        grid_power=["yes", "unknown", "no", None]))
+    assert village_grid_power(again).tolist() == ["yes", "unknown", "no", "unknown"]
     with pytest.raises(ValueError, match="'has_grid_power' must be true/false, got 'maybe'"):
         read_villages(villages.assign(has_grid_power=["maybe", None, None, None]))
 
