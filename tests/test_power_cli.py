@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import docx
 import geopandas as gpd
 import openpyxl
 import pandas as pd
@@ -90,6 +91,8 @@ def test_power_lines_flag_villages_in_every_output(world, tmp_path, capsys):
     dossier = next((out / "communes").glob("*C02.html")).read_text(encoding="utf-8")
     assert "<dt>Chưa có điện lưới</dt><dd>1</dd>" in dossier
     assert 'Bản 1<div class="geodx-muted">Chưa có điện lưới</div>' in dossier
+    report = "\n".join(p.text for p in docx.Document(out / "de_xuat_dau_tu.docx").paragraphs)
+    assert "1 thôn, bản chưa có điện lưới, trong đó 1 thôn, bản chưa có băng rộng" in report
 
 
 def test_run_without_grid_information_has_an_unknown_column_shown_nowhere(world, tmp_path,
@@ -108,6 +111,8 @@ def test_run_without_grid_information_has_an_unknown_column_shown_nowhere(world,
     assert '"gridPower": [null, null]' in page or '"gridPower":[null,null]' in page
     dossier = next((out / "communes").glob("*C02.html")).read_text(encoding="utf-8")
     assert "điện lưới" not in dossier
+    report = "\n".join(p.text for p in docx.Document(out / "de_xuat_dau_tu.docx").paragraphs)
+    assert "điện lưới" not in report
 
 
 def test_a_far_site_gets_solar_power_and_geo_dx_plan_reuses_the_power_file(world, tmp_path,
