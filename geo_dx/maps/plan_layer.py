@@ -18,7 +18,7 @@ import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
-from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
+from geo_dx.i18n import CODE_LABELS, DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.maps.assets import script_json
 from geo_dx.maps.payload import to_wgs84
 
@@ -268,13 +268,16 @@ def _who_and_where(row: Any, tr: Translator) -> list[tuple[str, str]]:
         return "" if value is None or value != value else tr.metres(float(value))
 
     height = metres("antenna_height_m")
+    code = text("technology")  # its label (backhaul included); a bare code ("4g") upper case
+    technology = tr.label("plan_technology", code) if code in CODE_LABELS["plan_technology"] \
+        else code.upper()
     place = ", ".join(p for p in (text("location_commune"), metres("elevation_m")) if p)
     return [
         ("candidate", " · ".join(p for p in (text("candidate_id"), text("name")) if p)),
         ("existing", text("site_ref")),
         ("start", text("start_node_id")),
         ("operator", text("operator")),
-        ("technology", text("technology").upper() + (f", {height}" if height else "")
+        ("technology", technology + (f", {height}" if height else "")
          if row["kind"] != "fibre" else ""),
         ("place", place),
         ("nearest_road", metres("road_distance_m")),

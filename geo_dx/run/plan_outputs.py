@@ -19,6 +19,7 @@ from geo_dx.config import Config, PlanConfig, config_from_dict
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.plan.budget import Budget
 from geo_dx.plan.model import PLAN_COLUMNS, PlanResult
+from geo_dx.run.plan_schedule import left_lines, satellite_line, schedule_lines
 from geo_dx.signal.calibration import Calibration
 
 #: User-facing texts of the plan outputs (console, chart): English msgids, translated by
@@ -318,11 +319,14 @@ def format_plan(plan: dict[str, Any], *, language: str = DEFAULT_LANGUAGE) -> st
         lines.append(f"  {_text(tr, key):<24}" + _text(
             tr, "villages_of", n=tr.number(s["villages"]), total=tr.number(total),
             people=tr.number(s["people"]), em=tr.number(s["ethnic_minority_people"])))
+    satellite = satellite_line(plan, tr)
+    if satellite:
+        lines.append(satellite)
     quick = (plan["greedy_objective"] / plan["objective"] if plan["objective"] else 1.0)
     values = {"n": tr.number(served.get("any", served["mobile"])["villages"]),
               "share": tr.percent(min(quick, 1.0))}
     lines.append("  " + (_text(tr, "proven", **values) if plan["status"] == "optimal" else
-                         _text(tr, "best_found", status=_status(tr, plan["status"]), **values)))
+                         _text(tr, "best_found", status=status_text(tr, plan["status"]), **values)))
     if plan.get("coverage_model"):
         lines.append("  " + _text(tr, "model", model=plan["coverage_model"]))
     unproven = sum(1 for step in plan.get("curve", []) if step.get("proven") is False)
@@ -333,11 +337,13 @@ def format_plan(plan: dict[str, Any], *, language: str = DEFAULT_LANGUAGE) -> st
         lines.append("  " + _text(tr, "unservable", n=tr.number(unservable)))
     if plan.get("cost_to_close_all_vnd") is not None:
         lines.append("  " + _text(tr, "close_all", cost=tr.money(plan["cost_to_close_all_vnd"])))
+    lines += left_lines(plan, tr) + schedule_lines(plan, tr)
     lines.append("  " + _text(tr, "costs_warning"))
     return "\n".join(lines)
 
 
-def _status(tr: Translator, status: str) -> str:
+def status_text(tr: Translator, status: str) -> str:
+    """A solver status as people read it (:data:`PLAN_STATUS_TEXT`), else as it is."""
     return tr.gettext(PLAN_STATUS_TEXT[status]) if status in PLAN_STATUS_TEXT else status
 
 

@@ -9,9 +9,10 @@ recipients. The body:
 
 I. current state (the official indicators and their targets, :mod:`geo_dx.indicators`);
 II. the gaps by commune; III. the method (gap rule, priority weights, model, reliability:
-:mod:`geo_dx.run.assumptions`); IV. the proposal (items by technology, and by year when the
-plan has one: cost, villages and people served, ethnic-minority people); V. what remains and
-its cost; VI. recommendations (a placeholder to write); appendices with the full tables
+:mod:`geo_dx.run.assumptions`); IV. the proposal (items by technology: cost, villages and
+people served, ethnic-minority people; and, when the plan is a schedule, each year's budget,
+what it spent and carried over, its items and the villages each technology serves); V. what
+remains and its cost; VI. recommendations (a placeholder to write); appendices with the full tables
 (indicators per commune, every plan item by its id) and a static map of the plan drawn
 offline with matplotlib.
 
@@ -37,6 +38,7 @@ from geo_dx.atomic import atomic_path
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.indicators import COUNT_INDICATORS, INDICATOR_LABELS, target_rows
 from geo_dx.run.assumptions import assumption_rows
+from geo_dx.run.plan_schedule import by_technology, schedule_table, villages_text
 from geo_dx.schema import GAP_COLOURS
 
 __all__ = ["PROPOSAL", "write_proposal"]
@@ -86,6 +88,7 @@ TEXT: Mapping[str, str] = {
     "s4_none": N_("No budget was given for this run: this report states the current state only. "
                   "Run geo-dx plan with a budget to add the proposed investment."),
     "s4_table": N_("Table 3. Proposed items by technology"),
+    "s4_years": N_("Table 4. Investment by year"),
     "s5": N_("V. WHAT REMAINS"),
     "s5_text": N_("After the plan, {mobile_left} villages still lack mobile broadband and "
                   "{fibre_left} still lack fibre. Connecting every village that can be "
@@ -109,6 +112,10 @@ TEXT: Mapping[str, str] = {
     "villages": N_("Villages"),
     "technology": N_("Works"),
     "year": N_("Year"),
+    "budget": N_("Budget (million VND)"),
+    "spent": N_("Spent (million VND)"),
+    "carried": N_("Carried over (million VND)"),
+    "served_by": N_("Villages served, by technology"),
     "items": N_("Items"),
     "cost": N_("Cost (million VND)"),
     "served": N_("Villages served"),
@@ -335,23 +342,41 @@ class _Writer:
             cost=self.tr.money(plan["cost_used_vnd"]), villages=self.tr.number(served["villages"]),
             people=self.tr.number(served["people"]),
             em=self.tr.number(served["ethnic_minority_people"])))
-        keys = [k for k in ("plan_year", "kind") if k in table]
-        header = [*([self.t("year")] if "plan_year" in keys else []), self.t("technology"),
-                  self.t("items"), self.t("cost"), self.t("served"), self.t("people"),
-                  self.t("em")]
+        # by technology (backhaul included) when the plan names it, else by the works
+        key, kind = (("technology", "plan_technology") if "technology" in table
+                     else ("kind", "plan_kind"))
+        header = [self.t("technology"), self.t("items"), self.t("cost"), self.t("served"),
+                  self.t("people"), self.t("em")]
         rows = []
-        for key, group in table.groupby(keys, sort=True):
-            key = key if isinstance(key, tuple) else (key,)
-            label = [*(str(k) for k in key[:-1]), self.tr.label("plan_kind", key[-1])]
-            rows.append([*label, len(group), _millions(group["cost_vnd"].sum()),
+        groups = dict(list(table.groupby(key)))
+        for code, _ in by_technology({code: len(g) for code, g in groups.items()}):
+            group = groups[code]
+            rows.append([self.tr.label(kind, code), len(group),
+                         _millions(group["cost_vnd"].sum()),
                          _count_ids(group["villages_served"]),
                          int(group["people_served"].sum()),
                          int(group["ethnic_minority_people_served"].sum())])
-        blank = [""] * (len(keys) - 1)
-        total = [self.t("total"), *blank, len(table), _millions(plan["cost_used_vnd"]),
+        total = [self.t("total"), len(table), _millions(plan["cost_used_vnd"]),
                  served["villages"], int(round(served["people"])),
                  int(round(served["ethnic_minority_people"]))]
         self.table(header, rows, total=total, caption=self.t("s4_table"))
+        self.by_year(plan)
+
+    def by_year(self, plan: Mapping[str, Any]) -> None:
+        """Table 4: each year's budget, what it spent and carried over, its items and the
+        villages each technology serves (only when the plan is a schedule)."""
+        years = schedule_table(plan)
+        if not len(years):
+            return
+        rows = [[str(y["year"]), _millions(y["budget_vnd"]), _millions(y["spent_vnd"]),
+                 _millions(y["carried_vnd"]), int(y["items"]),
+                 villages_text(year.get("villages_by_technology") or {}, self.tr)]
+                for y, year in zip(years.to_dict("records"), plan["schedule"], strict=True)]
+        total = [self.t("total"), _millions(years["budget_vnd"].sum()),
+                 _millions(years["spent_vnd"].sum()), "", int(years["items"].sum()), ""]
+        self.table([self.t("year"), self.t("budget"), self.t("spent"), self.t("carried"),
+                    self.t("items"), self.t("served_by")], rows, total=total,
+                   caption=self.t("s4_years"), first_mm=18)
 
     def remains(self, plan: Mapping[str, Any] | None) -> None:
         if not plan:

@@ -9,7 +9,9 @@ columns are sized to their content. Text is neutralised against formula injectio
 Sheets: the official indicators and their targets, the indicators per commune, the
 per-commune summary (worst first), the gap villages in priority order with their reasons and
 their plan item (or the option if none serves them), the plan and the plan per commune (costs
-in triệu đồng) when one is given, the assumptions (:mod:`geo_dx.run.assumptions`) and an
+in triệu đồng) when one is given, the investment by year when the plan has a schedule
+(each year's budget, what it spent and carried over, its items and the villages each
+technology serves), the assumptions (:mod:`geo_dx.run.assumptions`) and an
 "about" sheet with the date as a date cell.
 
 It is a handout: every sheet prints landscape on A4, fitted to the page width, with the
@@ -32,10 +34,11 @@ import numpy as np
 import pandas as pd
 
 from geo_dx.atomic import atomic_path
-from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
+from geo_dx.i18n import CODE_LABELS, DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.indicators import COUNT_INDICATORS, target_rows
 from geo_dx.power import grid_power_known
 from geo_dx.run.assumptions import assumption_rows
+from geo_dx.run.plan_schedule import schedule_table
 from geo_dx.run.report import neutralise_formulas, priority_table
 from geo_dx.schema import COMPONENTS
 
@@ -64,6 +67,9 @@ VILLAGE_SHEET_COLUMNS: tuple[str, ...] = (
 _CODED: Mapping[str, str] = {
     "gap_class": "gap_class",
     "kind": "plan_kind",
+    "technology": "plan_technology",
+    "service": "plan_service",
+    "power": "plan_power",
     "generated_by": "plan_origin",
     "mobile_technology": "technology",
     "mobile_source": "source",
@@ -82,8 +88,17 @@ _FORMATS: Mapping[str, str] = {
     "poverty_rate": "0%",
     "lon": "0.000000",
     "lat": "0.000000",
+    "year": "0",  # a year, never grouped (2026, not 2.026)
+    "plan_year": "0",
     "cost_million_vnd": "#,##0",
     "cumulative_cost_million_vnd": "#,##0",
+    "capex_million_vnd": "#,##0",
+    "opex_million_vnd_per_year": "#,##0",
+    "npv_cost_million_vnd": "#,##0",
+    "budget_million_vnd": "#,##0",
+    "available_million_vnd": "#,##0",
+    "spent_million_vnd": "#,##0",
+    "carried_million_vnd": "#,##0",
     "people_served": "#,##0",
     "ethnic_minority_people_served": "#,##0",
     "signal_share": "0.0%",
@@ -99,6 +114,14 @@ _FORMATS: Mapping[str, str] = {
 _HEADERS: Mapping[str, str] = {
     "cost_million_vnd": N_("Cost (million VND)"),
     "cumulative_cost_million_vnd": N_("Cumulative cost (million VND)"),
+    "capex_million_vnd": N_("Investment (million VND)"),
+    "opex_million_vnd_per_year": N_("Operating cost per year (million VND)"),
+    "npv_cost_million_vnd": N_("Net present cost over the horizon (million VND)"),
+    "budget_million_vnd": N_("Budget of the year (million VND)"),
+    "available_million_vnd": N_("Available, with what earlier years left (million VND)"),
+    "spent_million_vnd": N_("Spent (million VND)"),
+    "carried_million_vnd": N_("Carried over to the next year (million VND)"),
+    "items": N_("Items"),
     "item_ids": N_("Items in the plan"),
     "villages_served": N_("Villages newly served"),
     "mobile_villages": N_("Of which mobile broadband"),
@@ -125,7 +148,8 @@ _HEADERS: Mapping[str, str] = {
     "assumption_note": N_("Status or date"),
 }
 #: Columns summed in each sheet's totals row (the plan sheet sums no people: a village
-#: served by a site and a fibre route would count twice; the plan per commune counts it once).
+#: served by a site and a fibre route would count twice; the plan per commune counts it once;
+#: the schedule sums the money and the villages by technology, never what is carried over).
 _SUMMED: Mapping[str, tuple[str, ...]] = {
     "indicators": ("villages", *COUNT_INDICATORS),
     "communes": ("villages", "with_gap", "without_fibre", "without_mobile_broadband",
@@ -134,6 +158,7 @@ _SUMMED: Mapping[str, tuple[str, ...]] = {
     "plan": ("cost_million_vnd", "route_km"),
     "plan_communes": ("villages_served", "mobile_villages", "fibre_villages", "people_served",
                       "ethnic_minority_people_served", "cost_million_vnd", "gap_villages_left"),
+    "schedule": ("budget_million_vnd", "spent_million_vnd", "items"),
 }
 _WIDE = {"reason": 70, "village_name": 22, "commune_name": 22, "plan_answer": 40,
          "assumption_value": 70, "target_indicator": 45, "assumption": 30}
@@ -215,6 +240,9 @@ def write_workbook(
             by_commune = _in_millions(commune_plan_table(villages, pd.DataFrame(plan)))
             sheets.append((_("Plan by commune"), by_commune[
                 [*by_commune.columns.drop("commune_id"), "commune_id"]], "plan_communes"))
+        years = schedule_table(summary.get("plan") or {})
+        if len(years):
+            sheets.append((_("Investment by year"), _in_millions(years), "schedule"))
     assumptions = pd.DataFrame(
         [(a.group, a.item, a.value, a.note) for a in assumption_rows(summary, tr)],
         columns=["assumption_group", "assumption", "assumption_value", "assumption_note"])
@@ -225,7 +253,9 @@ def write_workbook(
             styles = _Styles(book)
             for name, frame, summed in sheets:
                 sheet = book.add_worksheet(_sheet_name(name))
-                _write_sheet(sheet, frame, tr, styles, totals=_SUMMED.get(summed, ()))
+                by_technology = tuple(c for c in frame.columns if c.startswith("villages_"))
+                _write_sheet(sheet, frame, tr, styles, totals=_SUMMED.get(summed, ()) + (
+                    by_technology if summed == "schedule" else ()))
                 _print_setup(sheet, title=title, name=name)
             sheet = book.add_worksheet(_sheet_name(_("Assumptions")))
             _write_sheet(sheet, assumptions, tr, styles)
@@ -306,11 +336,12 @@ def _target_sheet(targets: list[dict[str, Any]], tr: Translator) -> pd.DataFrame
 
 
 def _in_millions(table: pd.DataFrame) -> pd.DataFrame:
-    """Costs in million VND (triệu đồng), as handouts state them: ``*_vnd`` → ``*_million_vnd``."""
+    """Amounts in million VND (triệu đồng), as handouts state them: ``cost_vnd`` →
+    ``cost_million_vnd``, ``opex_vnd_per_year`` → ``opex_million_vnd_per_year``."""
     out = table.copy()
-    for column in [c for c in out.columns if c.endswith("cost_vnd")]:
+    for column in [c for c in out.columns if "_vnd" in c and "_million_vnd" not in c]:
         out[column] = pd.to_numeric(out[column], errors="coerce") / 1e6
-        out = out.rename(columns={column: column.replace("_vnd", "_million_vnd")})
+        out = out.rename(columns={column: column.replace("_vnd", "_million_vnd", 1)})
     return out
 
 
@@ -380,6 +411,10 @@ class _Styles:
 
 
 def _header(tr: Translator, name: str) -> str:
+    code = name.removeprefix("villages_")
+    if name != code and code in CODE_LABELS["plan_technology"]:  # the schedule's columns
+        return tr.gettext("Villages served: {technology}",
+                          technology=tr.label("plan_technology", code))
     return tr.gettext(_HEADERS[name]) if name in _HEADERS else tr.column(name)
 
 
