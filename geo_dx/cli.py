@@ -89,7 +89,8 @@ def _run(args: argparse.Namespace) -> int:
     given = [args.communes, args.villages, args.coverage]
     if not any(given):
         inputs = dataclasses.replace(demo_inputs(language=config.language), budget=budget,
-                                     candidates=Path(args.candidates) if args.candidates else None)
+                                     candidates=Path(args.candidates) if args.candidates else None,
+                                     power=Path(args.power) if args.power else None)
         out = Path(args.out or "maps/demo")
     elif not all(given):
         raise InputError(
@@ -104,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
             dem=Path(args.dem) if args.dem else None,
             towns=Path(args.towns) if args.towns else None,
             roads=Path(args.roads) if args.roads else None,
+            power=Path(args.power) if args.power else None,
             coverage_raster=Path(args.coverage_raster) if args.coverage_raster else None,
             raster_technology=args.raster_technology,
             raster_threshold=args.raster_threshold,
@@ -317,6 +319,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dem", metavar="FILE.tif", help="elevation model (terrain line of sight)")
     run.add_argument("--towns", metavar="P", help="service centres for travel time")
     run.add_argument("--roads", metavar="P", help="road lines for travel time")
+    run.add_argument("--power", metavar="P",
+                     help="power lines: villages without grid power are flagged; a new site far "
+                          "from the grid gets solar power (geo-dx plan reuses the file)")
     run.add_argument("--coverage-raster", metavar="FILE.tif",
                      help="operator/planning coverage raster (signal in dBm or a 0/1 mask)")
     run.add_argument("--raster-technology", default="4g", metavar="TECH",

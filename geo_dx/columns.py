@@ -35,6 +35,9 @@ ALIASES: Mapping[str, Mapping[str, str]] = {
         "ma_xa": "commune_id",
         "dan_so": "population",
         "so_ho": "households",
+        "dien_luoi": "has_grid_power",
+        "co_dien_luoi": "has_grid_power",
+        "grid_power": "has_grid_power",  # survey_villages.csv, a run's villages.gpkg
     },
     "coverage": {
         # An OpenCellID export loads as is.

@@ -160,6 +160,8 @@ CODE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "user": N_("Candidate given by the province"),
     }),
     "boolean": MappingProxyType({"True": N_("Yes"), "False": N_("No")}),
+    "grid_power": MappingProxyType({"yes": N_("Yes"), "no": N_("No"),
+                                    "unknown": N_("Unknown")}),
 })
 
 #: Human header of each output column (the workbook's headers; docs/language.md lists them).
@@ -199,6 +201,7 @@ COLUMN_LABELS: Mapping[str, str] = MappingProxyType({
     "ethnic_minority_share": N_("Ethnic minority share"),
     "poverty_rate": N_("Poverty rate"),
     "especially_difficult": N_("Especially difficult village"),
+    "grid_power": N_("Has grid power"),
     "fibre_source": N_("Fibre evidence"),
     "mobile_source": N_("Mobile evidence"),
     "mobile_blocked_by": N_("Mobile site blocked by terrain"),

@@ -44,6 +44,7 @@ _ROLE_LAYERS: dict[str, tuple[str, ...]] = {
     "coverage": ("coverage", "sites", "cells", "nodes"),
     "towns": ("towns", "centres", "centers"),
     "roads": ("roads", "duong"),
+    "power": ("power_lines", "power", "duong_day_dien", "luoi_dien"),
 }
 
 

@@ -14,6 +14,7 @@ Without either, a village's grid power is unknown (never assumed absent).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Literal
 
 import geopandas as gpd
@@ -22,6 +23,8 @@ import pandas as pd
 import shapely
 
 from geo_dx.errors import InputError
+from geo_dx.io import read_layer
+from geo_dx.schema import validate_power_lines
 from geo_dx.spatial import working_crs
 
 logger = logging.getLogger(__name__)
@@ -30,6 +33,53 @@ logger = logging.getLogger(__name__)
 GRID_POWER: tuple[str, ...] = ("yes", "no", "unknown")
 #: How a site is powered.
 SITE_POWER: tuple[str, ...] = ("grid", "solar")
+#: Power lines farther than this outside the study area are left out when read.
+POWER_LINE_MARGIN_M = 50_000.0
+
+
+def read_power_lines(
+    path: str | Path,
+    *,
+    within: gpd.GeoDataFrame | None = None,
+    within_source: str = "the communes",
+) -> gpd.GeoDataFrame:
+    """
+    Read and validate a power-line layer (``--power FILE``): lines with a CRS.
+
+    ``path`` may name a layer as ``FILE:LAYER``; without it a multi-layer file is read by
+    its layer ``power_lines``/``power``/``duong_day_dien``. With ``within`` (the communes)
+    only lines within :data:`POWER_LINE_MARGIN_M` of them are kept, so a national file
+    works for one province; a file with no line near them (the wrong CRS, another
+    province) is refused, since every village would read "no grid power".
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from shapely.geometry import LineString
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> gpd.GeoDataFrame(geometry=[LineString([(103.0, 21.4), (103.1, 21.4)])],
+    ...                  crs=4326).to_file(folder / "power.gpkg")
+    >>> read_power_lines(folder / "power.gpkg").geom_type.tolist()
+    ['LineString']
+    """
+    lines = validate_power_lines(read_layer(path, role="power"), source=str(path))
+    if within is None or within.empty:
+        return lines
+    minx, miny, maxx, maxy = within.to_crs(4326).total_bounds
+    pad = POWER_LINE_MARGIN_M / 111_000.0
+    area = shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+    near = lines.geometry.to_crs(4326).intersects(area).to_numpy()
+    if not near.any():
+        raise InputError(
+            f"{path}: none of its {len(lines)} power lines comes within "
+            f"{POWER_LINE_MARGIN_M / 1000:.0f} km of {within_source} (lon {minx:.2f}..{maxx:.2f},"
+            f" lat {miny:.2f}..{maxy:.2f}); check the layer's CRS and that the file covers "
+            "this province"
+        )
+    if not near.all():
+        logger.info("%s: %d of %d power lines are near the study area", path,
+                    int(near.sum()), len(lines))
+    return lines[near]
 
 
 def distance_to_grid_m(
@@ -138,6 +188,18 @@ def site_power(
     if village_power is not None:
         solar |= np.isnan(distance_m) & (np.asarray(village_power) == "no")
     return np.where(solar, "solar", "grid")
+
+
+def grid_power_known(power: pd.Series) -> bool:
+    """
+    Whether any village's grid power is known: outputs people read show it only then.
+
+    Examples
+    --------
+    >>> grid_power_known(pd.Series(["unknown", "no"])), grid_power_known(pd.Series(["unknown"]))
+    (True, False)
+    """
+    return bool(power.isin(("yes", "no")).any())
 
 
 def grid_power_summary(power: pd.Series) -> dict[Literal["yes", "no", "unknown"], int]:

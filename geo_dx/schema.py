@@ -21,6 +21,7 @@ import shapely
 from geo_dx.columns import fold, missing_columns_message, nfc, recognise
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.i18n import CODE_LABELS, N_
+from geo_dx.spatial import check_geometry
 from geo_dx.tables import (
     as_bool,
     as_choice,
@@ -108,6 +109,8 @@ class LayerSchema:
     fractions: tuple[str, ...] = ()
     counts: tuple[str, ...] = ()
     booleans: tuple[str, ...] = ()
+    #: True/false columns where a blank cell (or ``unknown``) is not known, never false.
+    maybe_booleans: tuple[str, ...] = ()
     strings: tuple[str, ...] = ()
     #: Other optional columns with a meaning (not converted here).
     others: tuple[str, ...] = ()
@@ -119,7 +122,7 @@ class LayerSchema:
     def known(self) -> tuple[str, ...]:
         """Every column this layer gives a meaning to."""
         names = (*self.required, *self.fractions, *self.counts, *self.booleans,
-                 *self.strings, *self.others, *self.aliases.values())
+                 *self.maybe_booleans, *self.strings, *self.others, *self.aliases.values())
         return tuple(dict.fromkeys(names))
 
 
@@ -140,7 +143,8 @@ VILLAGES = LayerSchema(
     id_column="village_id",
     fractions=("ethnic_minority_share", "poverty_rate"),
     counts=("population", "households"),
-    booleans=("especially_difficult", "has_grid_power"),
+    booleans=("especially_difficult",),
+    maybe_booleans=("has_grid_power",),
     strings=("village_id", "village_name", "commune_id"),
 )
 COVERAGE = LayerSchema(
@@ -153,6 +157,9 @@ COVERAGE = LayerSchema(
     # An OpenCellID export loads as is; measured signal may be called signal_dbm.
     aliases={"radio": "technology", "range": "range_m", "signal_dbm": "rsrp_dbm"},
 )
+#: Power lines (``--power``): where the grid is; no column is needed.
+POWER_LINES = LayerSchema(name="power lines", required=(),
+                          geometry_types=("LineString", "MultiLineString"))
 #: Largest value of an input count column; the config's settings of the same quantity
 #: share these caps (:data:`geo_dx.config_checks.BOUNDS`).
 COLUMN_MAXIMA: Mapping[str, float] = MappingProxyType({
@@ -215,6 +222,20 @@ def validate_villages(
     out = _validate(gdf, VILLAGES, source, columns)
     _warn_stacked(out, source)
     return out
+
+
+def validate_power_lines(gdf: gpd.GeoDataFrame, *, source: str = "power lines"
+                         ) -> gpd.GeoDataFrame:
+    """
+    Check and clean power lines (``--power``): lines with a CRS; any columns are kept.
+
+    Examples
+    --------
+    >>> line = shapely.LineString([(103, 21), (103.1, 21)])
+    >>> validate_power_lines(gpd.GeoDataFrame(geometry=[line], crs=4326)).geom_type.tolist()
+    ['LineString']
+    """
+    return _validate(gdf, POWER_LINES, source, None)
 
 
 def _warn_stacked(villages: gpd.GeoDataFrame, source: str) -> None:
@@ -399,7 +420,8 @@ def _validate(
         )
     out = out.copy()
     out = blank_to_missing(out, source=source)
-    out = _check_geometry(out, schema, source)
+    out = check_geometry(out, kinds=schema.geometry_types, layer=schema.name,
+                         source=source)
     for col in schema.strings:
         if col in out:
             out[col] = as_string(out[col])
@@ -417,6 +439,9 @@ def _validate(
     for col in schema.booleans:
         if col in out:
             out[col] = as_bool(out[col], source, col)
+    for col in schema.maybe_booleans:
+        if col in out:
+            out[col] = as_bool(out[col], source, col, blank_unknown=True)
     return out
 
 
@@ -469,78 +494,6 @@ def conforms(layer: object, kind: str) -> bool:
 
 #: shapely's integer geometry type ids.
 _TYPE_IDS: Mapping[str, int] = MappingProxyType({"Point": 0, "Polygon": 3, "MultiPolygon": 6})
-
-
-def _check_geometry(gdf: gpd.GeoDataFrame, schema: LayerSchema, source: str) -> gpd.GeoDataFrame:
-    geom = gdf.geometry
-    missing = geom.isna() | geom.is_empty
-    if missing.any():
-        raise InputError(
-            f"{source}: {missing.sum()} {schema.name} feature(s) have no geometry "
-            f"({describe_rows(missing)}); "
-            "give every feature a geometry or remove those rows"
-        )
-    types = geom.geom_type
-    wrong = ~types.isin(schema.geometry_types)
-    if wrong.any():
-        raise InputError(
-            f"{source}: {schema.name} geometry must be {'/'.join(schema.geometry_types)}, got "
-            f"{sorted(set(types[wrong]))} ({describe_rows(wrong)}); convert or remove those "
-            "features"
-        )
-    _check_finite(geom, schema, source)
-    if gdf.crs.is_geographic:
-        b = geom.bounds
-        bad = (b.minx < -180) | (b.maxx > 180) | (b.miny < -90) | (b.maxy > 90)
-        if bad.any():
-            swapped = ((b.miny >= -180) & (b.maxy <= 180) & (b.minx >= -90) & (b.maxx <= 90))[bad]
-            fix = "lon and lat look swapped; swap them" if swapped.all() else "fix the coordinates"
-            raise InputError(
-                f"{source}: {bad.sum()} feature(s) have coordinates outside lon -180..180 / "
-                f"lat -90..90 ({describe_rows(bad)}), e.g. {geom[bad].iloc[0].wkt[:60]}; {fix}"
-            )
-    invalid = ~geom.is_valid
-    if invalid.any():
-        repaired = shapely.make_valid(geom[invalid].to_numpy())
-        if "Polygon" in schema.geometry_types:
-            repaired = np.array([_polygonal(g) for g in repaired], dtype=object)
-        gdf.loc[invalid, gdf.geometry.name] = repaired
-        warnings.warn(
-            f"{source}: repaired {invalid.sum()} invalid {schema.name} geometr"
-            f"{'y' if invalid.sum() == 1 else 'ies'} with make_valid ({describe_rows(invalid)})",
-            GeoDxWarning,
-            stacklevel=4,
-        )
-    return gdf
-
-
-def _check_finite(geom: gpd.GeoSeries, schema: LayerSchema, source: str) -> None:
-    """Refuse NaN/infinite coordinates and projected coordinates far off the Earth."""
-    coords, owner = shapely.get_coordinates(geom.to_numpy(), return_index=True)
-    bad = np.zeros(len(geom), dtype=bool)
-    bad[owner[~np.isfinite(coords).all(axis=1)]] = True
-    what = "NaN or infinite coordinates"
-    if not bad.any() and not geom.crs.is_geographic:
-        lonlat = shapely.get_coordinates(
-            geom.representative_point().to_crs(4326).to_numpy()
-        )
-        bad = ~(np.isfinite(lonlat).all(axis=1) & (np.abs(lonlat[:, 0]) <= 180)
-                & (np.abs(lonlat[:, 1]) <= 90))
-        what = f"coordinates that are not on the Earth in their CRS ({geom.crs.name})"
-    if bad.any():
-        example = geom[bad].iloc[0].wkt[:60]
-        raise InputError(
-            f"{source}: {int(bad.sum())} {schema.name} feature(s) have {what} "
-            f"({describe_rows(bad)}), e.g. {example}; fix those coordinates or the layer's CRS"
-        )
-
-
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    """Keep the polygonal part of a repaired geometry (make_valid can add lines)."""
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(parts) if parts else geom
 
 
 # --------------------------------------------------------------------------- plan candidates

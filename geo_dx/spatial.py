@@ -1,4 +1,5 @@
-"""Where layers lie: a village's location, the working metric CRS and extent checks.
+"""Where layers lie: a village's location, the working metric CRS, extent checks and the
+geometry of input layers (:func:`check_geometry`, called by :mod:`geo_dx.schema`).
 
 Every module that needs a village as a point calls :func:`village_locations`; every
 distance is measured in :func:`working_crs` ("configured, else the data's own projected
@@ -7,12 +8,15 @@ CRS, else the UTM zone estimated from the data").
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
 
-from geo_dx.errors import InputError
+from geo_dx.errors import GeoDxWarning, InputError
+from geo_dx.tables import describe_rows
 
 
 def village_locations(villages: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -179,3 +183,95 @@ def check_crs_covers(
         f"lat {miny:.2f}..{maxy:.2f}; distances there would be wrong: use "
         f"crs = \"EPSG:{suggestion.to_epsg()}\" ({suggestion.name}) or leave crs out"
     )
+
+
+def check_geometry(gdf: gpd.GeoDataFrame, *, kinds: tuple[str, ...], layer: str,
+                   source: str) -> gpd.GeoDataFrame:
+    """
+    Check an input layer's geometry in place (give a copy): every feature has one, of
+    ``kinds``, with finite coordinates on the Earth; invalid ones are repaired with
+    ``make_valid`` (a warning counts them). Anything else raises :class:`InputError`
+    naming ``source``, the rows and the fix.
+
+    Examples
+    --------
+    >>> line = gpd.GeoDataFrame(geometry=[shapely.LineString([(103, 21), (103.1, 21)])],
+    ...                         crs=4326)
+    >>> check_geometry(line, kinds=("LineString",), layer="lines", source="l.gpkg").shape
+    (1, 1)
+    >>> try:
+    ...     check_geometry(line, kinds=("Point",), layer="sites", source="s.gpkg")
+    ... except InputError as err:
+    ...     print(str(err).split(";")[0])
+    s.gpkg: sites geometry must be Point, got ['LineString'] (row 1)
+    """
+    geom = gdf.geometry
+    missing = geom.isna() | geom.is_empty
+    if missing.any():
+        raise InputError(
+            f"{source}: {missing.sum()} {layer} feature(s) have no geometry "
+            f"({describe_rows(missing)}); "
+            "give every feature a geometry or remove those rows"
+        )
+    types = geom.geom_type
+    wrong = ~types.isin(kinds)
+    if wrong.any():
+        raise InputError(
+            f"{source}: {layer} geometry must be {'/'.join(kinds)}, got "
+            f"{sorted(set(types[wrong]))} ({describe_rows(wrong)}); convert or remove those "
+            "features"
+        )
+    _check_finite(geom, layer, source)
+    if gdf.crs.is_geographic:
+        b = geom.bounds
+        bad = (b.minx < -180) | (b.maxx > 180) | (b.miny < -90) | (b.maxy > 90)
+        if bad.any():
+            swapped = ((b.miny >= -180) & (b.maxy <= 180) & (b.minx >= -90) & (b.maxx <= 90))[bad]
+            fix = "lon and lat look swapped; swap them" if swapped.all() else "fix the coordinates"
+            raise InputError(
+                f"{source}: {bad.sum()} feature(s) have coordinates outside lon -180..180 / "
+                f"lat -90..90 ({describe_rows(bad)}), e.g. {geom[bad].iloc[0].wkt[:60]}; {fix}"
+            )
+    invalid = ~geom.is_valid
+    if invalid.any():
+        repaired = shapely.make_valid(geom[invalid].to_numpy())
+        if kinds != ("Point",):
+            repaired = np.array([_same_kind(g, kinds) for g in repaired], dtype=object)
+        gdf.loc[invalid, gdf.geometry.name] = repaired
+        warnings.warn(
+            f"{source}: repaired {invalid.sum()} invalid {layer} geometr"
+            f"{'y' if invalid.sum() == 1 else 'ies'} with make_valid ({describe_rows(invalid)})",
+            GeoDxWarning,
+            stacklevel=4,
+        )
+    return gdf
+
+
+def _check_finite(geom: gpd.GeoSeries, layer: str, source: str) -> None:
+    """Refuse NaN/infinite coordinates and projected coordinates far off the Earth."""
+    coords, owner = shapely.get_coordinates(geom.to_numpy(), return_index=True)
+    bad = np.zeros(len(geom), dtype=bool)
+    bad[owner[~np.isfinite(coords).all(axis=1)]] = True
+    what = "NaN or infinite coordinates"
+    if not bad.any() and not geom.crs.is_geographic:
+        lonlat = shapely.get_coordinates(
+            geom.representative_point().to_crs(4326).to_numpy()
+        )
+        bad = ~(np.isfinite(lonlat).all(axis=1) & (np.abs(lonlat[:, 0]) <= 180)
+                & (np.abs(lonlat[:, 1]) <= 90))
+        what = f"coordinates that are not on the Earth in their CRS ({geom.crs.name})"
+    if bad.any():
+        example = geom[bad].iloc[0].wkt[:60]
+        raise InputError(
+            f"{source}: {int(bad.sum())} {layer} feature(s) have {what} "
+            f"({describe_rows(bad)}), e.g. {example}; fix those coordinates or the layer's CRS"
+        )
+
+
+def _same_kind(geom: shapely.Geometry, kinds: tuple[str, ...]) -> shapely.Geometry:
+    """Keep the polygonal (or linear) part of a repaired geometry: make_valid can add
+    lines to a polygon, points to a line."""
+    if geom.geom_type in kinds:
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in kinds]
+    return shapely.union_all(parts) if parts else geom

@@ -21,6 +21,9 @@ from geo_dx.errors import GeoDxWarning, InputError, MissingDependencyError
 #: Spellings read as true / false (any case; Vietnamese "có" / "không" with or without accents).
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "có", "co", "x"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "không", "khong", ""})
+#: Words for "not known" in a column where a blank is unknown (``has_grid_power``).
+UNKNOWN_WORDS = frozenset({"unknown", "?", "chưa rõ", "chua ro", "không rõ", "khong ro",
+                           "chưa biết", "chua biet"})
 
 
 def as_date(series: pd.Series, source: str) -> pd.Series:
@@ -205,18 +208,25 @@ def _number(value: float) -> str:
     return f"{value:.0f}" if whole else f"{value:g}"
 
 
-def as_bool(series: pd.Series, source: str, column: str) -> pd.Series:
+def as_bool(series: pd.Series, source: str, column: str, *,
+            blank_unknown: bool = False) -> pd.Series:
     """
     True/false from :data:`TRUE_WORDS` / :data:`FALSE_WORDS` (any case); blank is false.
+
+    With ``blank_unknown`` a blank cell or one of :data:`UNKNOWN_WORDS` (``unknown``,
+    ``chưa rõ``) is unknown: ``pd.NA`` in a nullable ``boolean`` column.
 
     Examples
     --------
     >>> as_bool(pd.Series(["Có", "no", None, 1.0]), "v.csv", "especially_difficult").tolist()
     [True, False, False, True]
+    >>> as_bool(pd.Series(["không", None, "Chưa rõ"]), "v.csv", "has_grid_power",
+    ...         blank_unknown=True).tolist()
+    [False, <NA>, <NA>]
     """
     def one(v: object) -> object:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return False
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return pd.NA if blank_unknown else False
         if isinstance(v, bool | np.bool_):
             return bool(v)
         text = str(v).strip().lower()
@@ -224,17 +234,22 @@ def as_bool(series: pd.Series, source: str, column: str) -> pd.Series:
             text = text[:-2]
         if text in TRUE_WORDS:
             return True
+        if blank_unknown and (not text or text in UNKNOWN_WORDS):
+            return pd.NA
         if text in FALSE_WORDS:
             return False
         return None
 
     parsed = series.map(one)
-    bad = parsed.isna()
+    bad = parsed.map(lambda v: v is None)
     if bad.any():
         raise InputError(
             f"{source}: column {column!r} must be true/false, got {shown(series[bad].iloc[0])} "
             f"at {describe_rows(bad)}; use true/false, yes/no or 1/0"
+            + (" (blank or 'unknown' when not known)" if blank_unknown else "")
         )
+    if blank_unknown:
+        return parsed.astype("boolean")
     return parsed.astype(bool)
 
 

@@ -28,7 +28,7 @@ WINGS: tuple[str, ...] = ("signal", "plan", "maps", "run")
 #: The flat core in flow order (a core module may import earlier ones).
 CORE: tuple[str, ...] = (
     "_version", "errors", "i18n", "columns", "names", "forked", "_least_cost_kernel", "least_cost",
-    "tables", "schema", "spatial", "config_checks", "config", "atomic", "io", "field_survey", "dem",
+    "tables", "spatial", "schema", "config_checks", "config", "atomic", "io", "field_survey", "dem",
     "coverage", "disputes", "communes", "zonal", "power", "evidence", "reasons",
     # signal/ sits here: the modules below may use what a site reaches
     "gaps", "partition", "remoteness", "scoring", "indicators", "rollout", "_demo_world",

@@ -40,12 +40,13 @@ def test_contract_constants_are_consistent():
 
 def test_schema_imports_no_later_module():
     """schema is first in the flow: among geo_dx modules it imports only the leaves errors,
-    i18n (the labels of its codes), columns (header recognition) and cells (cell values),
-    which import at most errors and columns (the whole package: tests/test_layout.py)."""
+    i18n (the labels of its codes), columns (header recognition), cells (cell values) and
+    spatial (the geometry rules), which import at most errors, columns and cells (the
+    whole package: tests/test_layout.py)."""
     import ast
     import inspect
 
-    from geo_dx import columns, i18n
+    from geo_dx import columns, i18n, spatial
 
     def imported(module):
         tree = ast.parse(inspect.getsource(module))
@@ -54,7 +55,9 @@ def test_schema_imports_no_later_module():
                 and node.module.startswith("geo_dx")}
 
     from geo_dx import tables as cells
-    assert imported(schema) == {"geo_dx.errors", "geo_dx.i18n", "geo_dx.columns", "geo_dx.tables"}
+    assert imported(schema) == {"geo_dx.errors", "geo_dx.i18n", "geo_dx.columns", "geo_dx.tables",
+                                "geo_dx.spatial"}
+    assert imported(spatial) == {"geo_dx.errors", "geo_dx.tables"}
     assert imported(i18n) == {"geo_dx.errors"}
     assert imported(columns) <= {"geo_dx.errors"}
     assert imported(cells) == {"geo_dx.errors", "geo_dx.columns"}

@@ -33,6 +33,7 @@ from geo_dx.maps.pages import (
     use_page_template,
     village_row,
 )
+from geo_dx.power import grid_power_known
 from geo_dx.schema import GAP_COLOURS
 from geo_dx.signal.blocking import blocked_sentences
 
@@ -99,8 +100,8 @@ def dossier_html(
         ``without_fibre``, ``without_mobile_broadband``, ``without_both``, ``gap_share``.
     villages
         The commune's villages with ``gap_class`` and, when scored, ``rank``, ``score``,
-        ``reason``; optional ``population`` and ``blocked_sentence`` (why terrain blocks
-        mobile).
+        ``reason``; optional ``population``, ``blocked_sentence`` (why terrain blocks
+        mobile) and ``grid_power`` (``no``: marked, and counted in the totals).
     title
         The run's title.
     words, gap_colours
@@ -137,6 +138,8 @@ def dossier_html(
     ]
     if people.notna().any():
         totals.append((t["total_people_gap"], number(people.sum())))
+    if "grid_power" in villages and grid_power_known(villages["grid_power"]):
+        totals.append((t["total_no_grid"], number(int((villages["grid_power"] == "no").sum()))))
     rows = [village_row(r, w, gap_colours) for r in gaps.to_dict("records")]
     covered = villages[gap == "none"]
     covered_names = sorted(

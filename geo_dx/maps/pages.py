@@ -101,6 +101,8 @@ PAGE_LABELS: Mapping[str, str] = MappingProxyType({
     "total_no_mobile": N_("Without mobile broadband"),
     "total_neither": N_("Without both"),
     "total_people_gap": N_("People in villages with a gap"),
+    "total_no_grid": N_("Without grid power"),
+    "no_grid_power": N_("No grid power"),
     "legend_villages": N_("Villages"),
     "misplaced": N_("Villages whose location needs checking ({n})"),
     "misplaced_intro": N_("Not shown on the maps and not ranked: their coordinates lie far "
@@ -431,7 +433,8 @@ def _coordinate(value: Any) -> str:
 def village_row(r: Mapping[str, Any], words: PageWords, gap_colours: Mapping[str, str]
                  ) -> dict[str, Any]:
     """One village of a page's table: rank, name, gap (label and colour), score, people,
-    reason and the terrain-blocking sentence, formatted for ``words``' language."""
+    reason, the terrain-blocking sentence and whether it lacks grid power, formatted for
+    ``words``' language."""
     gap = str(r["gap_class"])
     return {
         "id": cell_text(r.get("village_id")),
@@ -443,6 +446,7 @@ def village_row(r: Mapping[str, Any], words: PageWords, gap_colours: Mapping[str
         "population": words.number(r.get("population")),
         "reason": _keep_units(cell_text(r.get("reason"))),
         "blocked": _keep_units(cell_text(r.get("blocked_sentence"))),
+        "no_grid": r.get("grid_power") == "no",
         **_plan_cells(r, words),
     }
 

@@ -26,6 +26,7 @@ import shapely
 from geo_dx.communes import COUNT_COLUMNS, placed
 from geo_dx.errors import GeoDxWarning, InputError
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
+from geo_dx.power import grid_power_known
 from geo_dx.schema import (
     COMPONENTS,
     DISPUTED_CLASS,
@@ -78,6 +79,7 @@ LABELS: Mapping[str, str] = MappingProxyType({
     "obstacle": N_("Obstacle elevation (m)"),
     "population": N_("Population"),
     "ethnic": N_("Ethnic minority"),
+    "grid_power": N_("Grid electricity"),
     "priority_rank": N_("Priority rank"),
     "plan_item": N_("Item of the plan"),
     "plan_item_year": N_("{item} (year {year})"),
@@ -452,6 +454,8 @@ def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
             for t in texts("mobile_technology")]
     blocked = texts("blocked_sentence") if "blocked_sentence" in villages else [
         _text(x) for x in blocked_sentences(villages, tr)]
+    power = texts("grid_power")
+    known = grid_power_known(pd.Series(power, dtype=object))
     disputed = [bool(x) is True for x in _column(villages, "mobile_disputed")]
     map_class = [DISPUTED_CLASS if d else g for d, g in zip(disputed, gap, strict=True)]
     return {
@@ -472,6 +476,8 @@ def _village_columns(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
         "nearestMobileM": numbers("nearest_mobile_m", 0),
         "population": numbers("population", 0),
         "ethnicShare": numbers("ethnic_minority_share", 3),
+        # shown only where someone said where the grid is (a village column or power lines)
+        "gridPower": [tr.label("grid_power", p) if known and p else None for p in power],
         "reason": texts("reason"),
         "missing": [None if m is None else ", ".join(
             tr.label("component", c.strip()) for c in m.split(",") if c.strip())

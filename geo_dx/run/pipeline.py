@@ -31,6 +31,7 @@ from geo_dx.i18n import DEFAULT_LANGUAGE, translator
 from geo_dx.indicators import indicator_summary
 from geo_dx.io import read_communes, read_coverage, read_layer, read_villages
 from geo_dx.plan.model import PlanResult
+from geo_dx.power import grid_power_summary, read_power_lines, village_grid_power
 from geo_dx.remoteness import CROP_MARGIN_M, remoteness_summary, travel_time_h
 from geo_dx.rollout import rollout_clusters
 from geo_dx.run.folder import RunSummary
@@ -60,6 +61,8 @@ class RunInputs:
     dem: Path | None = None
     towns: Path | None = None
     roads: Path | None = None
+    #: Power lines: which villages have grid power, grid or solar for new sites.
+    power: Path | None = None
     coverage_raster: Path | None = None
     raster_technology: str = "4g"
     raster_threshold: float | None = None
@@ -96,7 +99,7 @@ class RunResult:
 
 def input_paths(inputs: RunInputs) -> tuple[Path, ...]:
     """Every input file of a run (the output folder must hold none of them)."""
-    optional = (inputs.dem, inputs.towns, inputs.roads, inputs.coverage_raster,
+    optional = (inputs.dem, inputs.towns, inputs.roads, inputs.power, inputs.coverage_raster,
                 inputs.mobile_tiles, inputs.fixed_tiles, inputs.candidates)
     return (inputs.communes, inputs.villages, *inputs.coverage,
             *(p for p in optional if p is not None))
@@ -174,6 +177,7 @@ class _Read:
     dem: DemGrid | None
     towns: gpd.GeoDataFrame | None
     roads: gpd.GeoDataFrame | None
+    power_lines: gpd.GeoDataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -211,10 +215,13 @@ def _read(inputs: RunInputs, config: Config) -> _Read:
         dem = (read_dem(inputs.dem, crs=work_crs,
                         bounds=_study_bounds(communes, coverage, work_crs),
                         margin_m=CROP_MARGIN_M) if inputs.dem else None)
+    power_lines = (read_power_lines(inputs.power, within=communes,
+                                    within_source=f"the communes in {inputs.communes}")
+                   if inputs.power else None)
     return _Read(communes, villages, with_reach(coverage, config=config),
                  _evidence(inputs, villages, config), work_crs, dem,
                  read_layer(inputs.towns) if inputs.towns else None,
-                 read_layer(inputs.roads) if inputs.roads else None)
+                 read_layer(inputs.roads) if inputs.roads else None, power_lines)
 
 
 def _decide(read: _Read, config: Config, *, partitions: int | None,
@@ -272,7 +279,10 @@ def _prioritise(read: _Read, decided: _Decided, config: Config) -> _Ranked:
         cluster_id, clusters = rollout_clusters(scored,
                                                 radius_m=config.scoring.cluster_radius_m,
                                                 crs=config.crs)
-        scored = scored.assign(cluster_id=cluster_id)
+        # every output says which villages lack grid power (the fund's rule)
+        scored = scored.assign(cluster_id=cluster_id, grid_power=village_grid_power(
+            scored, read.power_lines, grid_distance_m=config.plan.grid_village_distance_m,
+            crs=config.crs))
         per_commune = summarise_communes(scored, read.communes)
     return _Ranked(scored, per_commune, clusters, travel, weights)
 
@@ -288,7 +298,7 @@ def _plan(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
                   if inputs.candidates else None)
     return plan(ranked.villages, budget_vnd=inputs.budget, candidates=candidates,
                 coverage=decided.coverage, dem=read.dem, roads=read.roads,
-                communes=read.communes, config=config,
+                communes=read.communes, config=config, power_lines=read.power_lines,
                 calibration=decided.calibration if config.terrain.calibrate else None)
 
 
@@ -305,6 +315,7 @@ def _summary(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
                    "villages_covered": int(ev.covered.sum())} for ev in read.evidence],
         extra={**_signal_sections(ranked.villages, decided.model, decided.calibration, config),
                "indicators": indicator_summary(ranked.villages, config.targets),
+               "grid_power": _grid_power_section(ranked.villages, read.power_lines),
                "gap_rule": gap_rule_settings(config, model=decided.model, calibration=(
                    decided.calibration if config.terrain.calibrate else None))})
     return RunSummary(
@@ -315,7 +326,22 @@ def _summary(inputs: RunInputs, read: _Read, decided: _Decided, ranked: _Ranked,
                 "coverage": [str(p) for p in inputs.coverage],
                 "dem": str(inputs.dem) if inputs.dem else None,
                 "roads": str(inputs.roads) if inputs.roads else None,
+                "power": str(inputs.power) if inputs.power else None,
                 "towns": str(inputs.towns) if inputs.towns else None})
+
+
+def _grid_power_section(villages: gpd.GeoDataFrame,
+                        power_lines: gpd.GeoDataFrame | None) -> dict[str, Any]:
+    """``summary.json`` → ``grid_power``: villages per answer (yes/no/unknown), those
+    without mobile broadband apart, and where the answers come from."""
+    power = villages["grid_power"]
+    own = "has_grid_power" in villages and bool(villages["has_grid_power"].notna().any())
+    return {"sources": [name for name, used in (("has_grid_power", own),
+                                                ("power_lines", power_lines is not None))
+                        if used],
+            **grid_power_summary(power),
+            "without_mobile_broadband": grid_power_summary(
+                power[~villages["has_mobile_broadband"].astype(bool)])}
 
 
 def _signal_sections(villages: gpd.GeoDataFrame, model: str, calibration: Calibration | None,

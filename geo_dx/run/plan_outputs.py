@@ -369,8 +369,8 @@ def plan_run(
     the ``plan`` section (budget options, pins, costs).
 
     Reads the run back (:func:`geo_dx.run.folder.read_run`: ``villages.gpkg`` with the
-    villages' gaps and scores and the coverage, ``summary.json`` with the DEM and roads
-    the run used and its CRS), plans, and rewrites the run folder atomically through the
+    villages' gaps and scores and the coverage, ``summary.json`` with the DEM, roads and
+    power lines the run used and its CRS), plans, and rewrites the run folder atomically through the
     run's writer (:func:`geo_dx.run.writer.write_run_folder`) with ``plan.csv``,
     ``budget_curve.png``, the ``plan_sites`` and ``plan_fibre`` tables, ``plan_item`` and
     ``plan_answer`` on
@@ -393,6 +393,7 @@ def plan_run(
     from geo_dx.io import read_layer
     from geo_dx.plan.candidates import read_candidates
     from geo_dx.plan.model import plan
+    from geo_dx.power import read_power_lines
     from geo_dx.run.folder import read_run
     from geo_dx.run.writer import run_content, write_run_folder
 
@@ -404,6 +405,7 @@ def plan_run(
     content = run_content(run)
     dem = run.dem(required=True, crs=run.summary.crs or config.crs)
     roads = run.summary.inputs.get("roads")
+    power = run.summary.inputs.get("power")
     user = (read_candidates(candidates, within=content.communes,
                             within_source=f"the communes of the run in {run.folder}")
             if candidates else None)
@@ -411,12 +413,16 @@ def plan_run(
                                      errors="ignore")
     result = plan(villages, budget_vnd=parsed, candidates=user, coverage=content.coverage,
                   dem=dem, roads=read_layer(roads) if roads else None,
-                  communes=content.communes, config=config, calibration=calibration)
+                  communes=content.communes, config=config, calibration=calibration,
+                  power_lines=read_power_lines(
+                      power, within=content.communes,
+                      within_source=f"the communes of the run in {run.folder}")
+                  if power else None)
     result = replace(result, summary={**result.summary, "settings_from": source})
     planned = replace(content, villages=result.villages, plan=result, plan_layer=None,
                       plan_items=None,
                       summary=run.summary.with_plan(result.summary, candidates=candidates))
-    used = [p for p in (candidates, run.dem_path, roads) if p]
+    used = [p for p in (candidates, run.dem_path, roads, power) if p]
     write_run_folder(run.folder, planned, previous=run, inputs=tuple(Path(p) for p in used),
                      command="geo-dx plan")
     return result

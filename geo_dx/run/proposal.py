@@ -70,6 +70,9 @@ TEXT: Mapping[str, str] = {
     "s1_text": N_("Of {villages} villages in {communes} communes, {no_signal} have no mobile "
                   "signal at all, {only_2g} have 2G only, so {no_mobile} have no mobile "
                   "broadband (3G/4G); {no_fibre} have no fixed broadband (fibre)."),
+    "s1_grid": N_("{no_grid} villages have no grid electricity, {no_mobile} of them without "
+                  "mobile broadband: the public telecom fund finances mobile coverage only "
+                  "where there is grid power."),
     "s1_table": N_("Table 1. Indicators and targets"),
     "s2": N_("II. GAPS BY COMMUNE"),
     "s2_text": N_("The communes with the largest share of villages without fibre or mobile "
@@ -186,7 +189,7 @@ def write_proposal(
     writer = _Writer(document, tr)
     writer.letterhead(made or dt.date.today(), summary.get("title", ""))
     indicators = summary.get("indicators", {})
-    writer.current_state(indicators)
+    writer.current_state(indicators, summary.get("grid_power"))
     writer.gaps_by_commune(indicators, summary.get("communes", []))
     writer.method(summary)
     writer.proposal(summary.get("plan"), plan)
@@ -282,7 +285,8 @@ class _Writer:
         self.paragraph(self.t("draft"), italic=True, size=12, align="center", indent=False,
                        after=12)
 
-    def current_state(self, indicators: Mapping[str, Any]) -> None:
+    def current_state(self, indicators: Mapping[str, Any],
+                      grid_power: Mapping[str, Any] | None = None) -> None:
         self.heading(self.t("s1"))
         province = indicators.get("province")
         if not province:
@@ -293,6 +297,10 @@ class _Writer:
                               no_signal=n(province["no_signal"]), only_2g=n(province["only_2g"]),
                               no_mobile=n(province["no_mobile_broadband"]),
                               no_fibre=n(province["no_fibre"])))
+        if grid_power and (grid_power.get("yes") or grid_power.get("no")):
+            without = grid_power.get("without_mobile_broadband", {})
+            self.paragraph(self.t("s1_grid", no_grid=n(grid_power["no"]),
+                                  no_mobile=n(without.get("no", 0))))
         rows = [(r["indicator"], f"{r['actual']} ({r['count']})", r["target"], r["short"])
                 for r in target_rows(indicators.get("targets", []), self.tr)]
         self.table([self.t("indicator"), self.t("now"), self.t("target"), self.t("short")],

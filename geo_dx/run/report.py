@@ -56,6 +56,7 @@ PRIORITY_COLUMNS: tuple[str, ...] = (
     "ethnic_minority_share",
     "poverty_rate",
     "especially_difficult",
+    "grid_power",
     "fibre_source",
     "mobile_source",
 )
@@ -267,6 +268,7 @@ def format_summary(
             for k, n in models["changed_class"].items())
         lines.append("  " + _("without mobile by model: {counts} ({changes})",
                               counts=counts, changes=changes))
+    lines += _grid_power_lines(summary.get("grid_power"), tr)
     disputes = summary.get("disputes", {})
     if disputes.get("disputed_count"):
         lines.append(total(_("disputed by measurements"), disputes["disputed_count"]))
@@ -297,6 +299,19 @@ def format_summary(
     if t["warnings"]:
         lines.append("\n" + _("{n} warning(s); see summary.json", n=tr.number(t["warnings"])))
     return "\n".join(lines)
+
+
+def _grid_power_lines(section: Mapping[str, Any] | None, tr: Translator) -> list[str]:
+    """The console's grid power lines (the fund's rule), when any village's is known."""
+    if not section or not (section.get("yes", 0) or section.get("no", 0)):
+        return []
+    _ = tr.gettext
+    no_mobile = section.get("without_mobile_broadband", {}).get("no", 0)
+    rows = [("  " + _("villages without grid power"), section["no"],
+             "  " + _("({n} of them without mobile broadband)", n=tr.number(no_mobile)))]
+    if section.get("unknown"):
+        rows.append(("  " + _("grid power not known"), section["unknown"], ""))
+    return [f"{label:<50}{tr.number(n):>7}{note}" for label, n, note in rows]
 
 
 def write_gpkg_layer(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:

@@ -36,6 +36,7 @@ import pandas as pd
 from geo_dx.atomic import atomic_path
 from geo_dx.i18n import CODE_LABELS, DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.indicators import COUNT_INDICATORS, target_rows
+from geo_dx.power import grid_power_known
 from geo_dx.run.assumptions import assumption_rows
 from geo_dx.run.plan_schedule import schedule_table
 from geo_dx.run.report import neutralise_formulas, priority_table
@@ -57,7 +58,7 @@ VILLAGE_SHEET_COLUMNS: tuple[str, ...] = (
     "nearest_mobile_m", "mobile_blocked_by",
     "blocked_site_distance_m", "obstacle_elevation_m", "obstacle_distance_m",
     "nearest_fibre_m", "travel_time_h", "elevation_m", "population", "households",
-    "ethnic_minority_share", "poverty_rate", "especially_difficult",
+    "ethnic_minority_share", "poverty_rate", "especially_difficult", "grid_power",
     *(f"contrib_{c}" for c in COMPONENTS), "missing_components", "cluster_id",
     "mobile_source", "fibre_source", "village_id", "commune_id", "lon", "lat",
     "obstacle_lon", "obstacle_lat",
@@ -74,6 +75,7 @@ _CODED: Mapping[str, str] = {
     "mobile_source": "source",
     "fibre_source": "source",
     "especially_difficult": "boolean",
+    "grid_power": "grid_power",
     "has_fibre": "boolean",
     "has_mobile_broadband": "boolean",
 }
@@ -356,8 +358,10 @@ def _village_sheet(villages: gpd.GeoDataFrame, tr: Translator) -> pd.DataFrame:
         table["missing_components"] = table["missing_components"].map(
             lambda v: ", ".join(tr.label("component", c) for c in str(v).split(",") if c)
             if isinstance(v, str) else v)
-    table = table[[c for c in VILLAGE_SHEET_COLUMNS if c in table]]
-    return _coded(table, tr)
+    shown = [c for c in VILLAGE_SHEET_COLUMNS if c in table]
+    if "grid_power" in shown and not grid_power_known(villages["grid_power"]):
+        shown.remove("grid_power")  # nobody said where the grid is: no column of "unknown"
+    return _coded(table[shown], tr)
 
 
 def _coded(table: pd.DataFrame, tr: Translator) -> pd.DataFrame:

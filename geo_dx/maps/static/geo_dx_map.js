@@ -172,6 +172,7 @@
     }
     addRow(t, T.population, fmtNumber(row.population));
     addRow(t, T.ethnic, fmtShare(row.ethnicShare));
+    if (row.gridPower) { addRow(t, T.grid_power, row.gridPower); }
     if (row.rank !== null) {
       var likely = row.rankP05 !== null && row.rankP95 !== null;
       addRow(t, T.priority_rank, fmt(likely ? T.rank_likely : T.rank_only,
