@@ -92,7 +92,7 @@ TEXT: Mapping[str, str] = {
                     "they are not counted among the villages served above and are listed "
                     "apart in Table 3 and Appendix II."),
     "full_service": N_("Subtotal, mobile broadband (4G) and fibre"),
-    "access_row": N_("{label} (lower service level, not 4G)"),
+    "access_row": N_("{label}: a lower service level, not 4G"),
     "appendix2_access": N_("Satellite Internet access points (Wi-Fi): a lower service level, "
                            "not 4G"),
     "plan_total": N_("Total cost of the plan: {cost} million VND."),
