@@ -155,7 +155,8 @@ def test_proposal_numbers_are_the_summary(run):
             f"{n(round(served['ethnic_minority_people']))} người dân tộc thiểu số") in text
     assert f"khoảng {VI.money(plan['cost_to_close_all_vnd'])}" in text
     # satellite access: its own sentence, a stop-gap at a lower service level
-    satellite, n_access = plan["newly_served"]["satellite_access"], plan["items"]["satellite_access"]
+    satellite = plan["newly_served"]["satellite_access"]
+    n_access = plan["items"]["satellite_access"]
     assert n_access > 0 and plan["cost_satellite_access_vnd"] > 0  # the demo buys some
     assert (f"Ngoài ra, {n(n_access)} điểm truy nhập Internet qua vệ tinh (Wi-Fi), kinh phí "
             f"{VI.money(plan['cost_satellite_access_vnd'])}, đưa Internet đến "
