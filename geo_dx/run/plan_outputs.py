@@ -34,7 +34,7 @@ PLAN_TEXT: dict[str, str] = {
     "proven": N_("Optimal plan (proven): serves {n} villages; the quick method reaches {share}"),
     "best_found": N_("Best plan found ({status}): serves {n} villages; the quick method "
                      "reaches {share}"),
-    "close_all": N_("Cost of connecting every remaining village: about {cost}"),
+    "close_all": N_("Cost of closing every gap from today: about {cost}"),
     "chart_title": N_("What each budget buys (indicative unit costs)"),
     "chart_x": N_("budget (billion VND)"),
     "chart_villages": N_("villages newly served"),
@@ -328,7 +328,7 @@ def format_plan(plan: dict[str, Any], *, language: str = DEFAULT_LANGUAGE) -> st
       Băng rộng di động mới   27/86 thôn, bản (7.311 người, trong đó 7.216 người dân tộc thiểu số)
       Cáp quang mới           17/261 thôn, bản (7.311 người, trong đó 7.216 người dân tộc thiểu số)
       Phương án tối ưu (đã kiểm chứng): phục vụ 42 thôn, bản; phương án tính nhanh đạt 99 %
-      Kinh phí để kết nối tất cả thôn, bản còn lại: khoảng 563,9 tỷ đồng
+      Kinh phí để kết nối tất cả thôn, bản chưa có dịch vụ hiện nay: khoảng 563,9 tỷ đồng
     """
     tr = translator(language)
     served = plan["newly_served"]
