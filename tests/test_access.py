@@ -21,7 +21,7 @@ from scipy import sparse
 from geo_dx.config import Config, PlanConfig, PlanCostsConfig
 from geo_dx.plan.access import access_villages, with_access
 from geo_dx.plan.model import InvestmentPlan, plan
-from geo_dx.plan.optimise import Budget, Problem, solve_greedy, solve_milp
+from geo_dx.plan.optimise import Budget, Problem, Solution, solve_greedy, solve_milp
 from geo_dx.schema import validate_candidates
 from tests.conftest import UTM48N, X0, Y0, make_villages
 
@@ -173,3 +173,23 @@ def test_the_milp_with_satellite_access_is_the_brute_force_optimum(case):
     assert not (sat & has_4g).any()
     assert cost @ site + 0.1 * sat.sum() <= budget + 1e-9
     assert access.chosen(sol.site).tolist() == np.flatnonzero(sat).tolist()
+
+
+def test_with_access_as_good_as_4g_the_cheapest_best_plan_buys_no_site():
+    """α = 1: satellite access is worth 4G, so five hotspots (0.5) beat a site and the
+    hotspots (1.0) at the same weight; the cost-minimising solve must find it (HiGHS's
+    presolve once handed back the start's site here)."""
+    cover = np.array([[0, 0], [0, 0], [0, 0], [0, 1], [1, 1]], dtype=bool)
+    base = Problem(np.ones(5), sparse.csr_matrix(cover), np.array([0.5, 0.5]),
+                   np.zeros(2, bool), np.zeros(0), sparse.csr_matrix((0, 0), dtype=bool),
+                   np.zeros(0), np.zeros(0, dtype=np.int64))
+    config = Config(plan=PlanConfig(satellite_access_weight=1.0,
+                                    costs=PlanCostsConfig(satellite_access_vnd=0.1)))
+    problem, _ = with_access(base, np.arange(5), np.ones(5), np.arange(5), config=config)
+    budget = Budget(total_vnd=2.5)
+    start = Solution(np.r_[True, False, np.ones(5, bool)], np.zeros(0, bool), 5.0, 5.0,
+                     "greedy", 0.0, "greedy")  # a site too many
+    sol = solve_milp(problem, budget, start=start)
+    assert sol.objective == pytest.approx(5.0)
+    assert sol.site.tolist() == [False, False, True, True, True, True, True]
+    assert sum(problem.cost(sol.site, sol.segment)) == pytest.approx(0.5)

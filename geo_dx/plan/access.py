@@ -12,7 +12,8 @@ worth α × its weight, that those sites *or* its satellite access serve. A vill
 once: 4G is worth its full weight, satellite access alone α of it, both together no more
 than 4G (so the cheapest best plan never buys both). Satellite access bought in an early
 year stays worth having when a site comes later (the site then adds the remaining 1 − α).
-The access columns join the mobile block (the budget's mobile part pays for them).
+The access columns join the mobile block (the budget's mobile part pays for them). The
+MILP states the same value in a tighter form (:mod:`geo_dx.plan.problem`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from scipy import sparse
 
 from geo_dx.config import Config
-from geo_dx.plan.optimise import Problem
+from geo_dx.plan.problem import Problem
 from geo_dx.plan.technology import satellite_access_cost
 
 __all__ = ["Access", "access_villages", "with_access"]
@@ -152,4 +153,5 @@ def with_access(problem: Problem, villages: np.ndarray, weight: np.ndarray,
                    mobile_weight=np.r_[mobile_weight, value],
                    cover=cover,
                    site_cost=np.r_[problem.site_cost, np.full(n, cost)],
-                   must=np.r_[problem.must, np.zeros(n, dtype=bool)]), access
+                   must=np.r_[problem.must, np.zeros(n, dtype=bool)],
+                   access_row=at), access

@@ -40,6 +40,10 @@ from scipy import sparse
 
 from geo_dx.errors import InputError, MissingDependencyError
 from geo_dx.plan.budget import Budget
+from geo_dx.plan.problem import Compact, Problem, any_of, compact
+
+__all__ = ["Budget", "Compact", "Problem", "Solution", "check_budget", "compact", "must_cost",
+           "route_prices", "solve_greedy", "solve_milp"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,85 +51,6 @@ logger = logging.getLogger(__name__)
 MIP_REL_GAP = 1e-6
 #: Relative gap of the second solve (the cost among the best choices).
 COST_REL_GAP = 1e-9
-
-
-@dataclass(frozen=True)
-class Problem:
-    """
-    The choice on arrays.
-
-    Attributes
-    ----------
-    mobile_weight
-        (n_m,) weight of each village without mobile broadband.
-    cover
-        (n_m, n_c) sparse boolean: candidate c serves village v.
-    site_cost
-        (n_c,) cost of each candidate, VND.
-    must
-        (n_c,) boolean: pinned candidates.
-    fibre_weight
-        (n_f,) weight of each village without fibre.
-    fibre_cover
-        (n_f, n_s) sparse boolean: building segment s serves village v (the node at the
-        village the segment ends at reaches it; trunk segments serve nobody).
-    segment_cost
-        (n_s,) cost of each segment (drop included), VND.
-    segment_parent
-        (n_s,) index of the segment above, -1 at the network.
-    """
-
-    mobile_weight: np.ndarray
-    cover: sparse.csr_matrix
-    site_cost: np.ndarray
-    must: np.ndarray
-    fibre_weight: np.ndarray
-    fibre_cover: sparse.csr_matrix
-    segment_cost: np.ndarray
-    segment_parent: np.ndarray
-
-    @property
-    def n_sites(self) -> int:
-        """Number of candidates."""
-        return len(self.site_cost)
-
-    @property
-    def n_segments(self) -> int:
-        """Number of fibre segments."""
-        return len(self.segment_cost)
-
-    def served(self, site: np.ndarray, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(mobile rows, fibre rows) newly served by a choice, as boolean masks."""
-        mobile = _any_of(self.cover, site)
-        fibre = _any_of(self.fibre_cover, segment)
-        return mobile, fibre
-
-    def objective(self, site: np.ndarray, segment: np.ndarray) -> float:
-        """Weight newly served by a choice."""
-        mobile, fibre = self.served(site, segment)
-        return float(self.mobile_weight[mobile].sum() + self.fibre_weight[fibre].sum())
-
-    def cost(self, site: np.ndarray, segment: np.ndarray) -> tuple[float, float]:
-        """(mobile cost, fibre cost) of a choice."""
-        return float(self.site_cost[site].sum()), float(self.segment_cost[segment].sum())
-
-    def paid(self, site: np.ndarray, segment: np.ndarray) -> Problem:
-        """The same choice once ``site``/``segment`` are built: pinned, at no cost."""
-        return Problem(self.mobile_weight, self.cover, np.where(site, 0.0, self.site_cost),
-                       self.must | site, self.fibre_weight, self.fibre_cover,
-                       np.where(segment, 0.0, self.segment_cost), self.segment_parent)
-
-    def with_weights(self, mobile_weight: np.ndarray, fibre_weight: np.ndarray) -> Problem:
-        """The same choice with other village weights."""
-        return Problem(mobile_weight, self.cover, self.site_cost, self.must, fibre_weight,
-                       self.fibre_cover, self.segment_cost, self.segment_parent)
-
-
-def _any_of(matrix: sparse.spmatrix, chosen: np.ndarray) -> np.ndarray:
-    cols = np.flatnonzero(chosen)
-    if len(cols) == 0 or matrix.shape[0] == 0:
-        return np.zeros(matrix.shape[0], dtype=bool)
-    return np.asarray(sparse.csc_matrix(matrix)[:, cols].sum(axis=1)).ravel() > 0
 
 
 @dataclass(frozen=True)
@@ -174,80 +99,6 @@ def check_budget(problem: Problem, budget: Budget) -> None:
             f"{'budget' if budget.shared else 'mobile budget'} of {limit:,.0f} VND; raise the "
             "budget or pin fewer candidates"
         )
-
-
-@dataclass(frozen=True)
-class Compact:
-    """
-    The rows of a problem as the MILP sees them (see :func:`compact`).
-
-    Attributes
-    ----------
-    column_weight
-        (n_c + n_s,) weight on each site and segment variable (villages it alone serves).
-    rows
-        (n_rows, n_c + n_s) sparse boolean: the items serving each remaining row.
-    row_weight
-        (n_rows,) summed weight of the villages merged into each row.
-    villages
-        How many villages (with weight, served by some item) the rows stand for.
-    """
-
-    column_weight: np.ndarray
-    rows: sparse.csr_matrix
-    row_weight: np.ndarray
-    villages: int
-
-
-def compact(problem: Problem) -> Compact:
-    """
-    Villages as few MILP rows: same items → one row, one item → a weight on that item.
-
-    Examples
-    --------
-    >>> cover = sparse.csr_matrix(np.array([[1, 1], [1, 1], [0, 1], [0, 0]], dtype=bool))
-    >>> p = Problem(np.array([1.0, 2.0, 4.0, 8.0]), cover, np.ones(2), np.zeros(2, bool),
-    ...             np.zeros(0), sparse.csr_matrix((0, 0), dtype=bool), np.zeros(0),
-    ...             np.zeros(0, dtype=np.int64))
-    >>> c = compact(p)
-    >>> c.column_weight.tolist(), c.rows.toarray().tolist(), c.row_weight.tolist()
-    ([0.0, 4.0], [[True, True]], [3.0])
-    """
-    n_c = problem.n_sites
-    both = sparse.bmat([[sparse.csr_matrix(problem.cover), None],
-                        [None, sparse.csr_matrix(problem.fibre_cover)]], format="csr",
-                       dtype=bool) if problem.n_sites or problem.n_segments else None
-    weight = np.concatenate([problem.mobile_weight, problem.fibre_weight]).astype(float)
-    n_cols = n_c + problem.n_segments
-    if both is None or both.shape[0] == 0:
-        return Compact(np.zeros(n_cols), sparse.csr_matrix((0, n_cols), dtype=bool),
-                       np.zeros(0), 0)
-    both.sum_duplicates()
-    both.sort_indices()
-    count = np.diff(both.indptr)
-    keep = (weight > 0) & (count > 0)
-    column_weight = np.zeros(n_cols)
-    single = np.flatnonzero(keep & (count == 1))
-    np.add.at(column_weight, both.indices[both.indptr[single]], weight[single])
-    groups: dict[bytes, int] = {}
-    row_weight: list[float] = []
-    members: list[np.ndarray] = []
-    for r in np.flatnonzero(keep & (count > 1)):
-        cols = both.indices[both.indptr[r]:both.indptr[r + 1]]
-        key = cols.tobytes()
-        g = groups.get(key)
-        if g is None:
-            groups[key] = len(row_weight)
-            row_weight.append(float(weight[r]))
-            members.append(cols)
-        else:
-            row_weight[g] += float(weight[r])
-    lengths = np.array([len(m) for m in members], dtype=np.int64)
-    rows = sparse.csr_matrix(
-        (np.ones(int(lengths.sum()), dtype=bool),
-         np.concatenate(members) if members else np.zeros(0, dtype=np.int64),
-         np.r_[0, np.cumsum(lengths)]), shape=(len(members), n_cols))
-    return Compact(column_weight, rows, np.asarray(row_weight, dtype=float), int(keep.sum()))
 
 
 def solve_milp(
@@ -319,11 +170,16 @@ def _values(problem: Problem, rows: Compact, solution: Solution) -> np.ndarray:
     """Column values of a choice in the MILP (sites, segments, then the row variables)."""
     chosen = np.r_[solution.site, solution.segment].astype(float)
     z = (rows.rows @ chosen > 0).astype(float) if rows.rows.shape[0] else np.zeros(0)
-    return np.r_[chosen, z]
+    values = np.r_[chosen, z]
+    paired = rows.access_variable >= 0
+    first = problem.n_sites - len(rows.access_variable)
+    access = chosen[first + np.flatnonzero(paired)]  # s = a and not 4G
+    return np.r_[values, access * (1.0 - values[rows.access_variable[paired]])]
 
 
 class _Model:
-    """The MILP in HiGHS: columns sites, segments, one per compacted row."""
+    """The MILP in HiGHS: columns sites, segments, one per compacted row, one per satellite
+    access column whose village some item can serve (``s``; see :mod:`geo_dx.plan.problem`)."""
 
     def __init__(self, problem: Problem, rows: Compact, budget: Budget) -> None:
         try:
@@ -335,11 +191,26 @@ class _Model:
         self.status, self.bound = "not set", math.nan
         n_c, n_s, n_r = problem.n_sites, problem.n_segments, rows.rows.shape[0]
         self.n_items = n_c + n_s
+        paired = np.flatnonzero(rows.access_variable >= 0)
+        n_p = len(paired)
+        width = self.n_items + n_r + n_p
         inf = highspy.kHighsInf
         # z_r - Σ items of r <= 0
         cover = rows.rows.tocsr()
-        blocks = [sparse.hstack([-cover.astype(float), sparse.identity(n_r)], format="csr")]
+        blocks = [sparse.hstack([-cover.astype(float), sparse.identity(n_r),
+                                 sparse.csr_matrix((n_r, n_p))], format="csr")]
         lower, upper = [np.full(n_r, -inf)], [np.zeros(n_r)]
+        if n_p:  # s - a <= 0 and s + z <= 1: satellite access counts where 4G does not
+            s_col = self.n_items + n_r + np.arange(n_p)
+            a_col = n_c - len(rows.access_variable) + paired
+            k = np.arange(n_p)
+            blocks.append(sparse.csr_matrix(
+                (np.r_[np.ones(n_p), -np.ones(n_p), np.ones(n_p), np.ones(n_p)],
+                 (np.r_[k, k, n_p + k, n_p + k],
+                  np.r_[s_col, a_col, s_col, rows.access_variable[paired]])),
+                shape=(2 * n_p, width)))
+            lower.append(np.full(2 * n_p, -inf))
+            upper.append(np.r_[np.zeros(n_p), np.ones(n_p)])
         # y_s - y_parent <= 0
         child = np.flatnonzero(problem.segment_parent >= 0)
         if len(child):
@@ -347,13 +218,13 @@ class _Model:
                 (np.r_[np.ones(len(child)), -np.ones(len(child))],
                  (np.r_[np.arange(len(child)), np.arange(len(child))],
                   n_c + np.r_[child, problem.segment_parent[child]])),
-                shape=(len(child), self.n_items + n_r))
+                shape=(len(child), width))
             blocks.append(tree)
             lower.append(np.full(len(child), -inf))
             upper.append(np.zeros(len(child)))
-        cost = np.r_[problem.site_cost, problem.segment_cost, np.zeros(n_r)]
-        site_part = np.r_[problem.site_cost, np.zeros(n_s + n_r)]
-        fibre_part = np.r_[np.zeros(n_c), problem.segment_cost, np.zeros(n_r)]
+        cost = np.r_[problem.site_cost, problem.segment_cost, np.zeros(n_r + n_p)]
+        site_part = np.r_[problem.site_cost, np.zeros(n_s + n_r + n_p)]
+        fibre_part = np.r_[np.zeros(n_c), problem.segment_cost, np.zeros(n_r + n_p)]
         pools = ([(cost, budget.total)] if budget.shared else
                  [(site_part, float(budget.mobile_vnd)),  # type: ignore[arg-type]
                   (fibre_part, float(budget.fibre_vnd))])  # type: ignore[arg-type]
@@ -364,10 +235,10 @@ class _Model:
                 upper.append(np.array([limit]))
         self.matrix = sparse.vstack(blocks, format="csr")
         self.row_lower, self.row_upper = np.concatenate(lower), np.concatenate(upper)
-        self.weight = np.r_[rows.column_weight, rows.row_weight]
+        self.weight = np.r_[rows.column_weight, rows.row_weight, rows.access_weight[paired]]
         self.cost = cost
-        self.col_lower = np.r_[problem.must.astype(float), np.zeros(n_s + n_r)]
-        self.col_upper = np.ones(self.n_items + n_r)
+        self.col_lower = np.r_[problem.must.astype(float), np.zeros(n_s + n_r + n_p)]
+        self.col_upper = np.ones(width)
 
     def solve(self, start: np.ndarray, *, maximise_weight: bool, time_limit_s: float,
               weight_at_least: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -391,17 +262,29 @@ class _Model:
         lp.a_matrix_.value_ = matrix.data.astype(float)
         lp.integrality_ = ([hs.HighsVarType.kInteger] * self.n_items
                            + [hs.HighsVarType.kContinuous] * (lp.num_col_ - self.n_items))
-        h = _quiet_highs(hs)
-        for option, value in (("output_flag", False), ("threads", 1), ("random_seed", 0),
-                              ("time_limit", float(max(time_limit_s, 0.05))),
-                              ("mip_rel_gap", MIP_REL_GAP if maximise_weight else COST_REL_GAP)):
-            h.setOptionValue(option, value)
-        h.passModel(lp)
-        sol = hs.HighsSolution()
-        sol.col_value = start
-        sol.value_valid = True
-        h.setSolution(sol)
-        h.run()
+        objective = self.weight if maximise_weight else self.cost
+        for presolve in ("choose", "off"):
+            h = _quiet_highs(hs)
+            for option, value in (("output_flag", False), ("threads", 1), ("random_seed", 0),
+                                  ("time_limit", float(max(time_limit_s, 0.05))),
+                                  ("mip_rel_gap",
+                                   MIP_REL_GAP if maximise_weight else COST_REL_GAP),
+                                  ("presolve", presolve)):
+                h.setOptionValue(option, value)
+            h.passModel(lp)
+            sol = hs.HighsSolution()
+            sol.col_value = start
+            sol.value_valid = True
+            h.setSolution(sol)
+            h.run()
+            claimed = float(h.getInfo().objective_function_value)
+            found = float(objective @ np.asarray(h.getSolution().col_value))
+            if h.getInfo().primal_solution_status != 2 or math.isclose(
+                    claimed, found, rel_tol=1e-7, abs_tol=1e-6):
+                break
+            # HiGHS 1.15 may hand back the start's values for columns its presolve removed
+            logger.debug("HiGHS returned a solution worth %.6g for an objective of %.6g; "
+                         "solving again without presolve", found, claimed)
         status = str(h.modelStatusToString(h.getModelStatus())).lower()
         info = h.getInfo()
         if maximise_weight:
@@ -471,7 +354,7 @@ def solve_greedy(problem: Problem, budget: Budget) -> Solution:
         else:
             built = routes.build(e, segment)
             remaining[fibre_pool] -= price
-            fibre_open &= ~_any_of(problem.fibre_cover, built)
+            fibre_open &= ~any_of(problem.fibre_cover, built)
     objective = problem.objective(site, segment)
     seconds = time.perf_counter() - begin
     logger.info("greedy: objective %.3f, %.2f s", objective, seconds)
