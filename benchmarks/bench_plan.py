@@ -13,6 +13,8 @@ nodes. Times, each measured in this run:
 - the whole :func:`geo_dx.plan` (candidates, coverage, fibre tree, the cost of closing
   everything, the two MILP solves started from greedy, outputs; no budget curve), with the
   merged MILP rows, the status, bound and gap, and how far greedy is from the bound;
+- the same plan without satellite access (``plan.satellite_access_weight = 0``), the
+  reference for what offering every village a satellite hotspot costs in time;
 - the peak resident memory of the process.
 
 Run: ``.venv/bin python benchmarks/bench_plan.py [--scale 1.0] [--budget 500e9]``.
@@ -164,11 +166,22 @@ def main() -> None:
     print(f"  greedy objective {s['greedy_objective']:,.1f} in {s['greedy_seconds']:.1f} s"
           + (f": within {100 * within:.3f}% of the bound" if within is not None else ""))
     print(f"  chosen: {s['items']['sites']} sites, {s['items']['fibre_extensions']} fibre "
-          f"extensions, cost {s['cost_used_vnd'] / 1e9:,.1f} of {args.budget / 1e9:,.0f} bn VND; "
+          f"extensions, {s['items'].get('satellite_access', 0)} satellite access, cost {s['cost_used_vnd'] / 1e9:,.1f} of {args.budget / 1e9:,.0f} bn VND; "
           f"newly served: {s['newly_served']['mobile']['villages']:,} mobile, "
           f"{s['newly_served']['fibre']['villages']:,} fibre villages; closing everything "
           f"costs {s['cost_to_close_all_vnd'] / 1e9:,.1f} bn VND")
     print(f"  unservable: {s['unservable']}")
+    # reference, same run: the plan without satellite access (plan.satellite_access_weight = 0)
+    t = time.perf_counter()
+    bare = plan(villages, budget_vnd=args.budget, candidates=case["candidates"],
+                dem=case["dem"], roads=case["roads"], fibre=case["fibre"], curve=False,
+                config=Config(plan=PlanConfig(generate="never", time_limit_s=args.time_limit,
+                                              satellite_access_weight=0.0)))
+    t_bare = time.perf_counter() - t
+    b = bare.summary
+    print(f"reference without satellite access: plan {t_bare:.1f} s, MILP {b['status']} in "
+          f"{b['solve_seconds']:.1f} s; with satellite access / without: plan "
+          f"{t_plan / t_bare:.2f}x, MILP {s['solve_seconds'] / max(b['solve_seconds'], 1e-9):.2f}x")
     print(f"total {time.perf_counter() - t0:.1f} s; peak memory {peak_gb():.2f} GB "
           f"(targets: plan within 0.5 % of optimal in <= 120 s on 2 cores, < 4 GB); load "
           f"average {load:.1f} at the start, {os.getloadavg()[0]:.1f} now")
