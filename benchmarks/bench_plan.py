@@ -166,7 +166,8 @@ def main() -> None:
     print(f"  greedy objective {s['greedy_objective']:,.1f} in {s['greedy_seconds']:.1f} s"
           + (f": within {100 * within:.3f}% of the bound" if within is not None else ""))
     print(f"  chosen: {s['items']['sites']} sites, {s['items']['fibre_extensions']} fibre "
-          f"extensions, {s['items'].get('satellite_access', 0)} satellite access, cost {s['cost_used_vnd'] / 1e9:,.1f} of {args.budget / 1e9:,.0f} bn VND; "
+          f"extensions, {s['items'].get('satellite_access', 0)} satellite access, "
+          f"cost {s['cost_used_vnd'] / 1e9:,.1f} of {args.budget / 1e9:,.0f} bn VND; "
           f"newly served: {s['newly_served']['mobile']['villages']:,} mobile, "
           f"{s['newly_served']['fibre']['villages']:,} fibre villages; closing everything "
           f"costs {s['cost_to_close_all_vnd'] / 1e9:,.1f} bn VND")
