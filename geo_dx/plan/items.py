@@ -309,24 +309,31 @@ def _fibre_row(model: InvestmentPlan, root: int, built: np.ndarray
 
 
 def _describe_places(model: InvestmentPlan, items: gpd.GeoDataFrame, at: gpd.GeoSeries) -> None:
-    """lon/lat, elevation, commune and distance to the nearest road of each works location."""
-    if len(items) == 0:
+    """lon/lat, elevation, commune and distance to the nearest road of each item's place."""
+    placed_at = (~at.is_empty & at.notna()).to_numpy()
+    if not placed_at.any():
         return
+    at = at[placed_at]
+    rows = items.index[placed_at]
     metric = at.to_crs(model.crs)
     xy = shapely.get_coordinates(metric.to_numpy())
     wgs = at.to_crs(4326)
-    items["lon"] = wgs.x.round(6).to_numpy()
-    items["lat"] = wgs.y.round(6).to_numpy()
+    items[["lon", "lat", "road_distance_m"]] = items[["lon", "lat", "road_distance_m"]
+                                                      ].astype(float)
+    items.loc[rows, "lon"] = wgs.x.round(6).to_numpy()
+    items.loc[rows, "lat"] = wgs.y.round(6).to_numpy()
     if model.dem is not None:
-        sampled = model.dem.sample(xy)
-        known = items["elevation_m"].astype(float)
-        items["elevation_m"] = known.where(known.notna(), pd.Series(sampled, index=items.index))
+        known = items.loc[rows, "elevation_m"].astype(float)
+        items.loc[rows, "elevation_m"] = known.where(
+            known.notna(), pd.Series(model.dem.sample(xy), index=rows))
     items["elevation_m"] = items["elevation_m"].astype(float).round(0)
-    items["location_commune"] = _commune_at(model, at, xy)
+    items["location_commune"] = items["location_commune"].astype(object).where(
+        items["location_commune"].notna(), "")
+    items.loc[rows, "location_commune"] = _commune_at(model, at, xy)
     if model.roads is not None and len(model.roads):
         tree = shapely.STRtree(model.roads.to_numpy())
         _, dist = tree.query_nearest(metric.to_numpy(), return_distance=True, all_matches=False)
-        items["road_distance_m"] = np.round(dist, 0)
+        items.loc[rows, "road_distance_m"] = np.round(dist, 0)
     for col in ("route_km", "route_road_km", "route_offroad_km", "antenna_height_m"):
         items[col] = items[col].astype(float).round(3)
 
@@ -587,9 +594,7 @@ def _left(model: InvestmentPlan, choice: PlanChoice) -> dict[str, Any]:
 
 def _grid_power(model: InvestmentPlan) -> dict[str, int]:
     """Gap villages (placed) by grid power: ``yes``, ``no``, ``unknown``."""
-    villages = model.villages
-    gap = (~villages["has_mobile_broadband"].astype(bool)
-           | ~villages["has_fibre"].astype(bool)).to_numpy() & placed(villages).to_numpy()
-    power = (pd.Series(model.grid_power[gap]) if len(model.grid_power)
-             else pd.Series("unknown", index=range(int(gap.sum()))))
-    return grid_power_summary(power)
+    v = model.villages
+    gap = (~v["has_mobile_broadband"].astype(bool) | ~v["has_fibre"].astype(bool)) & placed(v)
+    power = model.grid_power if len(model.grid_power) else np.full(len(v), "unknown")
+    return grid_power_summary(pd.Series(power[gap.to_numpy()], dtype=object))

@@ -155,6 +155,7 @@ def solve_milp(
         if cheaper and sum(problem.cost(*second)) <= sum(problem.cost(site, segment)):
             site, segment = second
             objective = problem.objective(site, segment)
+    segment = _useful_segments(problem, segment)  # never a trunk that leads nowhere
     seconds = time.perf_counter() - begin
     logger.info("MILP (%s): objective %.3f, bound %.3f, cost %.0f, %.2f s, %d rows for %d "
                 "villages", status, objective, bound, sum(problem.cost(site, segment)),
@@ -449,6 +450,13 @@ def _segment_paths(parent: np.ndarray) -> sparse.csr_matrix:
             t = parent[t]
     return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
                              shape=(len(parent), len(parent)))
+
+
+def _useful_segments(problem: Problem, segment: np.ndarray) -> np.ndarray:
+    """The built segments that serve a village, and the segments above them (a solve
+    stopped at its time limit may keep a segment that serves nobody below it)."""
+    serves = np.diff(sparse.csc_matrix(problem.fibre_cover).indptr) > 0
+    return _close_upwards(segment & serves, problem.segment_parent)
 
 
 def _close_upwards(segment: np.ndarray, parent: np.ndarray) -> np.ndarray:
