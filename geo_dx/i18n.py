@@ -128,6 +128,7 @@ CODE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "upgrade": N_("Upgrade of an existing site to 4G"),
         "small_cell": N_("Small cell"),
         "fibre": N_("Fibre extension"),
+        "satellite_access": N_("Satellite Internet access point (Wi-Fi)"),
     }),
     "plan_technology": MappingProxyType({  # geo_dx.plan.technology.SERVICE's codes
         "upgrade": N_("Upgrade of an existing site to 4G"),

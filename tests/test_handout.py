@@ -165,10 +165,16 @@ def test_proposal_numbers_are_the_summary(run):
                      n(served["villages"]), n(round(served["people"])),
                      n(round(served["ethnic_minority_people"]))]
     kinds = {row.cells[0].text: row.cells for row in by_kind.rows[1:-1]}
+    apart = {VI.label("plan_technology", "fibre"): "fibre",
+             VI.label("plan_technology", "satellite_access"): "satellite_access"}
     for column, key in ((3, "villages"), (4, "people")):  # sites: the mobile villages
         mobile = sum(int(c[column].text.replace(".", "")) for k, c in kinds.items()
-                     if k != VI.label("plan_kind", "fibre"))
+                     if k not in apart)
         assert mobile == round(plan["newly_served"]["mobile"][key])
+        for label, service in apart.items():  # fibre and satellite access: their own rows
+            if label in kinds:
+                assert int(kinds[label][column].text.replace(".", "")) == \
+                    round(plan["newly_served"][service][key])
     # Appendix II: every plan item by its id, costs adding up to the plan's
     appendix = document.tables[-1]
     ids = [row.cells[0].text for row in appendix.rows[1:-1]]
@@ -236,10 +242,14 @@ def test_workbook_is_a_handout(run):
     villages = pd.read_excel(run["out"] / "priority.xlsx", sheet_name="Thôn, bản ưu tiên")
     planned = villages["Hạng mục trong kế hoạch"].dropna()
     items = set(pd.read_csv(run["out"] / "plan.csv", encoding="utf-8-sig")["item_id"])
-    assert len(planned) == served["any"]["villages"]
+    # every village the plan serves, at full service (4G, fibre) or with satellite access only
+    only_satellite = planned[planned.map(lambda c: all(i.startswith("S") for i in c.split(";")))]
+    satellite = served["satellite_access"]["villages"]
+    assert len(planned) - len(only_satellite) == served["any"]["villages"]
+    assert 0 < len(only_satellite) <= satellite
     assert {i for cell in planned for i in cell.split(";")} <= items
     csv = pd.read_csv(run["out"] / "priority.csv", encoding="utf-8-sig")
-    assert csv["plan_item"].notna().sum() == served["any"]["villages"]
+    assert csv["plan_item"].notna().sum() == len(planned)
 
     rows = list(book["Giả định"].iter_rows(values_only=True))[1:]
     groups = {r[0] for r in rows}

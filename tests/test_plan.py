@@ -50,7 +50,9 @@ SITE_ONLY = PlanCostsConfig(microwave_link_vnd=0.0, satellite_backhaul_vnd=0.0,
 
 
 def _config(**plan):
-    return Config(plan=PlanConfig(**{"costs": SITE_ONLY, **plan}))
+    """Sites and fibre only: satellite access (tested in test_access.py) is left out."""
+    return Config(plan=PlanConfig(**{"costs": SITE_ONLY, "satellite_access_weight": 0.0,
+                                     **plan}))
 
 
 # ----------------------------------------------------------------- choosing within a budget

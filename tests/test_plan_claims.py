@@ -72,8 +72,12 @@ def _built_coverage(result, coverage):
                      ignore_index=True)
 
 
-def _claimed(result, fibre: bool) -> set[str]:
-    items = result.items[(result.items["kind"] == "fibre") == fibre]
+def _claimed(result, kind: str) -> set[str]:
+    """Villages the plan says items of ``kind`` serve: ``"mobile"`` (every site kind),
+    ``"fibre"`` or ``"satellite_access"``."""
+    kinds = result.items["kind"].replace({k: "mobile" for k in ("new_site", "upgrade",
+                                                                 "small_cell")})
+    items = result.items[kinds == kind]
     return {v for s in items["villages_served"] for v in str(s).split(";") if v}
 
 
@@ -103,12 +107,14 @@ def test_what_the_plan_claims_is_what_find_gaps_finds_once_built(name, world):
     ids = gaps["village_id"]
     newly_mobile = set(ids[after["has_mobile_broadband"] & ~gaps["has_mobile_broadband"]])
     newly_fibre = set(ids[after["has_fibre"] & ~gaps["has_fibre"]])
-    # both directions, mobile and fibre
-    assert _claimed(result, fibre=False) == newly_mobile
-    assert _claimed(result, fibre=True) == newly_fibre
+    # both directions, mobile and fibre; satellite access is no 4G and no fibre
+    assert _claimed(result, "mobile") == newly_mobile
+    assert _claimed(result, "fibre") == newly_fibre
     assert result.summary["cost_used_vnd"] <= budget + 1e-3
+    satellite = _claimed(result, "satellite_access")  # a hotspot: never 4G once built
+    assert not satellite & newly_mobile
     marked = set(ids[result.villages["plan_item"] != ""])
-    assert marked == newly_mobile | newly_fibre
+    assert marked == newly_mobile | newly_fibre | satellite
 
 
 def test_fibre_is_credited_with_the_neighbours_its_new_node_reaches():
@@ -119,8 +125,12 @@ def test_fibre_is_credited_with_the_neighbours_its_new_node_reaches():
     gaps = find_gaps(villages, coverage)
     config = Config(plan=PlanConfig(costs=SITE_ONLY, weight="count", generate="never"))
     result = plan(gaps, budget_vnd=0.6 * GB, coverage=coverage, config=config, curve=False)
-    assert result.items["route_ends"].tolist() == ["V0"]
-    assert result.items["villages_served"].tolist() == ["V0;V1"]
+    fibre = result.items[result.items["kind"] == "fibre"]
+    assert fibre["route_ends"].tolist() == ["V0"]
+    assert fibre["villages_served"].tolist() == ["V0;V1"]
+    # V2, 9 km off any road or node, no route reaches: satellite access instead
+    assert result.items.loc[result.items["kind"] != "fibre", "villages_served"].tolist() == \
+        ["V2"]
 
 
 def test_a_slack_budget_buys_exactly_the_cheapest_way_to_close_everything():
@@ -136,15 +146,21 @@ def test_a_slack_budget_buys_exactly_the_cheapest_way_to_close_everything():
                   shapely.Point(X0 + 3_000, Y0), shapely.Point(X0 + 200, Y0)], crs=UTM48N))
     config = Config(plan=PlanConfig(costs=SITE_ONLY, generate="never", curve_steps=2))
     result = plan(gaps, budget_vnd=1_000 * GB, candidates=cands, config=config)
-    assert sorted(result.items["candidate_id"]) == ["A", "B"]  # not C, never D on top
-    assert result.summary["cost_used_vnd"] == pytest.approx(2 * GB)
-    assert result.summary["cost_to_close_all_vnd"] == pytest.approx(2 * GB)
-    assert result.curve["cost_used_vnd"].iloc[-1] == pytest.approx(2 * GB)
+    sites = result.items[result.items["kind"] == "new_site"]
+    assert sorted(sites["candidate_id"]) == ["A", "B"]  # not C, never D on top
+    # nothing proposed reaches V2: it gets satellite access (0.05 bn), the only other item
+    access = result.items[result.items["kind"] == "satellite_access"]
+    assert access["villages_served"].tolist() == ["V2"] and len(result.items) == 3
+    sat = config.plan.costs.satellite_access_vnd
+    assert result.summary["cost_used_vnd"] == pytest.approx(2 * GB + sat)
+    assert result.summary["cost_satellite_access_vnd"] == pytest.approx(sat)
+    assert result.summary["cost_to_close_all_vnd"] == pytest.approx(2 * GB + sat)
+    assert result.curve["cost_used_vnd"].iloc[-1] == pytest.approx(2 * GB + sat)
+    assert result.curve["satellite_villages"].iloc[-1] == 1
+    assert result.curve["mobile_villages"].iloc[-1] == 2
     # the village no candidate reaches says so, in Vietnamese by default
     answer = result.villages.set_index("village_id")["plan_answer"]
-    # nothing proposed reaches V2 (its only gap: mobile): told so, with satellite access
-    assert answer["V2"].startswith("không có trạm đề xuất nào tới được; ")
-    assert "vệ tinh" in answer["V2"]
+    assert answer["V2"].startswith("không có trạm đề xuất nào tới được")
     assert answer["V0"] == answer["V1"] == ""
 
 

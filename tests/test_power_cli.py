@@ -53,7 +53,7 @@ def _summary(out):
 def _site_power(out):
     """The power of the plan's site serving each village (``{village_id: power}``)."""
     plan = pd.read_csv(out / "plan.csv", encoding="utf-8-sig")
-    sites = plan[plan["kind"] != "fibre"]
+    sites = plan[~plan["kind"].isin(["fibre", "satellite_access"])]
     return {v: power for served, power in zip(sites["villages_served"], sites["power"],
                                               strict=True) for v in str(served).split(";")}
 
@@ -133,6 +133,9 @@ def test_a_far_site_gets_solar_power_and_geo_dx_plan_reuses_the_power_file(world
     config.write_text("[plan]\nrequire_grid_power = true\n", encoding="utf-8")
     assert main(["plan", str(out), "--budget", "30e9", "--config", str(config), "-q"]) == 0
     assert set(_site_power(out)) == {"V0"}
+    plan = pd.read_csv(out / "plan.csv", encoding="utf-8-sig")  # V1: satellite access, solar
+    access = plan[plan["kind"] == "satellite_access"]
+    assert access[["villages_served", "power"]].values.tolist() == [["V1", "solar"]]
     villages = gpd.read_file(out / "villages.gpkg", layer="villages").set_index("village_id")
     assert villages.loc["V1", "grid_power"] == "no"
     capsys.readouterr()

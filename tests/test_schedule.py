@@ -45,7 +45,8 @@ def _milp(problem: Problem, budget: Budget):
 
 def test_two_years_nested_and_the_first_year_is_the_optimal_first_year_plan():
     villages, cands = _world(4)
-    config = Config(plan=PlanConfig(costs=SITE_ONLY, generate="never", weight="priority"))
+    config = Config(plan=PlanConfig(costs=SITE_ONLY, generate="never", weight="priority",
+                                    satellite_access_weight=0.0))  # sites only here
     model = InvestmentPlan.from_gaps(villages, candidates=cands, config=config)
     result = model.schedule({2026: 1.5 * GB, 2027: 1.5 * GB})
     by_year = result.items.groupby("year")["candidate_id"].apply(sorted).to_dict()
@@ -104,15 +105,22 @@ def test_require_grid_power_drops_exactly_the_unpowered_villages_and_says_so():
     strict = plan(villages, budget_vnd=10 * GB, candidates=cands, curve=False,
                   config=Config(plan=PlanConfig(**{**base.__dict__, "require_grid_power": True})))
     assert sorted(free.items["candidate_id"]) == ["C0", "C1", "C2", "C3"]
-    assert sorted(strict.items["candidate_id"]) == ["C0", "C2"]  # unknown power stays in
+    sites = strict.items[strict.items["kind"] != "satellite_access"]
+    assert sorted(sites["candidate_id"]) == ["C0", "C2"]  # unknown power stays in
+    # the unpowered villages get satellite access on solar power, not a site
+    access = strict.items[strict.items["kind"] == "satellite_access"]
+    assert sorted(access["villages_served"]) == ["V1", "V3"]
+    assert set(access["power"]) == {"solar"} and set(access["service"]) == {"satellite_hotspot"}
+    assert strict.summary["newly_served"]["mobile"]["villages"] == 2
+    assert strict.summary["grid_power"] == {"yes": 1, "no": 2, "unknown": 1}
     answer = strict.villages.set_index("village_id")["plan_answer"]
     assert answer["V1"].startswith("chưa có điện lưới") and answer["V3"].startswith("chưa có")
-    assert "vệ tinh" in answer["V1"]
     assert answer["V0"] == "" and answer["V2"] == ""
 
 
 def test_every_gap_village_gets_an_item_or_an_answer_at_any_budget():
-    """Village V3 has no candidate in reach: it is answered with satellite access."""
+    """Village V3 has no candidate in reach: it is answered with satellite access, and
+    bought it once the budget allows."""
     villages, cands = _world(4)
     cands = cands[cands["candidate_id"] != "C3"]
     for budget in (0.0, 1 * GB, 100 * GB):
@@ -121,7 +129,14 @@ def test_every_gap_village_gets_an_item_or_an_answer_at_any_budget():
         v = result.villages.set_index("village_id")
         answered = (v["plan_item"] != "") | (v["plan_answer"] != "")
         assert answered.all(), v.loc[~answered, ["plan_item", "plan_answer"]]
-        assert "vệ tinh" in v.loc["V3", "plan_answer"]
+        if budget == 0:
+            assert "vệ tinh" in v.loc["V3", "plan_answer"]
+        else:  # 0.05 bn buys it
+            assert v.loc["V3", "plan_item"].startswith("S")
+    # above everything: every gap village has an item, V3 satellite access
+    assert (v["plan_item"] != "").all()
+    assert v.loc["V3", "plan_item"].startswith("S")
+    assert result.summary["left"]["cost_to_close_vnd"] == 0.0
 
 
 def test_plan_csv_says_technology_service_power_and_costs_over_the_years():

@@ -32,6 +32,7 @@ from geo_dx.communes import placed
 from geo_dx.config import Config
 from geo_dx.coverage import with_reach
 from geo_dx.dem import DemGrid
+from geo_dx.errors import InputError
 from geo_dx.io import read_layer
 from geo_dx.schema import validate_candidates
 from geo_dx.spatial import check_extent, village_locations, working_crs
@@ -195,6 +196,67 @@ def prepare_candidates(candidates: gpd.GeoDataFrame, *, config: Config | None = 
     out["cost_vnd"] = cost.fillna(unit)
     geom = out.geometry.name
     return out[[*CANDIDATE_COLUMNS, geom]].reset_index(drop=True)
+
+
+def plan_candidates(
+    villages: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame | None,
+    *,
+    coverage: gpd.GeoDataFrame | None,
+    dem: DemGrid | None,
+    config: Config,
+    crs: object,
+) -> gpd.GeoDataFrame:
+    """
+    The candidates a plan chooses among, prepared: the given ones and, as
+    ``plan.generate`` says, generated ones (:func:`generate_candidates`), less
+    ``plan.exclude``. Duplicate ids and unknown or clashing ``plan.must``/``plan.exclude``
+    ids are refused.
+
+    Examples
+    --------
+    >>> import geo_dx
+    >>> demo = geo_dx.load_demo()
+    >>> gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    >>> cands = plan_candidates(gaps, None, coverage=demo.coverage, dem=None,
+    ...                         config=Config(), crs="EPSG:32648")
+    >>> bool(cands["candidate_id"].str.startswith("gen-").all())
+    True
+    """
+    frames = []
+    if candidates is not None and len(candidates):
+        frames.append(candidates.to_crs(villages.crs))
+    generate = config.plan.generate
+    if generate == "always" or (generate == "auto" and not frames):
+        frames.append(generate_candidates(villages, coverage=coverage, dem=dem, config=config,
+                                          crs=crs))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        out = gpd.GeoDataFrame({"candidate_id": [], "kind": []}, geometry=[], crs=villages.crs)
+    else:
+        out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
+                               crs=villages.crs)
+    dup = out["candidate_id"].astype(str).duplicated()
+    if dup.any():
+        raise InputError(
+            f"candidates: id {out['candidate_id'][dup].iloc[0]!r} is used twice (ids starting "
+            "'gen-' are reserved for generated candidates); make candidate ids unique"
+        )
+    ids = set(out["candidate_id"].astype(str))
+    for key in ("must", "exclude"):
+        unknown = [c for c in getattr(config.plan, key) if c not in ids]
+        if unknown:
+            raise InputError(
+                f"plan.{key}: unknown candidate id(s) {unknown[:5]}; use ids from the "
+                "candidates file or the generated ones listed in plan.csv"
+            )
+    clash = set(config.plan.must) & set(config.plan.exclude)
+    if clash:
+        raise InputError(f"plan: candidate(s) {sorted(clash)[:5]} are both in must and exclude")
+    out = out[~out["candidate_id"].astype(str).isin(config.plan.exclude)]
+    if len(out):
+        return prepare_candidates(out, config=config)
+    return gpd.GeoDataFrame({c: [] for c in CANDIDATE_COLUMNS}, geometry=[], crs=villages.crs)
 
 
 def as_coverage_sites(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

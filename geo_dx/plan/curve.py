@@ -18,8 +18,9 @@ from geo_dx.plan.optimise import Budget, Problem, Solution, must_cost, solve_gre
 
 #: Budget curve columns, in order.
 CURVE_COLUMNS: tuple[str, ...] = (
-    "budget_vnd", "cost_used_vnd", "villages", "mobile_villages", "fibre_villages", "people",
-    "ethnic_minority_people", "objective", "greedy_objective", "bound", "status", "proven",
+    "budget_vnd", "cost_used_vnd", "villages", "mobile_villages", "fibre_villages",
+    "satellite_villages", "people", "ethnic_minority_people", "objective", "greedy_objective",
+    "bound", "status", "proven",
 )
 
 
@@ -59,6 +60,7 @@ def budget_curve(
     people: np.ndarray,
     em_people: np.ndarray,
     close_all: tuple[float, float],
+    access_rows: np.ndarray | None = None,
     time_limit_s: float = 30.0,
 ) -> pd.DataFrame:
     """
@@ -72,6 +74,10 @@ def budget_curve(
         Number of steps above the pinned cost (``steps + 1`` rows).
     mobile_rows, fibre_rows
         Positions (among all villages) of the problem's mobile and fibre rows.
+    access_rows
+        Positions of the villages of the satellite access rows that follow the mobile rows
+        (:mod:`geo_dx.plan.access`); counted apart (``satellite_villages``), not in
+        ``villages``, ``people``: those count full service, 4G or fibre.
     people, em_people
         People and ethnic-minority people of every village.
     close_all
@@ -100,7 +106,11 @@ def budget_curve(
         sol = solve_milp(problem, b, time_limit_s=time_limit_s, start=greedy)
         mobile, fibre = problem.served(sol.site, sol.segment)
         served_mobile = np.zeros(len(people), dtype=bool)
-        served_mobile[mobile_rows[mobile]] = True
+        served_mobile[mobile_rows[mobile[:len(mobile_rows)]]] = True
+        satellite = np.zeros(len(people), dtype=bool)
+        if access_rows is not None:
+            satellite[access_rows[mobile[len(mobile_rows):]]] = True
+            satellite &= ~served_mobile  # its access row served by a site: 4G
         served_fibre = np.zeros(len(people), dtype=bool)
         served_fibre[fibre_rows[fibre]] = True
         anyone = served_mobile | served_fibre
@@ -108,7 +118,8 @@ def budget_curve(
         rows.append({
             "budget_vnd": b.total, "cost_used_vnd": site_cost + fibre_cost,
             "villages": int(anyone.sum()), "mobile_villages": int(served_mobile.sum()),
-            "fibre_villages": int(served_fibre.sum()), "people": float(people[anyone].sum()),
+            "fibre_villages": int(served_fibre.sum()),
+            "satellite_villages": int(satellite.sum()), "people": float(people[anyone].sum()),
             "ethnic_minority_people": float(em_people[anyone].sum()),
             "objective": sol.objective, "greedy_objective": greedy.objective,
             "bound": sol.bound, "status": sol.status, "proven": sol.proven,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -34,8 +34,10 @@ from scipy.spatial import cKDTree
 from geo_dx.communes import placed
 from geo_dx.i18n import N_, Translator, translator
 from geo_dx.plan.candidates import point_refs
+from geo_dx.plan.curve import close_all_cost
 from geo_dx.plan.optimise import Budget, Solution, compact, route_prices
-from geo_dx.plan.technology import npv_cost_vnd, satellite_access_cost
+from geo_dx.plan.technology import SERVICE, npv_cost_vnd, satellite_access_cost
+from geo_dx.power import grid_power_summary
 from geo_dx.spatial import village_locations
 
 if TYPE_CHECKING:
@@ -93,6 +95,8 @@ class PlanChoice:
     #: Year each problem column / segment is built (0: never), for a schedule.
     site_year: np.ndarray | None = None
     segment_year: np.ndarray | None = None
+    #: Positions of the villages given satellite access.
+    access: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def describe_plan(
@@ -129,6 +133,8 @@ def _entries(model: InvestmentPlan, choice: PlanChoice
             [by_segment.indices[by_segment.indptr[s]:by_segment.indptr[s + 1]] for s in segs]))
         entries.append(("fibre", int(root), model.fibre_rows[rows],
                         float(net.segment_cost_vnd[segs].sum())))
+    for v in choice.access:
+        entries.append(("access", int(v), np.array([v]), model.access.cost_vnd))
     return entries
 
 
@@ -137,7 +143,7 @@ def _cost_effective_order(
 ) -> tuple[list[int], dict[int, np.ndarray]]:
     """Order items by newly-served weight per VND, crediting each village once per need
     (mobile, fibre) to the first item in that order (lazy greedy)."""
-    taken = {"site": np.zeros(len(weight), dtype=bool), "fibre": np.zeros(len(weight), dtype=bool)}
+    taken = {kind: np.zeros(len(weight), dtype=bool) for kind in ("site", "fibre", "access")}
     heap = [(-_ratio(weight[v].sum(), cost), e) for e, (_, _, v, cost) in enumerate(entries)]
     heapq.heapify(heap)
     order: list[int] = []
@@ -176,7 +182,7 @@ def _items(
     planned: list[list[str]] = [[] for _ in range(len(villages))]
     rows, geoms, places, link_rows = [], [], [], []
     cumulative = 0.0
-    counts = {"site": 0, "fibre": 0}
+    counts = {"site": 0, "fibre": 0, "access": 0}
     for rank, e in enumerate(order, start=1):
         kind, key, _, cost = entries[e]
         served = credited[e]
@@ -188,9 +194,12 @@ def _items(
             for v in served:
                 link_rows.append({"item_id": item_id, "village_id": ids[v],
                                   "geometry": shapely.LineString([geom, _loc(villages, v)])})
-        else:
+        elif kind == "fibre":
             item_id = f"F{counts['fibre']}"
             row, geom = _fibre_row(model, key, choice.segment)
+        else:
+            item_id = f"S{counts['access']}"
+            row, geom = _access_row(model, key)
         geoms.append(geom)
         places.append(row.pop("_at"))
         for v in served:
@@ -220,6 +229,11 @@ def _items(
 
 def _item_year(model: InvestmentPlan, choice: PlanChoice, kind: str, key: int) -> float:
     """The year an item is built (a fibre tree: the year its last segment is laid)."""
+    if kind == "access":
+        if choice.site_year is None:
+            return np.nan
+        at = model.access.first_column + int(np.flatnonzero(model.access.villages == key)[0])
+        return float(choice.site_year[at])
     if kind == "site":
         if choice.site_year is None:
             return np.nan
@@ -247,6 +261,21 @@ def _site_row(model: InvestmentPlan, j: int) -> tuple[dict[str, Any], shapely.Po
              "elevation_m": float(cand["elevation_m"]), "route_km": np.nan,
              "route_road_km": np.nan, "route_offroad_km": np.nan, "route_ends": "",
              "_at": point}, point)
+
+
+def _access_row(model: InvestmentPlan, v: int) -> tuple[dict[str, Any], shapely.Point]:
+    """Satellite access for village ``v``: a terminal and Wi-Fi hotspot in the village."""
+    access, villages = model.access, model.villages
+    point = _loc(villages, v)
+    power = model.grid_power[v] if len(model.grid_power) else "unknown"
+    return ({"kind": "satellite_access", "technology": "satellite_access",
+             "service": SERVICE["satellite_access"], "candidate_id": "", "name": "",
+             "power": "solar" if power == "no" else "grid",
+             "capex_vnd": access.capex_vnd, "opex_vnd_per_year": access.opex_vnd_per_year,
+             "npv_cost_vnd": access.npv_cost_vnd, "generated_by": "gap_village",
+             "site_ref": "", "start_node_id": "", "operator": "", "antenna_height_m": np.nan,
+             "elevation_m": np.nan, "route_km": np.nan, "route_road_km": np.nan,
+             "route_offroad_km": np.nan, "route_ends": "", "_at": point}, point)
 
 
 def _fibre_row(model: InvestmentPlan, root: int, built: np.ndarray
@@ -415,9 +444,10 @@ def _answers(model: InvestmentPlan, choice: PlanChoice, plan_item: np.ndarray) -
     sat_capex, sat_opex, _ = satellite_access_cost(model.config)
     satellite = tr.gettext(ANSWERS["satellite"], capex=tr.number(sat_capex / 1e6, decimals=0),
                            opex=tr.number(sat_opex / 1e6, decimals=1))
+    given = set(choice.access.tolist())
     for v, wanted in needs.items():
         answer[v] = _sentence(wanted, left, tr)
-        if any(key in ("no_site", "no_route", "no_grid") for key, _ in wanted):
+        if v not in given and any(k in ("no_site", "no_route", "no_grid") for k, _ in wanted):
             answer[v] += "; " + satellite
     gap = (~villages["has_mobile_broadband"].astype(bool) | ~villages["has_fibre"].astype(bool))
     answer[(gap & ~placed(villages)).to_numpy()] = tr.gettext(ANSWERS["misplaced"])
@@ -467,7 +497,8 @@ def _summary(model: InvestmentPlan, choice: PlanChoice, items: gpd.GeoDataFrame,
     best, milp, greedy, budget = choice.best, choice.milp, choice.greedy, choice.budget
     people, em_people = people_counts(villages)
     ids = villages["village_id"].astype(str)
-    is_site = (items["kind"] != "fibre").to_numpy()
+    is_access = (items["kind"] == "satellite_access").to_numpy()
+    is_site = (items["kind"] != "fibre").to_numpy() & ~is_access
 
     def credited(mask: np.ndarray) -> set[str]:
         return {i for s in items["villages_served"][mask] for i in s.split(";") if i}
@@ -477,8 +508,9 @@ def _summary(model: InvestmentPlan, choice: PlanChoice, items: gpd.GeoDataFrame,
         return {"villages": int(mask.sum()), "people": round(float(people[mask].sum())),
                 "ethnic_minority_people": round(float(em_people[mask].sum()))}
 
-    mobile_ids, fibre_ids = credited(is_site), credited(~is_site)
+    mobile_ids, fibre_ids = credited(is_site), credited(~is_site & ~is_access)
     site_cost, fibre_cost = problem.cost(best.site, best.segment)
+    access_cost = len(choice.access) * model.access.cost_vnd
     n_m, n_f = len(model.mobile_rows), len(model.fibre_rows)
     costs = config.plan.costs
     rows = compact(problem)
@@ -488,12 +520,16 @@ def _summary(model: InvestmentPlan, choice: PlanChoice, items: gpd.GeoDataFrame,
         "budget": ({"shared_vnd": budget.total} if budget.shared else
                    {"mobile_vnd": budget.mobile_vnd, "fibre_vnd": budget.fibre_vnd}),
         "cost_used_vnd": site_cost + fibre_cost,
-        "cost_mobile_vnd": site_cost,
+        "cost_mobile_vnd": site_cost - access_cost,
         "cost_fibre_vnd": fibre_cost,
+        "cost_satellite_access_vnd": access_cost,
         "weight": config.plan.weight,
         "coverage_model": model.model,
         "newly_served": {"mobile": stats(mobile_ids), "fibre": stats(fibre_ids),
-                         "any": stats(mobile_ids | fibre_ids)},
+                         "any": stats(mobile_ids | fibre_ids),
+                         "satellite_access": stats(credited(is_access))},
+        "left": _left(model, choice),
+        "grid_power": _grid_power(model),
         "mobile_gap_villages": n_m,
         "fibre_gap_villages": n_f,
         "share_mobile_gap_closed": round(len(mobile_ids) / n_m, 4) if n_m else None,
@@ -502,7 +538,9 @@ def _summary(model: InvestmentPlan, choice: PlanChoice, items: gpd.GeoDataFrame,
                        "fibre": int((unservable["need"] == "fibre").sum())},
         "unservable_villages": unservable.to_dict("records"),
         "disputed_villages": int(model.disputed.sum()),
-        "items": {"sites": int(is_site.sum()), "fibre_extensions": int((~is_site).sum())},
+        "items": {"sites": int(is_site.sum()),
+                  "fibre_extensions": int((~is_site & ~is_access).sum()),
+                  "satellite_access": int(is_access.sum())},
         "candidates": {"considered": len(model.candidates),
                        "by_origin": {str(k): int(v) for k, v in
                                      model.candidates["generated_by"].value_counts().items()},
@@ -525,3 +563,33 @@ def _summary(model: InvestmentPlan, choice: PlanChoice, items: gpd.GeoDataFrame,
         "cost_to_close_all_vnd": choice.close_all_vnd,
         "curve": [],
     }
+
+
+def _left(model: InvestmentPlan, choice: PlanChoice) -> dict[str, Any]:
+    """Gap villages the plan leaves without full service (4G, fibre) and what closing
+    them costs on top of it (every one any option reaches; satellite access for the rest)."""
+    mobile_now, fibre_now = _served_now(model, choice)
+    mobile = np.zeros(len(model.villages), dtype=bool)
+    mobile[model.mobile_rows] = True
+    mobile |= model.no_grid
+    fibre = np.zeros(len(model.villages), dtype=bool)
+    fibre[model.fibre_rows] = True
+    mobile &= ~mobile_now
+    fibre &= ~fibre_now
+    satellite = np.zeros(len(model.villages), dtype=bool)
+    satellite[choice.access] = True
+    rest = model.problem.paid(choice.best.site, choice.best.segment)
+    _, site_cost, fibre_cost = close_all_cost(rest, time_limit_s=model.config.plan.time_limit_s)
+    return {"villages": int((mobile | fibre).sum()), "mobile": int(mobile.sum()),
+            "fibre": int(fibre.sum()), "with_satellite_access": int(satellite.sum()),
+            "cost_to_close_vnd": site_cost + fibre_cost}
+
+
+def _grid_power(model: InvestmentPlan) -> dict[str, int]:
+    """Gap villages (placed) by grid power: ``yes``, ``no``, ``unknown``."""
+    villages = model.villages
+    gap = (~villages["has_mobile_broadband"].astype(bool)
+           | ~villages["has_fibre"].astype(bool)).to_numpy() & placed(villages).to_numpy()
+    power = (pd.Series(model.grid_power[gap]) if len(model.grid_power)
+             else pd.Series("unknown", index=range(int(gap.sum()))))
+    return grid_power_summary(power)

@@ -34,12 +34,8 @@ from geo_dx.config import Config
 from geo_dx.dem import DemGrid, dem_for
 from geo_dx.disputes import contested
 from geo_dx.errors import InputError
-from geo_dx.plan.candidates import (
-    CANDIDATE_COLUMNS,
-    as_coverage_sites,
-    generate_candidates,
-    prepare_candidates,
-)
+from geo_dx.plan.access import Access, access_villages, with_access
+from geo_dx.plan.candidates import as_coverage_sites, plan_candidates
 from geo_dx.plan.curve import budget_curve, close_all_cost
 from geo_dx.plan.items import PLAN_COLUMNS, PlanChoice, describe_plan, people_counts
 from geo_dx.plan.optimise import Budget, Problem, solve_greedy, solve_milp
@@ -130,7 +126,9 @@ class InvestmentPlan:
     problem
         The choice on arrays (:class:`geo_dx.plan.optimise.Problem`); its site columns are
         the candidates at ``columns`` (duplicates serving the same villages at a higher
-        cost, and candidates serving nobody, are left out).
+        cost, and candidates serving nobody, are left out), then one satellite access
+        column per village of ``access``; its mobile rows are the villages at
+        ``mobile_rows``, then one row per village of ``access``.
     weight
         What newly serving each village is worth (``plan.weight``).
     model
@@ -158,6 +156,10 @@ class InvestmentPlan:
     #: Villages without mobile broadband left out because they have no grid power
     #: (``plan.require_grid_power``), per village.
     no_grid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: Satellite access for the gap villages nothing else reaches (:mod:`geo_dx.plan.access`).
+    access: Access = field(default_factory=Access.none)
+    #: Each village's grid power: yes, no, unknown (:func:`geo_dx.power.village_grid_power`).
+    grid_power: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
 
     @classmethod
     def from_gaps(
@@ -229,17 +231,18 @@ class InvestmentPlan:
         located = placed(villages).to_numpy()  # misplaced villages: no place to build for
         mobile_gap = ~villages["has_mobile_broadband"].astype(bool).to_numpy() & located
         no_grid = np.zeros(len(villages), dtype=bool)
+        power = village_grid_power(villages, power_lines,
+                                   grid_distance_m=config.plan.grid_village_distance_m,
+                                   crs=config.crs).to_numpy()
         if config.plan.require_grid_power:
-            power = village_grid_power(villages, power_lines,
-                                       grid_distance_m=config.plan.grid_village_distance_m,
-                                       crs=config.crs)
-            no_grid = mobile_gap & (power == "no").to_numpy()
+            no_grid = mobile_gap & (power == "no")
             if no_grid.any():
                 logger.warning("plan.require_grid_power: %d village(s) without grid power are "
                                "answered, not planned for mobile", int(no_grid.sum()))
         mobile_rows = np.flatnonzero(mobile_gap & ~no_grid)
         fibre_rows = np.flatnonzero(~villages["has_fibre"].astype(bool).to_numpy() & located)
-        cands = _candidates(villages, candidates, coverage, grid, config, crs)
+        cands = plan_candidates(villages, candidates, coverage=coverage, dem=grid,
+                                config=config, crs=crs)
         cands = with_technology(cands, villages=villages, coverage=coverage,
                                 fibre_nodes=_fibre_nodes(coverage, fibre), dem=grid,
                                 power_lines=power_lines, config=config, crs=crs)
@@ -257,10 +260,15 @@ class InvestmentPlan:
                                      config)
         problem, columns = _problem(cands, cover, weight[mobile_rows], fibre_served,
                                     weight[fibre_rows], network, config)
+        offered = access_villages(len(villages), mobile_rows=mobile_rows, disputed=disputed,
+                                  no_grid=no_grid, fibre_rows=fibre_rows,
+                                  fibre_cover=fibre_served)
+        problem, access = with_access(problem, offered, weight, mobile_rows, config=config)
         return cls(villages, cands, cover, fibre_served, network, problem, columns, weight,
                    mobile_rows, fibre_rows, model, config, crs, fibre_nodes=nodes, dem=grid,
                    roads=None if lines is None else gpd.GeoSeries(lines, crs=crs),
-                   communes=communes, disputed=disputed, no_grid=no_grid)
+                   communes=communes, disputed=disputed, no_grid=no_grid, access=access,
+                   grid_power=power)
 
     def solve(self, budget_vnd: float | str | dict[str, float] | Budget) -> PlanResult:
         """
@@ -275,11 +283,16 @@ class InvestmentPlan:
         milp = solve_milp(self.problem, budget, time_limit_s=self.config.plan.time_limit_s,
                           start=greedy)
         best = milp if milp.objective >= greedy.objective - 1e-9 else greedy
-        choice = PlanChoice(site=self.columns[best.site], segment=best.segment, budget=budget,
-                            best=best, milp=milp, greedy=greedy,
-                            close_all_vnd=float(sum(self.close_all_vnd)))
+        choice = PlanChoice(site=self.candidate_positions(best.site), segment=best.segment,
+                            budget=budget, best=best, milp=milp, greedy=greedy,
+                            close_all_vnd=float(sum(self.close_all_vnd)),
+                            access=self.access.chosen(best.site))
         items, links, villages, unservable, summary = describe_plan(self, choice)
         return self._result(choice, items, links, villages, unservable, summary)
+
+    def candidate_positions(self, site: np.ndarray) -> np.ndarray:
+        """Positions in :attr:`candidates` of the candidate columns set in a site choice."""
+        return self.columns[np.asarray(site, dtype=bool)[:len(self.columns)]]
 
     @functools.cached_property
     def close_all_vnd(self) -> tuple[float, float]:
@@ -310,7 +323,8 @@ class InvestmentPlan:
         choice, years = scheduled_choice(self, budgets)
         items, links, villages, unservable, summary = describe_plan(self, choice)
         villages["plan_year"] = first_years(
-            villages.index, [(self.mobile_rows, self.problem.cover, years.site_year),
+            villages.index, [(np.r_[self.mobile_rows, self.access.villages], self.problem.cover,
+                              years.site_year),
                              (self.fibre_rows, self.problem.fibre_cover, years.segment_year)])
         summary["schedule"] = schedule_summary(years.years, items)
         return self._result(choice, items, links, villages, unservable, summary)
@@ -338,7 +352,8 @@ class InvestmentPlan:
         budget = Budget.parse(budget_vnd if budget_vnd is not None else 0.0)
         people, em_people = people_counts(self.villages)
         return budget_curve(self.problem, budget, steps=steps, mobile_rows=self.mobile_rows,
-                            fibre_rows=self.fibre_rows, people=people, em_people=em_people,
+                            fibre_rows=self.fibre_rows, access_rows=self.access.villages,
+                            people=people, em_people=em_people,
                             close_all=self.close_all_vnd,
                             time_limit_s=max(plan_config.time_limit_s / max(steps, 1), 1.0))
 
@@ -458,50 +473,6 @@ def _model(villages: gpd.GeoDataFrame, config: Config, grid: DemGrid | None) -> 
             "say once it is built"
         )
     return model
-
-
-def _candidates(
-    villages: gpd.GeoDataFrame,
-    candidates: gpd.GeoDataFrame | None,
-    coverage: gpd.GeoDataFrame | None,
-    grid: DemGrid | None,
-    config: Config,
-    crs: object,
-) -> gpd.GeoDataFrame:
-    frames = []
-    if candidates is not None and len(candidates):
-        frames.append(candidates.to_crs(villages.crs))
-    generate = config.plan.generate
-    if generate == "always" or (generate == "auto" and not frames):
-        frames.append(generate_candidates(villages, coverage=coverage, dem=grid, config=config,
-                                          crs=crs))
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        out = gpd.GeoDataFrame({"candidate_id": [], "kind": []}, geometry=[], crs=villages.crs)
-    else:
-        out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
-                               crs=villages.crs)
-    dup = out["candidate_id"].astype(str).duplicated()
-    if dup.any():
-        raise InputError(
-            f"candidates: id {out['candidate_id'][dup].iloc[0]!r} is used twice (ids starting "
-            "'gen-' are reserved for generated candidates); make candidate ids unique"
-        )
-    ids = set(out["candidate_id"].astype(str))
-    for key in ("must", "exclude"):
-        unknown = [c for c in getattr(config.plan, key) if c not in ids]
-        if unknown:
-            raise InputError(
-                f"plan.{key}: unknown candidate id(s) {unknown[:5]}; use ids from the "
-                "candidates file or the generated ones listed in plan.csv"
-            )
-    clash = set(config.plan.must) & set(config.plan.exclude)
-    if clash:
-        raise InputError(f"plan: candidate(s) {sorted(clash)[:5]} are both in must and exclude")
-    out = out[~out["candidate_id"].astype(str).isin(config.plan.exclude)]
-    if len(out):
-        return prepare_candidates(out, config=config)
-    return gpd.GeoDataFrame({c: [] for c in CANDIDATE_COLUMNS}, geometry=[], crs=villages.crs)
 
 
 def _fibre_nodes(coverage: gpd.GeoDataFrame | None, fibre: gpd.GeoDataFrame | None

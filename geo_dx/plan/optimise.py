@@ -109,6 +109,12 @@ class Problem:
         """(mobile cost, fibre cost) of a choice."""
         return float(self.site_cost[site].sum()), float(self.segment_cost[segment].sum())
 
+    def paid(self, site: np.ndarray, segment: np.ndarray) -> Problem:
+        """The same choice once ``site``/``segment`` are built: pinned, at no cost."""
+        return Problem(self.mobile_weight, self.cover, np.where(site, 0.0, self.site_cost),
+                       self.must | site, self.fibre_weight, self.fibre_cover,
+                       np.where(segment, 0.0, self.segment_cost), self.segment_parent)
+
     def with_weights(self, mobile_weight: np.ndarray, fibre_weight: np.ndarray) -> Problem:
         """The same choice with other village weights."""
         return Problem(mobile_weight, self.cover, self.site_cost, self.must, fibre_weight,

@@ -141,12 +141,7 @@ def schedule(
     for year, money in sorted(budgets.items()):
         total += float(money)
         built_site, built_segment = site_year > 0, segment_year > 0
-        paid = dataclasses.replace(
-            problem,
-            site_cost=np.where(built_site, 0.0, problem.site_cost),
-            segment_cost=np.where(built_segment, 0.0, problem.segment_cost),
-            must=problem.must | built_site,
-        )
+        paid = problem.paid(built_site, built_segment)
         available = total - spent
         last = solve(paid, Budget(total_vnd=available))
         new_site = last.site & ~built_site
@@ -245,7 +240,8 @@ def scheduled_choice(model: InvestmentPlan, budgets: Mapping[int, float]
         objective=model.problem.objective(greedy_years.site_year > 0,
                                           greedy_years.segment_year > 0))
     _, *close_all = close_all_cost(model.problem, time_limit_s=time_limit_s)
-    choice = PlanChoice(site=model.columns[site], segment=segment, budget=total, best=best,
+    choice = PlanChoice(site=model.candidate_positions(site), segment=segment, budget=total,
+                        best=best, access=model.access.chosen(site),
                         milp=best, greedy=greedy,
                         close_all_vnd=float(sum(close_all)), site_year=years.site_year,
                         segment_year=years.segment_year)

@@ -128,9 +128,10 @@ def commune_plan_table(villages: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFra
     -------
     pandas.DataFrame
         ``commune_id, commune_name, item_ids, villages_served, mobile_villages,
-        fibre_villages, people_served, ethnic_minority_people_served, cost_vnd,
-        gap_villages_left`` (gap villages no item serves), communes with an item first,
-        by cost.
+        fibre_villages, satellite_villages, people_served, ethnic_minority_people_served,
+        cost_vnd, gap_villages_left`` (gap villages no item serves), communes with an item
+        first, by cost. ``villages_served`` and the people count full service (4G, fibre);
+        ``satellite_villages`` those given satellite access only.
 
     Examples
     --------
@@ -162,19 +163,23 @@ def commune_plan_table(villages: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFra
     served["commune_id"] = served["village_id"].map(facts["commune_id"])
     rows = []
     for commune_id, group in served.groupby("commune_id", sort=False):
-        ids = group["village_id"].unique()
+        satellite = (group["kind"] == "satellite_access").to_numpy()
+        ids = group.loc[~satellite, "village_id"].unique()
         rows.append({
             "commune_id": commune_id,
             "item_ids": "; ".join(dict.fromkeys(group["item_id"].astype(str))),
             "villages_served": len(ids),
-            "mobile_villages": group.loc[group["kind"] != "fibre", "village_id"].nunique(),
+            "mobile_villages": group.loc[~satellite & (group["kind"] != "fibre").to_numpy(),
+                                         "village_id"].nunique(),
             "fibre_villages": group.loc[group["kind"] == "fibre", "village_id"].nunique(),
+            "satellite_villages": len(set(group.loc[satellite, "village_id"]) - set(ids)),
             "people_served": float(people.reindex(ids).sum()),
             "ethnic_minority_people_served": float((people * share).reindex(ids).sum()),
             "cost_vnd": float(group["share_vnd"].sum()),
         })
     table = pd.DataFrame(rows, columns=["commune_id", "item_ids", "villages_served",
-                                        "mobile_villages", "fibre_villages", "people_served",
+                                        "mobile_villages", "fibre_villages",
+                                        "satellite_villages", "people_served",
                                         "ethnic_minority_people_served", "cost_vnd"])
     gaps = facts[facts["gap_class"] != "none"] if "gap_class" in facts else facts.iloc[:0]
     left = gaps[~gaps.index.isin(served["village_id"])].groupby("commune_id").size()
@@ -183,7 +188,7 @@ def commune_plan_table(villages: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFra
     every = pd.Index(table["commune_id"]).union(left.index, sort=False)
     table = table.set_index("commune_id").reindex(every)
     table.insert(0, "commune_name", names.reindex(every).to_numpy())
-    counts = ["villages_served", "mobile_villages", "fibre_villages"]
+    counts = ["villages_served", "mobile_villages", "fibre_villages", "satellite_villages"]
     table[counts] = table[counts].fillna(0).astype(int)
     table[["people_served", "ethnic_minority_people_served", "cost_vnd"]] = table[
         ["people_served", "ethnic_minority_people_served", "cost_vnd"]].fillna(0.0)

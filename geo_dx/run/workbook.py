@@ -126,6 +126,7 @@ _HEADERS: Mapping[str, str] = {
     "villages_served": N_("Villages newly served"),
     "mobile_villages": N_("Of which mobile broadband"),
     "fibre_villages": N_("Of which fibre"),
+    "satellite_villages": N_("Satellite access only"),
     "gap_villages_left": N_("Villages still without fibre or mobile broadband"),
     "no_signal": N_("Without any mobile signal"),
     "only_2g": N_("2G only"),
@@ -156,7 +157,8 @@ _SUMMED: Mapping[str, tuple[str, ...]] = {
                  "without_both"),
     "villages": ("population", "households"),
     "plan": ("cost_million_vnd", "route_km"),
-    "plan_communes": ("villages_served", "mobile_villages", "fibre_villages", "people_served",
+    "plan_communes": ("villages_served", "mobile_villages", "fibre_villages",
+                      "satellite_villages", "people_served",
                       "ethnic_minority_people_served", "cost_million_vnd", "gap_villages_left"),
     "schedule": ("budget_million_vnd", "spent_million_vnd", "items"),
 }
