@@ -113,15 +113,21 @@ def _villages() -> gpd.GeoDataFrame:
 
 
 def _plan() -> gpd.GeoDataFrame:
-    """Two planned works in commune A: a new site and a fibre extension."""
+    """Three planned works in commune A: a new site, a fibre extension and satellite
+    access."""
     return gpd.GeoDataFrame({
-        "rank": [1, 2], "item_id": ["M1", "F1"], "kind": ["new_site", "fibre"],
-        "commune_id": ["A", "A"], "cost_vnd": [1_650_000_000.0, 2_250_000_000.0],
-        "cumulative_cost_vnd": [1_650_000_000.0, 3_900_000_000.0],
-        "village_names": ["Bản Phiêng", "Bản Co Mận;Bản Phiêng"],
-        "people_served": [400.0, 1_200.0], "route_km": [np.nan, 3.25],
+        "rank": [1, 2, 3], "item_id": ["M1", "F1", "S1"],
+        "kind": ["new_site", "fibre", "satellite_access"],
+        "service": ["4g", "fibre", "satellite_hotspot"], "power": ["grid", "", "solar"],
+        "capex_vnd": [1_650_000_000.0, 2_250_000_000.0, 50_000_000.0],
+        "opex_vnd_per_year": [0.1e9, 0.02e9, 25_200_000.0],
+        "commune_id": ["A", "A", "A"], "cost_vnd": [1_650_000_000.0, 2_250_000_000.0, 5e7],
+        "cumulative_cost_vnd": [1_650_000_000.0, 3_900_000_000.0, 3_950_000_000.0],
+        "village_names": ["Bản Phiêng", "Bản Co Mận;Bản Phiêng", "Bản Co Mận"],
+        "people_served": [400.0, 1_200.0, 800.0], "route_km": [np.nan, 3.25, np.nan],
     }, geometry=[shapely.Point(X0 + 6_000, Y0 + 3_500),
-                 shapely.LineString([(X0, Y0 + 9_500), (X0 + 3_000, Y0 + 9_500)])], crs=UTM)
+                 shapely.LineString([(X0, Y0 + 9_500), (X0 + 3_000, Y0 + 9_500)]),
+                 shapely.Point(X0 + 2_000, Y0 + 8_000)], crs=UTM)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +198,7 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
         "textContent")
     for words in ("Không có bản đồ nền (ngoại tuyến)", "Tên xã, phường",
                   "Đường giao thông", "Chưa có cáp quang (2)", "Trạm BTS và vùng phủ sóng (3)",
-                  "Kế hoạch đầu tư (2 hạng mục)"):
+                  "Kế hoạch đầu tư (3 hạng mục)"):
         assert words in layers, words
     assert driver.find_element("css selector", ".geodx-print-button").get_attribute(
         "title") == "In / lưu PDF"
@@ -218,8 +224,10 @@ def test_vietnamese_map_has_no_english_interface_text(driver, vi_dir):
         });
         return out;
     """)
-    assert len(plan) == 1 and "Xây mới trạm BTS 4G" in plan[0], plan
+    assert len(plan) == 2 and "Xây mới trạm BTS 4G" in plan[0], plan
     assert "Chi phí: 1,65 tỷ đồng" in plan[0] and "Số dân: 400" in plan[0], plan
+    assert plan[1].startswith("S1 · Điểm truy nhập Internet qua vệ tinh (Wi-Fi)"), plan
+    assert "Nguồn điện: Điện mặt trời và ắc quy" in plan[1], plan
     readable += "\n" + "\n".join(plan)
     assert untranslated(readable) == []
     assert severe(driver) == []

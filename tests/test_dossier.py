@@ -3,6 +3,9 @@ the documents the index leads with (tiny hand-built cases)."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -38,7 +41,8 @@ def test_plan_table_reads_in_words_and_totals_by_hand():
                                           "BTS-17"]
     assert table["communes"].tolist()[1] == "Xã Một, Xã Hai"
     # 1.5 + 2.25 + 0.5 bn; Bản A, B, C, D (B counted once); 300 + 500 + 120 people
-    assert totals == {"items": 3, "cost_vnd": 4.25e9, "villages": 4, "people_served": 920.0}
+    assert totals == {"items": 3, "cost_vnd": 4.25e9, "villages": 4, "access_villages": 0,
+                      "people_served": 920.0}
 
 
 def test_plan_rows_of_a_commune_are_the_items_serving_its_villages():
@@ -108,3 +112,69 @@ def test_dossier_lists_its_plan_with_totals_and_maps_its_items(tmp_path):
     assert table.count(">M1<") == 2 and "Chưa có phương án trong tầm với" in table
     # the commune map draws its own plan items
     assert '"label":"M1"' in page and '"label":"F1"' in page
+
+
+def _with_access() -> pd.DataFrame:
+    """A site serving Bản A and B, satellite access for Bản B (already served by the
+    site) and for Bản E (nothing else reaches it)."""
+    plan = _plan().iloc[:1]
+    access = pd.DataFrame({
+        "rank": [2, 3], "item_id": ["S1", "S2"], "kind": ["satellite_access"] * 2,
+        "service": ["satellite_hotspot"] * 2, "lon": [103.3, 103.4], "lat": [21.6, 21.7],
+        "cost_vnd": [5e7, 5e7], "capex_vnd": [5e7, 5e7], "opex_vnd_per_year": [2.52e7] * 2,
+        "power": ["grid", "solar"], "villages_served": ["v02", "v04"],
+        "village_names": ["Bản B", "Bản E"], "communes": ["Xã Một", "Xã Hai"],
+        "people_served": [200, 80]})
+    return pd.concat([plan, access], ignore_index=True)
+
+
+def test_plan_table_counts_satellite_access_villages_apart():
+    table, totals = plan_table(_with_access(), translator("vi"))
+    assert table["kind"].tolist()[1] == "Điểm truy nhập Internet qua vệ tinh (Wi-Fi)"
+    # 4G: Bản A, B; satellite access only: Bản E (Bản B has 4G from M1)
+    assert (totals["items"], totals["villages"], totals["access_villages"]) == (3, 2, 1)
+    assert totals["cost_vnd"] == 1.6e9
+
+
+def test_a_village_row_says_satellite_access_is_not_4g():
+    words = page_words("vi")
+    base = {"village_id": "v1", "village_name": "Bản A", "gap_class": "no_mobile"}
+    assert village_row({**base, "plan_item": "S3"}, words, GAP_COLOURS)["plan"] == \
+        "S3 (Wi-Fi qua vệ tinh, không phải 4G)"
+    assert village_row({**base, "plan_item": "M12;S4"}, words, GAP_COLOURS)["plan"] == \
+        "M12, S4 (Wi-Fi qua vệ tinh, không phải 4G)"
+    assert village_row({**base, "plan_item": "M1;F2"}, words, GAP_COLOURS)["plan"] == "M1, F2"
+
+
+def test_dossier_counts_satellite_access_apart_and_draws_it_without_a_line(tmp_path):
+    villages = make_villages()
+    villages["plan_item"] = villages["village_id"].map({"v01": "M1", "v02": "M1;S1",
+                                                        "v04": "S2"})
+    at = villages.set_index("village_id").geometry
+    plan = gpd.GeoDataFrame(_with_access(), geometry=[
+        shapely.Point(500_000 + 3_000, 2_360_000 + 4_000), at["v02"], at["v04"]],
+        crs="EPSG:32648")
+    write_maps(tmp_path, villages, make_communes(), make_coverage(), title=TITLE,
+               plan_items=plan)
+    name = commune_page_names(["A"], ["Xã Mường Phăng"])["A"]
+    page = (tmp_path / "communes" / name).read_text(encoding="utf-8")
+    section = page[page.index('id="geodx-plan"'):]
+    assert ("2 thôn, bản; thêm 1 thôn, bản chỉ có Internet vệ tinh (Wi-Fi, không phải 4G)"
+            in section)
+    table = page[page.index("geodx-village-table"):page.index('id="geodx-plan"')]
+    assert ">M1, S1 (Wi-Fi qua vệ tinh, không phải 4G)<" in table
+    # the commune map: satellite access among the access points, lines only from M1
+    payload = json.loads(re.search(r"\(function \(data, group, map\).*?\}\)\((\{.*?\}), ",
+                                   page, re.S).group(1))
+    assert [a["label"] for a in payload["access"]] == ["S1", "S2"]
+    assert [s["label"] for s in payload["sites"]] == ["M1"]
+    assert len(payload["links"]) == 2  # M1 to Bản A and Bản B, none for S1, S2
+    row = next(r for r in payload["legend"]["rows"] if r["kind"] == "plan-access")
+    assert row["label"] == "Điểm truy nhập Internet qua vệ tinh (Wi-Fi)"
+    assert row["color"] not in {r["color"] for r in payload["legend"]["rows"] if r is not row}
+    popup = payload["access"][1]["popup"]
+    for words in ("Dịch vụ: Điểm Wi-Fi qua vệ tinh (không phải 4G)",
+                  "Thiết bị đầu cuối và lắp đặt 50 triệu đồng, sau đó 25,2 triệu đồng mỗi năm",
+                  "Nguồn điện: Điện mặt trời"):
+        assert words in popup, (words, popup)
+    assert "Trạm BTS" not in popup and "4G," not in popup

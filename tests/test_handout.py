@@ -150,36 +150,57 @@ def test_proposal_numbers_are_the_summary(run):
             f"{n(province['communes'])} xã, phường, có {n(province['no_signal'])} thôn, bản "
             f"chưa có sóng di động, {n(province['only_2g'])} thôn, bản chỉ có sóng 2G") in text
     served = plan["newly_served"]["any"]
-    assert (f"phục vụ mới {n(served['villages'])} thôn, bản với {n(served['people'])} người, "
-            f"trong đó {n(round(served['ethnic_minority_people']))} người dân tộc thiểu số"
-            ) in text
+    assert (f"đưa băng rộng di động (4G) hoặc cáp quang đến {n(served['villages'])} thôn, bản "
+            f"với {n(served['people'])} người, trong đó "
+            f"{n(round(served['ethnic_minority_people']))} người dân tộc thiểu số") in text
     assert f"khoảng {VI.money(plan['cost_to_close_all_vnd'])}" in text
+    # satellite access: its own sentence, a stop-gap at a lower service level
+    satellite = plan["newly_served"]["satellite_access"]
+    n_access = plan["items"]["satellite_access"]
+    assert n_access > 0 and plan["cost_satellite_access_vnd"] > 0  # the demo buys some
+    assert (f"Ngoài ra, {n(n_access)} điểm truy nhập Internet qua vệ tinh (Wi-Fi), kinh phí "
+            f"{VI.money(plan['cost_satellite_access_vnd'])}, đưa Internet đến "
+            f"{n(satellite['villages'])} thôn, bản ({n(satellite['people'])} người)") in text
+    assert "giải pháp tạm thời, mức dịch vụ thấp hơn" in text
     targets = _table_after(document, "Bảng 1.")
     expected = [(r["indicator"], f"{r['actual']} ({r['count']})", r["target"], r["short"])
                 for r in target_rows(summary["indicators"]["targets"], VI)]
     assert [tuple(c.text for c in row.cells) for row in targets.rows[1:]] == expected
     by_kind = _table_after(document, "Bảng 3.")
-    total = [c.text for c in by_kind.rows[-1].cells]
+    rows = [[c.text for c in row.cells] for row in by_kind.rows[1:]]
     items = pd.read_csv(run["out"] / "plan.csv", encoding="utf-8-sig")
-    assert total == ["Tổng cộng", n(len(items)), n(round(plan["cost_used_vnd"] / 1e6)),
-                     n(served["villages"]), n(round(served["people"])),
-                     n(round(served["ethnic_minority_people"]))]
-    kinds = {row.cells[0].text: row.cells for row in by_kind.rows[1:-1]}
-    apart = {VI.label("plan_technology", "fibre"): "fibre",
-             VI.label("plan_technology", "satellite_access"): "satellite_access"}
+    millions = [n(round(plan[k] / 1e6)) for k in ("cost_used_vnd", "cost_satellite_access_vnd")]
+    # the two service levels do not add up: the total gives items and cost only
+    assert rows[-1] == ["Tổng cộng", n(len(items)), millions[0], "", "", ""]
+    assert rows[-2] == [VI.label("plan_kind", "satellite_access")
+                        + ": mức dịch vụ thấp hơn, không phải 4G", n(n_access), millions[1],
+                        n(satellite["villages"]), n(satellite["people"]),
+                        n(satellite["ethnic_minority_people"])]
+    assert rows[-3] == ["Cộng băng rộng di động (4G) và cáp quang",
+                        n(plan["items"]["sites"] + plan["items"]["fibre_extensions"]),
+                        n(round((plan["cost_mobile_vnd"] + plan["cost_fibre_vnd"]) / 1e6)),
+                        n(served["villages"]), n(round(served["people"])),
+                        n(round(served["ethnic_minority_people"]))]
+    kinds = {row[0]: row for row in rows[:-3]}
+    assert VI.label("plan_technology", "satellite_access") not in kinds
     for column, key in ((3, "villages"), (4, "people")):  # sites: the mobile villages
-        mobile = sum(int(c[column].text.replace(".", "")) for k, c in kinds.items()
-                     if k not in apart)
+        mobile = sum(int(c[column].replace(".", "")) for k, c in kinds.items()
+                     if k != VI.label("plan_technology", "fibre"))
         assert mobile == round(plan["newly_served"]["mobile"][key])
-        for label, service in apart.items():  # fibre and satellite access: their own rows
-            if label in kinds:
-                assert int(kinds[label][column].text.replace(".", "")) == \
-                    round(plan["newly_served"][service][key])
-    # Appendix II: every plan item by its id, costs adding up to the plan's
-    appendix = document.tables[-1]
-    ids = [row.cells[0].text for row in appendix.rows[1:-1]]
-    assert ids == items["item_id"].tolist()
-    assert appendix.rows[-1].cells[-1].text == n(round(plan["cost_used_vnd"] / 1e6))
+        assert int(kinds[VI.label("plan_technology", "fibre")][column].replace(".", "")) == \
+            round(plan["newly_served"]["fibre"][key])
+    # Appendix II: every plan item by its id, 4G and fibre first, then satellite access
+    # apart, each table's costs adding up to the plan's, then the plan's total
+    full, access = _table_after(document, "Phụ lục II."), _table_after(
+        document, "Điểm truy nhập Internet qua vệ tinh (Wi-Fi): mức dịch vụ thấp hơn")
+    is_access = items["kind"] == "satellite_access"
+    assert [r.cells[0].text for r in full.rows[1:-1]] == items.loc[~is_access, "item_id"].tolist()
+    assert [r.cells[0].text for r in access.rows[1:-1]] == items.loc[is_access, "item_id"].tolist()
+    assert full.rows[-1].cells[-1].text == n(round(
+        (plan["cost_mobile_vnd"] + plan["cost_fibre_vnd"]) / 1e6))
+    assert access.rows[-1].cells[-1].text == millions[1]
+    assert f"Tổng kinh phí của kế hoạch: {millions[0]} triệu đồng." in text
+    assert "điểm truy nhập Internet qua vệ tinh (hình tròn màu vàng)" in text
 
 
 def test_proposal_without_a_plan_states_the_current_state(tmp_path):

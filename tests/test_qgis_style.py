@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import geopandas as gpd
 from shapely.geometry import Point, box
 
+from geo_dx.maps.plan_layer import ACCESS_COLOUR
 from geo_dx.run.qgis_style import write_layer_styles
 from geo_dx.schema import GAP_CLASSES, GAP_COLOURS, SHARE_BINS, SHARE_COLOURS
 
@@ -72,3 +73,29 @@ def test_rewriting_replaces_the_default_and_layers_still_read(tmp_path) -> None:
     assert 'type="fill"' in styles["villages"][1]
     assert gpd.read_file(path, layer="villages")["gap_class"].tolist() == ["no_mobile", "none"]
     assert gpd.read_file(path, layer="communes")["gap_share"].tolist() == [0.5]
+
+
+def test_plan_sites_style_has_satellite_access_apart_from_the_sites(tmp_path) -> None:
+    path = _gpkg(tmp_path)
+    gpd.GeoDataFrame({"item_id": ["M1", "S1"], "kind": ["new_site", "satellite_access"],
+                      "service": ["4g", "satellite_hotspot"]},
+                     geometry=[Point(103, 21), Point(103.1, 21)], crs=4326).to_file(
+        path, layer="plan_sites", engine="pyogrio")
+    renderer = ET.fromstring(_styles(write_layer_styles(path, language="vi"))["plan_sites"][1]
+                             ).find("renderer-v2")
+    assert renderer.get("attr") == "kind"
+    labels = {c.get("value"): c.get("label") for c in renderer.findall("categories/category")}
+    assert labels["satellite_access"] == "Điểm truy nhập Internet qua vệ tinh (Wi-Fi)"
+    assert labels["new_site"] == "Xây mới trạm BTS 4G"
+    symbols = {s.get("name"): s.find("layer/Option") for s in renderer.findall("symbols/symbol")}
+
+    def option(code: str, name: str) -> str:
+        return symbols[code].find(f"Option[@name='{name}']").get("value")
+
+    # its own symbol: the map's yellow disc with a thick ring, not the sites' triangle
+    assert _hex(option("satellite_access", "color")) == ACCESS_COLOUR.upper()
+    assert option("satellite_access", "name") == "circle" and option("new_site", "name") == \
+        "triangle"
+    assert _hex(option("new_site", "color")) != ACCESS_COLOUR.upper()
+    assert float(option("satellite_access", "outline_width")) > float(
+        option("new_site", "outline_width"))

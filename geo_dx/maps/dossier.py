@@ -19,6 +19,7 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo_dx.communes import misplaced_villages, placed
@@ -201,7 +202,8 @@ _PLAN_COLUMNS = ("rank", "item_id", "kind", "location", "plan_year", "cost_vnd",
 def plan_table(plan: pd.DataFrame, tr: Translator) -> tuple[pd.DataFrame, dict[str, Any]]:
     """
     Plan rows as a reader sees them, and their totals (``items``, ``cost_vnd``,
-    ``villages``, ``people_served``).
+    ``villages``: those given 4G or fibre, ``access_villages``: the others given satellite
+    access, a lower service level, ``people_served``).
 
     Works are named in words, villages and communes comma-separated, the location is the
     works location, the site reference or longitude, latitude.
@@ -230,11 +232,15 @@ def plan_table(plan: pd.DataFrame, tr: Translator) -> tuple[pd.DataFrame, dict[s
     if not out["location"].astype(bool).any():
         out = out.drop(columns="location")
     names = plan.get("village_names", pd.Series("", index=plan.index)).fillna("").astype(str)
+    access = (plan["kind"] == "satellite_access").to_numpy() if "kind" in plan else \
+        np.zeros(len(plan), dtype=bool)
+    full = {n for s in names[~access] for n in s.split(";") if n}
     totals = {
         "items": len(plan),
         "cost_vnd": float(pd.to_numeric(plan.get("cost_vnd"), errors="coerce").sum())
         if "cost_vnd" in plan else None,
-        "villages": len({n for s in names for n in s.split(";") if n}),
+        "villages": len(full),
+        "access_villages": len({n for s in names[access] for n in s.split(";") if n} - full),
         "people_served": float(pd.to_numeric(plan["people_served"], errors="coerce").sum())
         if "people_served" in plan else None,
     }
@@ -277,9 +283,12 @@ def dossier_page(m: folium.Map, commune: pd.Series, villages: pd.DataFrame, *, t
 def _totals_row(shown: pd.DataFrame, totals: Mapping[str, Any], words: PageWords
                 ) -> list[str]:
     """The plan table's last row: the count of items, then sums under their columns."""
+    villages = words.labels["plan_total_villages"].format(n=words.number(totals["villages"]))
+    if totals.get("access_villages"):  # satellite access apart: not 4G, not fibre
+        villages += "; " + words.labels["plan_total_access"].format(
+            n=words.number(totals["access_villages"]))
     cells = {"item_id": words.labels["plan_total"].format(n=words.number(totals["items"])),
              "cost_vnd": words.number(totals["cost_vnd"]),
-             "village_names": words.labels["plan_total_villages"].format(
-                 n=words.number(totals["villages"])),
+             "village_names": villages,
              "people_served": words.number(totals["people_served"])}
     return [cells.get(str(c), "") for c in shown.columns]

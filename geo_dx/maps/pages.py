@@ -94,6 +94,8 @@ PAGE_LABELS: Mapping[str, str] = MappingProxyType({
     "plan_item_year": N_("{item} (year {year})"),
     "plan_total": N_("Total: {n} items"),
     "plan_total_villages": N_("{n} villages"),
+    "plan_total_access": N_("{n} more with satellite access only (Wi-Fi, not 4G)"),
+    "plan_item_access": N_("{item} (satellite Wi-Fi, not 4G)"),
     "dossier_rank_note": N_("# is the village's rank in the whole province."),
     "total_villages": N_("Villages"),
     "total_with_gap": N_("With a gap"),
@@ -452,15 +454,19 @@ def village_row(r: Mapping[str, Any], words: PageWords, gap_colours: Mapping[str
 
 
 def _plan_cells(r: Mapping[str, Any], words: PageWords) -> dict[str, str | None]:
-    """What the plan does for a village: its item (and year), else the plan's answer."""
+    """What the plan does for a village: its item (and year), else the plan's answer.
+    Satellite access (item ids ``S1, S2…``, :mod:`geo_dx.plan.items`) says it is not 4G."""
     item = cell_text(r.get("plan_item")) if "plan_item" in r else cell_text(r.get("planned_by"))
-    item = item.replace(";", ", ") if item else None
+    if item:
+        item = ", ".join(words.labels["plan_item_access"].format(item=i)
+                         if _ACCESS_ID.fullmatch(i.strip()) else i.strip() for i in item.split(";"))
     year = cell_text(r.get("plan_year"), integer=True)
     if item and year:
         item = words.labels["plan_item_year"].format(item=item, year=year)
     return {"plan": item, "plan_answer": None if item else cell_text(r.get("plan_answer"))}
 
 
+_ACCESS_ID = re.compile(r"S\d+")
 _UNIT = re.compile(r"(\d) (km|m|%|h|giờ|người|people)(?![\w])")
 
 

@@ -1,5 +1,7 @@
 """The investment plan as a map layer: chosen sites with lines to the villages each newly
-serves, fibre routes, and a popup per item (cost, villages served).
+serves, fibre routes, satellite access points (a Wi-Fi hotspot in the village, a lower
+service level than 4G: their own marker, no line), and a popup per item (cost, villages
+served).
 
 Labels are in the run's language (Vietnamese by default, :mod:`geo_dx.i18n`); text from
 the data (village names, ids) is escaped before it reaches a popup.
@@ -46,11 +48,18 @@ PLAN_MAP_TEXT: dict[str, str] = {
     "nearest_road": N_("Nearest road"),
     "legend": N_("Investment plan"),
     "link": N_("Village the site newly serves"),
+    "service": N_("Service"),
+    "access_cost": N_("Terminal and installation {capex} million VND, then {opex} million VND "
+                      "a year"),
+    "power": N_("Power supply"),
 }
-#: Plan sites are squares (mobile sites are circles) and fibre routes thick lines, in colours
-#: no village class or coverage symbol uses.
+#: Plan sites are squares (mobile sites are circles), fibre routes thick lines and satellite
+#: access points a yellow disc with a black ring and centre (a dish, readable in grey print),
+#: in colours no village class or coverage symbol uses.
 _SITE_COLOUR = "#c2185b"
 _FIBRE_COLOUR = "#6a1b9a"
+#: The colour of satellite access points wherever the plan is drawn (map, QGIS, proposal).
+ACCESS_COLOUR = "#f0e442"
 
 
 def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
@@ -77,10 +86,12 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
     items = to_wgs84(items, "plan items", drop_empty=False) if len(items) else items
     links = to_wgs84(links, "plan links", drop_empty=False) if len(links) else links
 
+    access = (items["kind"] == "satellite_access").to_numpy() if len(items) else []
     payload = {
         "links": [_latlon(g) for g in links.geometry],
-        "sites": [], "routes": [],
+        "sites": [], "routes": [], "access": [],
         "siteColour": _SITE_COLOUR, "fibreColour": _FIBRE_COLOUR,
+        "accessColour": ACCESS_COLOUR,
         "legend": {"title": tr.gettext(PLAN_MAP_TEXT["legend"]), "rows": [
             {"kind": "plan-site", "label": tr.gettext(PLAN_MAP_TEXT["site"]),
              "color": _SITE_COLOUR},
@@ -89,15 +100,20 @@ def plan_layer(items: gpd.GeoDataFrame, links: gpd.GeoDataFrame, *,
             {"kind": "plan-link", "label": tr.gettext(PLAN_MAP_TEXT["link"]),
              "color": _SITE_COLOUR}]},
     }
-    for _, row in items.iterrows():
+    if any(access):  # only when the plan has some: a lower service level, not a 4G site
+        payload["legend"]["rows"].insert(2, {
+            "kind": "plan-access", "label": tr.label("plan_kind", "satellite_access"),
+            "color": ACCESS_COLOUR})
+    for is_access, (_, row) in zip(access, items.iterrows(), strict=True):
         popup = _popup(row, tr)
         if row["kind"] == "fibre":
             payload["routes"].append({"lines": [_latlon(p) for p in
                                                 shapely.get_parts(row.geometry)],
                                       "popup": popup, "label": str(row["item_id"])})
         else:
-            payload["sites"].append({"at": [round(row.geometry.y, 6), round(row.geometry.x, 6)],
-                                     "popup": popup, "label": str(row["item_id"])})
+            payload["access" if is_access else "sites"].append(
+                {"at": [round(row.geometry.y, 6), round(row.geometry.x, 6)],
+                 "popup": popup, "label": str(row["item_id"])})
 
     def add(m: folium.Map) -> folium.FeatureGroup:
         layer_name = PLAN_MAP_TEXT["layer"]
@@ -127,12 +143,13 @@ def plan_items_from_tables(tables: Mapping[str, gpd.GeoDataFrame]
 
 
 def plan_links(items: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Lines from each planned site to the villages it newly serves (``villages_served``)."""
+    """Lines from each planned site to the villages it newly serves (``villages_served``);
+    none for satellite access (a hotspot in the village it serves)."""
     where = villages_points(villages)
     crs = items.crs if items.crs is not None else villages.crs
     rows = []
     if len(items) and "villages_served" in items:
-        sites = items[items["kind"] != "fibre"]
+        sites = items[~items["kind"].isin(["fibre", "satellite_access"])]
         if where.crs is not None and sites.crs is not None:
             sites = sites.to_crs(where.crs)
         for _, row in sites.iterrows():
@@ -206,6 +223,15 @@ class _PlanLayer(MacroElement):
               .bindPopup(site.popup).addTo(group);
             label(site.at, site.label).addTo(group);
           });
+          // Satellite access: a hotspot in the village, a lower service level than 4G.
+          data.access.forEach(function (point) {
+            L.marker(point.at, {icon: L.divIcon({className: "geodx-plan-access",
+                                                 iconSize: [14, 14], html: ""}),
+                                zIndexOffset: 940, keyboard: false, title: point.label,
+                                geoDxPlanItem: point.label, geoDxPlanAccess: true})
+              .bindPopup(point.popup).addTo(group);
+            label(point.at, point.label).addTo(group);
+          });
           if (window.geoDxMap && geoDxMap.addLegend) {
             geoDxMap.addLegend(map, data.legend);
           }
@@ -235,14 +261,23 @@ def _popup(row: Any, tr: Translator) -> str:
         return column in row and row[column] is not None and not pd.isna(row[column])
 
     names = [n for n in str(row.get("village_names") or "").split(";") if n]
+    access = row["kind"] == "satellite_access"
     title = t("fibre") if row["kind"] == "fibre" else t("site")
     kind = tr.label("plan_kind", row["kind"])
-    lines = [f"<b>{e(str(row['item_id']))}</b> · {title} ({e(kind)})"]
+    lines = [f"<b>{e(str(row['item_id']))}</b> · "
+             + (e(kind) if access else f"{title} ({e(kind)})")]
     if has("rank"):
         lines.append(f"{t('rank')}: {int(row['rank'])}")
+    if access:  # the service level in plain words: a Wi-Fi hotspot, not 4G
+        service = row["service"] if has("service") else "satellite_hotspot"
+        lines.append(f"{t('service')}: {e(tr.label('plan_service', service))}")
     for key, column in (("cost", "cost_vnd"), ("cumulative", "cumulative_cost_vnd")):
         if has(column):
             lines.append(f"{t(key)}: {e(tr.number(row[column] / 1e9, decimals=2))} {t('bn')}")
+    if access and has("capex_vnd") and has("opex_vnd_per_year"):
+        lines.append(e(tr.gettext(PLAN_MAP_TEXT["access_cost"],
+                                  capex=tr.number(row["capex_vnd"] / 1e6, decimals=0),
+                                  opex=tr.number(row["opex_vnd_per_year"] / 1e6, decimals=1))))
     lines.append(f"{t('villages')}: {len(names)} — {e(', '.join(names[:12]))}"
                  + (" …" if len(names) > 12 else ""))
     if has("people_served"):
@@ -253,6 +288,8 @@ def _popup(row: Any, tr: Translator) -> str:
             route += (f" ({t('road')} {e(tr.km(row['route_road_km'] * 1000))}, "
                       f"{t('offroad')} {e(tr.km(row['route_offroad_km'] * 1000))})")
         lines.append(route)
+    if access and has("power"):
+        lines.append(f"{t('power')}: {e(tr.label('plan_power', row['power']))}")
     lines += [f"{t(key)}: {e(value)}" for key, value in _who_and_where(row, tr) if value]
     return "<br>".join(lines)
 
@@ -278,7 +315,7 @@ def _who_and_where(row: Any, tr: Translator) -> list[tuple[str, str]]:
         ("start", text("start_node_id")),
         ("operator", text("operator")),
         ("technology", technology + (f", {height}" if height else "")
-         if row["kind"] != "fibre" else ""),
+         if row["kind"] not in ("fibre", "satellite_access") else ""),
         ("place", place),
         ("nearest_road", metres("road_distance_m")),
     ]

@@ -38,8 +38,8 @@ from geo_dx.atomic import atomic_path
 from geo_dx.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.indicators import COUNT_INDICATORS, INDICATOR_LABELS, target_rows
 from geo_dx.run.assumptions import assumption_rows
+from geo_dx.run.plan_figure import plan_figure
 from geo_dx.run.plan_schedule import by_technology, schedule_table, villages_text
-from geo_dx.schema import GAP_COLOURS
 
 __all__ = ["PROPOSAL", "write_proposal"]
 
@@ -82,9 +82,20 @@ TEXT: Mapping[str, str] = {
     "s3": N_("III. METHOD"),
     "s4": N_("IV. PROPOSED INVESTMENT"),
     "s4_text": N_("With a budget of {budget}, the plan builds {items} items costing {cost}: it "
-                  "newly serves {villages} villages and {people} people, of whom {em} are "
-                  "ethnic-minority people. Every item is listed by its id in Appendix II and "
-                  "shown on the map of Appendix III."),
+                  "newly brings mobile broadband (4G) or fibre to {villages} villages and "
+                  "{people} people, of whom {em} are ethnic-minority people. Every item is "
+                  "listed by its id in Appendix II and shown on the map of Appendix III."),
+    "s4_access": N_("Besides, {items} satellite Internet access points (Wi-Fi), costing {cost}, "
+                    "give {villages} villages ({people} people) a first connection until a site "
+                    "or a fibre route reaches them. They are a stop-gap at a lower service "
+                    "level: a shared Wi-Fi hotspot in the village, not 4G coverage nor fibre; "
+                    "they are not counted among the villages served above and are listed "
+                    "apart in Table 3 and Appendix II."),
+    "full_service": N_("Subtotal, mobile broadband (4G) and fibre"),
+    "access_row": N_("{label}: a lower service level, not 4G"),
+    "appendix2_access": N_("Satellite Internet access points (Wi-Fi): a lower service level, "
+                           "not 4G"),
+    "plan_total": N_("Total cost of the plan: {cost} million VND."),
     "s4_none": N_("No budget was given for this run: this report states the current state only. "
                   "Run geo-dx plan with a budget to add the proposed investment."),
     "s4_table": N_("Table 3. Proposed items by technology"),
@@ -107,6 +118,9 @@ TEXT: Mapping[str, str] = {
     "appendix3": N_("Appendix III. MAP OF THE PROPOSED INVESTMENT"),
     "map_caption": N_("Villages without fibre or mobile broadband, proposed sites (triangles, "
                       "with their ids) and fibre routes (lines)"),
+    "map_caption_access": N_("Villages without fibre or mobile broadband, proposed sites "
+                             "(triangles, with their ids), fibre routes (lines) and satellite "
+                             "Internet access points (yellow circles)"),
     "total": N_("Total"),
     "commune": N_("Commune"),
     "villages": N_("Villages"),
@@ -196,7 +210,7 @@ def write_proposal(
     writer.remains(summary.get("plan"))
     writer.closing()
     writer.appendices(indicators, plan, summary.get("plan"),
-                      _plan_map(villages, communes, plan_items, tr) if plan is not None
+                      plan_figure(villages, communes, plan_items, tr) if plan is not None
                       else None)
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -342,13 +356,22 @@ class _Writer:
             cost=self.tr.money(plan["cost_used_vnd"]), villages=self.tr.number(served["villages"]),
             people=self.tr.number(served["people"]),
             em=self.tr.number(served["ethnic_minority_people"])))
-        # by technology (backhaul included) when the plan names it, else by the works
+        access = _is_access(table)
+        if access.any():
+            self.paragraph(self.t(
+                "s4_access", items=self.tr.number(plan["items"]["satellite_access"]),
+                cost=self.tr.money(plan["cost_satellite_access_vnd"]),
+                villages=self.tr.number(plan["newly_served"]["satellite_access"]["villages"]),
+                people=self.tr.number(plan["newly_served"]["satellite_access"]["people"])))
+        # by technology (backhaul included) when the plan names it, else by the works;
+        # satellite access apart from full service (4G, fibre), after its subtotal
         key, kind = (("technology", "plan_technology") if "technology" in table
                      else ("kind", "plan_kind"))
         header = [self.t("technology"), self.t("items"), self.t("cost"), self.t("served"),
                   self.t("people"), self.t("em")]
         rows = []
-        groups = dict(list(table.groupby(key)))
+        full = table[~access]
+        groups = dict(list(full.groupby(key)))
         for code, _ in by_technology({code: len(g) for code, g in groups.items()}):
             group = groups[code]
             rows.append([self.tr.label(kind, code), len(group),
@@ -356,9 +379,21 @@ class _Writer:
                          _count_ids(group["villages_served"]),
                          int(group["people_served"].sum()),
                          int(group["ethnic_minority_people_served"].sum())])
-        total = [self.t("total"), len(table), _millions(plan["cost_used_vnd"]),
-                 served["villages"], int(round(served["people"])),
-                 int(round(served["ethnic_minority_people"]))]
+        served_row = [served["villages"], int(round(served["people"])),
+                      int(round(served["ethnic_minority_people"]))]
+        total = [self.t("total"), len(table), _millions(plan["cost_used_vnd"]), *served_row]
+        if access.any():
+            satellite = plan["newly_served"]["satellite_access"]
+            rows.append([self.t("full_service"), len(full),
+                         _millions(plan["cost_mobile_vnd"] + plan["cost_fibre_vnd"]),
+                         *served_row])
+            rows.append([self.t("access_row", label=self.tr.label("plan_kind",
+                                                                  "satellite_access")),
+                         plan["items"]["satellite_access"],
+                         _millions(plan["cost_satellite_access_vnd"]), satellite["villages"],
+                         int(round(satellite["people"])),
+                         int(round(satellite["ethnic_minority_people"]))])
+            total[3:] = ["", "", ""]  # the two service levels do not add up
         self.table(header, rows, total=total, caption=self.t("s4_table"))
         self.by_year(plan)
 
@@ -423,18 +458,34 @@ class _Writer:
         if table is None or plan is None:
             return
         new_page(self.t("appendix2"))
-        items = [[str(r["item_id"]), self.tr.label("plan_kind", r["kind"]),
-                  _served_text(r), int(r["people_served"]), _millions(r["cost_vnd"])]
-                 for _, r in table.iterrows()]
-        self.table([self.t("item"), self.t("technology"), self.t("where"), self.t("people"),
-                    self.t("cost")], items,
-                   total=[self.t("total"), "", "", "", _millions(plan["cost_used_vnd"])])
+        header = [self.t("item"), self.t("technology"), self.t("where"), self.t("people"),
+                  self.t("cost")]
+        access = _is_access(table)
+
+        def items(part: pd.DataFrame) -> list[list[Any]]:
+            return [[str(r["item_id"]), self.tr.label("plan_kind", r["kind"]),
+                     _served_text(r), int(r["people_served"]), _millions(r["cost_vnd"])]
+                    for _, r in part.iterrows()]
+
+        if not access.any():
+            self.table(header, items(table),
+                       total=[self.t("total"), "", "", "", _millions(plan["cost_used_vnd"])])
+        else:  # full service (4G, fibre), then satellite access apart, then the plan's total
+            self.table(header, items(table[~access]), total=[
+                self.t("total"), "", "", "",
+                _millions(plan["cost_mobile_vnd"] + plan["cost_fibre_vnd"])])
+            self.table(header, items(table[access]), caption=self.t("appendix2_access"),
+                       total=[self.t("total"), "", "", "",
+                              _millions(plan["cost_satellite_access_vnd"])])
+            self.paragraph(self.t("plan_total", cost=self.tr.number(
+                _millions(plan["cost_used_vnd"]))), bold=True)
         if figure is not None:
             from docx.shared import Mm
 
             new_page(self.t("appendix3"))
             self.doc.add_picture(io.BytesIO(figure), width=Mm(160))
-            self.paragraph(self.t("map_caption"), italic=True, size=TABLE_PT, align="center",
+            caption = "map_caption_access" if _is_access(table).any() else "map_caption"
+            self.paragraph(self.t(caption), italic=True, size=TABLE_PT, align="center",
                            indent=False)
 
 
@@ -445,6 +496,11 @@ def _commune_rows(indicators: Mapping[str, Any], order: Sequence[Mapping[str, An
     ids = [row["commune_id"] for row in order if row["commune_id"] in by_id] or list(by_id)
     return [[str(by_id[i].get("commune_name") or i), by_id[i]["villages"],
              *(by_id[i][k] for k in COUNT_INDICATORS)] for i in ids]
+
+
+def _is_access(table: pd.DataFrame) -> Any:
+    """Which plan rows are satellite access (a lower service level, counted apart)."""
+    return (table["kind"] == "satellite_access").to_numpy()
 
 
 def _millions(vnd: float) -> int:
@@ -539,41 +595,3 @@ def _page_setup(document: Any) -> None:
             element.text = text
         run._element.append(element)
 
-
-def _plan_map(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
-              items: gpd.GeoDataFrame | None, tr: Translator) -> bytes:
-    """The static map of the plan (PNG bytes): communes, gap villages, sites and routes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    crs = communes.estimate_utm_crs() if communes.crs and communes.crs.is_geographic \
-        else communes.crs
-    fig, ax = plt.subplots(figsize=(7.5, 8.5))
-    communes.to_crs(crs).plot(ax=ax, facecolor="#f4f4f0", edgecolor="#9a9a9a", linewidth=0.5)
-    gaps = villages[villages["gap_class"] != "none"].to_crs(crs)
-    for gap_class, group in gaps.groupby("gap_class"):
-        group.representative_point().plot(ax=ax, markersize=9, color=GAP_COLOURS[gap_class],
-                                          label=tr.label("gap_class", gap_class), zorder=3)
-    if items is not None and len(items):
-        items = items.to_crs(crs)
-        fibre = items[items["kind"] == "fibre"]
-        sites = items[items["kind"] != "fibre"]
-        if len(fibre):
-            fibre.plot(ax=ax, color="#1b7837", linewidth=1.6, zorder=4,
-                       label=tr.label("plan_kind", "fibre"))
-        if len(sites):
-            sites.plot(ax=ax, marker="^", markersize=55, color="#c51b7d", edgecolor="white",
-                       linewidth=0.6, zorder=5, label=tr.gettext("New or upgraded site"))
-        for _, row in items.iterrows():
-            point = row.geometry.representative_point() if row["kind"] == "fibre" \
-                else row.geometry
-            ax.annotate(str(row["item_id"]), (point.x, point.y), xytext=(3, 3),
-                        textcoords="offset points", fontsize=6, zorder=6)
-    ax.set_axis_off()
-    ax.legend(loc="lower left", fontsize=7, frameon=True)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()

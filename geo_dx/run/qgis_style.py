@@ -3,7 +3,8 @@
 QGIS reads a layer's default style from the GeoPackage's ``layer_styles`` table (the
 table QGIS itself writes with "Save as default"), so the layers open coloured as on the
 map, with legend labels in the run's language: villages by gap class, communes by gap
-share, coverage points by technology, plan sites by works, fibre routes, roads, towns and
+share, coverage points by technology, plan sites by works (satellite access points apart,
+a lower service level), fibre routes, roads, towns and
 commune centres, roll-out clusters. The colours are the map's
 (:data:`geo_dx.schema.GAP_COLOURS`, :data:`geo_dx.schema.SHARE_BINS` /
 :data:`~geo_dx.schema.SHARE_COLOURS`, :data:`geo_dx.maps.payload.TECH_STYLE`). Every field
@@ -20,6 +21,7 @@ from xml.sax.saxutils import quoteattr
 
 from geo_dx.i18n import COLUMN_LABELS, DEFAULT_LANGUAGE, N_, Translator, translator
 from geo_dx.maps.payload import TECH_STYLE
+from geo_dx.maps.plan_layer import ACCESS_COLOUR
 from geo_dx.schema import GAP_CLASSES, GAP_COLOURS, SHARE_BINS, SHARE_COLOURS
 
 __all__ = ["communes_qml", "field_aliases", "layer_qml", "villages_qml", "write_layer_styles"]
@@ -154,11 +156,14 @@ def layer_qml(layer: str, tr: Translator, *, geometry: str = "Point") -> str | N
             (code, tr.gettext(style["label"]), _symbol(code, "marker", style["color"],
                                                        size_mm=2.0))
             for code, style in TECH_STYLE.items() if code != "other"])
-    if layer == "plan_sites":
+    if layer == "plan_sites":  # satellite access apart: a lower service level, not a site
         return _categories("kind", [
             (code, tr.label("plan_kind", code),
              _symbol(code, "marker", _SITE_COLOUR, size_mm=4.0, shape="triangle"))
-            for code in ("new_site", "upgrade", "small_cell")])
+            for code in ("new_site", "upgrade", "small_cell")] + [
+            ("satellite_access", tr.label("plan_kind", "satellite_access"),
+             _symbol("satellite_access", "marker", ACCESS_COLOUR, size_mm=3.0,
+                     outline_mm=0.6))])
     if layer == "plan_fibre":
         return _single(_symbol("0", "line", _FIBRE_COLOUR, size_mm=0.8))
     if layer == "roads":
@@ -256,7 +261,8 @@ def _single(symbol: str) -> str:
 
 
 def _symbol(name: str, kind: str, colour: str, *, size_mm: float = 2.4,
-            shape: str = "circle", alpha: float | None = None) -> str:
+            shape: str = "circle", alpha: float | None = None,
+            outline_mm: float = 0.2) -> str:
     rgba = _rgba(colour)
     if kind == "line":
         layer = ('<layer class="SimpleLine" enabled="1" locked="0" pass="0"><Option type="Map">'
@@ -279,7 +285,7 @@ def _symbol(name: str, kind: str, colour: str, *, size_mm: float = 2.4,
                  f'<Option type="QString" name="name" value="{shape}"/>'
                  f'<Option type="QString" name="size" value="{size_mm:g}"/>'
                  f'<Option type="QString" name="outline_color" value="{_OUTLINE}"/>'
-                 '<Option type="QString" name="outline_width" value="0.2"/>'
+                 f'<Option type="QString" name="outline_width" value="{outline_mm:g}"/>'
                  "</Option></layer>")
     opacity = alpha if alpha is not None else (0.75 if kind == "fill" else 1)
     return (f'<symbol type="{kind}" name={quoteattr(name)} alpha="{opacity:g}" '
