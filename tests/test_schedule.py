@@ -154,3 +154,30 @@ def test_plan_csv_says_technology_service_power_and_costs_over_the_years():
     assert items.loc["C0", "npv_cost_vnd"] == pytest.approx(
         items.loc["C0", "capex_vnd"] + opex / 1.1 + opex / 1.21)
     assert items.loc["C0", "cost_vnd"] == items.loc["C0", "capex_vnd"]  # budget on capex
+
+
+def test_the_budget_curve_marks_each_year_with_what_the_schedule_serves_by_then():
+    villages, cands = _world(4)
+    config = Config(plan=PlanConfig(costs=SITE_ONLY, generate="never", curve_steps=2))
+    result = plan(villages, budget_vnd="2026=1.5e9,2027=1.5e9", candidates=cands,
+                  config=config)
+    curve = result.curve
+    marks = curve[curve["year"].notna()].set_index("year")
+    assert marks.index.tolist() == [2026, 2027]
+    assert marks["budget_vnd"].tolist() == [1.5 * GB, 3 * GB]  # the money given so far
+    assert marks["status"].tolist() == ["schedule", "schedule"]
+    # re-counted from the items and their years, both ways
+    items = result.items
+    for year, mark in marks.iterrows():
+        built = items[items["year"] <= year]
+        sites = built[built["kind"] == "new_site"]
+        access = built[built["kind"] == "satellite_access"]
+        four_g = {v for s in sites["villages_served"] for v in s.split(";")}
+        only_sat = {v for s in access["villages_served"] for v in s.split(";")} - four_g
+        assert mark["mobile_villages"] == len(four_g)
+        assert mark["satellite_villages"] == len(only_sat)
+        assert mark["cost_used_vnd"] == pytest.approx(built["cost_vnd"].sum())
+    # the regular steps are still there, in budget order, with no year
+    assert curve["year"].isna().sum() == 3
+    assert curve["budget_vnd"].is_monotonic_increasing
+    assert [c["year"] for c in result.summary["curve"] if c["year"] is not None] == [2026, 2027]

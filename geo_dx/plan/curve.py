@@ -10,6 +10,7 @@ starts from it, so it never reports less).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from geo_dx.plan.optimise import Budget, Problem, Solution, must_cost, solve_gre
 CURVE_COLUMNS: tuple[str, ...] = (
     "budget_vnd", "cost_used_vnd", "villages", "mobile_villages", "fibre_villages",
     "satellite_villages", "people", "ethnic_minority_people", "objective", "greedy_objective",
-    "bound", "status", "proven",
+    "bound", "status", "proven", "year",
 )
 
 
@@ -104,24 +105,86 @@ def budget_curve(
                        fibre_vnd=fibre_all * f)
         greedy = solve_greedy(problem, b)
         sol = solve_milp(problem, b, time_limit_s=time_limit_s, start=greedy)
-        mobile, fibre = problem.served(sol.site, sol.segment)
-        served_mobile = np.zeros(len(people), dtype=bool)
-        served_mobile[mobile_rows[mobile[:len(mobile_rows)]]] = True
-        satellite = np.zeros(len(people), dtype=bool)
-        if access_rows is not None:
-            satellite[access_rows[mobile[len(mobile_rows):]]] = True
-            satellite &= ~served_mobile  # its access row served by a site: 4G
-        served_fibre = np.zeros(len(people), dtype=bool)
-        served_fibre[fibre_rows[fibre]] = True
-        anyone = served_mobile | served_fibre
-        site_cost, fibre_cost = problem.cost(sol.site, sol.segment)
         rows.append({
-            "budget_vnd": b.total, "cost_used_vnd": site_cost + fibre_cost,
-            "villages": int(anyone.sum()), "mobile_villages": int(served_mobile.sum()),
-            "fibre_villages": int(served_fibre.sum()),
-            "satellite_villages": int(satellite.sum()), "people": float(people[anyone].sum()),
-            "ethnic_minority_people": float(em_people[anyone].sum()),
+            "budget_vnd": b.total,
+            **served_counts(problem, sol.site, sol.segment, mobile_rows=mobile_rows,
+                            fibre_rows=fibre_rows, access_rows=access_rows, people=people,
+                            em_people=em_people),
             "objective": sol.objective, "greedy_objective": greedy.objective,
-            "bound": sol.bound, "status": sol.status, "proven": sol.proven,
+            "bound": sol.bound, "status": sol.status, "proven": sol.proven, "year": pd.NA,
         })
     return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
+
+
+def served_counts(
+    problem: Problem,
+    site: np.ndarray,
+    segment: np.ndarray,
+    *,
+    mobile_rows: np.ndarray,
+    fibre_rows: np.ndarray,
+    people: np.ndarray,
+    em_people: np.ndarray,
+    access_rows: np.ndarray | None = None,
+) -> dict[str, float]:
+    """
+    What a choice costs and serves: ``cost_used_vnd``, ``villages`` (newly given 4G or
+    fibre), ``mobile_villages``, ``fibre_villages``, ``satellite_villages`` (satellite
+    access and no 4G), ``people`` and ``ethnic_minority_people`` (of ``villages``).
+
+    Examples
+    --------
+    >>> from scipy import sparse
+    >>> p = Problem(np.ones(2), sparse.csr_matrix(np.eye(2, dtype=bool)), np.array([1.0, 2.0]),
+    ...             np.zeros(2, bool), np.zeros(0), sparse.csr_matrix((0, 0), dtype=bool),
+    ...             np.zeros(0), np.zeros(0, dtype=np.int64))
+    >>> c = served_counts(p, np.array([True, False]), np.zeros(0, bool),
+    ...                   mobile_rows=np.array([0, 1]), fibre_rows=np.zeros(0, int),
+    ...                   people=np.array([10.0, 20.0]), em_people=np.array([5.0, 0.0]))
+    >>> c["cost_used_vnd"], c["villages"], c["people"]
+    (1.0, 1, 10.0)
+    """
+    mobile, fibre = problem.served(site, segment)
+    served_mobile = np.zeros(len(people), dtype=bool)
+    served_mobile[mobile_rows[mobile[:len(mobile_rows)]]] = True
+    satellite = np.zeros(len(people), dtype=bool)
+    if access_rows is not None and len(access_rows):
+        satellite[access_rows[mobile[len(mobile_rows):]]] = True
+        satellite &= ~served_mobile  # its access row served by a site: 4G
+    served_fibre = np.zeros(len(people), dtype=bool)
+    served_fibre[fibre_rows[fibre]] = True
+    anyone = served_mobile | served_fibre
+    site_cost, fibre_cost = problem.cost(site, segment)
+    return {"cost_used_vnd": site_cost + fibre_cost, "villages": int(anyone.sum()),
+            "mobile_villages": int(served_mobile.sum()),
+            "fibre_villages": int(served_fibre.sum()),
+            "satellite_villages": int(satellite.sum()), "people": float(people[anyone].sum()),
+            "ethnic_minority_people": float(em_people[anyone].sum())}
+
+
+def with_years(curve: pd.DataFrame, years: list[dict[str, Any]]) -> pd.DataFrame:
+    """
+    The budget curve with a point for the end of each year of a schedule (``year`` set):
+    the money given up to that year, what the schedule spent and serves by then
+    (``summary["schedule"]`` entries with their ``so_far`` counts), in budget order.
+
+    Examples
+    --------
+    >>> curve = pd.DataFrame({"budget_vnd": [0.0, 4.0], "villages": [0, 3]})
+    >>> years = [{"year": 2026, "budget_vnd": 2.0, "objective": 1.0, "status": "optimal",
+    ...           "so_far": {"cost_used_vnd": 1.5, "villages": 1}}]
+    >>> with_years(curve, years)[["budget_vnd", "villages", "year"]].values.tolist()
+    [[0.0, 0, <NA>], [2.0, 1, 2026], [4.0, 3, <NA>]]
+    """
+    given = 0.0
+    rows = []
+    for entry in years:
+        given += float(entry["budget_vnd"])
+        rows.append({"budget_vnd": given, **entry["so_far"], "objective": entry["objective"],
+                     "status": "schedule", "proven": entry["status"] == "optimal",
+                     "year": int(entry["year"])})
+    out = pd.concat([curve, pd.DataFrame(rows)], ignore_index=True)
+    out["year"] = out["year"].astype("Int64") if "year" in out else pd.NA
+    return (out.sort_values(["budget_vnd", "year"], kind="stable", na_position="first")
+            .reset_index(drop=True).reindex(columns=[c for c in CURVE_COLUMNS if c in out]
+                                            or list(out.columns)))

@@ -36,7 +36,7 @@ from geo_dx.disputes import contested
 from geo_dx.errors import InputError
 from geo_dx.plan.access import Access, access_villages, with_access
 from geo_dx.plan.candidates import as_coverage_sites, plan_candidates
-from geo_dx.plan.curve import budget_curve, close_all_cost
+from geo_dx.plan.curve import budget_curve, close_all_cost, served_counts, with_years
 from geo_dx.plan.items import PLAN_COLUMNS, PlanChoice, describe_plan, people_counts
 from geo_dx.plan.optimise import Budget, Problem, solve_greedy, solve_milp
 from geo_dx.plan.routes import FibreNetwork, fibre_routes
@@ -327,6 +327,13 @@ class InvestmentPlan:
                               years.site_year),
                              (self.fibre_rows, self.problem.fibre_cover, years.segment_year)])
         summary["schedule"] = schedule_summary(years.years, items)
+        people, em_people = people_counts(self.villages)
+        for entry in summary["schedule"]:  # what the schedule serves by the end of each year
+            by_then = [(built > 0) & (built <= entry["year"])
+                       for built in (years.site_year, years.segment_year)]
+            entry["so_far"] = served_counts(
+                self.problem, *by_then, mobile_rows=self.mobile_rows, fibre_rows=self.fibre_rows,
+                access_rows=self.access.villages, people=people, em_people=em_people)
         return self._result(choice, items, links, villages, unservable, summary)
 
     def _result(self, choice: PlanChoice, items: gpd.GeoDataFrame, links: gpd.GeoDataFrame,
@@ -408,6 +415,8 @@ def plan(
     if not curve:
         return result
     table = model.curve(float(sum(years.values())) if years else budget_vnd)
+    if years:
+        table = with_years(table, result.summary["schedule"])
     summary = {**result.summary, "curve": _curve_records(table)}
     return dataclasses.replace(result, curve=table, summary=summary)
 
@@ -415,8 +424,9 @@ def plan(
 def _curve_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     out = table.copy()
     out["bound"] = out["bound"].astype(float).where(np.isfinite(out["bound"].astype(float)))
-    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-            for row in out.round(3).to_dict("records")]
+    out["year"] = out["year"].astype(object) if "year" in out else None
+    return [{k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v)
+             for k, v in row.items()} for row in out.round(3).to_dict("records")]
 
 
 def village_weights(villages: pd.DataFrame, weight: str) -> np.ndarray:

@@ -210,7 +210,8 @@ def schedule_summary(years: pd.DataFrame, items: pd.DataFrame) -> list[dict[str,
         out.append({"year": int(row["year"]), "budget_vnd": row["budget_vnd"],
                     "available_vnd": row["available_vnd"], "spent_vnd": row["spent_vnd"],
                     "carried_vnd": row["carried_vnd"], "items": len(built),
-                    "villages_by_technology": by_tech, "status": row["status"]})
+                    "villages_by_technology": by_tech, "objective": row["objective"],
+                    "status": row["status"]})
     return out
 
 

@@ -43,6 +43,8 @@ PLAN_TEXT: dict[str, str] = {
     "chart_mobile": N_("mobile broadband"),
     "chart_fibre": N_("fibre"),
     "chart_em": N_("ethnic-minority people"),
+    "chart_satellite": N_("satellite access only (not 4G)"),
+    "chart_years": N_("the schedule, end of each year"),
     "chart_all": N_("all people"),
     "chart_budget": N_("chosen budget"),
     "chart_chosen": N_("{budget}: {n} villages"),
@@ -250,6 +252,9 @@ def write_budget_curve(path: Path, result: PlanResult, *,
     from matplotlib.ticker import FuncFormatter
 
     curve = result.curve
+    years = (curve[curve["year"].notna()] if "year" in curve
+             else curve.iloc[:0]).reset_index(drop=True)
+    curve = curve[curve["year"].isna()] if "year" in curve else curve
     tr = translator(language)
     t = {key: tr.gettext(message) for key, message in PLAN_TEXT.items()}
     x = curve["budget_vnd"] / 1e9
@@ -259,6 +264,17 @@ def write_budget_curve(path: Path, result: PlanResult, *,
     ax1.plot(x, curve["villages"], "o-", color="#222222", label=t["chart_any"])
     ax1.plot(x, curve["mobile_villages"], "s--", color="#d95f02", label=t["chart_mobile"])
     ax1.plot(x, curve["fibre_villages"], "^--", color="#1b9e77", label=t["chart_fibre"])
+    if "satellite_villages" in curve and curve["satellite_villages"].fillna(0).any():
+        ax1.plot(x, curve["satellite_villages"], "d:", color="#e6ab02",
+                 label=t["chart_satellite"])
+    for ax, column in ((ax1, "villages"), (ax2, "people")):  # a schedule: where each year ends
+        if len(years):
+            ax.plot(years["budget_vnd"] / 1e9, years[column], "P-", color="#1f78b4",
+                    markersize=8, zorder=4, label=t["chart_years"])
+            for _, point in years.iterrows():
+                ax.annotate(str(int(point["year"])), (point["budget_vnd"] / 1e9, point[column]),
+                            xytext=(-6, 8), textcoords="offset points", fontsize=8,
+                            color="#1f78b4", ha="right")
     ax1.set_ylabel(t["chart_villages"])
     ax2.plot(x, curve["people"], "o-", color="#222222", label=t["chart_all"])
     ax2.plot(x, curve["ethnic_minority_people"], "s--", color="#7570b3", label=t["chart_em"])
@@ -284,7 +300,7 @@ def write_budget_curve(path: Path, result: PlanResult, *,
         ax.xaxis.set_major_formatter(grouped)
         ax.yaxis.set_major_formatter(grouped)
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
     fig.suptitle(t["chart_title"])
     fig.text(0.5, -0.02, t["chart_note"], ha="center", fontsize=8, color="#555555")
     fig.savefig(path, dpi=110, bbox_inches="tight")
