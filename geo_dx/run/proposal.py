@@ -89,8 +89,8 @@ TEXT: Mapping[str, str] = {
                     "give {villages} villages ({people} people) a first connection until a site "
                     "or a fibre route reaches them. They are a stop-gap at a lower service "
                     "level: a shared Wi-Fi hotspot in the village, not 4G coverage nor fibre; "
-                    "they are not counted among the villages served above and are listed "
-                    "apart in Table 3 and Appendix II."),
+                    "they are never counted as 4G or fibre above and are listed apart in "
+                    "Table 3 and Appendix II."),
     "full_service": N_("Subtotal, mobile broadband (4G) and fibre"),
     "access_row": N_("{label}: a lower service level, not 4G"),
     "appendix2_access": N_("Satellite Internet access points (Wi-Fi): a lower service level, "
