@@ -1,13 +1,14 @@
 """The embedded synthetic demo province: generated from a fixed seed, never real data.
 
-:func:`generate_demo` builds a mountain province of about 9,500 km² near 21.4°N 103.0°E
-(in the spirit of Điện Biên and Sơn La): a DEM with ridges and river valleys, ~45
-communes, ~1,650 villages mostly in valleys, towns, roads, mobile sites and fibre
-nodes. Operators then "build" sites and nodes in order of population and road access
-until the project's own analysis (:func:`geo_dx.find_gaps`, with the demo DEM) reports
-the published Điện Biên figures: 86 villages without mobile broadband and 261 without
-fibre. The calibration calls the real analysis, so the figures agree by construction
-and re-running the generator re-calibrates against whatever the analysis does then.
+:func:`generate_demo` builds a mountain province of about 9,500 km² near 21.4°N 103.0°E (in
+the spirit of Điện Biên and Sơn La): a DEM with ridges and river valleys, ~45 communes,
+~1,650 villages mostly in valleys (the remotest 2.5 % without grid power:
+``has_grid_power``), towns, roads, mobile sites and fibre nodes. Operators then "build"
+sites and nodes in order of population and road access until the project's own analysis
+(:func:`geo_dx.find_gaps`, with the demo DEM) reports the published Điện Biên figures: 86
+villages without mobile broadband and 261 without fibre. The calibration calls the real
+analysis, so the figures agree by construction and re-running the generator re-calibrates
+against whatever the analysis does then.
 
 Every layer is labelled as synthetic (:data:`DEMO_TITLE`, province
 ``"Synthetic province"``); names are invented in a Vietnamese style.
@@ -292,6 +293,7 @@ def _build(tmp: Path, rng: np.random.Generator, size: float) -> None:
     villages = _w.blank_some_communes(world, villages)
     _write_dem(world, tmp / _FILES["dem"])
     mobile, fibre = _coverage(world, villages, communes, towns, roads, tmp / _FILES["dem"])
+    villages = _w.grid_power(villages)  # after the calibration, which it does not change
     # Access tracks come last: the villages' remoteness and the operators' sites and nodes
     # were placed from the main and local roads, and the tracks use no random numbers, so
     # every other layer is the same with or without them.

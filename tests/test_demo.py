@@ -108,6 +108,10 @@ def test_committed_village_attributes(committed: demo_mod.Demo) -> None:
     assert (v["households"] < v["population"]).all()
     assert 0.10 <= v["especially_difficult"].mean() <= 0.20
     assert v["village_name"].str.match(r"(Bản|Thôn|Tổ dân phố|Tiểu khu) ").all()
+    # the remotest 2.5 % have no grid power: higher up and more often especially difficult
+    no_grid = ~v["has_grid_power"].astype(bool)
+    assert v["has_grid_power"].notna().all() and no_grid.sum() == 42
+    assert v.loc[no_grid, "especially_difficult"].mean() > 2 * v["especially_difficult"].mean()
 
 
 def test_committed_coverage_layers(committed: demo_mod.Demo) -> None:
