@@ -181,3 +181,47 @@ def test_the_budget_curve_marks_each_year_with_what_the_schedule_serves_by_then(
     assert curve["year"].isna().sum() == 3
     assert curve["budget_vnd"].is_monotonic_increasing
     assert [c["year"] for c in result.summary["curve"] if c["year"] is not None] == [2026, 2027]
+
+
+def test_each_year_lists_the_fibre_laid_that_year_and_what_it_serves():
+    """A fibre tree grown over several years is one item per year; the villages each
+    year's items serve are what the schedule newly serves that year."""
+    import geo_dx
+
+    demo = geo_dx.load_demo()
+    gaps = geo_dx.find_gaps(demo.villages, demo.coverage, communes=demo.communes)
+    scored = geo_dx.score(gaps, communes=demo.communes)
+    result = plan(scored, budget_vnd="2026=4e9,2027=4e9,2028=4e9", coverage=demo.coverage,
+                  roads=demo.roads, curve=False)
+    items = result.items
+    assert not items.duplicated(["item_id"]).any()
+    assert items["year"].is_monotonic_increasing  # ranked in the order of building
+    before = {"fibre_villages": 0, "mobile_villages": 0}
+    for entry in result.summary["schedule"]:
+        built = items[items["year"] == entry["year"]]
+        for kind, key in (("fibre", "fibre_villages"), ("upgrade", "mobile_villages")):
+            credited = {v for s in built.loc[built["technology"] == kind, "villages_served"]
+                        for v in s.split(";") if v}
+            assert len(credited) == entry["so_far"][key] - before[key], (entry["year"], kind)
+        before = entry["so_far"]
+
+
+def test_a_fibre_route_grown_over_two_years_is_two_items_each_with_its_villages():
+    # a fibre node at x = -2 km; V0 at 0 and V1 at 10 km, on one road (no other gap)
+    gaps = gpd.GeoDataFrame(
+        {"village_id": ["V0", "V1"], "village_name": ["a", "b"], "score": [50.0, 40.0],
+         "has_mobile_broadband": True, "has_fibre": False},
+        geometry=[shapely.Point(X0, Y0), shapely.Point(X0 + 10_000, Y0)], crs=UTM48N)
+    fibre = gpd.GeoDataFrame({"technology": ["fibre"]},
+                             geometry=[shapely.Point(X0 - 2_000, Y0)], crs=UTM48N)
+    road = gpd.GeoSeries([shapely.LineString([(X0 - 2_000, Y0), (X0 + 12_000, Y0)])],
+                         crs=UTM48N)
+    config = Config(plan=PlanConfig(costs=SITE_ONLY, generate="never"))
+    # 2 km to V0 (0.3 bn + 0.1 drop) in 2026; 10 km on to V1 (1.5 + 0.1) in 2027
+    result = plan(gaps, budget_vnd="2026=0.5e9,2027=1.6e9", fibre=fibre, roads=road,
+                  config=config, curve=False)
+    items = result.items[result.items["kind"] == "fibre"]
+    assert items[["year", "villages_served"]].values.tolist() == [[2026, "V0"], [2027, "V1"]]
+    assert items["cost_vnd"].tolist() == pytest.approx([0.4 * GB, 1.6 * GB])
+    assert items["route_km"].tolist() == pytest.approx([2.0, 10.0])
+    assert set(items["start_node_id"]) == {items["start_node_id"].iloc[0]}  # one tree

@@ -29,13 +29,13 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy import sparse
-from scipy.spatial import cKDTree
 
 from geo_dx.communes import placed
 from geo_dx.i18n import N_, Translator, translator
 from geo_dx.plan.candidates import point_refs
 from geo_dx.plan.curve import close_all_cost
 from geo_dx.plan.optimise import Budget, Solution, compact, route_prices
+from geo_dx.plan.places import commune_labels, describe_places
 from geo_dx.plan.technology import SERVICE, npv_cost_vnd, satellite_access_cost
 from geo_dx.power import grid_power_summary
 from geo_dx.spatial import village_locations
@@ -105,7 +105,8 @@ def describe_plan(
     """The items, the links (site → village), the villages with ``plan_item`` and
     ``plan_answer``, the unservable villages and the ``summary.json`` → ``plan`` section."""
     entries = _entries(model, choice)
-    order, credited = _cost_effective_order(entries, model.weight)
+    years = [_item_year(model, choice, kind, key) for kind, key, _, _ in entries]
+    order, credited = _cost_effective_order(entries, model.weight, years)
     items, links, plan_item = _items(model, choice, entries, order, credited)
     villages = model.villages.copy()
     villages["plan_item"] = plan_item
@@ -116,8 +117,9 @@ def describe_plan(
 
 
 def _entries(model: InvestmentPlan, choice: PlanChoice
-             ) -> list[tuple[str, int, np.ndarray, float]]:
-    """(kind, key, villages it serves (positions), cost) per chosen site and fibre tree."""
+             ) -> list[tuple[str, Any, np.ndarray, float]]:
+    """(kind, key, villages it serves (positions), cost) per chosen site, fibre tree (per
+    year of a schedule: key (root, year)) and satellite access."""
     entries = []
     served = sparse.csc_matrix(model.served)
     for j in choice.site:
@@ -127,11 +129,14 @@ def _entries(model: InvestmentPlan, choice: PlanChoice
     net = model.network
     built = np.flatnonzero(choice.segment)
     by_segment = sparse.csc_matrix(model.fibre_served)
-    for root in np.unique(net.segment_root[built]):
-        segs = built[net.segment_root[built] == root]
+    year = (choice.segment_year if choice.segment_year is not None
+            else np.zeros(net.n_segments, dtype=int))
+    parts = zip(net.segment_root[built].tolist(), year[built].tolist(), strict=True)
+    for root, when in sorted(set(parts)):
+        segs = _tree_segments(model, choice, (root, when))  # a tree's part built in a year
         rows = np.unique(np.concatenate(
             [by_segment.indices[by_segment.indptr[s]:by_segment.indptr[s + 1]] for s in segs]))
-        entries.append(("fibre", int(root), model.fibre_rows[rows],
+        entries.append(("fibre", (root, when), model.fibre_rows[rows],
                         float(net.segment_cost_vnd[segs].sum())))
     for v in choice.access:
         entries.append(("access", int(v), np.array([v]), model.access.cost_vnd))
@@ -139,22 +144,25 @@ def _entries(model: InvestmentPlan, choice: PlanChoice
 
 
 def _cost_effective_order(
-    entries: list[tuple[str, int, np.ndarray, float]], weight: np.ndarray
+    entries: list[tuple[str, Any, np.ndarray, float]], weight: np.ndarray, years: list[float]
 ) -> tuple[list[int], dict[int, np.ndarray]]:
-    """Order items by newly-served weight per VND, crediting each village once per need
-    (mobile, fibre) to the first item in that order (lazy greedy)."""
+    """Order items by year (a schedule), then by newly-served weight per VND, crediting each
+    village once per need (mobile, fibre, satellite access) to the first item in that order
+    (lazy greedy)."""
     taken = {kind: np.zeros(len(weight), dtype=bool) for kind in ("site", "fibre", "access")}
-    heap = [(-_ratio(weight[v].sum(), cost), e) for e, (_, _, v, cost) in enumerate(entries)]
+    when = [0.0 if np.isnan(y) else float(y) for y in years]
+    heap = [(when[e], -_ratio(weight[v].sum(), cost), e)
+            for e, (_, _, v, cost) in enumerate(entries)]
     heapq.heapify(heap)
     order: list[int] = []
     credited: dict[int, np.ndarray] = {}
     while heap:
-        neg, e = heapq.heappop(heap)
+        year, neg, e = heapq.heappop(heap)
         kind, _, villages, cost = entries[e]
         fresh = villages[~taken[kind][villages]]
         ratio = _ratio(weight[fresh].sum(), cost)
-        if heap and ratio < -heap[0][0] - 1e-12 and -neg > ratio + 1e-12:
-            heapq.heappush(heap, (-ratio, e))
+        if heap and (year, -ratio) > heap[0][:2] and -neg > ratio + 1e-12:
+            heapq.heappush(heap, (year, -ratio, e))
             continue
         order.append(e)
         credited[e] = fresh
@@ -169,7 +177,7 @@ def _ratio(weight: float, cost: float) -> float:
 def _items(
     model: InvestmentPlan,
     choice: PlanChoice,
-    entries: list[tuple[str, int, np.ndarray, float]],
+    entries: list[tuple[str, Any, np.ndarray, float]],
     order: list[int],
     credited: dict[int, np.ndarray],
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray]:
@@ -177,7 +185,7 @@ def _items(
     ids = villages["village_id"].astype(str).to_numpy()
     names = (villages["village_name"].astype(str) if "village_name" in villages
              else villages["village_id"].astype(str)).to_numpy()
-    communes = _commune_labels(villages)
+    communes = commune_labels(villages)
     people, em_people = people_counts(villages)
     planned: list[list[str]] = [[] for _ in range(len(villages))]
     rows, geoms, places, link_rows = [], [], [], []
@@ -196,7 +204,7 @@ def _items(
                                   "geometry": shapely.LineString([geom, _loc(villages, v)])})
         elif kind == "fibre":
             item_id = f"F{counts['fibre']}"
-            row, geom = _fibre_row(model, key, choice.segment)
+            row, geom = _fibre_row(model, key[0], _tree_segments(model, choice, key))
         else:
             item_id = f"S{counts['access']}"
             row, geom = _access_row(model, key)
@@ -219,7 +227,7 @@ def _items(
     items = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(PLAN_COLUMNS)),
                              geometry=geoms if geoms else [], crs=villages.crs)
     items["year"] = items["year"].astype("Float64").astype("Int64")
-    _describe_places(model, items, gpd.GeoSeries(places, crs=villages.crs))
+    describe_places(model, items, gpd.GeoSeries(places, crs=villages.crs))
     links = gpd.GeoDataFrame(pd.DataFrame(link_rows, columns=["item_id", "village_id",
                                                               "geometry"]),
                              geometry="geometry", crs=villages.crs)
@@ -227,8 +235,8 @@ def _items(
     return items, links, plan_item
 
 
-def _item_year(model: InvestmentPlan, choice: PlanChoice, kind: str, key: int) -> float:
-    """The year an item is built (a fibre tree: the year its last segment is laid)."""
+def _item_year(model: InvestmentPlan, choice: PlanChoice, kind: str, key: Any) -> float:
+    """The year an item is built (NaN without a schedule)."""
     if kind == "access":
         if choice.site_year is None:
             return np.nan
@@ -239,10 +247,16 @@ def _item_year(model: InvestmentPlan, choice: PlanChoice, kind: str, key: int) -
             return np.nan
         column = np.flatnonzero(model.columns == key)
         return float(choice.site_year[column[0]]) if len(column) else np.nan
-    if choice.segment_year is None:
-        return np.nan
-    segs = np.flatnonzero((model.network.segment_root == key) & choice.segment)
-    return float(choice.segment_year[segs].max()) if len(segs) else np.nan
+    return float(key[1]) if choice.segment_year is not None else np.nan
+
+
+def _tree_segments(model: InvestmentPlan, choice: PlanChoice, key: tuple[int, int]
+                   ) -> np.ndarray:
+    """The built segments of fibre tree ``key = (root, year)`` (year 0: not a schedule)."""
+    built = choice.segment & (model.network.segment_root == key[0])
+    if choice.segment_year is not None:
+        built &= choice.segment_year == key[1]
+    return np.flatnonzero(built)
 
 
 def _site_row(model: InvestmentPlan, j: int) -> tuple[dict[str, Any], shapely.Point]:
@@ -278,10 +292,9 @@ def _access_row(model: InvestmentPlan, v: int) -> tuple[dict[str, Any], shapely.
              "route_offroad_km": np.nan, "route_ends": "", "_at": point}, point)
 
 
-def _fibre_row(model: InvestmentPlan, root: int, built: np.ndarray
+def _fibre_row(model: InvestmentPlan, root: int, segs: np.ndarray
                ) -> tuple[dict[str, Any], shapely.Geometry]:
     net, built_to = model.network, model.fibre_rows
-    segs = np.flatnonzero((net.segment_root == root) & built)
     ends = np.flatnonzero(np.isin(net.village_segment, segs))
     far = ends[np.argmax(net.village_route_km[ends])] if len(ends) else -1
     villages = model.villages
@@ -306,60 +319,6 @@ def _fibre_row(model: InvestmentPlan, root: int, built: np.ndarray
              "route_road_km": float(net.segment_road_km[segs].sum()),
              "route_offroad_km": float(net.segment_offroad_km[segs].sum()),
              "route_ends": ";".join(ids[built_to[ends]]), "_at": at}, geom)
-
-
-def _describe_places(model: InvestmentPlan, items: gpd.GeoDataFrame, at: gpd.GeoSeries) -> None:
-    """lon/lat, elevation, commune and distance to the nearest road of each item's place."""
-    placed_at = (~at.is_empty & at.notna()).to_numpy()
-    if not placed_at.any():
-        return
-    at = at[placed_at]
-    rows = items.index[placed_at]
-    metric = at.to_crs(model.crs)
-    xy = shapely.get_coordinates(metric.to_numpy())
-    wgs = at.to_crs(4326)
-    items[["lon", "lat", "road_distance_m"]] = items[["lon", "lat", "road_distance_m"]
-                                                      ].astype(float)
-    items.loc[rows, "lon"] = wgs.x.round(6).to_numpy()
-    items.loc[rows, "lat"] = wgs.y.round(6).to_numpy()
-    if model.dem is not None:
-        known = items.loc[rows, "elevation_m"].astype(float)
-        items.loc[rows, "elevation_m"] = known.where(
-            known.notna(), pd.Series(model.dem.sample(xy), index=rows))
-    items["elevation_m"] = items["elevation_m"].astype(float).round(0)
-    items["location_commune"] = items["location_commune"].astype(object).where(
-        items["location_commune"].notna(), "")
-    items.loc[rows, "location_commune"] = _commune_at(model, at, xy)
-    if model.roads is not None and len(model.roads):
-        tree = shapely.STRtree(model.roads.to_numpy())
-        _, dist = tree.query_nearest(metric.to_numpy(), return_distance=True, all_matches=False)
-        items.loc[rows, "road_distance_m"] = np.round(dist, 0)
-    for col in ("route_km", "route_road_km", "route_offroad_km", "antenna_height_m"):
-        items[col] = items[col].astype(float).round(3)
-
-
-def _commune_at(model: InvestmentPlan, at: gpd.GeoSeries, xy: np.ndarray) -> np.ndarray:
-    """The commune each point lies in (polygons when given), else its nearest village's."""
-    if model.communes is not None and len(model.communes):
-        label = "commune_name" if "commune_name" in model.communes else "commune_id"
-        joined = gpd.sjoin(gpd.GeoDataFrame(geometry=at.to_crs(model.communes.crs)),
-                           model.communes[[label, model.communes.geometry.name]],
-                           how="left", predicate="within")
-        first = joined[~joined.index.duplicated()]
-        return first[label].astype(object).where(first[label].notna(), "").astype(str).to_numpy()
-    labels = _commune_labels(model.villages)
-    vxy = shapely.get_coordinates(village_locations(model.villages).to_crs(model.crs).to_numpy())
-    if len(vxy) == 0:
-        return np.full(len(xy), "")
-    _, nearest = cKDTree(vxy).query(xy)
-    return labels[nearest]
-
-
-def _commune_labels(villages: pd.DataFrame) -> np.ndarray:
-    col = next((c for c in ("commune_name", "commune_id") if c in villages), None)
-    if col is None:
-        return np.full(len(villages), "", dtype=object)
-    return villages[col].astype(object).where(villages[col].notna(), "").astype(str).to_numpy()
 
 
 def people_counts(villages: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
