@@ -193,3 +193,16 @@ def test_with_access_as_good_as_4g_the_cheapest_best_plan_buys_no_site():
     assert sol.objective == pytest.approx(5.0)
     assert sol.site.tolist() == [False, False, True, True, True, True, True]
     assert sum(problem.cost(sol.site, sol.segment)) == pytest.approx(0.5)
+
+
+def test_closing_everything_buys_the_smallest_cover():
+    """Six villages, five 1-VND sites: sites 0, 3 and 4 (or 1) serve all, not all five."""
+    from geo_dx.plan.curve import close_all_cost
+
+    cover = np.zeros((6, 5), dtype=bool)
+    for village, sites in enumerate([{3, 4}, {2, 3}, {1, 4}, {0}, {0}, {3, 4}]):
+        cover[village, list(sites)] = True
+    problem = Problem(np.ones(6), sparse.csr_matrix(cover), np.ones(5), np.zeros(5, bool),
+                      np.zeros(0), sparse.csr_matrix((0, 0), dtype=bool), np.zeros(0),
+                      np.zeros(0, dtype=np.int64))
+    assert close_all_cost(problem)[1:] == (3.0, 0.0)

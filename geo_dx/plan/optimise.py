@@ -156,6 +156,7 @@ def solve_milp(
             site, segment = second
             objective = problem.objective(site, segment)
     segment = _useful_segments(problem, segment)  # never a trunk that leads nowhere
+    site = _without_idle_access(problem, site)
     seconds = time.perf_counter() - begin
     logger.info("MILP (%s): objective %.3f, bound %.3f, cost %.0f, %.2f s, %d rows for %d "
                 "villages", status, objective, bound, sum(problem.cost(site, segment)),
@@ -356,6 +357,7 @@ def solve_greedy(problem: Problem, budget: Budget) -> Solution:
             built = routes.build(e, segment)
             remaining[fibre_pool] -= price
             fibre_open &= ~any_of(problem.fibre_cover, built)
+    site = _without_idle_access(problem, site)
     objective = problem.objective(site, segment)
     seconds = time.perf_counter() - begin
     logger.info("greedy: objective %.3f, %.2f s", objective, seconds)
@@ -457,6 +459,20 @@ def _useful_segments(problem: Problem, segment: np.ndarray) -> np.ndarray:
     stopped at its time limit may keep a segment that serves nobody below it)."""
     serves = np.diff(sparse.csc_matrix(problem.fibre_cover).indptr) > 0
     return _close_upwards(segment & serves, problem.segment_parent)
+
+
+def _without_idle_access(problem: Problem, site: np.ndarray) -> np.ndarray:
+    """Drop satellite access (not pinned) for villages a chosen site brings 4G to: it adds
+    nothing there (the greedy rule may buy it before the site)."""
+    n_a = len(problem.access_row)
+    if n_a == 0 or not site[-n_a:].any():
+        return site
+    first, n_m = problem.n_sites - n_a, problem.cover.shape[0] - n_a
+    by_site = sparse.csr_matrix(problem.cover)[n_m:, :first] @ site[:first].astype(float)
+    idle = site[first:] & (np.asarray(by_site).ravel() > 0) & ~problem.must[first:]
+    out = site.copy()
+    out[first + np.flatnonzero(idle)] = False
+    return out
 
 
 def _close_upwards(segment: np.ndarray, parent: np.ndarray) -> np.ndarray:
