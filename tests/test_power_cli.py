@@ -93,6 +93,15 @@ def test_power_lines_flag_villages_in_every_output(world, tmp_path, capsys):
     assert 'Bản 1<div class="geodx-muted">Chưa có điện lưới</div>' in dossier
     report = "\n".join(p.text for p in docx.Document(out / "de_xuat_dau_tu.docx").paragraphs)
     assert "1 thôn, bản chưa có điện lưới, trong đó 1 thôn, bản chưa có băng rộng" in report
+    # the lines themselves: a styled layer for QGIS, and a named source in the assumptions
+    lines = gpd.read_file(out / "villages.gpkg", layer="power_lines")
+    assert lines["voltage_kv"].tolist() == [35]
+    with sqlite3.connect(out / "villages.gpkg") as db:
+        styled = dict(db.execute("SELECT f_table_name, description FROM layer_styles"))
+    assert styled["power_lines"] == "Đường dây điện"
+    sources = [r for r in openpyxl.load_workbook(out / "priority.xlsx")["Giả định"].values
+               if "power.gpkg" in r]
+    assert len(sources) == 1 and "Đường dây điện" in sources[0]
 
 
 def test_run_without_grid_information_has_an_unknown_column_shown_nowhere(world, tmp_path,
@@ -127,6 +136,7 @@ def test_a_far_site_gets_solar_power_and_geo_dx_plan_reuses_the_power_file(world
     # geo-dx plan reads the run's power file from summary.json → inputs
     assert main(["plan", str(out), "--budget", "30e9", "-q"]) == 0
     assert _site_power(out) == {"V0": "grid", "V1": "solar"}
+    assert len(gpd.read_file(out / "villages.gpkg", layer="power_lines")) == 1  # kept
     assert _summary(out)["inputs"]["power"] == str(world["power"])
     # the fund's rule: a village without grid power is not planned for mobile
     config = tmp_path / "fund.toml"

@@ -95,6 +95,8 @@ SOURCE_LABELS: Mapping[str, str] = {
     "coverage": N_("Mobile sites and fibre points"),
     "dem": N_("Elevation model"),
     "roads": N_("Roads"),
+    "towns": N_("Towns and commune seats"),
+    "power": N_("Power lines"),
     "candidates": N_("Candidate sites"),
 }
 

@@ -96,7 +96,7 @@ def _run_evidence(before: LoadedRun, after: LoadedRun) -> list[tuple[str, dict]]
     if files_a - files_b:
         said.append((N_("coverage removed: {files}"),
                      {"files": ", ".join(sorted(files_a - files_b))}))
-    for layer in ("communes", "villages", "dem", "roads", "towns"):
+    for layer in ("communes", "villages", "dem", "roads", "towns", "power"):
         was, now = (_file(run.summary.get("inputs", {}).get(layer)) for run in (before, after))
         if was != now:
             said.append((N_("input {layer}: {before} -> {after}"),

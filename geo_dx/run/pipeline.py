@@ -153,8 +153,10 @@ def analyse(inputs: RunInputs, *, config: Config | None = None, partitions: int 
     villages = planned.villages if planned is not None else ranked.villages
     summary = _summary(inputs, read, decided, ranked, config, messages)
     layers = {"clusters": ranked.clusters}
-    # Towns and roads go into the GeoPackage too, so `geo-dx map` can redraw them.
-    layers.update({name: layer for name, layer in (("towns", read.towns), ("roads", read.roads))
+    # Towns and roads go into the GeoPackage too, so `geo-dx map` can redraw them; the power
+    # lines (near the communes), so QGIS shows them beside the villages without grid power.
+    layers.update({name: layer for name, layer in (("towns", read.towns), ("roads", read.roads),
+                                                   ("power_lines", read.power_lines))
                    if layer is not None and not layer.empty})
     if planned is not None:
         summary = summary.with_plan(planned.summary, candidates=inputs.candidates)

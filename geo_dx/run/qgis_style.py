@@ -4,7 +4,7 @@ QGIS reads a layer's default style from the GeoPackage's ``layer_styles`` table 
 table QGIS itself writes with "Save as default"), so the layers open coloured as on the
 map, with legend labels in the run's language: villages by gap class, communes by gap
 share, coverage points by technology, plan sites by works (satellite access points apart,
-a lower service level), fibre routes, roads, towns and
+a lower service level), fibre routes, roads, power lines, towns and
 commune centres, roll-out clusters. The colours are the map's
 (:data:`geo_dx.schema.GAP_COLOURS`, :data:`geo_dx.schema.SHARE_BINS` /
 :data:`~geo_dx.schema.SHARE_COLOURS`, :data:`geo_dx.maps.payload.TECH_STYLE`). Every field
@@ -57,6 +57,7 @@ DESCRIPTIONS: dict[str, str] = {
     "plan_sites": N_("Proposed sites by works"),
     "plan_fibre": N_("Proposed fibre routes"),
     "roads": N_("Roads"),
+    "power_lines": N_("Power lines"),
     "towns": N_("Towns and commune seats"),
     "clusters": N_("Roll-out clusters"),
 }
@@ -168,6 +169,8 @@ def layer_qml(layer: str, tr: Translator, *, geometry: str = "Point") -> str | N
         return _single(_symbol("0", "line", _FIBRE_COLOUR, size_mm=0.8))
     if layer == "roads":
         return _single(_symbol("0", "line", "#8c6d46", size_mm=0.4))
+    if layer == "power_lines":
+        return _single(_symbol("0", "line", "#e08214", size_mm=0.5))
     if layer == "towns":
         return _categories("kind", [
             (code, tr.gettext(label), _symbol(code, "marker", "#222222",

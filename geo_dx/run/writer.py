@@ -165,7 +165,8 @@ def run_content(run: FinishedRun) -> RunContent:
     from geo_dx.maps.plan_layer import plan_items_from_tables, plan_layer_from_tables
 
     layers = run.layers(("villages", "communes", "coverage"),
-                        optional=("clusters", "towns", "roads", "plan_sites", "plan_fibre"))
+                        optional=("clusters", "towns", "roads", "power_lines", "plan_sites",
+                                  "plan_fibre"))
     for name, columns in MAP_COLUMNS.items():
         missing = [c for c in columns if c not in layers[name]]
         if missing:
